@@ -1,0 +1,24 @@
+// npm run package [-- --target linux-x64]: a .vsix for one platform. onnxruntime-node is a native addon that ships
+// binaries for every platform in one npm package; a per-platform .vsix keeps only the target's.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const TARGETS = { 'linux-x64': 'linux/x64', 'linux-arm64': 'linux/arm64', 'darwin-arm64': 'darwin/arm64', 'win32-x64': 'win32/x64', 'win32-arm64': 'win32/arm64' };
+const index = process.argv.indexOf('--target');
+const target = index > 0 ? process.argv[index + 1] : `${process.platform}-${process.arch}`;
+if (!(target in TARGETS)) {
+  console.error(`importance-lens package: unsupported --target ${target} (one of ${Object.keys(TARGETS).join(', ')})`);
+  process.exit(2);
+}
+const root = new URL('..', import.meta.url).pathname;
+const others = Object.entries(TARGETS).filter(([name]) => name !== target).map(([, dir]) => `node_modules/onnxruntime-node/bin/napi-v6/${dir}/**`);
+const dir = mkdtempSync(join(tmpdir(), 'il-package-'));
+const ignoreFile = join(dir, '.vscodeignore');
+writeFileSync(ignoreFile, `${readFileSync(join(root, '.vscodeignore'), 'utf8')}\n${others.join('\n')}\n`);
+try {
+  execFileSync(join(root, 'node_modules', '.bin', 'vsce'), ['package', '--target', target, '--ignoreFile', ignoreFile], { cwd: root, stdio: 'inherit' });
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

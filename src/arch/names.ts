@@ -1,0 +1,44 @@
+// Tensor name -> {layer, module} across the naming schemes of the common families (HF Llama/Mistral/Qwen2/Gemma,
+// GPT-2, BERT/RoBERTa, Mixtral/Qwen-MoE, GGUF's blk.N.*). Order matters: experts and routers before the
+// generic MLP patterns, attention output before the generic "dense"/"c_proj".
+import type { ModuleKind } from '../protocol/results';
+
+export interface TensorRole {
+  layer: number | null;
+  module: ModuleKind;
+}
+
+const BLOCK_PATTERN = /(?:^|[./])(?:layers|layer|h|blocks|block|blk|decoder_layers|encoder_layers)[._](\d+)(?:[./]|$)/;
+
+const MODULE_RULES: ReadonlyArray<[RegExp, ModuleKind]> = [
+  [/(?:^|\.)experts?\.\d+\.|ffn_(?:gate|up|down)_exps|\.experts\.(?:gate_up_proj|down_proj)/, 'expert'],
+  [/block_sparse_moe\.gate\.|\.mlp\.gate\.weight$|\.router\.|ffn_gate_inp|\.gate\.wg\./, 'router'],
+  [/(?:^|\.)(?:embed_tokens|wte|wpe|word_embeddings|position_embeddings|token_type_embeddings|tok_embeddings|embed_positions)\.|^token_embd\.|^position_embd\./, 'embed'],
+  [/(?:^|\.)(?:lm_head|embed_out)\.|^output\.weight$|^cls\.predictions\.decoder\./, 'lm_head'],
+  [/(?:^|\.)(?:norm|ln_f|ln_\d|final_layernorm|final_layer_norm|LayerNorm|layernorm|layer_norm)\b|_norm\.|_layernorm\.|norm\.weight$|norm\.bias$/i, 'norm'],
+  [/(?:^|\.)(?:c_attn|qkv_proj|query_key_value|Wqkv|qkv)\.|\.attn_qkv\./, 'attn.qkv'],
+  [/(?:^|\.)(?:q_proj|query|wq)\.|\.attn_q\./, 'attn.q'],
+  [/(?:^|\.)(?:k_proj|key|wk)\.|\.attn_k\./, 'attn.k'],
+  [/(?:^|\.)(?:v_proj|value|wv)\.|\.attn_v\./, 'attn.v'],
+  [/(?:^|\.)(?:o_proj|out_proj|wo)\.|\.attn_output\.|attn\.c_proj\.|attention\.output\.dense\.|self_attention\.dense\.|attention\.dense\./, 'attn.o'],
+  [/(?:^|\.)(?:gate_proj|w1)\.|\.ffn_gate\./, 'mlp.gate'],
+  [/(?:^|\.)(?:up_proj|c_fc|w3|fc1|gate_up_proj|dense_h_to_4h)\.|intermediate\.dense\.|\.ffn_up\./, 'mlp.up'],
+  [/(?:^|\.)(?:down_proj|w2|fc2|dense_4h_to_h)\.|mlp\.c_proj\.|\.output\.dense\.|\.ffn_down\./, 'mlp.down'],
+];
+
+export function tensorRole(name: string): TensorRole {
+  return { layer: layerOf(name), module: moduleOf(name) };
+}
+
+export function moduleOf(name: string): ModuleKind {
+  for (const [pattern, module] of MODULE_RULES) if (pattern.test(name)) return module;
+  return 'other';
+}
+
+/** The block index: from a known block container, else from the only numeric path segment if there is one. */
+export function layerOf(name: string): number | null {
+  const match = BLOCK_PATTERN.exec(name);
+  if (match) return Number(match[1]);
+  const numeric = name.split(/[./]/).filter((segment) => /^\d+$/.test(segment));
+  return numeric.length === 1 ? Number(numeric[0]) : null;
+}

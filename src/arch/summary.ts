@@ -1,0 +1,85 @@
+// ArchitectureSummary from a Hugging Face config.json, or, without one, inferred from tensor names and shapes.
+import type { ArchitectureSummary, InspectTensor } from '../protocol/results';
+
+type Config = Record<string, unknown>;
+
+function firstInt(config: Config, keys: string[]): number | null {
+  for (const key of keys) {
+    const value = config[key];
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
+  }
+  return null;
+}
+
+/** Multimodal and wrapper configs keep the language model's numbers under text_config / llm_config. */
+function languageConfig(config: Config): Config {
+  for (const key of ['text_config', 'llm_config', 'language_config']) {
+    const nested = config[key];
+    if (nested && typeof nested === 'object' && !Array.isArray(nested)) return { ...(nested as Config) };
+  }
+  return config;
+}
+
+export function summaryFromConfig(raw: Config, configPath: string): ArchitectureSummary {
+  const config = languageConfig(raw);
+  const hidden = firstInt(config, ['hidden_size', 'n_embd', 'd_model', 'dim']);
+  const heads = firstInt(config, ['num_attention_heads', 'n_head', 'num_heads', 'n_heads']);
+  const family = typeof config.model_type === 'string' ? config.model_type : typeof raw.model_type === 'string' ? raw.model_type : null;
+  let intermediate = firstInt(config, ['intermediate_size', 'n_inner', 'ffn_dim', 'd_ff', 'hidden_dim']);
+  if (intermediate === null && family === 'gpt2' && hidden !== null) intermediate = 4 * hidden; // GPT-2's n_inner default
+  return {
+    family,
+    layers: firstInt(config, ['num_hidden_layers', 'n_layer', 'num_layers', 'n_layers']),
+    hidden,
+    heads,
+    kvHeads: firstInt(config, ['num_key_value_heads', 'n_head_kv', 'num_kv_heads', 'multi_query_group_num']) ?? heads,
+    intermediate,
+    vocab: firstInt(config, ['vocab_size', 'n_vocab', 'padded_vocab_size']),
+    experts: firstInt(config, ['num_local_experts', 'num_experts', 'n_routed_experts', 'moe_num_experts']),
+    source: 'config',
+    configPath,
+  };
+}
+
+export function summaryFromTensors(tensors: readonly InspectTensor[]): ArchitectureSummary {
+  const layers = tensors.reduce((max, t) => (t.layer !== null && t.layer > max ? t.layer : max), -1) + 1;
+  const embed = tensors.find((t) => t.module === 'embed' && t.shape.length === 2 && /(embed_tokens|wte|word_embeddings|tok_embeddings|token_embd)/.test(t.name));
+  const up = tensors.find((t) => (t.module === 'mlp.up' || t.module === 'mlp.gate') && t.shape.length === 2);
+  const experts = new Set(tensors.filter((t) => t.module === 'expert').map((t) => /experts?\.(\d+)\./.exec(t.name)?.[1]).filter(Boolean));
+  let hidden: number | null = null;
+  let vocab: number | null = null;
+  if (embed) {
+    // HF stores [vocab, hidden]; GGUF lists dims fastest-first, i.e. [hidden, vocab]. The vocabulary is the larger.
+    const [a, b] = embed.shape as [number, number];
+    vocab = Math.max(a, b);
+    hidden = Math.min(a, b);
+  }
+  let intermediate: number | null = null;
+  if (up && hidden !== null) {
+    const other = up.shape.find((d) => d !== hidden);
+    intermediate = other ?? up.shape[0] ?? null;
+    if (up.name.includes('c_fc') || up.name.includes('gate_up_proj')) intermediate = null; // fused or transposed layouts: ambiguous
+  }
+  return {
+    family: guessFamily(tensors),
+    layers: layers > 0 ? layers : null,
+    hidden,
+    heads: null,
+    kvHeads: null,
+    intermediate,
+    vocab,
+    experts: experts.size > 0 ? experts.size : null,
+    source: 'tensors',
+    configPath: null,
+  };
+}
+
+function guessFamily(tensors: readonly InspectTensor[]): string | null {
+  const has = (pattern: RegExp) => tensors.some((t) => pattern.test(t.name));
+  if (has(/block_sparse_moe\./)) return 'mixtral';
+  if (has(/\.c_attn\./) && has(/(^|\.)wte\./)) return 'gpt2';
+  if (has(/attention\.self\.query/)) return 'bert';
+  if (has(/^blk\.\d+\./)) return 'gguf';
+  if (has(/\.q_proj\./) && has(/\.gate_proj\./)) return 'llama';
+  return null;
+}

@@ -1,0 +1,79 @@
+// Bounded reads. Every reader goes through these so that "read exactly N bytes at offset O" is checked once.
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { InputError } from '../errors';
+
+export async function readExactly(handle: FileHandle, offset: number, length: number, path: string): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, filled, length - filled, offset + filled);
+    if (bytesRead === 0) {
+      throw new InputError(`${path}: wanted ${length} bytes at offset ${offset} but the file ended after ${filled}`);
+    }
+    filled += bytesRead;
+  }
+  return buffer;
+}
+
+export async function openForReading(path: string): Promise<{ handle: FileHandle; size: number }> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw new InputError(`cannot open ${path}: ${describeFsError(error)}`);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new InputError(`${path} is not a regular file`);
+    return { handle, size: info.size };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
+/** Reads and parses a small JSON file, refusing files above `maxBytes` before reading them. */
+export async function readJsonFile(path: string, maxBytes: number): Promise<unknown> {
+  const { handle, size } = await openForReading(path);
+  try {
+    if (size > maxBytes) {
+      throw new InputError(`${path} is ${size} bytes; JSON files above ${maxBytes} bytes are refused`);
+    }
+    const text = (await readExactly(handle, 0, size, path)).toString('utf8');
+    try {
+      return JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+    } catch (error) {
+      throw new InputError(`${path} is not valid JSON: ${(error as Error).message}`);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function pathKind(path: string): Promise<'file' | 'directory' | 'missing'> {
+  try {
+    const info = await stat(path);
+    return info.isDirectory() ? 'directory' : 'file';
+  } catch {
+    return 'missing';
+  }
+}
+
+export function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file or directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory';
+    default:
+      return (error as Error)?.message ?? String(error);
+  }
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

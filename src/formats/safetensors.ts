@@ -1,0 +1,116 @@
+// safetensors: 8-byte little-endian header length N, N bytes of JSON, then the data region. Only the header is
+// read. Every entry is validated against the file: dtype known, shape sane, byte range inside the data region and
+// consistent with dtype x shape, no two tensors overlapping.
+import { InputError } from '../errors';
+import { openForReading, readExactly, isPlainObject } from './fileio';
+import { MAX_DIMS, MAX_HEADER_BYTES, MAX_TENSORS, MAX_TENSOR_NAME_BYTES } from './limits';
+import type { CheckpointHeader, TensorInfo } from './types';
+
+/** Bits per element of every dtype in the safetensors spec (sub-byte floats are packed). */
+export const SAFETENSORS_DTYPE_BITS: Readonly<Record<string, number>> = {
+  F64: 64, F32: 32, F16: 16, BF16: 16,
+  I64: 64, I32: 32, I16: 16, I8: 8,
+  U64: 64, U32: 32, U16: 16, U8: 8,
+  BOOL: 8, C64: 64,
+  F8_E4M3: 8, F8_E5M2: 8, F8_E8M0: 8,
+  F6_E2M3: 6, F6_E3M2: 6, F4: 4,
+};
+
+export async function readSafetensorsHeader(path: string): Promise<CheckpointHeader> {
+  const { handle, size } = await openForReading(path);
+  try {
+    if (size < 8) throw new InputError(`${path}: ${size} bytes is too short for a safetensors file (needs an 8-byte header length)`);
+    const headerLength = (await readExactly(handle, 0, 8, path)).readBigUInt64LE(0);
+    if (headerLength > BigInt(MAX_HEADER_BYTES)) {
+      throw new InputError(`${path}: header length ${headerLength} exceeds the safetensors limit of ${MAX_HEADER_BYTES} bytes`);
+    }
+    const n = Number(headerLength);
+    if (8 + n > size) {
+      throw new InputError(`${path}: header of ${n} bytes ends at byte ${8 + n} but the file has ${size} bytes`);
+    }
+    const json = (await readExactly(handle, 8, n, path)).toString('utf8');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(json);
+    } catch (error) {
+      throw new InputError(`${path}: header is not valid JSON (${(error as Error).message})`);
+    }
+    return parseSafetensorsHeader(parsed, path, 8 + n, size);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Validates a parsed header. `dataStart` is 8 + N; `fileSize` bounds every data range. */
+export function parseSafetensorsHeader(parsed: unknown, path: string, dataStart: number, fileSize: number): CheckpointHeader {
+  if (!isPlainObject(parsed)) throw new InputError(`${path}: header must be a JSON object`);
+  const entries = Object.entries(parsed);
+  if (entries.length > MAX_TENSORS + 1) {
+    throw new InputError(`${path}: header lists ${entries.length} entries; more than ${MAX_TENSORS} tensors are refused`);
+  }
+  const metadata: Record<string, string> = {};
+  const tensors: TensorInfo[] = [];
+  const dataLength = fileSize - dataStart;
+  for (const [name, entry] of entries) {
+    if (name === '__metadata__') {
+      if (!isPlainObject(entry)) throw new InputError(`${path}: __metadata__ must be an object of strings`);
+      for (const [key, value] of Object.entries(entry)) {
+        if (typeof value !== 'string') throw new InputError(`${path}: __metadata__.${key} must be a string`);
+        metadata[key] = value;
+      }
+      continue;
+    }
+    tensors.push(parseEntry(name, entry, path, dataStart, dataLength));
+  }
+  checkNoOverlap(tensors, path, dataStart);
+  const warnings: string[] = [];
+  const covered = tensors.reduce((sum, t) => sum + t.byteLength, 0);
+  if (covered < dataLength) {
+    warnings.push(`${path}: ${dataLength - covered} bytes of the data region belong to no tensor`);
+  }
+  return { format: 'safetensors', files: [path], tensors, metadata, warnings };
+}
+
+function parseEntry(name: string, entry: unknown, path: string, dataStart: number, dataLength: number): TensorInfo {
+  const where = `${path}: tensor '${name}'`;
+  if (Buffer.byteLength(name) > MAX_TENSOR_NAME_BYTES) throw new InputError(`${path}: a tensor name is longer than ${MAX_TENSOR_NAME_BYTES} bytes`);
+  if (!isPlainObject(entry)) throw new InputError(`${where} must be an object with dtype, shape and data_offsets`);
+  const { dtype, shape, data_offsets: offsets } = entry;
+  if (typeof dtype !== 'string' || !(dtype in SAFETENSORS_DTYPE_BITS)) {
+    throw new InputError(`${where} has unknown dtype ${JSON.stringify(dtype)} (known: ${Object.keys(SAFETENSORS_DTYPE_BITS).join(', ')})`);
+  }
+  if (!Array.isArray(shape) || shape.length > MAX_DIMS || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new InputError(`${where} has an invalid shape ${JSON.stringify(shape)} (want at most ${MAX_DIMS} non-negative integers)`);
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+    throw new InputError(`${where} has invalid data_offsets ${JSON.stringify(offsets)} (want [begin, end])`);
+  }
+  const [begin, end] = offsets as [number, number];
+  if (begin > end) throw new InputError(`${where} has data_offsets begin ${begin} after end ${end}`);
+  if (end > dataLength) {
+    throw new InputError(`${where} ends at byte ${dataStart + end} but the file has ${dataStart + dataLength}`);
+  }
+  let count = 1;
+  for (const d of shape as number[]) {
+    count *= d;
+    if (!Number.isSafeInteger(count)) throw new InputError(`${where} has a shape whose element count overflows`);
+  }
+  const expectedBytes = Math.ceil((count * SAFETENSORS_DTYPE_BITS[dtype]!) / 8);
+  if (end - begin !== expectedBytes) {
+    throw new InputError(`${where} has ${end - begin} data bytes but ${dtype}${JSON.stringify(shape)} needs ${expectedBytes}`);
+  }
+  return { name, dtype, shape: shape as number[], count, file: path, byteOffset: dataStart + begin, byteLength: end - begin };
+}
+
+function checkNoOverlap(tensors: TensorInfo[], path: string, dataStart: number): void {
+  const sorted = tensors.filter((t) => t.byteLength > 0).sort((a, b) => a.byteOffset - b.byteOffset);
+  for (let i = 1; i < sorted.length; i++) {
+    const previous = sorted[i - 1]!;
+    const current = sorted[i]!;
+    if (current.byteOffset < previous.byteOffset + previous.byteLength) {
+      throw new InputError(
+        `${path}: tensors '${previous.name}' and '${current.name}' overlap at byte ${current.byteOffset - dataStart} of the data region`,
+      );
+    }
+  }
+}

@@ -1,0 +1,30 @@
+// The one shape every checkpoint reader produces: a header turned into tensors with byte ranges. Tensor data is
+// never read here; analyses read it by range, in bounded chunks.
+
+export type CheckpointFormat = 'safetensors' | 'onnx' | 'gguf' | 'pytorch';
+
+export interface TensorInfo {
+  /** The checkpoint's own tensor name. */
+  name: string;
+  /** The checkpoint's own dtype name (`F32`, `BF16`, `Q4_K`, ...). */
+  dtype: string;
+  shape: number[];
+  /** Number of elements (product of shape). */
+  count: number;
+  /** Absolute path of the file that holds the tensor's bytes. */
+  file: string;
+  /** Absolute byte offset of the first data byte in `file`. */
+  byteOffset: number;
+  byteLength: number;
+}
+
+export interface CheckpointHeader {
+  format: CheckpointFormat;
+  /** Every file the checkpoint's tensors live in (one, or the shards of a sharded checkpoint). */
+  files: string[];
+  tensors: TensorInfo[];
+  /** Free-form string metadata the format carries (safetensors `__metadata__`, GGUF KV as strings, ...). */
+  metadata: Record<string, string>;
+  /** Things a user should know that did not stop the read. */
+  warnings: string[];
+}

@@ -1,0 +1,54 @@
+// Result documents of the analyses. They cross both process boundaries (worker -> host -> webview) and are what
+// the CLI prints with --json, so field names follow the CLI contract in DESIGN.md §4. Types only: the webview
+// bundle imports this file.
+
+export type ModuleKind =
+  | 'embed' | 'attn.q' | 'attn.k' | 'attn.v' | 'attn.qkv' | 'attn.o'
+  | 'mlp.gate' | 'mlp.up' | 'mlp.down' | 'norm' | 'lm_head' | 'router' | 'expert' | 'other';
+
+export interface ArchitectureSummary {
+  /** `llama`, `gpt2`, `mistral`, ... (the config's model_type), or a guess from tensor names. */
+  family: string | null;
+  layers: number | null;
+  hidden: number | null;
+  heads: number | null;
+  kvHeads: number | null;
+  intermediate: number | null;
+  vocab: number | null;
+  experts: number | null;
+  /** Where the numbers came from: the config file, or inferred from tensor names and shapes. */
+  source: 'config' | 'tensors';
+  configPath: string | null;
+}
+
+export interface InspectTensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+  count: number;
+  layer: number | null;
+  module: ModuleKind;
+  file: string;
+  byteOffset: number;
+  byteLength: number;
+}
+
+export interface InspectResult {
+  format: string;
+  path: string;
+  files: string[];
+  bytes: number;
+  parameters: number;
+  tensors: InspectTensor[];
+  architecture: ArchitectureSummary;
+  /** Per block: parameters and share of the whole model; `index` null collects tensors outside any block. */
+  layers: { index: number | null; params: number; share: number }[];
+  metadata: Record<string, string>;
+  warnings: string[];
+}
+
+export interface Progress {
+  message: string;
+  /** 0..1 when the total is known. */
+  fraction?: number;
+}

@@ -1,0 +1,58 @@
+// Command handlers. "Analyze Importance" works on what the user points at (explorer selection, the active editor,
+// or a file picked in a dialog). Commands whose analyses are not in this version say so instead of failing silently.
+import * as vscode from 'vscode';
+import { showInspectPanel } from './panel';
+
+const CHECKPOINT_FILTERS = {
+  'Checkpoints and configs': ['safetensors', 'json'],
+  'All files': ['*'],
+};
+
+export function register(context: vscode.ExtensionContext): void {
+  const { extensionUri } = context;
+  context.subscriptions.push(
+    vscode.commands.registerCommand('importanceLens.analyze', async (clicked?: vscode.Uri, selected?: vscode.Uri[]) => {
+      const targets = selected && selected.length > 0 ? selected : [clicked ?? activeResource() ?? (await pickFile('Analyze Importance'))];
+      for (const target of targets) {
+        if (!target) continue;
+        if (/\.(csv|tsv)$/i.test(target.path)) {
+          void vscode.window.showWarningMessage(`Importance Lens: CSV analysis is not available in this version yet (${basename(target)}).`);
+          continue;
+        }
+        showInspectPanel(extensionUri, target);
+      }
+    }),
+    ...notYetAvailable([
+      ['importanceLens.saliency', 'Token Saliency'],
+      ['importanceLens.planPruning', 'Plan Pruning'],
+      ['importanceLens.applyPlan', 'Apply Pruning Plan'],
+      ['importanceLens.compareWithBase', 'Compare With Base Checkpoint'],
+      ['importanceLens.analyzeCsv', 'Analyze CSV Importance'],
+      ['importanceLens.openReport', 'Open Report'],
+    ]),
+  );
+}
+
+function notYetAvailable(commands: [string, string][]): vscode.Disposable[] {
+  return commands.map(([id, title]) =>
+    vscode.commands.registerCommand(id, () =>
+      vscode.window.showWarningMessage(`Importance Lens: "${title}" is not available in this version yet. Analyze Importance (checkpoint summary) is.`),
+    ),
+  );
+}
+
+/** The file in the active text editor or the active custom editor (a checkpoint summary tab). */
+function activeResource(): vscode.Uri | undefined {
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  if (input instanceof vscode.TabInputText || input instanceof vscode.TabInputCustom) return input.uri;
+  return vscode.window.activeTextEditor?.document.uri;
+}
+
+async function pickFile(title: string): Promise<vscode.Uri | undefined> {
+  const picked = await vscode.window.showOpenDialog({ title, canSelectFiles: true, canSelectFolders: true, canSelectMany: false, filters: CHECKPOINT_FILTERS });
+  return picked?.[0];
+}
+
+function basename(uri: vscode.Uri): string {
+  return uri.path.split('/').pop() ?? uri.path;
+}

@@ -1,0 +1,150 @@
+// Host side of the analysis child process: forks lazily, multiplexes jobs by id, respawns after a crash, and kills
+// the child when a cancel is not honoured within CANCEL_GRACE_MS. Plain Node (no `vscode`), so the unit tests
+// drive exactly what the extension runs.
+import { fork, type ChildProcess } from 'node:child_process';
+import { assertNever, CancelledError, InputError } from '../errors';
+import type { AnalysisRequest, AnalysisResult, HostToWorker, WorkerToHost } from '../protocol/worker';
+import type { Progress } from '../protocol/results';
+
+export const CANCEL_GRACE_MS = 2000;
+
+export class WorkerCrashedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WorkerCrashedError';
+  }
+}
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+interface Job {
+  resolve: (result: AnalysisResult) => void;
+  reject: (error: Error) => void;
+  onProgress: ((progress: Progress) => void) | undefined;
+  child: ChildProcess;
+}
+
+export interface WorkerClientOptions {
+  /** Receives the child's stderr and internal-error stacks (the extension's output channel). */
+  log?: (line: string) => void;
+  cancelGraceMs?: number;
+}
+
+export class AnalysisWorkerClient {
+  private child: ChildProcess | undefined;
+  private nextId = 1;
+  private readonly jobs = new Map<number, Job>();
+  private readonly log: (line: string) => void;
+  private readonly cancelGraceMs: number;
+
+  constructor(private readonly entryPath: string, options: WorkerClientOptions = {}) {
+    this.log = options.log ?? (() => undefined);
+    this.cancelGraceMs = options.cancelGraceMs ?? CANCEL_GRACE_MS;
+  }
+
+  /** The child's pid, when one is running (tests use it to simulate a crash). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  run(request: AnalysisRequest, options: RunOptions = {}): Promise<AnalysisResult> {
+    const { signal, onProgress } = options;
+    if (signal?.aborted) return Promise.reject(new CancelledError());
+    const child = this.ensureChild();
+    const id = this.nextId++;
+    return new Promise<AnalysisResult>((resolve, reject) => {
+      let killTimer: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        this.send(child, { type: 'cancel', id });
+        killTimer = setTimeout(() => {
+          if (!this.jobs.has(id)) return;
+          this.log(`analysis ${id} did not stop within ${this.cancelGraceMs} ms of cancel; killing the analysis process`);
+          this.jobs.get(id)?.reject(new CancelledError());
+          this.jobs.delete(id);
+          child.kill('SIGKILL');
+        }, this.cancelGraceMs);
+      };
+      const settle = () => {
+        signal?.removeEventListener('abort', onAbort);
+        if (killTimer) clearTimeout(killTimer);
+      };
+      this.jobs.set(id, {
+        resolve: (result) => (settle(), resolve(result)),
+        reject: (error) => (settle(), reject(error)),
+        onProgress,
+        child,
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.send(child, { type: 'run', id, request });
+    });
+  }
+
+  dispose(): void {
+    const child = this.child;
+    this.child = undefined;
+    this.failAll(child, new CancelledError('analysis process shut down'));
+    child?.kill();
+  }
+
+  private ensureChild(): ChildProcess {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) return this.child;
+    // ELECTRON_RUN_AS_NODE makes VS Code's Electron binary behave as plain Node; under Node it is ignored.
+    const child = fork(this.entryPath, [], {
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      execArgv: [],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      serialization: 'advanced',
+    });
+    child.stderr?.setEncoding('utf8').on('data', (text: string) => this.log(`[analysis process] ${text.trimEnd()}`));
+    child.on('message', (message: WorkerToHost) => this.onMessage(message));
+    child.on('error', (error) => this.log(`analysis process error: ${error.message}`));
+    child.on('exit', (code, signal) => {
+      if (this.child === child) this.child = undefined;
+      const how = signal ? `signal ${signal}` : `exit code ${code}`;
+      if (code !== 0 || signal) this.log(`analysis process ended with ${how}`);
+      this.failAll(child, new WorkerCrashedError(`the analysis process stopped unexpectedly (${how}); the next analysis starts a new one`));
+    });
+    this.child = child;
+    return child;
+  }
+
+  private onMessage(message: WorkerToHost): void {
+    const job = this.jobs.get(message.id);
+    if (!job) return; // a job already cancelled and settled
+    switch (message.type) {
+      case 'progress':
+        job.onProgress?.(message.progress);
+        break;
+      case 'result':
+        this.jobs.delete(message.id);
+        job.resolve(message.result);
+        break;
+      case 'error':
+        this.jobs.delete(message.id);
+        if (message.stack) this.log(message.stack);
+        job.reject(
+          message.kind === 'input' ? new InputError(message.message)
+            : message.kind === 'cancelled' ? new CancelledError()
+              : new Error(message.message),
+        );
+        break;
+      default:
+        assertNever(message, 'worker message');
+    }
+  }
+
+  private failAll(child: ChildProcess | undefined, error: Error): void {
+    for (const [id, job] of this.jobs) {
+      if (child && job.child !== child) continue;
+      this.jobs.delete(id);
+      job.reject(error);
+    }
+  }
+
+  private send(child: ChildProcess, message: HostToWorker): void {
+    if (child.connected) child.send(message);
+  }
+}

@@ -1,0 +1,77 @@
+// Inside a real VS Code: activation, contributed commands and menus, the custom editor, the panel.
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+
+const EXTENSION_ID = 'importance-lens.importance-lens';
+const COMMANDS = ['analyze', 'saliency', 'planPruning', 'applyPlan', 'compareWithBase', 'analyzeCsv', 'openReport'].map((c) => `importanceLens.${c}`);
+
+function workspaceFile(...segments: string[]): vscode.Uri {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'the test workspace is open');
+  return vscode.Uri.joinPath(folder.uri, ...segments);
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function activeTabInput(): unknown {
+  return vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+}
+
+describe('Importance Lens in a real VS Code', () => {
+  it('activates without loading onnxruntime-node', async () => {
+    const extension = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(extension, `${EXTENSION_ID} is installed`);
+    await extension.activate();
+    assert.equal(extension.isActive, true);
+    const loaded = Object.keys(require.cache).filter((path) => path.includes('onnxruntime'));
+    assert.deepEqual(loaded, [], 'activation loads no onnxruntime module');
+  });
+
+  it('contributes every command, under the "Importance Lens" category', async () => {
+    const registered = new Set(await vscode.commands.getCommands(true));
+    for (const command of COMMANDS) assert.ok(registered.has(command), `${command} is registered`);
+    const contributed = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.contributes.commands as { command: string; category: string }[];
+    assert.deepEqual(contributed.map((c) => c.command).sort(), [...COMMANDS].sort());
+    assert.ok(contributed.every((c) => c.category === 'Importance Lens'));
+  });
+
+  it('puts "Analyze Importance" in the explorer context menu for checkpoints, configs, CSVs and folders', () => {
+    const menus = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.contributes.menus['explorer/context'] as { command: string; when: string }[];
+    const item = menus.find((m) => m.command === 'importanceLens.analyze');
+    assert.ok(item, 'menu item contributed');
+    for (const part of ['safetensors', 'onnx', 'gguf', 'bin', 'pt', 'pth', 'csv', 'config.json', 'explorerResourceIsFolder']) {
+      assert.ok(item.when.includes(part), `when clause covers ${part}`);
+    }
+  });
+
+  it('opens a .safetensors file in the checkpoint custom editor', async () => {
+    const uri = workspaceFile('tiny-llama-random', 'model.safetensors');
+    await vscode.commands.executeCommand('vscode.open', uri);
+    const input = await waitFor('the custom editor tab', () => {
+      const tab = activeTabInput();
+      return tab instanceof vscode.TabInputCustom ? tab : undefined;
+    });
+    assert.equal(input.viewType, 'importanceLens.checkpoint');
+    assert.equal(input.uri.toString(), uri.toString());
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('"Analyze Importance" on a model folder opens the Importance Lens panel', async () => {
+    await vscode.commands.executeCommand('importanceLens.analyze', workspaceFile('tiny-llama-random'));
+    const tab = await waitFor('the panel tab', () => {
+      const active = vscode.window.tabGroups.activeTabGroup.activeTab;
+      return active?.input instanceof vscode.TabInputWebview ? active : undefined;
+    });
+    assert.match((tab.input as vscode.TabInputWebview).viewType, /importanceLens\.panel$/);
+    assert.equal(tab.label, 'Importance: tiny-llama-random');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+});

@@ -1,0 +1,20 @@
+// The in-host suite (test/exthost) through @vscode/test-electron's runTests, given the stand-in executable that
+// runs a real VS Code (code-server 1.139) offline.
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runTests } from '@vscode/test-electron';
+import { ROOT } from '../e2e/codeServer';
+
+test('extension-host suite passes in a real VS Code', { timeout: 300_000 }, async (t) => {
+  const workspace = mkdtempSync(join(tmpdir(), 'il-ws-'));
+  t.after(() => rmSync(workspace, { recursive: true, force: true }));
+  cpSync(join(ROOT, 'samples', 'tiny-llama-random'), join(workspace, 'tiny-llama-random'), { recursive: true });
+  await runTests({
+    vscodeExecutablePath: join(ROOT, 'test', 'e2e', 'code-shim.js'),
+    extensionDevelopmentPath: ROOT,
+    extensionTestsPath: join(ROOT, 'out', 'test', 'exthost', 'index.js'),
+    launchArgs: [workspace],
+  });
+});

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { tensorRole } from '../../src/arch/names';
+import { summaryFromConfig } from '../../src/arch/summary';
+
+const roles: [string, number | null, string][] = [
+  ['model.embed_tokens.weight', null, 'embed'],
+  ['model.layers.3.self_attn.q_proj.weight', 3, 'attn.q'],
+  ['model.layers.3.self_attn.k_proj.weight', 3, 'attn.k'],
+  ['model.layers.3.self_attn.v_proj.bias', 3, 'attn.v'],
+  ['model.layers.3.self_attn.o_proj.weight', 3, 'attn.o'],
+  ['model.layers.12.mlp.gate_proj.weight', 12, 'mlp.gate'],
+  ['model.layers.12.mlp.up_proj.weight', 12, 'mlp.up'],
+  ['model.layers.12.mlp.down_proj.weight', 12, 'mlp.down'],
+  ['model.layers.0.input_layernorm.weight', 0, 'norm'],
+  ['model.norm.weight', null, 'norm'],
+  ['lm_head.weight', null, 'lm_head'],
+  ['transformer.wte.weight', null, 'embed'],
+  ['transformer.wpe.weight', null, 'embed'],
+  ['transformer.h.5.attn.c_attn.weight', 5, 'attn.qkv'],
+  ['transformer.h.5.attn.c_proj.weight', 5, 'attn.o'],
+  ['transformer.h.5.mlp.c_fc.weight', 5, 'mlp.up'],
+  ['transformer.h.5.mlp.c_proj.weight', 5, 'mlp.down'],
+  ['transformer.h.5.ln_1.weight', 5, 'norm'],
+  ['transformer.ln_f.bias', null, 'norm'],
+  ['bert.encoder.layer.7.attention.self.query.weight', 7, 'attn.q'],
+  ['bert.encoder.layer.7.attention.output.dense.weight', 7, 'attn.o'],
+  ['bert.encoder.layer.7.attention.output.LayerNorm.weight', 7, 'norm'],
+  ['bert.encoder.layer.7.intermediate.dense.weight', 7, 'mlp.up'],
+  ['bert.encoder.layer.7.output.dense.weight', 7, 'mlp.down'],
+  ['bert.embeddings.word_embeddings.weight', null, 'embed'],
+  ['model.layers.1.block_sparse_moe.gate.weight', 1, 'router'],
+  ['model.layers.1.block_sparse_moe.experts.6.w1.weight', 1, 'expert'],
+  ['model.layers.2.mlp.experts.3.down_proj.weight', 2, 'expert'],
+  ['model.layers.2.mlp.gate.weight', 2, 'router'],
+  ['blk.9.attn_q.weight', 9, 'attn.q'],
+  ['blk.9.ffn_down.weight', 9, 'mlp.down'],
+  ['blk.9.attn_norm.weight', 9, 'norm'],
+  ['token_embd.weight', null, 'embed'],
+  ['output.weight', null, 'lm_head'],
+  ['encoder.stages.4.something.weight', 4, 'other'],
+  ['rotary.inv_freq', null, 'other'],
+];
+
+test('tensor names map to {layer, module} across families', () => {
+  for (const [name, layer, module] of roles) assert.deepEqual(tensorRole(name), { layer, module }, name);
+});
+
+test('config.json summaries: llama with GQA, gpt2 defaults, nested text_config, MoE experts', () => {
+  const llama = summaryFromConfig({ model_type: 'llama', num_hidden_layers: 32, hidden_size: 4096, num_attention_heads: 32, num_key_value_heads: 8, intermediate_size: 14336, vocab_size: 128256 }, '/c.json');
+  assert.deepEqual([llama.layers, llama.hidden, llama.heads, llama.kvHeads, llama.intermediate, llama.vocab, llama.experts], [32, 4096, 32, 8, 14336, 128256, null]);
+  const gpt2 = summaryFromConfig({ model_type: 'gpt2', n_layer: 12, n_embd: 768, n_head: 12, vocab_size: 50257 }, '/c.json');
+  assert.deepEqual([gpt2.kvHeads, gpt2.intermediate], [12, 3072]);
+  const nested = summaryFromConfig({ model_type: 'llava', text_config: { model_type: 'llama', num_hidden_layers: 2, hidden_size: 8 } }, '/c.json');
+  assert.deepEqual([nested.family, nested.layers, nested.hidden], ['llama', 2, 8]);
+  const mixtral = summaryFromConfig({ model_type: 'mixtral', num_local_experts: 8, num_hidden_layers: 32 }, '/c.json');
+  assert.equal(mixtral.experts, 8);
+  const hostile = summaryFromConfig({ num_hidden_layers: '32', hidden_size: -4, num_attention_heads: 1.5 }, '/c.json');
+  assert.deepEqual([hostile.layers, hostile.hidden, hostile.heads], [null, null, null]);
+});
