@@ -7,6 +7,7 @@ import { tensorRole } from '../arch/names';
 import { summaryFromConfig, summaryFromTensors } from '../arch/summary';
 import { InputError, throwIfAborted } from '../errors';
 import type { ArchitectureSummary, InspectResult, InspectTensor, Progress } from '../protocol/results';
+import type { CheckpointHeader } from '../formats/types';
 
 export async function* inspect(input: { path: string }, signal?: AbortSignal): AsyncGenerator<Progress, InspectResult> {
   yield { message: `Reading ${input.path}` };
@@ -19,7 +20,7 @@ export async function* inspect(input: { path: string }, signal?: AbortSignal): A
     file: t.file, byteOffset: t.byteOffset, byteLength: t.byteLength,
   }));
   const warnings = [...(header?.warnings ?? [])];
-  const architecture = await architectureOf(opened.configPath, tensors, warnings);
+  const architecture = await architectureOf(opened.configPath, header?.architecture, tensors, warnings);
   const parameters = tensors.reduce((sum, t) => sum + t.count, 0);
   const files = header?.files ?? [];
   if (!header) warnings.push(`no weights next to ${opened.configPath}: showing the configuration only`);
@@ -37,8 +38,19 @@ export async function* inspect(input: { path: string }, signal?: AbortSignal): A
   };
 }
 
-async function architectureOf(configPath: string | undefined, tensors: InspectTensor[], warnings: string[]): Promise<ArchitectureSummary> {
+async function architectureOf(
+  configPath: string | undefined,
+  declared: CheckpointHeader['architecture'],
+  tensors: InspectTensor[],
+  warnings: string[],
+): Promise<ArchitectureSummary> {
   const inferred = summaryFromTensors(tensors);
+  if (!configPath && declared) {
+    // The file's own metadata (GGUF): take its numbers, fill gaps from the tensors.
+    const merged = { ...inferred, source: 'metadata' as const };
+    for (const [key, value] of Object.entries(declared)) if (value !== null && value !== undefined) Object.assign(merged, { [key]: value });
+    return merged;
+  }
   if (!configPath) {
     if (tensors.length > 0) warnings.push('no config.json next to the checkpoint: the architecture is inferred from tensor names and shapes');
     return inferred;

@@ -16,7 +16,7 @@ export function renderInspect(result: InspectResult): string {
   ].join(', ');
   const lines = [
     `${result.path}: ${result.format}, ${formatCount(result.parameters)} parameters in ${result.tensors.length} tensors, ${formatBytes(result.bytes)} in ${result.files.length} file(s)`,
-    `architecture (${a.source === 'config' ? 'from config.json' : 'inferred from tensors'}): ${arch}`,
+    `architecture (${a.source === 'config' ? 'from config.json' : a.source === 'metadata' ? 'from the file\'s metadata' : 'inferred from tensors'}): ${arch}`,
     ...result.warnings.map((w) => `warning: ${w}`),
     '',
     table([

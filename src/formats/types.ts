@@ -1,5 +1,6 @@
 // The one shape every checkpoint reader produces: a header turned into tensors with byte ranges. Tensor data is
 // never read here; analyses read it by range, in bounded chunks.
+import type { ArchitectureSummary } from '../protocol/results';
 
 export type CheckpointFormat = 'safetensors' | 'onnx' | 'gguf' | 'pytorch';
 
@@ -25,6 +26,8 @@ export interface CheckpointHeader {
   tensors: TensorInfo[];
   /** Free-form string metadata the format carries (safetensors `__metadata__`, GGUF KV as strings, ...). */
   metadata: Record<string, string>;
-  /** Things a user should know that did not stop the read. */
+  /** Things a user should know that did not stop the read (security findings start with "security: "). */
   warnings: string[];
+  /** Architecture numbers the file itself declares (GGUF metadata); config.json, when present, wins. */
+  architecture?: Partial<Omit<ArchitectureSummary, 'source' | 'configPath'>>;
 }

@@ -16,8 +16,8 @@ export interface ArchitectureSummary {
   intermediate: number | null;
   vocab: number | null;
   experts: number | null;
-  /** Where the numbers came from: the config file, or inferred from tensor names and shapes. */
-  source: 'config' | 'tensors';
+  /** Where the numbers came from: the config file, the checkpoint's own metadata (GGUF), or tensor names and shapes. */
+  source: 'config' | 'metadata' | 'tensors';
   configPath: string | null;
 }
 

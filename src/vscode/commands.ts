@@ -2,6 +2,7 @@
 // or a file picked in a dialog). Commands whose analyses are not in this version say so instead of failing silently.
 import * as vscode from 'vscode';
 import { showInspectPanel } from './panel';
+import { writeReport } from './report';
 
 const CHECKPOINT_FILTERS = {
   'Checkpoints and configs': ['safetensors', 'json'],
@@ -22,13 +23,16 @@ export function register(context: vscode.ExtensionContext): void {
         showInspectPanel(extensionUri, target);
       }
     }),
+    vscode.commands.registerCommand('importanceLens.openReport', async (clicked?: vscode.Uri, destination?: vscode.Uri) => {
+      const target = clicked ?? activeResource() ?? (await pickFile('Open Report'));
+      return target ? writeReport(extensionUri, target, destination) : undefined;
+    }),
     ...notYetAvailable([
       ['importanceLens.saliency', 'Token Saliency'],
       ['importanceLens.planPruning', 'Plan Pruning'],
       ['importanceLens.applyPlan', 'Apply Pruning Plan'],
       ['importanceLens.compareWithBase', 'Compare With Base Checkpoint'],
       ['importanceLens.analyzeCsv', 'Analyze CSV Importance'],
-      ['importanceLens.openReport', 'Open Report'],
     ]),
   );
 }
@@ -36,7 +40,7 @@ export function register(context: vscode.ExtensionContext): void {
 function notYetAvailable(commands: [string, string][]): vscode.Disposable[] {
   return commands.map(([id, title]) =>
     vscode.commands.registerCommand(id, () =>
-      vscode.window.showWarningMessage(`Importance Lens: "${title}" is not available in this version yet. Analyze Importance (checkpoint summary) is.`),
+      vscode.window.showWarningMessage(`Importance Lens: "${title}" is not available in this version yet. Analyze Importance and Open Report (checkpoint summary) are.`),
     ),
   );
 }

@@ -74,4 +74,13 @@ describe('Importance Lens in a real VS Code', () => {
     assert.equal(tab.label, 'Importance: tiny-llama-random');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
+
+  it('"Open Report" writes a self-contained HTML report to the chosen path', async () => {
+    const destination = workspaceFile('report.html');
+    const written = await vscode.commands.executeCommand<vscode.Uri | undefined>('importanceLens.openReport', workspaceFile('tiny-llama-random', 'config.json'), destination);
+    assert.equal(written?.toString(), destination.toString());
+    const html = Buffer.from(await vscode.workspace.fs.readFile(destination)).toString('utf8');
+    assert.match(html, /<meta name="generator" content="importance-lens">/);
+    assert.match(html, /model\.layers\.0\.self_attn\.q_proj\.weight/);
+  });
 });

@@ -39,7 +39,7 @@ function architecture(result: InspectResult, actions: InspectActions): HTMLEleme
   const configPath = a.configPath;
   const source = configPath && actions.openFile
     ? h('a', { href: '#', class: 'source-link', onclick: (e: Event) => (e.preventDefault(), actions.openFile!(configPath)) }, 'config.json')
-    : a.source === 'config' ? 'config.json' : 'tensor names and shapes';
+    : a.source === 'config' ? 'config.json' : a.source === 'metadata' ? 'the file\'s metadata' : 'tensor names and shapes';
   return h('section', { 'aria-labelledby': 'arch-title' },
     h('h2', { id: 'arch-title' }, 'Architecture ', h('span', { class: 'muted small' }, 'from ', source)),
     h('dl', { class: 'arch-grid' }, ...fields.map(([label, value]) => h('div', {}, h('dt', {}, label), h('dd', {}, value === null ? '—' : String(value))))),
