@@ -16,7 +16,7 @@ export async function* inspect(input: { path: string }, signal?: AbortSignal): A
 
   const header = opened.header;
   const tensors: InspectTensor[] = (header?.tensors ?? []).map((t) => ({
-    name: t.name, dtype: t.dtype, shape: t.shape, count: t.count, ...tensorRole(t.name),
+    name: t.name, dtype: t.dtype, shape: t.shape, count: t.count, ...tensorRole(t.roleName ?? t.name),
     file: t.file, byteOffset: t.byteOffset, byteLength: t.byteLength,
   }));
   const warnings = [...(header?.warnings ?? [])];

@@ -7,6 +7,11 @@ export type CheckpointFormat = 'safetensors' | 'onnx' | 'gguf' | 'pytorch';
 export interface TensorInfo {
   /** The checkpoint's own tensor name. */
   name: string;
+  /**
+   * A more telling name for mapping to {layer, module} when the own name is opaque: ONNX exporters name weights
+   * `onnx::MatMul_123`, and the node that consumes it (`/model/layers.0/self_attn/q_proj/MatMul`) says what it is.
+   */
+  roleName?: string;
   /** The checkpoint's own dtype name (`F32`, `BF16`, `Q4_K`, ...). */
   dtype: string;
   shape: number[];

@@ -1,11 +1,18 @@
 // Shared test plumbing: temp directories that clean up after themselves, and paths to the built bundles.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after } from 'node:test';
 
-/** Repository root, from out/test/unit/. */
-export const ROOT = join(__dirname, '..', '..', '..');
+/** The repository root: the nearest directory above this file with our package.json (works from any outDir). */
+function findRoot(start: string): string {
+  for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && /"name": "importance-lens"/.test(readFileSync(manifest, 'utf8'))) return dir;
+  }
+  return process.env.IMPORTANCE_LENS_ROOT ?? join(__dirname, '..', '..', '..');
+}
+export const ROOT = findRoot(__dirname);
 export const DIST = join(ROOT, 'dist');
 export const SAMPLE_DIR = join(ROOT, 'samples', 'tiny-llama-random');
 
