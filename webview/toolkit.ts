@@ -3,11 +3,12 @@
 import {
   provideVSCodeDesignSystem,
   vsCodeButton,
+  vsCodeCheckbox,
   vsCodeProgressRing,
   vsCodeTag,
   vsCodeTextField,
 } from '@vscode/webview-ui-toolkit';
 
 export function registerToolkit(): void {
-  provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeProgressRing(), vsCodeTag(), vsCodeTextField());
+  provideVSCodeDesignSystem().register(vsCodeButton(), vsCodeCheckbox(), vsCodeProgressRing(), vsCodeTag(), vsCodeTextField());
 }

@@ -1,6 +1,8 @@
 // `inspect`: what a checkpoint holds. Header-only: no tensor data is read.
 import { stat } from 'node:fs/promises';
-import { isPlainObject, readJsonFile } from '../formats/fileio';
+import { dirname, join, resolve } from 'node:path';
+import { isPlainObject, pathKind, readJsonFile } from '../formats/fileio';
+import { summaryFromAdapterConfig } from '../arch/adapter';
 import { MAX_JSON_FILE_BYTES } from '../formats/limits';
 import { openCheckpoint } from '../formats/open';
 import { tensorRole } from '../arch/names';
@@ -20,10 +22,13 @@ export async function* inspect(input: { path: string }, signal?: AbortSignal): A
     file: t.file, byteOffset: t.byteOffset, byteLength: t.byteLength,
   }));
   const warnings = [...(header?.warnings ?? [])];
-  const architecture = await architectureOf(opened.configPath, header?.architecture, tensors, warnings);
+  const adapter = opened.adapterConfigPath ? summaryFromAdapterConfig(await readConfigObject(opened.adapterConfigPath), opened.adapterConfigPath, tensors) : null;
+  // An adapter's architecture is its base model's, when the base is a directory on this machine.
+  const configPath = opened.configPath ?? (adapter ? await localBaseConfig(adapter.baseModel, opened.adapterConfigPath!) : undefined);
+  const architecture = await architectureOf(configPath, header?.architecture, tensors, warnings, adapter !== null);
   const parameters = tensors.reduce((sum, t) => sum + t.count, 0);
   const files = header?.files ?? [];
-  if (!header) warnings.push(`no weights next to ${opened.configPath}: showing the configuration only`);
+  if (!header) warnings.push(`no weights next to ${opened.configPath ?? opened.adapterConfigPath}: showing the configuration only`);
   return {
     format: header?.format ?? 'config',
     path: input.path,
@@ -32,6 +37,7 @@ export async function* inspect(input: { path: string }, signal?: AbortSignal): A
     parameters,
     tensors,
     architecture,
+    adapter,
     layers: layerShares(tensors, parameters),
     metadata: header?.metadata ?? {},
     warnings,
@@ -43,6 +49,7 @@ async function architectureOf(
   declared: CheckpointHeader['architecture'],
   tensors: InspectTensor[],
   warnings: string[],
+  isAdapter: boolean,
 ): Promise<ArchitectureSummary> {
   const inferred = summaryFromTensors(tensors);
   if (!configPath && declared) {
@@ -52,16 +59,28 @@ async function architectureOf(
     return merged;
   }
   if (!configPath) {
-    if (tensors.length > 0) warnings.push('no config.json next to the checkpoint: the architecture is inferred from tensor names and shapes');
+    if (tensors.length > 0 && !isAdapter) warnings.push('no config.json next to the checkpoint: the architecture is inferred from tensor names and shapes');
     return inferred;
   }
-  const config = await readJsonFile(configPath, MAX_JSON_FILE_BYTES);
-  if (!isPlainObject(config)) throw new InputError(`${configPath}: expected a JSON object`);
-  const summary = summaryFromConfig(config, configPath);
-  if (tensors.length > 0 && summary.layers !== null && inferred.layers !== null && summary.layers !== inferred.layers) {
+  const summary = summaryFromConfig(await readConfigObject(configPath), configPath);
+  if (tensors.length > 0 && !isAdapter && summary.layers !== null && inferred.layers !== null && summary.layers !== inferred.layers) {
     warnings.push(`config.json says ${summary.layers} layers but the tensors name ${inferred.layers} blocks`);
   }
   return summary;
+}
+
+async function readConfigObject(path: string): Promise<Record<string, unknown>> {
+  const config = await readJsonFile(path, MAX_JSON_FILE_BYTES);
+  if (!isPlainObject(config)) throw new InputError(`${path}: expected a JSON object`);
+  return config;
+}
+
+/** base_model_name_or_path as a local directory with a config.json (absolute, or relative to the adapter); a hub
+ * id such as "meta-llama/Llama-3.2-1B" normally names no local directory and gives undefined. */
+async function localBaseConfig(baseModel: string | null, adapterConfigPath: string): Promise<string | undefined> {
+  if (!baseModel) return undefined;
+  const candidate = join(resolve(dirname(adapterConfigPath), baseModel), 'config.json');
+  return (await pathKind(candidate)) === 'file' ? candidate : undefined;
 }
 
 function layerShares(tensors: InspectTensor[], parameters: number): InspectResult['layers'] {

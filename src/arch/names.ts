@@ -1,6 +1,7 @@
-// Tensor name -> {layer, module} across the naming schemes of the common families (HF Llama/Mistral/Qwen2/Gemma,
-// GPT-2, BERT/RoBERTa, Mixtral/Qwen-MoE, GGUF's blk.N.*). Order matters: experts and routers before the
-// generic MLP patterns, attention output before the generic "dense"/"c_proj".
+// Tensor name -> {layer, module} across the naming schemes of the common families (HF Llama/Mistral/Qwen2/Gemma/
+// Phi-3, GPT-2, GPT-NeoX/Falcon, BERT/RoBERTa, T5, Mixtral/Qwen-MoE, PEFT LoRA adapters, GGUF's blk.N.*, and ONNX
+// exporter node paths like /model/layers.0/self_attn/q_proj/MatMul). Order matters: experts and routers before
+// the generic MLP patterns, attention output before the generic "dense"/"c_proj".
 import type { ModuleKind } from '../protocol/results';
 
 export interface TensorRole {
@@ -11,23 +12,25 @@ export interface TensorRole {
 const BLOCK_PATTERN = /(?:^|[./])(?:layers|layer|h|blocks|block|blk|decoder_layers|encoder_layers)[._](\d+)(?:[./]|$)/;
 
 const MODULE_RULES: ReadonlyArray<[RegExp, ModuleKind]> = [
-  [/(?:^|\.)experts?\.\d+\.|ffn_(?:gate|up|down)_exps|\.experts\.(?:gate_up_proj|down_proj)/, 'expert'],
-  [/block_sparse_moe\.gate\.|\.mlp\.gate\.weight$|\.router\.|ffn_gate_inp|\.gate\.wg\./, 'router'],
-  [/(?:^|\.)(?:embed_tokens|wte|wpe|word_embeddings|position_embeddings|token_type_embeddings|tok_embeddings|embed_positions)\.|^token_embd\.|^position_embd\./, 'embed'],
+  [/(?:^|\.)experts?\.\d+\.|ffn_(?:gate|up|down)_(?:exps|shexp)|\.experts\.(?:gate_up_proj|down_proj)|\.shared_experts?\./, 'expert'],
+  [/block_sparse_moe\.gate\.|\.mlp\.gate\.weight$|\.router\.|ffn_gate_inp|\.gate\.wg\.|shared_expert_gate\./, 'router'],
+  [/(?:^|\.)(?:embed_tokens|wte|wpe|word_embeddings|position_embeddings|token_type_embeddings|tok_embeddings|embed_positions|embed_in|shared)\.|^token_embd\.|^position_embd\./, 'embed'],
   [/(?:^|\.)(?:lm_head|embed_out)\.|^output\.weight$|^cls\.predictions\.decoder\./, 'lm_head'],
   [/(?:^|\.)(?:norm|ln_f|ln_\d|final_layernorm|final_layer_norm|LayerNorm|layernorm|layer_norm)\b|_norm\.|_layernorm\.|norm\.weight$|norm\.bias$/i, 'norm'],
   [/(?:^|\.)(?:c_attn|qkv_proj|query_key_value|Wqkv|qkv)\.|\.attn_qkv\./, 'attn.qkv'],
-  [/(?:^|\.)(?:q_proj|query|wq)\.|\.attn_q\./, 'attn.q'],
-  [/(?:^|\.)(?:k_proj|key|wk)\.|\.attn_k\./, 'attn.k'],
-  [/(?:^|\.)(?:v_proj|value|wv)\.|\.attn_v\./, 'attn.v'],
-  [/(?:^|\.)(?:o_proj|out_proj|wo)\.|\.attn_output\.|attn\.c_proj\.|attention\.output\.dense\.|self_attention\.dense\.|attention\.dense\./, 'attn.o'],
+  [/(?:^|\.)(?:q_proj|query|wq)\.|\.attn_q\.|Attention\.q\./, 'attn.q'],
+  [/(?:^|\.)(?:k_proj|key|wk)\.|\.attn_k\.|Attention\.k\./, 'attn.k'],
+  [/(?:^|\.)(?:v_proj|value|wv)\.|\.attn_v\.|Attention\.v\./, 'attn.v'],
+  [/(?:^|\.)(?:o_proj|out_proj|wo)\.|\.attn_output\.|Attention\.o\.|attn\.c_proj\.|attention\.output\.dense\.|self_attention\.dense\.|attention\.dense\./, 'attn.o'],
   [/(?:^|\.)(?:gate_proj|w1)\.|\.ffn_gate\./, 'mlp.gate'],
   [/(?:^|\.)(?:up_proj|c_fc|w3|fc1|gate_up_proj|dense_h_to_4h)\.|intermediate\.dense\.|\.ffn_up\./, 'mlp.up'],
   [/(?:^|\.)(?:down_proj|w2|fc2|dense_4h_to_h)\.|mlp\.c_proj\.|\.output\.dense\.|\.ffn_down\./, 'mlp.down'],
 ];
 
 export function tensorRole(name: string): TensorRole {
-  return { layer: layerOf(name), module: moduleOf(name) };
+  // ONNX exporters name nodes by module path with slashes: read them as dotted names.
+  const dotted = name.includes('/') ? name.replace(/\//g, '.').replace(/^\.+/, '') : name;
+  return { layer: layerOf(dotted), module: moduleOf(dotted) };
 }
 
 export function moduleOf(name: string): ModuleKind {

@@ -1,7 +1,7 @@
 // Hugging Face layouts: a model directory (config.json + weights), and the sharded-safetensors index whose
 // weight_map names the shard that holds each tensor.
 import { readdir } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { InputError } from '../errors';
 import { isPlainObject, pathKind, readJsonFile } from './fileio';
 import { MAX_JSON_FILE_BYTES, MAX_SHARDS } from './limits';
@@ -58,6 +58,8 @@ export async function readShardedSafetensors(indexPath: string): Promise<Checkpo
 export interface ModelDirectory {
   directory: string;
   configPath?: string;
+  /** PEFT adapters: adapter_config.json (their weights are adapter_model.*). */
+  adapterConfigPath?: string;
   /** What to read: an index file, or the safetensors files in the directory. */
   weights: { kind: 'index'; path: string } | { kind: 'safetensors'; paths: string[] };
 }
@@ -71,7 +73,11 @@ export async function locateModelDirectory(directory: string): Promise<ModelDire
     throw new InputError(`cannot list ${directory}: ${(error as Error).message}`);
   }
   const configPath = names.includes('config.json') ? join(directory, 'config.json') : undefined;
-  const base = { directory, ...(configPath ? { configPath } : {}) };
+  const adapterConfigPath = names.includes('adapter_config.json') ? join(directory, 'adapter_config.json') : undefined;
+  const base = { directory, ...(configPath ? { configPath } : {}), ...(adapterConfigPath ? { adapterConfigPath } : {}) };
+  if (adapterConfigPath && names.includes('adapter_model.safetensors')) {
+    return { ...base, weights: { kind: 'safetensors', paths: [join(directory, 'adapter_model.safetensors')] } };
+  }
   if (names.includes(SHARD_INDEX_NAME)) return { ...base, weights: { kind: 'index', path: join(directory, SHARD_INDEX_NAME) } };
   const shardIndexes = names.filter((n) => n.endsWith('.safetensors.index.json'));
   if (shardIndexes.length === 1) return { ...base, weights: { kind: 'index', path: join(directory, shardIndexes[0]!) } };
@@ -83,8 +89,11 @@ export async function locateModelDirectory(directory: string): Promise<ModelDire
   );
 }
 
-/** config.json next to a weights file, if there is one. */
-export async function siblingConfig(weightsPath: string): Promise<string | undefined> {
-  const candidate = join(dirname(weightsPath), 'config.json');
-  return basename(weightsPath) !== 'config.json' && (await pathKind(candidate)) === 'file' ? candidate : undefined;
+/** config.json and adapter_config.json next to a weights file, where they exist. */
+export async function siblingConfigs(weightsPath: string): Promise<{ configPath?: string; adapterConfigPath?: string }> {
+  const directory = dirname(weightsPath);
+  const found: { configPath?: string; adapterConfigPath?: string } = {};
+  if ((await pathKind(join(directory, 'config.json'))) === 'file') found.configPath = join(directory, 'config.json');
+  if ((await pathKind(join(directory, 'adapter_config.json'))) === 'file') found.adapterConfigPath = join(directory, 'adapter_config.json');
+  return found;
 }

@@ -4,13 +4,14 @@ import { basename, dirname } from 'node:path';
 import { InputError } from '../errors';
 import { detectFormat } from './detect';
 import { pathKind } from './fileio';
-import { locateModelDirectory, readShardedSafetensors, siblingConfig } from './huggingface';
+import { locateModelDirectory, readShardedSafetensors, siblingConfigs } from './huggingface';
 import { readSafetensorsHeader } from './safetensors';
 import type { CheckpointHeader } from './types';
 
 export interface OpenedCheckpoint {
   header: CheckpointHeader | null;
-  configPath: string | undefined;
+  configPath?: string | undefined;
+  adapterConfigPath?: string | undefined;
 }
 
 const SUPPORTED = 'supported here: .safetensors files, sharded *.safetensors.index.json, Hugging Face model directories and their config.json';
@@ -22,11 +23,11 @@ export async function openCheckpoint(path: string): Promise<OpenedCheckpoint> {
   const format = await detectFormat(path);
   switch (format) {
     case 'safetensors':
-      return { header: await readSafetensorsHeader(path), configPath: await siblingConfig(path) };
+      return { header: await readSafetensorsHeader(path), ...(await siblingConfigs(path)) };
     case 'safetensors-index':
-      return { header: await readShardedSafetensors(path), configPath: await siblingConfig(path) };
+      return { header: await readShardedSafetensors(path), ...(await siblingConfigs(path)) };
     case 'json':
-      if (basename(path) === 'config.json') return openConfig(path);
+      if (basename(path) === 'config.json' || basename(path) === 'adapter_config.json') return openConfig(path);
       throw new InputError(`${path}: this JSON file is not a checkpoint (${SUPPORTED})`);
     case 'gguf':
     case 'onnx':
@@ -43,7 +44,8 @@ export async function openCheckpoint(path: string): Promise<OpenedCheckpoint> {
 async function openDirectory(directory: string): Promise<OpenedCheckpoint> {
   const located = await locateModelDirectory(directory);
   const { weights } = located;
-  if (weights.kind === 'index') return { header: await readShardedSafetensors(weights.path), configPath: located.configPath };
+  const configs = { configPath: located.configPath, adapterConfigPath: located.adapterConfigPath };
+  if (weights.kind === 'index') return { header: await readShardedSafetensors(weights.path), ...configs };
   const merged: CheckpointHeader = { format: 'safetensors', files: [], tensors: [], metadata: {}, warnings: [] };
   const seen = new Set<string>();
   for (const file of weights.paths) {
@@ -60,15 +62,17 @@ async function openDirectory(directory: string): Promise<OpenedCheckpoint> {
       merged.tensors.push(tensor);
     }
   }
-  return { header: merged, configPath: located.configPath };
+  return { header: merged, ...configs };
 }
 
-/** config.json: the model in its directory when weights are there, else the config alone. */
+/** config.json / adapter_config.json: the model in its directory when weights are there, else the config alone. */
 async function openConfig(configPath: string): Promise<OpenedCheckpoint> {
   try {
     return await openDirectory(dirname(configPath));
   } catch (error) {
-    if (error instanceof InputError && /holds no checkpoint/.test(error.message)) return { header: null, configPath };
+    if (error instanceof InputError && /holds no checkpoint/.test(error.message)) {
+      return basename(configPath) === 'adapter_config.json' ? { header: null, configPath: undefined, adapterConfigPath: configPath } : { header: null, configPath };
+    }
     throw error;
   }
 }

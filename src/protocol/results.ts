@@ -21,6 +21,20 @@ export interface ArchitectureSummary {
   configPath: string | null;
 }
 
+/** A PEFT adapter's own settings (adapter_config.json). */
+export interface AdapterSummary {
+  configPath: string;
+  peftType: string | null;
+  r: number | null;
+  alpha: number | null;
+  /** The factor PEFT multiplies B·A by: alpha/r, or alpha/sqrt(r) with rsLoRA. */
+  scale: number | null;
+  targetModules: string[];
+  baseModel: string | null;
+  /** Adapted modules with both lora_A and lora_B tensors. */
+  pairs: number;
+}
+
 export interface InspectTensor {
   name: string;
   dtype: string;
@@ -41,6 +55,8 @@ export interface InspectResult {
   parameters: number;
   tensors: InspectTensor[];
   architecture: ArchitectureSummary;
+  /** Present when PATH is a PEFT adapter (adapter_config.json next to the weights). */
+  adapter: AdapterSummary | null;
   /** Per block: parameters and share of the whole model; `index` null collects tensors outside any block. */
   layers: { index: number | null; params: number; share: number }[];
   metadata: Record<string, string>;

@@ -32,20 +32,27 @@ test('explorer right-click -> Analyze Importance shows the tensor table in the p
     await page.getByRole('menuitem', { name: 'Analyze Importance' }).click();
 
     const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
-    await webview.locator('table.tensors tbody tr').nth(38).waitFor({ timeout: 60_000 });
-    assert.equal(await webview.locator('table.tensors tbody tr').count(), 39);
+    await webview.locator('table.tensors tr.tensor').nth(38).waitFor({ timeout: 60_000 });
+    assert.equal(await webview.locator('table.tensors tr.tensor').count(), 39);
     assert.equal(await webview.locator('h1').textContent(), 'model.safetensors');
     const grid = await webview.locator('.arch-grid').innerText();
     assert.match(grid, /family\s+llama/);
     assert.match(grid, /KV heads\s+2/);
     assert.equal(await page.locator('.tab.active').getAttribute('aria-label').then((l) => l?.startsWith('Importance: model.safetensors')), true);
 
+    // Grouped by layer: the tensors outside blocks, then one group per block; collapsing one hides its 9 rows.
+    assert.deepEqual(await webview.locator('tr.group .group-toggle').allTextContents(), ['▾ Outside blocks', '▾ Layer 0', '▾ Layer 1', '▾ Layer 2', '▾ Layer 3']);
+    await webview.getByRole('button', { name: '▾ Layer 2' }).click();
+    await webview.locator('table.tensors tr.tensor').nth(30).waitFor({ state: 'detached' });
+    assert.equal(await webview.locator('table.tensors tr.tensor').count(), 30);
+    await webview.getByRole('button', { name: '▸ Layer 2' }).click();
+
     // Filtering narrows the table: only the 4 query projections.
     await webview.locator('vscode-text-field.filter input').fill('q_proj');
-    await webview.locator('table.tensors tbody tr').nth(4).waitFor({ state: 'detached' });
-    assert.equal(await webview.locator('table.tensors tbody tr').count(), 4);
+    await webview.locator('table.tensors tr.tensor').nth(4).waitFor({ state: 'detached' });
+    assert.equal(await webview.locator('table.tensors tr.tensor').count(), 4);
     await webview.locator('vscode-text-field.filter input').fill('');
-    await webview.locator('table.tensors tbody tr').nth(38).waitFor();
+    await webview.locator('table.tensors tr.tensor').nth(38).waitFor();
   } finally {
     await page.screenshot({ path: join(SCREENSHOTS, 'analyze-importance-panel.png') });
   }

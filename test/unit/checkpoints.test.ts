@@ -97,3 +97,32 @@ test('format detection reads magic bytes before extensions', () => {
   assert.equal(detectFromBytes(Buffer.from('a,b\n'), 4, 'data.csv'), 'csv');
   assert.equal(detectFromBytes(Buffer.from([1, 2]), 2, 'broken.safetensors'), 'safetensors');
 });
+
+test('PEFT adapter directories: rank, alpha, scale, targets, A/B pairs, base architecture when local', async () => {
+  const root = tempDir();
+  const base = join(root, 'base');
+  mkdirSync(base);
+  writeFileSync(join(base, 'config.json'), JSON.stringify(SAMPLE_CONFIG));
+  const adapterDir = join(root, 'adapter');
+  mkdirSync(adapterDir);
+  writeFileSync(join(adapterDir, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', r: 8, lora_alpha: 16, target_modules: ['q_proj', 'v_proj'], base_model_name_or_path: '../base' }));
+  const f32 = (name: string, shape: number[]) => ({ name, dtype: 'F32', shape, data: Buffer.alloc(shape[0]! * shape[1]! * 4) });
+  const tensors = [0, 1].flatMap((l) => ['q_proj', 'v_proj'].flatMap((m) => [
+    f32(`base_model.model.model.layers.${l}.self_attn.${m}.lora_A.weight`, [8, 64]),
+    f32(`base_model.model.model.layers.${l}.self_attn.${m}.lora_B.weight`, [m === 'q_proj' ? 64 : 32, 8]),
+  ]));
+  writeFileSync(join(adapterDir, 'adapter_model.safetensors'), encodeSafetensors(tensors));
+  for (const path of [adapterDir, join(adapterDir, 'adapter_config.json'), join(adapterDir, 'adapter_model.safetensors')]) {
+    const result = await run(path);
+    assert.deepEqual(result.adapter && { ...result.adapter, configPath: undefined }, {
+      configPath: undefined, peftType: 'LORA', r: 8, alpha: 16, scale: 2, targetModules: ['q_proj', 'v_proj'], baseModel: '../base', pairs: 4,
+    }, path);
+    assert.equal(result.architecture.source, 'config', 'architecture from the local base model');
+    assert.equal(result.architecture.kvHeads, 2);
+    assert.deepEqual(result.tensors.filter((t) => t.layer === 1).map((t) => t.module), ['attn.q', 'attn.q', 'attn.v', 'attn.v']);
+    assert.deepEqual(result.warnings, []);
+  }
+  writeFileSync(join(adapterDir, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', r: 4, lora_alpha: 8, use_rslora: true, target_modules: 'all-linear', base_model_name_or_path: 'meta-llama/Llama-3.2-1B' }));
+  const hub = await run(adapterDir);
+  assert.deepEqual([hub.adapter?.scale, hub.adapter?.targetModules, hub.architecture.source, hub.architecture.layers], [4, ['all-linear'], 'tensors', 2]);
+});

@@ -4,15 +4,18 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after } from 'node:test';
 
-/** The repository root: the nearest directory above this file with our package.json (works from any outDir). */
-function findRoot(start: string): string {
-  for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
-    const manifest = join(dir, 'package.json');
-    if (existsSync(manifest) && /"name": "importance-lens"/.test(readFileSync(manifest, 'utf8'))) return dir;
+/** The repository root: the nearest directory above the compiled test (or, for an outDir elsewhere, above the
+ * working directory) that holds our package.json. */
+function findRoot(...starts: string[]): string {
+  for (const start of starts) {
+    for (let dir = start; dir !== dirname(dir); dir = dirname(dir)) {
+      const manifest = join(dir, 'package.json');
+      if (existsSync(manifest) && /"name": "importance-lens"/.test(readFileSync(manifest, 'utf8'))) return dir;
+    }
   }
-  return process.env.IMPORTANCE_LENS_ROOT ?? join(__dirname, '..', '..', '..');
+  throw new Error(`cannot find the importance-lens repository above ${starts.join(' or ')}`);
 }
-export const ROOT = findRoot(__dirname);
+export const ROOT = findRoot(__dirname, process.cwd());
 export const DIST = join(ROOT, 'dist');
 export const SAMPLE_DIR = join(ROOT, 'samples', 'tiny-llama-random');
 

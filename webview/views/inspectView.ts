@@ -1,21 +1,21 @@
 // The checkpoint summary: architecture, parameters per layer as bars, and the tensor table (filter + sort).
-import type { InspectResult, InspectTensor } from '../../src/protocol/results';
+import type { InspectResult } from '../../src/protocol/results';
 import { formatBytes, formatCount } from '../../src/protocol/units';
 import { basename, h, svg } from '../dom';
+import { tensorTable } from './tensorTable';
 
 export interface InspectActions {
   /** Opens a file of the checkpoint in the editor; undefined in the standalone report. */
   openFile?: (path: string) => void;
 }
 
-const INITIAL_ROWS = 500;
-type SortKey = 'name' | 'layer' | 'module' | 'dtype' | 'count';
 
 export function inspectView(result: InspectResult, actions: InspectActions): HTMLElement {
   return h('main', { class: 'inspect' },
     header(result, actions),
     result.warnings.length > 0 ? h('ul', { class: 'warnings', 'aria-label': 'Warnings' }, ...result.warnings.map((w) => h('li', {}, w))) : null,
     architecture(result, actions),
+    adapterCard(result, actions),
     layerBars(result),
     tensorTable(result.tensors, result.parameters),
   );
@@ -46,6 +46,23 @@ function architecture(result: InspectResult, actions: InspectActions): HTMLEleme
   );
 }
 
+function adapterCard(result: InspectResult, actions: InspectActions): HTMLElement | null {
+  const a = result.adapter;
+  if (!a) return null;
+  const fields: [string, string][] = [
+    ['type', a.peftType ?? '—'], ['rank r', a.r === null ? '—' : String(a.r)], ['alpha', a.alpha === null ? '—' : String(a.alpha)],
+    ['scale', a.scale === null ? '—' : String(Number(a.scale.toPrecision(4)))], ['A/B pairs', String(a.pairs)],
+    ['targets', a.targetModules.join(', ') || '—'], ['base model', a.baseModel ?? '—'],
+  ];
+  const source = actions.openFile
+    ? h('a', { href: '#', class: 'source-link', onclick: (e: Event) => (e.preventDefault(), actions.openFile!(a.configPath)) }, 'adapter_config.json')
+    : 'adapter_config.json';
+  return h('section', { 'aria-labelledby': 'adapter-title' },
+    h('h2', { id: 'adapter-title' }, 'Adapter ', h('span', { class: 'muted small' }, 'from ', source)),
+    h('dl', { class: 'arch-grid' }, ...fields.map(([label, value]) => h('div', {}, h('dt', {}, label), h('dd', {}, value)))),
+  );
+}
+
 function layerBars(result: InspectResult): HTMLElement | null {
   if (result.layers.length === 0) return null;
   const rowHeight = 18;
@@ -68,73 +85,3 @@ function layerBars(result: InspectResult): HTMLElement | null {
   return h('section', { 'aria-labelledby': 'bars-title' }, h('h2', { id: 'bars-title' }, 'Parameters per layer'), chart);
 }
 
-function tensorTable(tensors: InspectTensor[], parameters: number): HTMLElement {
-  let filter = '';
-  let sortKey: SortKey | null = null;
-  let descending = false;
-  let showAll = false;
-  const body = h('tbody');
-  const footer = h('div', { class: 'table-footer muted' });
-  const headers = new Map<SortKey, HTMLElement>();
-
-  const compare = (a: InspectTensor, b: InspectTensor): number => {
-    if (sortKey === null) return 0;
-    const va = sortKey === 'layer' ? (a.layer ?? -1) : a[sortKey];
-    const vb = sortKey === 'layer' ? (b.layer ?? -1) : b[sortKey];
-    const order = typeof va === 'number' && typeof vb === 'number' ? va - vb : String(va).localeCompare(String(vb));
-    return descending ? -order : order;
-  };
-
-  const largest = Math.max(...tensors.map((t) => t.count), 1);
-  const render = () => {
-    const needle = filter.toLowerCase();
-    const rows = tensors.filter((t) => !needle || t.name.toLowerCase().includes(needle) || t.module.includes(needle) || t.dtype.toLowerCase() === needle);
-    if (sortKey !== null) rows.sort(compare);
-    const shown = showAll ? rows : rows.slice(0, INITIAL_ROWS);
-    body.replaceChildren(...shown.map((t) => tensorRow(t, parameters, largest)));
-    footer.replaceChildren(
-      `${rows.length} of ${tensors.length} tensors`,
-      rows.length > shown.length ? h('vscode-button', { appearance: 'secondary', onclick: () => ((showAll = true), render()) }, `Show all ${rows.length}`) : '',
-    );
-    for (const [key, th] of headers) th.setAttribute('aria-sort', key === sortKey ? (descending ? 'descending' : 'ascending') : 'none');
-  };
-
-  const column = (key: SortKey, label: string, numeric = false) => {
-    const th = h('th', { scope: 'col', class: numeric ? 'num' : '' },
-      h('button', { class: 'sort', onclick: () => {
-        descending = sortKey === key ? !descending : key === 'count';
-        sortKey = key;
-        render();
-      } }, label));
-    headers.set(key, th);
-    return th;
-  };
-
-  const search = h('vscode-text-field', { placeholder: 'Filter by name, module or dtype', 'aria-label': 'Filter tensors', class: 'filter' });
-  search.addEventListener('input', (event) => {
-    filter = (event.target as HTMLInputElement).value ?? '';
-    render();
-  });
-  const table = h('table', { class: 'tensors' },
-    h('thead', {}, h('tr', {}, column('name', 'Tensor'), column('layer', 'Layer', true), column('module', 'Module'), column('dtype', 'DType'), h('th', { scope: 'col' }, 'Shape'), column('count', 'Parameters', true), h('th', { scope: 'col' }, 'Share'))),
-    body,
-  );
-  render();
-  return h('section', { 'aria-labelledby': 'tensors-title' }, h('h2', { id: 'tensors-title' }, 'Tensors'), search, table, footer);
-}
-
-/** The bar is scaled to the largest tensor so that small differences stay visible; the tooltip has the share. */
-function tensorRow(t: InspectTensor, parameters: number, largest: number): HTMLElement {
-  const share = parameters > 0 ? t.count / parameters : 0;
-  const bar = h('span', { class: 'share-bar' });
-  bar.style.width = `${Math.max((t.count / largest) * 100, 0.5)}%`;
-  return h('tr', {},
-    h('td', { class: 'mono' }, t.name),
-    h('td', { class: 'num' }, t.layer === null ? '—' : String(t.layer)),
-    h('td', {}, h('span', { class: `module module-${t.module.replace('.', '-')}` }, t.module)),
-    h('td', { class: 'mono' }, t.dtype),
-    h('td', { class: 'mono' }, `[${t.shape.join(', ')}]`),
-    h('td', { class: 'num' }, formatCount(t.count)),
-    h('td', { class: 'share', title: `${(share * 100).toFixed(3)}% of all parameters` }, h('span', { class: 'share-track' }, bar)),
-  );
-}
