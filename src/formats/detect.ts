@@ -3,7 +3,7 @@
 import { extname } from 'node:path';
 import { openForReading, readExactly } from './fileio';
 
-export type DetectedFormat = 'safetensors' | 'safetensors-index' | 'gguf' | 'pytorch-zip' | 'pytorch-legacy' | 'onnx' | 'json' | 'csv' | 'unknown';
+export type DetectedFormat = 'safetensors' | 'gguf' | 'pytorch-zip' | 'pytorch-legacy' | 'onnx' | 'json' | 'csv' | 'unknown';
 
 const SNIFF_BYTES = 16;
 
@@ -30,10 +30,19 @@ export function detectFromBytes(head: Buffer, size: number, path: string): Detec
     const headerLength = head.readBigUInt64LE(0);
     if (headerLength > 0n && headerLength + 8n <= BigInt(size) && head[8] === 0x7b /* { */) return 'safetensors';
   }
+  if (looksLikeOnnx(head)) return 'onnx';
   if (ext === '.safetensors') return 'safetensors'; // damaged: let the reader say exactly what is wrong
-  if (path.endsWith('.safetensors.index.json')) return 'safetensors-index';
   if (ext === '.json') return 'json';
   if (ext === '.csv' || ext === '.tsv') return 'csv';
   if (ext === '.onnx') return 'onnx';
   return 'unknown';
+}
+
+/**
+ * ONNX has no magic: a ModelProto starts with ir_version (field 1, varint: tag 0x08, a small version) followed by
+ * another known top-level field (producer_name 0x12, producer_version 0x1a, domain 0x22, model_version 0x28,
+ * doc_string 0x32, graph 0x3a, opset_import 0x42).
+ */
+function looksLikeOnnx(head: Buffer): boolean {
+  return head.length >= 3 && head[0] === 0x08 && head[1]! >= 1 && head[1]! <= 0x20 && [0x12, 0x1a, 0x22, 0x28, 0x32, 0x3a, 0x42].includes(head[2]!);
 }

@@ -1,17 +1,26 @@
-// Hugging Face layouts: a model directory (config.json + weights), and the sharded-safetensors index whose
-// weight_map names the shard that holds each tensor.
+// Hugging Face layouts: model directories (config.json + weights), adapter directories (adapter_config.json +
+// adapter_model.*), and sharded checkpoints whose index maps each tensor to the shard that holds it.
 import { readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors';
 import { isPlainObject, pathKind, readJsonFile } from './fileio';
 import { MAX_JSON_FILE_BYTES, MAX_SHARDS } from './limits';
-import { readSafetensorsHeader } from './safetensors';
-import type { CheckpointHeader } from './types';
+import { readAll, SUPPORTED_FORMATS } from './readers';
+import type { CheckpointFormat, CheckpointHeader } from './types';
 
-export const SHARD_INDEX_NAME = 'model.safetensors.index.json';
+/** Pickled files a training run leaves beside the weights; they hold no tensors of the model. */
+const NOT_WEIGHTS = /^(training_args|optimizer|scheduler|rng_state|scaler|trainer_state)(_\d+)?\.(bin|pt|pth)$/;
+
+/** Which format an index file's shards are in, from its name (model.safetensors.index.json, pytorch_model.bin.index.json). */
+export function indexFormat(indexPath: string): CheckpointFormat | undefined {
+  const name = basename(indexPath);
+  if (name.endsWith('.safetensors.index.json')) return 'safetensors';
+  if (/\.(bin|pt|pth)\.index\.json$/.test(name)) return 'pytorch';
+  return undefined;
+}
 
 /** Reads every shard named by an index file and checks that the shards hold what the index says. */
-export async function readShardedSafetensors(indexPath: string): Promise<CheckpointHeader> {
+export async function readShardedCheckpoint(indexPath: string, format: CheckpointFormat): Promise<CheckpointHeader> {
   const index = await readJsonFile(indexPath, MAX_JSON_FILE_BYTES);
   if (!isPlainObject(index) || !isPlainObject(index.weight_map)) {
     throw new InputError(`${indexPath}: expected an object with a "weight_map" of tensor name -> shard file`);
@@ -26,33 +35,31 @@ export async function readShardedSafetensors(indexPath: string): Promise<Checkpo
   }
   if (shardNames.size > MAX_SHARDS) throw new InputError(`${indexPath}: ${shardNames.size} shards; more than ${MAX_SHARDS} are refused`);
   const directory = dirname(indexPath);
-  const result: CheckpointHeader = { format: 'safetensors', files: [], tensors: [], metadata: {}, warnings: [] };
+  const shardPaths: string[] = [];
   for (const shard of [...shardNames].sort()) {
     const shardPath = join(directory, shard);
-    if ((await pathKind(shardPath)) !== 'file') {
-      throw new InputError(`${indexPath}: shard '${shard}' named in weight_map is missing from ${directory}`);
-    }
-    const header = await readSafetensorsHeader(shardPath);
-    result.files.push(shardPath);
-    Object.assign(result.metadata, header.metadata);
-    result.warnings.push(...header.warnings);
-    for (const tensor of header.tensors) {
-      const expected = weightMap[tensor.name];
-      if (expected === undefined) {
-        result.warnings.push(`${shard} holds tensor '${tensor.name}' that the index does not list; it is included`);
-      } else if (expected !== shard) {
-        result.warnings.push(`index puts '${tensor.name}' in ${String(expected)} but ${shard} also holds it; using ${String(expected)}`);
-        continue;
-      }
-      result.tensors.push(tensor);
-    }
+    if ((await pathKind(shardPath)) !== 'file') throw new InputError(`${indexPath}: shard '${shard}' named in weight_map is missing from ${directory}`);
+    shardPaths.push(shardPath);
   }
-  const found = new Set(result.tensors.map((t) => t.name));
+  const merged = await readAll(format, shardPaths);
+  const tensors = [];
+  for (const tensor of merged.tensors) {
+    const expected = weightMap[tensor.name];
+    const shard = basename(tensor.file);
+    if (expected === undefined) {
+      merged.warnings.push(`${shard} holds tensor '${tensor.name}' that the index does not list; it is included`);
+    } else if (expected !== shard) {
+      merged.warnings.push(`index puts '${tensor.name}' in ${String(expected)} but it was read from ${shard}`);
+    }
+    tensors.push(tensor);
+  }
+  merged.tensors = tensors;
+  const found = new Set(tensors.map((t) => t.name));
   const missing = Object.keys(weightMap).filter((name) => !found.has(name));
   if (missing.length > 0) {
     throw new InputError(`${indexPath}: ${missing.length} tensor(s) listed in weight_map are in no shard, e.g. '${missing[0]}'`);
   }
-  return result;
+  return merged;
 }
 
 export interface ModelDirectory {
@@ -60,33 +67,49 @@ export interface ModelDirectory {
   configPath?: string;
   /** PEFT adapters: adapter_config.json (their weights are adapter_model.*). */
   adapterConfigPath?: string;
-  /** What to read: an index file, or the safetensors files in the directory. */
-  weights: { kind: 'index'; path: string } | { kind: 'safetensors'; paths: string[] };
+  weights: { kind: 'index'; path: string; format: CheckpointFormat } | { kind: 'files'; paths: string[]; format: CheckpointFormat };
 }
 
 /** Finds the weights of a model directory; says what was expected when none are there. */
 export async function locateModelDirectory(directory: string): Promise<ModelDirectory> {
   let names: string[];
   try {
-    names = await readdir(directory);
+    names = (await readdir(directory)).sort();
   } catch (error) {
     throw new InputError(`cannot list ${directory}: ${(error as Error).message}`);
   }
   const configPath = names.includes('config.json') ? join(directory, 'config.json') : undefined;
   const adapterConfigPath = names.includes('adapter_config.json') ? join(directory, 'adapter_config.json') : undefined;
   const base = { directory, ...(configPath ? { configPath } : {}), ...(adapterConfigPath ? { adapterConfigPath } : {}) };
-  if (adapterConfigPath && names.includes('adapter_model.safetensors')) {
-    return { ...base, weights: { kind: 'safetensors', paths: [join(directory, 'adapter_model.safetensors')] } };
+  const files = (paths: string[], format: CheckpointFormat) => ({ ...base, weights: { kind: 'files' as const, paths: paths.map((n) => join(directory, n)), format } });
+
+  if (adapterConfigPath) {
+    if (names.includes('adapter_model.safetensors')) return files(['adapter_model.safetensors'], 'safetensors');
+    if (names.includes('adapter_model.bin')) return files(['adapter_model.bin'], 'pytorch');
   }
-  if (names.includes(SHARD_INDEX_NAME)) return { ...base, weights: { kind: 'index', path: join(directory, SHARD_INDEX_NAME) } };
-  const shardIndexes = names.filter((n) => n.endsWith('.safetensors.index.json'));
-  if (shardIndexes.length === 1) return { ...base, weights: { kind: 'index', path: join(directory, shardIndexes[0]!) } };
-  const safetensors = names.filter((n) => n.endsWith('.safetensors')).sort();
-  if (safetensors.length > 0) return { ...base, weights: { kind: 'safetensors', paths: safetensors.map((n) => join(directory, n)) } };
-  throw new InputError(
-    `${directory} holds no checkpoint this version reads: expected model.safetensors, *.safetensors or ${SHARD_INDEX_NAME}` +
-      (names.some((n) => /\.(bin|pt|pth|gguf|onnx)$/.test(n)) ? ' (PyTorch, GGUF and ONNX readers are not in this version yet)' : ''),
-  );
+  // Prefer safetensors over PyTorch pickles when a directory has both (as many hub repos do).
+  for (const name of names) {
+    const format = name.endsWith('.index.json') ? indexFormat(name) : undefined;
+    if (format === 'safetensors') return { ...base, weights: { kind: 'index', path: join(directory, name), format } };
+  }
+  const safetensors = names.filter((n) => n.endsWith('.safetensors'));
+  if (safetensors.length > 0) return files(safetensors, 'safetensors');
+  for (const name of names) {
+    const format = name.endsWith('.index.json') ? indexFormat(name) : undefined;
+    if (format === 'pytorch') return { ...base, weights: { kind: 'index', path: join(directory, name), format } };
+  }
+  const pickles = names.filter((n) => /\.(bin|pt|pth)$/.test(n) && !NOT_WEIGHTS.test(n));
+  const hfPickles = pickles.filter((n) => n.startsWith('pytorch_model'));
+  if (pickles.length > 0) return files(hfPickles.length > 0 ? hfPickles : pickles, 'pytorch');
+  // GGUF and ONNX files in one directory are usually alternatives (quantisations, exports), not parts of one model.
+  for (const [extension, format] of [['.gguf', 'gguf'], ['.onnx', 'onnx']] as const) {
+    const matches = names.filter((n) => n.endsWith(extension));
+    if (matches.length === 1) return files(matches, format);
+    if (matches.length > 1) {
+      throw new InputError(`${directory} holds ${matches.length} ${format.toUpperCase()} files (${matches.slice(0, 4).join(', ')}${matches.length > 4 ? ', …' : ''}); open one of them`);
+    }
+  }
+  throw new InputError(`${directory} holds no checkpoint: expected *.safetensors, a *.index.json, pytorch_model*.bin, *.gguf or *.onnx (${SUPPORTED_FORMATS})`);
 }
 
 /** config.json and adapter_config.json next to a weights file, where they exist. */

@@ -84,7 +84,7 @@ test('unsupported and missing inputs get InputErrors that name the path', async 
   const dir = tempDir();
   await assert.rejects(run(join(dir, 'missing.safetensors')), (e: unknown) => e instanceof InputError && /no such file/.test(e.message));
   await assert.rejects(run(writeTemp(dir, 'm.gguf', Buffer.from('GGUF\x03\x00\x00\x00'))), /gguf checkpoints are not readable by this version yet/);
-  await assert.rejects(run(dir), /holds no checkpoint this version reads/);
+  await assert.rejects(run(tempDir()), /holds no checkpoint/);
   await assert.rejects(run(writeTemp(dir, 'data.csv', 'a,b\n1,2\n')), /CSV dataset/);
 });
 
@@ -125,4 +125,23 @@ test('PEFT adapter directories: rank, alpha, scale, targets, A/B pairs, base arc
   writeFileSync(join(adapterDir, 'adapter_config.json'), JSON.stringify({ peft_type: 'LORA', r: 4, lora_alpha: 8, use_rslora: true, target_modules: 'all-linear', base_model_name_or_path: 'meta-llama/Llama-3.2-1B' }));
   const hub = await run(adapterDir);
   assert.deepEqual([hub.adapter?.scale, hub.adapter?.targetModules, hub.architecture.source, hub.architecture.layers], [4, ['all-linear'], 'tensors', 2]);
+});
+
+test('model directories: safetensors before pickles, training leftovers ignored, alternatives must be chosen', async () => {
+  const { locateModelDirectory } = await import('../../src/formats/huggingface');
+  const dir = tempDir();
+  for (const name of ['training_args.bin', 'optimizer.pt', 'rng_state.pth']) writeTemp(dir, name, 'x');
+  await assert.rejects(locateModelDirectory(dir), /holds no checkpoint/);
+  writeTemp(dir, 'pytorch_model.bin', 'x');
+  assert.deepEqual((await locateModelDirectory(dir)).weights, { kind: 'files', paths: [join(dir, 'pytorch_model.bin')], format: 'pytorch' });
+  writeTemp(dir, 'pytorch_model.bin.index.json', '{}');
+  assert.equal((await locateModelDirectory(dir)).weights.format, 'pytorch');
+  assert.equal((await locateModelDirectory(dir)).weights.kind, 'index');
+  writeTemp(dir, 'model.safetensors', 'x');
+  assert.deepEqual((await locateModelDirectory(dir)).weights, { kind: 'files', paths: [join(dir, 'model.safetensors')], format: 'safetensors' });
+  const ggufDir = tempDir();
+  writeTemp(ggufDir, 'model-Q4_K_M.gguf', 'x');
+  assert.equal((await locateModelDirectory(ggufDir)).weights.format, 'gguf');
+  writeTemp(ggufDir, 'model-Q8_0.gguf', 'x');
+  await assert.rejects(locateModelDirectory(ggufDir), /holds 2 GGUF files \(model-Q4_K_M.gguf, model-Q8_0.gguf\); open one of them/);
 });

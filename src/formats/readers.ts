@@ -1,0 +1,41 @@
+// Format -> header reader. The one table that says which formats this build reads.
+import { InputError } from '../errors';
+import { readSafetensorsHeader } from './safetensors';
+import type { CheckpointFormat, CheckpointHeader } from './types';
+
+export type HeaderReader = (path: string) => Promise<CheckpointHeader>;
+
+const READERS: Partial<Record<CheckpointFormat, HeaderReader>> = {
+  safetensors: readSafetensorsHeader,
+};
+
+export const SUPPORTED_FORMATS = 'supported: .safetensors, sharded *.index.json, Hugging Face model and adapter directories and their config.json';
+
+export function readerFor(format: CheckpointFormat, path: string): HeaderReader {
+  const reader = READERS[format];
+  if (!reader) throw new InputError(`${path}: ${format} checkpoints are not readable by this version yet (${SUPPORTED_FORMATS})`);
+  return reader;
+}
+
+/** Reads several files of one checkpoint (shards, or the weight files of a directory) into one header. */
+export async function readAll(format: CheckpointFormat, paths: readonly string[]): Promise<CheckpointHeader> {
+  const merged: CheckpointHeader = { format, files: [], tensors: [], metadata: {}, warnings: [] };
+  const seen = new Map<string, string>();
+  for (const path of paths) {
+    const header = await readerFor(format, path)(path);
+    merged.files.push(path);
+    Object.assign(merged.metadata, header.metadata);
+    merged.warnings.push(...header.warnings);
+    if (header.architecture && !merged.architecture) merged.architecture = header.architecture;
+    for (const tensor of header.tensors) {
+      const first = seen.get(tensor.name);
+      if (first !== undefined) {
+        merged.warnings.push(`tensor '${tensor.name}' is in both ${first} and ${path}; the first is used`);
+        continue;
+      }
+      seen.set(tensor.name, path);
+      merged.tensors.push(tensor);
+    }
+  }
+  return merged;
+}
