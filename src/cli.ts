@@ -1,79 +1,34 @@
 // importance-lens: the headless CLI over the same analyses the extension runs. Contract: DESIGN.md §4.
 // Exit 0 on success, 2 on bad or unsupported input (one stderr line starting "importance-lens: "), 1 on our bug.
-import { readFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
-import { drain, runAnalysis } from './analyses';
-import { parse, requireString } from './cli/args';
-import { renderInspect } from './cli/text';
+import { COMMANDS, parseCommand } from './cli/commands';
 import { CancelledError, InputError, errorMessage } from './errors';
-import { renderReport } from './report/html';
-import { assertReplaceableReport, writeFileAtomically } from './report/write';
-import type { InspectResult } from './protocol/results';
 
 const USAGE = `importance-lens — what matters in a model or a dataset
 
 Usage: importance-lens <command> [options]
 
 Commands:
-  inspect PATH               format, tensors (name, dtype, shape, layer, module), architecture, warnings
-  report PATH --out R.html   a self-contained HTML report with the same views as the editor panel
+${Object.values(COMMANDS).map((c) => `  ${c.summary}`).join('\n')}
 
-PATH is a checkpoint file (.safetensors, a sharded *.safetensors.index.json), a Hugging Face model
+PATH is a checkpoint file (.safetensors, a sharded *.index.json), a Hugging Face model or adapter
 directory, or its config.json.
 
 Options (every command):
   --json      print one JSON document on stdout
-  -h, --help  this help
+  -h, --help  help for a command
 
 Exit status: 0 success, 2 bad or unsupported input, 1 internal error.`;
 
-const COMMAND_HELP: Record<string, string> = {
-  inspect: 'Usage: importance-lens inspect PATH [--json]\n\nLists the tensors of a checkpoint with their layer and module, and the architecture from config.json (or inferred from tensor names when there is none). Reads headers only.',
-  report: 'Usage: importance-lens report PATH --out R.html [--json]\n\nWrites a self-contained HTML report of PATH. An existing --out file is replaced only if it is an earlier Importance Lens report.',
-};
-
-async function inspectPath(path: string): Promise<InspectResult> {
-  const progressToStderr = process.stderr.isTTY ? (p: { message: string }) => process.stderr.write(`\r\x1b[K${p.message}`) : undefined;
-  const outcome = await drain(runAnalysis({ analysis: 'inspect', path: resolve(path) }), progressToStderr);
-  if (progressToStderr) process.stderr.write('\r\x1b[K');
-  return outcome.result;
-}
-
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  switch (command) {
-    case 'inspect': {
-      const args = parse(command, rest, {}, 1);
-      if (args.values.help) return printHelp(command);
-      const result = await inspectPath(args.positionals[0]!);
-      process.stdout.write(args.values.json ? `${JSON.stringify(result, null, 2)}\n` : `${renderInspect(result)}\n`);
-      return 0;
-    }
-    case 'report': {
-      const args = parse(command, rest, { out: { type: 'string' } }, 1);
-      if (args.values.help) return printHelp(command);
-      const out = resolve(requireString(args, 'out', command));
-      await assertReplaceableReport(out);
-      const result = await inspectPath(args.positionals[0]!);
-      const assets = {
-        webviewJs: await readFile(join(__dirname, 'webview.js'), 'utf8'),
-        css: await readFile(join(__dirname, '..', 'media', 'panel.css'), 'utf8'),
-      };
-      await writeFileAtomically(out, renderReport(basename(result.path), { type: 'inspectResult', result }, assets));
-      process.stdout.write(args.values.json ? `${JSON.stringify({ out, analysis: 'inspect' })}\n` : `wrote ${out}\n`);
-      return 0;
-    }
-    default:
-      throw new InputError(`unknown command '${command}' (run importance-lens --help for the list)`);
-  }
-}
-
-function printHelp(command: string): number {
-  process.stdout.write(`${COMMAND_HELP[command]}\n`);
+  const command = COMMANDS[name];
+  if (!command) throw new InputError(`unknown command '${name}' (run importance-lens --help for the list)`);
+  const args = parseCommand(name, rest);
+  process.stdout.write(args.values.help ? `${command.help}\n` : await command.run(args));
   return 0;
 }
 

@@ -1,16 +1,27 @@
 // The dispatch from a request to its analysis. Used by the worker process and by the CLI, so both run the same
 // code path.
 import { assertNever } from '../errors';
-import type { AnalysisRequest, AnalysisResult } from '../protocol/worker';
+import type { AnalysisRequest, AnalysisResult, ResultFor } from '../protocol/worker';
 import type { Progress } from '../protocol/results';
 import { inspect } from './inspect';
+import { layers } from './layers';
+import { stats } from './stats';
 
-export async function* runAnalysis(request: AnalysisRequest, signal?: AbortSignal): AsyncGenerator<Progress, AnalysisResult> {
+export function runAnalysis<R extends AnalysisRequest>(request: R, signal?: AbortSignal): AsyncGenerator<Progress, ResultFor<R>> {
+  // Each case below returns the result matching its request; TypeScript cannot narrow R through the switch.
+  return dispatch(request, signal) as AsyncGenerator<Progress, ResultFor<R>>;
+}
+
+async function* dispatch(request: AnalysisRequest, signal?: AbortSignal): AsyncGenerator<Progress, AnalysisResult> {
   switch (request.analysis) {
     case 'inspect':
       return { analysis: 'inspect', result: yield* inspect({ path: request.path }, signal) };
+    case 'stats':
+      return { analysis: 'stats', result: yield* stats({ path: request.path }, signal) };
+    case 'layers':
+      return { analysis: 'layers', result: yield* layers({ path: request.path, metric: request.metric }, signal) };
     default:
-      return assertNever(request.analysis, 'analysis');
+      return assertNever(request, 'analysis');
   }
 }
 

@@ -1,5 +1,5 @@
 // Human-readable renderings for the CLI without --json.
-import type { InspectResult } from '../protocol/results';
+import type { InspectResult, LayersResult, StatsResult } from '../protocol/results';
 import { formatBytes, formatCount } from '../protocol/units';
 
 function table(rows: string[][]): string {
@@ -26,4 +26,36 @@ export function renderInspect(result: InspectResult): string {
     ]),
   ];
   return lines.join('\n');
+}
+
+const num = (value: number | null, digits = 4) => (value === null ? '-' : Math.abs(value) >= 1e4 || (value !== 0 && Math.abs(value) < 1e-3) ? value.toExponential(2) : value.toFixed(digits));
+
+export function renderStats(result: StatsResult): string {
+  return [
+    `${result.path}: ${formatCount(result.parameters)} parameters in ${result.tensors.length} tensors (device: ${result.device})`,
+    ...result.warnings.map((w) => `warning: ${w}`),
+    '',
+    table([
+      ['name', 'dtype', 'shape', 'l2', 'mean', 'std', 'absmax', 'zeros', 'kurtosis', '>6σ', 'srank'],
+      ...result.tensors.map((t) => [t.name, t.dtype, `[${t.shape.join(', ')}]`, num(t.l2), num(t.mean), num(t.std), num(t.absmax), num(t.zeros, 3), num(t.kurtosis, 2), num(t.outliers, 5), num(t.stableRank, 1)]),
+    ]),
+    '',
+    table([
+      ['layer', 'params', 'share', 'l2', 'kurtosis', '>6σ'],
+      ...result.layers.map((l) => [l.index === null ? 'other' : String(l.index), formatCount(l.params), `${(l.share * 100).toFixed(1)}%`, num(l.l2), num(l.kurtosis, 2), num(l.outliers, 5)]),
+    ]),
+  ].join('\n');
+}
+
+export function renderLayers(result: LayersResult): string {
+  const max = Math.max(...result.layers.map((l) => l.score), 1e-30);
+  return [
+    `${result.path}: layer importance by ${result.metric} (device: ${result.device}; rank 1 = most important)`,
+    ...result.warnings.map((w) => `warning: ${w}`),
+    '',
+    table([
+      ['layer', 'rank', 'score', ''],
+      ...result.layers.map((l) => [String(l.index), String(l.rank), num(l.score), '█'.repeat(Math.max(1, Math.round((l.score / max) * 30)))]),
+    ]),
+  ].join('\n');
 }

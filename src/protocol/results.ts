@@ -63,6 +63,62 @@ export interface InspectResult {
   warnings: string[];
 }
 
+/** Weight statistics of one tensor (DESIGN.md §2); numbers are null where its dtype cannot be decoded. */
+export interface TensorStats {
+  name: string;
+  dtype: string;
+  shape: number[];
+  count: number;
+  layer: number | null;
+  module: ModuleKind;
+  l2: number | null;
+  mean: number | null;
+  /** Population standard deviation. */
+  std: number | null;
+  absmax: number | null;
+  /** Fraction of exact zeros. */
+  zeros: number | null;
+  /** Excess (Fisher) kurtosis; 0 for a normal distribution. */
+  kurtosis: number | null;
+  /** Fraction of elements with |x − mean| > 6σ: quantisation sensitivity. */
+  outliers: number | null;
+  /** ‖W‖²_F/‖W‖²_2 for 2-D weights (power iteration); null otherwise or above the size cap. */
+  stableRank: number | null;
+  /** NaN and ±Inf elements, left out of the other numbers. */
+  nonFinite: number;
+}
+
+export interface LayerStats {
+  /** Block index; null collects the tensors outside any block. */
+  index: number | null;
+  params: number;
+  share: number;
+  /** Frobenius norm over all the layer's decoded tensors. */
+  l2: number;
+  /** Parameter-weighted mean kurtosis and outlier fraction of the layer's tensors. */
+  kurtosis: number | null;
+  outliers: number | null;
+}
+
+export interface StatsResult {
+  path: string;
+  format: string;
+  device: string;
+  parameters: number;
+  tensors: TensorStats[];
+  layers: LayerStats[];
+  warnings: string[];
+}
+
+export interface LayersResult {
+  metric: string;
+  device: string;
+  path: string;
+  /** Blocks in index order; rank 1 = most important. */
+  layers: { index: number; score: number; rank: number; params: number }[];
+  warnings: string[];
+}
+
 export interface Progress {
   message: string;
   /** 0..1 when the total is known. */

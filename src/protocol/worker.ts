@@ -1,11 +1,20 @@
 // Messages between the extension host (or any parent) and the analysis child process. One union per direction,
 // handled with an exhaustive switch on `type`.
 import type { ErrorKind } from '../errors';
-import type { InspectResult, Progress } from './results';
+import type { InspectResult, LayersResult, Progress, StatsResult } from './results';
 
-export type AnalysisRequest = { analysis: 'inspect'; path: string };
+export type AnalysisRequest =
+  | { analysis: 'inspect'; path: string }
+  | { analysis: 'stats'; path: string }
+  | { analysis: 'layers'; path: string; metric: 'weight-l2' | 'block-influence' | 'angular' | 'ablation' };
 
-export type AnalysisResult = { analysis: 'inspect'; result: InspectResult };
+export type AnalysisResult =
+  | { analysis: 'inspect'; result: InspectResult }
+  | { analysis: 'stats'; result: StatsResult }
+  | { analysis: 'layers'; result: LayersResult };
+
+/** The result type that answers a given request type. */
+export type ResultFor<R extends AnalysisRequest> = Extract<AnalysisResult, { analysis: R['analysis'] }>;
 
 export type HostToWorker =
   | { type: 'run'; id: number; request: AnalysisRequest }

@@ -3,7 +3,7 @@
 // drive exactly what the extension runs.
 import { fork, type ChildProcess } from 'node:child_process';
 import { assertNever, CancelledError, InputError } from '../errors';
-import type { AnalysisRequest, AnalysisResult, HostToWorker, WorkerToHost } from '../protocol/worker';
+import type { AnalysisRequest, AnalysisResult, HostToWorker, ResultFor, WorkerToHost } from '../protocol/worker';
 import type { Progress } from '../protocol/results';
 
 export const CANCEL_GRACE_MS = 2000;
@@ -50,12 +50,12 @@ export class AnalysisWorkerClient {
     return this.child?.pid;
   }
 
-  run(request: AnalysisRequest, options: RunOptions = {}): Promise<AnalysisResult> {
+  run<R extends AnalysisRequest>(request: R, options: RunOptions = {}): Promise<ResultFor<R>> {
     const { signal, onProgress } = options;
     if (signal?.aborted) return Promise.reject(new CancelledError());
     const child = this.ensureChild();
     const id = this.nextId++;
-    return new Promise<AnalysisResult>((resolve, reject) => {
+    return new Promise<ResultFor<R>>((resolve, reject) => {
       let killTimer: NodeJS.Timeout | undefined;
       const onAbort = () => {
         this.send(child, { type: 'cancel', id });
@@ -72,7 +72,8 @@ export class AnalysisWorkerClient {
         if (killTimer) clearTimeout(killTimer);
       };
       this.jobs.set(id, {
-        resolve: (result) => (settle(), resolve(result)),
+        // The worker answers a request with the result of the same analysis (runAnalysis' contract).
+        resolve: (result) => (settle(), resolve(result as ResultFor<R>)),
         reject: (error) => (settle(), reject(error)),
         onProgress,
         child,

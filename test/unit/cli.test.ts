@@ -62,3 +62,33 @@ test('report writes a self-contained HTML report and never replaces a file that 
   assert.match(refused.stderr, /exists and is not an Importance Lens report/);
   assert.equal(readFileSync(precious, 'utf8'), '<p>my notes</p>');
 });
+
+test('stats --json and layers --json follow the contract', () => {
+  const statsRun = cli('stats', SAMPLE_DIR, '--json');
+  assert.equal(statsRun.code, 0, statsRun.stderr);
+  const doc = JSON.parse(statsRun.stdout);
+  assert.equal(doc.device, 'cpu');
+  assert.equal(doc.tensors.length, 39);
+  for (const key of ['name', 'dtype', 'shape', 'count', 'l2', 'mean', 'std', 'absmax', 'zeros', 'kurtosis']) assert.ok(key in doc.tensors[0], key);
+  for (const key of ['index', 'params', 'l2']) assert.ok(key in doc.layers[0], key);
+  const norm = doc.tensors.find((t: { name: string }) => t.name === 'model.norm.weight');
+  assert.deepEqual([norm.l2, norm.mean, norm.std, norm.absmax, norm.zeros, norm.kurtosis], [8, 1, 0, 1, 0, null]);
+
+  const layersRun = cli('layers', SAMPLE_DIR, '--metric', 'weight-l2', '--json');
+  assert.equal(layersRun.code, 0, layersRun.stderr);
+  const ranked = JSON.parse(layersRun.stdout);
+  assert.equal(ranked.metric, 'weight-l2');
+  assert.equal(ranked.device, 'cpu');
+  assert.deepEqual(ranked.layers.map((l: { index: number }) => l.index), [0, 1, 2, 3]);
+  assert.deepEqual(ranked.layers.map((l: { rank: number }) => l.rank).sort(), [1, 2, 3, 4]);
+  const best = ranked.layers.find((l: { rank: number }) => l.rank === 1);
+  assert.equal(best.score, Math.max(...ranked.layers.map((l: { score: number }) => l.score)));
+  const blockL2 = doc.layers.find((l: { index: number }) => l.index === best.index).l2;
+  assert.equal(best.score, blockL2);
+
+  for (const args of [['layers', SAMPLE_DIR, '--metric', 'bogus'], ['layers', SAMPLE_DIR, '--metric', 'block-influence']]) {
+    const refused = cli(...args);
+    assert.equal(refused.code, 2, args.join(' '));
+    assert.match(refused.stderr, /^importance-lens: [^\n]+\n$/);
+  }
+});

@@ -1,0 +1,37 @@
+// `layers`: one importance score per block, ranked (1 = most important). weight-l2 is the Frobenius norm of the
+// block's weights; the activation metrics (block-influence, angular, ablation) need forward passes.
+import { InputError } from '../errors';
+import type { LayersResult, Progress } from '../protocol/results';
+import { stats } from './stats';
+
+export const LAYER_METRICS = ['weight-l2', 'block-influence', 'angular', 'ablation'] as const;
+export type LayerMetric = (typeof LAYER_METRICS)[number];
+
+export function parseLayerMetric(value: string | undefined): LayerMetric {
+  const metric = value ?? 'weight-l2';
+  if (!(LAYER_METRICS as readonly string[]).includes(metric)) throw new InputError(`unknown metric '${metric}' (one of ${LAYER_METRICS.join(', ')})`);
+  return metric as LayerMetric;
+}
+
+export async function* layers(input: { path: string; metric: LayerMetric }, signal?: AbortSignal): AsyncGenerator<Progress, LayersResult> {
+  if (input.metric !== 'weight-l2') {
+    throw new InputError(`metric '${input.metric}' needs forward passes through the model, which this version does not run yet; use --metric weight-l2`);
+  }
+  const weights = yield* stats({ path: input.path }, signal);
+  const blocks = weights.layers.filter((l): l is typeof l & { index: number } => l.index !== null);
+  if (blocks.length === 0) throw new InputError(`${input.path}: no tensor belongs to a numbered block, so there are no layers to rank`);
+  return {
+    metric: input.metric,
+    device: weights.device,
+    path: input.path,
+    layers: rank(blocks.map((l) => ({ index: l.index, score: l.l2, params: l.params }))),
+    warnings: weights.warnings,
+  };
+}
+
+/** Rank 1 = highest score; ties share the order of their index. */
+export function rank<T extends { index: number; score: number }>(rows: T[]): (T & { rank: number })[] {
+  const order = [...rows].sort((a, b) => b.score - a.score || a.index - b.index);
+  const ranks = new Map(order.map((row, i) => [row.index, i + 1]));
+  return rows.map((row) => ({ ...row, rank: ranks.get(row.index)! }));
+}

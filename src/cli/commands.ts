@@ -1,0 +1,88 @@
+// The CLI's commands: usage, options and what each runs. Results go to stdout as JSON (--json) or text.
+import { readFile } from 'node:fs/promises';
+import { basename, join, resolve } from 'node:path';
+import { drain, runAnalysis } from '../analyses';
+import { parseLayerMetric } from '../analyses/layers';
+import type { Progress } from '../protocol/results';
+import type { AnalysisRequest, ResultFor } from '../protocol/worker';
+import { renderReport } from '../report/html';
+import { assertReplaceableReport, writeFileAtomically } from '../report/write';
+import { parse, requireString, type Options, type Parsed } from './args';
+import { renderInspect, renderLayers, renderStats } from './text';
+
+export interface Command {
+  summary: string;
+  help: string;
+  options: Options;
+  positionals: number;
+  run(args: Parsed): Promise<string>;
+}
+
+async function analyse<R extends AnalysisRequest>(request: R): Promise<ResultFor<R>> {
+  // Progress goes to a terminal only; --json output on stdout stays one clean document.
+  const onProgress = process.stderr.isTTY ? (p: Progress) => process.stderr.write(`\r\x1b[K${p.message}${p.fraction !== undefined ? ` (${Math.round(p.fraction * 100)}%)` : ''}`) : undefined;
+  try {
+    return await drain(runAnalysis(request), onProgress);
+  } finally {
+    if (onProgress) process.stderr.write('\r\x1b[K');
+  }
+}
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+const path = (args: Parsed) => resolve(args.positionals[0]!);
+
+export const COMMANDS: Record<string, Command> = {
+  inspect: {
+    summary: 'inspect PATH               format, tensors (name, dtype, shape, layer, module), architecture, warnings',
+    help: 'Usage: importance-lens inspect PATH [--json]\n\nLists the tensors of a checkpoint with their layer and module, and the architecture from config.json (or the\nfile\'s metadata, or inferred from tensor names). Reads headers only.',
+    options: {},
+    positionals: 1,
+    run: async (args) => {
+      const { result } = await analyse({ analysis: 'inspect', path: path(args) });
+      return args.values.json ? json(result) : `${renderInspect(result)}\n`;
+    },
+  },
+  stats: {
+    summary: 'stats PATH                 per-tensor l2, mean, std, absmax, zeros, kurtosis, outliers, stable rank; per layer',
+    help: 'Usage: importance-lens stats PATH [--json]\n\nStreams every tensor (bounded memory) and computes its statistics in float64: L2, mean, population std, absmax,\nfraction of exact zeros, excess kurtosis, fraction of |x − mean| > 6σ, stable rank of 2-D weights; and per-layer sums.',
+    options: {},
+    positionals: 1,
+    run: async (args) => {
+      const { result } = await analyse({ analysis: 'stats', path: path(args) });
+      return args.values.json ? json(result) : `${renderStats(result)}\n`;
+    },
+  },
+  layers: {
+    summary: 'layers PATH [--metric M]   one score per block, ranked (weight-l2)',
+    help: 'Usage: importance-lens layers PATH [--metric weight-l2|block-influence|angular|ablation] [--text-file F] [--json]\n\nScores every block and ranks them (rank 1 = most important). weight-l2: Frobenius norm of the block\'s weights.\nThe activation metrics need forward passes, which this version does not run yet.',
+    options: { metric: { type: 'string' }, 'text-file': { type: 'string' } },
+    positionals: 1,
+    run: async (args) => {
+      const metric = parseLayerMetric(args.values.metric as string | undefined);
+      const { result } = await analyse({ analysis: 'layers', path: path(args), metric });
+      return args.values.json ? json(result) : `${renderLayers(result)}\n`;
+    },
+  },
+  report: {
+    summary: 'report PATH --out R.html   a self-contained HTML report with the same views as the editor panel',
+    help: 'Usage: importance-lens report PATH --out R.html [--json]\n\nWrites a self-contained HTML report of PATH. An existing --out file is replaced only if it is an earlier\nImportance Lens report.',
+    options: { out: { type: 'string' } },
+    positionals: 1,
+    run: async (args) => {
+      const out = resolve(requireString(args, 'out', 'report'));
+      await assertReplaceableReport(out);
+      const { result } = await analyse({ analysis: 'inspect', path: path(args) });
+      const assets = {
+        webviewJs: await readFile(join(__dirname, 'webview.js'), 'utf8'),
+        css: await readFile(join(__dirname, '..', 'media', 'panel.css'), 'utf8'),
+      };
+      await writeFileAtomically(out, renderReport(basename(result.path), { type: 'inspectResult', result }, assets));
+      return args.values.json ? json({ out, analysis: 'inspect' }) : `wrote ${out}\n`;
+    },
+  },
+};
+
+export function parseCommand(name: string, argv: string[]): Parsed {
+  const command = COMMANDS[name]!;
+  return parse(name, argv, command.options, command.positionals);
+}
