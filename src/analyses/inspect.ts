@@ -1,13 +1,13 @@
 // `inspect`: what a checkpoint holds. Header-only: no tensor data is read.
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { isPlainObject, pathKind, readJsonFile } from '../formats/fileio';
+import { pathKind, readJsonObject } from '../formats/fileio';
 import { summaryFromAdapterConfig } from '../arch/adapter';
 import { MAX_JSON_FILE_BYTES } from '../formats/limits';
 import { openCheckpoint } from '../formats/open';
 import { tensorRole } from '../arch/names';
 import { summaryFromConfig, summaryFromTensors } from '../arch/summary';
-import { InputError, throwIfAborted } from '../errors';
+import { throwIfAborted } from '../errors';
 import type { ArchitectureSummary, InspectResult, InspectTensor, Progress } from '../protocol/results';
 import type { CheckpointHeader } from '../formats/types';
 
@@ -22,7 +22,7 @@ export async function* inspect(input: { path: string }, signal?: AbortSignal): A
     file: t.file, byteOffset: t.byteOffset, byteLength: t.byteLength,
   }));
   const warnings = [...(header?.warnings ?? [])];
-  const adapter = opened.adapterConfigPath ? summaryFromAdapterConfig(await readConfigObject(opened.adapterConfigPath), opened.adapterConfigPath, tensors) : null;
+  const adapter = opened.adapterConfigPath ? summaryFromAdapterConfig(await readJsonObject(opened.adapterConfigPath, MAX_JSON_FILE_BYTES), opened.adapterConfigPath, tensors) : null;
   // An adapter's architecture is its base model's, when the base is a directory on this machine.
   const configPath = opened.configPath ?? (adapter ? await localBaseConfig(adapter.baseModel, opened.adapterConfigPath!) : undefined);
   const architecture = await architectureOf(configPath, header?.architecture, tensors, warnings, adapter !== null);
@@ -62,17 +62,11 @@ async function architectureOf(
     if (tensors.length > 0 && !isAdapter) warnings.push('no config.json next to the checkpoint: the architecture is inferred from tensor names and shapes');
     return inferred;
   }
-  const summary = summaryFromConfig(await readConfigObject(configPath), configPath);
+  const summary = summaryFromConfig(await readJsonObject(configPath, MAX_JSON_FILE_BYTES), configPath);
   if (tensors.length > 0 && !isAdapter && summary.layers !== null && inferred.layers !== null && summary.layers !== inferred.layers) {
     warnings.push(`config.json says ${summary.layers} layers but the tensors name ${inferred.layers} blocks`);
   }
   return summary;
-}
-
-async function readConfigObject(path: string): Promise<Record<string, unknown>> {
-  const config = await readJsonFile(path, MAX_JSON_FILE_BYTES);
-  if (!isPlainObject(config)) throw new InputError(`${path}: expected a JSON object`);
-  return config;
 }
 
 /** base_model_name_or_path as a local directory with a config.json (absolute, or relative to the adapter); a hub

@@ -20,11 +20,14 @@ export async function* layers(input: { path: string; metric: LayerMetric }, sign
   const weights = yield* stats({ path: input.path }, signal);
   const blocks = weights.layers.filter((l): l is typeof l & { index: number } => l.index !== null);
   if (blocks.length === 0) throw new InputError(`${input.path}: no tensor belongs to a numbered block, so there are no layers to rank`);
+  // For a LoRA adapter the block's weight is the update it makes, √Σ‖ΔW‖², not the norm of its small factors.
+  const lora = weights.lora && weights.lora.length > 0 ? weights.lora : null;
+  const score = (index: number, l2: number) => (lora ? Math.sqrt(lora.filter((m) => m.layer === index).reduce((s, m) => s + (m.deltaNorm ?? m.productNorm) ** 2, 0)) : l2);
   return {
     metric: input.metric,
     device: weights.device,
     path: input.path,
-    layers: rank(blocks.map((l) => ({ index: l.index, score: l.l2, params: l.params }))),
+    layers: rank(blocks.map((l) => ({ index: l.index, score: score(l.index, l.l2), params: l.params }))),
     warnings: weights.warnings,
   };
 }

@@ -8,7 +8,11 @@ import { FileHandles, readWholeTensor, tensorChunks } from '../compute/tensorStr
 import { throwIfAborted } from '../errors';
 import { openCheckpoint } from '../formats/open';
 import type { TensorInfo } from '../formats/types';
-import type { LayerStats, Progress, StatsResult, TensorStats } from '../protocol/results';
+import type { LayerStats, LoraModuleImportance, Progress, StatsResult, TensorStats } from '../protocol/results';
+import { loraScale } from '../arch/adapter';
+import { readJsonObject } from '../formats/fileio';
+import { MAX_JSON_FILE_BYTES } from '../formats/limits';
+import { loraImportance } from './loraImportance';
 
 /** 2-D tensors up to this many elements are held in memory (64 MB as float32) for the power iteration. */
 export const STABLE_RANK_MAX_ELEMENTS = 1 << 24;
@@ -26,6 +30,7 @@ export async function* stats(input: { path: string }, signal?: AbortSignal): Asy
   const undecodable = new Map<string, number>();
   let bigMatrices = 0;
   let doneBytes = 0;
+  let lora: LoraModuleImportance[] | null = null;
   try {
     for (const [i, tensor] of tensors.entries()) {
       throwIfAborted(signal);
@@ -42,13 +47,18 @@ export async function* stats(input: { path: string }, signal?: AbortSignal): Asy
       }
       doneBytes += tensor.byteLength;
     }
+    if (opened.adapterConfigPath) {
+      yield { message: 'LoRA update norms', fraction: 1 };
+      const scale = loraScale(await readJsonObject(opened.adapterConfigPath, MAX_JSON_FILE_BYTES));
+      lora = await loraImportance(tensors, scale, handles, warnings, signal);
+    }
   } finally {
     await handles.close();
   }
   for (const [dtype, count] of undecodable) warnings.push(`${count} tensor(s) of dtype ${dtype} have no statistics: this version cannot decode ${dtype}`);
   if (bigMatrices > 0) warnings.push(`stable rank skipped for ${bigMatrices} matrices above ${STABLE_RANK_MAX_ELEMENTS} elements`);
   const parameters = tensors.reduce((sum, t) => sum + t.count, 0);
-  return { path: input.path, format: header?.format ?? 'config', device: 'cpu', parameters, tensors: results, layers: layerStats(results, parameters), warnings };
+  return { path: input.path, format: header?.format ?? 'config', device: 'cpu', parameters, tensors: results, layers: layerStats(results, parameters), lora, warnings };
 }
 
 type NumericStats = Omit<TensorStats, 'name' | 'dtype' | 'shape' | 'count' | 'layer' | 'module'>;

@@ -6,17 +6,22 @@ function positiveNumber(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : null;
 }
 
-export function summaryFromAdapterConfig(raw: Record<string, unknown>, configPath: string, tensors: readonly InspectTensor[]): AdapterSummary {
-  const targets = raw.target_modules;
+/** The factor PEFT multiplies B·A by: alpha/r, or alpha/√r with use_rslora; null without both numbers. */
+export function loraScale(raw: Record<string, unknown>): number | null {
   const r = positiveNumber(raw.r);
   const alpha = positiveNumber(raw.lora_alpha);
+  if (r === null || alpha === null) return null;
+  return raw.use_rslora === true ? alpha / Math.sqrt(r) : alpha / r;
+}
+
+export function summaryFromAdapterConfig(raw: Record<string, unknown>, configPath: string, tensors: readonly InspectTensor[]): AdapterSummary {
+  const targets = raw.target_modules;
   return {
     configPath,
     peftType: typeof raw.peft_type === 'string' ? raw.peft_type : null,
-    r,
-    alpha,
-    // PEFT scales B·A by alpha/r (alpha/sqrt(r) with use_rslora).
-    scale: r !== null && alpha !== null ? (raw.use_rslora === true ? alpha / Math.sqrt(r) : alpha / r) : null,
+    r: positiveNumber(raw.r),
+    alpha: positiveNumber(raw.lora_alpha),
+    scale: loraScale(raw),
     targetModules: Array.isArray(targets) ? targets.filter((t): t is string => typeof t === 'string') : typeof targets === 'string' ? [targets] : [],
     baseModel: typeof raw.base_model_name_or_path === 'string' ? raw.base_model_name_or_path : null,
     pairs: loraPairs(tensors),

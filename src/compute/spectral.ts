@@ -21,28 +21,25 @@ export function stableRank(values: Float32Array, rows: number, cols: number, fro
   };
   let v = new Float64Array(cols).map(random);
   normalise(v);
-  const u = new Float64Array(rows);
+  let w = new Float64Array(cols);
   let sigma = 0;
   let iterations = 0;
   for (; iterations < POWER_ITERATIONS; iterations++) {
-    // u = W v
+    // One pass over W per iteration: for each row, u_r = w_r·v, then w += u_r·w_r while the row is still in
+    // cache. ‖u‖ = ‖Wv‖ estimates σ_max; w = WᵀWv is the next direction.
+    w.fill(0);
+    let uNormSquared = 0;
     for (let r = 0; r < rows; r++) {
       const base = r * cols;
       let dot = 0;
       for (let c = 0; c < cols; c++) dot += values[base + c]! * v[c]!;
-      u[r] = dot;
+      uNormSquared += dot * dot;
+      if (dot === 0) continue;
+      for (let c = 0; c < cols; c++) w[c]! += values[base + c]! * dot;
     }
-    const next = Math.sqrt(u.reduce((s, x) => s + x * x, 0));
-    // v = Wᵀ u / ‖Wᵀ u‖
-    const w = new Float64Array(cols);
-    for (let r = 0; r < rows; r++) {
-      const base = r * cols;
-      const ur = u[r]!;
-      if (ur === 0) continue;
-      for (let c = 0; c < cols; c++) w[c]! += values[base + c]! * ur;
-    }
+    const next = Math.sqrt(uNormSquared);
     if (normalise(w) === 0) break;
-    v = w;
+    [v, w] = [w, v];
     const settled = Math.abs(next - sigma) <= POWER_TOLERANCE * next;
     sigma = next;
     if (settled) {

@@ -77,3 +77,10 @@ export function describeFsError(error: unknown): string {
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+/** A JSON file that must hold an object (config.json, adapter_config.json). */
+export async function readJsonObject(path: string, maxBytes: number): Promise<Record<string, unknown>> {
+  const value = await readJsonFile(path, maxBytes);
+  if (!isPlainObject(value)) throw new InputError(`${path}: expected a JSON object`);
+  return value;
+}

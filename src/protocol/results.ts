@@ -100,6 +100,20 @@ export interface LayerStats {
   outliers: number | null;
 }
 
+/** One adapted module of a LoRA adapter. */
+export interface LoraModuleImportance {
+  /** The adapted module's name prefix in the adapter (…layers.3.self_attn.q_proj). */
+  name: string;
+  layer: number | null;
+  /** Which kind of weight it adapts (attn.q, mlp.down, ...). */
+  module: ModuleKind;
+  rank: number;
+  /** ‖B·A‖_F. */
+  productNorm: number;
+  /** ‖ΔW‖_F = ‖B·A‖_F × scale; null when adapter_config.json gives no alpha/r. */
+  deltaNorm: number | null;
+}
+
 export interface StatsResult {
   path: string;
   format: string;
@@ -107,6 +121,8 @@ export interface StatsResult {
   parameters: number;
   tensors: TensorStats[];
   layers: LayerStats[];
+  /** For PEFT LoRA adapters: the size of the update per adapted module. */
+  lora: LoraModuleImportance[] | null;
   warnings: string[];
 }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { stats } from '../../src/analyses/stats';
+import { layers } from '../../src/analyses/layers';
 import { chunkMoments, finishMoments, mergeMoments, emptyMoments } from '../../src/compute/moments';
 import { ROOT } from './helpers';
 
@@ -65,4 +66,21 @@ test('chunked moments merge to the same numbers as one pass (Pébay), even with 
   }
   const chunked = finishMoments(merged);
   for (const key of ['l2', 'mean', 'std', 'kurtosis'] as const) close(chunked[key], whole[key], 1e-9, key);
+});
+
+test('LoRA adapter importance: ‖B·A‖_F·alpha/r per module matches numpy, and ranks layers by their update', async () => {
+  const lora = JSON.parse(readFileSync(join(FIXTURE, 'lora.golden.json'), 'utf8')) as Record<string, { productNorm: number; deltaNorm: number }>;
+  const result = await drain(stats({ path: join(FIXTURE, 'lora-adapter') }));
+  assert.ok(result.lora);
+  assert.deepEqual(result.lora.map((m) => m.name).sort(), Object.keys(lora).sort());
+  for (const m of result.lora) {
+    close(m.productNorm, lora[m.name]!.productNorm, 1e-6, `${m.name} ‖BA‖`);
+    close(m.deltaNorm, lora[m.name]!.deltaNorm, 1e-6, `${m.name} ‖ΔW‖`);
+    assert.equal(m.rank, 4);
+  }
+  assert.deepEqual(result.lora.filter((m) => m.layer === 2).map((m) => m.module).sort(), ['attn.q', 'mlp.down']);
+  const ranked = await drain(layers({ path: join(FIXTURE, 'lora-adapter'), metric: 'weight-l2' }));
+  const expected = [0, 1, 2].map((l) => Math.sqrt(Object.entries(lora).filter(([name]) => name.includes(`.layers.${l}.`)).reduce((s, [, g]) => s + g.deltaNorm ** 2, 0)));
+  ranked.layers.forEach((l) => close(l.score, expected[l.index]!, 1e-6, `layer ${l.index} score`));
+  assert.deepEqual(ranked.layers.map((l) => l.rank), [3, 2, 1], 'B grows with depth in the fixture, so the last layer matters most');
 });
