@@ -37,8 +37,9 @@ export async function* stats(input: { path: string }, signal?: AbortSignal): Asy
       yield { message: `Tensor ${i + 1}/${tensors.length}: ${tensor.name}`, fraction: doneBytes / totalBytes };
       const role = tensorRole(tensor.roleName ?? tensor.name);
       const base = { name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, count: tensor.count, ...role };
-      if (!isDecodable(tensor.dtype)) {
-        undecodable.set(tensor.dtype, (undecodable.get(tensor.dtype) ?? 0) + 1);
+      if (!isDecodable(tensor.dtype) || tensor.encoding !== undefined) {
+        const why = tensor.encoding === 'varint' ? `${tensor.dtype} stored as varints` : tensor.dtype;
+        undecodable.set(why, (undecodable.get(why) ?? 0) + 1);
         results.push({ ...base, l2: null, mean: null, std: null, absmax: null, zeros: null, kurtosis: null, outliers: null, stableRank: null, nonFinite: 0 });
       } else {
         const matrix = tensor.shape.length === 2 && tensor.count > 0;
@@ -55,7 +56,7 @@ export async function* stats(input: { path: string }, signal?: AbortSignal): Asy
   } finally {
     await handles.close();
   }
-  for (const [dtype, count] of undecodable) warnings.push(`${count} tensor(s) of dtype ${dtype} have no statistics: this version cannot decode ${dtype}`);
+  for (const [what, count] of undecodable) warnings.push(`${count} tensor(s) of ${what} have no statistics: this version cannot decode ${what}`);
   if (bigMatrices > 0) warnings.push(`stable rank skipped for ${bigMatrices} matrices above ${STABLE_RANK_MAX_ELEMENTS} elements`);
   const parameters = tensors.reduce((sum, t) => sum + t.count, 0);
   return { path: input.path, format: header?.format ?? 'config', device: 'cpu', parameters, tensors: results, layers: layerStats(results, parameters), lora, warnings };

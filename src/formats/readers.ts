@@ -1,5 +1,6 @@
 // Format -> header reader. The one table that says which formats this build reads.
 import { InputError } from '../errors';
+import { readOnnxHeader } from './onnx';
 import { readSafetensorsHeader } from './safetensors';
 import type { CheckpointFormat, CheckpointHeader } from './types';
 
@@ -7,9 +8,10 @@ export type HeaderReader = (path: string) => Promise<CheckpointHeader>;
 
 const READERS: Partial<Record<CheckpointFormat, HeaderReader>> = {
   safetensors: readSafetensorsHeader,
+  onnx: (path) => readOnnxHeader(path),
 };
 
-export const SUPPORTED_FORMATS = 'supported: .safetensors, sharded *.index.json, Hugging Face model and adapter directories and their config.json';
+export const SUPPORTED_FORMATS = 'supported: .safetensors, .onnx, sharded *.index.json, Hugging Face model and adapter directories and their config.json';
 
 export function readerFor(format: CheckpointFormat, path: string): HeaderReader {
   const reader = READERS[format];

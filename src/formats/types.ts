@@ -19,6 +19,12 @@ export interface TensorInfo {
   count: number;
   /** Absolute path of the file that holds the tensor's bytes. */
   file: string;
+  /**
+   * How the bytes in range encode the values. Absent: fixed-width little-endian elements of `dtype`, readable as
+   * they are. 'varint': packed protobuf varints (ONNX int32_data/int64_data); 'none': no readable payload
+   * (ONNX strings). Analyses skip tensors whose values they cannot decode, and say so.
+   */
+  encoding?: 'varint' | 'none';
   /** Absolute byte offset of the first data byte in `file`. */
   byteOffset: number;
   byteLength: number;
