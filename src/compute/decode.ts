@@ -1,5 +1,8 @@
 // Raw little-endian tensor bytes -> float32 values, one bounded chunk at a time. Statistics accumulate in float64
 // from these values; float32 holds every F16/BF16/F8 value exactly, and F64/I64 lose only below 1e-7 relative.
+// GGUF's block quantisations decode a whole number of blocks at a time (ggmlDequant.ts).
+import { decodeGgmlBlocks, ggmlBlockLayout, type BlockLayout } from './ggmlDequant';
+import { halfToFloat } from './half';
 
 /** Element sizes in bytes of the dtypes decoded here. */
 export const DECODABLE_BYTES: Readonly<Record<string, number>> = {
@@ -7,16 +10,29 @@ export const DECODABLE_BYTES: Readonly<Record<string, number>> = {
   I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
 };
 
-export function isDecodable(dtype: string): boolean {
-  return dtype in DECODABLE_BYTES;
+/** How many elements and bytes make one decodable unit of `dtype` (1 element for plain types); undefined: none. */
+export function layoutOf(dtype: string): BlockLayout | undefined {
+  const bytes = DECODABLE_BYTES[dtype];
+  return bytes === undefined ? ggmlBlockLayout(dtype) : { elements: 1, bytes };
 }
 
-const F16_TABLE = buildF16Table();
+export function isDecodable(dtype: string): boolean {
+  return layoutOf(dtype) !== undefined;
+}
+
 const F8_E4M3_TABLE = buildMinifloatTable(4, 3, 7, true);
 const F8_E5M2_TABLE = buildMinifloatTable(5, 2, 15, false);
 
-/** Decodes `count` elements of `dtype` from `bytes` (which starts at an element boundary) into `out`. */
+/**
+ * Decodes `count` elements of `dtype` from `bytes` (which starts at an element or block boundary; for block types
+ * `count` is a whole number of blocks) into `out`.
+ */
 export function decodeInto(dtype: string, bytes: Buffer, count: number, out: Float32Array): void {
+  const blocks = ggmlBlockLayout(dtype);
+  if (blocks) {
+    decodeGgmlBlocks(dtype, bytes, count / blocks.elements, out);
+    return;
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (dtype) {
     case 'F32':
@@ -24,7 +40,7 @@ export function decodeInto(dtype: string, bytes: Buffer, count: number, out: Flo
       else for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
       return;
     case 'F16':
-      for (let i = 0; i < count; i++) out[i] = F16_TABLE[bytes[2 * i]! | (bytes[2 * i + 1]! << 8)]!;
+      for (let i = 0; i < count; i++) out[i] = halfToFloat(bytes[2 * i]! | (bytes[2 * i + 1]! << 8));
       return;
     case 'BF16': {
       // bfloat16 is the top half of a float32: widen through an integer view.
@@ -70,19 +86,6 @@ export function decodeInto(dtype: string, bytes: Buffer, count: number, out: Flo
     default:
       throw new Error(`decodeInto: no decoder for dtype ${dtype}`);
   }
-}
-
-function buildF16Table(): Float32Array {
-  const table = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exponent = (h >> 10) & 0x1f;
-    const mantissa = h & 0x3ff;
-    if (exponent === 0) table[h] = sign * mantissa * 2 ** -24;
-    else if (exponent === 31) table[h] = mantissa ? NaN : sign * Infinity;
-    else table[h] = sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-  }
-  return table;
 }
 
 /**

@@ -2,10 +2,10 @@
 // current one is handed out, so disk (or page cache) and decoding overlap. Memory: two byte buffers and one
 // float32 buffer of CHUNK_ELEMENTS, whatever the tensor's size.
 import type { FileHandle } from 'node:fs/promises';
-import { throwIfAborted } from '../errors';
+import { InputError, throwIfAborted } from '../errors';
 import { openForReading, readExactly } from '../formats/fileio';
 import type { TensorInfo } from '../formats/types';
-import { decodeInto, DECODABLE_BYTES } from './decode';
+import { decodeInto, layoutOf } from './decode';
 
 export const CHUNK_ELEMENTS = 1 << 20;
 
@@ -39,13 +39,22 @@ export async function* tensorChunks(
   signal?: AbortSignal,
   chunkElements = CHUNK_ELEMENTS,
 ): AsyncGenerator<{ values: Float32Array; count: number; offset: number }> {
-  const elementBytes = DECODABLE_BYTES[tensor.dtype];
-  if (elementBytes === undefined) throw new Error(`tensorChunks: no decoder for ${tensor.dtype}`);
+  const layout = layoutOf(tensor.dtype);
+  if (layout === undefined) throw new Error(`tensorChunks: no decoder for ${tensor.dtype}`);
+  if (tensor.count % layout.elements !== 0 || (tensor.count / layout.elements) * layout.bytes > tensor.byteLength) {
+    throw new InputError(
+      `tensor '${tensor.name}': ${tensor.count} ${tensor.dtype} elements need ${Math.ceil(tensor.count / layout.elements) * layout.bytes} bytes ` +
+      `in whole blocks of ${layout.elements}, but its range holds ${tensor.byteLength}`,
+    );
+  }
   const handle = await handles.get(tensor.file);
-  const values = new Float32Array(Math.min(chunkElements, Math.max(tensor.count, 1)));
+  // Whole blocks per chunk: a block-quantised chunk decodes on its own.
+  const chunk = Math.max(layout.elements, chunkElements - (chunkElements % layout.elements));
+  const values = new Float32Array(Math.min(chunk, Math.max(tensor.count, 1)));
   const read = (offset: number) => {
     const count = Math.min(values.length, tensor.count - offset);
-    return readExactly(handle, tensor.byteOffset + offset * elementBytes, count * elementBytes, tensor.file).then((bytes) => ({ bytes, count, offset }));
+    const at = tensor.byteOffset + (offset / layout.elements) * layout.bytes;
+    return readExactly(handle, at, (count / layout.elements) * layout.bytes, tensor.file).then((bytes) => ({ bytes, count, offset }));
   };
   let pending = tensor.count > 0 ? read(0) : undefined;
   while (pending) {

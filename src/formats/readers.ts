@@ -1,21 +1,26 @@
 // Format -> header reader. The one table that says which formats this build reads.
 import { InputError } from '../errors';
+import { readGgufHeader } from './gguf';
 import { readOnnxHeader } from './onnx';
+import { readPytorchHeader } from './pytorch';
 import { readSafetensorsHeader } from './safetensors';
 import type { CheckpointFormat, CheckpointHeader } from './types';
 
 export type HeaderReader = (path: string) => Promise<CheckpointHeader>;
 
-const READERS: Partial<Record<CheckpointFormat, HeaderReader>> = {
+const READERS: Record<CheckpointFormat, HeaderReader> = {
   safetensors: readSafetensorsHeader,
   onnx: (path) => readOnnxHeader(path),
+  gguf: readGgufHeader,
+  pytorch: readPytorchHeader,
 };
 
-export const SUPPORTED_FORMATS = 'supported: .safetensors, .onnx, sharded *.index.json, Hugging Face model and adapter directories and their config.json';
+export const SUPPORTED_FORMATS =
+  'supported: .safetensors, .onnx, .gguf, PyTorch .bin/.pt/.pth, sharded *.index.json, Hugging Face model and adapter directories and their config.json';
 
 export function readerFor(format: CheckpointFormat, path: string): HeaderReader {
   const reader = READERS[format];
-  if (!reader) throw new InputError(`${path}: ${format} checkpoints are not readable by this version yet (${SUPPORTED_FORMATS})`);
+  if (!reader) throw new InputError(`${path}: ${format} checkpoints are not readable (${SUPPORTED_FORMATS})`);
   return reader;
 }
 
