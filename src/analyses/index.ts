@@ -3,6 +3,7 @@
 import { assertNever } from '../errors';
 import type { AnalysisRequest, AnalysisResult, ResultFor } from '../protocol/worker';
 import type { Progress } from '../protocol/results';
+import { delta } from './delta';
 import { inspect } from './inspect';
 import { layers } from './layers';
 import { stats } from './stats';
@@ -20,6 +21,8 @@ async function* dispatch(request: AnalysisRequest, signal?: AbortSignal): AsyncG
       return { analysis: 'stats', result: yield* stats({ path: request.path }, signal) };
     case 'layers':
       return { analysis: 'layers', result: yield* layers({ path: request.path, metric: request.metric }, signal) };
+    case 'delta':
+      return { analysis: 'delta', result: yield* delta({ base: request.base, tuned: request.tuned }, signal) };
     default:
       return assertNever(request, 'analysis');
   }

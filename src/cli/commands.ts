@@ -8,7 +8,7 @@ import type { AnalysisRequest, ResultFor } from '../protocol/worker';
 import { renderReport } from '../report/html';
 import { assertReplaceableReport, writeFileAtomically } from '../report/write';
 import { parse, requireString, type Options, type Parsed } from './args';
-import { renderInspect, renderLayers, renderStats } from './text';
+import { renderDelta, renderInspect, renderLayers, renderStats } from './text';
 
 export interface Command {
   summary: string;
@@ -61,6 +61,22 @@ export const COMMANDS: Record<string, Command> = {
       const metric = parseLayerMetric(args.values.metric as string | undefined);
       const { result } = await analyse({ analysis: 'layers', path: path(args), metric });
       return args.values.json ? json(result) : `${renderLayers(result)}\n`;
+    },
+  },
+  delta: {
+    summary: 'delta BASE TUNED           what a fine-tune changed: ‖Δ‖, ‖Δ‖/‖W‖, sign flips, DARE drop tolerance; per layer',
+    help:
+      'Usage: importance-lens delta BASE TUNED [--json]\n\nCompares two checkpoints of one architecture tensor by tensor (matched by name), streaming both:\n' +
+      '‖Δ‖ = ‖W_tuned − W_base‖_F, relative ‖Δ‖/‖W_base‖, signConflict (fraction of weights whose sign flipped),\n' +
+      'changed (fraction that moved at all), dropTolerance (DARE: the largest fraction of Δ, smallest |Δ| first, that\n' +
+      'can be dropped keeping 99% of ‖Δ‖), and the same norms per layer. Names or shapes found in only one are listed\n' +
+      'under "mismatched", not fatal.',
+    options: {},
+    positionals: 2,
+    run: async (args) => {
+      const [base, tuned] = args.positionals.map((p) => resolve(p)) as [string, string];
+      const { result } = await analyse({ analysis: 'delta', base, tuned });
+      return args.values.json ? json(result) : `${renderDelta(result)}\n`;
     },
   },
   report: {

@@ -1,5 +1,5 @@
 // Human-readable renderings for the CLI without --json.
-import type { InspectResult, LayersResult, StatsResult } from '../protocol/results';
+import type { DeltaResult, InspectResult, LayersResult, StatsResult } from '../protocol/results';
 import { formatBytes, formatCount } from '../protocol/units';
 
 function table(rows: string[][]): string {
@@ -56,6 +56,26 @@ export function renderLayers(result: LayersResult): string {
     table([
       ['layer', 'rank', 'score', ''],
       ...result.layers.map((l) => [String(l.index), String(l.rank), num(l.score), '█'.repeat(Math.max(1, Math.round((l.score / max) * 30)))]),
+    ]),
+  ].join('\n');
+}
+
+export function renderDelta(result: DeltaResult): string {
+  const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
+  const { totals } = result;
+  return [
+    `${result.tuned} vs base ${result.base}: ${totals.compared} tensors compared, ‖Δ‖ ${num(totals.deltaL2)}, ‖Δ‖/‖W‖ ${num(totals.relative)} (device: ${result.device})`,
+    ...result.warnings.map((w) => `warning: ${w}`),
+    ...result.mismatched.map((m) => `not compared: ${m.name} (${m.reason}: ${m.detail})`),
+    '',
+    table([
+      ['name', 'dtype', 'shape', '‖Δ‖', '‖Δ‖/‖W‖', 'sign flips', 'changed', 'DARE drop'],
+      ...result.tensors.map((t) => [t.name, t.dtype === t.baseDtype ? t.dtype : `${t.baseDtype}->${t.dtype}`, `[${t.shape.join(', ')}]`, num(t.deltaL2), num(t.relative), pct(t.signConflict), pct(t.changed), pct(t.dropTolerance)]),
+    ]),
+    '',
+    table([
+      ['layer', 'rank', 'params', '‖Δ‖', '‖Δ‖/‖W‖'],
+      ...result.layers.map((l) => [l.index === null ? 'other' : String(l.index), l.rank === null ? '-' : String(l.rank), formatCount(l.params), num(l.deltaL2), num(l.relative)]),
     ]),
   ].join('\n');
 }

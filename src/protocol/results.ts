@@ -126,6 +126,59 @@ export interface StatsResult {
   warnings: string[];
 }
 
+/** One tensor present in both checkpoints with the same shape: how far the tuned weights moved. */
+export interface TensorDelta {
+  name: string;
+  dtype: string;
+  baseDtype: string;
+  shape: number[];
+  count: number;
+  layer: number | null;
+  module: ModuleKind;
+  /** ‖W_tuned − W_base‖_F. */
+  deltaL2: number;
+  baseL2: number;
+  /** ‖Δ‖/‖W_base‖; null when the base tensor is all zeros. */
+  relative: number | null;
+  /** Fraction of elements whose sign flipped between base and tuned (TIES' sign conflicts, of one task vector). */
+  signConflict: number;
+  /** Fraction of elements that changed at all. */
+  changed: number;
+  /** DARE drop tolerance: largest fraction of Δ, smallest |Δ| first, droppable keeping ‖Δ_kept‖ ≥ 0.99‖Δ‖. */
+  dropTolerance: number;
+  nonFinite: number;
+}
+
+export interface LayerDelta {
+  /** Block index; null collects the tensors outside any block. */
+  index: number | null;
+  params: number;
+  deltaL2: number;
+  baseL2: number;
+  relative: number | null;
+  /** Rank by deltaL2 among the blocks (1 = changed most); null for the tensors outside blocks. */
+  rank: number | null;
+}
+
+/** A tensor that could not be compared, and why. */
+export interface DeltaMismatch {
+  name: string;
+  reason: 'only-in-base' | 'only-in-tuned' | 'shape' | 'undecodable';
+  detail: string;
+}
+
+export interface DeltaResult {
+  base: string;
+  tuned: string;
+  device: string;
+  /** Compared tensors, in the tuned checkpoint's order. */
+  tensors: TensorDelta[];
+  layers: LayerDelta[];
+  mismatched: DeltaMismatch[];
+  totals: { compared: number; deltaL2: number; baseL2: number; relative: number | null };
+  warnings: string[];
+}
+
 export interface LayersResult {
   metric: string;
   device: string;

@@ -1,17 +1,19 @@
 // Messages between the extension host (or any parent) and the analysis child process. One union per direction,
 // handled with an exhaustive switch on `type`.
 import type { ErrorKind } from '../errors';
-import type { InspectResult, LayersResult, Progress, StatsResult } from './results';
+import type { DeltaResult, InspectResult, LayersResult, Progress, StatsResult } from './results';
 
 export type AnalysisRequest =
   | { analysis: 'inspect'; path: string }
   | { analysis: 'stats'; path: string }
-  | { analysis: 'layers'; path: string; metric: 'weight-l2' | 'block-influence' | 'angular' | 'ablation' };
+  | { analysis: 'layers'; path: string; metric: 'weight-l2' | 'block-influence' | 'angular' | 'ablation' }
+  | { analysis: 'delta'; base: string; tuned: string };
 
 export type AnalysisResult =
   | { analysis: 'inspect'; result: InspectResult }
   | { analysis: 'stats'; result: StatsResult }
-  | { analysis: 'layers'; result: LayersResult };
+  | { analysis: 'layers'; result: LayersResult }
+  | { analysis: 'delta'; result: DeltaResult };
 
 /** The result type that answers a given request type. */
 export type ResultFor<R extends AnalysisRequest> = Extract<AnalysisResult, { analysis: R['analysis'] }>;
