@@ -18,9 +18,9 @@ async function* dispatch(request: AnalysisRequest, signal?: AbortSignal): AsyncG
     case 'inspect':
       return { analysis: 'inspect', result: yield* inspect({ path: request.path }, signal) };
     case 'stats':
-      return { analysis: 'stats', result: yield* stats({ path: request.path }, signal) };
+      return { analysis: 'stats', result: yield* stats({ path: request.path, ...(request.providers ? { providers: request.providers } : {}) }, signal) };
     case 'layers':
-      return { analysis: 'layers', result: yield* layers({ path: request.path, metric: request.metric }, signal) };
+      return { analysis: 'layers', result: yield* layers({ path: request.path, metric: request.metric, ...(request.providers ? { providers: request.providers } : {}) }, signal) };
     case 'delta':
       return { analysis: 'delta', result: yield* delta({ base: request.base, tuned: request.tuned }, signal) };
     default:

@@ -13,11 +13,11 @@ export function parseLayerMetric(value: string | undefined): LayerMetric {
   return metric as LayerMetric;
 }
 
-export async function* layers(input: { path: string; metric: LayerMetric }, signal?: AbortSignal): AsyncGenerator<Progress, LayersResult> {
+export async function* layers(input: { path: string; metric: LayerMetric; providers?: readonly string[] }, signal?: AbortSignal): AsyncGenerator<Progress, LayersResult> {
   if (input.metric !== 'weight-l2') {
     throw new InputError(`metric '${input.metric}' needs forward passes through the model, which this version does not run yet; use --metric weight-l2`);
   }
-  const weights = yield* stats({ path: input.path }, signal);
+  const weights = yield* stats(input, signal);
   const blocks = weights.layers.filter((l): l is typeof l & { index: number } => l.index !== null);
   if (blocks.length === 0) throw new InputError(`${input.path}: no tensor belongs to a numbered block, so there are no layers to rank`);
   // For a LoRA adapter the block's weight is the update it makes, √Σ‖ΔW‖², not the norm of its small factors.

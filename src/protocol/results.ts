@@ -117,7 +117,10 @@ export interface LoraModuleImportance {
 export interface StatsResult {
   path: string;
   format: string;
+  /** The execution provider the moments ran on (cpu, webgpu, cuda). */
   device: string;
+  /** Providers earlier in the user's order that could not start here, with why ("webgpu: no Vulkan loader ..."). */
+  devicesSkipped: string[];
   parameters: number;
   tensors: TensorStats[];
   layers: LayerStats[];

@@ -5,8 +5,8 @@ import type { DeltaResult, InspectResult, LayersResult, Progress, StatsResult } 
 
 export type AnalysisRequest =
   | { analysis: 'inspect'; path: string }
-  | { analysis: 'stats'; path: string }
-  | { analysis: 'layers'; path: string; metric: 'weight-l2' | 'block-influence' | 'angular' | 'ablation' }
+  | { analysis: 'stats'; path: string; providers?: string[] }
+  | { analysis: 'layers'; path: string; metric: 'weight-l2' | 'block-influence' | 'angular' | 'ablation'; providers?: string[] }
   | { analysis: 'delta'; base: string; tuned: string };
 
 export type AnalysisResult =

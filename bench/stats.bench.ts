@@ -1,0 +1,158 @@
+// npm run bench: throughput of `stats` on ≥ 1 GB safetensors files (f32 and bf16) against a numpy script doing the
+// same statistics and against reading the file (cat), peak RSS, and opening a 100 000-tensor file. Every target is
+// a ratio against a baseline measured in this same run; nothing here is asserted in `npm test`.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { drain } from '../src/analyses';
+import { inspect } from '../src/analyses/inspect';
+import { chunkMoments } from '../src/compute/moments';
+import { MomentsKernel } from '../src/compute/momentsKernel';
+import { CHUNK_ELEMENTS } from '../src/compute/tensorStream';
+
+const ROOT = join(__dirname, '..', '..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+const DIR = process.env.BENCH_DIR ?? join(tmpdir(), 'importance-lens-bench');
+const SIDE = 4096;
+
+function writeCheckpoint(path: string, dtype: 'F32' | 'BF16', tensors: number): void {
+  if (existsSync(path)) return;
+  const elementBytes = dtype === 'F32' ? 4 : 2;
+  const bytes = SIDE * SIDE * elementBytes;
+  const header: Record<string, unknown> = {};
+  for (let i = 0; i < tensors; i++) header[`model.layers.${i}.mlp.up_proj.weight`] = { dtype, shape: [SIDE, SIDE], data_offsets: [i * bytes, (i + 1) * bytes] };
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const fd = openSync(`${path}.partial`, 'w');
+  const length = Buffer.alloc(8);
+  length.writeBigUInt64LE(BigInt(json.length));
+  writeSync(fd, length);
+  writeSync(fd, json);
+  const values = new Float32Array(SIDE * SIDE);
+  let state = 12345;
+  for (let i = 0; i < tensors; i++) {
+    // Roughly normal (sum of 4 uniforms), std 0.02, with a few planted outliers: weights-like, cheap to make.
+    for (let j = 0; j < values.length; j++) {
+      let sum = 0;
+      for (let k = 0; k < 4; k++) {
+        state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+        sum += state / 4294967296;
+      }
+      values[j] = (sum - 2) * 0.0346;
+    }
+    values[i * 7919] = 0.5;
+    if (dtype === 'F32') writeSync(fd, new Uint8Array(values.buffer));
+    else {
+      const words = new Uint32Array(values.buffer);
+      const half = new Uint16Array(values.length);
+      for (let j = 0; j < half.length; j++) half[j] = words[j]! >>> 16;
+      writeSync(fd, new Uint8Array(half.buffer));
+    }
+  }
+  closeSync(fd);
+  execFileSync('mv', [`${path}.partial`, path]);
+}
+
+/** Wall seconds and peak RSS (MB) of a command, from GNU time. */
+function timed(command: string, args: string[], captureStdout = false): { seconds: number; peakMb: number; stdout: string } {
+  const run = spawnSync('/usr/bin/time', ['-f', '%e %M', command, ...args], { encoding: 'utf8', stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', 'pipe'] });
+  if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${run.stderr}`);
+  const [seconds, kb] = run.stderr.trim().split('\n').pop()!.split(' ').map(Number);
+  return { seconds: seconds!, peakMb: kb! / 1024, stdout: run.stdout ?? '' };
+}
+
+function best<T extends { seconds: number }>(runs: number, measure: () => T): T {
+  let result = measure();
+  for (let i = 1; i < runs; i++) {
+    const next = measure();
+    if (next.seconds < result.seconds) result = next;
+  }
+  return result;
+}
+
+async function main(): Promise<void> {
+  mkdirSync(DIR, { recursive: true });
+  const rows: string[][] = [];
+  for (const [dtype, tensors] of [['F32', 16], ['BF16', 32]] as const) {
+    const file = join(DIR, `bench-${dtype.toLowerCase()}.safetensors`);
+    process.stderr.write(`bench: preparing ${file}\n`);
+    writeCheckpoint(file, dtype, tensors);
+    const gb = (SIDE * SIDE * tensors * (dtype === 'F32' ? 4 : 2)) / 1e9;
+    timed('cat', [file]); // warm the page cache (stdout discarded)
+    const cat = best(3, () => timed('sh', ['-c', `cat '${file}' > /dev/null`]));
+    const ours = best(2, () => timed(process.execPath, [CLI, 'stats', file, '--json']));
+    const numpy = best(2, () => {
+      const run = timed('/usr/bin/python3', [join(ROOT, 'bench', 'numpy_stats.py'), file], true);
+      return { ...run, statsSeconds: Number(run.stdout.trim()) };
+    });
+    rows.push([
+      `${dtype} ${gb.toFixed(2)} GB`, `${ours.seconds.toFixed(2)} s`, `${(gb / ours.seconds).toFixed(2)} GB/s`,
+      `${numpy.seconds.toFixed(2)} s`, `${(numpy.seconds / ours.seconds).toFixed(2)}×`,
+      `${cat.seconds.toFixed(2)} s`, `${(cat.seconds / ours.seconds).toFixed(2)}×`, `${ours.peakMb.toFixed(0)} MB`, `${numpy.peakMb.toFixed(0)} MB`,
+    ]);
+  }
+
+  const many = join(DIR, 'bench-100k-tensors.safetensors');
+  const count = 100_000;
+  if (!existsSync(many)) {
+    const header: Record<string, unknown> = {};
+    for (let i = 0; i < count; i++) header[`model.layers.${i % 1000}.experts.${Math.floor(i / 1000)}.w${i % 3}.weight`] = { dtype: 'F16', shape: [2, 2], data_offsets: [i * 8, i * 8 + 8] };
+    const json = JSON.stringify(header);
+    const length = Buffer.alloc(8);
+    length.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+    const fd = openSync(many, 'w');
+    writeSync(fd, Buffer.concat([length, Buffer.from(json), Buffer.alloc(count * 8)]));
+    closeSync(fd);
+  }
+  await drain(inspect({ path: many })); // warm up the JIT and the page cache
+  const openRuns: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const start = performance.now();
+    await drain(inspect({ path: many }));
+    openRuns.push(performance.now() - start);
+  }
+  const parseRuns: number[] = [];
+  const text = (await import('node:fs')).readFileSync(many).subarray(8).toString('utf8');
+  for (let i = 0; i < 5; i++) {
+    const start = performance.now();
+    JSON.parse(text.slice(0, text.lastIndexOf('}') + 1));
+    parseRuns.push(performance.now() - start);
+  }
+  const open = Math.min(...openRuns);
+  const parse = Math.min(...parseRuns);
+
+  const kernels = await kernelComparison();
+
+  const header = ['file', 'stats', 'throughput', 'numpy', 'vs numpy (goal ≥ 1)', 'cat', 'vs cat (goal ≥ 0.5)', 'peak RSS (goal < 400 MB)', 'numpy RSS'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const row of rows) console.log(line(row));
+  console.log(`\nopen 100 000-tensor safetensors (header + summary): ${open.toFixed(0)} ms (goal < 200 ms); JSON.parse of its header alone: ${parse.toFixed(0)} ms; ratio ${(open / parse).toFixed(2)}×`);
+  console.log(`\nmoments of one ${CHUNK_ELEMENTS}-element chunk: typed-array loop ${kernels.loop.toFixed(2)} ms, ONNX graph on onnxruntime's cpu provider ${kernels.graph.toFixed(2)} ms; graph/loop ${(kernels.graph / kernels.loop).toFixed(2)}× (stats uses the loop on the CPU)`);
+  if (process.env.BENCH_CLEAN) rmSync(DIR, { recursive: true, force: true });
+}
+
+void main();
+
+/** The same chunk reduced by both kernels, best of 20 runs each after a warm-up. */
+async function kernelComparison(): Promise<{ loop: number; graph: number }> {
+  const values = new Float32Array(CHUNK_ELEMENTS).map((_, i) => Math.sin(i * 12.9898) * 0.02);
+  const kernel = await MomentsKernel.create('cpu');
+  const bestOf = async (run: () => unknown): Promise<number> => {
+    await run();
+    let best = Infinity;
+    for (let i = 0; i < 20; i++) {
+      const start = performance.now();
+      await run();
+      best = Math.min(best, performance.now() - start);
+    }
+    return best;
+  };
+  const loop = await bestOf(() => chunkMoments(values, values.length));
+  const graph = await bestOf(() => kernel.moments(values, values.length));
+  await kernel.release();
+  return { loop, graph };
+}
