@@ -1,6 +1,6 @@
 // A tiny element builder: text goes through textContent, never innerHTML, so names from a hostile checkpoint
 // cannot inject markup.
-type Child = Node | string | number | null | undefined | false;
+export type Child = Node | string | number | null | undefined | false;
 type Attributes = Record<string, string | number | boolean | ((event: Event) => void) | undefined>;
 
 export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes?: Attributes, ...children: Child[]): HTMLElementTagNameMap[K];

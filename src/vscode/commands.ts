@@ -1,6 +1,7 @@
 // Command handlers. "Analyze Importance" works on what the user points at (explorer selection, the active editor,
 // or a file picked in a dialog). Commands whose analyses are not in this version say so instead of failing silently.
 import * as vscode from 'vscode';
+import { compareWithBase } from './compareWithBase';
 import { showInspectPanel } from './panel';
 import { writeReport } from './report';
 
@@ -27,11 +28,13 @@ export function register(context: vscode.ExtensionContext): void {
       const target = clicked ?? activeResource() ?? (await pickFile('Open Report'));
       return target ? writeReport(extensionUri, target, destination) : undefined;
     }),
+    vscode.commands.registerCommand('importanceLens.compareWithBase', (clicked?: vscode.Uri, second?: vscode.Uri | vscode.Uri[]) =>
+      compareWithBase(extensionUri, clicked ?? activeResource(), second, pickFile),
+    ),
     ...notYetAvailable([
       ['importanceLens.saliency', 'Token Saliency'],
       ['importanceLens.planPruning', 'Plan Pruning'],
       ['importanceLens.applyPlan', 'Apply Pruning Plan'],
-      ['importanceLens.compareWithBase', 'Compare With Base Checkpoint'],
       ['importanceLens.analyzeCsv', 'Analyze CSV Importance'],
     ]),
   );
@@ -40,7 +43,7 @@ export function register(context: vscode.ExtensionContext): void {
 function notYetAvailable(commands: [string, string][]): vscode.Disposable[] {
   return commands.map(([id, title]) =>
     vscode.commands.registerCommand(id, () =>
-      vscode.window.showWarningMessage(`Importance Lens: "${title}" is not available in this version yet. Analyze Importance and Open Report (checkpoint summary) are.`),
+      vscode.window.showWarningMessage(`Importance Lens: "${title}" is not available in this version yet. Analyze Importance, Compare With Base Checkpoint and Open Report are.`),
     ),
   );
 }
@@ -52,8 +55,10 @@ function activeResource(): vscode.Uri | undefined {
   return vscode.window.activeTextEditor?.document.uri;
 }
 
-async function pickFile(title: string): Promise<vscode.Uri | undefined> {
-  const picked = await vscode.window.showOpenDialog({ title, canSelectFiles: true, canSelectFolders: true, canSelectMany: false, filters: CHECKPOINT_FILTERS });
+/** `near`: a file whose folder the dialog starts in (the tuned checkpoint's, when asking for its base). */
+async function pickFile(title: string, near?: vscode.Uri): Promise<vscode.Uri | undefined> {
+  const defaultUri = near ? vscode.Uri.joinPath(near, '..') : undefined;
+  const picked = await vscode.window.showOpenDialog({ title, defaultUri, canSelectFiles: true, canSelectFolders: true, canSelectMany: false, filters: CHECKPOINT_FILTERS });
   return picked?.[0];
 }
 

@@ -1,4 +1,5 @@
-// The Importance Lens panel: one per analysed path, revealed again when the same path is analysed twice.
+// Importance Lens panels: one per key (an analysed path, a base+tuned pair), revealed again when the same key is
+// asked for twice. Every panel shares the webview shell (webviewHtml) and gets its behaviour from a session.
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { attachInspectSession } from './inspectSession';
@@ -7,22 +8,38 @@ import { webviewHtml, webviewOptions } from './webviewHtml';
 export const PANEL_VIEW_TYPE = 'importanceLens.panel';
 const open = new Map<string, vscode.WebviewPanel>();
 
-export function showInspectPanel(extensionUri: vscode.Uri, target: vscode.Uri): vscode.WebviewPanel {
-  const key = target.toString();
+export interface PanelSpec {
+  viewType: string;
+  /** Identity of the panel: asking again for the same key reveals the open one. */
+  key: string;
+  title: string;
+  attach: (webview: vscode.Webview) => vscode.Disposable;
+}
+
+export function showPanel(extensionUri: vscode.Uri, spec: PanelSpec): vscode.WebviewPanel {
+  const key = `${spec.viewType}\u0000${spec.key}`;
   const existing = open.get(key);
   if (existing) {
     existing.reveal();
     return existing;
   }
-  const title = `Importance: ${basename(target.fsPath)}`;
-  const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, title, vscode.ViewColumn.Active, webviewOptions(extensionUri));
+  const panel = vscode.window.createWebviewPanel(spec.viewType, spec.title, vscode.ViewColumn.Active, webviewOptions(extensionUri));
   panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.svg');
-  panel.webview.html = webviewHtml(panel.webview, extensionUri, title);
-  const session = attachInspectSession(panel.webview, target);
+  panel.webview.html = webviewHtml(panel.webview, extensionUri, spec.title);
+  const session = spec.attach(panel.webview);
   open.set(key, panel);
   panel.onDidDispose(() => {
     session.dispose();
     open.delete(key);
   });
   return panel;
+}
+
+export function showInspectPanel(extensionUri: vscode.Uri, target: vscode.Uri): vscode.WebviewPanel {
+  return showPanel(extensionUri, {
+    viewType: PANEL_VIEW_TYPE,
+    key: target.toString(),
+    title: `Importance: ${basename(target.fsPath)}`,
+    attach: (webview) => attachInspectSession(webview, target),
+  });
 }

@@ -1,6 +1,7 @@
 // Inside a real VS Code: activation, contributed commands and menus, the custom editor, the panel.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import type { FinishedAnalysis, ImportanceLensApi } from '../../src/vscode/analysisService';
 
 const EXTENSION_ID = 'importance-lens.importance-lens';
 const COMMANDS = ['analyze', 'saliency', 'planPruning', 'applyPlan', 'compareWithBase', 'analyzeCsv', 'openReport'].map((c) => `importanceLens.${c}`);
@@ -50,6 +51,44 @@ describe('Importance Lens in a real VS Code', () => {
     for (const part of ['safetensors', 'onnx', 'gguf', 'bin', 'pt', 'pth', 'csv', 'config.json', 'explorerResourceIsFolder']) {
       assert.ok(item.when.includes(part), `when clause covers ${part}`);
     }
+  });
+
+  it('puts "Compare With Base Checkpoint" in the explorer context menu for checkpoints and folders', () => {
+    const menus = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.contributes.menus['explorer/context'] as { command: string; when: string; group: string }[];
+    const item = menus.find((m) => m.command === 'importanceLens.compareWithBase');
+    assert.ok(item, 'menu item contributed');
+    assert.equal(item.group, 'navigation@91');
+    for (const part of ['safetensors', 'onnx', 'gguf', 'bin', 'pt', 'pth', 'explorerResourceIsFolder']) {
+      assert.ok(item.when.includes(part), `when clause covers ${part}`);
+    }
+  });
+
+  it('"Compare With Base Checkpoint" with (tuned, base) opens the delta panel and runs the comparison', async () => {
+    const api = await vscode.extensions.getExtension<ImportanceLensApi>(EXTENSION_ID)!.activate();
+    const tuned = workspaceFile('delta', 'tuned.safetensors');
+    const base = workspaceFile('delta', 'base.safetensors');
+    const finished = new Promise<FinishedAnalysis>((resolve) => {
+      const subscription = api.onDidFinishAnalysis((run) => {
+        if (run.request.analysis !== 'delta' || run.request.tuned !== tuned.fsPath) return;
+        subscription.dispose();
+        resolve(run);
+      });
+    });
+    await vscode.commands.executeCommand('importanceLens.compareWithBase', tuned, base);
+    const tab = await waitFor('the delta panel tab', () => {
+      const active = vscode.window.tabGroups.activeTabGroup.activeTab;
+      return active?.input instanceof vscode.TabInputWebview ? active : undefined;
+    });
+    assert.match((tab.input as vscode.TabInputWebview).viewType, /importanceLens\.delta$/);
+    assert.equal(tab.label, 'Delta: tuned.safetensors vs base.safetensors');
+    // The panel's session ran the delta analysis (once its webview was ready) on exactly this pair.
+    const run = await finished;
+    assert.equal(run.request.analysis === 'delta' && run.request.base, base.fsPath);
+    assert.equal(run.result.analysis, 'delta');
+    if (run.result.analysis !== 'delta') return;
+    assert.equal(run.result.result.totals.compared, 5);
+    assert.deepEqual(run.result.result.mismatched.map((m) => m.reason).sort(), ['only-in-base', 'only-in-tuned', 'shape']);
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   it('opens a .safetensors file in the checkpoint custom editor', async () => {

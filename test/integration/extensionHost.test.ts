@@ -11,6 +11,7 @@ test('extension-host suite passes in a real VS Code', { timeout: 300_000 }, asyn
   const workspace = mkdtempSync(join(tmpdir(), 'il-ws-'));
   t.after(() => rmSync(workspace, { recursive: true, force: true }));
   cpSync(join(ROOT, 'samples', 'tiny-llama-random'), join(workspace, 'tiny-llama-random'), { recursive: true });
+  for (const name of ['base.safetensors', 'tuned.safetensors']) cpSync(join(ROOT, 'test', 'fixtures', 'delta', name), join(workspace, 'delta', name));
   await runTests({
     vscodeExecutablePath: join(ROOT, 'test', 'e2e', 'code-shim.js'),
     extensionDevelopmentPath: ROOT,

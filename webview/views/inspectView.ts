@@ -10,13 +10,15 @@ export interface InspectActions {
 }
 
 
-export function inspectView(result: InspectResult, actions: InspectActions): HTMLElement {
+/** `stats`: the weight-statistics section, placed between the layer bars and the tensor table when given. */
+export function inspectView(result: InspectResult, actions: InspectActions, stats?: HTMLElement): HTMLElement {
   return h('main', { class: 'inspect' },
     header(result, actions),
     result.warnings.length > 0 ? h('ul', { class: 'warnings', 'aria-label': 'Warnings' }, ...result.warnings.map((w) => h('li', {}, w))) : null,
     architecture(result, actions),
     adapterCard(result, actions),
     layerBars(result),
+    stats,
     tensorTable(result.tensors, result.parameters),
   );
 }

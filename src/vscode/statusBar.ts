@@ -1,0 +1,50 @@
+// A status bar item naming the device the last analysis ran on ("cpu", "cuda", "webgpu"), so a user can tell at a
+// glance whether the GPU was used. Hidden until an analysis that runs on a device has finished; the inspect
+// analysis only reads headers and runs on none.
+import * as vscode from 'vscode';
+import { assertNever } from '../errors';
+import type { AnalysisRequest, AnalysisResult } from '../protocol/worker';
+import { onDidFinishAnalysis } from './analysisService';
+
+export function register(context: vscode.ExtensionContext): void {
+  const item = vscode.window.createStatusBarItem('importanceLens.device', vscode.StatusBarAlignment.Right, 100);
+  item.name = 'Importance Lens Device';
+  context.subscriptions.push(
+    item,
+    onDidFinishAnalysis(({ request, result }) => {
+      const device = deviceOf(result);
+      if (device === null) return;
+      item.text = `$(pulse) Importance Lens: ${device}`;
+      item.tooltip = `Importance Lens: the last analysis (${describe(request)}) ran on ${device}`;
+      item.show();
+    }),
+  );
+}
+
+function deviceOf(result: AnalysisResult): string | null {
+  switch (result.analysis) {
+    case 'inspect':
+      return null;
+    case 'stats':
+    case 'layers':
+    case 'delta':
+      return result.result.device;
+    default:
+      return assertNever(result, 'analysis result');
+  }
+}
+
+function describe(request: AnalysisRequest): string {
+  switch (request.analysis) {
+    case 'inspect':
+      return `inspect of ${request.path}`;
+    case 'stats':
+      return `weight statistics of ${request.path}`;
+    case 'layers':
+      return `layer ranking by ${request.metric} of ${request.path}`;
+    case 'delta':
+      return `delta of ${request.tuned} vs base ${request.base}`;
+    default:
+      return assertNever(request, 'analysis request');
+  }
+}

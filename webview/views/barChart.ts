@@ -1,0 +1,33 @@
+// Horizontal SVG bars, one row per layer, in the style of the inspect view's "Parameters per layer".
+import { svg } from '../dom';
+
+export interface Bar {
+  label: string;
+  /** Bar length, scaled to the largest value; null draws no bar. */
+  value: number | null;
+  /** Text after the bar. */
+  valueText: string;
+  /** Tooltip. */
+  title: string;
+  /** Rows outside any block are drawn in another colour. */
+  other?: boolean;
+}
+
+export function barChart(bars: Bar[], ariaLabel: string): SVGElement {
+  const rowHeight = 18;
+  const labelWidth = 110;
+  const barWidth = 360;
+  const max = Math.max(...bars.map((b) => b.value ?? 0), 1e-12);
+  return svg('svg', { class: 'bars', width: labelWidth + barWidth + 160, height: bars.length * rowHeight, role: 'img', 'aria-label': ariaLabel },
+    ...bars.map((bar, i) => {
+      const y = i * rowHeight;
+      const width = bar.value === null ? 0 : Math.max(1, (bar.value / max) * barWidth);
+      return svg('g', {},
+        svg('title', {}, bar.title),
+        svg('text', { x: labelWidth - 8, y: y + 13, 'text-anchor': 'end', class: 'bar-label' }, bar.label),
+        bar.value === null ? null : svg('rect', { x: labelWidth, y: y + 3, width, height: rowHeight - 6, rx: 2, class: bar.other ? 'bar other' : 'bar' }),
+        svg('text', { x: labelWidth + width + 6, y: y + 13, class: 'bar-value' }, bar.valueText),
+      );
+    }),
+  );
+}

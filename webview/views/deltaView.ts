@@ -1,0 +1,130 @@
+// A fine-tuned checkpoint against its base: totals, how far each layer moved (bars of ‖Δ‖/‖W‖ or ‖Δ‖ with rank),
+// every compared tensor (sortable, filterable) and the tensors that could not be compared, with the reason.
+import type { DeltaMismatch, DeltaResult, LayerDelta, TensorDelta } from '../../src/protocol/results';
+import { formatCount } from '../../src/protocol/units';
+import { basename, h } from '../dom';
+import { formatPercent, formatValue } from '../format';
+import { barChart } from './barChart';
+import { sortableTable, type Column } from './sortableTable';
+
+export function deltaView(result: DeltaResult): HTMLElement {
+  return h('main', { class: 'delta' },
+    header(result),
+    result.warnings.length > 0 ? h('ul', { class: 'warnings', 'aria-label': 'Warnings' }, ...result.warnings.map((w) => h('li', {}, w))) : null,
+    layerSection(result.layers),
+    result.tensors.length > 0 ? tensorTable(result.tensors) : null,
+    mismatchSection(result.mismatched),
+  );
+}
+
+function header(result: DeltaResult): HTMLElement {
+  const totals = result.totals;
+  const fields: [string, string, string][] = [
+    ['tensors compared', String(totals.compared), 'Tensors present in both checkpoints with the same shape'],
+    ['‖Δ‖', formatValue(totals.deltaL2), 'Frobenius norm of tuned − base over all compared tensors'],
+    ['‖Δ‖/‖W‖', formatPercent(totals.relative), '‖Δ‖ relative to the base weights’ norm'],
+    ['not compared', String(result.mismatched.length), 'Tensors only in one checkpoint, with another shape, or undecodable'],
+    ['device', result.device, 'Where the comparison ran'],
+  ];
+  return h('header', {},
+    h('h1', {}, basename(result.tuned), h('span', { class: 'muted vs' }, ' vs base '), basename(result.base)),
+    h('p', { class: 'muted mono' }, `tuned ${result.tuned}`),
+    h('p', { class: 'muted mono' }, `base ${result.base}`),
+    h('dl', { class: 'arch-grid totals' }, ...fields.map(([label, value, title]) => h('div', { title }, h('dt', {}, label), h('dd', {}, value)))),
+  );
+}
+
+type LayerMetric = 'relative' | 'deltaL2';
+
+function layerSection(layers: LayerDelta[]): HTMLElement | null {
+  if (layers.length === 0) return null;
+  let metric: LayerMetric = 'relative';
+  const chartHolder = h('div', {});
+  const buttons = new Map<LayerMetric, HTMLElement>();
+  const render = () => {
+    chartHolder.replaceChildren(barChart(layers.map((layer) => layerBar(layer, metric)), metric === 'relative' ? 'Relative change per layer' : 'Change per layer'));
+    for (const [key, button] of buttons) {
+      button.setAttribute('appearance', key === metric ? 'primary' : 'secondary');
+      button.setAttribute('aria-pressed', String(key === metric));
+    }
+  };
+  const choice = (key: LayerMetric, label: string) => {
+    const button = h('vscode-button', { class: 'metric-choice', onclick: () => ((metric = key), render()) }, label);
+    buttons.set(key, button);
+    return button;
+  };
+  render();
+  return h('section', { 'aria-labelledby': 'delta-layers-title' },
+    h('h2', { id: 'delta-layers-title' }, 'Change per layer ', h('span', { class: 'muted small' }, 'rank 1 = changed most (by ‖Δ‖)')),
+    h('div', { class: 'table-tools', role: 'group', 'aria-label': 'Bar length' }, choice('relative', '‖Δ‖/‖W‖'), choice('deltaL2', '‖Δ‖')),
+    chartHolder,
+  );
+}
+
+function layerBar(layer: LayerDelta, metric: LayerMetric) {
+  const label = layer.index === null ? 'outside blocks' : `layer ${layer.index}`;
+  const rank = layer.rank === null ? '' : ` · #${layer.rank}`;
+  const value = metric === 'relative' ? layer.relative : layer.deltaL2;
+  const valueText = metric === 'relative' ? formatPercent(layer.relative) : formatValue(layer.deltaL2);
+  return {
+    label,
+    value,
+    valueText: `${valueText}${rank}`,
+    title: `${label}: ‖Δ‖ ${formatValue(layer.deltaL2)}, ‖Δ‖/‖W‖ ${formatPercent(layer.relative)}, ${formatCount(layer.params)} parameters${layer.rank === null ? '' : `, rank ${layer.rank}`}`,
+    other: layer.index === null,
+  };
+}
+
+function tensorTable(tensors: TensorDelta[]): HTMLElement {
+  const largestRelative = Math.max(...tensors.map((t) => t.relative ?? 0), 1e-12);
+  const columns: Column<TensorDelta>[] = [
+    { label: 'Tensor', sortValue: (t) => t.name, cell: (t) => t.name, cellClass: 'mono' },
+    { label: 'Layer', numeric: true, sortValue: (t) => t.layer ?? -1, cell: (t) => (t.layer === null ? '—' : String(t.layer)) },
+    { label: 'Module', sortValue: (t) => t.module, cell: (t) => h('span', { class: `module module-${t.module.replace('.', '-')}` }, t.module) },
+    { label: 'DType', sortValue: (t) => t.dtype, cell: (t) => (t.dtype === t.baseDtype ? t.dtype : `${t.baseDtype}→${t.dtype}`), cellClass: 'mono' },
+    { label: '‖Δ‖', numeric: true, title: 'Frobenius norm of tuned − base', sortValue: (t) => t.deltaL2, cell: (t) => formatValue(t.deltaL2) },
+    { label: '‖Δ‖/‖W‖', numeric: true, title: '‖Δ‖ relative to the base tensor’s norm', sortValue: (t) => t.relative, cell: (t) => relativeCell(t, largestRelative) },
+    { label: 'Sign flips', numeric: true, title: 'Elements whose sign flipped (TIES sign conflicts)', sortValue: (t) => t.signConflict, cell: (t) => formatPercent(t.signConflict) },
+    { label: 'Changed', numeric: true, title: 'Elements that changed at all', sortValue: (t) => t.changed, cell: (t) => formatPercent(t.changed) },
+    { label: 'DARE drop', numeric: true, title: 'Fraction of Δ (smallest first) that can be dropped keeping ‖Δ‖ within 1%', sortValue: (t) => t.dropTolerance, cell: (t) => formatPercent(t.dropTolerance) },
+  ];
+  return sortableTable({
+    id: 'delta-tensors',
+    heading: 'Tensors',
+    rows: tensors,
+    columns,
+    filterText: (t) => `${t.name} ${t.module} ${t.dtype}`,
+    filterPlaceholder: 'Filter by name, module or dtype',
+    sort: { column: 5, descending: true },
+    className: 'delta-tensors',
+  });
+}
+
+/** The number and a bar scaled to the most-changed tensor, so the table reads at a glance. */
+function relativeCell(t: TensorDelta, largest: number): HTMLElement {
+  const bar = h('span', { class: 'share-bar' });
+  bar.style.width = `${Math.max(((t.relative ?? 0) / largest) * 100, 0.5)}%`;
+  return h('span', { class: 'value-with-bar' }, h('span', {}, formatPercent(t.relative)), h('span', { class: 'share-track' }, bar));
+}
+
+const REASONS: Record<DeltaMismatch['reason'], string> = {
+  'only-in-base': 'only in base',
+  'only-in-tuned': 'only in tuned',
+  shape: 'shape differs',
+  undecodable: 'cannot decode',
+};
+
+function mismatchSection(mismatched: DeltaMismatch[]): HTMLElement | null {
+  if (mismatched.length === 0) return null;
+  return h('section', { 'aria-labelledby': 'mismatch-title' },
+    h('h2', { id: 'mismatch-title' }, 'Not compared ', h('span', { class: 'muted small' }, `${mismatched.length} tensors`)),
+    h('table', { class: 'tensors mismatched' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Tensor'), h('th', { scope: 'col' }, 'Reason'), h('th', { scope: 'col' }, 'Detail'))),
+      h('tbody', {}, ...mismatched.map((m) => h('tr', { class: 'row' },
+        h('td', { class: 'mono' }, m.name),
+        h('td', {}, h('span', { class: `reason reason-${m.reason}` }, REASONS[m.reason])),
+        h('td', { class: 'detail' }, m.detail),
+      ))),
+    ),
+  );
+}
