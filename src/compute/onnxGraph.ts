@@ -58,3 +58,52 @@ export function modelBytes(parts: GraphParts): Uint8Array {
   const model: onnx.IModelProto = { irVersion: IR_VERSION, producerName: 'importance-lens', opsetImport: [{ domain: '', version: OPSET }], graph };
   return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
 }
+
+/**
+ * Accumulates a graph: every op call adds a node and returns the name of its (first) output, so model code reads
+ * as expressions. Initializers are added with their float32 values.
+ */
+export class GraphBuilder {
+  readonly nodes: onnx.INodeProto[] = [];
+  readonly initializers: onnx.ITensorProto[] = [];
+  private counter = 0;
+  private readonly constants = new Map<string, string>();
+
+  fresh(hint: string): string {
+    return `${hint}_${this.counter++}`;
+  }
+
+  op(opType: string, inputs: string[], attributes: Record<string, Attribute> = {}, outputName?: string): string {
+    const output = outputName ?? this.fresh(opType.toLowerCase());
+    this.nodes.push(node(opType, inputs, [output], attributes));
+    return output;
+  }
+
+  /** An op with several outputs (Split). */
+  ops(opType: string, inputs: string[], outputs: number, attributes: Record<string, Attribute> = {}): string[] {
+    const names = Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase()));
+    this.nodes.push(node(opType, inputs, names, attributes));
+    return names;
+  }
+
+  weight(name: string, dims: number[], values: Float32Array): string {
+    this.initializers.push({ name, dims, dataType: ELEMENT_TYPES.float, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
+    return name;
+  }
+
+  /** A shared constant (a scalar or a short vector), added once. */
+  constant(type: 'float' | 'int64', values: number[], dims: number[] = values.length === 1 ? [] : [values.length]): string {
+    const key = `${type}:${dims.join('x')}:${values.join(',')}`;
+    let name = this.constants.get(key);
+    if (!name) {
+      name = this.fresh(`const_${type}`);
+      this.initializers.push(constant(name, type, dims, values));
+      this.constants.set(key, name);
+    }
+    return name;
+  }
+
+  model(name: string, inputs: onnx.IValueInfoProto[], outputs: onnx.IValueInfoProto[]): Uint8Array {
+    return modelBytes({ name, inputs, outputs, nodes: this.nodes, initializers: this.initializers });
+  }
+}

@@ -108,6 +108,20 @@ async function probe(order: readonly ProviderName[], model: Uint8Array): Promise
   throw new Error('no execution provider could start (cpu is always tried last)');
 }
 
+/** A session on the first provider of `order` that can run `model` here, and which that was. */
+export async function createWithFallback(model: Uint8Array, order: readonly ProviderName[]): Promise<{ session: InferenceSession; provider: ProviderName; skipped: string[] }> {
+  const { worth, skipped } = providersWorthProbing(order);
+  for (const provider of worth) {
+    try {
+      return { session: await createSession(model, provider), provider, skipped };
+    } catch (error) {
+      if (provider === 'cpu') throw error;
+      skipped.push(`${provider}: ${(error as Error).message.split('\n')[0]!.replace(/^.*?\] /, '')}`);
+    }
+  }
+  throw new Error('no execution provider could start (cpu is always tried last)');
+}
+
 export function createSession(model: Uint8Array, provider: ProviderName): Promise<InferenceSession> {
   return onnxruntime().InferenceSession.create(model, { executionProviders: [provider], graphOptimizationLevel: 'all' });
 }
