@@ -39,24 +39,25 @@ type LayerMetric = 'relative' | 'deltaL2';
 function layerSection(layers: LayerDelta[]): HTMLElement | null {
   if (layers.length === 0) return null;
   let metric: LayerMetric = 'relative';
+  const choices = h('div', { class: 'table-tools', role: 'group', 'aria-label': 'Bar length' });
   const chartHolder = h('div', {});
-  const buttons = new Map<LayerMetric, HTMLElement>();
+  // The toolkit button takes its look from `appearance` when created, so the choices are rebuilt on a switch.
+  const choice = (key: LayerMetric, label: string) => h('vscode-button', {
+    class: 'metric-choice',
+    appearance: key === metric ? 'primary' : 'secondary',
+    'aria-pressed': String(key === metric),
+    onclick: () => ((metric = key), render()),
+  }, label);
   const render = () => {
+    const hadFocus = choices.contains(document.activeElement);
+    choices.replaceChildren(choice('relative', '‖Δ‖/‖W‖'), choice('deltaL2', '‖Δ‖'));
+    if (hadFocus) (choices.querySelector('[aria-pressed="true"]') as HTMLElement | null)?.focus();
     chartHolder.replaceChildren(barChart(layers.map((layer) => layerBar(layer, metric)), metric === 'relative' ? 'Relative change per layer' : 'Change per layer'));
-    for (const [key, button] of buttons) {
-      button.setAttribute('appearance', key === metric ? 'primary' : 'secondary');
-      button.setAttribute('aria-pressed', String(key === metric));
-    }
-  };
-  const choice = (key: LayerMetric, label: string) => {
-    const button = h('vscode-button', { class: 'metric-choice', onclick: () => ((metric = key), render()) }, label);
-    buttons.set(key, button);
-    return button;
   };
   render();
   return h('section', { 'aria-labelledby': 'delta-layers-title' },
     h('h2', { id: 'delta-layers-title' }, 'Change per layer ', h('span', { class: 'muted small' }, 'rank 1 = changed most (by ‖Δ‖)')),
-    h('div', { class: 'table-tools', role: 'group', 'aria-label': 'Bar length' }, choice('relative', '‖Δ‖/‖W‖'), choice('deltaL2', '‖Δ‖')),
+    choices,
     chartHolder,
   );
 }
@@ -117,7 +118,7 @@ const REASONS: Record<DeltaMismatch['reason'], string> = {
 function mismatchSection(mismatched: DeltaMismatch[]): HTMLElement | null {
   if (mismatched.length === 0) return null;
   return h('section', { 'aria-labelledby': 'mismatch-title' },
-    h('h2', { id: 'mismatch-title' }, 'Not compared ', h('span', { class: 'muted small' }, `${mismatched.length} tensors`)),
+    h('h2', { id: 'mismatch-title' }, 'Mismatched ', h('span', { class: 'muted small' }, `${mismatched.length} tensors not compared`)),
     h('table', { class: 'tensors mismatched' },
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Tensor'), h('th', { scope: 'col' }, 'Reason'), h('th', { scope: 'col' }, 'Detail'))),
       h('tbody', {}, ...mismatched.map((m) => h('tr', { class: 'row' },
