@@ -1,10 +1,10 @@
 // `stats`: per-tensor weight statistics and per-layer aggregates, streamed over every tensor's bytes in bounded
-// chunks. Runs on the CPU as typed-array loops (see docs/benchmarks.md for why not an ONNX graph).
+// chunks. The kernels (typed-array loops or small ONNX graphs on the chosen execution provider) are picked in
+// compute/statsKernels.ts.
 import { tensorRole } from '../arch/names';
 import { isDecodable } from '../compute/decode';
 import { emptyMoments, finishMoments, mergeMoments, type TensorMoments } from '../compute/moments';
-import { momentsReducer, type MomentsReducer } from '../compute/momentsReducer';
-import { stableRank } from '../compute/spectral';
+import { statsKernels, type StatsKernels } from '../compute/statsKernels';
 import { FileHandles, readWholeTensor, tensorChunks } from '../compute/tensorStream';
 import { throwIfAborted } from '../errors';
 import { openCheckpoint } from '../formats/open';
@@ -27,7 +27,7 @@ export async function* stats(input: { path: string; providers?: readonly string[
   const warnings = [...(header?.warnings ?? [])];
   const totalBytes = tensors.reduce((sum, t) => sum + t.byteLength, 0) || 1;
   const handles = new FileHandles();
-  const reducer = await momentsReducer(input.providers);
+  const kernels = await statsKernels(input.providers);
   const results: TensorStats[] = [];
   const undecodable = new Map<string, number>();
   let bigMatrices = 0;
@@ -46,7 +46,7 @@ export async function* stats(input: { path: string; providers?: readonly string[
       } else {
         const matrix = tensor.shape.length === 2 && tensor.count > 0;
         if (matrix && tensor.count > STABLE_RANK_MAX_ELEMENTS) bigMatrices++;
-        results.push({ ...base, ...(await tensorStats(tensor, matrix && tensor.count <= STABLE_RANK_MAX_ELEMENTS, reducer, handles, signal)) });
+        results.push({ ...base, ...(await tensorStats(tensor, matrix && tensor.count <= STABLE_RANK_MAX_ELEMENTS, kernels, handles, signal)) });
       }
       doneBytes += tensor.byteLength;
     }
@@ -56,25 +56,25 @@ export async function* stats(input: { path: string; providers?: readonly string[
       lora = await loraImportance(tensors, scale, handles, warnings, signal);
     }
   } finally {
-    await Promise.all([handles.close(), reducer.close()]);
+    await Promise.all([handles.close(), kernels.close()]);
   }
   for (const [what, count] of undecodable) warnings.push(`${count} tensor(s) of ${what} have no statistics: this version cannot decode ${what}`);
   if (bigMatrices > 0) warnings.push(`stable rank skipped for ${bigMatrices} matrices above ${STABLE_RANK_MAX_ELEMENTS} elements`);
   const parameters = tensors.reduce((sum, t) => sum + t.count, 0);
-  return { path: input.path, format: header?.format ?? 'config', device: reducer.device, devicesSkipped: reducer.skipped, parameters, tensors: results, layers: layerStats(results, parameters), lora, warnings };
+  return { path: input.path, format: header?.format ?? 'config', device: kernels.device, devicesSkipped: kernels.skipped, parameters, tensors: results, layers: layerStats(results, parameters), lora, warnings };
 }
 
 type NumericStats = Omit<TensorStats, 'name' | 'dtype' | 'shape' | 'count' | 'layer' | 'module'>;
 
-async function tensorStats(tensor: TensorInfo, inMemory: boolean, reducer: MomentsReducer, handles: FileHandles, signal?: AbortSignal): Promise<NumericStats> {
+async function tensorStats(tensor: TensorInfo, inMemory: boolean, kernels: StatsKernels, handles: FileHandles, signal?: AbortSignal): Promise<NumericStats> {
   if (inMemory) {
     const values = await readWholeTensor(tensor, handles, signal);
-    const moments = finishMoments(await reducer.reduce(values, values.length));
-    const spectral = stableRank(values, tensor.shape[0]!, tensor.shape[1]!, moments.l2 * moments.l2);
+    const moments = finishMoments(await kernels.moments(values, values.length));
+    const spectral = await kernels.stableRank(values, tensor.shape[0]!, tensor.shape[1]!, moments.l2 * moments.l2);
     return { ...numbers(moments), outliers: outlierFraction([values], moments), stableRank: spectral?.stableRank ?? null };
   }
   let state = emptyMoments();
-  for await (const { values, count } of tensorChunks(tensor, handles, signal)) state = mergeMoments(state, await reducer.reduce(values, count));
+  for await (const { values, count } of tensorChunks(tensor, handles, signal)) state = mergeMoments(state, await kernels.moments(values, count));
   const moments = finishMoments(state);
   let outliers = 0;
   if (needsOutlierPass(moments)) {

@@ -14,13 +14,7 @@ export interface SpectralEstimate {
 /** `seed` makes the start vector reproducible, so the CLI and the panel print the same numbers. */
 export function stableRank(values: Float32Array, rows: number, cols: number, frobeniusSquared: number, seed = 0x5eed): SpectralEstimate | null {
   if (rows === 0 || cols === 0 || frobeniusSquared === 0) return null;
-  let state = seed >>> 0;
-  const random = () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 4294967296 - 0.5;
-  };
-  let v = new Float64Array(cols).map(random);
-  normalise(v);
+  let v = startVector(cols, seed);
   let w = new Float64Array(cols);
   let sigma = 0;
   let iterations = 0;
@@ -49,6 +43,18 @@ export function stableRank(values: Float32Array, rows: number, cols: number, fro
   }
   if (sigma === 0) return null;
   return { sigmaMax: sigma, stableRank: frobeniusSquared / (sigma * sigma), iterations };
+}
+
+/** The reproducible unit start vector of the power iteration (shared with the ONNX kernel). */
+export function startVector(cols: number, seed = 0x5eed): Float64Array<ArrayBuffer> {
+  let state = seed >>> 0;
+  const random = () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 4294967296 - 0.5;
+  };
+  const v = new Float64Array(cols).map(random);
+  normalise(v);
+  return v;
 }
 
 function normalise(v: Float64Array): number {

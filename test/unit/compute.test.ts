@@ -9,6 +9,8 @@ import { stats } from '../../src/analyses/stats';
 import { chunkMoments, finishMoments } from '../../src/compute/moments';
 import { MomentsKernel, momentsModel } from '../../src/compute/momentsKernel';
 import { chooseProvider, parseProviders, providersWorthProbing } from '../../src/compute/session';
+import { stableRank } from '../../src/compute/spectral';
+import { SpectralKernel } from '../../src/compute/spectralKernel';
 import { InputError } from '../../src/errors';
 import { ROOT } from './helpers';
 
@@ -68,5 +70,24 @@ test('stats through the ONNX kernel (forced on the CPU) matches numpy to the sam
     }
   } finally {
     delete process.env.IMPORTANCE_LENS_KERNEL;
+  }
+});
+
+test('the power-iteration graph gives the loop\'s σ_max and stable rank from the same start vector', async () => {
+  const rows = 300;
+  const cols = 200;
+  // A matrix with a clear spectral gap, so both converge well inside the iteration bound.
+  const values = new Float32Array(rows * cols).map((_, i) => Math.sin(i * 0.7) * 0.02 + (i % cols === 3 ? 0.5 : 0));
+  const frobeniusSquared = values.reduce((s, x) => s + x * x, 0);
+  const kernel = await SpectralKernel.create('cpu');
+  try {
+    const graph = (await kernel.stableRank(values, rows, cols, frobeniusSquared))!;
+    const loop = stableRank(values, rows, cols, frobeniusSquared)!;
+    assert.ok(Math.abs(graph.sigmaMax - loop.sigmaMax) <= 1e-5 * loop.sigmaMax, `σ ${graph.sigmaMax} vs ${loop.sigmaMax}`);
+    assert.ok(Math.abs(graph.stableRank - loop.stableRank) <= 1e-4 * loop.stableRank);
+    assert.equal(graph.iterations, loop.iterations);
+    assert.equal(await kernel.stableRank(new Float32Array(6), 2, 3, 0), null);
+  } finally {
+    await kernel.release();
   }
 });
