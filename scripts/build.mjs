@@ -1,5 +1,5 @@
 // Bundles the extension host entry, the analysis worker, the CLI (plain Node, CommonJS) and the webview (browser IIFE).
-// `vscode` is provided by the editor and onnxruntime-node is a native addon, so both stay external.
+// `vscode` is provided by the editor; onnxruntime-node and tokenizers are native addons: all three stay external.
 import { build } from 'esbuild';
 import { chmodSync } from 'node:fs';
 
@@ -10,7 +10,7 @@ const nodeTargets = {
   platform: 'node',
   format: 'cjs',
   target: 'node18',
-  external: ['vscode', 'onnxruntime-node'],
+  external: ['vscode', 'onnxruntime-node', 'tokenizers'],
 };
 
 await Promise.all([

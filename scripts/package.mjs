@@ -13,10 +13,15 @@ if (!(target in TARGETS)) {
   process.exit(2);
 }
 const root = new URL('..', import.meta.url).pathname;
-const others = Object.entries(TARGETS).filter(([name]) => name !== target).map(([, dir]) => `node_modules/onnxruntime-node/bin/napi-v6/${dir}/**`);
+// tokenizers names its binaries tokenizers.<platform>-<arch>[-abi].node; keep the target's (glibc for Linux).
+const TOKENIZER_BINARIES = { 'linux-x64': 'linux-x64-gnu', 'linux-arm64': 'linux-arm64-gnu', 'darwin-arm64': 'darwin-arm64', 'win32-x64': 'win32-x64-msvc', 'win32-arm64': 'win32-arm64-msvc' };
+const others = [
+  ...Object.entries(TARGETS).filter(([name]) => name !== target).map(([, dir]) => `node_modules/onnxruntime-node/bin/napi-v6/${dir}/**`),
+  `!node_modules/tokenizers/tokenizers.${TOKENIZER_BINARIES[target]}.node`,
+];
 const dir = mkdtempSync(join(tmpdir(), 'il-package-'));
 const ignoreFile = join(dir, '.vscodeignore');
-writeFileSync(ignoreFile, `${readFileSync(join(root, '.vscodeignore'), 'utf8')}\n${others.join('\n')}\n`);
+writeFileSync(ignoreFile, `${readFileSync(join(root, '.vscodeignore'), 'utf8')}\nnode_modules/tokenizers/*.node\n${others.join('\n')}\n`);
 try {
   execFileSync(join(root, 'node_modules', '.bin', 'vsce'), ['package', '--target', target, '--ignoreFile', ignoreFile], { cwd: root, stdio: 'inherit' });
 } finally {
