@@ -10,8 +10,10 @@ Usage: importance-lens <command> [options]
 Commands:
 ${Object.values(COMMANDS).map((c) => `  ${c.summary}`).join('\n')}
 
-PATH is a checkpoint file (.safetensors, a sharded *.index.json), a Hugging Face model or adapter
-directory, or its config.json.
+PATH is a checkpoint file (.safetensors, .onnx, .gguf, PyTorch .bin/.pt/.pth, a sharded *.index.json), a
+Hugging Face model or adapter directory, or its config.json. MODEL is a Hugging Face model directory
+(config.json, weights, tokenizer.json) of a GPT-2 or Llama-family model; the analyses that run it use the
+onnxruntime execution providers in IMPORTANCE_LENS_PROVIDERS (default cuda,webgpu,cpu), falling back in order.
 
 Options (every command):
   --json      print one JSON document on stdout

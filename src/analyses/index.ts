@@ -5,6 +5,8 @@ import type { AnalysisRequest, AnalysisResult, ResultFor } from '../protocol/wor
 import type { Progress } from '../protocol/results';
 import { delta } from './delta';
 import { inspect } from './inspect';
+import { perplexity } from './perplexity';
+import { saliency } from './saliency';
 import { layers } from './layers';
 import { stats } from './stats';
 
@@ -20,7 +22,11 @@ async function* dispatch(request: AnalysisRequest, signal?: AbortSignal): AsyncG
     case 'stats':
       return { analysis: 'stats', result: yield* stats({ path: request.path, ...(request.providers ? { providers: request.providers } : {}) }, signal) };
     case 'layers':
-      return { analysis: 'layers', result: yield* layers({ path: request.path, metric: request.metric, ...(request.providers ? { providers: request.providers } : {}) }, signal) };
+      return { analysis: 'layers', result: yield* layers(request, signal) };
+    case 'perplexity':
+      return { analysis: 'perplexity', result: yield* perplexity(request, signal) };
+    case 'saliency':
+      return { analysis: 'saliency', result: yield* saliency(request, signal) };
     case 'delta':
       return { analysis: 'delta', result: yield* delta({ base: request.base, tuned: request.tuned }, signal) };
     default:

@@ -1,7 +1,9 @@
 // `layers`: one importance score per block, ranked (1 = most important). weight-l2 is the Frobenius norm of the
-// block's weights; the activation metrics (block-influence, angular, ablation) need forward passes.
+// block's weights; the activation metrics (block-influence, angular, ablation) run the model (activationLayers.ts).
 import { InputError } from '../errors';
 import type { LayersResult, Progress } from '../protocol/results';
+import type { TextSource } from '../protocol/worker';
+import { activationLayers } from './activationLayers';
 import { stats } from './stats';
 
 export const LAYER_METRICS = ['weight-l2', 'block-influence', 'angular', 'ablation'] as const;
@@ -13,9 +15,18 @@ export function parseLayerMetric(value: string | undefined): LayerMetric {
   return metric as LayerMetric;
 }
 
-export async function* layers(input: { path: string; metric: LayerMetric; providers?: readonly string[] }, signal?: AbortSignal): AsyncGenerator<Progress, LayersResult> {
+export interface LayersInput {
+  path: string;
+  metric: LayerMetric;
+  text?: TextSource;
+  maxTokens?: number;
+  providers?: readonly string[];
+}
+
+export async function* layers(input: LayersInput, signal?: AbortSignal): AsyncGenerator<Progress, LayersResult> {
   if (input.metric !== 'weight-l2') {
-    throw new InputError(`metric '${input.metric}' needs forward passes through the model, which this version does not run yet; use --metric weight-l2`);
+    if (!input.text) throw new InputError(`metric '${input.metric}' runs the model on a text: give one with --text-file (or the importanceLens.sampleTextFile setting)`);
+    return yield* activationLayers({ model: input.path, metric: input.metric, text: input.text, ...(input.maxTokens ? { maxTokens: input.maxTokens } : {}), ...(input.providers ? { providers: input.providers } : {}) }, signal);
   }
   const weights = yield* stats(input, signal);
   const blocks = weights.layers.filter((l): l is typeof l & { index: number } => l.index !== null);

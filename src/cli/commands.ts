@@ -8,7 +8,11 @@ import type { AnalysisRequest, ResultFor } from '../protocol/worker';
 import { renderReport } from '../report/html';
 import { assertReplaceableReport, writeFileAtomically } from '../report/write';
 import { parse, requireString, type Options, type Parsed } from './args';
-import { renderDelta, renderInspect, renderLayers, renderStats } from './text';
+import { renderDelta, renderInspect, renderLayers, renderPerplexity, renderSaliency, renderStats } from './text';
+import { SALIENCY_METHODS } from '../analyses/saliency';
+import type { SaliencyMethod } from '../protocol/results';
+import type { TextSource } from '../protocol/worker';
+import { InputError } from '../errors';
 
 export interface Command {
   summary: string;
@@ -30,6 +34,24 @@ async function analyse<R extends AnalysisRequest>(request: R): Promise<ResultFor
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 const path = (args: Parsed) => resolve(args.positionals[0]!);
+
+const TEXT_OPTIONS = { 'text-file': { type: 'string' }, 'max-tokens': { type: 'string' } } as const;
+
+function textSource(args: Parsed, command: string, inline = false): TextSource | undefined {
+  const file = args.values['text-file'];
+  const text = inline ? args.values.text : undefined;
+  if (typeof file === 'string' && typeof text === 'string') throw new InputError(`${command}: give --text or --text-file, not both`);
+  if (typeof text === 'string') return { text };
+  return typeof file === 'string' ? { file: resolve(file) } : undefined;
+}
+
+function positiveInteger(args: Parsed, name: string, command: string): number | undefined {
+  const raw = args.values[name];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (typeof raw !== 'string' || !Number.isSafeInteger(value) || value < 1) throw new InputError(`${command}: --${name} must be a positive integer (got ${JSON.stringify(raw)})`);
+  return value;
+}
 
 export const COMMANDS: Record<string, Command> = {
   inspect: {
@@ -54,13 +76,61 @@ export const COMMANDS: Record<string, Command> = {
   },
   layers: {
     summary: 'layers PATH [--metric M]   one score per block, ranked (weight-l2)',
-    help: 'Usage: importance-lens layers PATH [--metric weight-l2|block-influence|angular|ablation] [--text-file F] [--json]\n\nScores every block and ranks them (rank 1 = most important). weight-l2: Frobenius norm of the block\'s weights.\nThe activation metrics need forward passes, which this version does not run yet.',
-    options: { metric: { type: 'string' }, 'text-file': { type: 'string' } },
+    help:
+      'Usage: importance-lens layers PATH [--metric weight-l2|block-influence|angular|ablation] [--text-file F] [--max-tokens N] [--json]\n\n' +
+      'Scores every block and ranks them (rank 1 = most important). weight-l2: Frobenius norm of the block\'s weights.\n' +
+      'The activation metrics run the model (a Hugging Face directory: GPT-2, Llama, Mistral, Qwen2) on the text of F\n' +
+      '(its first N tokens, default 512, in windows of the model\'s context): block-influence = 1 − mean cos(input,\n' +
+      'output) of the block over all positions (ShortGPT); angular = mean arccos(cos)/π; ablation = perplexity with\n' +
+      'the block skipped.',
+    options: { metric: { type: 'string' }, ...TEXT_OPTIONS },
     positionals: 1,
     run: async (args) => {
       const metric = parseLayerMetric(args.values.metric as string | undefined);
-      const { result } = await analyse({ analysis: 'layers', path: path(args), metric });
+      const text = textSource(args, 'layers');
+      const maxTokens = positiveInteger(args, 'max-tokens', 'layers');
+      const { result } = await analyse({ analysis: 'layers', path: path(args), metric, ...(text ? { text } : {}), ...(maxTokens ? { maxTokens } : {}) });
       return args.values.json ? json(result) : `${renderLayers(result)}\n`;
+    },
+  },
+  perplexity: {
+    summary: 'perplexity MODEL --text-file F  exp(mean NLL) of the model on a text',
+    help:
+      'Usage: importance-lens perplexity MODEL --text-file F [--max-tokens N] [--json]\n\n' +
+      'Runs the model (a Hugging Face directory with config.json, weights and tokenizer.json) over the first N tokens\n' +
+      '(default 512) of F in windows of its context; nll is the mean negative log-likelihood in nats per predicted\n' +
+      'token (every position but a window\'s first), perplexity = exp(nll).',
+    options: TEXT_OPTIONS,
+    positionals: 1,
+    run: async (args) => {
+      const text = textSource(args, 'perplexity');
+      if (!text) throw new InputError('perplexity: --text-file is required');
+      const maxTokens = positiveInteger(args, 'max-tokens', 'perplexity');
+      const { result } = await analyse({ analysis: 'perplexity', model: path(args), text, ...(maxTokens ? { maxTokens } : {}) });
+      return args.values.json ? json(result) : `${renderPerplexity(result)}\n`;
+    },
+  },
+  saliency: {
+    summary: 'saliency MODEL --text T     which tokens drove the prediction (occlusion, reagent, attention)',
+    help:
+      'Usage: importance-lens saliency MODEL (--text T | --text-file F) [--target C] [--method occlusion|reagent|attention]\n' +
+      '                                [--seeds R] [--max-tokens N] [--json]\n\n' +
+      'Scores every token of the text by how much it supports the model\'s prediction of the target: the text\'s last\n' +
+      'token, or the continuation C. occlusion (default): drop in log p(target) when the token is left out.\n' +
+      'reagent: random replacement of ~30% of the tokens over R seeds (default 5); score = mean drop when replaced −\n' +
+      'when kept, with the sd over seeds. attention: attention rollout. start/end are offsets into the text.',
+    options: { text: { type: 'string' }, target: { type: 'string' }, method: { type: 'string' }, seeds: { type: 'string' }, ...TEXT_OPTIONS },
+    positionals: 1,
+    run: async (args) => {
+      const text = textSource(args, 'saliency', true);
+      if (!text) throw new InputError('saliency: give the text with --text or --text-file');
+      const method = (args.values.method ?? 'occlusion') as SaliencyMethod;
+      if (!SALIENCY_METHODS.includes(method)) throw new InputError(`saliency: unknown method '${String(method)}' (one of ${SALIENCY_METHODS.join(', ')})`);
+      const seeds = positiveInteger(args, 'seeds', 'saliency') ?? (method === 'reagent' ? 5 : 1);
+      const maxTokens = positiveInteger(args, 'max-tokens', 'saliency');
+      const target = typeof args.values.target === 'string' ? args.values.target : undefined;
+      const { result } = await analyse({ analysis: 'saliency', model: path(args), text, method, seeds, ...(target !== undefined ? { target } : {}), ...(maxTokens ? { maxTokens } : {}) });
+      return args.values.json ? json(result) : `${renderSaliency(result)}\n`;
     },
   },
   delta: {

@@ -1,5 +1,5 @@
 // Human-readable renderings for the CLI without --json.
-import type { DeltaResult, InspectResult, LayersResult, StatsResult } from '../protocol/results';
+import type { DeltaResult, InspectResult, LayersResult, PerplexityResult, SaliencyResult, StatsResult } from '../protocol/results';
 import { formatBytes, formatCount } from '../protocol/units';
 
 function table(rows: string[][]): string {
@@ -76,6 +76,27 @@ export function renderDelta(result: DeltaResult): string {
     table([
       ['layer', 'rank', 'params', '‖Δ‖', '‖Δ‖/‖W‖'],
       ...result.layers.map((l) => [l.index === null ? 'other' : String(l.index), l.rank === null ? '-' : String(l.rank), formatCount(l.params), num(l.deltaL2), num(l.relative)]),
+    ]),
+  ].join('\n');
+}
+
+export function renderPerplexity(result: PerplexityResult): string {
+  return [
+    `${result.path}: perplexity ${result.perplexity.toFixed(3)} (mean NLL ${result.nll.toFixed(4)} nats over ${result.predicted} predicted tokens, ${result.windows} window(s); device: ${result.device})`,
+    ...(result.truncated ? [`note: the text was cut to its first ${result.tokens} tokens (--max-tokens)`] : []),
+    ...result.warnings.map((w) => `warning: ${w}`),
+  ].join('\n');
+}
+
+export function renderSaliency(result: SaliencyResult): string {
+  const max = Math.max(...result.tokens.map((t) => Math.abs(t.score)), 1e-30);
+  return [
+    `${result.path}: ${result.method} saliency for ${JSON.stringify(result.target.text)} (log p = ${result.target.logProbability.toFixed(3)}; ${result.seeds} seed(s); device: ${result.device})`,
+    ...result.warnings.map((w) => `warning: ${w}`),
+    '',
+    table([
+      ['token', 'chars', 'score', 'sd', ''],
+      ...result.tokens.map((t) => [JSON.stringify(t.text), `${t.start}-${t.end}`, num(t.score), num(t.sd), (t.score >= 0 ? '+' : '-').repeat(Math.max(1, Math.round((Math.abs(t.score) / max) * 20)))]),
     ]),
   ].join('\n');
 }

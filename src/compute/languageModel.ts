@@ -8,7 +8,7 @@ import { InputError, throwIfAborted } from '../errors';
 import { readJsonObject } from '../formats/fileio';
 import { MAX_JSON_FILE_BYTES } from '../formats/limits';
 import { openCheckpoint } from '../formats/open';
-import { buildDecoderModel, hiddenOutput } from './graphs/decoder';
+import { attentionOutput, buildDecoderModel, hiddenOutput } from './graphs/decoder';
 import { WeightSource } from './graphs/weights';
 import { createWithFallback, onnxruntime, parseProviders, type ProviderName } from './session';
 
@@ -19,6 +19,8 @@ export interface ForwardOutput {
   logits: Float32Array;
   /** hidden[l]: [batch, seq, hidden], the residual stream entering block l (l = layers: the last block's output). */
   hidden: Float32Array[];
+  /** attention[l]: [batch, heads, seq, seq] probabilities of block l, when asked for. */
+  attention: Float32Array[];
 }
 
 export class LanguageModel {
@@ -52,7 +54,7 @@ export class LanguageModel {
   }
 
   /** Runs rows of token ids (all the same length); `skip` names a block whose residual updates are left out. */
-  async forward(rows: readonly (readonly number[])[], options: { skip?: number; hidden?: boolean } = {}): Promise<ForwardOutput> {
+  async forward(rows: readonly (readonly number[])[], options: { skip?: number; hidden?: boolean; attention?: boolean } = {}): Promise<ForwardOutput> {
     const { Tensor } = onnxruntime();
     const batch = rows.length;
     const seq = rows[0]?.length ?? 0;
@@ -64,13 +66,19 @@ export class LanguageModel {
     }));
     const gates = new Float32Array(this.spec.layers).fill(1);
     if (options.skip !== undefined) gates[options.skip] = 0;
-    const wanted = ['logits', ...(options.hidden ? Array.from({ length: this.spec.layers + 1 }, (_, l) => hiddenOutput(l)) : [])];
+    const layers = this.spec.layers;
+    const wanted = [
+      'logits',
+      ...(options.hidden ? Array.from({ length: layers + 1 }, (_, l) => hiddenOutput(l)) : []),
+      ...(options.attention ? Array.from({ length: layers }, (_, l) => attentionOutput(l)) : []),
+    ];
     const out = await this.session.run({ input_ids: new Tensor('int64', ids, [batch, seq]), block_gate: new Tensor('float32', gates, [this.spec.layers]) }, wanted);
     return {
       batch,
       seq,
       logits: out.logits!.data as Float32Array,
-      hidden: options.hidden ? Array.from({ length: this.spec.layers + 1 }, (_, l) => out[hiddenOutput(l)]!.data as Float32Array) : [],
+      hidden: options.hidden ? Array.from({ length: layers + 1 }, (_, l) => out[hiddenOutput(l)]!.data as Float32Array) : [],
+      attention: options.attention ? Array.from({ length: layers }, (_, l) => out[attentionOutput(l)]!.data as Float32Array) : [],
     };
   }
 

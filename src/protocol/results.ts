@@ -188,6 +188,56 @@ export interface LayersResult {
   path: string;
   /** Blocks in index order; rank 1 = most important. */
   layers: { index: number; score: number; rank: number; params: number }[];
+  /** Activation metrics: how much text they ran on. */
+  text?: TextUsage;
+  warnings: string[];
+}
+
+export interface TextUsage {
+  /** Tokens fed to the model (at most maxTokens of the text). */
+  tokens: number;
+  windows: number;
+  /** The text had more tokens than maxTokens; the rest was not read. */
+  truncated: boolean;
+}
+
+export interface PerplexityResult {
+  path: string;
+  device: string;
+  /** Tokens fed; `predicted` of them (all but each window's first) have a log-likelihood. */
+  tokens: number;
+  predicted: number;
+  windows: number;
+  truncated: boolean;
+  /** Mean negative log-likelihood in nats per predicted token. */
+  nll: number;
+  perplexity: number;
+  warnings: string[];
+}
+
+export type SaliencyMethod = 'occlusion' | 'reagent' | 'attention';
+
+export interface SaliencyToken {
+  text: string;
+  /** UTF-16 offsets into the analysed text. */
+  start: number;
+  end: number;
+  /** Mean over seeds of how much the token supports the target (Δ log-probability, or attention flow). */
+  score: number;
+  /** Standard deviation over seeds (0 for deterministic methods): the explanation's stability. */
+  sd: number;
+}
+
+export interface SaliencyResult {
+  path: string;
+  method: SaliencyMethod;
+  device: string;
+  /** The analysed (context) text the token offsets point into. */
+  text: string;
+  /** What the scores explain: the text's last token, or a given continuation. */
+  target: { text: string; tokens: number; logProbability: number; fromText: boolean };
+  seeds: number;
+  tokens: SaliencyToken[];
   warnings: string[];
 }
 

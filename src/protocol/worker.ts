@@ -1,19 +1,26 @@
 // Messages between the extension host (or any parent) and the analysis child process. One union per direction,
 // handled with an exhaustive switch on `type`.
 import type { ErrorKind } from '../errors';
-import type { DeltaResult, InspectResult, LayersResult, Progress, StatsResult } from './results';
+import type { DeltaResult, InspectResult, LayersResult, PerplexityResult, Progress, SaliencyMethod, SaliencyResult, StatsResult } from './results';
+
+/** The text of an activation analysis: inline, or a file to read. */
+export type TextSource = { text: string } | { file: string };
 
 export type AnalysisRequest =
   | { analysis: 'inspect'; path: string }
   | { analysis: 'stats'; path: string; providers?: string[] }
-  | { analysis: 'layers'; path: string; metric: 'weight-l2' | 'block-influence' | 'angular' | 'ablation'; providers?: string[] }
-  | { analysis: 'delta'; base: string; tuned: string };
+  | { analysis: 'layers'; path: string; metric: 'weight-l2' | 'block-influence' | 'angular' | 'ablation'; text?: TextSource; maxTokens?: number; providers?: string[] }
+  | { analysis: 'delta'; base: string; tuned: string }
+  | { analysis: 'perplexity'; model: string; text: TextSource; maxTokens?: number; providers?: string[] }
+  | { analysis: 'saliency'; model: string; text: TextSource; target?: string; method: SaliencyMethod; seeds: number; maxTokens?: number; providers?: string[] };
 
 export type AnalysisResult =
   | { analysis: 'inspect'; result: InspectResult }
   | { analysis: 'stats'; result: StatsResult }
   | { analysis: 'layers'; result: LayersResult }
-  | { analysis: 'delta'; result: DeltaResult };
+  | { analysis: 'delta'; result: DeltaResult }
+  | { analysis: 'perplexity'; result: PerplexityResult }
+  | { analysis: 'saliency'; result: SaliencyResult };
 
 /** The result type that answers a given request type. */
 export type ResultFor<R extends AnalysisRequest> = Extract<AnalysisResult, { analysis: R['analysis'] }>;

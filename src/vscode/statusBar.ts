@@ -28,6 +28,8 @@ function deviceOf(result: AnalysisResult): string | null {
     case 'stats':
     case 'layers':
     case 'delta':
+    case 'perplexity':
+    case 'saliency':
       return result.result.device;
     default:
       return assertNever(result, 'analysis result');
@@ -44,6 +46,10 @@ function describe(request: AnalysisRequest): string {
       return `layer ranking by ${request.metric} of ${request.path}`;
     case 'delta':
       return `delta of ${request.tuned} vs base ${request.base}`;
+    case 'perplexity':
+      return `perplexity of ${request.model}`;
+    case 'saliency':
+      return `${request.method} saliency with ${request.model}`;
     default:
       return assertNever(request, 'analysis request');
   }

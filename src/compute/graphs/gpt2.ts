@@ -17,13 +17,16 @@ export async function buildGpt2(g: GraphBuilder, spec: Gpt2Spec, weights: Weight
   const { ids, causalMask } = positions(g, inputIds);
   let h = g.op('Add', [g.op('Gather', [wte, inputIds], { axis: 0 }), g.op('Gather', [wpe, ids], { axis: 0 })]);
   const hiddenStates = [h];
+  const attentions: string[] = [];
   for (let l = 0; l < spec.layers; l++) {
     const p = `h.${l}`;
     const gate = blockGate(g, gates, l);
     const x = layerNorm(g, h, await tensor(`${p}.ln_1.weight`, [hidden]), await tensor(`${p}.ln_1.bias`, [hidden]), spec.layerNormEps);
     const qkv = linear(g, x, await tensor(`${p}.attn.c_attn.weight`, [hidden, 3 * hidden]), await tensor(`${p}.attn.c_attn.bias`, [3 * hidden]));
     const [q, k, v] = g.ops('Split', [qkv, g.constant('int64', [hidden, hidden, hidden])], 3, { axis: -1 }).map((part) => splitHeads(g, part, heads, headDim)) as [string, string, string];
-    const context = mergeHeads(g, attention(g, q, k, v, headDim, causalMask), heads, headDim);
+    const { context: perHead, probabilities } = attention(g, q, k, v, headDim, causalMask);
+    attentions.push(probabilities);
+    const context = mergeHeads(g, perHead, heads, headDim);
     h = gatedAdd(g, h, linear(g, context, await tensor(`${p}.attn.c_proj.weight`, [hidden, hidden]), await tensor(`${p}.attn.c_proj.bias`, [hidden])), gate);
     const y = layerNorm(g, h, await tensor(`${p}.ln_2.weight`, [hidden]), await tensor(`${p}.ln_2.bias`, [hidden]), spec.layerNormEps);
     const inner = geluNew(g, linear(g, y, await tensor(`${p}.mlp.c_fc.weight`, [hidden, intermediate]), await tensor(`${p}.mlp.c_fc.bias`, [intermediate])));
@@ -31,5 +34,5 @@ export async function buildGpt2(g: GraphBuilder, spec: Gpt2Spec, weights: Weight
     hiddenStates.push(h);
   }
   const normed = layerNorm(g, h, await tensor('ln_f.weight', [hidden]), await tensor('ln_f.bias', [hidden]), spec.layerNormEps);
-  return { logits: linear(g, normed, g.op('Transpose', [wte], { perm: [1, 0] })), hiddenStates };
+  return { logits: linear(g, normed, g.op('Transpose', [wte], { perm: [1, 0] })), hiddenStates, attentions };
 }

@@ -67,10 +67,11 @@ export function positions(g: GraphBuilder, inputIds: string): Positions {
   return { ids, causalMask };
 }
 
-/** softmax(q·kᵀ/√d + mask)·v over [b, h, s, d]. */
-export function attention(g: GraphBuilder, q: string, k: string, v: string, dim: number, causalMask: string): string {
+/** softmax(q·kᵀ/√d + mask)·v over [b, h, s, d]; also the attention probabilities [b, h, s, s]. */
+export function attention(g: GraphBuilder, q: string, k: string, v: string, dim: number, causalMask: string): { context: string; probabilities: string } {
   const scores = g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [k], { perm: [0, 1, 3, 2] })]), g.constant('float', [1 / Math.sqrt(dim)])]);
-  return g.op('MatMul', [g.op('Softmax', [g.op('Add', [scores, causalMask])], { axis: -1 }), v]);
+  const probabilities = g.op('Softmax', [g.op('Add', [scores, causalMask])], { axis: -1 });
+  return { context: g.op('MatMul', [probabilities, v]), probabilities };
 }
 
 /** residual + gate·update: the gated residual add of every block. */

@@ -19,6 +19,7 @@ export async function buildLlama(g: GraphBuilder, spec: LlamaSpec, weights: Weig
   const rope = (x: string) => g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotateHalf(g, x, headDim), sin])]);
 
   const hiddenStates = [h];
+  const attentions: string[] = [];
   for (let l = 0; l < spec.layers; l++) {
     const p = `model.layers.${l}`;
     const gate = blockGate(g, gates, l);
@@ -28,7 +29,8 @@ export async function buildLlama(g: GraphBuilder, spec: LlamaSpec, weights: Weig
     const k = splitHeads(g, linear(g, x, await matrix(`${p}.self_attn.k_proj.weight`, kvHeads * headDim, hidden), await bias('k_proj', kvHeads * headDim)), kvHeads, headDim);
     const v = splitHeads(g, linear(g, x, await matrix(`${p}.self_attn.v_proj.weight`, kvHeads * headDim, hidden), await bias('v_proj', kvHeads * headDim)), kvHeads, headDim);
     const groups = heads / kvHeads;
-    const context = attention(g, rope(q), repeatKv(g, rope(k), kvHeads, groups, headDim), repeatKv(g, v, kvHeads, groups, headDim), headDim, causalMask);
+    const { context, probabilities } = attention(g, rope(q), repeatKv(g, rope(k), kvHeads, groups, headDim), repeatKv(g, v, kvHeads, groups, headDim), headDim, causalMask);
+    attentions.push(probabilities);
     h = gatedAdd(g, h, linear(g, mergeHeads(g, context, heads, headDim), await matrix(`${p}.self_attn.o_proj.weight`, hidden, heads * headDim)), gate);
 
     const y = rmsNorm(g, h, await vector(`${p}.post_attention_layernorm.weight`, hidden), spec.rmsEps);
@@ -41,7 +43,7 @@ export async function buildLlama(g: GraphBuilder, spec: LlamaSpec, weights: Weig
   // A checkpoint saved with a tied head has no lm_head tensor; transformers then uses the embedding, and so do we.
   const tied = spec.tiedEmbeddings || !weights.has('lm_head.weight');
   const head = tied ? g.op('Transpose', [embedding], { perm: [1, 0] }) : await matrix('lm_head.weight', vocab, hidden);
-  return { logits: linear(g, normed, head), hiddenStates };
+  return { logits: linear(g, normed, head), hiddenStates, attentions };
 }
 
 /** cos and sin of position × inv_freq, [seq, headDim] (the two halves repeated), as HF's LlamaRotaryEmbedding. */

@@ -1,0 +1,63 @@
+// Layer importance from forward passes (DESIGN.md §2, §4):
+//   block-influence  BI_l = 1 − mean over all positions of cos(input of block l, output of block l) (ShortGPT)
+//   angular          mean over positions of arccos(cos)/π
+//   ablation         perplexity with block l skipped (its residual updates left out)
+import { LanguageModel } from '../compute/languageModel';
+import { throwIfAborted } from '../errors';
+import type { LayersResult, Progress } from '../protocol/results';
+import type { LayerMetric } from './layers';
+import { rank } from './layers';
+import { cosineAt } from './logits';
+import { textNll, type TextAnalysisInput } from './perplexity';
+import { tokenizeText } from './textInput';
+
+export async function* activationLayers(input: TextAnalysisInput & { metric: Exclude<LayerMetric, 'weight-l2'> }, signal?: AbortSignal): AsyncGenerator<Progress, LayersResult> {
+  yield { message: `Building ${input.model}` };
+  const model = await LanguageModel.open(input.model, input.providers, signal);
+  try {
+    const text = await tokenizeText(model, input.text, input.maxTokens);
+    const layers = model.layers;
+    const scores = new Float64Array(layers);
+    if (input.metric === 'ablation') {
+      for (let l = 0; l < layers; l++) {
+        const { nll, predicted } = yield* textNll(model, text, l, signal);
+        scores[l] = Math.exp(nll / predicted);
+      }
+    } else {
+      let positions = 0;
+      for (const [w, window] of text.windows.entries()) {
+        throwIfAborted(signal);
+        yield { message: `Window ${w + 1}/${text.windows.length}`, fraction: w / text.windows.length };
+        const out = await model.forward([window.map((s) => s.id)], { hidden: true });
+        for (let l = 0; l < layers; l++) {
+          for (let t = 0; t < out.seq; t++) {
+            const cos = cosineAt(out.hidden[l]!, out.hidden[l + 1]!, model.spec.hidden, t);
+            scores[l] += input.metric === 'block-influence' ? 1 - cos : Math.acos(cos) / Math.PI;
+          }
+        }
+        positions += out.seq;
+      }
+      for (let l = 0; l < layers; l++) scores[l] /= positions;
+    }
+    const params = blockParameters(model);
+    return {
+      metric: input.metric,
+      device: model.device,
+      path: input.model,
+      layers: rank(Array.from(scores, (score, index) => ({ index, score, params: params[index] ?? 0 }))),
+      text: { tokens: text.spans.length, windows: text.windows.length, truncated: text.truncated },
+      warnings: model.devicesSkipped.map((s) => `not used: ${s}`),
+    };
+  } finally {
+    await model.release();
+  }
+}
+
+/** Parameters per block from the architecture (the same for every block of these families). */
+function blockParameters(model: LanguageModel): number[] {
+  const s = model.spec;
+  const perBlock = s.kind === 'llama'
+    ? s.hidden * s.headDim * (s.heads * 2 + s.kvHeads * 2) + 3 * s.hidden * s.intermediate + 2 * s.hidden + (s.qkvBias ? s.headDim * (s.heads + 2 * s.kvHeads) : 0)
+    : 4 * s.hidden * s.hidden + 4 * s.hidden + 2 * s.hidden * s.intermediate + s.intermediate + s.hidden + 4 * s.hidden;
+  return new Array<number>(s.layers).fill(perBlock);
+}

@@ -1,0 +1,199 @@
+// `saliency MODEL --text T [--target C] [--method occlusion|reagent|attention] [--seeds R]`: how much each token of
+// the text supports the model's prediction of the target — the text's last token, or a given continuation C.
+//   occlusion  leave-one-out: log p(target | text) − log p(target | text without token i); all variants in batches
+//   reagent    ReAGent-style random replacement: per seed, masks that replace ~30% of the tokens with random
+//              vocabulary tokens; a token's score is the mean drop of log p(target) when it was replaced minus when
+//              it was kept. Mean ± sd over seeds says how stable the explanation is.
+//   attention  attention rollout (Abnar & Zuidema): per block, head-averaged attention mixed half with identity,
+//              rows renormalised, multiplied through the blocks; the flow from each token to the target positions
+import { LanguageModel } from '../compute/languageModel';
+import { TextTokenizer, type TokenSpan } from '../compute/tokenizer';
+import { InputError, throwIfAborted } from '../errors';
+import type { Progress, SaliencyMethod, SaliencyResult, SaliencyToken } from '../protocol/results';
+import { logProbability } from './logits';
+import { contextLength, DEFAULT_MAX_TOKENS, readText, type TextSource } from './textInput';
+
+export const SALIENCY_METHODS: readonly SaliencyMethod[] = ['occlusion', 'reagent', 'attention'];
+const REPLACE_PROBABILITY = 0.3;
+/** Batches hold at most this many logits (floats), whatever the text length: 64 MB. */
+const MAX_BATCH_LOGITS = 16 * 2 ** 20;
+
+export interface SaliencyInput {
+  model: string;
+  text: TextSource;
+  target?: string;
+  method: SaliencyMethod;
+  seeds: number;
+  maxTokens?: number;
+  providers?: readonly string[];
+}
+
+export async function* saliency(input: SaliencyInput, signal?: AbortSignal): AsyncGenerator<Progress, SaliencyResult> {
+  if (!Number.isSafeInteger(input.seeds) || input.seeds < 1 || input.seeds > 1000) throw new InputError(`seeds must be an integer from 1 to 1000 (got ${input.seeds})`);
+  yield { message: `Building ${input.model}` };
+  const model = await LanguageModel.open(input.model, input.providers, signal);
+  try {
+    const text = await readText(input.text);
+    const tokenizer = await TextTokenizer.load(model.directory);
+    const spans = await tokenizer.encode(text);
+    let context: TokenSpan[];
+    let target: TokenSpan[];
+    if (input.target === undefined) {
+      if (spans.length < 2) throw new InputError(`the text has ${spans.length} token(s): saliency needs at least one token of context before the last token it explains`);
+      context = spans.slice(0, -1);
+      target = spans.slice(-1);
+    } else {
+      context = spans;
+      target = (await tokenizer.encode(input.target)).filter((s) => !s.special);
+      if (target.length === 0) throw new InputError('the --target continuation has no tokens');
+      if (context.length === 0) throw new InputError('the text has no tokens to explain the target with');
+    }
+    const limit = Math.min(input.maxTokens ?? DEFAULT_MAX_TOKENS, contextLength(model, Number.MAX_SAFE_INTEGER));
+    if (context.length + target.length > limit) {
+      throw new InputError(`text and target are ${context.length + target.length} tokens; saliency explains one window of at most ${limit} (the model's context and max tokens): shorten the text`);
+    }
+    if (input.method === 'occlusion' && context.length < 2) throw new InputError('occlusion needs at least two tokens of context (leaving out the only one leaves nothing to predict from)');
+    const contextIds = context.map((s) => s.id);
+    const targetIds = target.map((s) => s.id);
+    const scorer = new TargetScorer(model, targetIds);
+    const baseline = (await scorer.score([contextIds]))[0]!;
+    const perSeed: Float64Array[] = [];
+    if (input.method === 'occlusion') {
+      yield { message: `Leaving out each of ${context.length} tokens`, fraction: 0 };
+      const variants = contextIds.map((_, i) => contextIds.filter((__, j) => j !== i));
+      const scores = await scorer.score(variants, signal);
+      perSeed.push(Float64Array.from(scores, (s) => baseline - s));
+    } else if (input.method === 'reagent') {
+      const special = new Set(spans.filter((s) => s.special).map((s) => s.id));
+      for (let seed = 0; seed < input.seeds; seed++) {
+        throwIfAborted(signal);
+        yield { message: `Random replacement, seed ${seed + 1}/${input.seeds}`, fraction: seed / input.seeds };
+        perSeed.push(await replacementScores(scorer, contextIds, baseline, seed, model.spec.vocab, special, signal));
+      }
+    } else {
+      yield { message: 'Attention rollout', fraction: 0 };
+      perSeed.push(await attentionRollout(model, contextIds, targetIds));
+    }
+    return {
+      path: input.model,
+      method: input.method,
+      device: model.device,
+      text,
+      target: { text: input.target ?? target[0]!.text, tokens: targetIds.length, logProbability: baseline, fromText: input.target === undefined },
+      seeds: perSeed.length,
+      tokens: context.map((span, i) => ({ text: span.text, start: span.start, end: span.end, ...meanSd(perSeed.map((scores) => scores[i]!)) }) satisfies SaliencyToken),
+      warnings: [...model.devicesSkipped.map((s) => `not used: ${s}`), ...(input.method !== 'reagent' && input.seeds > 1 ? [`${input.method} is deterministic: seeds do not apply (sd is 0)`] : [])],
+    };
+  } finally {
+    await model.release();
+  }
+}
+
+/** log p(target | context) for many contexts of one length, in batches of bounded size. */
+class TargetScorer {
+  constructor(private readonly model: LanguageModel, private readonly target: readonly number[]) {}
+
+  async score(contexts: readonly (readonly number[])[], signal?: AbortSignal): Promise<number[]> {
+    const vocab = this.model.spec.vocab;
+    const seq = (contexts[0]?.length ?? 0) + this.target.length;
+    const batchSize = Math.max(1, Math.floor(MAX_BATCH_LOGITS / (seq * vocab)));
+    const scores: number[] = [];
+    for (let start = 0; start < contexts.length; start += batchSize) {
+      throwIfAborted(signal);
+      const rows = contexts.slice(start, start + batchSize).map((c) => [...c, ...this.target]);
+      const out = await this.model.forward(rows);
+      rows.forEach((row, b) => {
+        const first = row.length - this.target.length;
+        let sum = 0;
+        for (let k = 0; k < this.target.length; k++) sum += logProbability(out.logits, vocab, b * seq + first + k - 1, this.target[k]!);
+        scores.push(sum);
+      });
+    }
+    return scores;
+  }
+}
+
+async function replacementScores(scorer: TargetScorer, ids: readonly number[], baseline: number, seed: number, vocab: number, special: ReadonlySet<number>, signal?: AbortSignal): Promise<Float64Array> {
+  const random = mulberry32(0x5a11e ^ (seed * 0x9e3779b1));
+  const masks = Math.max(32, 4 * ids.length);
+  const replaced: boolean[][] = [];
+  const variants: number[][] = [];
+  for (let m = 0; m < masks; m++) {
+    const mask = ids.map(() => random() < REPLACE_PROBABILITY);
+    replaced.push(mask);
+    variants.push(ids.map((id, i) => {
+      if (!mask[i]) return id;
+      let replacement: number;
+      do replacement = Math.floor(random() * vocab);
+      while (special.has(replacement) || replacement === id);
+      return replacement;
+    }));
+  }
+  const drops = (await scorer.score(variants, signal)).map((s) => baseline - s);
+  return Float64Array.from(ids, (_, i) => {
+    let inSum = 0;
+    let inCount = 0;
+    let outSum = 0;
+    let outCount = 0;
+    replaced.forEach((mask, m) => {
+      if (mask[i]) (inSum += drops[m]!), inCount++;
+      else (outSum += drops[m]!), outCount++;
+    });
+    return (inCount > 0 ? inSum / inCount : 0) - (outCount > 0 ? outSum / outCount : 0);
+  });
+}
+
+async function attentionRollout(model: LanguageModel, context: readonly number[], target: readonly number[]): Promise<Float64Array> {
+  const ids = [...context, ...target];
+  const seq = ids.length;
+  const heads = model.spec.heads;
+  const out = await model.forward([ids], { attention: true });
+  let rollout: Float64Array | undefined;
+  for (const probabilities of out.attention) {
+    const mixed = new Float64Array(seq * seq);
+    for (let h = 0; h < heads; h++) for (let i = 0; i < seq * seq; i++) mixed[i]! += probabilities[h * seq * seq + i]! / heads / 2;
+    for (let i = 0; i < seq; i++) {
+      mixed[i * seq + i]! += 0.5;
+      let row = 0;
+      for (let j = 0; j < seq; j++) row += mixed[i * seq + j]!;
+      for (let j = 0; j < seq; j++) mixed[i * seq + j]! /= row;
+    }
+    rollout = rollout ? multiply(mixed, rollout, seq) : mixed;
+  }
+  // The positions whose outputs predict the target tokens: the last context token and the target's own but last.
+  const scores = new Float64Array(context.length);
+  for (let k = 0; k < target.length; k++) {
+    const row = context.length - 1 + k;
+    for (let j = 0; j < context.length; j++) scores[j]! += rollout![row * seq + j]! / target.length;
+  }
+  return scores;
+}
+
+/** a·b for [n, n] matrices. */
+function multiply(a: Float64Array, b: Float64Array, n: number): Float64Array {
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) {
+    const x = a[i * n + k]!;
+    if (x === 0) continue;
+    for (let j = 0; j < n; j++) out[i * n + j]! += x * b[k * n + j]!;
+  }
+  return out;
+}
+
+function meanSd(values: number[]): { score: number; sd: number } {
+  const mean = values.reduce((s, x) => s + x, 0) / values.length;
+  const variance = values.length > 1 ? values.reduce((s, x) => s + (x - mean) ** 2, 0) / (values.length - 1) : 0;
+  return { score: mean, sd: Math.sqrt(variance) };
+}
+
+/** A small seeded PRNG: the same seed gives the same masks on every machine. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
