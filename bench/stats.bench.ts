@@ -1,4 +1,4 @@
-// npm run bench: throughput of `stats` on ≥ 1 GB safetensors files (f32 and bf16) against a numpy script doing the
+// npm run bench (entry; forward passes in forward.bench.ts): throughput of `stats` on ≥ 1 GB safetensors files (f32 and bf16) against a numpy script doing the
 // same statistics and against reading the file (cat), peak RSS, and opening a 100 000-tensor file. Every target is
 // a ratio against a baseline measured in this same run; nothing here is asserted in `npm test`.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -10,6 +10,7 @@ import { inspect } from '../src/analyses/inspect';
 import { chunkMoments } from '../src/compute/moments';
 import { MomentsKernel } from '../src/compute/momentsKernel';
 import { CHUNK_ELEMENTS } from '../src/compute/tensorStream';
+import { forwardBench } from './forward.bench';
 
 const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -132,6 +133,8 @@ async function main(): Promise<void> {
   for (const row of rows) console.log(line(row));
   console.log(`\nopen 100 000-tensor safetensors (header + summary): ${open.toFixed(0)} ms (goal < 200 ms); JSON.parse of its header alone: ${parse.toFixed(0)} ms; ratio ${(open / parse).toFixed(2)}×`);
   console.log(`\nmoments of one ${CHUNK_ELEMENTS}-element chunk: typed-array loop ${kernels.loop.toFixed(2)} ms, ONNX graph on onnxruntime's cpu provider ${kernels.graph.toFixed(2)} ms; graph/loop ${(kernels.graph / kernels.loop).toFixed(2)}× (stats uses the loop on the CPU)`);
+  console.log('');
+  for (const line of await forwardBench(['cpu'])) console.log(line);
   if (process.env.BENCH_CLEAN) rmSync(DIR, { recursive: true, force: true });
 }
 

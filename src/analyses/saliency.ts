@@ -7,6 +7,7 @@
 //   attention  attention rollout (Abnar & Zuidema): per block, head-averaged attention mixed half with identity,
 //              rows renormalised, multiplied through the blocks; the flow from each token to the target positions
 import { LanguageModel } from '../compute/languageModel';
+import { seededRandom } from '../compute/random';
 import { TextTokenizer, type TokenSpan } from '../compute/tokenizer';
 import { InputError, throwIfAborted } from '../errors';
 import type { Progress, SaliencyMethod, SaliencyResult, SaliencyToken } from '../protocol/results';
@@ -114,7 +115,7 @@ class TargetScorer {
 }
 
 async function replacementScores(scorer: TargetScorer, ids: readonly number[], baseline: number, seed: number, vocab: number, special: ReadonlySet<number>, signal?: AbortSignal): Promise<Float64Array> {
-  const random = mulberry32(0x5a11e ^ (seed * 0x9e3779b1));
+  const random = seededRandom(0x5a11e ^ Math.imul(seed, 0x9e3779b1));
   const masks = Math.max(32, 4 * ids.length);
   const replaced: boolean[][] = [];
   const variants: number[][] = [];
@@ -184,16 +185,4 @@ function meanSd(values: number[]): { score: number; sd: number } {
   const mean = values.reduce((s, x) => s + x, 0) / values.length;
   const variance = values.length > 1 ? values.reduce((s, x) => s + (x - mean) ** 2, 0) / (values.length - 1) : 0;
   return { score: mean, sd: Math.sqrt(variance) };
-}
-
-/** A small seeded PRNG: the same seed gives the same masks on every machine. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
