@@ -2,6 +2,7 @@
 //   block-influence  BI_l = 1 − mean over all positions of cos(input of block l, output of block l) (ShortGPT)
 //   angular          mean over positions of arccos(cos)/π
 //   ablation         perplexity with block l skipped (its residual updates left out)
+//   wanda            mean |W|·‖X‖₂ over the block's linear weights (wanda.ts)
 import { LanguageModel } from '../compute/languageModel';
 import { throwIfAborted } from '../errors';
 import type { LayersResult, Progress } from '../protocol/results';
@@ -10,6 +11,7 @@ import { rank } from './layers';
 import { cosineAt } from './logits';
 import { textNll, type TextAnalysisInput } from './perplexity';
 import { tokenizeText } from './textInput';
+import { wandaScores } from './wanda';
 
 export async function* activationLayers(input: TextAnalysisInput & { metric: Exclude<LayerMetric, 'weight-l2'> }, signal?: AbortSignal): AsyncGenerator<Progress, LayersResult> {
   yield { message: `Building ${input.model}` };
@@ -18,7 +20,9 @@ export async function* activationLayers(input: TextAnalysisInput & { metric: Exc
     const text = await tokenizeText(model, input.text, input.maxTokens);
     const layers = model.layers;
     const scores = new Float64Array(layers);
-    if (input.metric === 'ablation') {
+    if (input.metric === 'wanda') {
+      scores.set(yield* wandaScores(model, text, signal));
+    } else if (input.metric === 'ablation') {
       for (let l = 0; l < layers; l++) {
         const { nll, predicted } = yield* textNll(model, text, l, signal);
         scores[l] = Math.exp(nll / predicted);

@@ -6,7 +6,7 @@ import type { TextSource } from '../protocol/worker';
 import { activationLayers } from './activationLayers';
 import { stats } from './stats';
 
-export const LAYER_METRICS = ['weight-l2', 'block-influence', 'angular', 'ablation'] as const;
+export const LAYER_METRICS = ['weight-l2', 'block-influence', 'angular', 'ablation', 'wanda'] as const;
 export type LayerMetric = (typeof LAYER_METRICS)[number];
 
 export function parseLayerMetric(value: string | undefined): LayerMetric {

@@ -8,7 +8,7 @@ import { InputError, throwIfAborted } from '../errors';
 import { readJsonObject } from '../formats/fileio';
 import { MAX_JSON_FILE_BYTES } from '../formats/limits';
 import { openCheckpoint } from '../formats/open';
-import { attentionOutput, buildDecoderModel, hiddenOutput } from './graphs/decoder';
+import { attentionOutput, buildDecoderModel, hiddenOutput, linearInputOutput, type LinearSite } from './graphs/decoder';
 import { WeightSource } from './graphs/weights';
 import { createWithFallback, onnxruntime, parseProviders, type ProviderName } from './session';
 
@@ -21,6 +21,8 @@ export interface ForwardOutput {
   hidden: Float32Array[];
   /** attention[l]: [batch, heads, seq, seq] probabilities of block l, when asked for. */
   attention: Float32Array[];
+  /** linearInputs[i]: [batch, seq, width] input of linearSites[i], when asked for. */
+  linearInputs: Float32Array[];
 }
 
 export class LanguageModel {
@@ -30,6 +32,8 @@ export class LanguageModel {
     private readonly session: InferenceSession,
     readonly device: ProviderName,
     readonly devicesSkipped: string[],
+    /** The inputs of the blocks' linear layers that forward({ linearInputs: true }) returns, in that order. */
+    readonly linearSites: readonly Omit<LinearSite, 'tensor'>[],
   ) {}
 
   static async open(directory: string, providers?: readonly string[], signal?: AbortSignal): Promise<LanguageModel> {
@@ -38,15 +42,15 @@ export class LanguageModel {
     const { header } = await openCheckpoint(directory);
     if (!header) throw new InputError(`${directory}: holds config.json but no weights`);
     const weights = new WeightSource(header, directory, signal);
-    let model: Uint8Array;
+    let built: Awaited<ReturnType<typeof buildDecoderModel>>;
     try {
-      model = await buildDecoderModel(spec, weights);
+      built = await buildDecoderModel(spec, weights);
     } finally {
       await weights.close();
     }
     throwIfAborted(signal);
-    const { session, provider, skipped } = await createWithFallback(model, parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS));
-    return new LanguageModel(directory, spec, session, provider, skipped);
+    const { session, provider, skipped } = await createWithFallback(built.model, parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS));
+    return new LanguageModel(directory, spec, session, provider, skipped, built.linearSites);
   }
 
   get layers(): number {
@@ -54,7 +58,7 @@ export class LanguageModel {
   }
 
   /** Runs rows of token ids (all the same length); `skip` names a block whose residual updates are left out. */
-  async forward(rows: readonly (readonly number[])[], options: { skip?: number; hidden?: boolean; attention?: boolean } = {}): Promise<ForwardOutput> {
+  async forward(rows: readonly (readonly number[])[], options: { skip?: number; hidden?: boolean; attention?: boolean; linearInputs?: boolean } = {}): Promise<ForwardOutput> {
     const { Tensor } = onnxruntime();
     const batch = rows.length;
     const seq = rows[0]?.length ?? 0;
@@ -71,6 +75,7 @@ export class LanguageModel {
       'logits',
       ...(options.hidden ? Array.from({ length: layers + 1 }, (_, l) => hiddenOutput(l)) : []),
       ...(options.attention ? Array.from({ length: layers }, (_, l) => attentionOutput(l)) : []),
+      ...(options.linearInputs ? this.linearSites.map(linearInputOutput) : []),
     ];
     const out = await this.session.run({ input_ids: new Tensor('int64', ids, [batch, seq]), block_gate: new Tensor('float32', gates, [this.spec.layers]) }, wanted);
     return {
@@ -79,6 +84,7 @@ export class LanguageModel {
       logits: out.logits!.data as Float32Array,
       hidden: options.hidden ? Array.from({ length: layers + 1 }, (_, l) => out[hiddenOutput(l)]!.data as Float32Array) : [],
       attention: options.attention ? Array.from({ length: layers }, (_, l) => out[attentionOutput(l)]!.data as Float32Array) : [],
+      linearInputs: options.linearInputs ? this.linearSites.map((site) => out[linearInputOutput(site)]!.data as Float32Array) : [],
     };
   }
 

@@ -9,7 +9,7 @@ export type TextSource = { text: string } | { file: string };
 export type AnalysisRequest =
   | { analysis: 'inspect'; path: string }
   | { analysis: 'stats'; path: string; providers?: string[] }
-  | { analysis: 'layers'; path: string; metric: 'weight-l2' | 'block-influence' | 'angular' | 'ablation'; text?: TextSource; maxTokens?: number; providers?: string[] }
+  | { analysis: 'layers'; path: string; metric: 'weight-l2' | 'block-influence' | 'angular' | 'ablation' | 'wanda'; text?: TextSource; maxTokens?: number; providers?: string[] }
   | { analysis: 'delta'; base: string; tuned: string }
   | { analysis: 'perplexity'; model: string; text: TextSource; maxTokens?: number; providers?: string[] }
   | { analysis: 'saliency'; model: string; text: TextSource; target?: string; method: SaliencyMethod; seeds: number; maxTokens?: number; providers?: string[] };

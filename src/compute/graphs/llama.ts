@@ -5,7 +5,7 @@ import type { LlamaSpec } from '../../arch/modelSpec';
 import type { GraphBuilder } from '../onnxGraph';
 import { attention, blockGate, gatedAdd, linear, mergeHeads, positions, repeatKv, rmsNorm, silu, splitHeads } from './layers';
 import { transposed, type WeightSource } from './weights';
-import type { DecoderGraph } from './decoder';
+import type { DecoderGraph, LinearSite } from './decoder';
 
 export async function buildLlama(g: GraphBuilder, spec: LlamaSpec, weights: WeightSource, inputIds: string, gates: string): Promise<DecoderGraph> {
   const { hidden, heads, kvHeads, headDim, intermediate, vocab } = spec;
@@ -20,10 +20,14 @@ export async function buildLlama(g: GraphBuilder, spec: LlamaSpec, weights: Weig
 
   const hiddenStates = [h];
   const attentions: string[] = [];
+  const linearSites: LinearSite[] = [];
+  const site = (layer: number, name: LinearSite['site'], tensor: string, width: number, linears: string[]) =>
+    linearSites.push({ layer, site: name, tensor, width, weights: linears.map((l) => ({ name: `model.layers.${layer}.${l}.weight`, layout: 'out-in' as const })) });
   for (let l = 0; l < spec.layers; l++) {
     const p = `model.layers.${l}`;
     const gate = blockGate(g, gates, l);
     const x = rmsNorm(g, h, await vector(`${p}.input_layernorm.weight`, hidden), spec.rmsEps);
+    site(l, 'attn', x, hidden, ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj']);
     const bias = async (name: string, size: number) => (spec.qkvBias ? vector(`${p}.self_attn.${name}.bias`, size) : undefined);
     const q = splitHeads(g, linear(g, x, await matrix(`${p}.self_attn.q_proj.weight`, heads * headDim, hidden), await bias('q_proj', heads * headDim)), heads, headDim);
     const k = splitHeads(g, linear(g, x, await matrix(`${p}.self_attn.k_proj.weight`, kvHeads * headDim, hidden), await bias('k_proj', kvHeads * headDim)), kvHeads, headDim);
@@ -31,11 +35,15 @@ export async function buildLlama(g: GraphBuilder, spec: LlamaSpec, weights: Weig
     const groups = heads / kvHeads;
     const { context, probabilities } = attention(g, rope(q), repeatKv(g, rope(k), kvHeads, groups, headDim), repeatKv(g, v, kvHeads, groups, headDim), headDim, causalMask);
     attentions.push(probabilities);
-    h = gatedAdd(g, h, linear(g, mergeHeads(g, context, heads, headDim), await matrix(`${p}.self_attn.o_proj.weight`, hidden, heads * headDim)), gate);
+    const merged = mergeHeads(g, context, heads, headDim);
+    site(l, 'attn_out', merged, heads * headDim, ['self_attn.o_proj']);
+    h = gatedAdd(g, h, linear(g, merged, await matrix(`${p}.self_attn.o_proj.weight`, hidden, heads * headDim)), gate);
 
     const y = rmsNorm(g, h, await vector(`${p}.post_attention_layernorm.weight`, hidden), spec.rmsEps);
+    site(l, 'mlp', y, hidden, ['mlp.gate_proj', 'mlp.up_proj']);
     const up = linear(g, y, await matrix(`${p}.mlp.up_proj.weight`, intermediate, hidden));
     const gated = g.op('Mul', [silu(g, linear(g, y, await matrix(`${p}.mlp.gate_proj.weight`, intermediate, hidden))), up]);
+    site(l, 'mlp_down', gated, intermediate, ['mlp.down_proj']);
     h = gatedAdd(g, h, linear(g, gated, await matrix(`${p}.mlp.down_proj.weight`, hidden, intermediate)), gate);
     hiddenStates.push(h);
   }
@@ -43,7 +51,7 @@ export async function buildLlama(g: GraphBuilder, spec: LlamaSpec, weights: Weig
   // A checkpoint saved with a tied head has no lm_head tensor; transformers then uses the embedding, and so do we.
   const tied = spec.tiedEmbeddings || !weights.has('lm_head.weight');
   const head = tied ? g.op('Transpose', [embedding], { perm: [1, 0] }) : await matrix('lm_head.weight', vocab, hidden);
-  return { logits: linear(g, normed, head), hiddenStates, attentions };
+  return { logits: linear(g, normed, head), hiddenStates, attentions, linearSites };
 }
 
 /** cos and sin of position × inv_freq, [seq, headDim] (the two halves repeated), as HF's LlamaRotaryEmbedding. */

@@ -1,0 +1,55 @@
+// Wanda (Sun et al., 2023) per block: a weight's score is |W_ij|·‖X_j‖₂, with ‖X_j‖₂ the norm of input feature j
+// over every token of the text; a block's score is the mean over the weights of its linear layers. The feature
+// norms come from the linear layers' inputs in the forward pass; the weights are streamed from the checkpoint
+// (|W| summed per input feature), so no weight matrix is held twice.
+import type { LanguageModel } from '../compute/languageModel';
+import { FileHandles, tensorChunks } from '../compute/tensorStream';
+import { InputError, throwIfAborted } from '../errors';
+import { openCheckpoint } from '../formats/open';
+import type { Progress } from '../protocol/results';
+import type { TokenizedText } from './textInput';
+
+/** Mean Wanda score per weight of each block's linear layers. */
+export async function* wandaScores(model: LanguageModel, text: TokenizedText, signal?: AbortSignal): AsyncGenerator<Progress, Float64Array> {
+  const sites = model.linearSites;
+  const squares = sites.map((site) => new Float64Array(site.width));
+  for (const [w, window] of text.windows.entries()) {
+    throwIfAborted(signal);
+    yield { message: `Window ${w + 1}/${text.windows.length}: linear-layer inputs`, fraction: w / (text.windows.length + 1) };
+    const out = await model.forward([window.map((s) => s.id)], { linearInputs: true });
+    out.linearInputs.forEach((x, i) => {
+      const sum = squares[i]!;
+      const width = sum.length;
+      for (let k = 0; k < x.length; k++) sum[k % width]! += x[k]! * x[k]!;
+    });
+  }
+  yield { message: 'Weights × input norms', fraction: text.windows.length / (text.windows.length + 1) };
+  const { header } = await openCheckpoint(model.directory);
+  const byName = new Map((header?.tensors ?? []).map((t) => [t.name, t]));
+  const totals = new Float64Array(model.layers);
+  const counts = new Float64Array(model.layers);
+  const handles = new FileHandles();
+  try {
+    for (const [i, site] of sites.entries()) {
+      const norms = squares[i]!.map(Math.sqrt);
+      for (const weight of site.weights) {
+        const tensor = byName.get(weight.name);
+        if (!tensor) throw new InputError(`${model.directory}: weight '${weight.name}' is missing`);
+        // The input feature of flat element k: its column for [out, in], its row for GPT-2's Conv1D [in, out].
+        const outputs = tensor.count / site.width;
+        let score = 0;
+        for await (const { values, count, offset } of tensorChunks(tensor, handles, signal)) {
+          for (let k = 0; k < count; k++) {
+            const feature = weight.layout === 'out-in' ? (offset + k) % site.width : Math.floor((offset + k) / outputs);
+            score += Math.abs(values[k]!) * norms[feature]!;
+          }
+        }
+        totals[site.layer]! += score;
+        counts[site.layer]! += tensor.count;
+      }
+    }
+  } finally {
+    await handles.close();
+  }
+  return totals.map((total, l) => (counts[l]! > 0 ? total / counts[l]! : 0));
+}
