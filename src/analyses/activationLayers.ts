@@ -3,8 +3,8 @@
 //   angular          mean over positions of arccos(cos)/π
 //   ablation         perplexity with block l skipped (its residual updates left out)
 //   wanda            mean |W|·‖X‖₂ over the block's linear weights (wanda.ts)
-import { LanguageModel } from '../compute/languageModel';
-import { throwIfAborted } from '../errors';
+import { openModelRunner } from '../compute/modelRunner';
+import { InputError, throwIfAborted } from '../errors';
 import type { LayersResult, Progress } from '../protocol/results';
 import type { LayerMetric } from './layers';
 import { rank } from './layers';
@@ -15,11 +15,13 @@ import { wandaScores } from './wanda';
 
 export async function* activationLayers(input: TextAnalysisInput & { metric: Exclude<LayerMetric, 'weight-l2'> }, signal?: AbortSignal): AsyncGenerator<Progress, LayersResult> {
   yield { message: `Building ${input.model}` };
-  const model = await LanguageModel.open(input.model, input.providers, signal);
+  const model = await openModelRunner(input.model, input.providers, signal);
   try {
     const text = await tokenizeText(model, input.text, input.maxTokens);
     const layers = model.layers;
     const scores = new Float64Array(layers);
+    if (input.metric === 'ablation' && !model.canSkipBlocks) throw new InputError(`${input.model}: ablation skips blocks, which needs a graph built from a Hugging Face directory; an exported .onnx cannot skip them (use block-influence or angular)`);
+    if (input.metric === 'wanda' && model.linearSites.length === 0) throw new InputError(`${input.model}: wanda needs the linear layers' inputs, which only graphs built from a Hugging Face directory expose`);
     if (input.metric === 'wanda') {
       scores.set(yield* wandaScores(model, text, signal));
     } else if (input.metric === 'ablation') {
@@ -35,7 +37,7 @@ export async function* activationLayers(input: TextAnalysisInput & { metric: Exc
         const out = await model.forward([window.map((s) => s.id)], { hidden: true });
         for (let l = 0; l < layers; l++) {
           for (let t = 0; t < out.seq; t++) {
-            const cos = cosineAt(out.hidden[l]!, out.hidden[l + 1]!, model.spec.hidden, t);
+            const cos = cosineAt(out.hidden[l]!, out.hidden[l + 1]!, model.hidden, t);
             scores[l] += input.metric === 'block-influence' ? 1 - cos : Math.acos(cos) / Math.PI;
           }
         }
@@ -43,25 +45,15 @@ export async function* activationLayers(input: TextAnalysisInput & { metric: Exc
       }
       for (let l = 0; l < layers; l++) scores[l] /= positions;
     }
-    const params = blockParameters(model);
     return {
       metric: input.metric,
       device: model.device,
       path: input.model,
-      layers: rank(Array.from(scores, (score, index) => ({ index, score, params: params[index] ?? 0 }))),
+      layers: rank(Array.from(scores, (score, index) => ({ index, score, params: model.blockParameters[index] ?? 0 }))),
       text: { tokens: text.spans.length, windows: text.windows.length, truncated: text.truncated },
       warnings: model.devicesSkipped.map((s) => `not used: ${s}`),
     };
   } finally {
     await model.release();
   }
-}
-
-/** Parameters per block from the architecture (the same for every block of these families). */
-function blockParameters(model: LanguageModel): number[] {
-  const s = model.spec;
-  const perBlock = s.kind === 'llama'
-    ? s.hidden * s.headDim * (s.heads * 2 + s.kvHeads * 2) + 3 * s.hidden * s.intermediate + 2 * s.hidden + (s.qkvBias ? s.headDim * (s.heads + 2 * s.kvHeads) : 0)
-    : 4 * s.hidden * s.hidden + 4 * s.hidden + 2 * s.hidden * s.intermediate + s.intermediate + s.hidden + 4 * s.hidden;
-  return new Array<number>(s.layers).fill(perBlock);
 }

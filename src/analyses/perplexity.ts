@@ -1,6 +1,6 @@
 // `perplexity MODEL --text-file F`: exp(mean NLL) over every predicted position of the text's windows
 // (DESIGN.md §4: positions 1..n−1 of each window).
-import { LanguageModel } from '../compute/languageModel';
+import { openModelRunner, type ModelRunner } from '../compute/modelRunner';
 import { throwIfAborted } from '../errors';
 import type { PerplexityResult, Progress } from '../protocol/results';
 import { negativeLogLikelihood } from './logits';
@@ -15,7 +15,7 @@ export interface TextAnalysisInput {
 
 export async function* perplexity(input: TextAnalysisInput, signal?: AbortSignal): AsyncGenerator<Progress, PerplexityResult> {
   yield { message: `Building ${input.model}` };
-  const model = await LanguageModel.open(input.model, input.providers, signal);
+  const model = await openModelRunner(input.model, input.providers, signal);
   try {
     const text = await tokenizeText(model, input.text, input.maxTokens);
     const { nll, predicted } = yield* textNll(model, text, undefined, signal);
@@ -29,7 +29,7 @@ export async function* perplexity(input: TextAnalysisInput, signal?: AbortSignal
 }
 
 /** Total NLL and predicted-token count over the windows, optionally with one block skipped. */
-export async function* textNll(model: LanguageModel, text: TokenizedText, skip: number | undefined, signal?: AbortSignal): AsyncGenerator<Progress, { nll: number; predicted: number }> {
+export async function* textNll(model: ModelRunner, text: TokenizedText, skip: number | undefined, signal?: AbortSignal): AsyncGenerator<Progress, { nll: number; predicted: number }> {
   let nll = 0;
   let predicted = 0;
   for (const [w, window] of text.windows.entries()) {
@@ -37,7 +37,7 @@ export async function* textNll(model: LanguageModel, text: TokenizedText, skip: 
     yield { message: `Window ${w + 1}/${text.windows.length}${skip === undefined ? '' : ` without block ${skip}`}`, fraction: w / text.windows.length };
     const ids = window.map((s) => s.id);
     const out = await model.forward([ids], skip === undefined ? {} : { skip });
-    nll += negativeLogLikelihood(out.logits, model.spec.vocab, out.seq, 0, ids);
+    nll += negativeLogLikelihood(out.logits, model.vocab, out.seq, 0, ids);
     predicted += ids.length - 1;
   }
   return { nll, predicted };

@@ -6,7 +6,7 @@
 //              it was kept. Mean ± sd over seeds says how stable the explanation is.
 //   attention  attention rollout (Abnar & Zuidema): per block, head-averaged attention mixed half with identity,
 //              rows renormalised, multiplied through the blocks; the flow from each token to the target positions
-import { LanguageModel } from '../compute/languageModel';
+import { openModelRunner, type ModelRunner } from '../compute/modelRunner';
 import { seededRandom } from '../compute/random';
 import { TextTokenizer, type TokenSpan } from '../compute/tokenizer';
 import { InputError, throwIfAborted } from '../errors';
@@ -32,7 +32,7 @@ export interface SaliencyInput {
 export async function* saliency(input: SaliencyInput, signal?: AbortSignal): AsyncGenerator<Progress, SaliencyResult> {
   if (!Number.isSafeInteger(input.seeds) || input.seeds < 1 || input.seeds > 1000) throw new InputError(`seeds must be an integer from 1 to 1000 (got ${input.seeds})`);
   yield { message: `Building ${input.model}` };
-  const model = await LanguageModel.open(input.model, input.providers, signal);
+  const model = await openModelRunner(input.model, input.providers, signal);
   try {
     const text = await readText(input.text);
     const tokenizer = await TextTokenizer.load(model.directory);
@@ -69,9 +69,10 @@ export async function* saliency(input: SaliencyInput, signal?: AbortSignal): Asy
       for (let seed = 0; seed < input.seeds; seed++) {
         throwIfAborted(signal);
         yield { message: `Random replacement, seed ${seed + 1}/${input.seeds}`, fraction: seed / input.seeds };
-        perSeed.push(await replacementScores(scorer, contextIds, baseline, seed, model.spec.vocab, special, signal));
+        perSeed.push(await replacementScores(scorer, contextIds, baseline, seed, model.vocab, special, signal));
       }
     } else {
+      if (!model.canExposeAttention) throw new InputError(`${input.model}: attention rollout needs the attention probabilities, which only graphs built from a Hugging Face directory expose (use occlusion or reagent)`);
       yield { message: 'Attention rollout', fraction: 0 };
       perSeed.push(await attentionRollout(model, contextIds, targetIds));
     }
@@ -92,10 +93,10 @@ export async function* saliency(input: SaliencyInput, signal?: AbortSignal): Asy
 
 /** log p(target | context) for many contexts of one length, in batches of bounded size. */
 class TargetScorer {
-  constructor(private readonly model: LanguageModel, private readonly target: readonly number[]) {}
+  constructor(private readonly model: ModelRunner, private readonly target: readonly number[]) {}
 
   async score(contexts: readonly (readonly number[])[], signal?: AbortSignal): Promise<number[]> {
-    const vocab = this.model.spec.vocab;
+    const vocab = this.model.vocab;
     const seq = (contexts[0]?.length ?? 0) + this.target.length;
     const batchSize = Math.max(1, Math.floor(MAX_BATCH_LOGITS / (seq * vocab)));
     const scores: number[] = [];
@@ -144,10 +145,10 @@ async function replacementScores(scorer: TargetScorer, ids: readonly number[], b
   });
 }
 
-async function attentionRollout(model: LanguageModel, context: readonly number[], target: readonly number[]): Promise<Float64Array> {
+async function attentionRollout(model: ModelRunner, context: readonly number[], target: readonly number[]): Promise<Float64Array> {
   const ids = [...context, ...target];
   const seq = ids.length;
-  const heads = model.spec.heads;
+  const heads = model.heads;
   const out = await model.forward([ids], { attention: true });
   let rollout: Float64Array | undefined;
   for (const probabilities of out.attention) {

@@ -1,7 +1,7 @@
 // The text an activation analysis runs on: given inline or as a file, tokenized by the model's own tokenizer,
 // capped at maxTokens, and cut into windows the model can attend over (its context, or a sliding window).
 import { TextTokenizer, type TokenSpan } from '../compute/tokenizer';
-import type { LanguageModel } from '../compute/languageModel';
+import type { ModelRunner } from '../compute/modelRunner';
 import { InputError } from '../errors';
 import { openForReading, readExactly } from '../formats/fileio';
 
@@ -35,13 +35,11 @@ export interface TokenizedText {
   truncated: boolean;
 }
 
-export function contextLength(model: LanguageModel, maxTokens: number): number {
-  const spec = model.spec;
-  const window = spec.kind === 'llama' && spec.slidingWindow ? Math.min(spec.maxPositions, spec.slidingWindow) : spec.maxPositions;
-  return Math.min(window, maxTokens);
+export function contextLength(model: ModelRunner, maxTokens: number): number {
+  return Math.min(model.contextLength, maxTokens);
 }
 
-export async function tokenizeText(model: LanguageModel, source: TextSource, maxTokens = DEFAULT_MAX_TOKENS, minTokens = 2): Promise<TokenizedText> {
+export async function tokenizeText(model: ModelRunner, source: TextSource, maxTokens = DEFAULT_MAX_TOKENS, minTokens = 2): Promise<TokenizedText> {
   if (!Number.isSafeInteger(maxTokens) || maxTokens < 2) throw new InputError(`max tokens must be an integer ≥ 2 (got ${maxTokens})`);
   const text = await readText(source);
   const tokenizer = await TextTokenizer.load(model.directory);

@@ -2,7 +2,7 @@
 // over every token of the text; a block's score is the mean over the weights of its linear layers. The feature
 // norms come from the linear layers' inputs in the forward pass; the weights are streamed from the checkpoint
 // (|W| summed per input feature), so no weight matrix is held twice.
-import type { LanguageModel } from '../compute/languageModel';
+import type { ModelRunner } from '../compute/modelRunner';
 import { FileHandles, tensorChunks } from '../compute/tensorStream';
 import { InputError, throwIfAborted } from '../errors';
 import { openCheckpoint } from '../formats/open';
@@ -10,7 +10,7 @@ import type { Progress } from '../protocol/results';
 import type { TokenizedText } from './textInput';
 
 /** Mean Wanda score per weight of each block's linear layers. */
-export async function* wandaScores(model: LanguageModel, text: TokenizedText, signal?: AbortSignal): AsyncGenerator<Progress, Float64Array> {
+export async function* wandaScores(model: ModelRunner, text: TokenizedText, signal?: AbortSignal): AsyncGenerator<Progress, Float64Array> {
   const sites = model.linearSites;
   const squares = sites.map((site) => new Float64Array(site.width));
   for (const [w, window] of text.windows.entries()) {

@@ -9,23 +9,14 @@ import { readJsonObject } from '../formats/fileio';
 import { MAX_JSON_FILE_BYTES } from '../formats/limits';
 import { openCheckpoint } from '../formats/open';
 import { attentionOutput, buildDecoderModel, hiddenOutput, linearInputOutput, type LinearSite } from './graphs/decoder';
+import type { ForwardOptions, ForwardOutput, ModelRunner } from './modelRunner';
 import { WeightSource } from './graphs/weights';
 import { createWithFallback, onnxruntime, parseProviders, type ProviderName } from './session';
 
-export interface ForwardOutput {
-  batch: number;
-  seq: number;
-  /** [batch, seq, vocab] row-major. */
-  logits: Float32Array;
-  /** hidden[l]: [batch, seq, hidden], the residual stream entering block l (l = layers: the last block's output). */
-  hidden: Float32Array[];
-  /** attention[l]: [batch, heads, seq, seq] probabilities of block l, when asked for. */
-  attention: Float32Array[];
-  /** linearInputs[i]: [batch, seq, width] input of linearSites[i], when asked for. */
-  linearInputs: Float32Array[];
-}
+export class LanguageModel implements ModelRunner {
+  readonly canSkipBlocks = true;
+  readonly canExposeAttention = true;
 
-export class LanguageModel {
   private constructor(
     readonly directory: string,
     readonly spec: ModelSpec,
@@ -53,12 +44,42 @@ export class LanguageModel {
     return new LanguageModel(directory, spec, session, provider, skipped, built.linearSites);
   }
 
+  get path(): string {
+    return this.directory;
+  }
+
   get layers(): number {
     return this.spec.layers;
   }
 
+  get vocab(): number {
+    return this.spec.vocab;
+  }
+
+  get hidden(): number {
+    return this.spec.hidden;
+  }
+
+  get heads(): number {
+    return this.spec.heads;
+  }
+
+  get contextLength(): number {
+    const spec = this.spec;
+    return spec.kind === 'llama' && spec.slidingWindow ? Math.min(spec.maxPositions, spec.slidingWindow) : spec.maxPositions;
+  }
+
+  /** Parameters per block from the architecture (the same for every block of these families). */
+  get blockParameters(): number[] {
+    const s = this.spec;
+    const perBlock = s.kind === 'llama'
+      ? s.hidden * s.headDim * (s.heads * 2 + s.kvHeads * 2) + 3 * s.hidden * s.intermediate + 2 * s.hidden + (s.qkvBias ? s.headDim * (s.heads + 2 * s.kvHeads) : 0)
+      : 4 * s.hidden * s.hidden + 4 * s.hidden + 2 * s.hidden * s.intermediate + s.intermediate + s.hidden + 4 * s.hidden;
+    return new Array<number>(s.layers).fill(perBlock);
+  }
+
   /** Runs rows of token ids (all the same length); `skip` names a block whose residual updates are left out. */
-  async forward(rows: readonly (readonly number[])[], options: { skip?: number; hidden?: boolean; attention?: boolean; linearInputs?: boolean } = {}): Promise<ForwardOutput> {
+  async forward(rows: readonly (readonly number[])[], options: ForwardOptions = {}): Promise<ForwardOutput> {
     const { Tensor } = onnxruntime();
     const batch = rows.length;
     const seq = rows[0]?.length ?? 0;

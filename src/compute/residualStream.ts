@@ -1,0 +1,60 @@
+// Finds the residual stream of an exported decoder graph from the exporter's names: nodes scoped
+// /model/layers.N/… (Llama family), /transformer/h.N/… (GPT-2), /…/blocks.N/… belong to block N. The tensor
+// entering block 0 and each block's output are the tensors that cross a block boundary and carry the tokens' data:
+// they depend on input_ids through something other than its shape (masks and positions built from Shape(…) or
+// from attention_mask/position_ids do not).
+import type { onnx } from 'onnx-proto';
+import { InputError } from '../errors';
+
+const BLOCK = /(?:^|\/)(?:model\/)?(?:layers|layer|h|blocks|block|decoder\.layers|encoder\.layers)\.(\d+)\//;
+const SHAPE_ONLY = new Set(['Shape', 'Size']);
+
+export function findResidualStream(graph: onnx.IGraphProto, path: string): { tensors: string[] } {
+  const nodes = graph.node ?? [];
+  const blockOf = nodes.map((n) => {
+    const match = BLOCK.exec(`${n.name || n.output?.[0] || ''}`);
+    return match ? Number(match[1]) : null;
+  });
+  const blocks = [...new Set(blockOf.filter((b): b is number => b !== null))].sort((a, b) => a - b);
+  if (blocks.length === 0) {
+    throw new InputError(`${path}: no node names like /model/layers.0/… or /transformer/h.0/…, so its blocks cannot be told apart (export with torch.onnx.export or optimum, which keep module names)`);
+  }
+  if (blocks.some((b, i) => b !== i)) throw new InputError(`${path}: block numbers in node names are not 0..${blocks.length - 1} (found ${blocks.join(', ')})`);
+
+  const tokenData = dataDependents(nodes, 'input_ids');
+  const graphOutputs = new Set((graph.output ?? []).map((o) => o.name));
+  const consumers = new Map<string, number[]>();
+  nodes.forEach((n, i) => (n.input ?? []).forEach((t) => consumers.set(t, [...(consumers.get(t) ?? []), i])));
+  const producer = new Map<string, number>();
+  nodes.forEach((n, i) => (n.output ?? []).forEach((t) => producer.set(t, i)));
+
+  const crossing = (candidates: Iterable<string>, what: string): string => {
+    const found = [...new Set(candidates)].filter((t) => tokenData.has(t) && !/^present/.test(t));
+    if (found.length !== 1) {
+      throw new InputError(`${path}: expected one residual-stream tensor ${what}, found ${found.length}${found.length > 0 ? ` (${found.slice(0, 4).join(', ')})` : ''}`);
+    }
+    return found[0]!;
+  };
+  const entering = crossing(
+    nodes.flatMap((n, i) => (blockOf[i] === 0 ? (n.input ?? []).filter((t) => { const p = producer.get(t); return p === undefined ? t === 'input_ids' : blockOf[p] === null; }) : [])),
+    'entering block 0',
+  );
+  const outputs = blocks.map((b) =>
+    crossing(
+      nodes.flatMap((n, i) => (blockOf[i] === b ? (n.output ?? []).filter((t) => graphOutputs.has(t) || (consumers.get(t) ?? []).some((c) => blockOf[c] !== b)) : [])),
+      `leaving block ${b}`,
+    ),
+  );
+  return { tensors: [entering, ...outputs] };
+}
+
+/** Tensors whose values depend on `input`'s values (not only on its shape). */
+function dataDependents(nodes: readonly onnx.INodeProto[], input: string): Set<string> {
+  const marked = new Set([input]);
+  // Exported graphs are topologically sorted (ONNX requires it), so one pass suffices.
+  for (const n of nodes) {
+    if (SHAPE_ONLY.has(n.opType ?? '')) continue;
+    if ((n.input ?? []).some((t) => marked.has(t))) for (const t of n.output ?? []) marked.add(t);
+  }
+  return marked;
+}
