@@ -23,7 +23,9 @@ const dir = mkdtempSync(join(tmpdir(), 'il-package-'));
 const ignoreFile = join(dir, '.vscodeignore');
 writeFileSync(ignoreFile, `${readFileSync(join(root, '.vscodeignore'), 'utf8')}\nnode_modules/tokenizers/*.node\n${others.join('\n')}\n`);
 try {
-  execFileSync(join(root, 'node_modules', '.bin', 'vsce'), ['package', '--target', target, '--ignoreFile', ignoreFile], { cwd: root, stdio: 'inherit' });
+  // The README's screenshot is a relative link: kept as it is (VS Code shows an installed extension's README from
+  // its own folder, where docs/ is), since this repository is published nowhere vsce could rewrite it to.
+  execFileSync(join(root, 'node_modules', '.bin', 'vsce'), ['package', '--target', target, '--ignoreFile', ignoreFile, '--no-rewrite-relative-links'], { cwd: root, stdio: 'inherit' });
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
