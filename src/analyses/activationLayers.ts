@@ -51,7 +51,8 @@ export async function* activationLayers(input: TextAnalysisInput & { metric: Exc
       path: input.model,
       layers: rank(Array.from(scores, (score, index) => ({ index, score, params: model.blockParameters[index] ?? 0 }))),
       text: { tokens: text.spans.length, windows: text.windows.length, truncated: text.truncated },
-      warnings: model.devicesSkipped.map((s) => `not used: ${s}`),
+      devicesSkipped: model.devicesSkipped,
+      warnings: [],
     };
   } finally {
     await model.release();

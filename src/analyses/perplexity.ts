@@ -21,7 +21,7 @@ export async function* perplexity(input: TextAnalysisInput, signal?: AbortSignal
     const { nll, predicted } = yield* textNll(model, text, undefined, signal);
     return {
       path: input.model, device: model.device, tokens: text.spans.length, predicted, windows: text.windows.length, truncated: text.truncated,
-      nll: nll / predicted, perplexity: Math.exp(nll / predicted), warnings: model.devicesSkipped.map((s) => `not used: ${s}`),
+      nll: nll / predicted, perplexity: Math.exp(nll / predicted), devicesSkipped: model.devicesSkipped, warnings: [],
     };
   } finally {
     await model.release();

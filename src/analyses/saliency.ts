@@ -84,7 +84,8 @@ export async function* saliency(input: SaliencyInput, signal?: AbortSignal): Asy
       target: { text: input.target ?? target[0]!.text, tokens: targetIds.length, logProbability: baseline, fromText: input.target === undefined },
       seeds: perSeed.length,
       tokens: context.map((span, i) => ({ text: span.text, start: span.start, end: span.end, ...meanSd(perSeed.map((scores) => scores[i]!)) }) satisfies SaliencyToken),
-      warnings: [...model.devicesSkipped.map((s) => `not used: ${s}`), ...(input.method !== 'reagent' && input.seeds > 1 ? [`${input.method} is deterministic: seeds do not apply (sd is 0)`] : [])],
+      devicesSkipped: model.devicesSkipped,
+      warnings: input.method !== 'reagent' && input.seeds > 1 ? [`${input.method} is deterministic: seeds do not apply (sd is 0)`] : [],
     };
   } finally {
     await model.release();

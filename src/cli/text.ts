@@ -32,7 +32,7 @@ const num = (value: number | null, digits = 4) => (value === null ? '-' : Math.a
 
 export function renderStats(result: StatsResult): string {
   return [
-    `${result.path}: ${formatCount(result.parameters)} parameters in ${result.tensors.length} tensors (device: ${result.device}${result.devicesSkipped.length > 0 ? `; not used: ${result.devicesSkipped.join('; ')}` : ''})`,
+    `${result.path}: ${formatCount(result.parameters)} parameters in ${result.tensors.length} tensors (device: ${result.device})`,
     ...result.warnings.map((w) => `warning: ${w}`),
     '',
     table([

@@ -190,6 +190,8 @@ export interface LayersResult {
   layers: { index: number; score: number; rank: number; params: number }[];
   /** Activation metrics: how much text they ran on. */
   text?: TextUsage;
+  /** Activation metrics: providers earlier in the user's order that could not start here, with why. */
+  devicesSkipped?: string[];
   warnings: string[];
 }
 
@@ -212,6 +214,8 @@ export interface PerplexityResult {
   /** Mean negative log-likelihood in nats per predicted token. */
   nll: number;
   perplexity: number;
+  /** Providers earlier in the user's order that could not start here, with why (JSON only; the CLI text omits them). */
+  devicesSkipped: string[];
   warnings: string[];
 }
 
@@ -238,6 +242,8 @@ export interface SaliencyResult {
   target: { text: string; tokens: number; logProbability: number; fromText: boolean };
   seeds: number;
   tokens: SaliencyToken[];
+  /** Providers earlier in the user's order that could not start here, with why (JSON only; the CLI text omits them). */
+  devicesSkipped: string[];
   warnings: string[];
 }
 
