@@ -9,8 +9,8 @@ import { drain } from '../src/analyses';
 import { saliency } from '../src/analyses/saliency';
 import { LanguageModel } from '../src/compute/languageModel';
 import { TextTokenizer } from '../src/compute/tokenizer';
+import { ROOT } from '../test/unit/helpers';
 
-const ROOT = join(__dirname, '..', '..');
 const MODEL = join(ROOT, 'samples', 'tiny-llama-kjv');
 const TOKENS = 256;
 

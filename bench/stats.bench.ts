@@ -11,8 +11,8 @@ import { chunkMoments } from '../src/compute/moments';
 import { MomentsKernel } from '../src/compute/momentsKernel';
 import { CHUNK_ELEMENTS } from '../src/compute/tensorStream';
 import { forwardBench } from './forward.bench';
+import { ROOT } from '../test/unit/helpers';
 
-const ROOT = join(__dirname, '..', '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
 const DIR = process.env.BENCH_DIR ?? join(tmpdir(), 'importance-lens-bench');
 const SIDE = 4096;

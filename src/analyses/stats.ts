@@ -5,7 +5,7 @@ import { tensorRole } from '../arch/names';
 import { isDecodable } from '../compute/decode';
 import { emptyMoments, finishMoments, mergeMoments, type TensorMoments } from '../compute/moments';
 import { statsKernels, type StatsKernels } from '../compute/statsKernels';
-import { FileHandles, readWholeTensor, tensorChunks } from '../compute/tensorStream';
+import { FileHandles, tensorChunks } from '../compute/tensorStream';
 import { throwIfAborted } from '../errors';
 import { openCheckpoint } from '../formats/open';
 import type { TensorInfo } from '../formats/types';
@@ -68,8 +68,15 @@ type NumericStats = Omit<TensorStats, 'name' | 'dtype' | 'shape' | 'count' | 'la
 
 async function tensorStats(tensor: TensorInfo, inMemory: boolean, kernels: StatsKernels, handles: FileHandles, signal?: AbortSignal): Promise<NumericStats> {
   if (inMemory) {
-    const values = await readWholeTensor(tensor, handles, signal);
-    const moments = finishMoments(await kernels.moments(values, values.length));
+    // Moments per chunk while the chunk is in cache (a second pass over a 64 MB matrix is memory-bound), and the
+    // chunks gathered into the whole matrix the power iteration needs.
+    const values = new Float32Array(tensor.count);
+    let state = emptyMoments();
+    for await (const chunk of tensorChunks(tensor, handles, signal)) {
+      values.set(chunk.values.subarray(0, chunk.count), chunk.offset);
+      state = mergeMoments(state, await kernels.moments(chunk.values, chunk.count));
+    }
+    const moments = finishMoments(state);
     const spectral = await kernels.stableRank(values, tensor.shape[0]!, tensor.shape[1]!, moments.l2 * moments.l2);
     return { ...numbers(moments), outliers: outlierFraction([values], moments), stableRank: spectral?.stableRank ?? null };
   }
