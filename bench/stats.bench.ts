@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   console.log(`\nopen 100 000-tensor safetensors (header + summary): ${open.toFixed(0)} ms (goal < 200 ms); JSON.parse of its header alone: ${parse.toFixed(0)} ms; ratio ${(open / parse).toFixed(2)}×`);
   console.log(`\nmoments of one ${CHUNK_ELEMENTS}-element chunk: typed-array loop ${kernels.loop.toFixed(2)} ms, ONNX graph on onnxruntime's cpu provider ${kernels.graph.toFixed(2)} ms; graph/loop ${(kernels.graph / kernels.loop).toFixed(2)}× (stats uses the loop on the CPU)`);
   console.log('');
-  for (const line of await forwardBench(['cpu'])) console.log(line);
+  for (const line of await forwardBench(process.env.IMPORTANCE_LENS_PROVIDERS?.split(',') ?? ['cpu'])) console.log(line);
   if (process.env.BENCH_CLEAN) rmSync(DIR, { recursive: true, force: true });
 }
 

@@ -2,18 +2,22 @@
 // The returned API runs analyses through the same service the panels use (other extensions, the in-host tests).
 import type * as vscode from 'vscode';
 import * as analysisService from './vscode/analysisService';
+import type { ImportanceLensApi } from './vscode/api';
 import * as checkpointEditor from './vscode/checkpointEditor';
 import * as commands from './vscode/commands';
+import { layersOnText } from './vscode/layersOnText';
 import * as log from './vscode/log';
+import * as saliency from './vscode/saliency';
 import * as statusBar from './vscode/statusBar';
 
-export function activate(context: vscode.ExtensionContext): analysisService.ImportanceLensApi {
+export function activate(context: vscode.ExtensionContext): ImportanceLensApi {
   log.register(context);
-  const api = analysisService.register(context);
+  const analyses = analysisService.register(context);
   checkpointEditor.register(context);
   commands.register(context);
+  const tokens = saliency.register(context);
   statusBar.register(context);
-  return api;
+  return { ...analyses, ...tokens, layersOnText };
 }
 
 export function deactivate(): void {}

@@ -4,6 +4,8 @@ import type { StatsResult } from '../src/protocol/results';
 import type { HostToWebview, WebviewToHost } from '../src/protocol/webview';
 import { deltaView } from './views/deltaView';
 import { inspectView } from './views/inspectView';
+import { layersSection, type LayersSection, type LayersState } from './views/layerTextSection';
+import { saliencyView } from './views/saliencyView';
 import { statsSection, type StatsSection, type StatsState } from './views/statsSection';
 import { errorView, progressView } from './views/status';
 import { registerToolkit } from './toolkit';
@@ -15,10 +17,11 @@ interface VsCodeApi {
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
-/** What survives the webview being hidden and shown again: the last view, and statistics computed on top of it. */
+/** What survives the webview being hidden and shown again: the last view, and the sections computed on top of it. */
 interface SavedState {
   view: HostToWebview;
   stats?: StatsResult;
+  layers?: LayersState;
 }
 
 registerToolkit();
@@ -29,6 +32,8 @@ let view: HostToWebview | undefined;
 let stats: StatsState = { kind: 'idle' };
 /** The statistics section of the inspect view on screen, if any. */
 let statsPanel: StatsSection | undefined;
+let layers: LayersState = { kind: 'unavailable' };
+let layersPanel: LayersSection | undefined;
 
 function post(message: WebviewToHost): void {
   api?.postMessage(message);
@@ -36,7 +41,9 @@ function post(message: WebviewToHost): void {
 
 function save(): void {
   if (!api || !view) return;
-  const state: SavedState = { view, ...(stats.kind === 'done' ? { stats: stats.result } : {}) };
+  // A running or failed section is not kept: the host replays its offer and any result when the webview is ready.
+  const keptLayers = layers.kind === 'done' || layers.kind === 'idle' ? { layers } : {};
+  const state: SavedState = { view, ...(stats.kind === 'done' ? { stats: stats.result } : {}), ...keptLayers };
   api.setState(state);
 }
 
@@ -46,27 +53,49 @@ function setStats(state: StatsState): void {
   save();
 }
 
+function setLayers(state: LayersState): void {
+  layers = state;
+  layersPanel?.update(layers);
+  save();
+}
+
 function render(message: HostToWebview): void {
   switch (message.type) {
     case 'progress':
       statsPanel = undefined;
+      layersPanel = undefined;
       app.replaceChildren(progressView(message.title, message.progress, api ? () => post({ type: 'cancel' }) : undefined));
       return;
     case 'error':
       statsPanel = undefined;
+      layersPanel = undefined;
       app.replaceChildren(errorView(message.title, message.message, api ? () => post({ type: 'retry' }) : undefined));
       return;
     case 'inspectResult':
       // No statistics in the standalone report: there is no analysis process to compute them.
       statsPanel = api ? statsSection({ compute: () => post({ type: 'computeStats' }), cancel: () => post({ type: 'cancelStats' }) }) : undefined;
       statsPanel?.update(stats);
-      app.replaceChildren(inspectView(message.result, api ? { openFile: (path) => post({ type: 'openFile', path }) } : {}, statsPanel?.element));
+      layersPanel = api ? layersSection({
+        compute: (metric) => post({ type: 'computeLayers', metric }),
+        cancel: () => post({ type: 'cancelLayers' }),
+        remember: () => post({ type: 'rememberSampleText' }),
+      }) : undefined;
+      layersPanel?.update(layers);
+      app.replaceChildren(inspectView(message.result, api ? { openFile: (path) => post({ type: 'openFile', path }) } : {}, statsPanel?.element, layersPanel?.element));
       view = message;
       save();
       return;
     case 'deltaResult':
       statsPanel = undefined;
+      layersPanel = undefined;
       app.replaceChildren(deltaView(message.result));
+      view = message;
+      save();
+      return;
+    case 'saliencyResult':
+      statsPanel = undefined;
+      layersPanel = undefined;
+      app.replaceChildren(saliencyView(message.result, message.document, api ? { reveal: (index) => post({ type: 'revealToken', index }) } : {}));
       view = message;
       save();
       return;
@@ -78,6 +107,19 @@ function render(message: HostToWebview): void {
       return;
     case 'statsError':
       setStats({ kind: 'failed', title: message.title, message: message.message });
+      return;
+    case 'layersOffer':
+      // An offer does not replace a result already on screen (a reloaded webview gets both).
+      if (layers.kind !== 'done') setLayers({ kind: 'idle', textFile: message.textFile });
+      return;
+    case 'layersProgress':
+      setLayers({ kind: 'running', progress: message.progress });
+      return;
+    case 'layersResult':
+      setLayers({ kind: 'done', result: message.result });
+      return;
+    case 'layersError':
+      setLayers({ kind: 'failed', title: message.title, message: message.message });
       return;
     default: {
       const unexpected: never = message;
@@ -96,6 +138,7 @@ if (embedded) {
   const saved = api!.getState();
   if (isSavedState(saved)) {
     if (saved.stats) stats = { kind: 'done', result: saved.stats };
+    if (saved.layers) layers = saved.layers;
     render(saved.view);
   }
   window.addEventListener('message', (event: MessageEvent<HostToWebview>) => render(event.data));

@@ -1,6 +1,21 @@
 // Messages between the extension host and the webview (panel or custom editor). The webview sends `ready` first;
 // the host sends nothing before it.
-import type { DeltaResult, InspectResult, Progress, StatsResult } from './results';
+import type { DeltaResult, InspectResult, LayersResult, PerplexityResult, Progress, SaliencyResult, StatsResult } from './results';
+import type { AnalysisRequest } from './worker';
+
+/** The layer metrics the panel offers on a model with a tokenizer (weight-l2 needs no text). */
+export type LayerMetricName = Extract<AnalysisRequest, { analysis: 'layers' }>['metric'];
+
+/** Layer importance of a model on the sample text, with the model's perplexity on the same text beside it. */
+export interface TextLayersResult {
+  layers: LayersResult;
+  /** Null when no text was used (weight-l2 with no sample text set). */
+  perplexity: PerplexityResult | null;
+  /** The text file the model ran on. */
+  textFile: string | null;
+  /** Where it came from: the setting, a dialog (the view offers to keep it), or a dialog and then kept. */
+  textSource: 'setting' | 'picked' | 'remembered' | null;
+}
 
 export type HostToWebview =
   | { type: 'progress'; title: string; progress: Progress }
@@ -10,7 +25,14 @@ export type HostToWebview =
   /** Weight statistics run on top of a shown inspect result: they update a section, never replace the view. */
   | { type: 'statsProgress'; progress: Progress }
   | { type: 'statsResult'; result: StatsResult }
-  | { type: 'statsError'; title: string; message: string };
+  | { type: 'statsError'; title: string; message: string }
+  /** The checkpoint is a model with a tokenizer: the view offers layer importance on text (a section, like stats). */
+  | { type: 'layersOffer'; textFile: string | null }
+  | { type: 'layersProgress'; progress: Progress }
+  | { type: 'layersResult'; result: TextLayersResult }
+  | { type: 'layersError'; title: string; message: string }
+  /** Token saliency of a text in an editor; `document` names it. */
+  | { type: 'saliencyResult'; result: SaliencyResult; document: string };
 
 export type WebviewToHost =
   | { type: 'ready' }
@@ -19,4 +41,10 @@ export type WebviewToHost =
   /** Open a file of the checkpoint (config.json, a shard) in an editor. */
   | { type: 'openFile'; path: string }
   | { type: 'computeStats' }
-  | { type: 'cancelStats' };
+  | { type: 'cancelStats' }
+  | { type: 'computeLayers'; metric: LayerMetricName }
+  | { type: 'cancelLayers' }
+  /** Keep the text picked for the shown layer result as importanceLens.sampleTextFile. */
+  | { type: 'rememberSampleText' }
+  /** Show token `index` of the saliency result in its editor; the host checks it against the result. */
+  | { type: 'revealToken'; index: number };

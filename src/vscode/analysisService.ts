@@ -18,16 +18,15 @@ export interface FinishedAnalysis {
 /** Fires after every analysis run through `runAnalysis` succeeds. */
 export const onDidFinishAnalysis = finished.event;
 
-/**
- * What activate() returns: other extensions (and the in-host tests) run analyses through the same path as the
- * panels.
- */
-export interface ImportanceLensApi {
+export type { ImportanceLensApi } from './api';
+
+/** The analysis part of what activate() returns: runs analyses through the same path as the panels. */
+export interface AnalysisServiceApi {
   runAnalysis: typeof runAnalysis;
   onDidFinishAnalysis: vscode.Event<FinishedAnalysis>;
 }
 
-export function register(context: vscode.ExtensionContext): ImportanceLensApi {
+export function register(context: vscode.ExtensionContext): AnalysisServiceApi {
   client = new AnalysisWorkerClient(context.asAbsolutePath('dist/worker.js'), { log: (line) => log.info(line) });
   context.subscriptions.push({ dispose: () => client?.dispose() }, finished);
   return { runAnalysis, onDidFinishAnalysis };

@@ -32,7 +32,6 @@ export function register(context: vscode.ExtensionContext): void {
       compareWithBase(extensionUri, clicked ?? activeResource(), second, pickFile),
     ),
     ...notYetAvailable([
-      ['importanceLens.saliency', 'Token Saliency'],
       ['importanceLens.planPruning', 'Plan Pruning'],
       ['importanceLens.applyPlan', 'Apply Pruning Plan'],
       ['importanceLens.analyzeCsv', 'Analyze CSV Importance'],
@@ -43,7 +42,7 @@ export function register(context: vscode.ExtensionContext): void {
 function notYetAvailable(commands: [string, string][]): vscode.Disposable[] {
   return commands.map(([id, title]) =>
     vscode.commands.registerCommand(id, () =>
-      vscode.window.showWarningMessage(`Importance Lens: "${title}" is not available in this version yet. Analyze Importance, Compare With Base Checkpoint and Open Report are.`),
+      vscode.window.showWarningMessage(`Importance Lens: "${title}" is not available in this version yet. Analyze Importance, Compare With Base Checkpoint, Token Saliency and Open Report are.`),
     ),
   );
 }

@@ -62,6 +62,10 @@ export function attachDeltaSession(webview: vscode.Webview, tuned: vscode.Uri, b
       case 'openFile':
       case 'computeStats':
       case 'cancelStats':
+      case 'computeLayers':
+      case 'cancelLayers':
+      case 'rememberSampleText':
+      case 'revealToken':
         // The delta view offers none of these; a message that asks anyway is ignored.
         break;
       default:

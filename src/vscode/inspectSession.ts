@@ -1,13 +1,15 @@
 // Binds one webview (panel or custom editor) to the analyses of one path: waits for `ready`, runs the inspect
-// analysis in the child process with progress and cancel, runs weight statistics when the webview asks for them,
-// and answers the webview's requests.
+// analysis in the child process with progress and cancel, runs weight statistics and layer importance on text when
+// the webview asks for them, and answers the webview's requests.
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { assertNever, CancelledError, errorMessage, InputError } from '../errors';
 import type { StatsResult } from '../protocol/results';
 import type { HostToWebview, WebviewToHost } from '../protocol/webview';
 import { runAnalysis } from './analysisService';
+import { layerTextSection } from './layerTextSection';
 import { log } from './log';
+import { runSettings } from './settings';
 
 export function attachInspectSession(webview: vscode.Webview, target: vscode.Uri): vscode.Disposable {
   const name = basename(target.fsPath);
@@ -19,6 +21,7 @@ export function attachInspectSession(webview: vscode.Webview, target: vscode.Uri
   /** Files the webview may ask to open: only those the result names, never an arbitrary path. */
   let openable = new Set<string>();
   const post = (message: HostToWebview) => void webview.postMessage(message);
+  const layers = layerTextSection(target.fsPath, post);
 
   const start = async () => {
     controller?.abort();
@@ -38,6 +41,7 @@ export function attachInspectSession(webview: vscode.Webview, target: vscode.Uri
       openable = new Set([...outcome.result.files, ...(outcome.result.architecture.configPath ? [outcome.result.architecture.configPath] : [])]);
       post({ type: 'inspectResult', result: outcome.result });
       if (stats) post({ type: 'statsResult', result: stats });
+      layers.offer();
     } catch (error) {
       if (controller !== current) return;
       if (error instanceof CancelledError) {
@@ -55,7 +59,7 @@ export function attachInspectSession(webview: vscode.Webview, target: vscode.Uri
     statsController = current;
     post({ type: 'statsProgress', progress: { message: 'Starting the analysis process' } });
     try {
-      const outcome = await runAnalysis({ analysis: 'stats', path: target.fsPath }, {
+      const outcome = await runAnalysis({ analysis: 'stats', path: target.fsPath, providers: runSettings().providers }, {
         signal: current.signal,
         onProgress: (progress) => post({ type: 'statsProgress', progress }),
       });
@@ -93,9 +97,21 @@ export function attachInspectSession(webview: vscode.Webview, target: vscode.Uri
       case 'cancelStats':
         statsController?.abort();
         break;
+      case 'computeLayers':
+        void layers.compute(message.metric);
+        break;
+      case 'cancelLayers':
+        layers.cancel();
+        break;
+      case 'rememberSampleText':
+        void layers.remember();
+        break;
+      case 'revealToken':
+        // Only the saliency view reveals tokens.
+        break;
       default:
         assertNever(message, 'webview message');
     }
   });
-  return { dispose: () => (controller?.abort(), statsController?.abort(), subscription.dispose()) };
+  return { dispose: () => (controller?.abort(), statsController?.abort(), layers.dispose(), subscription.dispose()) };
 }

@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import type { FinishedAnalysis, ImportanceLensApi } from '../../src/vscode/analysisService';
 
 const EXTENSION_ID = 'importance-lens.importance-lens';
-const COMMANDS = ['analyze', 'saliency', 'planPruning', 'applyPlan', 'compareWithBase', 'analyzeCsv', 'openReport'].map((c) => `importanceLens.${c}`);
+const COMMANDS = ['analyze', 'saliency', 'clearSaliency', 'planPruning', 'applyPlan', 'compareWithBase', 'analyzeCsv', 'openReport'].map((c) => `importanceLens.${c}`);
 
 function workspaceFile(...segments: string[]): vscode.Uri {
   const folder = vscode.workspace.workspaceFolders?.[0];

@@ -12,6 +12,9 @@ test('extension-host suite passes in a real VS Code', { timeout: 300_000 }, asyn
   t.after(() => rmSync(workspace, { recursive: true, force: true }));
   cpSync(join(ROOT, 'samples', 'tiny-llama-random'), join(workspace, 'tiny-llama-random'), { recursive: true });
   for (const name of ['base.safetensors', 'tuned.safetensors']) cpSync(join(ROOT, 'test', 'fixtures', 'delta', name), join(workspace, 'delta', name));
+  // A small Qwen2 model with a tokenizer and a text for the forward-pass flows (token saliency, layers on text).
+  cpSync(join(ROOT, 'test', 'fixtures', 'models', 'tiny-qwen2'), join(workspace, 'tiny-qwen2'), { recursive: true });
+  cpSync(join(ROOT, 'samples', 'text', 'psalms-23.txt'), join(workspace, 'text', 'psalms-23.txt'));
   await runTests({
     vscodeExecutablePath: join(ROOT, 'test', 'e2e', 'code-shim.js'),
     extensionDevelopmentPath: ROOT,

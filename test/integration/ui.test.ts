@@ -1,10 +1,12 @@
 // A user's path through the real UI: right-click a checkpoint in the explorer -> "Analyze Importance" -> the panel
-// lists its tensors. Leaves a screenshot in test-output/ui/ for a person to look at.
+// lists its tensors; Token Saliency on an editor selection; layer importance on text. Leaves screenshots in
+// test-output/ui/ for a person to look at.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import type { Page } from 'playwright-core';
 import { launchBrowser, ROOT, startCodeServer } from '../e2e/codeServer';
 
 const SCREENSHOTS = join(ROOT, 'test-output', 'ui');
@@ -114,5 +116,174 @@ test('explorer right-click -> Compare With Base Checkpoint, base picked in the d
     await webview.locator('svg.bars', { hasText: '37.9% · #1' }).waitFor();
   } finally {
     await page.screenshot({ path: join(SCREENSHOTS, 'compare-with-base-panel.png') });
+  }
+});
+
+/**
+ * Answers VS Code's open dialog (the simple file dialog of a browser workbench). The dialog fills in its starting
+ * folder asynchronously, which can overwrite a path typed too early: type until the path stays, then accept.
+ */
+async function answerOpenDialog(page: Page, title: string, path: string, folder = false): Promise<void> {
+  const dialog = page.locator('.quick-input-widget');
+  const heading = dialog.getByText(title);
+  await heading.waitFor({ timeout: 30_000 });
+  const input = dialog.locator('input').first();
+  for (let attempt = 0; attempt < 10; attempt++) {
+    await input.fill(path);
+    await page.waitForTimeout(300);
+    const value = await input.inputValue();
+    if (!folder) {
+      if (value !== path) continue;
+      await input.press('Enter');
+      if (await heading.waitFor({ state: 'hidden', timeout: 3_000 }).then(() => true, () => false)) return;
+      continue;
+    }
+    // A folder: the dialog may complete it to "path/". Enter on "path" either picks it or opens it in the
+    // dialog, where OK then picks it.
+    if (value !== path && value !== `${path}/`) continue;
+    if (value === path) await input.press('Enter');
+    for (const deadline = Date.now() + 5_000; Date.now() < deadline; await page.waitForTimeout(100)) {
+      if (!(await heading.isVisible())) return;
+      if ((await input.inputValue()) === `${path}/`) {
+        await dialog.getByRole('button', { name: 'OK' }).click();
+        return;
+      }
+    }
+  }
+  throw new Error(`the open dialog "${title}" did not take ${path}`);
+}
+
+/** The psalm one clause a line, so a line is a natural selection. */
+function writePsalm(workspace: string): void {
+  const text = readFileSync(join(ROOT, 'samples', 'text', 'psalms-23.txt'), 'utf8').trim();
+  mkdirSync(join(workspace, 'text'), { recursive: true });
+  writeFileSync(join(workspace, 'text', 'psalm.txt'), `${text.replace(/([.:]) /g, '$1\n')}\n`);
+}
+
+test('Token Saliency on an editor selection: model picked in the dialog, method in the QuickPick, decorations and the panel', { timeout: 240_000 }, async (t) => {
+  const workspace = mkdtempSync(join(tmpdir(), 'il-ui-'));
+  cpSync(join(ROOT, 'samples', 'tiny-llama-kjv'), join(workspace, 'tiny-llama-kjv'), { recursive: true });
+  writePsalm(workspace);
+  const server = await startCodeServer();
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await server.stop();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+  try {
+    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
+    const folder = page.getByRole('treeitem', { name: 'text' });
+    await folder.waitFor({ timeout: 60_000 });
+    await folder.click();
+    await page.getByRole('treeitem', { name: 'psalm.txt' }).dblclick();
+    const editor = page.locator('.editor-instance .monaco-editor').first();
+    await editor.locator('.view-line').first().waitFor();
+    // Select the first three lines but the final full stop: "The LORD ... want.\n ... beside the still waters".
+    await editor.locator('.view-line').first().click();
+    await page.keyboard.press('Control+Home');
+    await page.keyboard.press('Shift+ArrowDown');
+    await page.keyboard.press('Shift+ArrowDown');
+    await page.keyboard.press('Shift+End');
+    await page.keyboard.press('Shift+ArrowLeft');
+
+    await page.keyboard.press('Control+Shift+P');
+    await page.keyboard.type('Importance Lens: Token Saliency');
+    // "Clear Token Saliency" matches too: click the command itself.
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Token Saliency', hasNotText: 'Clear' }).first().click();
+    // No model remembered yet: VS Code's open dialog asks for the folder.
+    await answerOpenDialog(page, 'Pick the model folder for Token Saliency', join(workspace, 'tiny-llama-kjv'), true);
+    // Then the method, with the model to change below the methods.
+    await page.locator('.quick-input-widget').getByText('Pick another model…').waitFor({ timeout: 30_000 });
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'ReAGent' }).click();
+
+    const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await webview.locator('.saliency-text .tok').first().waitFor({ timeout: 60_000 });
+    const tokens = await webview.locator('.saliency-text .tok').count();
+    assert.ok(tokens > 10, `${tokens} tokens shown`);
+    assert.match(await webview.locator('.totals').innerText(), /method\s+ReAGent[\s\S]*seeds\s+5/);
+    assert.equal(await webview.locator('.saliency-legend .swatch').count(), 7);
+    assert.equal(await webview.locator('table.saliency-top tr.row').count(), 10);
+    assert.match(await webview.locator('.saliency-text').innerText(), /^The LORD is my shepherd; I shall not want\.\nHe maketh me to lie down in green pastures:\nhe leadeth me beside the still waters$/);
+
+    // The editor carries the same colours: decorations (drawn as overlays behind the text) on the selected lines.
+    const decorated = editor.locator('.view-overlays [class*="ced-"]');
+    await decorated.first().waitFor();
+    assert.ok(await webview.locator('.saliency-text .tok[style*="background"]').count() > 0, 'tokens are coloured in the panel');
+
+    // A token in the panel shows its range in the editor: the status bar reports the selection.
+    await webview.locator('.saliency-text .tok', { hasText: 'LORD' }).first().click();
+    await page.locator('.statusbar-item', { hasText: /Ln 1, Col \d+ \(\d+ selected\)/ }).waitFor();
+    // Hovering a decorated token in the editor tells its score ± sd, the method and the seeds (the target's
+    // outline, also decorated, tells the target instead: try the next one).
+    const hover = page.locator('.monaco-hover', { hasText: '±' }).first();
+    for (let i = 0; i < Math.min(5, await decorated.count()); i++) {
+      const box = await decorated.nth(i).boundingBox();
+      if (!box) continue;
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      if (await hover.waitFor({ timeout: 3_000 }).then(() => true, () => false)) break;
+      await page.mouse.move(5, 400);
+    }
+    assert.match(await hover.innerText(), /[+-]?[\d.e-]+ ± [\d.e-]+ \(ReAGent, 5 seeds\)/);
+  } finally {
+    await page.screenshot({ path: join(SCREENSHOTS, 'token-saliency.png') });
+  }
+});
+
+test('Analyze Importance on a model folder -> layer importance on text, text picked in the dialog and remembered', { timeout: 240_000 }, async (t) => {
+  const workspace = mkdtempSync(join(tmpdir(), 'il-ui-'));
+  cpSync(join(ROOT, 'samples', 'tiny-llama-kjv'), join(workspace, 'tiny-llama-kjv'), { recursive: true });
+  cpSync(join(ROOT, 'samples', 'text', 'psalms-23.txt'), join(workspace, 'text', 'psalms-23.txt'));
+  const server = await startCodeServer();
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await server.stop();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  try {
+    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
+    const folder = page.getByRole('treeitem', { name: 'tiny-llama-kjv' });
+    await folder.waitFor({ timeout: 60_000 });
+    await folder.click();
+    // The explorer can draw before the extension's menu contributions are in: open the menu again until they are.
+    const config = page.getByRole('treeitem', { name: 'config.json', exact: true });
+    const analyze = page.getByRole('menuitem', { name: 'Analyze Importance' });
+    for (let attempt = 0; ; attempt++) {
+      await config.click({ button: 'right' });
+      if (await analyze.waitFor({ timeout: 5_000 }).then(() => true, () => false)) break;
+      if (attempt === 5) throw new Error('"Analyze Importance" is not in the explorer context menu');
+      await page.keyboard.press('Escape');
+    }
+    await analyze.click();
+    const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    const section = webview.locator('section.layers-on-text');
+    await section.getByRole('button', { name: 'Compute' }).click({ timeout: 60_000 });
+    // importanceLens.sampleTextFile is empty: the open dialog asks for a text; the section then offers to keep it.
+    await answerOpenDialog(page, 'Pick a text file to run the model on', join(workspace, 'text', 'psalms-23.txt'));
+
+    await section.locator('svg.bars g').nth(1).waitFor({ timeout: 60_000 });
+    assert.match(await section.locator('.metric-definition').innerText(), /^Block Influence = 1 − mean/);
+    assert.match(await section.innerText(), /device \S+ · \d+ tokens in \d+ windows? · rank 1 = most important/);
+    assert.match(await section.locator('.perplexity').innerText(), /perplexity\s+[\d.]+/);
+    assert.match(await section.locator('svg.bars').textContent() ?? '', /· #1/);
+    await section.getByRole('button', { name: 'Remember psalms-23.txt as the sample text' }).click();
+    await section.getByText('Kept as importanceLens.sampleTextFile').waitFor();
+
+    // Another metric runs on the remembered text with no dialog: ablation, bars as the rise in perplexity.
+    await section.locator('vscode-dropdown.layer-metric').click();
+    await section.locator('vscode-option', { hasText: 'Ablation Δ perplexity' }).click();
+    await section.getByRole('button', { name: 'Compute' }).click();
+    await section.locator('.metric-definition', { hasText: 'Δ perplexity = perplexity with the block skipped' }).waitFor({ timeout: 60_000 });
+    assert.match(await section.locator('svg.bars').textContent() ?? '', /[+-][\d.]+ · #1/);
+    assert.match(await section.innerText(), /Layer importance on text on psalms-23\.txt/);
+    await section.scrollIntoViewIfNeeded();
+    await webview.locator('#layers-text-title').evaluate((e) => e.scrollIntoView({ block: 'start' }));
+  } finally {
+    await page.screenshot({ path: join(SCREENSHOTS, 'layer-importance-text.png') });
   }
 });

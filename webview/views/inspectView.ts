@@ -10,14 +10,18 @@ export interface InspectActions {
 }
 
 
-/** `stats`: the weight-statistics section, placed between the layer bars and the tensor table when given. */
-export function inspectView(result: InspectResult, actions: InspectActions, stats?: HTMLElement): HTMLElement {
+/**
+ * `stats`: the weight-statistics section, `layers`: layer importance on text; placed between the layer bars and
+ * the tensor table when given.
+ */
+export function inspectView(result: InspectResult, actions: InspectActions, stats?: HTMLElement, layers?: HTMLElement): HTMLElement {
   return h('main', { class: 'inspect' },
     header(result, actions),
     result.warnings.length > 0 ? h('ul', { class: 'warnings', 'aria-label': 'Warnings' }, ...result.warnings.map((w) => h('li', {}, w))) : null,
     architecture(result, actions),
     adapterCard(result, actions),
     layerBars(result),
+    layers,
     stats,
     tensorTable(result.tensors, result.parameters),
   );

@@ -1,0 +1,48 @@
+// Layer importance of a model on the sample text, and the model's perplexity on that same text: what the panel's
+// "Layer importance on text" section shows, and what the API offers scripts. Both runs go through runAnalysis
+// with the user's providers and token cap.
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { InputError } from '../errors';
+import type { Progress } from '../protocol/results';
+import type { LayerMetricName, TextLayersResult } from '../protocol/webview';
+import { runAnalysis } from './analysisService';
+import { chooseSampleText } from './sampleText';
+import { runSettings } from './settings';
+
+export interface LayersOnTextOptions {
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+  /** Show an open dialog when no sample text is set (false: fail with the reason instead). */
+  askForText?: boolean;
+}
+
+/**
+ * The Hugging Face model directory a path stands for (the folder itself, or the folder of its config.json or
+ * weights) when the forward-pass analyses can run it: config.json and tokenizer.json are both there.
+ */
+export function textModelDirectory(path: string): string | null {
+  let directory: string;
+  try {
+    directory = statSync(path).isDirectory() ? path : /^(config\.json|.*\.safetensors(\.index\.json)?)$/.test(basename(path)) ? dirname(path) : '';
+  } catch {
+    return null;
+  }
+  if (!directory) return null;
+  return existsSync(join(directory, 'config.json')) && existsSync(join(directory, 'tokenizer.json')) ? directory : null;
+}
+
+export async function layersOnText(model: string, metric: LayerMetricName, options: LayersOnTextOptions = {}): Promise<TextLayersResult> {
+  const needsText = metric !== 'weight-l2';
+  const text = await chooseSampleText(needsText && (options.askForText ?? false));
+  if (needsText && text.kind === 'none') throw new InputError(text.message);
+  const textFile = text.kind === 'file' ? text.path : null;
+  const { providers, maxTokens } = runSettings();
+  const run = { signal: options.signal, onProgress: options.onProgress };
+  const perplexity = textFile === null ? null : (await runAnalysis({ analysis: 'perplexity', model, text: { file: textFile }, maxTokens, providers }, run)).result;
+  const layers = (await runAnalysis({
+    analysis: 'layers', path: model, metric, maxTokens, providers,
+    ...(needsText && textFile !== null ? { text: { file: textFile } } : {}),
+  }, run)).result;
+  return { layers, perplexity, textFile, textSource: text.kind === 'file' ? (text.picked ? 'picked' : 'setting') : null };
+}
