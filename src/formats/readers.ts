@@ -26,6 +26,8 @@ export function readerFor(format: CheckpointFormat, path: string): HeaderReader 
 
 /** Reads several files of one checkpoint (shards, or the weight files of a directory) into one header. */
 export async function readAll(format: CheckpointFormat, paths: readonly string[]): Promise<CheckpointHeader> {
+  // One file needs no merging (and a 100 000-tensor header no second pass).
+  if (paths.length === 1) return readerFor(format, paths[0]!)(paths[0]!);
   const merged: CheckpointHeader = { format, files: [], tensors: [], metadata: {}, warnings: [] };
   const seen = new Map<string, string>();
   for (const path of paths) {

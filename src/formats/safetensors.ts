@@ -44,14 +44,15 @@ export async function readSafetensorsHeader(path: string): Promise<CheckpointHea
 /** Validates a parsed header. `dataStart` is 8 + N; `fileSize` bounds every data range. */
 export function parseSafetensorsHeader(parsed: unknown, path: string, dataStart: number, fileSize: number): CheckpointHeader {
   if (!isPlainObject(parsed)) throw new InputError(`${path}: header must be a JSON object`);
-  const entries = Object.entries(parsed);
-  if (entries.length > MAX_TENSORS + 1) {
-    throw new InputError(`${path}: header lists ${entries.length} entries; more than ${MAX_TENSORS} tensors are refused`);
+  const names = Object.keys(parsed);
+  if (names.length > MAX_TENSORS + 1) {
+    throw new InputError(`${path}: header lists ${names.length} entries; more than ${MAX_TENSORS} tensors are refused`);
   }
   const metadata: Record<string, string> = {};
   const tensors: TensorInfo[] = [];
   const dataLength = fileSize - dataStart;
-  for (const [name, entry] of entries) {
+  for (const name of names) {
+    const entry = parsed[name];
     if (name === '__metadata__') {
       if (!isPlainObject(entry)) throw new InputError(`${path}: __metadata__ must be an object of strings`);
       for (const [key, value] of Object.entries(entry)) {
@@ -73,7 +74,8 @@ export function parseSafetensorsHeader(parsed: unknown, path: string, dataStart:
 
 function parseEntry(name: string, entry: unknown, path: string, dataStart: number, dataLength: number): TensorInfo {
   const where = `${path}: tensor '${name}'`;
-  if (Buffer.byteLength(name) > MAX_TENSOR_NAME_BYTES) throw new InputError(`${path}: a tensor name is longer than ${MAX_TENSOR_NAME_BYTES} bytes`);
+  // A UTF-8 character is at most 3 bytes per UTF-16 unit: only long names need counting.
+  if (name.length * 3 > MAX_TENSOR_NAME_BYTES && Buffer.byteLength(name) > MAX_TENSOR_NAME_BYTES) throw new InputError(`${path}: a tensor name is longer than ${MAX_TENSOR_NAME_BYTES} bytes`);
   if (!isPlainObject(entry)) throw new InputError(`${where} must be an object with dtype, shape and data_offsets`);
   const { dtype, shape, data_offsets: offsets } = entry;
   if (typeof dtype !== 'string' || !(dtype in SAFETENSORS_DTYPE_BITS)) {
