@@ -13,6 +13,7 @@ import { SALIENCY_METHODS } from '../analyses/saliency';
 import type { SaliencyMethod } from '../protocol/results';
 import type { TextSource } from '../protocol/worker';
 import { InputError } from '../errors';
+import { PLAN_COMMANDS } from '../plan/commands';
 
 export interface Command {
   summary: string;
@@ -166,6 +167,7 @@ export const COMMANDS: Record<string, Command> = {
       return args.values.json ? json({ out, analysis: 'inspect' }) : `wrote ${out}\n`;
     },
   },
+  ...PLAN_COMMANDS,
 };
 
 export function parseCommand(name: string, argv: string[]): Parsed {

@@ -1,0 +1,167 @@
+// `apply PLAN --out DIR`: a new Hugging Face directory with the plan carried out. Everything that can be wrong
+// with the plan is found before the first byte is written (validate.ts, checkAgainstModel.ts, the output path).
+// The directory is built under a temporary name beside DIR and renamed into place at the end, so DIR either does
+// not exist or is complete; the source files are only ever opened for reading. Tensors are streamed by range.
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { chmod, copyFile, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { DEFAULT_MAX_TOKENS } from '../analyses/textInput';
+import { tensorRole } from '../arch/names';
+import { FileHandles } from '../compute/tensorStream';
+import { InputError, throwIfAborted } from '../errors';
+import { pathKind } from '../formats/fileio';
+import { openCheckpoint } from '../formats/open';
+import type { TensorInfo } from '../formats/types';
+import type { Progress } from '../protocol/results';
+import { writeFileAtomically } from '../report/write';
+import { checkAgainstModel } from './checkAgainstModel';
+import { attachInputNorms, linearWeights, type LinearWeight } from './linearWeights';
+import { blockMapping, prunedConfig, renumberName } from './renumber';
+import { SafetensorsWriter } from './safetensorsWriter';
+import { openSource } from './source';
+import { writeSparsified } from './sparsify';
+import type { PrunePlan } from './types';
+import { validatePlan } from './validate';
+
+/** Files beside the weights that a reloaded checkpoint needs (tokenizer, generation defaults); copied as they are. */
+export const COPIED_FILES = [
+  'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json', 'vocab.json', 'merges.txt',
+  'tokenizer.model', 'spiece.model', 'generation_config.json', 'chat_template.jinja', 'chat_template.json',
+];
+export const MAX_PLAN_BYTES = 16 * 2 ** 20;
+
+export interface ApplyResult {
+  out: string;
+  /** The checkpoint the plan was applied to (read only). */
+  source: string;
+  files: string[];
+  parameters: { before: number; after: number };
+  bytes: { before: number; after: number };
+  layers: { before: number; after: number };
+  /** Weights set to zero by sparsity; they are stored, so the files do not shrink by them. */
+  zeroed: number;
+  configChanges: string[];
+  warnings: string[];
+}
+
+export async function readPlanFile(planPath: string): Promise<PrunePlan> {
+  if ((await pathKind(planPath)) !== 'file') throw new InputError(`${planPath}: no such plan file`);
+  const { size } = await stat(planPath);
+  if (size > MAX_PLAN_BYTES) throw new InputError(`${planPath}: ${size} bytes; plan files above ${MAX_PLAN_BYTES} bytes are refused`);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(planPath, 'utf8'));
+  } catch (error) {
+    throw new InputError(`${planPath} is not valid JSON: ${(error as Error).message}`);
+  }
+  return validatePlan(json, planPath);
+}
+
+export async function* applyPlan(planPath: string, outPath: string, options: { providers?: readonly string[] } = {}, signal?: AbortSignal): AsyncGenerator<Progress, ApplyResult> {
+  const plan = await readPlanFile(planPath);
+  const planDir = dirname(planPath);
+  const modelDir = resolve(planDir, plan.model.path);
+  const source = await openSource(modelDir);
+  const checked = checkAgainstModel(plan, source, planPath);
+  const out = resolve(outPath);
+  await checkOutput(out, source.directory);
+
+  const mapping = blockMapping(source.layers, checked.dropped);
+  const weights = checked.ratios.size > 0 ? linearWeights(source) : [];
+  if (checked.sparsityMetric === 'wanda') {
+    const text = plan.metric.text!;
+    yield* attachInputNorms(source, weights, { file: isAbsolute(text.file) ? text.file : resolve(planDir, text.file) }, text.maxTokens ?? DEFAULT_MAX_TOKENS, options.providers, signal);
+  }
+  const sparsified = new Map<string, LinearWeight>(weights.filter((w) => checked.ratios.has(w.layer)).map((w) => [w.tensor.name, w]));
+
+  // The output layout: the source's shards, less dropped tensors, with renumbered names.
+  const shards = new Map<string, { tensor: TensorInfo; name: string }[]>();
+  for (const tensor of [...source.tensors].sort((a, b) => (a.file === b.file ? a.byteOffset - b.byteOffset : a.file < b.file ? -1 : 1))) {
+    const { layer } = tensorRole(tensor.name);
+    if (layer !== null && checked.dropped.has(layer)) continue;
+    const name = layer === null ? tensor.name : renumberName(tensor.name, layer, mapping.get(layer)!);
+    const shard = basename(tensor.file);
+    if (!shards.has(shard)) shards.set(shard, []);
+    shards.get(shard)!.push({ tensor, name });
+  }
+  const { config, changed } = prunedConfig(source.config, source.layerKey, source.layers, mapping);
+  const copied = [];
+  for (const name of COPIED_FILES) if ((await pathKind(join(source.directory, name))) === 'file') copied.push(name);
+  const planHash = createHash('sha256').update(await readFile(planPath)).digest('hex');
+
+  const temp = await mkdtemp(join(dirname(out), `.${basename(out)}.tmp-`));
+  const handles = new FileHandles();
+  let zeroed = 0;
+  try {
+    let done = 0;
+    for (const [shard, entries] of shards) {
+      const writer = await SafetensorsWriter.create(join(temp, shard), entries.map(({ tensor, name }) => ({ name, dtype: tensor.dtype, shape: tensor.shape, byteLength: tensor.byteLength })), {
+        format: 'pt',
+        importance_lens_plan: `sha256:${planHash}`,
+      });
+      try {
+        for (const { tensor } of entries) {
+          throwIfAborted(signal);
+          yield { message: `Writing ${shard}: ${tensor.name}`, fraction: done++ / source.tensors.length };
+          const handle = await handles.get(tensor.file);
+          const weight = sparsified.get(tensor.name);
+          if (weight) zeroed += await writeSparsified(weight, checked.ratios.get(weight.layer)!, handle, writer, signal);
+          else await writer.copyRange(handle, tensor.file, tensor.byteOffset, tensor.byteLength);
+        }
+        await writer.close();
+      } catch (error) {
+        await writer.abandon();
+        throw error;
+      }
+    }
+    if (source.indexFile) {
+      const weightMap: Record<string, string> = {};
+      for (const [shard, entries] of shards) for (const { name } of entries) weightMap[name] = shard;
+      const total = [...shards.values()].flat().reduce((s, e) => s + e.tensor.byteLength, 0);
+      const sorted = Object.fromEntries(Object.entries(weightMap).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      await writeFileAtomically(join(temp, source.indexFile), `${JSON.stringify({ metadata: { total_size: total }, weight_map: sorted }, null, 2)}\n`);
+    }
+    await writeFileAtomically(join(temp, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    for (const name of copied) await copyFile(join(source.directory, name), join(temp, name), constants.COPYFILE_EXCL);
+    if ((await pathKind(out)) !== 'missing') throw new InputError(`${out} appeared while the checkpoint was being written; apply never overwrites (the result is discarded)`);
+    // mkdtemp makes the directory private (0700); the result is an ordinary model directory.
+    await chmod(temp, 0o755);
+    await rename(temp, out);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  } finally {
+    await handles.close();
+  }
+
+  // Read the result back the way every analysis does: the numbers reported are the written checkpoint's.
+  const { header } = await openCheckpoint(out);
+  const written = header?.tensors ?? [];
+  const files = [...shards.keys(), ...(source.indexFile ? [source.indexFile] : []), 'config.json', ...copied].sort();
+  const warnings = [];
+  const after = written.reduce((s, t) => s + t.count, 0);
+  if (plan.predicted.parameters.after !== after) warnings.push(`the plan predicted ${plan.predicted.parameters.after} parameters after pruning, the result has ${after} (was the plan edited? its "predicted" is informational)`);
+  if (zeroed > 0) warnings.push(`sparsity set ${zeroed} weights to zero; zeros are stored, so the files are not smaller (use a sparse runtime or a structured action to save memory)`);
+  return {
+    out,
+    source: source.directory,
+    files,
+    parameters: { before: source.parameters, after },
+    bytes: { before: source.bytes, after: written.reduce((s, t) => s + t.byteLength, 0) },
+    layers: { before: source.layers, after: mapping.size },
+    zeroed,
+    configChanges: changed,
+    warnings,
+  };
+}
+
+/** DIR must not exist, its parent must, and it must not lie inside the source checkpoint. */
+async function checkOutput(out: string, sourceDir: string): Promise<void> {
+  if ((await pathKind(out)) !== 'missing') throw new InputError(`${out} already exists; apply writes a new directory and never overwrites (choose another --out)`);
+  if ((await pathKind(dirname(out))) !== 'directory') throw new InputError(`${dirname(out)}: the parent of --out is not a directory`);
+  const inside = relative(sourceDir, out);
+  if (inside === '' || (!inside.startsWith(`..${sep}`) && inside !== '..' && !isAbsolute(inside))) {
+    throw new InputError(`${out} is inside the source checkpoint ${sourceDir}; apply never writes into the original`);
+  }
+}

@@ -1,0 +1,144 @@
+// The CLI's `plan` and `apply` (DESIGN.md §4). `plan` always prints the plan document (it is JSON by nature);
+// with --out it also writes it, atomically, replacing only an earlier plan. `apply --verify` measures perplexity
+// of the source and of the result on the same text with the same code the `perplexity` command runs.
+import { open } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { drain } from '../analyses';
+import { perplexity } from '../analyses/perplexity';
+import type { Parsed } from '../cli/args';
+import type { Command } from '../cli/commands';
+import { InputError } from '../errors';
+import type { Progress } from '../protocol/results';
+import { writeFileAtomically } from '../report/write';
+import { applyPlan, type ApplyResult } from './apply';
+import { pathKind } from '../formats/fileio';
+import { generatePlan } from './generate';
+import { PLAN_KIND } from './types';
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+async function run<T>(generator: AsyncGenerator<Progress, T>): Promise<T> {
+  const onProgress = process.stderr.isTTY ? (p: Progress) => process.stderr.write(`\r\x1b[K${p.message}`) : undefined;
+  try {
+    return await drain(generator, onProgress);
+  } finally {
+    if (onProgress) process.stderr.write('\r\x1b[K');
+  }
+}
+
+function number(args: Parsed, name: string, integer: boolean): number | undefined {
+  const raw = args.values[name];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value) || (integer && !Number.isSafeInteger(value))) {
+    throw new InputError(`--${name} must be ${integer ? 'an integer' : 'a number'} (got ${JSON.stringify(raw)})`);
+  }
+  return value;
+}
+
+/** Refuses to replace a file that is not an earlier plan (a JSON document whose "kind" is ours). */
+async function assertReplaceablePlan(target: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(target, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new InputError(`cannot check ${target}: ${(error as Error).message}`);
+  }
+  try {
+    const head = Buffer.alloc(4096);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    if (!head.subarray(0, bytesRead).toString('utf8').includes(`"kind": "${PLAN_KIND}"`)) {
+      throw new InputError(`${target} exists and is not an Importance Lens pruning plan; choose another --out path`);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+export const PLAN_COMMANDS: Record<string, Command> = {
+  plan: {
+    summary: 'plan MODEL (--drop-layers N|--sparsity S)  a pruning plan (*.pruneplan.json) from a layer metric or outlier ratios',
+    help:
+      'Usage: importance-lens plan MODEL (--drop-layers N | --sparsity S) [--metric M] [--text-file F] [--max-tokens N]\n' +
+      '                            [--contiguous] [--allocation owl|uniform] [--lambda L] [--out P.pruneplan.json] [--json]\n\n' +
+      'Prints a pruning plan for a Hugging Face model directory (safetensors); --out also writes it (replacing only an\n' +
+      'earlier plan). Edit it, commit it, then carry it out with `apply`.\n' +
+      '--drop-layers N: drop the N blocks with the lowest score of --metric (weight-l2, or with --text-file F:\n' +
+      '  block-influence (default), angular, ablation, wanda). The best contiguous block of N (lowest angular distance\n' +
+      '  between its input and output on the text; lowest score sum without a text) is listed under "alternatives", or\n' +
+      '  is the action with --contiguous.\n' +
+      '--sparsity S: per-block unstructured sparsity ratios averaging S, for every linear weight of the blocks; --metric\n' +
+      '  magnitude (|W|, default without a text) or wanda (|W|·‖X‖₂, default with --text-file). --allocation owl\n' +
+      '  (default): blocks with more outliers (scores > 5× their mean) get less sparsity, within S ± lambda (default\n' +
+      '  0.08); uniform: S everywhere. Applying zeroes the lowest-scoring weights of each output row.',
+    options: {
+      'drop-layers': { type: 'string' }, sparsity: { type: 'string' }, metric: { type: 'string' }, 'text-file': { type: 'string' },
+      'max-tokens': { type: 'string' }, out: { type: 'string' }, allocation: { type: 'string' }, lambda: { type: 'string' }, contiguous: { type: 'boolean' },
+    },
+    positionals: 1,
+    run: async (args) => {
+      const allocation = args.values.allocation;
+      if (allocation !== undefined && allocation !== 'owl' && allocation !== 'uniform') throw new InputError(`plan: --allocation must be owl or uniform (got ${JSON.stringify(allocation)})`);
+      const out = typeof args.values.out === 'string' ? resolve(args.values.out) : undefined;
+      if (out) await assertReplaceablePlan(out);
+      const maxTokens = number(args, 'max-tokens', true);
+      const dropLayers = number(args, 'drop-layers', true);
+      const sparsity = number(args, 'sparsity', false);
+      const lambda = number(args, 'lambda', false);
+      const plan = await run(generatePlan({
+        model: args.positionals[0]!,
+        ...(dropLayers !== undefined ? { dropLayers } : {}),
+        ...(sparsity !== undefined ? { sparsity } : {}),
+        ...(typeof args.values.metric === 'string' ? { metric: args.values.metric } : {}),
+        ...(typeof args.values['text-file'] === 'string' ? { textFile: args.values['text-file'] } : {}),
+        ...(maxTokens !== undefined ? { maxTokens } : {}),
+        ...(allocation ? { allocation } : {}),
+        ...(lambda !== undefined ? { lambda } : {}),
+        ...(args.values.contiguous ? { contiguous: true } : {}),
+        ...(out ? { planDirectory: dirname(out) } : {}),
+      }));
+      const text = json(plan);
+      if (out) await writeFileAtomically(out, text);
+      return text;
+    },
+  },
+  apply: {
+    summary: 'apply PLAN --out DIR        carry out a pruning plan into a new checkpoint directory; --verify: perplexity before/after',
+    help:
+      'Usage: importance-lens apply PLAN --out DIR [--verify --text-file F [--max-tokens N]] [--json]\n\n' +
+      'Writes a new Hugging Face directory DIR (which must not exist): dropped blocks removed and the rest renumbered,\n' +
+      'config.json and the shard index updated, sparsified weights with their zeros stored, tokenizer files copied.\n' +
+      'Tensors are streamed; DIR is built under a temporary name and renamed at the end; the source is only read.\n' +
+      'The plan is checked (schema, checkpoint fingerprint, indices) before anything is written. --verify runs the\n' +
+      'source and the result on F and reports both perplexities.',
+    options: { out: { type: 'string' }, verify: { type: 'boolean' }, 'text-file': { type: 'string' }, 'max-tokens': { type: 'string' } },
+    positionals: 1,
+    run: async (args) => {
+      const out = args.values.out;
+      if (typeof out !== 'string' || out === '') throw new InputError('apply: --out DIR is required');
+      const textFile = args.values['text-file'];
+      if (args.values.verify && typeof textFile !== 'string') throw new InputError('apply: --verify needs --text-file F');
+      if (!args.values.verify && textFile !== undefined) throw new InputError('apply: --text-file is used by --verify; add --verify');
+      const maxTokens = number(args, 'max-tokens', true);
+      const planPath = resolve(args.positionals[0]!);
+      if (typeof textFile === 'string' && (await pathKind(resolve(textFile))) !== 'file') throw new InputError(`apply: --text-file ${textFile}: no such file`);
+      const result: ApplyResult & { perplexity?: { before: number; after: number } } = await run(applyPlan(planPath, out));
+      if (args.values.verify) {
+        const text = { file: resolve(textFile as string) };
+        const options = maxTokens !== undefined ? { maxTokens } : {};
+        const before = await run(perplexity({ model: result.source, text, ...options }));
+        const after = await run(perplexity({ model: result.out, text, ...options }));
+        result.perplexity = { before: before.perplexity, after: after.perplexity };
+      }
+      if (args.values.json) return json(result);
+      const lines = [
+        `wrote ${result.out}: ${result.files.join(', ')}`,
+        `parameters ${result.parameters.before} → ${result.parameters.after}; layers ${result.layers.before} → ${result.layers.after}; bytes ${result.bytes.before} → ${result.bytes.after}`,
+        ...(result.perplexity ? [`perplexity ${result.perplexity.before.toFixed(3)} → ${result.perplexity.after.toFixed(3)}`] : []),
+        ...result.warnings.map((w) => `warning: ${w}`),
+      ];
+      return `${lines.join('\n')}\n`;
+    },
+  },
+};

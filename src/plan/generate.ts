@@ -1,0 +1,117 @@
+// `plan MODEL (--drop-layers N | --sparsity S)`: the plan document, from a layer metric (drop-layers) or from the
+// outlier ratios of |W| or Wanda scores (sparsity). Nothing is written here; the CLI writes the document.
+import { relative, resolve } from 'node:path';
+import { layers as layerScores, parseLayerMetric, rank } from '../analyses/layers';
+import { DEFAULT_MAX_TOKENS } from '../analyses/textInput';
+import { tensorRole } from '../arch/names';
+import { InputError } from '../errors';
+import type { Progress } from '../protocol/results';
+import { allocation, outlierRatios, round, zeroedIn } from './allocation';
+import { blockAngularDistances, contiguousAlternative, lowestScoring } from './layerSelection';
+import { attachInputNorms, linearWeights } from './linearWeights';
+import { openSource, type SourceModel } from './source';
+import { PLAN_KIND, PLAN_VERSION, type PlanAction, type PlanAlternative, type PlanMetric, type PrunePlan, type SparsityMetric } from './types';
+
+export const SPARSITY_METRICS: readonly SparsityMetric[] = ['magnitude', 'wanda'];
+export const OWL_DEFAULTS = { lambda: 0.08, threshold: 5 };
+
+export interface PlanRequest {
+  model: string;
+  dropLayers?: number;
+  sparsity?: number;
+  metric?: string;
+  textFile?: string;
+  maxTokens?: number;
+  allocation?: 'uniform' | 'owl';
+  lambda?: number;
+  /** Where the plan will be written: paths in it are made relative to this directory. */
+  planDirectory?: string;
+  /** Make the best contiguous block the action (and the lowest-scoring blocks the alternative). */
+  contiguous?: boolean;
+  /** onnxruntime execution providers for the activation metrics (default: IMPORTANCE_LENS_PROVIDERS). */
+  providers?: readonly string[];
+}
+
+export async function* generatePlan(request: PlanRequest, signal?: AbortSignal): AsyncGenerator<Progress, PrunePlan> {
+  if ((request.dropLayers === undefined) === (request.sparsity === undefined)) throw new InputError('plan: give one of --drop-layers N or --sparsity S');
+  const source = await openSource(resolve(request.model));
+  const maxTokens = request.maxTokens ?? DEFAULT_MAX_TOKENS;
+  const text = request.textFile ? { file: resolve(request.textFile) } : undefined;
+  const where = (path: string) => (request.planDirectory ? relative(request.planDirectory, path) || '.' : path);
+  const planText = text ? { file: where(text.file), maxTokens } : null;
+
+  let metric: PlanMetric;
+  const actions: PlanAction[] = [];
+  const alternatives: PlanAlternative[] = [];
+  const notes: string[] = [];
+  if (request.dropLayers !== undefined) {
+    const n = request.dropLayers;
+    if (!Number.isSafeInteger(n) || n < 1 || n >= source.layers) throw new InputError(`plan: --drop-layers must be between 1 and ${source.layers - 1} for a model of ${source.layers} blocks (got ${n})`);
+    const name = parseLayerMetric(request.metric ?? (text ? 'block-influence' : 'weight-l2'));
+    if (name !== 'weight-l2' && !text) throw new InputError(`plan: metric '${name}' runs the model on a text; give --text-file F (or --metric weight-l2)`);
+    const providers = request.providers ? { providers: request.providers } : {};
+    const result = yield* layerScores({ path: source.directory, metric: name, ...(text ? { text, maxTokens } : {}), ...providers }, signal);
+    const scores = result.layers.map((l) => ({ index: l.index, score: l.score }));
+    const distances = text ? yield* blockAngularDistances(source.directory, text, maxTokens, n, request.providers, signal) : null;
+    const lowest: PlanAlternative = { selection: 'lowest-score', layers: lowestScoring(scores, n), angularDistance: null, scoreSum: sum(scores, lowestScoring(scores, n)) };
+    const block = contiguousAlternative(scores, n, distances);
+    const [chosen, other] = request.contiguous ? [block, lowest] : [lowest, block];
+    actions.push({ type: 'drop-layers', layers: chosen.layers, selection: chosen.selection });
+    if (other.layers.join() !== chosen.layers.join()) alternatives.push(other);
+    metric = { name, text: planText, scores: result.layers.map((l) => ({ layer: l.index, score: l.score, rank: l.rank })) };
+    notes.push(`${name}: rank 1 = most important; the action drops the ${request.contiguous ? 'best contiguous block' : 'lowest-scoring blocks'}${alternatives.length ? ', alternatives lists the other choice' : ''}`);
+  } else {
+    const target = request.sparsity!;
+    if (!Number.isFinite(target) || target <= 0 || target > 0.99) throw new InputError(`plan: --sparsity must be a fraction in (0, 0.99] (got ${target})`);
+    const name = (request.metric ?? (text ? 'wanda' : 'magnitude')) as SparsityMetric;
+    if (!SPARSITY_METRICS.includes(name)) throw new InputError(`plan: sparsity metric '${name}' is not one of ${SPARSITY_METRICS.join(', ')}`);
+    if (name === 'wanda' && !text) throw new InputError("plan: metric 'wanda' needs the layer inputs on a text; give --text-file F (or --metric magnitude)");
+    const weights = linearWeights(source);
+    if (name === 'wanda') yield* attachInputNorms(source, weights, text!, maxTokens, request.providers, signal);
+    const method = request.allocation ?? 'owl';
+    const lambda = request.lambda ?? OWL_DEFAULTS.lambda;
+    if (!(lambda >= 0 && lambda <= 1)) throw new InputError(`plan: --lambda must be in [0, 1] (got ${lambda})`);
+    const outliers = yield* outlierRatios(weights, source.layers, OWL_DEFAULTS.threshold, signal);
+    const layers = method === 'owl'
+      ? allocation(target, outliers, lambda)
+      : outliers.map((d, layer) => ({ layer, ratio: target, outlierRatio: round(d) }));
+    actions.push({ type: 'sparsity', metric: name, target, allocation: method === 'owl' ? { method, lambda, threshold: OWL_DEFAULTS.threshold } : { method }, layers });
+    metric = { name, text: name === 'wanda' ? planText : null, scores: rank(outliers.map((score, index) => ({ index, score: round(score) }))).map((s) => ({ layer: s.index, score: s.score, rank: s.rank })) };
+    notes.push(`scores are outlier ratios (${name} scores above ${OWL_DEFAULTS.threshold}× their block mean); sparsity zeroes the lowest-scoring weights of each output row and stores the zeros: the checkpoint does not shrink`);
+  }
+  return {
+    kind: PLAN_KIND,
+    version: PLAN_VERSION,
+    model: { path: where(source.directory), family: source.family, layers: source.layers, parameters: source.parameters, bytes: source.bytes, fingerprint: source.fingerprint },
+    metric,
+    actions,
+    alternatives,
+    predicted: predict(source, actions),
+    notes,
+  };
+}
+
+function sum(scores: readonly { index: number; score: number }[], layers: readonly number[]): number {
+  return scores.filter((s) => layers.includes(s.index)).reduce((total, s) => total + s.score, 0);
+}
+
+/** Parameters, bytes and zeros after the actions, from the headers alone. */
+export function predict(source: SourceModel, actions: readonly PlanAction[]): PrunePlan['predicted'] {
+  const dropped = new Set(actions.flatMap((a) => (a.type === 'drop-layers' ? a.layers : [])));
+  const kept = source.tensors.filter((t) => {
+    const { layer } = tensorRole(t.name);
+    return layer === null || !dropped.has(layer);
+  });
+  let zeroed = 0;
+  const sparsity = actions.find((a) => a.type === 'sparsity');
+  if (sparsity) {
+    const ratios = new Map(sparsity.layers.map((l) => [l.layer, l.ratio]));
+    for (const weight of linearWeights(source)) if (!dropped.has(weight.layer)) zeroed += zeroedIn(weight, ratios.get(weight.layer) ?? 0);
+  }
+  return {
+    layers: { before: source.layers, after: source.layers - dropped.size },
+    parameters: { before: source.parameters, after: kept.reduce((s, t) => s + t.count, 0) },
+    bytes: { before: source.bytes, after: kept.reduce((s, t) => s + t.byteLength, 0) },
+    zeroed,
+  };
+}
