@@ -14,6 +14,8 @@ PATH is a checkpoint file (.safetensors, .onnx, .gguf, PyTorch .bin/.pt/.pth, a 
 Hugging Face model or adapter directory, or its config.json. MODEL is a Hugging Face model directory
 (config.json, weights, tokenizer.json) of a GPT-2 or Llama-family model; the analyses that run it use the
 onnxruntime execution providers in IMPORTANCE_LENS_PROVIDERS (default cuda,webgpu,cpu), falling back in order.
+MODEL may also be an exported decoder .onnx with tokenizer.json beside it; its residual stream is found from the
+exporter's node names, or given with --residual-stream IN0,OUT0,OUT1,... (tensor names).
 
 Options (every command):
   --json      print one JSON document on stdout

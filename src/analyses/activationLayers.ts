@@ -15,7 +15,7 @@ import { wandaScores } from './wanda';
 
 export async function* activationLayers(input: TextAnalysisInput & { metric: Exclude<LayerMetric, 'weight-l2'> }, signal?: AbortSignal): AsyncGenerator<Progress, LayersResult> {
   yield { message: `Building ${input.model}` };
-  const model = await openModelRunner(input.model, input.providers, signal);
+  const model = await openModelRunner(input.model, input.providers, signal, input.residualStream);
   try {
     const text = await tokenizeText(model, input.text, input.maxTokens);
     const layers = model.layers;

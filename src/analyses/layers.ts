@@ -21,12 +21,13 @@ export interface LayersInput {
   text?: TextSource;
   maxTokens?: number;
   providers?: readonly string[];
+  residualStream?: readonly string[];
 }
 
 export async function* layers(input: LayersInput, signal?: AbortSignal): AsyncGenerator<Progress, LayersResult> {
   if (input.metric !== 'weight-l2') {
     if (!input.text) throw new InputError(`metric '${input.metric}' runs the model on a text: give one with --text-file (or the importanceLens.sampleTextFile setting)`);
-    return yield* activationLayers({ model: input.path, metric: input.metric, text: input.text, ...(input.maxTokens ? { maxTokens: input.maxTokens } : {}), ...(input.providers ? { providers: input.providers } : {}) }, signal);
+    return yield* activationLayers({ model: input.path, metric: input.metric, text: input.text, ...(input.maxTokens ? { maxTokens: input.maxTokens } : {}), ...(input.providers ? { providers: input.providers } : {}), ...(input.residualStream ? { residualStream: input.residualStream } : {}) }, signal);
   }
   const weights = yield* stats(input, signal);
   const blocks = weights.layers.filter((l): l is typeof l & { index: number } => l.index !== null);

@@ -11,11 +11,13 @@ export interface TextAnalysisInput {
   text: TextSource;
   maxTokens?: number;
   providers?: readonly string[];
+  /** Exported .onnx decoders: the residual stream by tensor name, when the exporter names do not show it. */
+  residualStream?: readonly string[];
 }
 
 export async function* perplexity(input: TextAnalysisInput, signal?: AbortSignal): AsyncGenerator<Progress, PerplexityResult> {
   yield { message: `Building ${input.model}` };
-  const model = await openModelRunner(input.model, input.providers, signal);
+  const model = await openModelRunner(input.model, input.providers, signal, input.residualStream);
   try {
     const text = await tokenizeText(model, input.text, input.maxTokens);
     const { nll, predicted } = yield* textNll(model, text, undefined, signal);

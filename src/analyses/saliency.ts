@@ -27,12 +27,13 @@ export interface SaliencyInput {
   seeds: number;
   maxTokens?: number;
   providers?: readonly string[];
+  residualStream?: readonly string[];
 }
 
 export async function* saliency(input: SaliencyInput, signal?: AbortSignal): AsyncGenerator<Progress, SaliencyResult> {
   if (!Number.isSafeInteger(input.seeds) || input.seeds < 1 || input.seeds > 1000) throw new InputError(`seeds must be an integer from 1 to 1000 (got ${input.seeds})`);
   yield { message: `Building ${input.model}` };
-  const model = await openModelRunner(input.model, input.providers, signal);
+  const model = await openModelRunner(input.model, input.providers, signal, input.residualStream);
   try {
     const text = await readText(input.text);
     const tokenizer = await TextTokenizer.load(model.directory);

@@ -36,7 +36,13 @@ async function analyse<R extends AnalysisRequest>(request: R): Promise<ResultFor
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 const path = (args: Parsed) => resolve(args.positionals[0]!);
 
-const TEXT_OPTIONS = { 'text-file': { type: 'string' }, 'max-tokens': { type: 'string' } } as const;
+const TEXT_OPTIONS = { 'text-file': { type: 'string' }, 'max-tokens': { type: 'string' }, 'residual-stream': { type: 'string' } } as const;
+
+/** --residual-stream a,b,c: an exported decoder's residual stream by tensor name. */
+function residualStream(args: Parsed): { residualStream?: string[] } {
+  const value = args.values['residual-stream'];
+  return typeof value === 'string' ? { residualStream: value.split(',').map((s) => s.trim()).filter(Boolean) } : {};
+}
 
 function textSource(args: Parsed, command: string, inline = false): TextSource | undefined {
   const file = args.values['text-file'];
@@ -90,7 +96,7 @@ export const COMMANDS: Record<string, Command> = {
       const metric = parseLayerMetric(args.values.metric as string | undefined);
       const text = textSource(args, 'layers');
       const maxTokens = positiveInteger(args, 'max-tokens', 'layers');
-      const { result } = await analyse({ analysis: 'layers', path: path(args), metric, ...(text ? { text } : {}), ...(maxTokens ? { maxTokens } : {}) });
+      const { result } = await analyse({ analysis: 'layers', path: path(args), metric, ...(text ? { text } : {}), ...(maxTokens ? { maxTokens } : {}), ...residualStream(args) });
       return args.values.json ? json(result) : `${renderLayers(result)}\n`;
     },
   },
@@ -107,7 +113,7 @@ export const COMMANDS: Record<string, Command> = {
       const text = textSource(args, 'perplexity');
       if (!text) throw new InputError('perplexity: --text-file is required');
       const maxTokens = positiveInteger(args, 'max-tokens', 'perplexity');
-      const { result } = await analyse({ analysis: 'perplexity', model: path(args), text, ...(maxTokens ? { maxTokens } : {}) });
+      const { result } = await analyse({ analysis: 'perplexity', model: path(args), text, ...(maxTokens ? { maxTokens } : {}), ...residualStream(args) });
       return args.values.json ? json(result) : `${renderPerplexity(result)}\n`;
     },
   },
@@ -130,7 +136,7 @@ export const COMMANDS: Record<string, Command> = {
       const seeds = positiveInteger(args, 'seeds', 'saliency') ?? (method === 'reagent' ? 5 : 1);
       const maxTokens = positiveInteger(args, 'max-tokens', 'saliency');
       const target = typeof args.values.target === 'string' ? args.values.target : undefined;
-      const { result } = await analyse({ analysis: 'saliency', model: path(args), text, method, seeds, ...(target !== undefined ? { target } : {}), ...(maxTokens ? { maxTokens } : {}) });
+      const { result } = await analyse({ analysis: 'saliency', model: path(args), text, method, seeds, ...(target !== undefined ? { target } : {}), ...(maxTokens ? { maxTokens } : {}), ...residualStream(args) });
       return args.values.json ? json(result) : `${renderSaliency(result)}\n`;
     },
   },

@@ -54,11 +54,18 @@ export interface ModelRunner {
 }
 
 /** A Hugging Face directory (or its config.json) or an .onnx file, ready to run. */
-export async function openModelRunner(path: string, providers?: readonly string[], signal?: AbortSignal): Promise<ModelRunner> {
+/**
+ * `residualStream`: for an exported decoder, the tensors entering block 0 and leaving each block by name, instead
+ * of finding them from exporter names.
+ */
+export async function openModelRunner(path: string, providers?: readonly string[], signal?: AbortSignal, residualStream?: readonly string[]): Promise<ModelRunner> {
   const kind = await pathKind(path);
   if (kind === 'missing') throw new InputError(`${path}: no such file or directory`);
+  if (kind === 'file' && /\.onnx$/i.test(path)) return OnnxDecoder.open(path, providers, signal, residualStream);
+  if (residualStream && residualStream.length > 0) {
+    throw new InputError(`${path}: residual-stream tensor names apply to exported .onnx decoders; a Hugging Face directory's graph is built with them`);
+  }
   if (kind === 'directory') return LanguageModel.open(path, providers, signal);
-  if (/\.onnx$/i.test(path)) return OnnxDecoder.open(path, providers, signal);
   // config.json or a weights file of a Hugging Face directory: the directory is the model.
   if (/(^|[\\/])config\.json$|\.safetensors$/i.test(path)) return LanguageModel.open(dirname(path), providers, signal);
   throw new InputError(`${path}: a forward pass needs a Hugging Face model directory (config.json, weights, tokenizer.json) or an .onnx decoder`);

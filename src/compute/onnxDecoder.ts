@@ -12,7 +12,7 @@ import { pathKind, readJsonObject } from '../formats/fileio';
 import { MAX_JSON_FILE_BYTES } from '../formats/limits';
 import type { ForwardOptions, ForwardOutput, ModelRunner } from './modelRunner';
 import { createWithFallback, onnxruntime, parseProviders, type ProviderName } from './session';
-import { findResidualStream } from './residualStream';
+import { findResidualStream, namedResidualStream } from './residualStream';
 
 /** Models are read whole to add outputs; protobuf itself caps a model file at 2 GB. */
 const MAX_ONNX_BYTES = 2 ** 31 - 1;
@@ -47,7 +47,7 @@ export class OnnxDecoder implements ModelRunner {
     return this.hiddenNames.length - 1;
   }
 
-  static async open(path: string, providers?: readonly string[], signal?: AbortSignal): Promise<OnnxDecoder> {
+  static async open(path: string, providers?: readonly string[], signal?: AbortSignal, residualStream?: readonly string[]): Promise<OnnxDecoder> {
     const bytes = await readFile(path);
     if (bytes.length > MAX_ONNX_BYTES) throw new InputError(`${path}: larger than the 2 GB a protobuf model can be`);
     let model: onnx.ModelProto;
@@ -63,7 +63,7 @@ export class OnnxDecoder implements ModelRunner {
     }
     const logits = (graph.output ?? []).find((o) => o.name === 'logits') ?? graph.output?.[0];
     if (!logits?.name) throw new InputError(`${path}: the graph has no outputs`);
-    const stream = findResidualStream(graph, path);
+    const stream = residualStream && residualStream.length > 0 ? namedResidualStream(graph, residualStream, path) : findResidualStream(graph, path);
     for (const name of stream.tensors) graph.output!.push({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } });
     throwIfAborted(signal);
     const config = await siblingConfig(path);

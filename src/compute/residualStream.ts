@@ -58,3 +58,12 @@ function dataDependents(nodes: readonly onnx.INodeProto[], input: string): Set<s
   }
   return marked;
 }
+
+/** The user's names for the residual stream (setting importanceLens.onnxResidualStream, CLI --residual-stream). */
+export function namedResidualStream(graph: onnx.IGraphProto, names: readonly string[], path: string): { tensors: string[] } {
+  if (names.length < 2) throw new InputError(`${path}: name at least two residual-stream tensors (the input of block 0 and the output of each block)`);
+  const known = new Set([...(graph.input ?? []).map((i) => i.name), ...(graph.node ?? []).flatMap((n) => n.output ?? [])]);
+  const missing = names.filter((n) => !known.has(n));
+  if (missing.length > 0) throw new InputError(`${path}: no tensor named ${missing.map((n) => `'${n}'`).join(', ')} in the graph`);
+  return { tensors: [...names] };
+}

@@ -3,16 +3,21 @@
 import type { ErrorKind } from '../errors';
 import type { DeltaResult, InspectResult, LayersResult, PerplexityResult, Progress, SaliencyMethod, SaliencyResult, StatsResult } from './results';
 
+/**
+ * residualStream (on forward-pass requests): for an exported .onnx decoder, the tensors entering block 0 and leaving
+ * each block, named by the user when the exporter-name heuristics do not find them.
+ */
+
 /** The text of an activation analysis: inline, or a file to read. */
 export type TextSource = { text: string } | { file: string };
 
 export type AnalysisRequest =
   | { analysis: 'inspect'; path: string }
   | { analysis: 'stats'; path: string; providers?: string[] }
-  | { analysis: 'layers'; path: string; metric: 'weight-l2' | 'block-influence' | 'angular' | 'ablation' | 'wanda'; text?: TextSource; maxTokens?: number; providers?: string[] }
+  | { analysis: 'layers'; path: string; metric: 'weight-l2' | 'block-influence' | 'angular' | 'ablation' | 'wanda'; text?: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
   | { analysis: 'delta'; base: string; tuned: string }
-  | { analysis: 'perplexity'; model: string; text: TextSource; maxTokens?: number; providers?: string[] }
-  | { analysis: 'saliency'; model: string; text: TextSource; target?: string; method: SaliencyMethod; seeds: number; maxTokens?: number; providers?: string[] };
+  | { analysis: 'perplexity'; model: string; text: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
+  | { analysis: 'saliency'; model: string; text: TextSource; target?: string; method: SaliencyMethod; seeds: number; maxTokens?: number; providers?: string[]; residualStream?: string[] };
 
 export type AnalysisResult =
   | { analysis: 'inspect'; result: InspectResult }

@@ -37,11 +37,13 @@ export async function layersOnText(model: string, metric: LayerMetricName, optio
   const text = await chooseSampleText(needsText && (options.askForText ?? false));
   if (needsText && text.kind === 'none') throw new InputError(text.message);
   const textFile = text.kind === 'file' ? text.path : null;
-  const { providers, maxTokens } = runSettings();
+  const { providers, maxTokens, residualStream } = runSettings();
+  // The residual-stream names only mean something for an exported .onnx decoder.
+  const stream = /\.onnx$/i.test(model) && residualStream.length > 0 ? { residualStream } : {};
   const run = { signal: options.signal, onProgress: options.onProgress };
-  const perplexity = textFile === null ? null : (await runAnalysis({ analysis: 'perplexity', model, text: { file: textFile }, maxTokens, providers }, run)).result;
+  const perplexity = textFile === null ? null : (await runAnalysis({ analysis: 'perplexity', model, text: { file: textFile }, maxTokens, providers, ...stream }, run)).result;
   const layers = (await runAnalysis({
-    analysis: 'layers', path: model, metric, maxTokens, providers,
+    analysis: 'layers', path: model, metric, maxTokens, providers, ...stream,
     ...(needsText && textFile !== null ? { text: { file: textFile } } : {}),
   }, run)).result;
   return { layers, perplexity, textFile, textSource: text.kind === 'file' ? (text.picked ? 'picked' : 'setting') : null };

@@ -12,6 +12,8 @@ export interface RunSettings {
   providers: string[];
   maxTokens: number;
   seeds: number;
+  /** Exported .onnx decoders: the residual stream by tensor name (empty: found from exporter names). */
+  residualStream: string[];
 }
 
 export function runSettings(): RunSettings {
@@ -22,7 +24,12 @@ export function runSettings(): RunSettings {
     providers: providers.length > 0 ? [...new Set(providers)] : [...PROVIDERS],
     maxTokens: integerSetting(config.get<unknown>('maxTokens'), 512, 8, 32768),
     seeds: integerSetting(config.get<unknown>('seeds'), 5, 1, 100),
+    residualStream: stringList(config.get<unknown>('onnxResidualStream')),
   };
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && v !== '') : [];
 }
 
 function integerSetting(value: unknown, fallback: number, min: number, max: number): number {

@@ -39,6 +39,24 @@ test('Block Influence from the .onnx equals Block Influence from the Hugging Fac
   fromOnnx.layers.forEach((l, i) => assert.ok(Math.abs(l.score - fromDirectory.layers[i]!.score) <= 1e-5, `block ${i}: ${l.score} vs ${fromDirectory.layers[i]!.score}`));
 });
 
+test('a residual stream named by the user replaces the heuristics, and unknown names are refused', async () => {
+  const found = await openModelRunner(ONNX, ['cpu']);
+  const text = { text: 'The LORD is my shepherd; I shall not want' };
+  try {
+    // Name the same tensors the heuristics find, but only up to block 0: a one-block view of the model.
+    const names = ['/model/embed_tokens/Gather_output_0', '/model/layers.0/Add_1_output_0'];
+    const layers = await drain(activationLayers({ model: ONNX, metric: 'block-influence', text, providers: ['cpu'], residualStream: names }));
+    const all = await drain(activationLayers({ model: ONNX, metric: 'block-influence', text, providers: ['cpu'] }));
+    assert.equal(layers.layers.length, 1);
+    assert.ok(Math.abs(layers.layers[0]!.score - all.layers[0]!.score) < 1e-9);
+    assert.equal(found.layers, 2);
+  } finally {
+    await found.release();
+  }
+  await assert.rejects(openModelRunner(ONNX, ['cpu'], undefined, ['/model/embed_tokens/Gather_output_0', 'no_such_tensor']), (e: unknown) => e instanceof InputError && /no tensor named 'no_such_tensor'/.test(e.message));
+  await assert.rejects(openModelRunner(join(ROOT, 'test', 'fixtures', 'models', 'tiny-qwen2'), ['cpu'], undefined, ['a', 'b']), (e: unknown) => e instanceof InputError && /apply to exported \.onnx decoders/.test(e.message));
+});
+
 test('what an exported graph cannot do is refused with the reason; graphs without block names are refused', async () => {
   const text = { text: 'The LORD is my shepherd' };
   await assert.rejects(drain(activationLayers({ model: ONNX, metric: 'ablation', text, providers: ['cpu'] })), (e: unknown) => e instanceof InputError && /cannot skip them/.test(e.message));
