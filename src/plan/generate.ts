@@ -57,9 +57,10 @@ export async function* generatePlan(request: PlanRequest, signal?: AbortSignal):
     const block = contiguousAlternative(scores, n, distances);
     const [chosen, other] = request.contiguous ? [block, lowest] : [lowest, block];
     actions.push({ type: 'drop-layers', layers: chosen.layers, selection: chosen.selection });
-    if (other.layers.join() !== chosen.layers.join()) alternatives.push(other);
+    // Listed even when both choices agree: that agreement is worth seeing.
+    alternatives.push(other);
     metric = { name, text: planText, scores: result.layers.map((l) => ({ layer: l.index, score: l.score, rank: l.rank })) };
-    notes.push(`${name}: rank 1 = most important; the action drops the ${request.contiguous ? 'best contiguous block' : 'lowest-scoring blocks'}${alternatives.length ? ', alternatives lists the other choice' : ''}`);
+    notes.push(`${name}: rank 1 = most important; the action drops the ${request.contiguous ? 'best contiguous block' : 'lowest-scoring blocks'}; alternatives lists the other choice`);
   } else {
     const target = request.sparsity!;
     if (!Number.isFinite(target) || target <= 0 || target > 0.99) throw new InputError(`plan: --sparsity must be a fraction in (0, 0.99] (got ${target})`);

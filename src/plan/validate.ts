@@ -69,6 +69,7 @@ class Reader {
 
 function describe(value: Json): string {
   if (value === null) return 'null';
+  if (value === undefined) return 'nothing';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';
   const text = JSON.stringify(value);
@@ -77,9 +78,11 @@ function describe(value: Json): string {
 
 export function validatePlan(value: Json, where: string): PrunePlan {
   const r = new Reader(where);
+  // Kind and version first: a document that is not a plan (or a later one) gets that answer, not a field list.
+  const head = r.object(value, '', { required: [], optional: Object.keys((value ?? {}) as object) });
+  if (head.kind !== PLAN_KIND) r.fail('kind', `expected "${PLAN_KIND}", found ${describe(head.kind)}: not a pruning plan`);
+  if (head.version !== PLAN_VERSION) r.fail('version', `version ${describe(head.version)} is not supported (this version reads ${PLAN_VERSION})`);
   const doc = r.object(value, '', { required: ['kind', 'version', 'model', 'metric', 'actions', 'predicted'], optional: ['$schema', 'alternatives', 'notes'] });
-  if (doc.kind !== PLAN_KIND) r.fail('kind', `expected "${PLAN_KIND}", found ${describe(doc.kind)}: not a pruning plan`);
-  if (doc.version !== PLAN_VERSION) r.fail('version', `version ${describe(doc.version)} is not supported (this version reads ${PLAN_VERSION})`);
 
   const m = r.object(doc.model, 'model', { required: ['path', 'family', 'layers', 'parameters', 'bytes', 'fingerprint'] });
   const model = {
