@@ -19,6 +19,8 @@ import { checkAgainstModel } from './checkAgainstModel';
 import { attachInputNorms, linearWeights, type LinearWeight } from './linearWeights';
 import { blockMapping, prunedConfig, renumberName } from './renumber';
 import { SafetensorsWriter } from './safetensorsWriter';
+import { headConfig, headSlices } from './heads';
+import { elementBytes, slicedShape, writeSlice, type Slice } from './slice';
 import { openSource } from './source';
 import { writeSparsified } from './sparsify';
 import type { PrunePlan } from './types';
@@ -74,18 +76,28 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
     yield* attachInputNorms(source, weights, { file: isAbsolute(text.file) ? text.file : resolve(planDir, text.file) }, text.maxTokens ?? DEFAULT_MAX_TOKENS, options.providers, signal);
   }
   const sparsified = new Map<string, LinearWeight>(weights.filter((w) => checked.ratios.has(w.layer)).map((w) => [w.tensor.name, w]));
+  const slices = checked.heads ? headSlices(source, checked.heads, checked.kvGroups) : new Map<string, Slice>();
 
   // The output layout: the source's shards, less dropped tensors, with renumbered names.
-  const shards = new Map<string, { tensor: TensorInfo; name: string }[]>();
+  const shards = new Map<string, { tensor: TensorInfo; name: string; shape: number[]; byteLength: number }[]>();
   for (const tensor of [...source.tensors].sort((a, b) => (a.file === b.file ? a.byteOffset - b.byteOffset : a.file < b.file ? -1 : 1))) {
     const { layer } = tensorRole(tensor.name);
     if (layer !== null && checked.dropped.has(layer)) continue;
     const name = layer === null ? tensor.name : renumberName(tensor.name, layer, mapping.get(layer)!);
     const shard = basename(tensor.file);
     if (!shards.has(shard)) shards.set(shard, []);
-    shards.get(shard)!.push({ tensor, name });
+    const slice = slices.get(tensor.name);
+    const shape = slice ? slicedShape(tensor, slice) : tensor.shape;
+    const byteLength = slice ? shape.reduce((a, b) => a * b, 1) * elementBytes(tensor) : tensor.byteLength;
+    shards.get(shard)!.push({ tensor, name, shape, byteLength });
   }
-  const { config, changed } = prunedConfig(source.config, source.layerKey, source.layers, mapping);
+  const pruned = prunedConfig(source.config, source.layerKey, source.layers, mapping);
+  const changed = pruned.changed;
+  let config = pruned.config;
+  if (checked.heads && checked.kvGroups.size > 0) {
+    config = headConfig(config, checked.heads, [...checked.kvGroups.values()][0]!.length);
+    changed.push('num_attention_heads', 'num_key_value_heads', 'head_dim');
+  }
   const copied = [];
   for (const name of COPIED_FILES) if ((await pathKind(join(source.directory, name))) === 'file') copied.push(name);
   const planHash = createHash('sha256').update(await readFile(planPath)).digest('hex');
@@ -96,7 +108,7 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
   try {
     let done = 0;
     for (const [shard, entries] of shards) {
-      const writer = await SafetensorsWriter.create(join(temp, shard), entries.map(({ tensor, name }) => ({ name, dtype: tensor.dtype, shape: tensor.shape, byteLength: tensor.byteLength })), {
+      const writer = await SafetensorsWriter.create(join(temp, shard), entries.map(({ tensor, name, shape, byteLength }) => ({ name, dtype: tensor.dtype, shape, byteLength })), {
         format: 'pt',
         importance_lens_plan: `sha256:${planHash}`,
       });
@@ -106,7 +118,9 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
           yield { message: `Writing ${shard}: ${tensor.name}`, fraction: done++ / source.tensors.length };
           const handle = await handles.get(tensor.file);
           const weight = sparsified.get(tensor.name);
-          if (weight) zeroed += await writeSparsified(weight, checked.ratios.get(weight.layer)!, handle, writer, signal);
+          const slice = slices.get(tensor.name);
+          if (slice) await writeSlice(tensor, slice, handle, writer);
+          else if (weight) zeroed += await writeSparsified(weight, checked.ratios.get(weight.layer)!, handle, writer, signal);
           else await writer.copyRange(handle, tensor.file, tensor.byteOffset, tensor.byteLength);
         }
         await writer.close();
@@ -118,7 +132,7 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
     if (source.indexFile) {
       const weightMap: Record<string, string> = {};
       for (const [shard, entries] of shards) for (const { name } of entries) weightMap[name] = shard;
-      const total = [...shards.values()].flat().reduce((s, e) => s + e.tensor.byteLength, 0);
+      const total = [...shards.values()].flat().reduce((s, e) => s + e.byteLength, 0);
       const sorted = Object.fromEntries(Object.entries(weightMap).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
       await writeFileAtomically(join(temp, source.indexFile), `${JSON.stringify({ metadata: { total_size: total }, weight_map: sorted }, null, 2)}\n`);
     }

@@ -2,6 +2,7 @@
 // before apply writes anything, and each error names the action and the index at fault.
 import { tensorRole } from '../arch/names';
 import { InputError } from '../errors';
+import { headLayout, type HeadLayout } from './heads';
 import type { SourceModel } from './source';
 import type { PrunePlan } from './types';
 
@@ -10,6 +11,9 @@ export interface CheckedPlan {
   /** Source block -> sparsity ratio, for blocks that are kept and sparsified. */
   ratios: Map<number, number>;
   sparsityMetric: 'magnitude' | 'wanda' | null;
+  /** Source block -> KV groups it loses (drop-heads), with the head layout they refer to. */
+  kvGroups: Map<number, number[]>;
+  heads: HeadLayout | null;
 }
 
 export function checkAgainstModel(plan: PrunePlan, source: SourceModel, where: string): CheckedPlan {
@@ -42,8 +46,6 @@ export function checkAgainstModel(plan: PrunePlan, source: SourceModel, where: s
         sparsityMetric = action.metric;
         break;
       case 'drop-heads':
-        checkHeadSplit(action.kvGroups, source, at, fail);
-        fail(`${at}: "drop-heads" is a valid split, but apply does not carry it out in this version; remove the action`);
         break;
       case 'drop-experts':
         if (!source.tensors.some((t) => tensorRole(t.name).module === 'expert')) fail(`${at}: ${source.directory} has no MoE experts to drop`);
@@ -56,27 +58,29 @@ export function checkAgainstModel(plan: PrunePlan, source: SourceModel, where: s
       if (dropped.has(entry.layer)) fail(`actions[${i}].layers[${j}]: block ${entry.layer} is sparsified but also dropped; remove one of the two`);
     }
   }
-  return { dropped, ratios, sparsityMetric };
-}
-
-/** KV heads of the checkpoint: num_key_value_heads (GQA), else one per attention head. */
-export function kvHeadsOf(config: Record<string, unknown>): number | null {
-  const value = config.num_key_value_heads ?? config.num_attention_heads ?? config.n_head;
-  return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? value : null;
+  let heads: HeadLayout | null = null;
+  const kvGroups = new Map<number, number[]>();
+  for (const [i, action] of plan.actions.entries()) {
+    if (action.type !== 'drop-heads') continue;
+    if (ratios.size > 0) fail(`actions[${i}]: drop-heads and sparsity in one plan are not supported; apply them as two plans, one after the other`);
+    heads = headLayout(source);
+    checkHeadSplit(action.kvGroups, source, heads.kvHeads, dropped, `actions[${i}]`, fail);
+    for (const [key, groups] of Object.entries(action.kvGroups)) if (groups.length > 0) kvGroups.set(Number(key), groups);
+  }
+  return { dropped, ratios, sparsityMetric, kvGroups, heads };
 }
 
 /**
  * A head split must leave valid shapes: whole KV groups (a KV head with the query heads that share it), the same
  * number in every block (config.json holds one num_key_value_heads), and at least one group per block.
  */
-function checkHeadSplit(kvGroups: Record<string, number[]>, source: SourceModel, at: string, fail: (message: string) => never): void {
-  const kv = kvHeadsOf(source.config);
-  if (kv === null) fail(`${at}: invalid head split: config.json gives no head count`);
+function checkHeadSplit(kvGroups: Record<string, number[]>, source: SourceModel, kv: number, dropped: ReadonlySet<number>, at: string, fail: (message: string) => never): void {
   const counts = new Map<number, number>();
-  for (let layer = 0; layer < source.layers; layer++) counts.set(layer, 0);
+  for (let layer = 0; layer < source.layers; layer++) if (!dropped.has(layer)) counts.set(layer, 0);
   for (const [key, groups] of Object.entries(kvGroups)) {
     const layer = Number(key);
     if (layer >= source.layers) fail(`${at}.kvGroups["${key}"]: block ${layer} does not exist (the model has blocks 0..${source.layers - 1})`);
+    if (dropped.has(layer)) fail(`${at}.kvGroups["${key}"]: block ${layer} is dropped by drop-layers; leave it out of kvGroups`);
     for (const group of groups) if (group >= kv) fail(`${at}.kvGroups["${key}"]: invalid head split: block ${layer} has KV groups 0..${kv - 1}, not ${group}`);
     counts.set(layer, groups.length);
   }

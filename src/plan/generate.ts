@@ -10,6 +10,9 @@ import { allocation, outlierRatios, round, zeroedIn } from './allocation';
 import { blockAngularDistances, contiguousAlternative, lowestScoring } from './layerSelection';
 import { attachInputNorms, linearWeights } from './linearWeights';
 import { openSource, type SourceModel } from './source';
+import { headLayout, headSlices, kvGroupScores } from './heads';
+import { elementBytes, slicedShape, type Slice } from './slice';
+import type { TensorInfo } from '../formats/types';
 import { PLAN_KIND, PLAN_VERSION, type PlanAction, type PlanAlternative, type PlanMetric, type PrunePlan, type SparsityMetric } from './types';
 
 export const SPARSITY_METRICS: readonly SparsityMetric[] = ['magnitude', 'wanda'];
@@ -18,6 +21,8 @@ export const OWL_DEFAULTS = { lambda: 0.08, threshold: 5 };
 export interface PlanRequest {
   model: string;
   dropLayers?: number;
+  /** KV groups to drop in every block (GQA-aware head pruning). */
+  dropHeads?: number;
   sparsity?: number;
   metric?: string;
   textFile?: string;
@@ -33,7 +38,8 @@ export interface PlanRequest {
 }
 
 export async function* generatePlan(request: PlanRequest, signal?: AbortSignal): AsyncGenerator<Progress, PrunePlan> {
-  if ((request.dropLayers === undefined) === (request.sparsity === undefined)) throw new InputError('plan: give one of --drop-layers N or --sparsity S');
+  const asked = [request.dropLayers, request.sparsity, request.dropHeads].filter((v) => v !== undefined).length;
+  if (asked !== 1) throw new InputError('plan: give one of --drop-layers N, --sparsity S or --drop-heads G');
   const source = await openSource(resolve(request.model));
   const maxTokens = request.maxTokens ?? DEFAULT_MAX_TOKENS;
   const text = request.textFile ? { file: resolve(request.textFile) } : undefined;
@@ -44,7 +50,22 @@ export async function* generatePlan(request: PlanRequest, signal?: AbortSignal):
   const actions: PlanAction[] = [];
   const alternatives: PlanAlternative[] = [];
   const notes: string[] = [];
-  if (request.dropLayers !== undefined) {
+  if (request.dropHeads !== undefined) {
+    const layout = headLayout(source);
+    const n = request.dropHeads;
+    if (!Number.isSafeInteger(n) || n < 1 || n >= layout.kvHeads) throw new InputError(`plan: --drop-heads must be between 1 and ${layout.kvHeads - 1} KV groups for a model with ${layout.kvHeads} KV heads (got ${n})`);
+    if ((request.metric ?? 'head-l2') !== 'head-l2') throw new InputError(`plan: heads are scored by 'head-l2' (the norm of a KV group's q/k/v rows and o_proj columns) in this version, not '${request.metric}'`);
+    const scores = yield* kvGroupScores(source, layout, signal);
+    const flat = scores.flatMap((groups, layer) => groups.map((score, group) => ({ layer, group, score })));
+    const ranked = rank(flat.map((s, index) => ({ index, score: s.score })));
+    const kvGroups: Record<string, number[]> = {};
+    scores.forEach((groups, layer) => {
+      kvGroups[String(layer)] = lowestScoring(groups.map((score, index) => ({ index, score })), n);
+    });
+    actions.push({ type: 'drop-heads', kvGroups });
+    metric = { name: 'head-l2', text: null, scores: flat.map((s, i) => ({ layer: s.layer, group: s.group, score: s.score, rank: ranked[i]!.rank })) };
+    notes.push(`head-l2: per KV group (${layout.group} query heads each), rank 1 = most important; every block drops its ${n} lowest, since config.json holds one head count`);
+  } else if (request.dropLayers !== undefined) {
     const n = request.dropLayers;
     if (!Number.isSafeInteger(n) || n < 1 || n >= source.layers) throw new InputError(`plan: --drop-layers must be between 1 and ${source.layers - 1} for a model of ${source.layers} blocks (got ${n})`);
     const name = parseLayerMetric(request.metric ?? (text ? 'block-influence' : 'weight-l2'));
@@ -103,6 +124,14 @@ export function predict(source: SourceModel, actions: readonly PlanAction[]): Pr
     const { layer } = tensorRole(t.name);
     return layer === null || !dropped.has(layer);
   });
+  const heads = actions.find((a) => a.type === 'drop-heads');
+  const slices = heads ? headSlices(source, headLayout(source), new Map(Object.entries(heads.kvGroups).map(([k, v]) => [Number(k), v]))) : new Map<string, Slice>();
+  const sizeOf = (t: TensorInfo) => {
+    const slice = slices.get(t.name);
+    if (!slice) return { count: t.count, bytes: t.byteLength };
+    const count = slicedShape(t, slice).reduce((a, b) => a * b, 1);
+    return { count, bytes: count * elementBytes(t) };
+  };
   let zeroed = 0;
   const sparsity = actions.find((a) => a.type === 'sparsity');
   if (sparsity) {
@@ -111,8 +140,8 @@ export function predict(source: SourceModel, actions: readonly PlanAction[]): Pr
   }
   return {
     layers: { before: source.layers, after: source.layers - dropped.size },
-    parameters: { before: source.parameters, after: kept.reduce((s, t) => s + t.count, 0) },
-    bytes: { before: source.bytes, after: kept.reduce((s, t) => s + t.byteLength, 0) },
+    parameters: { before: source.parameters, after: kept.reduce((s, t) => s + sizeOf(t).count, 0) },
+    bytes: { before: source.bytes, after: kept.reduce((s, t) => s + sizeOf(t).bytes, 0) },
     zeroed,
   };
 }

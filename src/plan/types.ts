@@ -25,8 +25,8 @@ export interface PlanMetric {
   name: string;
   /** The text activation metrics ran on (path relative like model.path), with the token cap. */
   text: { file: string; maxTokens: number } | null;
-  /** One score per block, as `layers` reports them (rank 1 = most important). */
-  scores: { layer: number; score: number; rank: number }[];
+  /** One score per block, as `layers` reports them (rank 1 = most important); per KV group (`group`) for heads. */
+  scores: { layer: number; group?: number; score: number; rank: number }[];
 }
 
 export interface DropLayersAction {

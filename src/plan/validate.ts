@@ -101,8 +101,8 @@ export function validatePlan(value: Json, where: string): PrunePlan {
     return { file: r.string(o.file, 'metric.text.file'), maxTokens: r.integer(o.maxTokens, 'metric.text.maxTokens', 2) };
   });
   const scores = r.array(mt.scores, 'metric.scores').map((s, i) => {
-    const o = r.object(s, `metric.scores[${i}]`, { required: ['layer', 'score', 'rank'] });
-    return { layer: r.integer(o.layer, `metric.scores[${i}].layer`), score: r.number(o.score, `metric.scores[${i}].score`), rank: r.integer(o.rank, `metric.scores[${i}].rank`, 1) };
+    const o = r.object(s, `metric.scores[${i}]`, { required: ['layer', 'score', 'rank'], optional: ['group'] });
+    return { layer: r.integer(o.layer, `metric.scores[${i}].layer`), ...(o.group === undefined ? {} : { group: r.integer(o.group, `metric.scores[${i}].group`) }), score: r.number(o.score, `metric.scores[${i}].score`), rank: r.integer(o.rank, `metric.scores[${i}].rank`, 1) };
   });
   const metric = { name: r.string(mt.name, 'metric.name'), text, scores };
 

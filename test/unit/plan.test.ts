@@ -140,6 +140,34 @@ test('plan → apply on the sample: drop the lowest-BI block, renumbered, smalle
   assert.deepEqual(bytesOf(o.file, o), bytesOf(s.file, s));
 });
 
+test('tiny-qwen2 (q/k/v biases, BF16 twin): drop-heads slices rows, bias elements and o_proj columns byte for byte', async () => {
+  for (const fixture of FIXTURES.slice(1)) {
+    const dir = tempDir();
+    await makePlan({ model: fixture, dropHeads: 1 }, join(dir, 'h.pruneplan.json'));
+    const plan = validatePlan(JSON.parse(readFileSync(join(dir, 'h.pruneplan.json'), 'utf8')), 'h');
+    const action = plan.actions[0]!;
+    assert.equal(action.type, 'drop-heads');
+    const kept = 1 - (action.type === 'drop-heads' ? action.kvGroups['0']![0]! : 0);
+    const result = await drain(applyPlan(join(dir, 'h.pruneplan.json'), join(dir, 'h'), { providers: ['cpu'] }));
+    assert.equal(result.parameters.after, plan.predicted.parameters.after);
+    const { header: src } = await openCheckpoint(fixture);
+    const { header: out } = await openCheckpoint(join(dir, 'h'));
+    const get = (h: typeof src, name: string) => h!.tensors.find((t) => t.name === name)!;
+    const bytes = (t: { file: string; byteOffset: number; byteLength: number }) => readFileSync(t.file).subarray(t.byteOffset, t.byteOffset + t.byteLength);
+    const size = get(src, 'model.layers.0.self_attn.q_proj.weight').byteLength / get(src, 'model.layers.0.self_attn.q_proj.weight').count;
+    // 4 heads of 16 in 2 groups: q keeps 32 rows of 64 columns, k/v 16 rows, biases the same elements, o 32 columns.
+    const q = get(out, 'model.layers.0.self_attn.q_proj.weight');
+    assert.deepEqual(q.shape, [32, 64]);
+    assert.deepEqual(bytes(q), bytes(get(src, 'model.layers.0.self_attn.q_proj.weight')).subarray(kept * 32 * 64 * size, (kept + 1) * 32 * 64 * size));
+    const kb = get(out, 'model.layers.0.self_attn.k_proj.bias');
+    assert.deepEqual(bytes(kb), bytes(get(src, 'model.layers.0.self_attn.k_proj.bias')).subarray(kept * 16 * size, (kept + 1) * 16 * size));
+    const o = get(out, 'model.layers.0.self_attn.o_proj.weight');
+    assert.deepEqual(o.shape, [64, 32]);
+    const srcO = bytes(get(src, 'model.layers.0.self_attn.o_proj.weight'));
+    for (const row of [0, 17, 63]) assert.deepEqual(bytes(o).subarray(row * 32 * size, (row + 1) * 32 * size), srcO.subarray((row * 64 + kept * 32) * size, (row * 64 + kept * 32 + 32) * size));
+  }
+});
+
 for (const fixture of FIXTURES) {
   const name = fixture.split('/').pop()!;
   test(`${name}: plan → apply for drop-layers (weight-l2) and magnitude sparsity; originals byte-identical`, async () => {

@@ -82,12 +82,38 @@ test('plan --sparsity with wanda on GPT-2 (Conv1D columns): the zeros are the on
   assert.ok(Math.abs(check.perplexity.pruned - result.perplexity.after) <= 1e-4 * result.perplexity.after);
 });
 
+test('plan --drop-heads on the sample (GQA, 2 KV groups of 2 query heads): smaller, and equal to silencing those heads', () => {
+  const dir = tempDir();
+  const planPath = join(dir, 'heads.pruneplan.json');
+  const planned = cli('plan', SAMPLE, '--drop-heads', '1', '--out', planPath, '--json');
+  assert.equal(planned.code, 0, planned.stderr);
+  const plan = JSON.parse(planned.stdout);
+  assert.equal(plan.actions[0].type, 'drop-heads');
+  for (let l = 0; l < 4; l++) assert.equal(plan.actions[0].kvGroups[String(l)].length, 1);
+  const out = join(dir, 'pruned');
+  const applied = cli('apply', planPath, '--out', out, '--verify', '--text-file', TEXT, '--json');
+  assert.equal(applied.code, 0, applied.stderr);
+  const result = JSON.parse(applied.stdout);
+  assert.equal(result.parameters.after, plan.predicted.parameters.after);
+  assert.ok(result.bytes.after < result.bytes.before);
+  const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+  assert.deepEqual([config.num_attention_heads, config.num_key_value_heads, config.head_dim, config.hidden_size], [2, 1, 32, 128]);
+  if (hasTorch) {
+    const check = torchCheck(planPath, SAMPLE, out);
+    assert.ok(check.logitsMaxDiffVsSilencedHeads < 1e-3, String(check.logitsMaxDiffVsSilencedHeads));
+    assert.ok(Math.abs(check.perplexity.pruned - result.perplexity.after) <= 1e-4 * result.perplexity.after);
+  }
+});
+
 test('plan and apply usage errors: exit 2 with one importance-lens: line, nothing written', () => {
   const dir = tempDir();
   const notAPlan = join(dir, 'notes.json');
   writeFileSync(notAPlan, '{"mine": true}');
   const cases: [string[], RegExp][] = [
-    [['plan', SAMPLE], /give one of --drop-layers N or --sparsity S/],
+    [['plan', SAMPLE], /give one of --drop-layers N, --sparsity S or --drop-heads G/],
+    [['plan', SAMPLE, '--drop-layers', '1', '--sparsity', '0.5'], /give one of/],
+    [['plan', SAMPLE, '--drop-heads', '2'], /--drop-heads must be between 1 and 1 KV groups for a model with 2 KV heads/],
+    [['plan', GPT2, '--drop-heads', '1'], /dropping heads needs a Llama-family checkpoint/],
     [['plan', SAMPLE, '--drop-layers', '4'], /--drop-layers must be between 1 and 3/],
     [['plan', SAMPLE, '--drop-layers', 'two'], /--drop-layers must be an integer/],
     [['plan', SAMPLE, '--drop-layers', '1', '--metric', 'ablation'], /runs the model on a text; give --text-file/],

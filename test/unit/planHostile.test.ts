@@ -49,6 +49,8 @@ const CASES: Case[] = [
   { name: 'a KV group that does not exist', base: 'drop', mutate: (p) => ({ ...p, actions: [{ type: 'drop-heads', kvGroups: { 0: [5] } }] }), error: /invalid head split: block 0 has KV groups 0\.\.1, not 5/, schema: false },
   { name: 'uneven head splits', base: 'drop', mutate: (p) => ({ ...p, actions: [{ type: 'drop-heads', kvGroups: { 0: [0], 1: [] } }] }), error: /invalid head split: .*same number/, schema: false },
   { name: 'every KV group dropped', base: 'drop', mutate: (p) => ({ ...p, actions: [{ type: 'drop-heads', kvGroups: { 0: [0, 1], 1: [0, 1] } }] }), error: /invalid head split: .*at least one KV group/, schema: false },
+  { name: 'heads and sparsity in one plan', base: 'sparse', mutate: (p) => ({ ...p, actions: [...p.actions, { type: 'drop-heads', kvGroups: { 0: [0], 1: [0] } }] }), error: /drop-heads and sparsity in one plan are not supported/, schema: false },
+  { name: 'heads of a dropped block', base: 'drop', mutate: (p) => ({ ...p, actions: [{ type: 'drop-layers', layers: [1], selection: 'manual' }, { type: 'drop-heads', kvGroups: { 0: [0], 1: [0] } }] }), error: /block 1 is dropped by drop-layers/, schema: false },
   { name: 'experts on a dense model', base: 'drop', mutate: (p) => ({ ...p, actions: [{ type: 'drop-experts', experts: { 0: [1] } }] }), error: /has no MoE experts/, schema: false },
   { name: 'a predicted count of the wrong type', base: 'drop', mutate: (p) => set(p, ['predicted', 'parameters', 'after'], 'many'), error: /predicted\.parameters\.after: "many" is not an integer/, schema: true },
 ];
