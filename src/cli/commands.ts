@@ -13,6 +13,7 @@ import { SALIENCY_METHODS } from '../analyses/saliency';
 import type { SaliencyMethod } from '../protocol/results';
 import type { TextSource } from '../protocol/worker';
 import { InputError } from '../errors';
+import { csvCommand, inspectCsvIfCsv } from './csvCommand';
 import { PLAN_COMMANDS } from '../plan/commands';
 
 export interface Command {
@@ -67,6 +68,8 @@ export const COMMANDS: Record<string, Command> = {
     options: {},
     positionals: 1,
     run: async (args) => {
+      const csv = await inspectCsvIfCsv(path(args), Boolean(args.values.json));
+      if (csv !== undefined) return csv;
       const { result } = await analyse({ analysis: 'inspect', path: path(args) });
       return args.values.json ? json(result) : `${renderInspect(result)}\n`;
     },
@@ -156,6 +159,7 @@ export const COMMANDS: Record<string, Command> = {
       return args.values.json ? json(result) : `${renderDelta(result)}\n`;
     },
   },
+  csv: csvCommand,
   report: {
     summary: 'report PATH --out R.html   a self-contained HTML report with the same views as the editor panel',
     help: 'Usage: importance-lens report PATH --out R.html [--json]\n\nWrites a self-contained HTML report of PATH. An existing --out file is replaced only if it is an earlier\nImportance Lens report.',

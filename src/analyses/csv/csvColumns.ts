@@ -1,0 +1,136 @@
+// `csv FILE --target COL [--model M.onnx]`: column importance vs a target. Mutual information over every row
+// (streamed, columnPass.ts), and permutation importance on a held-out part of a uniform sample of rows, with the
+// user's ONNX model or a built-in random forest; their agreement is Spearman's rank correlation.
+import { seededRandom } from '../../compute/random';
+import { openCsv } from '../../formats/csv/reader';
+import type { CsvColumnImportance, CsvColumnsResult } from '../../protocol/csv';
+import type { Progress } from '../../protocol/results';
+import { columnPass, type PassResult } from './columnPass';
+import { binColumns, MAX_BINS, RandomForest } from './forest';
+import { coarseBinCount, mergeFineBins, mutualInformation, quantileEdges } from './mutualInfo';
+import { onnxPredictor } from './onnxModel';
+import { permutationImportance, spearman, summarise, type Permuted, type Predict } from './permutation';
+
+export interface CsvColumnsInput {
+  path: string;
+  target: string;
+  model?: string;
+  repeats?: number;
+  seed?: number;
+  providers?: string[];
+}
+
+const FOLDS = 4;
+const MIN_ROWS = 2 * FOLDS;
+const ROUND_ROWS = 5000;
+const MAX_ROUNDS = 10;
+
+export async function* csvColumns(input: CsvColumnsInput, signal?: AbortSignal): AsyncGenerator<Progress, CsvColumnsResult> {
+  const seed = input.seed ?? 0;
+  const repeats = input.repeats ?? 5;
+  const layout = await openCsv(input.path);
+  const pass = yield* columnPass(layout, input.target, seed, signal);
+  const { features, target } = pass;
+  const warnings = [...layout.warnings, ...pass.warnings];
+  const bins = coarseBinCount(pass.counted);
+  const mi = features.map((f) => {
+    const merged = f.vocab ? { table: f.joint, rows: f.fine } : mergeFineBins(f.joint, f.fine, target.width, bins);
+    return mutualInformation(merged.table, merged.rows, target.width);
+  });
+
+  yield { message: input.model ? `Permutation importance with ${input.model}` : 'Permutation importance with a random forest' };
+  let model: CsvColumnsResult['model'] = null;
+  let permutation: { mean: number[]; sd: number[] } | null = null;
+  let device = 'cpu';
+  const sample: Part = pass.sample;
+  if (features.length > 0 && sample.rows >= MIN_ROWS) {
+    let result: Permuted & { trainRows: number };
+    if (input.model) {
+      // The user's model is already fitted: every sampled row is held out.
+      const onnx = await onnxPredictor(input.model, features.map((f) => ({ name: f.name, categories: f.vocab ? [...f.vocab.keys()] : null })), target.task, target.classes, input.providers);
+      device = onnx.device;
+      warnings.push(...onnx.warnings);
+      try {
+        result = { ...(await permutationImportance(onnx.predict, sample.x, sample.rows, features.length, sample.y, target.task, repeats, seed + 1, signal)), trainRows: 0 };
+      } finally {
+        await onnx.release();
+      }
+    } else {
+      result = await crossFitted(pass, repeats, seed, signal);
+    }
+    permutation = result;
+    model = {
+      kind: input.model ? 'onnx' : 'random-forest', path: input.model ?? null, score: result.baseline,
+      metric: target.task === 'classification' ? 'accuracy' : 'r2', trainRows: result.trainRows, testRows: sample.rows, repeats,
+    };
+  } else if (features.length > 0) {
+    warnings.push('too few rows with a target value for permutation importance');
+  }
+
+  const useModel = input.model !== undefined && permutation !== null;
+  const columns: CsvColumnImportance[] = features.map((f, k) => ({
+    name: f.name, type: f.type,
+    importance: useModel ? permutation!.mean[k]! : mi[k]!,
+    method: useModel ? 'permutation' : 'mutual-information',
+    rank: 0,
+    mutualInformation: mi[k]!,
+    permutation: permutation ? { mean: permutation.mean[k]!, sd: permutation.sd[k]! } : null,
+    missing: pass.profiles[f.column]!.missingFor(f.type),
+  }));
+  [...columns].sort((a, b) => b.importance - a.importance || a.name.localeCompare(b.name)).forEach((c, i) => { c.rank = i + 1; });
+  columns.sort((a, b) => a.rank - b.rank);
+  const agreement = permutation ? spearman(mi, permutation.mean) : null;
+  return {
+    kind: 'columns', path: input.path, target: target.name, task: target.task, rows: pass.rows, columns,
+    skipped: pass.skipped, model, agreement, device, warnings,
+  };
+}
+
+interface Part { x: Float64Array; y: Float64Array; rows: number }
+
+/**
+ * Permutation importance of a random forest by K-fold cross-fitting: each fold is held out once from a forest fitted
+ * on the others, so every sampled row is scored and the estimate is far steadier than one train/test split. A
+ * repeat's drop is the mean over folds; the baseline is the mean held-out score.
+ */
+async function crossFitted(pass: PassResult, repeats: number, seed: number, signal?: AbortSignal): Promise<Permuted & { trainRows: number }> {
+  const { x, y, rows } = pass.sample;
+  const fx = pass.features.length;
+  // Small samples make a noisy estimate (one shuffled row moves accuracy by 1/rows): repeat the cross-fitting with
+  // new folds until about ROUND_ROWS rows have been scored, at most MAX_ROUNDS times.
+  const rounds = Math.max(1, Math.min(MAX_ROUNDS, Math.ceil(ROUND_ROWS / rows)));
+  const random = seededRandom(seed + 7);
+  const take = (ids: number[]): Part => {
+    const part = { x: new Float64Array(ids.length * fx), y: new Float64Array(ids.length), rows: ids.length };
+    ids.forEach((id, i) => { part.x.set(x.subarray(id * fx, id * fx + fx), i * fx); part.y[i] = y[id]!; });
+    return part;
+  };
+  const drops = pass.features.map(() => new Array<number>(repeats).fill(0));
+  let baseline = 0;
+  let trainRows = 0;
+  for (let round = 0; round < rounds; round++) {
+  const order = Array.from({ length: rows }, (_, i) => i);
+  for (let i = rows - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  for (let k = 0; k < FOLDS; k++) {
+    const test = order.filter((_, i) => i % FOLDS === k);
+    const train = take(order.filter((_, i) => i % FOLDS !== k));
+    trainRows = Math.max(trainRows, train.rows);
+    const held = take(test);
+    const result = await permutationImportance(fitForest(pass, train, seed + 10 * round + k), held.x, held.rows, fx, held.y, pass.target.task, repeats, seed + 100 + 10 * round + k, signal);
+    baseline += result.baseline / (FOLDS * rounds);
+    result.drops.forEach((d, f) => d.forEach((v, r) => { drops[f]![r]! += v / (FOLDS * rounds); }));
+  }
+  }
+  return { baseline, ...summarise(drops), drops, trainRows };
+}
+function fitForest(pass: PassResult, train: Part, seed: number): Predict {
+  const fx = pass.features.length;
+  const edges = pass.features.map((_, k) => quantileEdges(Float64Array.from({ length: train.rows }, (_, r) => train.x[r * fx + k]!), MAX_BINS));
+  const forest = new RandomForest({
+    task: pass.target.task, classes: pass.target.classes.length, trees: 100, maxDepth: 12, minLeaf: 2, seed,
+  }).fit(binColumns(train.x, train.rows, fx, edges), train.y);
+  return async (x, rows) => forest.predict(binColumns(x, rows, fx, edges));
+}

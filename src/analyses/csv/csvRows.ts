@@ -1,0 +1,124 @@
+// `csv FILE --text-column C --target-file T [--out F --k K]`: DSIR importance weights of every row's text vs a
+// target sample, and optionally k rows resampled into a new CSV (the rows copied byte for byte, header first).
+// Streams the file twice (raw n-gram counts, then weights) and a third time to copy the chosen rows.
+import { createReadStream } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
+import { InputError, throwIfAborted } from '../../errors';
+import { openCsv, readBatches, type CsvLayout } from '../../formats/csv/reader';
+import { fieldText } from '../../formats/csv/scanner';
+import type { CsvRowsResult } from '../../protocol/csv';
+import type { Progress } from '../../protocol/results';
+import { writeFileAtomically } from '../../report/write';
+import { BUCKETS, BucketCounts, gumbelTopK, logRatios, rowWeight } from './dsir';
+
+export interface CsvRowsInput {
+  path: string;
+  textColumn: string;
+  targetFile: string;
+  out?: string;
+  k?: number;
+  seed?: number;
+}
+
+export async function* csvRows(input: CsvRowsInput, signal?: AbortSignal): AsyncGenerator<Progress, CsvRowsResult> {
+  const layout = await openCsv(input.path);
+  const column = columnIndex(layout, input.textColumn);
+  if (input.out) await refuseSource(input.out, [input.path, input.targetFile]);
+  yield { message: `Reading the target sample ${input.targetFile}` };
+  const target = await targetCounts(input.targetFile, input.textColumn, signal);
+  if (target.total === 0) throw new InputError(`${input.targetFile}: the target sample has no words`);
+
+  yield { message: `Counting n-grams of '${input.textColumn}'` };
+  const raw = new BucketCounts();
+  for await (const text of texts(layout, column, signal)) raw.add(text.text);
+  const ratios = logRatios(target, raw);
+
+  yield { message: 'Weighting rows' };
+  let weights = new Float64Array(1024);
+  let lines = new Int32Array(1024);
+  let n = 0;
+  for await (const { text, line } of texts(layout, column, signal)) {
+    if (n === weights.length) {
+      const w = new Float64Array(n * 2); w.set(weights); weights = w;
+      const l = new Int32Array(n * 2); l.set(lines); lines = l;
+    }
+    weights[n] = rowWeight(text, ratios);
+    lines[n++] = line;
+  }
+  const rows = Array.from({ length: n }, (_, i) => ({ line: lines[i]!, weight: weights[i]! }));
+  let resampled: CsvRowsResult['resampled'] = null;
+  if (input.out) {
+    const k = Math.min(n, input.k ?? Math.max(1, Math.round(n / 10)));
+    const chosen = gumbelTopK(weights.subarray(0, n), k, input.seed ?? 0).map((i) => lines[i]!);
+    yield { message: `Writing ${k} rows to ${input.out}` };
+    await writeRows(layout, new Set(chosen), input.out, signal);
+    resampled = { out: input.out, k, lines: chosen };
+  }
+  return { kind: 'rows', path: input.path, textColumn: input.textColumn, targetFile: input.targetFile, rows, buckets: BUCKETS, resampled, warnings: [...layout.warnings] };
+}
+
+function columnIndex(layout: CsvLayout, name: string): number {
+  const column = layout.columns.indexOf(name);
+  if (column < 0) throw new InputError(`${layout.path}: no column '${name}' (columns: ${layout.columns.slice(0, 20).join(', ')})`);
+  return column;
+}
+
+async function* texts(layout: CsvLayout, column: number, signal?: AbortSignal): AsyncGenerator<{ text: string; line: number }> {
+  for await (const { batch, from } of readBatches(layout, signal)) {
+    for (let r = from; r < batch.count; r++) yield { text: fieldText(batch, batch.firstField[r]! + column), line: batch.lines[r]! };
+  }
+}
+
+/** The target sample: a CSV (its column of the same name) or a plain text file (read line by line, streamed). */
+async function targetCounts(path: string, columnName: string, signal?: AbortSignal): Promise<BucketCounts> {
+  const counts = new BucketCounts();
+  const ext = extname(path).toLowerCase();
+  if (ext === '.csv' || ext === '.tsv') {
+    const layout = await openCsv(path);
+    for await (const { text } of texts(layout, columnIndex(layout, columnName), signal)) counts.add(text);
+    return counts;
+  }
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  let carry = '';
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      throwIfAborted(signal);
+      const text = carry + chunk;
+      const cut = text.lastIndexOf('\n');
+      if (cut < 0 && text.length > 1 << 20) { counts.add(text); carry = ''; continue; }
+      counts.add(text.slice(0, cut + 1));
+      carry = text.slice(cut + 1);
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code) throw new InputError(`cannot read the target sample ${path}: ${(error as Error).message}`);
+    throw error;
+  }
+  counts.add(carry);
+  return counts;
+}
+
+/** --out may be neither the CSV nor the target sample (a resample never replaces its source). */
+async function refuseSource(out: string, sources: string[]): Promise<void> {
+  const real = async (p: string) => realpath(p).catch(() => resolve(p));
+  const target = await real(out);
+  for (const source of sources) {
+    if (target === (await real(source))) throw new InputError(`--out ${out} is an input file; the resample is written to a new file, never over its source`);
+  }
+}
+
+async function writeRows(layout: CsvLayout, lines: Set<number>, out: string, signal?: AbortSignal): Promise<void> {
+  const parts: Buffer[] = [];
+  let first = true;
+  for await (const { batch, from } of readBatches(layout, signal)) {
+    if (first && from === 1) parts.push(Buffer.from(batch.buf.subarray(batch.recordStart[0], batch.recordEnd[0])));
+    first = false;
+    for (let r = from; r < batch.count; r++) {
+      if (!lines.has(batch.lines[r]!)) continue;
+      const bytes = batch.buf.subarray(batch.recordStart[r], batch.recordEnd[r]);
+      parts.push(Buffer.from(bytes));
+      if (bytes[bytes.length - 1] !== 0x0a) parts.push(Buffer.from('\n')); // the file's last record had no newline
+    }
+  }
+  await writeFileAtomically(out, Buffer.concat(parts));
+}

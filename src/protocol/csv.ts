@@ -1,0 +1,79 @@
+// Result documents of the CSV analyses (DESIGN.md §4: `inspect` on a CSV, `csv --target`, `csv --text-column`).
+// Types only: the webview bundle may import this file.
+
+export type CsvColumnType = 'number' | 'category' | 'text' | 'date';
+
+export interface CsvInspectResult {
+  format: 'csv';
+  path: string;
+  bytes: number;
+  /** Data records (the header not counted). */
+  rows: number;
+  delimiter: string;
+  header: boolean;
+  columns: { name: string; type: CsvColumnType; missing: number; distinct: number | null }[];
+  warnings: string[];
+}
+
+export interface CsvColumnImportance {
+  name: string;
+  type: CsvColumnType;
+  /** The score ranked on: the permutation mean with a user's model, otherwise the mutual information. */
+  importance: number;
+  method: 'mutual-information' | 'permutation';
+  /** 1 = most important. */
+  rank: number;
+  /** Discretised mutual information with the target in nats, Miller–Madow bias-corrected, over all rows. */
+  mutualInformation: number;
+  /** Drop in the model's score (accuracy or R²) on held-out rows when this column is shuffled: mean ± sd over repeats. */
+  permutation: { mean: number; sd: number } | null;
+  missing: number;
+}
+
+export interface CsvColumnsResult {
+  kind: 'columns';
+  path: string;
+  target: string;
+  task: 'classification' | 'regression';
+  /** Data rows read (rows with a missing target included). */
+  rows: number;
+  columns: CsvColumnImportance[];
+  /** Columns left out (text, constant, the target), with the reason. */
+  skipped: { name: string; reason: string }[];
+  model: {
+    kind: 'onnx' | 'random-forest';
+    path: string | null;
+    /** Accuracy (classification) or R² (regression) on the held-out rows, before any shuffling. */
+    score: number;
+    metric: 'accuracy' | 'r2';
+    trainRows: number;
+    testRows: number;
+    repeats: number;
+  } | null;
+  /** Spearman rank correlation between mutual information and permutation importance. */
+  agreement: number | null;
+  /** Where the model ran (onnxruntime execution provider), or 'cpu' for the built-in model. */
+  device: string;
+  warnings: string[];
+}
+
+export interface CsvRowsResult {
+  kind: 'rows';
+  path: string;
+  textColumn: string;
+  targetFile: string;
+  /** One per data row, in file order: DSIR log importance weight log p_target(x) − log p_raw(x). */
+  rows: { line: number; weight: number }[];
+  buckets: number;
+  resampled: { out: string; k: number; lines: number[] } | null;
+  warnings: string[];
+}
+
+/** The CSV analysis requests. Not yet in worker.ts's AnalysisRequest union: adding them there needs the exhaustive
+ * switches of src/vscode/statusBar.ts to learn 'csv' in the same change; the CLI runs them directly meanwhile. */
+export type CsvRequest =
+  | { analysis: 'csv'; mode: 'inspect'; path: string }
+  | { analysis: 'csv'; mode: 'columns'; path: string; target: string; model?: string; repeats?: number; seed?: number; providers?: string[] }
+  | { analysis: 'csv'; mode: 'rows'; path: string; textColumn: string; targetFile: string; out?: string; k?: number; seed?: number };
+
+export type CsvResult = CsvInspectResult | CsvColumnsResult | CsvRowsResult;

@@ -1,0 +1,102 @@
+// Column importance on real datasets (scikit-learn's, written by test/fixtures/csv/make_fixtures.py) against
+// scikit-learn's own numbers in golden.json: rank agreement (Spearman) of mutual information and of permutation
+// importance; a user's ONNX model; DSIR row weights and resampling; the CLI contract for `inspect` and `csv`.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { drain } from '../../src/analyses';
+import { csvColumns } from '../../src/analyses/csv/csvColumns';
+import { csvRows } from '../../src/analyses/csv/csvRows';
+import { mutualInformation } from '../../src/analyses/csv/mutualInfo';
+import { spearman } from '../../src/analyses/csv/permutation';
+import { DIST, ROOT, tempDir, writeTemp } from './helpers';
+
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'csv');
+interface Golden { target: string; task: string; rows: number; columns: string[]; mutualInformation: number[]; permutation: number[] }
+const golden = JSON.parse(readFileSync(join(FIXTURES, 'golden.json'), 'utf8')) as Record<string, Golden> & { wine_onnx: { columns: string[]; accuracy: number; permutation: number[] } };
+
+// Permutation importance of a forest is a noisy quantity (scikit-learn's single-split estimates disagree with
+// themselves from seed to seed); breast_cancer's 30 strongly correlated columns share importance arbitrarily.
+const PERMUTATION_FLOOR: Record<string, number> = { iris: 0.8, wine: 0.8, diabetes: 0.8, breast_cancer: 0.5 };
+
+for (const name of ['iris', 'wine', 'breast_cancer', 'diabetes']) {
+  test(`${name}: importance ranks agree with scikit-learn`, async () => {
+    const g = golden[name]!;
+    const result = await drain(csvColumns({ path: join(FIXTURES, `${name}.csv`), target: g.target }));
+    assert.equal(result.task, g.task);
+    assert.equal(result.rows, g.rows);
+    const by = new Map(result.columns.map((c) => [c.name, c]));
+    assert.deepEqual([...by.keys()].sort(), [...g.columns].sort());
+    const mi = spearman(g.columns.map((c) => by.get(c)!.mutualInformation), g.mutualInformation)!;
+    const perm = spearman(g.columns.map((c) => by.get(c)!.permutation!.mean), g.permutation)!;
+    assert.ok(mi >= 0.8, `mutual information rank correlation ${mi.toFixed(3)} >= 0.8`);
+    assert.ok(perm >= PERMUTATION_FLOOR[name]!, `permutation rank correlation ${perm.toFixed(3)} >= ${PERMUTATION_FLOOR[name]}`);
+    assert.ok(result.columns.every((c, i) => c.rank === i + 1 && c.method === 'mutual-information' && c.importance === c.mutualInformation));
+    assert.ok(result.model!.score > (g.task === 'classification' ? 0.85 : 0.3), `model score ${result.model!.score}`);
+  });
+}
+
+test('a user ONNX model (inputs named after the columns) gives permutation importance like scikit-learn\'s', async () => {
+  const g = golden.wine_onnx;
+  const result = await drain(csvColumns({ path: join(FIXTURES, 'wine.csv'), target: 'cultivar', model: join(FIXTURES, 'wine_logreg.onnx'), providers: ['cpu'] }));
+  assert.equal(result.model!.kind, 'onnx');
+  assert.ok(Math.abs(result.model!.score - g.accuracy) < 1e-9, `accuracy ${result.model!.score} vs ${g.accuracy}`);
+  assert.equal(result.device, 'cpu');
+  const by = new Map(result.columns.map((c) => [c.name, c]));
+  const rho = spearman(g.columns.map((c) => by.get(c)!.permutation!.mean), g.permutation)!;
+  assert.ok(rho >= 0.8, `rank correlation ${rho.toFixed(3)}`);
+  assert.ok(result.columns.every((c) => c.method === 'permutation' && c.importance === c.permutation!.mean));
+});
+
+test('mutual information: independent columns ~0, a copy of the target = H(target)', () => {
+  const independent = Float64Array.from([250, 250, 250, 250]);
+  assert.equal(mutualInformation(independent, 2, 2), 0);
+  const copy = Float64Array.from([500, 0, 0, 500]);
+  assert.ok(Math.abs(mutualInformation(copy, 2, 2) - (Math.log(2) + 1 / 2000)) < 1e-12);
+});
+
+test('DSIR: rows like the target sample weigh more; resampling writes a new file, never the source', async () => {
+  const dir = tempDir();
+  const rows = ['id,text', ...Array.from({ length: 40 }, (_, i) => (i % 4 === 0 ? `${i},"the lord is my shepherd, I shall not want"` : `${i},"stock prices fell sharply on monday"`))];
+  const path = writeTemp(dir, 'data.csv', `${rows.join('\n')}\n`);
+  const target = writeTemp(dir, 'target.txt', 'The Lord is my shepherd.\nHe maketh me to lie down in green pastures.\n');
+  const out = join(dir, 'picked.csv');
+  const result = await drain(csvRows({ path, textColumn: 'text', targetFile: target, out, k: 5 }));
+  assert.equal(result.rows.length, 40);
+  assert.deepEqual(result.rows.slice(0, 2).map((r) => r.line), [2, 3]);
+  assert.ok(result.rows[0]!.weight > result.rows[1]!.weight);
+  const written = readFileSync(out, 'utf8').trim().split('\n');
+  assert.equal(written[0], 'id,text');
+  assert.equal(written.length, 6);
+  assert.deepEqual(result.resampled!.lines.map((line) => rows[line - 1]), written.slice(1));
+  await assert.rejects(drain(csvRows({ path, textColumn: 'text', targetFile: target, out: path })), /never over its source/);
+});
+
+function cli(...args: string[]) {
+  return spawnSync(process.execPath, [join(DIST, 'cli.js'), ...args], { encoding: 'utf8' });
+}
+
+test('CLI: inspect on a CSV, csv --target and --text-column follow the contract; bad input exits 2 with one line', () => {
+  const inspect = cli('inspect', join(FIXTURES, 'iris.csv'), '--json');
+  assert.equal(inspect.status, 0, inspect.stderr);
+  const doc = JSON.parse(inspect.stdout);
+  assert.equal(doc.format, 'csv');
+  assert.equal(doc.rows, 150);
+  assert.deepEqual(doc.columns[0], { name: 'sepal_length_cm', type: 'number', missing: 0, distinct: 35 });
+  const columns = cli('csv', join(FIXTURES, 'iris.csv'), '--target', 'species', '--json');
+  assert.equal(columns.status, 0, columns.stderr);
+  const c = JSON.parse(columns.stdout);
+  assert.equal(c.target, 'species');
+  assert.equal(c.task, 'classification');
+  for (const column of c.columns) for (const key of ['name', 'importance', 'method', 'rank']) assert.ok(key in column);
+  const dir = tempDir();
+  const bad = writeTemp(dir, 'bad.csv', 'a,b\n1,2\n3\n');
+  const refused = cli('csv', bad, '--target', 'a', '--json');
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /^importance-lens: .*line 3: 1 field, but the header has 2 \(ragged row\)\n$/);
+  const missing = cli('csv', join(FIXTURES, 'iris.csv'), '--target', 'nope');
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /^importance-lens: .*no column 'nope'/);
+});
