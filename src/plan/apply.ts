@@ -19,6 +19,7 @@ import { checkAgainstModel } from './checkAgainstModel';
 import { attachInputNorms, linearWeights, type LinearWeight } from './linearWeights';
 import { blockMapping, prunedConfig, renumberName } from './renumber';
 import { SafetensorsWriter } from './safetensorsWriter';
+import { renumberExpert, routerSlices } from './experts';
 import { headConfig, headSlices } from './heads';
 import { elementBytes, slicedShape, writeSlice, type Slice } from './slice';
 import { openSource } from './source';
@@ -77,13 +78,16 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
   }
   const sparsified = new Map<string, LinearWeight>(weights.filter((w) => checked.ratios.has(w.layer)).map((w) => [w.tensor.name, w]));
   const slices = checked.heads ? headSlices(source, checked.heads, checked.kvGroups) : new Map<string, Slice>();
+  if (checked.experts) for (const [name, slice] of routerSlices(source, checked.experts.layout, checked.experts.dropped)) slices.set(name, slice);
 
   // The output layout: the source's shards, less dropped tensors, with renumbered names.
   const shards = new Map<string, { tensor: TensorInfo; name: string; shape: number[]; byteLength: number }[]>();
   for (const tensor of [...source.tensors].sort((a, b) => (a.file === b.file ? a.byteOffset - b.byteOffset : a.file < b.file ? -1 : 1))) {
     const { layer } = tensorRole(tensor.name);
     if (layer !== null && checked.dropped.has(layer)) continue;
-    const name = layer === null ? tensor.name : renumberName(tensor.name, layer, mapping.get(layer)!);
+    const renamed = layer === null ? tensor.name : renumberName(tensor.name, layer, mapping.get(layer)!);
+    const name = layer === null || !checked.experts ? renamed : renumberExpert(renamed, checked.experts.dropped.get(layer) ?? []);
+    if (name === null) continue;
     const shard = basename(tensor.file);
     if (!shards.has(shard)) shards.set(shard, []);
     const slice = slices.get(tensor.name);
@@ -97,6 +101,11 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
   if (checked.heads && checked.kvGroups.size > 0) {
     config = headConfig(config, checked.heads, [...checked.kvGroups.values()][0]!.length);
     changed.push('num_attention_heads', 'num_key_value_heads', 'head_dim');
+  }
+  if (checked.experts && checked.experts.dropped.size > 0) {
+    const { layout, dropped } = checked.experts;
+    config = { ...config, [layout.countKey]: layout.experts - [...dropped.values()][0]!.length };
+    changed.push(layout.countKey);
   }
   const copied = [];
   for (const name of COPIED_FILES) if ((await pathKind(join(source.directory, name))) === 'file') copied.push(name);

@@ -1,7 +1,7 @@
 // The second half of validating a plan: does it make sense for the checkpoint it names? Every check here runs
 // before apply writes anything, and each error names the action and the index at fault.
-import { tensorRole } from '../arch/names';
 import { InputError } from '../errors';
+import { checkExperts, type ExpertLayout } from './experts';
 import { headLayout, type HeadLayout } from './heads';
 import type { SourceModel } from './source';
 import type { PrunePlan } from './types';
@@ -14,6 +14,8 @@ export interface CheckedPlan {
   /** Source block -> KV groups it loses (drop-heads), with the head layout they refer to. */
   kvGroups: Map<number, number[]>;
   heads: HeadLayout | null;
+  /** drop-experts: the expert layout and source block -> experts it loses. */
+  experts: { layout: ExpertLayout; dropped: Map<number, number[]> } | null;
 }
 
 export function checkAgainstModel(plan: PrunePlan, source: SourceModel, where: string): CheckedPlan {
@@ -48,8 +50,7 @@ export function checkAgainstModel(plan: PrunePlan, source: SourceModel, where: s
       case 'drop-heads':
         break;
       case 'drop-experts':
-        if (!source.tensors.some((t) => tensorRole(t.name).module === 'expert')) fail(`${at}: ${source.directory} has no MoE experts to drop`);
-        fail(`${at}: "drop-experts" is part of the plan format but apply does not carry it out in this version; remove the action`);
+        break;
     }
   }
   for (const [i, action] of plan.actions.entries()) {
@@ -67,7 +68,11 @@ export function checkAgainstModel(plan: PrunePlan, source: SourceModel, where: s
     checkHeadSplit(action.kvGroups, source, heads.kvHeads, dropped, `actions[${i}]`, fail);
     for (const [key, groups] of Object.entries(action.kvGroups)) if (groups.length > 0) kvGroups.set(Number(key), groups);
   }
-  return { dropped, ratios, sparsityMetric, kvGroups, heads };
+  let experts: CheckedPlan['experts'] = null;
+  for (const [i, action] of plan.actions.entries()) {
+    if (action.type === 'drop-experts') experts = checkExperts(action.experts, source, dropped, `actions[${i}]`, fail);
+  }
+  return { dropped, ratios, sparsityMetric, kvGroups, heads, experts };
 }
 
 /**

@@ -60,7 +60,7 @@ export const PLAN_COMMANDS: Record<string, Command> = {
   plan: {
     summary: 'plan MODEL (--drop-layers N|--sparsity S)  a pruning plan (*.pruneplan.json) from a layer metric or outlier ratios',
     help:
-      'Usage: importance-lens plan MODEL (--drop-layers N | --sparsity S | --drop-heads G) [--metric M] [--text-file F] [--max-tokens N]\n' +
+      'Usage: importance-lens plan MODEL (--drop-layers N | --sparsity S | --drop-heads G | --drop-experts E) [--metric M] [--text-file F] [--max-tokens N]\n' +
       '                            [--contiguous] [--allocation owl|uniform] [--lambda L] [--out P.pruneplan.json] [--json]\n\n' +
       'Prints a pruning plan for a Hugging Face model directory (safetensors); --out also writes it (replacing only an\n' +
       'earlier plan). Edit it, commit it, then carry it out with `apply`.\n' +
@@ -73,9 +73,10 @@ export const PLAN_COMMANDS: Record<string, Command> = {
       '  (default): blocks with more outliers (scores > 5× their mean) get less sparsity, within S ± lambda (default\n' +
       '  0.08); uniform: S everywhere. Applying zeroes the lowest-scoring weights of each output row.\n' +
       '--drop-heads G: drop G whole KV groups (a K/V head and the query heads sharing it, so GQA stays valid) in every\n' +
-      '  block, the lowest by head-l2 (norm of the group\'s q/k/v rows and o_proj columns). Llama-family checkpoints.',
+      '  block, the lowest by head-l2 (norm of the group\'s q/k/v rows and o_proj columns). Llama-family checkpoints.\n' +
+      '--drop-experts E: drop the E experts with the lowest weight norm (expert-l2) in every MoE block; router rows follow.',
     options: {
-      'drop-layers': { type: 'string' }, 'drop-heads': { type: 'string' }, sparsity: { type: 'string' }, metric: { type: 'string' }, 'text-file': { type: 'string' },
+      'drop-layers': { type: 'string' }, 'drop-heads': { type: 'string' }, 'drop-experts': { type: 'string' }, sparsity: { type: 'string' }, metric: { type: 'string' }, 'text-file': { type: 'string' },
       'max-tokens': { type: 'string' }, out: { type: 'string' }, allocation: { type: 'string' }, lambda: { type: 'string' }, contiguous: { type: 'boolean' },
     },
     positionals: 1,
@@ -87,12 +88,14 @@ export const PLAN_COMMANDS: Record<string, Command> = {
       const maxTokens = number(args, 'max-tokens', true);
       const dropLayers = number(args, 'drop-layers', true);
       const dropHeads = number(args, 'drop-heads', true);
+      const dropExperts = number(args, 'drop-experts', true);
       const sparsity = number(args, 'sparsity', false);
       const lambda = number(args, 'lambda', false);
       const plan = await run(generatePlan({
         model: args.positionals[0]!,
         ...(dropLayers !== undefined ? { dropLayers } : {}),
         ...(dropHeads !== undefined ? { dropHeads } : {}),
+        ...(dropExperts !== undefined ? { dropExperts } : {}),
         ...(sparsity !== undefined ? { sparsity } : {}),
         ...(typeof args.values.metric === 'string' ? { metric: args.values.metric } : {}),
         ...(typeof args.values['text-file'] === 'string' ? { textFile: args.values['text-file'] } : {}),

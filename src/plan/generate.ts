@@ -10,6 +10,7 @@ import { allocation, outlierRatios, round, zeroedIn } from './allocation';
 import { blockAngularDistances, contiguousAlternative, lowestScoring } from './layerSelection';
 import { attachInputNorms, linearWeights } from './linearWeights';
 import { openSource, type SourceModel } from './source';
+import { expertLayout, expertScores, renumberExpert, routerSlices } from './experts';
 import { headLayout, headSlices, kvGroupScores } from './heads';
 import { elementBytes, slicedShape, type Slice } from './slice';
 import type { TensorInfo } from '../formats/types';
@@ -23,6 +24,8 @@ export interface PlanRequest {
   dropLayers?: number;
   /** KV groups to drop in every block (GQA-aware head pruning). */
   dropHeads?: number;
+  /** MoE experts to drop in every MoE block. */
+  dropExperts?: number;
   sparsity?: number;
   metric?: string;
   textFile?: string;
@@ -38,8 +41,8 @@ export interface PlanRequest {
 }
 
 export async function* generatePlan(request: PlanRequest, signal?: AbortSignal): AsyncGenerator<Progress, PrunePlan> {
-  const asked = [request.dropLayers, request.sparsity, request.dropHeads].filter((v) => v !== undefined).length;
-  if (asked !== 1) throw new InputError('plan: give one of --drop-layers N, --sparsity S or --drop-heads G');
+  const asked = [request.dropLayers, request.sparsity, request.dropHeads, request.dropExperts].filter((v) => v !== undefined).length;
+  if (asked !== 1) throw new InputError('plan: give one of --drop-layers N, --sparsity S, --drop-heads G or --drop-experts E');
   const source = await openSource(resolve(request.model));
   const maxTokens = request.maxTokens ?? DEFAULT_MAX_TOKENS;
   const text = request.textFile ? { file: resolve(request.textFile) } : undefined;
@@ -50,7 +53,23 @@ export async function* generatePlan(request: PlanRequest, signal?: AbortSignal):
   const actions: PlanAction[] = [];
   const alternatives: PlanAlternative[] = [];
   const notes: string[] = [];
-  if (request.dropHeads !== undefined) {
+  if (request.dropExperts !== undefined) {
+    const layout = expertLayout(source);
+    const n = request.dropExperts;
+    const most = layout.experts - layout.perToken;
+    if (!Number.isSafeInteger(n) || n < 1 || n > most) throw new InputError(`plan: --drop-experts must be between 1 and ${most} (${layout.experts} experts, ${layout.perToken} routed per token; got ${n})`);
+    if ((request.metric ?? 'expert-l2') !== 'expert-l2') throw new InputError(`plan: experts are scored by 'expert-l2' (the norm of each expert's weights) in this version, not '${request.metric}'`);
+    const scores = yield* expertScores(source, layout, signal);
+    const flat = scores.flatMap((list, layer) => list.map((score, group) => ({ layer, group, score })));
+    const ranked = rank(flat.map((s, index) => ({ index, score: s.score })));
+    const experts: Record<string, number[]> = {};
+    scores.forEach((list, layer) => {
+      if (list.length > 0) experts[String(layer)] = lowestScoring(list.map((score, index) => ({ index, score })), n);
+    });
+    actions.push({ type: 'drop-experts', experts });
+    metric = { name: 'expert-l2', text: null, scores: flat.map((s, i) => ({ layer: s.layer, group: s.group, score: s.score, rank: ranked[i]!.rank })) };
+    notes.push(`expert-l2: the norm of each expert's weights (group = expert), a weight-only proxy: routing frequencies on data would be better and need an MoE forward pass this version does not build`);
+  } else if (request.dropHeads !== undefined) {
     const layout = headLayout(source);
     const n = request.dropHeads;
     if (!Number.isSafeInteger(n) || n < 1 || n >= layout.kvHeads) throw new InputError(`plan: --drop-heads must be between 1 and ${layout.kvHeads - 1} KV groups for a model with ${layout.kvHeads} KV heads (got ${n})`);
@@ -120,12 +139,15 @@ function sum(scores: readonly { index: number; score: number }[], layers: readon
 /** Parameters, bytes and zeros after the actions, from the headers alone. */
 export function predict(source: SourceModel, actions: readonly PlanAction[]): PrunePlan['predicted'] {
   const dropped = new Set(actions.flatMap((a) => (a.type === 'drop-layers' ? a.layers : [])));
+  const expertAction = actions.find((a) => a.type === 'drop-experts');
+  const droppedExperts = new Map(Object.entries(expertAction?.experts ?? {}).map(([k, v]) => [Number(k), v]));
   const kept = source.tensors.filter((t) => {
     const { layer } = tensorRole(t.name);
-    return layer === null || !dropped.has(layer);
+    return layer === null || (!dropped.has(layer) && renumberExpert(t.name, droppedExperts.get(layer) ?? []) !== null);
   });
   const heads = actions.find((a) => a.type === 'drop-heads');
   const slices = heads ? headSlices(source, headLayout(source), new Map(Object.entries(heads.kvGroups).map(([k, v]) => [Number(k), v]))) : new Map<string, Slice>();
+  if (expertAction) for (const [name, slice] of routerSlices(source, expertLayout(source), droppedExperts)) slices.set(name, slice);
   const sizeOf = (t: TensorInfo) => {
     const slice = slices.get(t.name);
     if (!slice) return { count: t.count, bytes: t.byteLength };

@@ -110,7 +110,7 @@ test('plan and apply usage errors: exit 2 with one importance-lens: line, nothin
   const notAPlan = join(dir, 'notes.json');
   writeFileSync(notAPlan, '{"mine": true}');
   const cases: [string[], RegExp][] = [
-    [['plan', SAMPLE], /give one of --drop-layers N, --sparsity S or --drop-heads G/],
+    [['plan', SAMPLE], /give one of --drop-layers N, --sparsity S, --drop-heads G or --drop-experts E/],
     [['plan', SAMPLE, '--drop-layers', '1', '--sparsity', '0.5'], /give one of/],
     [['plan', SAMPLE, '--drop-heads', '2'], /--drop-heads must be between 1 and 1 KV groups for a model with 2 KV heads/],
     [['plan', GPT2, '--drop-heads', '1'], /dropping heads needs a Llama-family checkpoint/],
