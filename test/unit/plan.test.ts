@@ -1,11 +1,14 @@
 // Pruning plans (src/plan): the pieces (writer, renumbering, OWL allocation, per-row sparsity against a brute-force
 // selection) and plan → apply on the sample and the model fixtures of each family, read back like any checkpoint.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { drain } from '../../src/analyses';
+import { activationLayers } from '../../src/analyses/activationLayers';
+import { perplexity } from '../../src/analyses/perplexity';
+import { encodeSafetensors } from '../fixtures/safetensorsWriter';
 import { openCheckpoint } from '../../src/formats/open';
 import { owlRatios, perOutput } from '../../src/plan/allocation';
 import { applyPlan } from '../../src/plan/apply';
@@ -185,3 +188,36 @@ for (const fixture of FIXTURES) {
     for (const out of ['d', 's']) assert.ok((await openCheckpoint(join(dir, out))).header!.tensors.length > 0);
   });
 }
+
+test('a sharded checkpoint keeps its shards: index rewritten, a shard left empty is not written, same model as unsharded', async () => {
+  const dir = tempDir();
+  const source = FIXTURES[1]!;
+  const sharded = join(dir, 'sharded');
+  mkdirSync(sharded);
+  const { header } = await openCheckpoint(source);
+  const shardOf = (name: string) => (/layers\.1\./.test(name) ? 'model-00002-of-00003.safetensors' : /layers\.0\.|embed/.test(name) ? 'model-00001-of-00003.safetensors' : 'model-00003-of-00003.safetensors');
+  const weightMap: Record<string, string> = {};
+  for (const shard of ['model-00001-of-00003.safetensors', 'model-00002-of-00003.safetensors', 'model-00003-of-00003.safetensors']) {
+    const tensors = header!.tensors.filter((t) => shardOf(t.name) === shard);
+    for (const t of tensors) weightMap[t.name] = shard;
+    writeFileSync(join(sharded, shard), encodeSafetensors(tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, data: readFileSync(t.file).subarray(t.byteOffset, t.byteOffset + t.byteLength) }))));
+  }
+  writeFileSync(join(sharded, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
+  for (const name of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(source, name), join(sharded, name));
+
+  const planPath = join(dir, 'p.pruneplan.json');
+  await makePlan({ model: sharded, dropLayers: 1 }, planPath);
+  const plan = JSON.parse(readFileSync(planPath, 'utf8'));
+  plan.actions[0].layers = [1];
+  writeFileSync(planPath, JSON.stringify(plan));
+  const result = await drain(applyPlan(planPath, join(dir, 'out'), { providers: ['cpu'] }));
+  assert.deepEqual(result.files, ['config.json', 'model-00001-of-00003.safetensors', 'model-00003-of-00003.safetensors', 'model.safetensors.index.json', 'tokenizer.json', 'tokenizer_config.json']);
+  const index = JSON.parse(readFileSync(join(dir, 'out', 'model.safetensors.index.json'), 'utf8'));
+  assert.ok(Object.values(index.weight_map).every((s) => s !== 'model-00002-of-00003.safetensors'));
+  assert.equal(index.metadata.total_size, result.bytes.after);
+  assert.equal(Object.keys(index.weight_map).length, (await openCheckpoint(join(dir, 'out'))).header!.tensors.length);
+  const text = { file: join(ROOT, 'samples', 'text', 'psalms-23.txt') };
+  const pruned = await drain(perplexity({ model: join(dir, 'out'), text, providers: ['cpu'] }));
+  const skipped = await drain(activationLayers({ model: source, metric: 'ablation', text, providers: ['cpu'] }));
+  assert.ok(Math.abs(pruned.perplexity - skipped.layers[1]!.score) <= 1e-4 * pruned.perplexity, `${pruned.perplexity} vs ablation ${skipped.layers[1]!.score}`);
+});

@@ -9,6 +9,10 @@ import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { InputError } from '../../src/errors';
 import { applyPlan } from '../../src/plan/apply';
+import { checkAgainstModel } from '../../src/plan/checkAgainstModel';
+import { openSource } from '../../src/plan/source';
+import { validatePlan } from '../../src/plan/validate';
+import { seededRandom } from '../../src/compute/random';
 import { ROOT, tempDir } from './helpers';
 import { hashDirectory, makePlan } from './planHelpers';
 
@@ -123,4 +127,48 @@ test('the JSON schema agrees with the validator on every case', async () => {
     if (typeof mutated === 'string') continue;
     assert.equal(!validate(mutated), c.schema, `${c.name}: schema ${c.schema ? 'should reject' : 'should accept'} (${JSON.stringify(validate.errors)})`);
   }
+});
+
+/** Every node of a JSON tree, as a path. */
+function paths(value: unknown, at: (string | number)[] = []): (string | number)[][] {
+  const own = [at];
+  if (Array.isArray(value)) return own.concat(...value.map((v, i) => paths(v, [...at, i])));
+  if (value && typeof value === 'object') return own.concat(...Object.entries(value).map(([k, v]) => paths(v, [...at, k])));
+  return own;
+}
+
+test('seeded mutations of valid plans: an InputError or a valid plan, never a crash', async () => {
+  const dir = tempDir();
+  const bases = await basePlans(dir);
+  const source = await openSource(MODEL);
+  const random = seededRandom(2026);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
+  const values = [null, -1, 0, 1, 1.5, 2 ** 60, 'x', '', [], {}, [0], { 0: [0] }, true, 0.99, 1e-300, 'drop-layers', 'wanda', 'owl'];
+  const iterations = Number(process.env.FUZZ_ITERATIONS ?? 400);
+  let accepted = 0;
+  for (let i = 0; i < iterations; i++) {
+    let plan: Plan = structuredClone(pick(Object.values(bases)));
+    for (let m = 0; m < 1 + Math.floor(random() * 3); m++) {
+      const nodes = paths(plan).slice(1);
+      if (nodes.length === 0) break;
+      const path = pick(nodes);
+      const parentPath = path.slice(0, -1);
+      const parent = parentPath.reduce<any>((node, key) => node[key], plan); // eslint-disable-line @typescript-eslint/no-explicit-any
+      const key = path[path.length - 1]!;
+      const op = random();
+      if (op < 0.6) parent[key] = structuredClone(pick(values));
+      else if (op < 0.8 && !Array.isArray(parent)) delete parent[key];
+      else if (Array.isArray(parent)) parent.push(structuredClone(pick(values)));
+      else parent[`extra${m}`] = 1;
+      if (m === 0 && random() < 0.05) plan = pick(values) as Plan;
+    }
+    try {
+      const valid = validatePlan(plan, 'fuzz');
+      checkAgainstModel(valid, source, 'fuzz');
+      accepted++;
+    } catch (error) {
+      assert.ok(error instanceof InputError, `iteration ${i}: ${(error as Error).stack}\n${JSON.stringify(plan)}`);
+    }
+  }
+  assert.ok(accepted < iterations, 'some mutations must be refused');
 });
