@@ -77,7 +77,7 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
     yield* attachInputNorms(source, weights, { file: isAbsolute(text.file) ? text.file : resolve(planDir, text.file) }, text.maxTokens ?? DEFAULT_MAX_TOKENS, options.providers, signal);
   }
   const sparsified = new Map<string, LinearWeight>(weights.filter((w) => checked.ratios.has(w.layer)).map((w) => [w.tensor.name, w]));
-  const slices = checked.heads ? headSlices(source, checked.heads, checked.kvGroups) : new Map<string, Slice>();
+  const slices = checked.heads ? headSlices(source, checked.heads, checked.headDrops) : new Map<string, Slice>();
   if (checked.experts) for (const [name, slice] of routerSlices(source, checked.experts.layout, checked.experts.dropped)) slices.set(name, slice);
 
   // The output layout: the source's shards, less dropped tensors, with renumbered names.
@@ -98,8 +98,8 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
   const pruned = prunedConfig(source.config, source.layerKey, source.layers, mapping);
   const changed = pruned.changed;
   let config = pruned.config;
-  if (checked.heads && checked.kvGroups.size > 0) {
-    config = headConfig(config, checked.heads, [...checked.kvGroups.values()][0]!.length);
+  if (checked.heads && checked.headDrops.size > 0) {
+    config = headConfig(config, checked.heads, [...checked.headDrops.values()][0]!);
     changed.push('num_attention_heads', 'num_key_value_heads', 'head_dim');
   }
   if (checked.experts && checked.experts.dropped.size > 0) {

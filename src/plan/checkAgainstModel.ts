@@ -2,7 +2,7 @@
 // before apply writes anything, and each error names the action and the index at fault.
 import { InputError } from '../errors';
 import { checkExperts, type ExpertLayout } from './experts';
-import { headLayout, type HeadLayout } from './heads';
+import { checkHeadDrops, headLayout, type HeadDrop, type HeadLayout } from './heads';
 import type { SourceModel } from './source';
 import type { PrunePlan } from './types';
 
@@ -11,8 +11,8 @@ export interface CheckedPlan {
   /** Source block -> sparsity ratio, for blocks that are kept and sparsified. */
   ratios: Map<number, number>;
   sparsityMetric: 'magnitude' | 'wanda' | null;
-  /** Source block -> KV groups it loses (drop-heads), with the head layout they refer to. */
-  kvGroups: Map<number, number[]>;
+  /** Source block -> the heads it loses (drop-heads), with the head layout they refer to. */
+  headDrops: Map<number, HeadDrop>;
   heads: HeadLayout | null;
   /** drop-experts: the expert layout and source block -> experts it loses. */
   experts: { layout: ExpertLayout; dropped: Map<number, number[]> } | null;
@@ -60,39 +60,17 @@ export function checkAgainstModel(plan: PrunePlan, source: SourceModel, where: s
     }
   }
   let heads: HeadLayout | null = null;
-  const kvGroups = new Map<number, number[]>();
+  let headDrops = new Map<number, HeadDrop>();
   for (const [i, action] of plan.actions.entries()) {
     if (action.type !== 'drop-heads') continue;
     if (ratios.size > 0) fail(`actions[${i}]: drop-heads and sparsity in one plan are not supported; apply them as two plans, one after the other`);
     heads = headLayout(source);
-    checkHeadSplit(action.kvGroups, source, heads.kvHeads, dropped, `actions[${i}]`, fail);
-    for (const [key, groups] of Object.entries(action.kvGroups)) if (groups.length > 0) kvGroups.set(Number(key), groups);
+    headDrops = checkHeadDrops(action, source.layers, heads, dropped, `actions[${i}]`, fail);
   }
   let experts: CheckedPlan['experts'] = null;
   for (const [i, action] of plan.actions.entries()) {
     if (action.type === 'drop-experts') experts = checkExperts(action.experts, source, dropped, `actions[${i}]`, fail);
   }
-  return { dropped, ratios, sparsityMetric, kvGroups, heads, experts };
+  return { dropped, ratios, sparsityMetric, headDrops, heads, experts };
 }
 
-/**
- * A head split must leave valid shapes: whole KV groups (a KV head with the query heads that share it), the same
- * number in every block (config.json holds one num_key_value_heads), and at least one group per block.
- */
-function checkHeadSplit(kvGroups: Record<string, number[]>, source: SourceModel, kv: number, dropped: ReadonlySet<number>, at: string, fail: (message: string) => never): void {
-  const counts = new Map<number, number>();
-  for (let layer = 0; layer < source.layers; layer++) if (!dropped.has(layer)) counts.set(layer, 0);
-  for (const [key, groups] of Object.entries(kvGroups)) {
-    const layer = Number(key);
-    if (layer >= source.layers) fail(`${at}.kvGroups["${key}"]: block ${layer} does not exist (the model has blocks 0..${source.layers - 1})`);
-    if (dropped.has(layer)) fail(`${at}.kvGroups["${key}"]: block ${layer} is dropped by drop-layers; leave it out of kvGroups`);
-    for (const group of groups) if (group >= kv) fail(`${at}.kvGroups["${key}"]: invalid head split: block ${layer} has KV groups 0..${kv - 1}, not ${group}`);
-    counts.set(layer, groups.length);
-  }
-  const distinct = new Set(counts.values());
-  if (distinct.size > 1) {
-    const list = [...counts].map(([l, n]) => `block ${l} drops ${n}`).join(', ');
-    fail(`${at}.kvGroups: invalid head split: every block must drop the same number of KV groups, since config.json holds one num_key_value_heads (${list})`);
-  }
-  if ([...distinct][0] === kv) fail(`${at}.kvGroups: invalid head split: drops all ${kv} KV groups; at least one KV group must remain per block`);
-}

@@ -48,7 +48,8 @@ async function assertReplaceablePlan(target: string): Promise<void> {
   try {
     const head = Buffer.alloc(4096);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);
-    if (!head.subarray(0, bytesRead).toString('utf8').includes(`"kind": "${PLAN_KIND}"`)) {
+    // Any formatting of the kind field counts: plans are edited by hand and by formatters.
+    if (!new RegExp(`"kind"\\s*:\\s*"${PLAN_KIND.replace('/', '\\/')}"`).test(head.subarray(0, bytesRead).toString('utf8'))) {
       throw new InputError(`${target} exists and is not an Importance Lens pruning plan; choose another --out path`);
     }
   } finally {
@@ -60,7 +61,8 @@ export const PLAN_COMMANDS: Record<string, Command> = {
   plan: {
     summary: 'plan MODEL (--drop-layers N|--sparsity S)  a pruning plan (*.pruneplan.json) from a layer metric or outlier ratios',
     help:
-      'Usage: importance-lens plan MODEL (--drop-layers N | --sparsity S | --drop-heads G | --drop-experts E) [--metric M] [--text-file F] [--max-tokens N]\n' +
+      'Usage: importance-lens plan MODEL (--drop-layers N | --sparsity S | --drop-heads G | --drop-query-heads Q |\n' +
+      '                            --drop-experts E) [--metric M] [--text-file F] [--max-tokens N]\n' +
       '                            [--contiguous] [--allocation owl|uniform] [--lambda L] [--out P.pruneplan.json] [--json]\n\n' +
       'Prints a pruning plan for a Hugging Face model directory (safetensors); --out also writes it (replacing only an\n' +
       'earlier plan). Edit it, commit it, then carry it out with `apply`.\n' +
@@ -74,9 +76,10 @@ export const PLAN_COMMANDS: Record<string, Command> = {
       '  0.08); uniform: S everywhere. Applying zeroes the lowest-scoring weights of each output row.\n' +
       '--drop-heads G: drop G whole KV groups (a K/V head and the query heads sharing it, so GQA stays valid) in every\n' +
       '  block, the lowest by head-l2 (norm of the group\'s q/k/v rows and o_proj columns). Llama-family checkpoints.\n' +
+      '--drop-query-heads Q: drop the Q lowest query heads (head-l2: q rows and o_proj columns) of every KV group.\n' +
       '--drop-experts E: drop the E experts with the lowest weight norm (expert-l2) in every MoE block; router rows follow.',
     options: {
-      'drop-layers': { type: 'string' }, 'drop-heads': { type: 'string' }, 'drop-experts': { type: 'string' }, sparsity: { type: 'string' }, metric: { type: 'string' }, 'text-file': { type: 'string' },
+      'drop-layers': { type: 'string' }, 'drop-heads': { type: 'string' }, 'drop-query-heads': { type: 'string' }, 'drop-experts': { type: 'string' }, sparsity: { type: 'string' }, metric: { type: 'string' }, 'text-file': { type: 'string' },
       'max-tokens': { type: 'string' }, out: { type: 'string' }, allocation: { type: 'string' }, lambda: { type: 'string' }, contiguous: { type: 'boolean' },
     },
     positionals: 1,
@@ -88,6 +91,7 @@ export const PLAN_COMMANDS: Record<string, Command> = {
       const maxTokens = number(args, 'max-tokens', true);
       const dropLayers = number(args, 'drop-layers', true);
       const dropHeads = number(args, 'drop-heads', true);
+      const dropQueryHeads = number(args, 'drop-query-heads', true);
       const dropExperts = number(args, 'drop-experts', true);
       const sparsity = number(args, 'sparsity', false);
       const lambda = number(args, 'lambda', false);
@@ -95,6 +99,7 @@ export const PLAN_COMMANDS: Record<string, Command> = {
         model: args.positionals[0]!,
         ...(dropLayers !== undefined ? { dropLayers } : {}),
         ...(dropHeads !== undefined ? { dropHeads } : {}),
+        ...(dropQueryHeads !== undefined ? { dropQueryHeads } : {}),
         ...(dropExperts !== undefined ? { dropExperts } : {}),
         ...(sparsity !== undefined ? { sparsity } : {}),
         ...(typeof args.values.metric === 'string' ? { metric: args.values.metric } : {}),

@@ -11,7 +11,7 @@ import { blockAngularDistances, contiguousAlternative, lowestScoring } from './l
 import { attachInputNorms, linearWeights } from './linearWeights';
 import { openSource, type SourceModel } from './source';
 import { expertLayout, expertScores, renumberExpert, routerSlices } from './experts';
-import { headLayout, headSlices, kvGroupScores } from './heads';
+import { checkHeadDrops, headLayout, headScores, headSlices } from './heads';
 import { elementBytes, slicedShape, type Slice } from './slice';
 import type { TensorInfo } from '../formats/types';
 import { PLAN_KIND, PLAN_VERSION, type PlanAction, type PlanAlternative, type PlanMetric, type PrunePlan, type SparsityMetric } from './types';
@@ -24,6 +24,8 @@ export interface PlanRequest {
   dropLayers?: number;
   /** KV groups to drop in every block (GQA-aware head pruning). */
   dropHeads?: number;
+  /** Query heads to drop within every KV group. */
+  dropQueryHeads?: number;
   /** MoE experts to drop in every MoE block. */
   dropExperts?: number;
   sparsity?: number;
@@ -41,8 +43,8 @@ export interface PlanRequest {
 }
 
 export async function* generatePlan(request: PlanRequest, signal?: AbortSignal): AsyncGenerator<Progress, PrunePlan> {
-  const asked = [request.dropLayers, request.sparsity, request.dropHeads, request.dropExperts].filter((v) => v !== undefined).length;
-  if (asked !== 1) throw new InputError('plan: give one of --drop-layers N, --sparsity S, --drop-heads G or --drop-experts E');
+  const asked = [request.dropLayers, request.sparsity, request.dropHeads, request.dropQueryHeads, request.dropExperts].filter((v) => v !== undefined).length;
+  if (asked !== 1) throw new InputError('plan: give one of --drop-layers N, --sparsity S, --drop-heads G, --drop-query-heads Q or --drop-experts E');
   const source = await openSource(resolve(request.model));
   const maxTokens = request.maxTokens ?? DEFAULT_MAX_TOKENS;
   const text = request.textFile ? { file: resolve(request.textFile) } : undefined;
@@ -69,21 +71,29 @@ export async function* generatePlan(request: PlanRequest, signal?: AbortSignal):
     actions.push({ type: 'drop-experts', experts });
     metric = { name: 'expert-l2', text: null, scores: flat.map((s, i) => ({ layer: s.layer, group: s.group, score: s.score, rank: ranked[i]!.rank })) };
     notes.push(`expert-l2: the norm of each expert's weights (group = expert), a weight-only proxy: routing frequencies on data would be better and need an MoE forward pass this version does not build`);
-  } else if (request.dropHeads !== undefined) {
+  } else if (request.dropHeads !== undefined || request.dropQueryHeads !== undefined) {
     const layout = headLayout(source);
-    const n = request.dropHeads;
-    if (!Number.isSafeInteger(n) || n < 1 || n >= layout.kvHeads) throw new InputError(`plan: --drop-heads must be between 1 and ${layout.kvHeads - 1} KV groups for a model with ${layout.kvHeads} KV heads (got ${n})`);
-    if ((request.metric ?? 'head-l2') !== 'head-l2') throw new InputError(`plan: heads are scored by 'head-l2' (the norm of a KV group's q/k/v rows and o_proj columns) in this version, not '${request.metric}'`);
-    const scores = yield* kvGroupScores(source, layout, signal);
-    const flat = scores.flatMap((groups, layer) => groups.map((score, group) => ({ layer, group, score })));
-    const ranked = rank(flat.map((s, index) => ({ index, score: s.score })));
-    const kvGroups: Record<string, number[]> = {};
-    scores.forEach((groups, layer) => {
-      kvGroups[String(layer)] = lowestScoring(groups.map((score, index) => ({ index, score })), n);
-    });
-    actions.push({ type: 'drop-heads', kvGroups });
-    metric = { name: 'head-l2', text: null, scores: flat.map((s, i) => ({ layer: s.layer, group: s.group, score: s.score, rank: ranked[i]!.rank })) };
-    notes.push(`head-l2: per KV group (${layout.group} query heads each), rank 1 = most important; every block drops its ${n} lowest, since config.json holds one head count`);
+    if ((request.metric ?? 'head-l2') !== 'head-l2') throw new InputError(`plan: heads are scored by 'head-l2' (the norm of their q/k/v rows and o_proj columns) in this version, not '${request.metric}'`);
+    const scores = yield* headScores(source, layout, signal);
+    const lowest = (list: readonly number[], n: number, offset = 0) => lowestScoring(list.map((score, index) => ({ index: index + offset, score })), n);
+    if (request.dropHeads !== undefined) {
+      const n = request.dropHeads;
+      if (!Number.isSafeInteger(n) || n < 1 || n >= layout.kvHeads) throw new InputError(`plan: --drop-heads must be between 1 and ${layout.kvHeads - 1} KV groups for a model with ${layout.kvHeads} KV heads (got ${n})`);
+      const flat = scores.flatMap((s, layer) => s.groups.map((score, group) => ({ layer, group, score })));
+      const ranked = rank(flat.map((s, index) => ({ index, score: s.score })));
+      actions.push({ type: 'drop-heads', kvGroups: Object.fromEntries(scores.map((s, layer) => [String(layer), lowest(s.groups, n)])) });
+      metric = { name: 'head-l2', text: null, scores: flat.map((s, i) => ({ layer: s.layer, group: s.group, score: s.score, rank: ranked[i]!.rank })) };
+      notes.push(`head-l2 per KV group (${layout.group} query heads each), rank 1 = most important; every block drops its ${n} lowest, since config.json holds one head count`);
+    } else {
+      const n = request.dropQueryHeads!;
+      if (!Number.isSafeInteger(n) || n < 1 || n >= layout.group) throw new InputError(`plan: --drop-query-heads must be between 1 and ${layout.group - 1} (query heads per KV group: ${layout.group}; got ${n})`);
+      const flat = scores.flatMap((s, layer) => s.queries.map((score, head) => ({ layer, head, score })));
+      const ranked = rank(flat.map((s, index) => ({ index, score: s.score })));
+      const perGroup = (queries: readonly number[]) => Array.from({ length: layout.kvHeads }, (_, g) => lowest(queries.slice(g * layout.group, (g + 1) * layout.group), n, g * layout.group)).flat();
+      actions.push({ type: 'drop-heads', kvGroups: {}, queryHeads: Object.fromEntries(scores.map((s, layer) => [String(layer), perGroup(s.queries)])) });
+      metric = { name: 'head-l2', text: null, scores: flat.map((s, i) => ({ layer: s.layer, head: s.head, score: s.score, rank: ranked[i]!.rank })) };
+      notes.push(`head-l2 per query head, rank 1 = most important; every KV group drops its ${n} lowest, so all groups keep ${layout.group - n} and GQA stays valid`);
+    }
   } else if (request.dropLayers !== undefined) {
     const n = request.dropLayers;
     if (!Number.isSafeInteger(n) || n < 1 || n >= source.layers) throw new InputError(`plan: --drop-layers must be between 1 and ${source.layers - 1} for a model of ${source.layers} blocks (got ${n})`);
@@ -146,7 +156,9 @@ export function predict(source: SourceModel, actions: readonly PlanAction[]): Pr
     return layer === null || (!dropped.has(layer) && renumberExpert(t.name, droppedExperts.get(layer) ?? []) !== null);
   });
   const heads = actions.find((a) => a.type === 'drop-heads');
-  const slices = heads ? headSlices(source, headLayout(source), new Map(Object.entries(heads.kvGroups).map(([k, v]) => [Number(k), v]))) : new Map<string, Slice>();
+  const slices = heads ? headSlices(source, headLayout(source), checkHeadDrops(heads, source.layers, headLayout(source), dropped, 'plan', (m) => {
+    throw new Error(m);
+  })) : new Map<string, Slice>();
   if (expertAction) for (const [name, slice] of routerSlices(source, expertLayout(source), droppedExperts)) slices.set(name, slice);
   const sizeOf = (t: TensorInfo) => {
     const slice = slices.get(t.name);

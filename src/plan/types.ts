@@ -26,7 +26,7 @@ export interface PlanMetric {
   /** The text activation metrics ran on (path relative like model.path), with the token cap. */
   text: { file: string; maxTokens: number } | null;
   /** One score per block, as `layers` reports them (rank 1 = most important); per KV group (`group`) for heads. */
-  scores: { layer: number; group?: number; score: number; rank: number }[];
+  scores: { layer: number; group?: number; head?: number; score: number; rank: number }[];
 }
 
 export interface DropLayersAction {
@@ -58,6 +58,8 @@ export interface DropHeadsAction {
   type: 'drop-heads';
   /** Per block (source index, as a string key): KV groups to drop, whole (all their query heads go too). */
   kvGroups: Record<string, number[]>;
+  /** Per block: query heads (source index) to drop within the groups it keeps; every group keeps as many. */
+  queryHeads?: Record<string, number[]>;
 }
 
 export interface DropExpertsAction {

@@ -101,8 +101,8 @@ export function validatePlan(value: Json, where: string): PrunePlan {
     return { file: r.string(o.file, 'metric.text.file'), maxTokens: r.integer(o.maxTokens, 'metric.text.maxTokens', 2) };
   });
   const scores = r.array(mt.scores, 'metric.scores').map((s, i) => {
-    const o = r.object(s, `metric.scores[${i}]`, { required: ['layer', 'score', 'rank'], optional: ['group'] });
-    return { layer: r.integer(o.layer, `metric.scores[${i}].layer`), ...(o.group === undefined ? {} : { group: r.integer(o.group, `metric.scores[${i}].group`) }), score: r.number(o.score, `metric.scores[${i}].score`), rank: r.integer(o.rank, `metric.scores[${i}].rank`, 1) };
+    const o = r.object(s, `metric.scores[${i}]`, { required: ['layer', 'score', 'rank'], optional: ['group', 'head'] });
+    return { layer: r.integer(o.layer, `metric.scores[${i}].layer`), ...(o.group === undefined ? {} : { group: r.integer(o.group, `metric.scores[${i}].group`) }), ...(o.head === undefined ? {} : { head: r.integer(o.head, `metric.scores[${i}].head`) }), score: r.number(o.score, `metric.scores[${i}].score`), rank: r.integer(o.rank, `metric.scores[${i}].rank`, 1) };
   });
   const metric = { name: r.string(mt.name, 'metric.name'), text, scores };
 
@@ -163,8 +163,8 @@ function readAction(r: Reader, value: Json, path: string): PlanAction {
       return { type, metric: r.string(o.metric, `${path}.metric`, ['magnitude', 'wanda']) as 'wanda', target: r.number(o.target, `${path}.target`, 0, 0.99), allocation, layers };
     }
     case 'drop-heads': {
-      const o = r.object(value, path, { required: ['type', 'kvGroups'] });
-      return { type, kvGroups: r.perLayer(o.kvGroups, `${path}.kvGroups`) };
+      const o = r.object(value, path, { required: ['type', 'kvGroups'], optional: ['queryHeads'] });
+      return { type, kvGroups: r.perLayer(o.kvGroups, `${path}.kvGroups`), ...(o.queryHeads === undefined ? {} : { queryHeads: r.perLayer(o.queryHeads, `${path}.queryHeads`) }) };
     }
     default: {
       const o = r.object(value, path, { required: ['type', 'experts'] });

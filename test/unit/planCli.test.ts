@@ -105,12 +105,26 @@ test('plan --drop-heads on the sample (GQA, 2 KV groups of 2 query heads): small
   }
 });
 
+test('plan --drop-query-heads: every KV group keeps as many query heads; equal to silencing the dropped ones', { skip: !hasTorch && 'no /usr/bin/python3 with torch' }, () => {
+  const dir = tempDir();
+  const planPath = join(dir, 'q.pruneplan.json');
+  assert.equal(cli('plan', SAMPLE, '--drop-query-heads', '1', '--out', planPath).code, 0);
+  const out = join(dir, 'pruned');
+  const applied = cli('apply', planPath, '--out', out, '--verify', '--text-file', TEXT, '--json');
+  assert.equal(applied.code, 0, applied.stderr);
+  const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+  assert.deepEqual([config.num_attention_heads, config.num_key_value_heads], [2, 2]);
+  const check = torchCheck(planPath, SAMPLE, out);
+  assert.ok(check.logitsMaxDiffVsSilencedHeads < 1e-3, String(check.logitsMaxDiffVsSilencedHeads));
+  assert.ok(Math.abs(check.perplexity.pruned - JSON.parse(applied.stdout).perplexity.after) <= 1e-4 * check.perplexity.pruned);
+});
+
 test('plan and apply usage errors: exit 2 with one importance-lens: line, nothing written', () => {
   const dir = tempDir();
   const notAPlan = join(dir, 'notes.json');
   writeFileSync(notAPlan, '{"mine": true}');
   const cases: [string[], RegExp][] = [
-    [['plan', SAMPLE], /give one of --drop-layers N, --sparsity S, --drop-heads G or --drop-experts E/],
+    [['plan', SAMPLE], /give one of --drop-layers N, --sparsity S, --drop-heads G, --drop-query-heads Q or --drop-experts E/],
     [['plan', SAMPLE, '--drop-layers', '1', '--sparsity', '0.5'], /give one of/],
     [['plan', SAMPLE, '--drop-heads', '2'], /--drop-heads must be between 1 and 1 KV groups for a model with 2 KV heads/],
     [['plan', GPT2, '--drop-heads', '1'], /dropping heads needs a Llama-family checkpoint/],
