@@ -22,7 +22,7 @@ import { SafetensorsWriter } from './safetensorsWriter';
 import { renumberExpert, routerSlices } from './experts';
 import { headConfig, headSlices } from './heads';
 import { elementBytes, slicedShape, writeSlice, type Slice } from './slice';
-import { openSource } from './source';
+import { fileSha256, openSource } from './source';
 import { writeSparsified } from './sparsify';
 import type { PrunePlan } from './types';
 import { validatePlan } from './validate';
@@ -74,7 +74,11 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
   const weights = checked.ratios.size > 0 ? linearWeights(source) : [];
   if (checked.sparsityMetric === 'wanda') {
     const text = plan.metric.text!;
-    yield* attachInputNorms(source, weights, { file: isAbsolute(text.file) ? text.file : resolve(planDir, text.file) }, text.maxTokens ?? DEFAULT_MAX_TOKENS, options.providers, signal);
+    const file = isAbsolute(text.file) ? text.file : resolve(planDir, text.file);
+    if (text.sha256 !== undefined && (await fileSha256(file)) !== text.sha256) {
+      throw new InputError(`${planPath}: metric.text ${file} changed since the plan was made (sha256 differs); Wanda scores would differ: make a new plan`);
+    }
+    yield* attachInputNorms(source, weights, { file }, text.maxTokens ?? DEFAULT_MAX_TOKENS, options.providers, signal);
   }
   const sparsified = new Map<string, LinearWeight>(weights.filter((w) => checked.ratios.has(w.layer)).map((w) => [w.tensor.name, w]));
   const slices = checked.heads ? headSlices(source, checked.heads, checked.headDrops) : new Map<string, Slice>();

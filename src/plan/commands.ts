@@ -135,7 +135,16 @@ export const PLAN_COMMANDS: Record<string, Command> = {
       const maxTokens = number(args, 'max-tokens', true);
       const planPath = resolve(args.positionals[0]!);
       if (typeof textFile === 'string' && (await pathKind(resolve(textFile))) !== 'file') throw new InputError(`apply: --text-file ${textFile}: no such file`);
-      const result: ApplyResult & { perplexity?: { before: number; after: number } } = await run(applyPlan(planPath, out));
+      // Ctrl-C cancels between tensors, so the temporary directory is removed instead of left behind.
+      const controller = new AbortController();
+      const cancel = () => controller.abort();
+      process.once('SIGINT', cancel);
+      let result: ApplyResult & { perplexity?: { before: number; after: number } };
+      try {
+        result = await run(applyPlan(planPath, out, {}, controller.signal));
+      } finally {
+        process.off('SIGINT', cancel);
+      }
       if (args.values.verify) {
         const text = { file: resolve(textFile as string) };
         const options = maxTokens !== undefined ? { maxTokens } : {};

@@ -1,6 +1,7 @@
 // `plan MODEL (--drop-layers N | --sparsity S)`: the plan document, from a layer metric (drop-layers) or from the
 // outlier ratios of |W| or Wanda scores (sparsity). Nothing is written here; the CLI writes the document.
 import { relative, resolve } from 'node:path';
+import { fileSha256 } from './source';
 import { layers as layerScores, parseLayerMetric, rank } from '../analyses/layers';
 import { DEFAULT_MAX_TOKENS } from '../analyses/textInput';
 import { tensorRole } from '../arch/names';
@@ -49,7 +50,7 @@ export async function* generatePlan(request: PlanRequest, signal?: AbortSignal):
   const maxTokens = request.maxTokens ?? DEFAULT_MAX_TOKENS;
   const text = request.textFile ? { file: resolve(request.textFile) } : undefined;
   const where = (path: string) => (request.planDirectory ? relative(request.planDirectory, path) || '.' : path);
-  const planText = text ? { file: where(text.file), maxTokens } : null;
+  const planText = text ? { file: where(text.file), maxTokens, sha256: await fileSha256(text.file) } : null;
 
   let metric: PlanMetric;
   const actions: PlanAction[] = [];

@@ -31,6 +31,15 @@ export interface SourceModel {
   fingerprint: string;
 }
 
+/** sha256 of a (text) file, to notice when a plan's evidence changed; text files are capped at 16 MB by their readers. */
+export async function fileSha256(path: string): Promise<string> {
+  try {
+    return `sha256:${createHash('sha256').update(await readFile(path)).digest('hex')}`;
+  } catch (error) {
+    throw new InputError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
 export async function openSource(directory: string): Promise<SourceModel> {
   if ((await pathKind(directory)) !== 'directory') throw new InputError(`${directory}: plans are made for a Hugging Face model directory (config.json and *.safetensors)`);
   const located = await locateModelDirectory(directory);

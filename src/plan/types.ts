@@ -23,8 +23,8 @@ export interface PlanModel {
 
 export interface PlanMetric {
   name: string;
-  /** The text activation metrics ran on (path relative like model.path), with the token cap. */
-  text: { file: string; maxTokens: number } | null;
+  /** The text activation metrics ran on (path relative like model.path), with the token cap and its sha256. */
+  text: { file: string; maxTokens: number; sha256?: string } | null;
   /** One score per block, as `layers` reports them (rank 1 = most important); per KV group (`group`) for heads. */
   scores: { layer: number; group?: number; head?: number; score: number; rank: number }[];
 }

@@ -97,8 +97,8 @@ export function validatePlan(value: Json, where: string): PrunePlan {
 
   const mt = r.object(doc.metric, 'metric', { required: ['name', 'text', 'scores'] });
   const text = r.nullable(mt.text, (t) => {
-    const o = r.object(t, 'metric.text', { required: ['file', 'maxTokens'] });
-    return { file: r.string(o.file, 'metric.text.file'), maxTokens: r.integer(o.maxTokens, 'metric.text.maxTokens', 2) };
+    const o = r.object(t, 'metric.text', { required: ['file', 'maxTokens'], optional: ['sha256'] });
+    return { file: r.string(o.file, 'metric.text.file'), maxTokens: r.integer(o.maxTokens, 'metric.text.maxTokens', 2), ...(o.sha256 === undefined ? {} : { sha256: r.string(o.sha256, 'metric.text.sha256') }) };
   });
   const scores = r.array(mt.scores, 'metric.scores').map((s, i) => {
     const o = r.object(s, `metric.scores[${i}]`, { required: ['layer', 'score', 'rank'], optional: ['group', 'head'] });

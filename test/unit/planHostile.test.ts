@@ -176,3 +176,17 @@ test('seeded mutations of valid plans: an InputError or a valid plan, never a cr
   }
   assert.ok(accepted < iterations, 'some mutations must be refused');
 });
+
+test('a Wanda plan whose text changed since it was made is refused before writing', async () => {
+  const dir = tempDir();
+  const text = join(dir, 'text.txt');
+  writeFileSync(text, readFileSync(join(ROOT, 'samples', 'text', 'psalms-23.txt')));
+  const planPath = join(dir, 'w.pruneplan.json');
+  await makePlan({ model: MODEL, sparsity: 0.5, textFile: text, maxTokens: 64 }, planPath);
+  const plan = JSON.parse(readFileSync(planPath, 'utf8'));
+  assert.equal(plan.actions[0].metric, 'wanda');
+  assert.deepEqual([plan.metric.text.file, plan.metric.text.sha256.startsWith('sha256:')], ['text.txt', true]);
+  writeFileSync(text, 'The LORD is my shepherd; I shall not want. He maketh me to lie down.');
+  await assert.rejects(drain(applyPlan(planPath, join(dir, 'out'), { providers: ['cpu'] })), /metric\.text .*text\.txt changed since the plan was made/);
+  assert.deepEqual(readdirSync(dir).sort(), ['text.txt', 'w.pruneplan.json']);
+});
