@@ -14,12 +14,12 @@ import { spearman } from '../../src/analyses/csv/permutation';
 import { DIST, ROOT, tempDir, writeTemp } from './helpers';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'csv');
-interface Golden { target: string; task: string; rows: number; columns: string[]; mutualInformation: number[]; permutation: number[] }
+interface Golden { target: string; task: string; rows: number; columns: string[]; mutualInformation: number[]; permutation: number[]; permutationSelfAgreement: number }
 const golden = JSON.parse(readFileSync(join(FIXTURES, 'golden.json'), 'utf8')) as Record<string, Golden> & { wine_onnx: { columns: string[]; accuracy: number; permutation: number[] } };
 
-// Permutation importance of a forest is a noisy quantity (scikit-learn's single-split estimates disagree with
-// themselves from seed to seed); breast_cancer's 30 strongly correlated columns share importance arbitrarily.
-const PERMUTATION_FLOOR: Record<string, number> = { iris: 0.8, wine: 0.8, diabetes: 0.8, breast_cancer: 0.5 };
+// Permutation importance of a forest is a noisy quantity: scikit-learn's own reference, recomputed with other seeds,
+// agrees with itself only so far (permutationSelfAgreement: 0.51 on breast_cancer, whose 30 strongly correlated
+// columns share importance arbitrarily). We ask for 0.8, or for as much as scikit-learn agrees with itself.
 
 for (const name of ['iris', 'wine', 'breast_cancer', 'diabetes']) {
   test(`${name}: importance ranks agree with scikit-learn`, async () => {
@@ -32,7 +32,8 @@ for (const name of ['iris', 'wine', 'breast_cancer', 'diabetes']) {
     const mi = spearman(g.columns.map((c) => by.get(c)!.mutualInformation), g.mutualInformation)!;
     const perm = spearman(g.columns.map((c) => by.get(c)!.permutation!.mean), g.permutation)!;
     assert.ok(mi >= 0.8, `mutual information rank correlation ${mi.toFixed(3)} >= 0.8`);
-    assert.ok(perm >= PERMUTATION_FLOOR[name]!, `permutation rank correlation ${perm.toFixed(3)} >= ${PERMUTATION_FLOOR[name]}`);
+    const floor = Math.min(0.8, g.permutationSelfAgreement);
+    assert.ok(perm >= floor, `permutation rank correlation ${perm.toFixed(3)} >= ${floor.toFixed(3)}`);
     assert.ok(result.columns.every((c, i) => c.rank === i + 1 && c.method === 'mutual-information' && c.importance === c.mutualInformation));
     assert.ok(result.model!.score > (g.task === 'classification' ? 0.85 : 0.3), `model score ${result.model!.score}`);
   });

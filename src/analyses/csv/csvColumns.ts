@@ -130,7 +130,7 @@ function fitForest(pass: PassResult, train: Part, seed: number): Predict {
   const fx = pass.features.length;
   const edges = pass.features.map((_, k) => quantileEdges(Float64Array.from({ length: train.rows }, (_, r) => train.x[r * fx + k]!), MAX_BINS));
   const forest = new RandomForest({
-    task: pass.target.task, classes: pass.target.classes.length, trees: 100, maxDepth: 12, minLeaf: 2, seed,
+    task: pass.target.task, classes: pass.target.classes.length, trees: 100, maxDepth: 30, minLeaf: 1, seed,
   }).fit(binColumns(train.x, train.rows, fx, edges), train.y);
   return async (x, rows) => forest.predict(binColumns(x, rows, fx, edges));
 }
