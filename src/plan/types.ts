@@ -1,7 +1,7 @@
 // The pruning-plan document (*.pruneplan.json): what `plan` prints and writes, what `apply` reads. It is meant to be
 // diffed, committed and edited by hand, so it holds the evidence (metric, scores) beside the decision (actions), and
-// names layers by their index in the source checkpoint. pruneplan.schema.json describes the same shape for editors;
-// validate.ts enforces it (and more) before anything is written.
+// names layers by their index in the source checkpoint. media/pruneplan.schema.json (shipped in the .vsix) describes
+// the same shape for editors; validate.ts enforces it (and more) before anything is written.
 
 export const PLAN_KIND = 'importance-lens/pruneplan';
 export const PLAN_VERSION = 1;

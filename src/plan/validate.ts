@@ -1,5 +1,5 @@
 // A plan file is user-editable, so it is distrusted like a checkpoint: every field is checked against the shape in
-// pruneplan.schema.json and every error names where it is ("actions[0].layers[2]: 7 is not an integer ≥ 0"). This
+// media/pruneplan.schema.json and every error names where it is ("actions[0].layers[2]: 7 is not an integer ≥ 0"). This
 // is the structural check; checkAgainstModel.ts then checks the plan against the checkpoint it names.
 import { InputError } from '../errors';
 import { PLAN_KIND, PLAN_VERSION, type PlanAction, type PlanAlternative, type PrunePlan } from './types';

@@ -124,7 +124,7 @@ test('the JSON schema agrees with the validator on every case', async () => {
   const bases = await basePlans(dir);
   const Ajv = require('ajv'); // eslint-disable-line @typescript-eslint/no-require-imports
   const ajv = new Ajv({ allErrors: true, strict: false });
-  const validate = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'src', 'plan', 'pruneplan.schema.json'), 'utf8')));
+  const validate = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'media', 'pruneplan.schema.json'), 'utf8')));
   for (const base of Object.values(bases)) assert.ok(validate(base), JSON.stringify(validate.errors));
   for (const c of CASES) {
     const mutated = c.mutate(structuredClone(bases[c.base]));
