@@ -51,6 +51,36 @@ test('a user ONNX model (inputs named after the columns) gives permutation impor
   assert.ok(result.columns.every((c) => c.method === 'permutation' && c.importance === c.permutation!.mean));
 });
 
+test('a synthetic file with known answers: signal and category above noise, text skipped, missing targets left out', async () => {
+  const { seededRandom } = await import('../../src/compute/random');
+  const random = seededRandom(3);
+  const rows = ['noise,signal,colour,note,y,label'];
+  for (let i = 0; i < 3000; i++) {
+    const signal = random() * 10;
+    const colour = ['red', 'green', 'blue'][Math.floor(random() * 3)]!;
+    const y = 2 * signal + (colour === 'red' ? 8 : 0) + random();
+    rows.push([i % 50 === 0 ? '' : (random() * 10).toFixed(3), signal.toFixed(3), colour, `"note ${i}: ${random()}"`, i % 100 === 0 ? 'NA' : y.toFixed(3), y > 12 ? 'high' : 'low'].join(','));
+  }
+  const path = writeTemp(tempDir(), 'synthetic.csv', `${rows.join('\n')}\n`);
+  const regression = await drain(csvColumns({ path, target: 'y', repeats: 3 }));
+  assert.equal(regression.task, 'regression');
+  assert.equal(regression.rows, 3000);
+  assert.deepEqual(regression.columns.map((c) => c.name), ['signal', 'label', 'colour', 'noise']);
+  assert.deepEqual(regression.skipped.map((s) => s.name), ['note']);
+  assert.ok(regression.columns.find((c) => c.name === 'noise')!.mutualInformation < 0.01);
+  assert.equal(regression.columns.find((c) => c.name === 'noise')!.missing, 60);
+  assert.ok(regression.model!.score > 0.9 && regression.agreement! >= 0.8, `R² ${regression.model!.score}, agreement ${regression.agreement}`);
+  const classification = await drain(csvColumns({ path, target: 'label', repeats: 3 }));
+  assert.equal(classification.task, 'classification');
+  assert.equal(classification.columns[classification.columns.length - 1]!.name, 'noise');
+});
+
+test('a file sorted by a column is warned about (the fine cut points come from the first rows)', async () => {
+  const rows = ['t,y', ...Array.from({ length: 60_000 }, (_, i) => `${i},${i % 2}`)];
+  const result = await drain(csvColumns({ path: writeTemp(tempDir(), 'sorted.csv', `${rows.join('\n')}\n`), target: 'y', repeats: 1 }));
+  assert.ok(result.warnings.some((w) => /column 't': 67% of its values lie beyond the range of the first 20000 rows/.test(w)), result.warnings.join('\n'));
+});
+
 test('mutual information: independent columns ~0, a copy of the target = H(target)', () => {
   const independent = Float64Array.from([250, 250, 250, 250]);
   assert.equal(mutualInformation(independent, 2, 2), 0);

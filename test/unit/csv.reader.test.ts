@@ -83,3 +83,22 @@ test('malformed: a 100 MB field fails at the record cap with its line, not after
   await assert.rejects(readAll(path), (error: unknown) => error instanceof InputError && /line 3: a record longer than 16 MiB/.test(error.message));
   assert.ok(process.memoryUsage().rss - before < 90 * 1024 * 1024, 'memory stays bounded');
 });
+
+test('column types and missing values: number, category, text, date; pandas\' missing markers; stray cells reported', async () => {
+  const { drain } = await import('../../src/analyses');
+  const { inspectCsv } = await import('../../src/analyses/csv/inspectCsv');
+  const rows = ['amount,colour,comment,day,score'];
+  for (let i = 0; i < 120; i++) {
+    const amount = i === 7 ? 'NA' : i === 9 ? 'oops' : String(i * 1.5);
+    const colour = ['red', 'green', 'blue'][i % 3]!;
+    const comment = i === 3 ? '' : `"free text number ${i}, with a comma"`;
+    const day = i === 5 ? 'null' : `2024-01-${String(1 + (i % 28)).padStart(2, '0')}`;
+    rows.push([amount, colour, comment, day, String(i % 5)].join(','));
+  }
+  const result = await drain(inspectCsv({ path: file('types.csv', `${rows.join('\n')}\n`) }));
+  assert.equal(result.rows, 120);
+  assert.deepEqual(result.columns.map((c) => [c.name, c.type, c.missing]), [
+    ['amount', 'number', 2], ['colour', 'category', 0], ['comment', 'text', 1], ['day', 'date', 1], ['score', 'number', 0],
+  ]);
+  assert.ok(result.warnings.some((w) => /column 'amount': 1 cell\(s\) are not numbers \(first on line 11: "oops"\)/.test(w)), result.warnings.join('\n'));
+});

@@ -7,6 +7,8 @@ import { parse } from 'csv-parse/sync';
 import { seededRandom } from '../../src/compute/random';
 import { InputError } from '../../src/errors';
 import { readAll } from './csvRead';
+import { drain } from '../../src/analyses';
+import { inspectCsv } from '../../src/analyses/csv/inspectCsv';
 import { tempDir, writeTemp } from './helpers';
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 300);
@@ -53,6 +55,7 @@ test(`fuzz: ${ITERATIONS} generated CSVs read as csv-parse reads them, and their
     writeTemp(dir, 'm.csv', mutant);
     try {
       await readAll(`${dir}/m.csv`);
+      await drain(inspectCsv({ path: `${dir}/m.csv` }));
     } catch (error) {
       if (!(error instanceof InputError)) assert.fail(`iteration ${i} (seed ${SEED}): ${String(error)} on ${JSON.stringify(mutant.toString('latin1'))}`);
       assert.match(error.message, /line \d+|no column|columns/, `iteration ${i}: the error names a line`);

@@ -183,6 +183,13 @@ function prepare(layout: CsvLayout, profiles: ColumnProfile[], headNum: Float64A
 
   const finish = (): PassResult => {
     for (const f of features) if (f.stray > 0) warnings.push(profiles[f.column]!.strayWarning(f.name, 'number') ?? `column '${f.name}': ${f.stray} cells are not numbers; counted as missing`);
+    for (const f of features) {
+      if (!f.edges || counted < 2 * held) continue;
+      // The fine cut points come from the head: a file sorted (or drifting) along a column piles the later rows into
+      // the open end bins, and the merged bins lose resolution there.
+      const outside = [0, f.fine - 2].reduce((sum, bin) => sum + f.joint.subarray(bin * target.width, (bin + 1) * target.width).reduce((a, b) => a + b, 0), 0);
+      if (outside > 0.2 * counted) warnings.push(`column '${f.name}': ${Math.round((100 * outside) / counted)}% of its values lie beyond the range of the first ${held} rows (is the file sorted by it?); its mutual information may be underestimated`);
+    }
     if (otherClass > 0) warnings.push(`target '${target.name}': ${otherClass} rows have a class not seen in the first ${held} rows; they are left out`);
     if (counted === 0) throw new InputError(`${layout.path}: the target column '${target.name}' has no values`);
     return {
