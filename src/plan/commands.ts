@@ -59,7 +59,7 @@ async function assertReplaceablePlan(target: string): Promise<void> {
 
 export const PLAN_COMMANDS: Record<string, Command> = {
   plan: {
-    summary: 'plan MODEL (--drop-layers N|--sparsity S)  a pruning plan (*.pruneplan.json) from a layer metric or outlier ratios',
+    summary: 'plan MODEL --drop-layers N  a pruning plan (*.pruneplan.json); or --sparsity S, --drop-heads G, --drop-query-heads Q, --drop-experts E',
     help:
       'Usage: importance-lens plan MODEL (--drop-layers N | --sparsity S | --drop-heads G | --drop-query-heads Q |\n' +
       '                            --drop-experts E) [--metric M] [--text-file F] [--max-tokens N]\n' +
@@ -120,10 +120,11 @@ export const PLAN_COMMANDS: Record<string, Command> = {
     help:
       'Usage: importance-lens apply PLAN --out DIR [--verify --text-file F [--max-tokens N]] [--json]\n\n' +
       'Writes a new Hugging Face directory DIR (which must not exist): dropped blocks removed and the rest renumbered,\n' +
-      'config.json and the shard index updated, sparsified weights with their zeros stored, tokenizer files copied.\n' +
+      'heads and experts sliced out (router rows too), config.json and the shard index updated, sparsified weights\n' +
+      'with their zeros stored (the files do not shrink), tokenizer files copied.\n' +
       'Tensors are streamed; DIR is built under a temporary name and renamed at the end; the source is only read.\n' +
-      'The plan is checked (schema, checkpoint fingerprint, indices) before anything is written. --verify runs the\n' +
-      'source and the result on F and reports both perplexities.',
+      'The plan is checked (schema, checkpoint fingerprint, indices, head and expert splits) before anything is\n' +
+      'written. --verify runs the source and the result on F and reports both perplexities.',
     options: { out: { type: 'string' }, verify: { type: 'boolean' }, 'text-file': { type: 'string' }, 'max-tokens': { type: 'string' } },
     positionals: 1,
     run: async (args) => {
