@@ -4,27 +4,16 @@
 // The histogram keys on the float32 bits of |Δ|: exponent and the top 5 mantissa bits, so 32 bins per octave
 // (magnitudes inside a bin differ by less than 2.2%). Memory is 2 × 8192 float64 whatever the tensor's size.
 
+import type { TensorDelta } from '../protocol/results';
+
 const MANTISSA_BITS_KEPT = 5;
 const SHIFT = 23 - MANTISSA_BITS_KEPT;
 const BINS = 1 << (8 + MANTISSA_BITS_KEPT);
 /** DARE drop tolerance keeps ‖Δ_kept‖ ≥ this fraction of ‖Δ‖. */
 export const DROP_KEEP_NORM = 0.99;
 
-export interface DeltaNumbers {
-  count: number;
-  deltaL2: number;
-  baseL2: number;
-  /** ‖Δ‖/‖W_base‖; null when the base is all zeros. */
-  relative: number | null;
-  /** Fraction of elements whose sign differs between base and tuned (both non-zero). */
-  signConflict: number;
-  /** Fraction of elements that differ at all. */
-  changed: number;
-  /** Largest fraction of Δ's elements, smallest |Δ| first, that can be dropped keeping ‖Δ_kept‖ ≥ 0.99 ‖Δ‖. */
-  dropTolerance: number;
-  /** Elements where base or tuned is NaN/±Inf, left out of the numbers above. */
-  nonFinite: number;
-}
+/** The numbers of one compared tensor (definitions on TensorDelta in protocol/results.ts). */
+export type DeltaNumbers = Pick<TensorDelta, 'count' | 'deltaL2' | 'baseL2' | 'relative' | 'signConflict' | 'changed' | 'dropTolerance' | 'nonFinite'>;
 
 export class DeltaAccumulator {
   private deltaSquares = 0;

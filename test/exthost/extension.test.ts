@@ -2,25 +2,9 @@
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { FinishedAnalysis, ImportanceLensApi } from '../../src/vscode/analysisService';
+import { EXTENSION_ID, waitFor, workspaceFile } from './helpers';
 
-const EXTENSION_ID = 'importance-lens.importance-lens';
 const COMMANDS = ['analyze', 'saliency', 'clearSaliency', 'planPruning', 'applyPlan', 'compareWithBase', 'analyzeCsv', 'openReport'].map((c) => `importanceLens.${c}`);
-
-function workspaceFile(...segments: string[]): vscode.Uri {
-  const folder = vscode.workspace.workspaceFolders?.[0];
-  assert.ok(folder, 'the test workspace is open');
-  return vscode.Uri.joinPath(folder.uri, ...segments);
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 function activeTabInput(): unknown {
   return vscode.window.tabGroups.activeTabGroup.activeTab?.input;

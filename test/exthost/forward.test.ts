@@ -5,25 +5,9 @@ import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { SaliencyResult } from '../../src/protocol/results';
 import type { ImportanceLensApi } from '../../src/vscode/analysisService';
+import { EXTENSION_ID, waitFor, workspaceFile } from './helpers';
 
-const EXTENSION_ID = 'importance-lens.importance-lens';
 const PHRASE = 'The LORD is my shepherd; I shall not want';
-
-function workspaceFile(...segments: string[]): vscode.Uri {
-  const folder = vscode.workspace.workspaceFolders?.[0];
-  assert.ok(folder, 'the test workspace is open');
-  return vscode.Uri.joinPath(folder.uri, ...segments);
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 function saliencyTab(): vscode.Tab | undefined {
   return vscode.window.tabGroups.all.flatMap((group) => group.tabs)

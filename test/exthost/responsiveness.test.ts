@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { ImportanceLensApi } from '../../src/vscode/analysisService';
+import { EXTENSION_ID } from './helpers';
 
-const EXTENSION_ID = 'importance-lens.importance-lens';
 const SIDE = 4096;
 const TENSORS = 4; // 4 × 4096² F32 = 256 MiB: whole-tensor statistics plus stable rank by power iteration
 
