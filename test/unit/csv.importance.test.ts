@@ -81,6 +81,21 @@ test('a file sorted by a column is warned about (the fine cut points come from t
   assert.ok(result.warnings.some((w) => /column 't': 67% of its values lie beyond the range of the first 20000 rows/.test(w)), result.warnings.join('\n'));
 });
 
+test('a wide file: the built-in model permutes only the 100 columns with the most mutual information', async () => {
+  const { seededRandom } = await import('../../src/compute/random');
+  const random = seededRandom(5);
+  const header = [...Array.from({ length: 150 }, (_, c) => `c${c}`), 'y'];
+  const rows = Array.from({ length: 300 }, () => {
+    const x = Array.from({ length: 150 }, () => random());
+    return [...x.map((v) => v.toFixed(3)), x[0]! + x[1]! > 1 ? 'yes' : 'no'].join(',');
+  });
+  const result = await drain(csvColumns({ path: writeTemp(tempDir(), 'wide.csv', `${header.join(',')}\n${rows.join('\n')}\n`), target: 'y', repeats: 2 }));
+  assert.equal(result.columns.length, 150);
+  assert.equal(result.columns.filter((c) => c.permutation !== null).length, 100);
+  assert.deepEqual(result.columns.slice(0, 2).map((c) => c.name).sort(), ['c0', 'c1']);
+  assert.ok(result.warnings.some((w) => /permutation importance of the 100 columns with the most mutual information only \(of 150\)/.test(w)));
+});
+
 test('mutual information: independent columns ~0, a copy of the target = H(target)', () => {
   const independent = Float64Array.from([250, 250, 250, 250]);
   assert.equal(mutualInformation(independent, 2, 2), 0);

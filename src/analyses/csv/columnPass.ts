@@ -19,6 +19,10 @@ const FINE_BINS = 128;
 const MAX_CODES = 32;
 export const MAX_CLASSES = 64;
 export const SAMPLE_ROWS = 10_000;
+/** Memory caps (in float64 cells) for the contingency tables and the reservoir, whatever the number of columns. */
+const TABLE_CELLS = 16_000_000;
+const SAMPLE_CELLS = 2_000_000;
+export const MAX_FEATURES = 20_000;
 
 export interface Feature {
   name: string;
@@ -59,6 +63,7 @@ export async function* columnPass(layout: CsvLayout, targetName: string, seed: n
   const targetColumn = layout.columns.indexOf(targetName);
   if (targetColumn < 0) throw new InputError(`${layout.path}: no column '${targetName}' (columns: ${layout.columns.slice(0, 20).join(', ')}${layout.columns.length > 20 ? ', …' : ''})`);
   const width = layout.columns.length;
+  if (width - 1 > MAX_FEATURES) throw new InputError(`${layout.path}: ${width} columns; column importance handles up to ${MAX_FEATURES} (select the columns first)`);
   const headRows = Math.max(100, Math.min(HEAD_ROWS, Math.floor(HEAD_CELLS / width)));
   const headNum = layout.columns.map(() => new Float64Array(headRows));
   const headText = layout.columns.map(() => new Array<string | undefined>(headRows));
@@ -118,6 +123,8 @@ function prepare(layout: CsvLayout, profiles: ColumnProfile[], headNum: Float64A
   const types = profiles.map((p) => p.type());
   const target = targetOf(layout.columns[targetColumn]!, targetColumn, types[targetColumn]!, profiles[targetColumn]!, headNum[targetColumn]!.subarray(0, held), held);
   const features: Feature[] = [];
+  // Fewer fine bins for very wide files, so that the tables stay within TABLE_CELLS.
+  const fineBins = Math.max(16, Math.min(FINE_BINS, Math.floor(TABLE_CELLS / Math.max(1, layout.columns.length * target.width))));
   const featureOf = new Int32Array(layout.columns.length).fill(-1);
   layout.columns.forEach((name, c) => {
     if (c === targetColumn) return;
@@ -131,7 +138,7 @@ function prepare(layout: CsvLayout, profiles: ColumnProfile[], headNum: Float64A
       fine = vocab.size + 2;
     } else {
       const values = type === 'date' ? Float64Array.from(headText[c]!.slice(0, held), (t) => (t === undefined ? NaN : parseDate(t))) : headNum[c]!.subarray(0, held);
-      edges = quantileEdges(values, FINE_BINS);
+      edges = quantileEdges(values, fineBins);
       fine = edges.length + 2;
     }
     featureOf[c] = features.length;
@@ -139,7 +146,8 @@ function prepare(layout: CsvLayout, profiles: ColumnProfile[], headNum: Float64A
   });
   const values = new Float64Array(layout.columns.length);
   const fx = features.length;
-  const sample = { x: new Float64Array(SAMPLE_ROWS * fx), y: new Float64Array(SAMPLE_ROWS), rows: 0 };
+  const sampleRows = Math.max(100, Math.min(SAMPLE_ROWS, Math.floor(SAMPLE_CELLS / Math.max(1, fx))));
+  const sample = { x: new Float64Array(sampleRows * fx), y: new Float64Array(sampleRows), rows: 0 };
   const random = seededRandom(seed);
   let rows = 0;
   let counted = 0;
@@ -174,8 +182,8 @@ function prepare(layout: CsvLayout, profiles: ColumnProfile[], headNum: Float64A
       feature.joint[bin * target.width + t]!++;
     }
     // Reservoir sampling (Algorithm R): every counted row ends up in the sample with the same probability.
-    const slot = sample.rows < SAMPLE_ROWS ? sample.rows++ : Math.floor(random() * counted);
-    if (slot < SAMPLE_ROWS) {
+    const slot = sample.rows < sampleRows ? sample.rows++ : Math.floor(random() * counted);
+    if (slot < sampleRows) {
       for (let k = 0; k < fx; k++) sample.x[slot * fx + k] = values[features[k]!.column]!;
       sample.y[slot] = y;
     }
@@ -201,11 +209,11 @@ function prepare(layout: CsvLayout, profiles: ColumnProfile[], headNum: Float64A
 }
 
 function targetOf(name: string, column: number, type: ColumnType, profile: ColumnProfile, head: Float64Array, held: number): Target {
-  if (type === 'text') throw new InputError(`target '${name}' is free text; pick a number or category column`);
+  if (type === 'text' || type === 'date') throw new InputError(`target '${name}' is ${type === 'text' ? 'free text' : 'a date'}; pick a number or category column`);
   // Numbers with few distinct integer values are class labels (0/1, 1..5); other numbers are a regression target.
   const classification = type === 'category' || (type === 'number' && profile.integersOnly && profile.numberValues.size <= 20);
   if (!classification) {
-    const edges = quantileEdges(type === 'date' ? new Float64Array(0) : head, coarseBinCount(held));
+    const edges = quantileEdges(head, coarseBinCount(held));
     return { name, column, task: 'regression', classes: [], edges, width: edges.length + 1 };
   }
   const classes = [...[...profile.numberValues].sort((a, b) => a - b).map(String), ...[...profile.distinct.keys()].sort()];

@@ -21,9 +21,13 @@ export interface CsvColumnsInput {
 }
 
 const FOLDS = 4;
+/** The built-in model's permutation importance covers at most this many columns (those with the most mutual
+ * information); a user's model gets every column permuted. */
+export const MAX_PERMUTED = 100;
 const MIN_ROWS = 2 * FOLDS;
 const ROUND_ROWS = 5000;
 const MAX_ROUNDS = 10;
+const ROUND_COLUMNS = 500;
 
 export async function* csvColumns(input: CsvColumnsInput, signal?: AbortSignal): AsyncGenerator<Progress, CsvColumnsResult> {
   const seed = input.seed ?? 0;
@@ -43,6 +47,11 @@ export async function* csvColumns(input: CsvColumnsInput, signal?: AbortSignal):
   let permutation: { mean: number[]; sd: number[] } | null = null;
   let device = 'cpu';
   const sample: Part = pass.sample;
+  let only: Set<number> | undefined;
+  if (!input.model && features.length > MAX_PERMUTED) {
+    only = new Set(mi.map((v, k) => [v, k] as const).sort((a, b) => b[0] - a[0]).slice(0, MAX_PERMUTED).map(([, k]) => k));
+    warnings.push(`permutation importance of the ${MAX_PERMUTED} columns with the most mutual information only (of ${features.length})`);
+  }
   if (features.length > 0 && sample.rows >= MIN_ROWS) {
     let result: Permuted & { trainRows: number };
     if (input.model) {
@@ -56,7 +65,7 @@ export async function* csvColumns(input: CsvColumnsInput, signal?: AbortSignal):
         await onnx.release();
       }
     } else {
-      result = await crossFitted(pass, repeats, seed, signal);
+      result = await crossFitted(pass, repeats, seed, signal, only);
     }
     permutation = result;
     model = {
@@ -74,12 +83,13 @@ export async function* csvColumns(input: CsvColumnsInput, signal?: AbortSignal):
     method: useModel ? 'permutation' : 'mutual-information',
     rank: 0,
     mutualInformation: mi[k]!,
-    permutation: permutation ? { mean: permutation.mean[k]!, sd: permutation.sd[k]! } : null,
+    permutation: permutation && !Number.isNaN(permutation.mean[k]) ? { mean: permutation.mean[k]!, sd: permutation.sd[k]! } : null,
     missing: pass.profiles[f.column]!.missingFor(f.type),
   }));
   [...columns].sort((a, b) => b.importance - a.importance || a.name.localeCompare(b.name)).forEach((c, i) => { c.rank = i + 1; });
   columns.sort((a, b) => a.rank - b.rank);
-  const agreement = permutation ? spearman(mi, permutation.mean) : null;
+  const permuted = permutation ? mi.map((_, k) => k).filter((k) => !Number.isNaN(permutation!.mean[k])) : [];
+  const agreement = permutation ? spearman(permuted.map((k) => mi[k]!), permuted.map((k) => permutation!.mean[k]!)) : null;
   return {
     kind: 'columns', path: input.path, target: target.name, task: target.task, rows: pass.rows, columns,
     skipped: pass.skipped, model, agreement, device, warnings,
@@ -93,12 +103,13 @@ interface Part { x: Float64Array; y: Float64Array; rows: number }
  * on the others, so every sampled row is scored and the estimate is far steadier than one train/test split. A
  * repeat's drop is the mean over folds; the baseline is the mean held-out score.
  */
-async function crossFitted(pass: PassResult, repeats: number, seed: number, signal?: AbortSignal): Promise<Permuted & { trainRows: number }> {
+async function crossFitted(pass: PassResult, repeats: number, seed: number, signal?: AbortSignal, only?: ReadonlySet<number>): Promise<Permuted & { trainRows: number }> {
   const { x, y, rows } = pass.sample;
   const fx = pass.features.length;
   // Small samples make a noisy estimate (one shuffled row moves accuracy by 1/rows): repeat the cross-fitting with
   // new folds until about ROUND_ROWS rows have been scored, at most MAX_ROUNDS times.
-  const rounds = Math.max(1, Math.min(MAX_ROUNDS, Math.ceil(ROUND_ROWS / rows)));
+  // Wide files get fewer rounds: the work grows with the columns and the estimate is steadier with more rows anyway.
+  const rounds = Math.max(1, Math.min(MAX_ROUNDS, Math.ceil(ROUND_ROWS / rows), Math.floor(ROUND_COLUMNS / fx)));
   const random = seededRandom(seed + 7);
   const take = (ids: number[]): Part => {
     const part = { x: new Float64Array(ids.length * fx), y: new Float64Array(ids.length), rows: ids.length };
@@ -119,18 +130,22 @@ async function crossFitted(pass: PassResult, repeats: number, seed: number, sign
     const train = take(order.filter((_, i) => i % FOLDS !== k));
     trainRows = Math.max(trainRows, train.rows);
     const held = take(test);
-    const result = await permutationImportance(fitForest(pass, train, seed + 10 * round + k), held.x, held.rows, fx, held.y, pass.target.task, repeats, seed + 100 + 10 * round + k, signal);
+    // The held-out rows are binned once and shuffled as bins: the same as shuffling values, without re-binning.
+    const { predict, edges } = fitForest(pass, train, seed + 10 * round + k);
+    const binned = binColumns(held.x, held.rows, fx, edges).bins;
+    const result = await permutationImportance(predict, binned, held.rows, fx, held.y, pass.target.task, repeats, seed + 100 + 10 * round + k, signal, only);
     baseline += result.baseline / (FOLDS * rounds);
     result.drops.forEach((d, f) => d.forEach((v, r) => { drops[f]![r]! += v / (FOLDS * rounds); }));
   }
   }
   return { baseline, ...summarise(drops), drops, trainRows };
 }
-function fitForest(pass: PassResult, train: Part, seed: number): Predict {
+/** A forest on the training rows; its predict takes rows already binned with the returned cut points. */
+function fitForest(pass: PassResult, train: Part, seed: number): { predict: Predict; edges: Float64Array[] } {
   const fx = pass.features.length;
   const edges = pass.features.map((_, k) => quantileEdges(Float64Array.from({ length: train.rows }, (_, r) => train.x[r * fx + k]!), MAX_BINS));
   const forest = new RandomForest({
     task: pass.target.task, classes: pass.target.classes.length, trees: 100, maxDepth: 30, minLeaf: 1, seed,
   }).fit(binColumns(train.x, train.rows, fx, edges), train.y);
-  return async (x, rows) => forest.predict(binColumns(x, rows, fx, edges));
+  return { predict: async (bins, rows) => forest.predict({ bins, rows, features: fx }), edges };
 }

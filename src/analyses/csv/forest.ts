@@ -15,9 +15,10 @@ export interface ForestOptions {
   seed: number;
 }
 
-/** Features binned to 0..MAX_BINS (0 = missing), row-major n × features. */
+/** Features binned to 0..MAX_BINS (0 = missing), row-major n × features. Any numeric array: permutation importance
+ * shuffles a binned Float64Array in place of re-binning shuffled values. */
 export interface BinnedMatrix {
-  bins: Uint8Array;
+  bins: ArrayLike<number>;
   rows: number;
   features: number;
 }
@@ -78,9 +79,21 @@ class TreeBuilder {
   private readonly right: number[] = [];
   private readonly values: number[] = [];
   private readonly width: number;
+  /** Feature order for drawing mtry features: a partial shuffle of any permutation draws a uniform subset, so one
+   * array serves every node (allocating one per node cost more than the splits on wide files). */
+  private readonly order: Int32Array;
+  private readonly stats: Float64Array;
+  private readonly sumTotal: Float64Array;
+  private readonly sumLeft: Float64Array;
+  private readonly sumRight: Float64Array;
 
   constructor(private readonly x: BinnedMatrix, private readonly y: Float64Array, private readonly o: ForestOptions, private readonly mtry: number, private readonly random: () => number) {
     this.width = o.task === 'classification' ? o.classes : 1;
+    this.order = Int32Array.from({ length: x.features }, (_, i) => i);
+    this.stats = new Float64Array((MAX_BINS + 1) * (this.width + 2));
+    this.sumTotal = new Float64Array(this.width + 2);
+    this.sumLeft = new Float64Array(this.width + 2);
+    this.sumRight = new Float64Array(this.width + 2);
   }
 
   build(rows: Int32Array): Tree {
@@ -119,13 +132,13 @@ class TreeBuilder {
   /** The split with the largest impurity decrease over `mtry` random features, or undefined when none helps. */
   private bestSplit(rows: Int32Array): { feature: number; threshold: number } | undefined {
     const { features } = this.x;
-    const order = Array.from({ length: features }, (_, i) => i);
+    const order = this.order;
     let best: { feature: number; threshold: number; score: number } | undefined;
     const w = this.width;
-    const stats = new Float64Array((MAX_BINS + 1) * (w + 2));
+    const stats = this.stats;
     for (let k = 0; k < this.mtry; k++) {
       const j = k + Math.floor(this.random() * (features - k));
-      [order[k], order[j]] = [order[j]!, order[k]!];
+      const swap = order[k]!; order[k] = order[j]!; order[j] = swap;
       const f = order[k]!;
       stats.fill(0);
       // Per bin: count, then class counts (classification) or sum and sum of squares (regression).
@@ -147,7 +160,9 @@ class TreeBuilder {
     const w = this.width;
     const cls = this.o.task === 'classification';
     const stride = w + 2;
-    const total = new Float64Array(stride);
+    const { sumTotal: total, sumLeft: left, sumRight: right } = this;
+    total.fill(0);
+    left.fill(0);
     for (let b = 0; b <= MAX_BINS; b++) for (let k = 0; k < stride; k++) total[k]! += stats[b * stride + k]!;
     const impurity = (s: Float64Array | number[], count: number): number => {
       if (count === 0) return 0;
@@ -155,8 +170,6 @@ class TreeBuilder {
       return s[2]! - (s[1]! * s[1]!) / count; // sum of squared errors
     };
     const parent = impurity(total, n);
-    const left = new Float64Array(stride);
-    const right = new Float64Array(stride);
     let best: { threshold: number; score: number } | undefined;
     for (let b = 0; b < MAX_BINS; b++) {
       for (let k = 0; k < stride; k++) left[k]! += stats[b * stride + k]!;
@@ -172,8 +185,8 @@ class TreeBuilder {
 }
 
 /** Bins each column of a row-major float matrix at quantiles of `fitRows` (NaN → bin 0). */
-export function binColumns(values: Float64Array, rows: number, features: number, edgesPerColumn: Float64Array[]): BinnedMatrix {
-  const bins = new Uint8Array(rows * features);
+export function binColumns(values: Float64Array, rows: number, features: number, edgesPerColumn: Float64Array[]): BinnedMatrix & { bins: Float64Array } {
+  const bins = new Float64Array(rows * features);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < features; c++) {
       const v = values[r * features + c]!;

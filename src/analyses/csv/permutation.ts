@@ -35,7 +35,7 @@ export function score(task: 'classification' | 'regression', predicted: Float64A
 
 export async function permutationImportance(
   predict: Predict, x: Float64Array, rows: number, features: number, y: Float64Array,
-  task: 'classification' | 'regression', repeats: number, seed: number, signal?: AbortSignal,
+  task: 'classification' | 'regression', repeats: number, seed: number, signal?: AbortSignal, only?: ReadonlySet<number>,
 ): Promise<Permuted> {
   const baseline = score(task, await predict(x, rows), y);
   const random = seededRandom(seed);
@@ -43,6 +43,10 @@ export async function permutationImportance(
   const shuffled = Float64Array.from(x);
   const order = new Int32Array(rows);
   for (let f = 0; f < features; f++) {
+    if (only && !only.has(f)) {
+      all.push(new Array<number>(repeats).fill(NaN)); // not permuted: NaN, reported as null
+      continue;
+    }
     const drops: number[] = [];
     for (let r = 0; r < repeats; r++) {
       throwIfAborted(signal);
