@@ -96,6 +96,14 @@ test('a wide file: the built-in model permutes only the 100 columns with the mos
   assert.ok(result.warnings.some((w) => /permutation importance of the 100 columns with the most mutual information only \(of 150\)/.test(w)));
 });
 
+test('an ONNX model with one [N, F] input is fed the columns by position, with a warning', async () => {
+  const named = await drain(csvColumns({ path: join(FIXTURES, 'wine.csv'), target: 'cultivar', model: join(FIXTURES, 'wine_logreg.onnx'), providers: ['cpu'] }));
+  const single = await drain(csvColumns({ path: join(FIXTURES, 'wine.csv'), target: 'cultivar', model: join(FIXTURES, 'wine_logreg_single.onnx'), providers: ['cpu'] }));
+  assert.deepEqual(single.columns.map((c) => [c.name, c.importance]), named.columns.map((c) => [c.name, c.importance]));
+  assert.ok(single.warnings.some((w) => /model input 'float_input' is one \[N, 13\] tensor: columns are fed by position/.test(w)));
+  await assert.rejects(drain(csvColumns({ path: join(FIXTURES, 'iris.csv'), target: 'species', model: join(FIXTURES, 'wine_logreg_single.onnx'), providers: ['cpu'] })), /takes 13 features but the CSV has 4/);
+});
+
 test('mutual information: independent columns ~0, a copy of the target = H(target)', () => {
   const independent = Float64Array.from([250, 250, 250, 250]);
   assert.equal(mutualInformation(independent, 2, 2), 0);
@@ -118,6 +126,11 @@ test('DSIR: rows like the target sample weigh more; resampling writes a new file
   assert.equal(written.length, 6);
   assert.deepEqual(result.resampled!.lines.map((line) => rows[line - 1]), written.slice(1));
   await assert.rejects(drain(csvRows({ path, textColumn: 'text', targetFile: target, out: path })), /never over its source/);
+  // A CSV target sample: its column of the same name; the same n-grams give the same weights.
+  const targetCsv = writeTemp(dir, 'target.csv', 'text\n"The Lord is my shepherd."\n"He maketh me to lie down in green pastures."\n');
+  const again = await drain(csvRows({ path, textColumn: 'text', targetFile: targetCsv }));
+  assert.deepEqual(again.rows, result.rows);
+  assert.equal(again.resampled, null);
 });
 
 function cli(...args: string[]) {

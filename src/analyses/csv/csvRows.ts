@@ -2,15 +2,17 @@
 // target sample, and optionally k rows resampled into a new CSV (the rows copied byte for byte, header first).
 // Streams the file twice (raw n-gram counts, then weights) and a third time to copy the chosen rows.
 import { createReadStream } from 'node:fs';
-import { realpath } from 'node:fs/promises';
-import { extname, resolve } from 'node:path';
+import { open, realpath, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError, throwIfAborted } from '../../errors';
 import { openCsv, readBatches, type CsvLayout } from '../../formats/csv/reader';
 import { fieldText } from '../../formats/csv/scanner';
 import type { CsvRowsResult } from '../../protocol/csv';
 import type { Progress } from '../../protocol/results';
-import { writeFileAtomically } from '../../report/write';
 import { BUCKETS, BucketCounts, gumbelTopK, logRatios, rowWeight } from './dsir';
+
+/** One (line, weight) per row goes into the result document: past this many rows it would not fit one JSON string. */
+export const MAX_ROWS = 5_000_000;
 
 export interface CsvRowsInput {
   path: string;
@@ -31,21 +33,22 @@ export async function* csvRows(input: CsvRowsInput, signal?: AbortSignal): Async
 
   yield { message: `Counting n-grams of '${input.textColumn}'` };
   const raw = new BucketCounts();
-  for await (const text of texts(layout, column, signal)) raw.add(text.text);
+  await eachText(layout, column, (text) => raw.add(text), signal);
   const ratios = logRatios(target, raw);
 
   yield { message: 'Weighting rows' };
   let weights = new Float64Array(1024);
   let lines = new Int32Array(1024);
   let n = 0;
-  for await (const { text, line } of texts(layout, column, signal)) {
+  await eachText(layout, column, (text, line) => {
+    if (n === MAX_ROWS) throw new InputError(`${layout.path}: more than ${MAX_ROWS} rows; their weights would not fit one JSON document (split the file)`);
     if (n === weights.length) {
       const w = new Float64Array(n * 2); w.set(weights); weights = w;
       const l = new Int32Array(n * 2); l.set(lines); lines = l;
     }
     weights[n] = rowWeight(text, ratios);
     lines[n++] = line;
-  }
+  }, signal);
   const rows = Array.from({ length: n }, (_, i) => ({ line: lines[i]!, weight: weights[i]! }));
   let resampled: CsvRowsResult['resampled'] = null;
   if (input.out) {
@@ -64,19 +67,20 @@ function columnIndex(layout: CsvLayout, name: string): number {
   return column;
 }
 
-async function* texts(layout: CsvLayout, column: number, signal?: AbortSignal): AsyncGenerator<{ text: string; line: number }> {
+/** Calls `visit` with every row's text and line; batch by batch, so a row costs no promise of its own. */
+async function eachText(layout: CsvLayout, column: number, visit: (text: string, line: number) => void, signal?: AbortSignal): Promise<void> {
   for await (const { batch, from } of readBatches(layout, signal)) {
-    for (let r = from; r < batch.count; r++) yield { text: fieldText(batch, batch.firstField[r]! + column), line: batch.lines[r]! };
+    for (let r = from; r < batch.count; r++) visit(fieldText(batch, batch.firstField[r]! + column), batch.lines[r]!);
   }
 }
 
-/** The target sample: a CSV (its column of the same name) or a plain text file (read line by line, streamed). */
+/** The target sample: a CSV (its column of the same name) or a plain text file, one example per line (streamed). */
 async function targetCounts(path: string, columnName: string, signal?: AbortSignal): Promise<BucketCounts> {
   const counts = new BucketCounts();
   const ext = extname(path).toLowerCase();
   if (ext === '.csv' || ext === '.tsv') {
     const layout = await openCsv(path);
-    for await (const { text } of texts(layout, columnIndex(layout, columnName), signal)) counts.add(text);
+    await eachText(layout, columnIndex(layout, columnName), (text) => counts.add(text), signal);
     return counts;
   }
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
@@ -87,7 +91,7 @@ async function targetCounts(path: string, columnName: string, signal?: AbortSign
       const text = carry + chunk;
       const cut = text.lastIndexOf('\n');
       if (cut < 0 && text.length > 1 << 20) { counts.add(text); carry = ''; continue; }
-      counts.add(text.slice(0, cut + 1));
+      for (const line of text.slice(0, cut).split('\n')) counts.add(line); // a line is one example, as a CSV row is
       carry = text.slice(cut + 1);
     }
   } catch (error) {
@@ -107,18 +111,36 @@ async function refuseSource(out: string, sources: string[]): Promise<void> {
   }
 }
 
+/** Copies the header and the chosen records to `out` through a temp file renamed into place (atomic; bounded memory). */
 async function writeRows(layout: CsvLayout, lines: Set<number>, out: string, signal?: AbortSignal): Promise<void> {
-  const parts: Buffer[] = [];
-  let first = true;
-  for await (const { batch, from } of readBatches(layout, signal)) {
-    if (first && from === 1) parts.push(Buffer.from(batch.buf.subarray(batch.recordStart[0], batch.recordEnd[0])));
-    first = false;
-    for (let r = from; r < batch.count; r++) {
-      if (!lines.has(batch.lines[r]!)) continue;
-      const bytes = batch.buf.subarray(batch.recordStart[r], batch.recordEnd[r]);
-      parts.push(Buffer.from(bytes));
-      if (bytes[bytes.length - 1] !== 0x0a) parts.push(Buffer.from('\n')); // the file's last record had no newline
-    }
+  const temp = join(dirname(out), `.${basename(out)}.${process.pid}.${Date.now()}.tmp`);
+  let handle;
+  try {
+    handle = await open(temp, 'wx');
+  } catch (error) {
+    throw new InputError(`cannot write ${out}: ${(error as Error).message}`);
   }
-  await writeFileAtomically(out, Buffer.concat(parts));
+  try {
+    let first = true;
+    for await (const { batch, from } of readBatches(layout, signal)) {
+      const parts: Buffer[] = [];
+      if (first && from === 1) parts.push(batch.buf.subarray(batch.recordStart[0], batch.recordEnd[0]));
+      first = false;
+      for (let r = from; r < batch.count; r++) {
+        if (!lines.has(batch.lines[r]!)) continue;
+        const bytes = batch.buf.subarray(batch.recordStart[r], batch.recordEnd[r]);
+        parts.push(bytes);
+        if (bytes[bytes.length - 1] !== 0x0a) parts.push(Buffer.from('\n')); // the file's last record had no newline
+      }
+      if (parts.length > 0) await handle.write(Buffer.concat(parts));
+    }
+    await handle.close();
+    handle = undefined;
+    await rename(temp, out);
+  } catch (error) {
+    await handle?.close().catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
+    if (error instanceof InputError) throw error;
+    throw new InputError(`cannot write ${out}: ${(error as Error).message}`);
+  }
 }
