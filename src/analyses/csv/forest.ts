@@ -1,7 +1,8 @@
 // A small, deterministic random forest on binned features (histogram splits, as LightGBM and scikit-learn's
 // HistGradientBoosting do): the built-in model for permutation importance when the user gives none. Written here
-// rather than taken from npm because the maintained JS options (ml-random-forest: last release 2022, dense
-// number[][] and sort-based splits) are slow on tens of thousands of rows and not seedable end to end.
+// rather than taken from npm: ml-random-forest 2.1.0 (mljs, last release Dec 2024; exact sort-based CART splits
+// on number[][]) took 203 s to train 100 trees on 7 500 × 10 rows here, this one 0.7 s, with the same held-out
+// predictions cost.
 import { seededRandom } from '../../compute/random';
 
 export const MAX_BINS = 32;
