@@ -10,6 +10,7 @@ import { inspect } from '../src/analyses/inspect';
 import { chunkMoments } from '../src/compute/moments';
 import { MomentsKernel } from '../src/compute/momentsKernel';
 import { CHUNK_ELEMENTS } from '../src/compute/tensorStream';
+import { csvBench } from './csv.bench';
 import { forwardBench } from './forward.bench';
 import { ROOT } from '../test/unit/helpers';
 
@@ -135,6 +136,8 @@ async function main(): Promise<void> {
   console.log(`\nmoments of one ${CHUNK_ELEMENTS}-element chunk: typed-array loop ${kernels.loop.toFixed(2)} ms, ONNX graph on onnxruntime's cpu provider ${kernels.graph.toFixed(2)} ms; graph/loop ${(kernels.graph / kernels.loop).toFixed(2)}× (stats uses the loop on the CPU)`);
   console.log('');
   for (const line of await forwardBench(process.env.IMPORTANCE_LENS_PROVIDERS?.split(',') ?? ['cpu'])) console.log(line);
+  console.log('');
+  for (const line of await csvBench()) console.log(line);
   if (process.env.BENCH_CLEAN) rmSync(DIR, { recursive: true, force: true });
 }
 

@@ -3,6 +3,7 @@
 import { assertNever } from '../errors';
 import type { AnalysisRequest, AnalysisResult, ResultFor } from '../protocol/worker';
 import type { Progress } from '../protocol/results';
+import { csvAnalysis } from './csv';
 import { delta } from './delta';
 import { inspect } from './inspect';
 import { perplexity } from './perplexity';
@@ -27,6 +28,8 @@ async function* dispatch(request: AnalysisRequest, signal?: AbortSignal): AsyncG
       return { analysis: 'perplexity', result: yield* perplexity(request, signal) };
     case 'saliency':
       return { analysis: 'saliency', result: yield* saliency(request, signal) };
+    case 'csv':
+      return { analysis: 'csv', result: yield* csvAnalysis(request, signal) };
     case 'delta':
       return { analysis: 'delta', result: yield* delta({ base: request.base, tuned: request.tuned }, signal) };
     default:

@@ -1,6 +1,7 @@
 // Messages between the extension host (or any parent) and the analysis child process. One union per direction,
 // handled with an exhaustive switch on `type`.
 import type { ErrorKind } from '../errors';
+import type { CsvRequest, CsvResult } from './csv';
 import type { DeltaResult, InspectResult, LayersResult, PerplexityResult, Progress, SaliencyMethod, SaliencyResult, StatsResult } from './results';
 
 /**
@@ -17,7 +18,8 @@ export type AnalysisRequest =
   | { analysis: 'layers'; path: string; metric: 'weight-l2' | 'block-influence' | 'angular' | 'ablation' | 'wanda'; text?: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
   | { analysis: 'delta'; base: string; tuned: string }
   | { analysis: 'perplexity'; model: string; text: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
-  | { analysis: 'saliency'; model: string; text: TextSource; target?: string; method: SaliencyMethod; seeds: number; maxTokens?: number; providers?: string[]; residualStream?: string[] };
+  | { analysis: 'saliency'; model: string; text: TextSource; target?: string; method: SaliencyMethod; seeds: number; maxTokens?: number; providers?: string[]; residualStream?: string[] }
+  | CsvRequest;
 
 export type AnalysisResult =
   | { analysis: 'inspect'; result: InspectResult }
@@ -25,7 +27,8 @@ export type AnalysisResult =
   | { analysis: 'layers'; result: LayersResult }
   | { analysis: 'delta'; result: DeltaResult }
   | { analysis: 'perplexity'; result: PerplexityResult }
-  | { analysis: 'saliency'; result: SaliencyResult };
+  | { analysis: 'saliency'; result: SaliencyResult }
+  | { analysis: 'csv'; result: CsvResult };
 
 /** The result type that answers a given request type. */
 export type ResultFor<R extends AnalysisRequest> = Extract<AnalysisResult, { analysis: R['analysis'] }>;

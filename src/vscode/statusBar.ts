@@ -31,6 +31,9 @@ function deviceOf(result: AnalysisResult): string | null {
     case 'perplexity':
     case 'saliency':
       return result.result.device;
+    case 'csv':
+      // Only column importance runs a model (and so has a device); inspect and DSIR rows are plain streaming.
+      return 'device' in result.result ? result.result.device : null;
     default:
       return assertNever(result, 'analysis result');
   }
@@ -50,6 +53,8 @@ function describe(request: AnalysisRequest): string {
       return `perplexity of ${request.model}`;
     case 'saliency':
       return `${request.method} saliency with ${request.model}`;
+    case 'csv':
+      return `CSV ${request.mode === 'columns' ? 'column importance' : request.mode === 'rows' ? 'row importance' : 'profile'} of ${request.path}`;
     default:
       return assertNever(request, 'analysis request');
   }
