@@ -1,5 +1,5 @@
-// The per-chunk moments of moments.ts as an ONNX graph, for execution providers other than the CPU (on the CPU the
-// typed-array loop is faster: docs/benchmarks.md). Same definitions: NaN/±Inf are counted and left out, zeros are
+// The per-chunk moments of moments.ts as an ONNX graph (on an idle CPU it beats the typed-array loop, and it runs
+// unchanged on a GPU provider: docs/benchmarks.md). Same definitions: NaN/±Inf are counted and left out, zeros are
 // counted. The chunk is laid out as rows of ROW elements; the graph gives each row's moments about the row's own
 // mean, summed in float32 over only ROW values, and the rows are merged here in float64 with Pébay's formulas, so
 // the float32 accumulation of ORT (WebGPU has no float64) costs little precision. Each row is first shifted by its
