@@ -32,6 +32,21 @@ test('logits and the residual stream found in the exported graph match torch', a
   }
 });
 
+test('a decoder exported with KV-cache inputs runs with an empty cache and gives the same logits and stream', async () => {
+  const model = await openModelRunner(join(DIR, 'tiny-qwen2-kv.onnx'), ['cpu']);
+  try {
+    assert.equal(model.layers, reference.hidden.length - 1, 'present.* outputs are not taken for the residual stream');
+    const out = await model.forward([reference.ids], { hidden: true });
+    let worst = 0;
+    reference.logits.forEach((row, t) => row.forEach((x, v) => (worst = Math.max(worst, Math.abs(out.logits[t * model.vocab + v]! - x)))));
+    assert.ok(worst <= 1e-3, `logits differ by up to ${worst}`);
+    const last = reference.hidden[reference.hidden.length - 1]!;
+    last.forEach((row, t) => row.forEach((x, i) => assert.ok(Math.abs(out.hidden[model.layers]![t * model.hidden + i]! - x) <= 1e-3 * Math.max(1, Math.abs(x)))));
+  } finally {
+    await model.release();
+  }
+});
+
 test('Block Influence from the .onnx equals Block Influence from the Hugging Face directory it was exported from', async () => {
   const text = { file: join(ROOT, 'samples', 'text', 'psalms-23.txt') };
   const fromOnnx = await drain(activationLayers({ model: ONNX, metric: 'block-influence', text, providers: ['cpu'] }));
