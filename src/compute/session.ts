@@ -89,23 +89,9 @@ export function chooseProvider(order: readonly ProviderName[], probeModel: Uint8
 }
 
 async function probe(order: readonly ProviderName[], model: Uint8Array): Promise<ProviderChoice> {
-  const skipped: string[] = [];
-  for (const provider of order) {
-    const unavailable = knownUnavailable(provider);
-    if (unavailable) {
-      skipped.push(unavailable);
-      continue;
-    }
-    try {
-      const session = await createSession(model, provider);
-      await session.release();
-      return { provider, skipped };
-    } catch (error) {
-      if (provider === 'cpu') throw error;
-      skipped.push(`${provider}: ${(error as Error).message.split('\n')[0]!.replace(/^.*?\] /, '')}`);
-    }
-  }
-  throw new Error('no execution provider could start (cpu is always tried last)');
+  const { session, provider, skipped } = await createWithFallback(model, order);
+  await session.release();
+  return { provider, skipped };
 }
 
 /** A session on the first provider of `order` that can run `model` here, and which that was. */
