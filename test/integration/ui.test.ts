@@ -6,8 +6,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Page } from 'playwright-core';
 import { launchBrowser, ROOT, startCodeServer } from '../e2e/codeServer';
+import { answerOpenDialog, expandFolder, explorerMenu } from '../e2e/workbench';
 
 const SCREENSHOTS = join(ROOT, 'test-output', 'ui');
 
@@ -26,12 +26,8 @@ test('explorer right-click -> Analyze Importance shows the tensor table in the p
   try {
     await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
 
-    const folder = page.getByRole('treeitem', { name: 'tiny-llama-random' });
-    await folder.waitFor({ timeout: 60_000 });
-    await folder.click();
-    const checkpoint = page.getByRole('treeitem', { name: 'model.safetensors' });
-    await checkpoint.click({ button: 'right' });
-    await page.getByRole('menuitem', { name: 'Analyze Importance' }).click();
+    await expandFolder(page, 'tiny-llama-random');
+    await explorerMenu(page, 'model.safetensors', 'Analyze Importance');
 
     const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     await webview.locator('table.tensors tr.tensor').nth(38).waitFor({ timeout: 60_000 });
@@ -87,18 +83,10 @@ test('explorer right-click -> Compare With Base Checkpoint, base picked in the d
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   try {
     await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
-    const folder = page.getByRole('treeitem', { name: 'delta' });
-    await folder.waitFor({ timeout: 60_000 });
-    await folder.click();
-    await page.getByRole('treeitem', { name: 'tuned.safetensors' }).click({ button: 'right' });
-    await page.getByRole('menuitem', { name: 'Compare With Base Checkpoint' }).click();
-
+    await expandFolder(page, 'delta');
+    await explorerMenu(page, 'tuned.safetensors', 'Compare With Base Checkpoint');
     // VS Code's own open dialog (the simple file dialog in a browser): its title names the tuned checkpoint.
-    const dialog = page.locator('.quick-input-widget');
-    await dialog.getByText('Pick the base checkpoint to compare tuned.safetensors with').waitFor({ timeout: 30_000 });
-    const input = dialog.locator('input').first();
-    await input.fill(join(workspace, 'delta', 'base.safetensors'));
-    await input.press('Enter');
+    await answerOpenDialog(page, 'Pick the base checkpoint to compare tuned.safetensors with', join(workspace, 'delta', 'base.safetensors'));
 
     const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     await webview.locator('table.delta-tensors tr.row').nth(4).waitFor({ timeout: 60_000 });
@@ -118,40 +106,6 @@ test('explorer right-click -> Compare With Base Checkpoint, base picked in the d
     await page.screenshot({ path: join(SCREENSHOTS, 'compare-with-base-panel.png') });
   }
 });
-
-/**
- * Answers VS Code's open dialog (the simple file dialog of a browser workbench). The dialog fills in its starting
- * folder asynchronously, which can overwrite a path typed too early: type until the path stays, then accept.
- */
-async function answerOpenDialog(page: Page, title: string, path: string, folder = false): Promise<void> {
-  const dialog = page.locator('.quick-input-widget');
-  const heading = dialog.getByText(title);
-  await heading.waitFor({ timeout: 30_000 });
-  const input = dialog.locator('input').first();
-  for (let attempt = 0; attempt < 10; attempt++) {
-    await input.fill(path);
-    await page.waitForTimeout(300);
-    const value = await input.inputValue();
-    if (!folder) {
-      if (value !== path) continue;
-      await input.press('Enter');
-      if (await heading.waitFor({ state: 'hidden', timeout: 3_000 }).then(() => true, () => false)) return;
-      continue;
-    }
-    // A folder: the dialog may complete it to "path/". Enter on "path" either picks it or opens it in the
-    // dialog, where OK then picks it.
-    if (value !== path && value !== `${path}/`) continue;
-    if (value === path) await input.press('Enter');
-    for (const deadline = Date.now() + 5_000; Date.now() < deadline; await page.waitForTimeout(100)) {
-      if (!(await heading.isVisible())) return;
-      if ((await input.inputValue()) === `${path}/`) {
-        await dialog.getByRole('button', { name: 'OK' }).click();
-        return;
-      }
-    }
-  }
-  throw new Error(`the open dialog "${title}" did not take ${path}`);
-}
 
 /** The psalm one clause a line, so a line is a natural selection. */
 function writePsalm(workspace: string): void {
@@ -175,9 +129,7 @@ test('Token Saliency on an editor selection: model picked in the dialog, method 
   const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
   try {
     await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
-    const folder = page.getByRole('treeitem', { name: 'text' });
-    await folder.waitFor({ timeout: 60_000 });
-    await folder.click();
+    await expandFolder(page, 'text');
     await page.getByRole('treeitem', { name: 'psalm.txt' }).dblclick();
     const editor = page.locator('.editor-instance .monaco-editor').first();
     await editor.locator('.view-line').first().waitFor();
@@ -247,19 +199,8 @@ test('Analyze Importance on a model folder -> layer importance on text, text pic
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   try {
     await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
-    const folder = page.getByRole('treeitem', { name: 'tiny-llama-kjv' });
-    await folder.waitFor({ timeout: 60_000 });
-    await folder.click();
-    // The explorer can draw before the extension's menu contributions are in: open the menu again until they are.
-    const config = page.getByRole('treeitem', { name: 'config.json', exact: true });
-    const analyze = page.getByRole('menuitem', { name: 'Analyze Importance' });
-    for (let attempt = 0; ; attempt++) {
-      await config.click({ button: 'right' });
-      if (await analyze.waitFor({ timeout: 5_000 }).then(() => true, () => false)) break;
-      if (attempt === 5) throw new Error('"Analyze Importance" is not in the explorer context menu');
-      await page.keyboard.press('Escape');
-    }
-    await analyze.click();
+    await expandFolder(page, 'tiny-llama-kjv');
+    await explorerMenu(page, 'config.json', 'Analyze Importance');
     const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     const section = webview.locator('section.layers-on-text');
     await section.getByRole('button', { name: 'Compute' }).click({ timeout: 60_000 });
