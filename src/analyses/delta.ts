@@ -1,6 +1,8 @@
 // `delta BASE TUNED`: what a fine-tune changed. Tensors are matched by name; each matched pair is streamed in
 // lockstep, chunk by chunk, so two 100 GB checkpoints compare in bounded memory. Names or shapes that do not match
 // are reported, not fatal: a fine-tune that added a head or resized the vocabulary still compares the rest.
+import { realpath } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { tensorRole } from '../arch/names';
 import { isDecodable } from '../compute/decode';
 import { DeltaAccumulator } from '../compute/deltaAccumulator';
@@ -15,6 +17,7 @@ export async function* delta(input: { base: string; tuned: string }, signal?: Ab
   yield { message: `Reading ${input.base} and ${input.tuned}` };
   const base = await weightsOf(input.base, 'base');
   const tuned = await weightsOf(input.tuned, 'tuned');
+  await assertDistinctFiles(base, tuned, input);
   const baseByName = new Map(base.tensors.map((t) => [t.name, t]));
   const mismatched: DeltaMismatch[] = [];
   const pairs: [TensorInfo, TensorInfo][] = [];
@@ -68,6 +71,20 @@ async function weightsOf(path: string, which: string): Promise<CheckpointHeader>
   const { header } = await openCheckpoint(path);
   if (!header || header.tensors.length === 0) throw new InputError(`${path}: the ${which} checkpoint holds no tensors to compare`);
   return header;
+}
+
+/**
+ * A base folder that holds the tuned file too (base.safetensors and tuned.safetensors side by side, the folder
+ * picked as base) would read the tuned weights as part of the base and report a delta of mostly zeros.
+ */
+async function assertDistinctFiles(base: CheckpointHeader, tuned: CheckpointHeader, input: { base: string; tuned: string }): Promise<void> {
+  const real = (path: string) => realpath(path).catch(() => resolve(path));
+  const tunedFiles = new Set(await Promise.all(tuned.files.map(real)));
+  for (const file of base.files) {
+    if (tunedFiles.has(await real(file))) {
+      throw new InputError(`the base ${input.base} reads ${file}, which is the tuned checkpoint itself; pick the base checkpoint's own file (or a folder that holds only the base)`);
+    }
+  }
 }
 
 const decodable = (t: TensorInfo) => isDecodable(t.dtype) && t.encoding === undefined;

@@ -75,6 +75,13 @@ test('no tensor in common is an input error; cancel stops the comparison', async
   await assert.rejects(drain(delta({ base: BASE, tuned: TUNED }, controller.signal)), CancelledError);
 });
 
+test('a base folder that holds the tuned file too is refused, naming the file', async () => {
+  const dir = tempDir();
+  const tuned = writeTemp(dir, 'tuned.safetensors', readFileSync(TUNED));
+  writeTemp(dir, 'base.safetensors', readFileSync(BASE));
+  await assert.rejects(drain(delta({ base: dir, tuned })), (e: unknown) => e instanceof InputError && /tuned\.safetensors, which is the tuned checkpoint itself/.test(e.message));
+});
+
 test('delta --json follows the contract; a missing checkpoint exits 2', () => {
   const run = (...args: string[]) => spawnSync(process.execPath, [join(DIST, 'cli.js'), 'delta', ...args], { encoding: 'utf8' });
   const ok = run(BASE, TUNED, '--json');
