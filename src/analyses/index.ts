@@ -5,6 +5,7 @@ import type { AnalysisRequest, AnalysisResult, ResultFor } from '../protocol/wor
 import type { Progress } from '../protocol/results';
 import { csvAnalysis } from './csv';
 import { delta } from './delta';
+import { histogram } from './histogram';
 import { inspect } from './inspect';
 import { perplexity } from './perplexity';
 import { saliency } from './saliency';
@@ -32,6 +33,8 @@ async function* dispatch(request: AnalysisRequest, signal?: AbortSignal): AsyncG
       return { analysis: 'csv', result: yield* csvAnalysis(request, signal) };
     case 'delta':
       return { analysis: 'delta', result: yield* delta({ base: request.base, tuned: request.tuned }, signal) };
+    case 'histogram':
+      return { analysis: 'histogram', result: yield* histogram({ path: request.path, tensor: request.tensor, ...(request.bins !== undefined ? { bins: request.bins } : {}) }, signal) };
     default:
       return assertNever(request, 'analysis');
   }

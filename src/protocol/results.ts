@@ -252,3 +252,15 @@ export interface Progress {
   /** 0..1 when the total is known. */
   fraction?: number;
 }
+
+/** One tensor's value distribution: equal-width bins between its smallest and largest finite value. */
+export interface HistogramResult {
+  path: string;
+  tensor: string;
+  dtype: string;
+  /** bins + 1 edges, ascending; bin i holds edges[i] <= x < edges[i+1], the last bin also x == edges[bins]. */
+  edges: number[];
+  counts: number[];
+  /** NaN and ±Inf elements, left out of the bins. */
+  nonFinite: number;
+}

@@ -2,7 +2,7 @@
 // handled with an exhaustive switch on `type`.
 import type { ErrorKind } from '../errors';
 import type { CsvRequest, CsvResult } from './csv';
-import type { DeltaResult, InspectResult, LayersResult, PerplexityResult, Progress, SaliencyMethod, SaliencyResult, StatsResult } from './results';
+import type { DeltaResult, HistogramResult, InspectResult, LayersResult, PerplexityResult, Progress, SaliencyMethod, SaliencyResult, StatsResult } from './results';
 
 /**
  * residualStream (on forward-pass requests): for an exported .onnx decoder, the tensors entering block 0 and leaving
@@ -17,6 +17,8 @@ export type AnalysisRequest =
   | { analysis: 'stats'; path: string; providers?: string[] }
   | { analysis: 'layers'; path: string; metric: 'weight-l2' | 'block-influence' | 'angular' | 'ablation' | 'wanda'; text?: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
   | { analysis: 'delta'; base: string; tuned: string }
+  /** One tensor's value histogram (the panel's tensor detail). */
+  | { analysis: 'histogram'; path: string; tensor: string; bins?: number }
   | { analysis: 'perplexity'; model: string; text: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
   | { analysis: 'saliency'; model: string; text: TextSource; target?: string; method: SaliencyMethod; seeds: number; maxTokens?: number; providers?: string[]; residualStream?: string[] }
   | CsvRequest;
@@ -26,6 +28,7 @@ export type AnalysisResult =
   | { analysis: 'stats'; result: StatsResult }
   | { analysis: 'layers'; result: LayersResult }
   | { analysis: 'delta'; result: DeltaResult }
+  | { analysis: 'histogram'; result: HistogramResult }
   | { analysis: 'perplexity'; result: PerplexityResult }
   | { analysis: 'saliency'; result: SaliencyResult }
   | { analysis: 'csv'; result: CsvResult };

@@ -24,6 +24,7 @@ export function register(context: vscode.ExtensionContext): void {
 function deviceOf(result: AnalysisResult): string | null {
   switch (result.analysis) {
     case 'inspect':
+    case 'histogram':
       return null;
     case 'stats':
     case 'layers':
@@ -47,6 +48,8 @@ function describe(request: AnalysisRequest): string {
       return `weight statistics of ${request.path}`;
     case 'layers':
       return `layer ranking by ${request.metric} of ${request.path}`;
+    case 'histogram':
+      return `histogram of ${request.tensor} in ${request.path}`;
     case 'delta':
       return `delta of ${request.tuned} vs base ${request.base}`;
     case 'perplexity':
