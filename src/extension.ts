@@ -5,7 +5,9 @@ import * as analysisService from './vscode/analysisService';
 import type { ImportanceLensApi } from './vscode/api';
 import * as checkpointEditor from './vscode/checkpointEditor';
 import * as commands from './vscode/commands';
+import * as configHover from './vscode/configHover';
 import { layersOnText } from './vscode/layersOnText';
+import * as layerRankings from './vscode/layerRankings';
 import * as log from './vscode/log';
 import * as saliency from './vscode/saliency';
 import * as statusBar from './vscode/statusBar';
@@ -17,6 +19,7 @@ export function activate(context: vscode.ExtensionContext): ImportanceLensApi {
   commands.register(context);
   const tokens = saliency.register(context);
   statusBar.register(context);
+  configHover.register(context, layerRankings.register(context));
   return { ...analyses, ...tokens, layersOnText };
 }
 

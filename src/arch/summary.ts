@@ -12,7 +12,7 @@ function firstInt(config: Config, keys: string[]): number | null {
 }
 
 /** Multimodal and wrapper configs keep the language model's numbers under text_config / llm_config. */
-function languageConfig(config: Config): Config {
+export function languageConfig(config: Config): Config {
   for (const key of ['text_config', 'llm_config', 'language_config']) {
     const nested = config[key];
     if (nested && typeof nested === 'object' && !Array.isArray(nested)) return { ...(nested as Config) };
