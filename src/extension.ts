@@ -5,6 +5,7 @@ import * as analysisService from './vscode/analysisService';
 import type { ImportanceLensApi } from './vscode/api';
 import * as checkpointEditor from './vscode/checkpointEditor';
 import * as commands from './vscode/commands';
+import * as configCodeLens from './vscode/configCodeLens';
 import * as configHover from './vscode/configHover';
 import { layersOnText } from './vscode/layersOnText';
 import * as layerRankings from './vscode/layerRankings';
@@ -20,6 +21,7 @@ export function activate(context: vscode.ExtensionContext): ImportanceLensApi {
   const tokens = saliency.register(context);
   statusBar.register(context);
   configHover.register(context, layerRankings.register(context));
+  configCodeLens.register(context);
   return { ...analyses, ...tokens, layersOnText };
 }
 
