@@ -3,6 +3,10 @@
 import { assertNever } from '../errors';
 import type { AnalysisRequest, AnalysisResult, ResultFor } from '../protocol/worker';
 import type { Progress } from '../protocol/results';
+import { applyAndVerify } from '../plan/verify';
+import { planChoices } from '../plan/choices';
+import { generatePlanOnDevice } from '../plan/generate';
+import { planPreview } from '../plan/preview';
 import { csvAnalysis } from './csv';
 import { delta } from './delta';
 import { histogram } from './histogram';
@@ -33,6 +37,14 @@ async function* dispatch(request: AnalysisRequest, signal?: AbortSignal): AsyncG
       return { analysis: 'csv', result: yield* csvAnalysis(request, signal) };
     case 'delta':
       return { analysis: 'delta', result: yield* delta({ base: request.base, tuned: request.tuned }, signal) };
+    case 'plan':
+      return { analysis: 'plan', result: yield* generatePlanOnDevice(request, signal) };
+    case 'plan-choices':
+      return { analysis: 'plan-choices', result: await planChoices(request.model) };
+    case 'plan-preview':
+      return { analysis: 'plan-preview', result: await planPreview(request.plan, request.text) };
+    case 'apply':
+      return { analysis: 'apply', result: yield* applyAndVerify(request, signal) };
     case 'histogram':
       return { analysis: 'histogram', result: yield* histogram({ path: request.path, tensor: request.tensor, ...(request.bins !== undefined ? { bins: request.bins } : {}) }, signal) };
     default:

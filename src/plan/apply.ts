@@ -7,24 +7,20 @@ import { constants } from 'node:fs';
 import { chmod, copyFile, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { DEFAULT_MAX_TOKENS } from '../analyses/textInput';
-import { tensorRole } from '../arch/names';
 import { FileHandles } from '../compute/tensorStream';
 import { InputError, throwIfAborted } from '../errors';
 import { pathKind } from '../formats/fileio';
 import { openCheckpoint } from '../formats/open';
-import type { TensorInfo } from '../formats/types';
 import type { Progress } from '../protocol/results';
 import { writeFileAtomically } from '../report/write';
 import { checkAgainstModel } from './checkAgainstModel';
 import { attachInputNorms, linearWeights, type LinearWeight } from './linearWeights';
-import { blockMapping, prunedConfig, renumberName } from './renumber';
+import { configText, indexText, plannedEntries, plannedLayout } from './layout';
 import { SafetensorsWriter } from './safetensorsWriter';
-import { renumberExpert, routerSlices } from './experts';
-import { headConfig, headSlices } from './heads';
-import { elementBytes, slicedShape, writeSlice, type Slice } from './slice';
+import { writeSlice } from './slice';
 import { fileSha256, openSource } from './source';
 import { writeSparsified } from './sparsify';
-import type { PrunePlan } from './types';
+import type { ApplyResult, PrunePlan } from './types';
 import { validatePlan } from './validate';
 
 /** Files beside the weights that a reloaded checkpoint needs (tokenizer, generation defaults); copied as they are. */
@@ -34,31 +30,23 @@ export const COPIED_FILES = [
 ];
 export const MAX_PLAN_BYTES = 16 * 2 ** 20;
 
-export interface ApplyResult {
-  out: string;
-  /** The checkpoint the plan was applied to (read only). */
-  source: string;
-  files: string[];
-  parameters: { before: number; after: number };
-  bytes: { before: number; after: number };
-  layers: { before: number; after: number };
-  /** Weights set to zero by sparsity; they are stored, so the files do not shrink by them. */
-  zeroed: number;
-  configChanges: string[];
-  warnings: string[];
-}
-
 export async function readPlanFile(planPath: string): Promise<PrunePlan> {
   if ((await pathKind(planPath)) !== 'file') throw new InputError(`${planPath}: no such plan file`);
   const { size } = await stat(planPath);
   if (size > MAX_PLAN_BYTES) throw new InputError(`${planPath}: ${size} bytes; plan files above ${MAX_PLAN_BYTES} bytes are refused`);
+  return parsePlanText(await readFile(planPath, 'utf8'), planPath);
+}
+
+/** A plan document's text, parsed and validated; `where` names it in errors. */
+export function parsePlanText(text: string, where: string): PrunePlan {
+  if (Buffer.byteLength(text) > MAX_PLAN_BYTES) throw new InputError(`${where}: plan documents above ${MAX_PLAN_BYTES} bytes are refused`);
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(planPath, 'utf8'));
+    json = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`${planPath} is not valid JSON: ${(error as Error).message}`);
+    throw new InputError(`${where} is not valid JSON: ${(error as Error).message}`);
   }
-  return validatePlan(json, planPath);
+  return validatePlan(json, where);
 }
 
 export async function* applyPlan(planPath: string, outPath: string, options: { providers?: readonly string[] } = {}, signal?: AbortSignal): AsyncGenerator<Progress, ApplyResult> {
@@ -70,7 +58,8 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
   const out = resolve(outPath);
   await checkOutput(out, source.directory);
 
-  const mapping = blockMapping(source.layers, checked.dropped);
+  const layout = plannedLayout(source, checked);
+  const { mapping, slices, shards } = layout;
   const weights = checked.ratios.size > 0 ? linearWeights(source) : [];
   if (checked.sparsityMetric === 'wanda') {
     const text = plan.metric.text!;
@@ -81,36 +70,6 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
     yield* attachInputNorms(source, weights, { file }, text.maxTokens ?? DEFAULT_MAX_TOKENS, options.providers, signal);
   }
   const sparsified = new Map<string, LinearWeight>(weights.filter((w) => checked.ratios.has(w.layer)).map((w) => [w.tensor.name, w]));
-  const slices = checked.heads ? headSlices(source, checked.heads, checked.headDrops) : new Map<string, Slice>();
-  if (checked.experts) for (const [name, slice] of routerSlices(source, checked.experts.layout, checked.experts.dropped)) slices.set(name, slice);
-
-  // The output layout: the source's shards, less dropped tensors, with renumbered names.
-  const shards = new Map<string, { tensor: TensorInfo; name: string; shape: number[]; byteLength: number }[]>();
-  for (const tensor of [...source.tensors].sort((a, b) => (a.file === b.file ? a.byteOffset - b.byteOffset : a.file < b.file ? -1 : 1))) {
-    const { layer } = tensorRole(tensor.name);
-    if (layer !== null && checked.dropped.has(layer)) continue;
-    const renamed = layer === null ? tensor.name : renumberName(tensor.name, layer, mapping.get(layer)!);
-    const name = layer === null || !checked.experts ? renamed : renumberExpert(renamed, checked.experts.dropped.get(layer) ?? []);
-    if (name === null) continue;
-    const shard = basename(tensor.file);
-    if (!shards.has(shard)) shards.set(shard, []);
-    const slice = slices.get(tensor.name);
-    const shape = slice ? slicedShape(tensor, slice) : tensor.shape;
-    const byteLength = slice ? shape.reduce((a, b) => a * b, 1) * elementBytes(tensor) : tensor.byteLength;
-    shards.get(shard)!.push({ tensor, name, shape, byteLength });
-  }
-  const pruned = prunedConfig(source.config, source.layerKey, source.layers, mapping);
-  const changed = pruned.changed;
-  let config = pruned.config;
-  if (checked.heads && checked.headDrops.size > 0) {
-    config = headConfig(config, checked.heads, [...checked.headDrops.values()][0]!);
-    changed.push('num_attention_heads', 'num_key_value_heads', 'head_dim');
-  }
-  if (checked.experts && checked.experts.dropped.size > 0) {
-    const { layout, dropped } = checked.experts;
-    config = { ...config, [layout.countKey]: layout.experts - [...dropped.values()][0]!.length };
-    changed.push(layout.countKey);
-  }
   const copied = [];
   for (const name of COPIED_FILES) if ((await pathKind(join(source.directory, name))) === 'file') copied.push(name);
   const planHash = createHash('sha256').update(await readFile(planPath)).digest('hex');
@@ -118,9 +77,11 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
   const temp = await mkdtemp(join(dirname(out), `.${basename(out)}.tmp-`));
   const handles = new FileHandles();
   let zeroed = 0;
+  let renamed = false;
   try {
     let done = 0;
     for (const [shard, entries] of shards) {
+      let closed = false;
       const writer = await SafetensorsWriter.create(join(temp, shard), entries.map(({ tensor, name, shape, byteLength }) => ({ name, dtype: tensor.dtype, shape, byteLength })), {
         format: 'pt',
         importance_lens_plan: `sha256:${planHash}`,
@@ -137,28 +98,22 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
           else await writer.copyRange(handle, tensor.file, tensor.byteOffset, tensor.byteLength);
         }
         await writer.close();
-      } catch (error) {
-        await writer.abandon();
-        throw error;
+        closed = true;
+      } finally {
+        // Also when the generator is returned from at a yield (a cancel between tensors): no catch runs then.
+        if (!closed) await writer.abandon();
       }
     }
-    if (source.indexFile) {
-      const weightMap: Record<string, string> = {};
-      for (const [shard, entries] of shards) for (const { name } of entries) weightMap[name] = shard;
-      const total = [...shards.values()].flat().reduce((s, e) => s + e.byteLength, 0);
-      const sorted = Object.fromEntries(Object.entries(weightMap).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-      await writeFileAtomically(join(temp, source.indexFile), `${JSON.stringify({ metadata: { total_size: total }, weight_map: sorted }, null, 2)}\n`);
-    }
-    await writeFileAtomically(join(temp, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    if (source.indexFile) await writeFileAtomically(join(temp, source.indexFile), indexText(plannedEntries(layout)));
+    await writeFileAtomically(join(temp, 'config.json'), configText(layout.config));
     for (const name of copied) await copyFile(join(source.directory, name), join(temp, name), constants.COPYFILE_EXCL);
     if ((await pathKind(out)) !== 'missing') throw new InputError(`${out} appeared while the checkpoint was being written; apply never overwrites (the result is discarded)`);
     // mkdtemp makes the directory private (0700); the result is an ordinary model directory.
     await chmod(temp, 0o755);
     await rename(temp, out);
-  } catch (error) {
-    await rm(temp, { recursive: true, force: true });
-    throw error;
+    renamed = true;
   } finally {
+    if (!renamed) await rm(temp, { recursive: true, force: true });
     await handles.close();
   }
 
@@ -178,7 +133,7 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
     bytes: { before: source.bytes, after: written.reduce((s, t) => s + t.byteLength, 0) },
     layers: { before: source.layers, after: mapping.size },
     zeroed,
-    configChanges: changed,
+    configChanges: layout.configChanges,
     warnings,
   };
 }

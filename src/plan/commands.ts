@@ -4,16 +4,16 @@
 import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { drain } from '../analyses';
-import { perplexity } from '../analyses/perplexity';
 import type { Parsed } from '../cli/args';
 import type { Command } from '../cli/commands';
 import { InputError } from '../errors';
 import type { Progress } from '../protocol/results';
 import { writeFileAtomically } from '../report/write';
-import { applyPlan, type ApplyResult } from './apply';
+import { applyPlan } from './apply';
 import { pathKind } from '../formats/fileio';
 import { generatePlan } from './generate';
-import { PLAN_KIND } from './types';
+import { PLAN_KIND, type ApplyResult } from './types';
+import { verifyApplied } from './verify';
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
@@ -147,11 +147,8 @@ export const PLAN_COMMANDS: Record<string, Command> = {
         process.off('SIGINT', cancel);
       }
       if (args.values.verify) {
-        const text = { file: resolve(textFile as string) };
-        const options = maxTokens !== undefined ? { maxTokens } : {};
-        const before = await run(perplexity({ model: result.source, text, ...options }));
-        const after = await run(perplexity({ model: result.out, text, ...options }));
-        result.perplexity = { before: before.perplexity, after: after.perplexity };
+        const verification = await run(verifyApplied(result.source, result.out, resolve(textFile as string), maxTokens !== undefined ? { maxTokens } : {}));
+        result.perplexity = verification.perplexity;
       }
       if (args.values.json) return json(result);
       const lines = [

@@ -15,35 +15,19 @@ import { expertLayout, expertScores, renumberExpert, routerSlices } from './expe
 import { checkHeadDrops, headLayout, headScores, headSlices } from './heads';
 import { elementBytes, slicedShape, type Slice } from './slice';
 import type { TensorInfo } from '../formats/types';
-import { PLAN_KIND, PLAN_VERSION, type PlanAction, type PlanAlternative, type PlanMetric, type PrunePlan, type SparsityMetric } from './types';
+import { PLAN_KIND, PLAN_VERSION, type PlanAction, type PlanAlternative, type PlanMetric, type PlanRequest, type PrunePlan, type SparsityMetric } from './types';
+
+export type { PlanRequest };
 
 export const SPARSITY_METRICS: readonly SparsityMetric[] = ['magnitude', 'wanda'];
 export const OWL_DEFAULTS = { lambda: 0.08, threshold: 5 };
 
-export interface PlanRequest {
-  model: string;
-  dropLayers?: number;
-  /** KV groups to drop in every block (GQA-aware head pruning). */
-  dropHeads?: number;
-  /** Query heads to drop within every KV group. */
-  dropQueryHeads?: number;
-  /** MoE experts to drop in every MoE block. */
-  dropExperts?: number;
-  sparsity?: number;
-  metric?: string;
-  textFile?: string;
-  maxTokens?: number;
-  allocation?: 'uniform' | 'owl';
-  lambda?: number;
-  /** Where the plan will be written: paths in it are made relative to this directory. */
-  planDirectory?: string;
-  /** Make the best contiguous block the action (and the lowest-scoring blocks the alternative). */
-  contiguous?: boolean;
-  /** onnxruntime execution providers for the activation metrics (default: IMPORTANCE_LENS_PROVIDERS). */
-  providers?: readonly string[];
+export async function* generatePlan(request: PlanRequest, signal?: AbortSignal): AsyncGenerator<Progress, PrunePlan> {
+  return (yield* generatePlanOnDevice(request, signal)).plan;
 }
 
-export async function* generatePlan(request: PlanRequest, signal?: AbortSignal): AsyncGenerator<Progress, PrunePlan> {
+/** The plan, and the device its activation metric ran on (null for a weight-only metric). */
+export async function* generatePlanOnDevice(request: PlanRequest, signal?: AbortSignal): AsyncGenerator<Progress, { plan: PrunePlan; device: string | null }> {
   const asked = [request.dropLayers, request.sparsity, request.dropHeads, request.dropQueryHeads, request.dropExperts].filter((v) => v !== undefined).length;
   if (asked !== 1) throw new InputError('plan: give one of --drop-layers N, --sparsity S, --drop-heads G, --drop-query-heads Q or --drop-experts E');
   const source = await openSource(resolve(request.model));
@@ -53,6 +37,7 @@ export async function* generatePlan(request: PlanRequest, signal?: AbortSignal):
   const planText = text ? { file: where(text.file), maxTokens, sha256: await fileSha256(text.file) } : null;
 
   let metric: PlanMetric;
+  let device: string | null = null;
   const actions: PlanAction[] = [];
   const alternatives: PlanAlternative[] = [];
   const notes: string[] = [];
@@ -102,6 +87,7 @@ export async function* generatePlan(request: PlanRequest, signal?: AbortSignal):
     if (name !== 'weight-l2' && !text) throw new InputError(`plan: metric '${name}' runs the model on a text; give --text-file F (or --metric weight-l2)`);
     const providers = request.providers ? { providers: request.providers } : {};
     const result = yield* layerScores({ path: source.directory, metric: name, ...(text ? { text, maxTokens } : {}), ...providers }, signal);
+    if (text) device = result.device;
     const scores = result.layers.map((l) => ({ index: l.index, score: l.score }));
     const distances = text ? yield* blockAngularDistances(source.directory, text, maxTokens, n, request.providers, signal) : null;
     const lowest: PlanAlternative = { selection: 'lowest-score', layers: lowestScoring(scores, n), angularDistance: null, scoreSum: sum(scores, lowestScoring(scores, n)) };
@@ -119,7 +105,7 @@ export async function* generatePlan(request: PlanRequest, signal?: AbortSignal):
     if (!SPARSITY_METRICS.includes(name)) throw new InputError(`plan: sparsity metric '${name}' is not one of ${SPARSITY_METRICS.join(', ')}`);
     if (name === 'wanda' && !text) throw new InputError("plan: metric 'wanda' needs the layer inputs on a text; give --text-file F (or --metric magnitude)");
     const weights = linearWeights(source);
-    if (name === 'wanda') yield* attachInputNorms(source, weights, text!, maxTokens, request.providers, signal);
+    if (name === 'wanda') device = yield* attachInputNorms(source, weights, text!, maxTokens, request.providers, signal);
     const method = request.allocation ?? 'owl';
     const lambda = request.lambda ?? OWL_DEFAULTS.lambda;
     if (!(lambda >= 0 && lambda <= 1)) throw new InputError(`plan: --lambda must be in [0, 1] (got ${lambda})`);
@@ -131,7 +117,7 @@ export async function* generatePlan(request: PlanRequest, signal?: AbortSignal):
     metric = { name, text: name === 'wanda' ? planText : null, scores: rank(outliers.map((score, index) => ({ index, score: round(score) }))).map((s) => ({ layer: s.index, score: s.score, rank: s.rank })) };
     notes.push(`scores are outlier ratios (${name} scores above ${OWL_DEFAULTS.threshold}× their block mean); sparsity zeroes the lowest-scoring weights of each output row and stores the zeros: the checkpoint does not shrink`);
   }
-  return {
+  const plan: PrunePlan = {
     kind: PLAN_KIND,
     version: PLAN_VERSION,
     model: { path: where(source.directory), family: source.family, layers: source.layers, parameters: source.parameters, bytes: source.bytes, fingerprint: source.fingerprint },
@@ -141,6 +127,7 @@ export async function* generatePlan(request: PlanRequest, signal?: AbortSignal):
     predicted: predict(source, actions),
     notes,
   };
+  return { plan, device };
 }
 
 function sum(scores: readonly { index: number; score: number }[], layers: readonly number[]): number {

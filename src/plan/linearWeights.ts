@@ -39,8 +39,8 @@ export function linearWeights(source: SourceModel): LinearWeight[] {
   return out;
 }
 
-/** Attaches Wanda's input-feature norms, from the linear layers' inputs in forward passes over the text. */
-export async function* attachInputNorms(source: SourceModel, weights: LinearWeight[], text: TextSource, maxTokens: number, providers?: readonly string[], signal?: AbortSignal): AsyncGenerator<Progress, void> {
+/** Attaches Wanda's input-feature norms, from the linear layers' inputs in forward passes over the text; returns the device. */
+export async function* attachInputNorms(source: SourceModel, weights: LinearWeight[], text: TextSource, maxTokens: number, providers?: readonly string[], signal?: AbortSignal): AsyncGenerator<Progress, string> {
   yield { message: `Building ${source.directory} for the layer inputs` };
   const model = await openModelRunner(source.directory, providers, signal);
   try {
@@ -67,6 +67,7 @@ export async function* attachInputNorms(source: SourceModel, weights: LinearWeig
       if (norms.length !== weight.inputs) throw new Error(`input width ${norms.length} of '${weight.tensor.name}' is not its ${weight.inputs} inputs`);
       weight.norms = norms;
     }
+    return model.device;
   } finally {
     await model.release();
   }

@@ -2,6 +2,7 @@
 // handled with an exhaustive switch on `type`.
 import type { ErrorKind } from '../errors';
 import type { CsvRequest, CsvResult } from './csv';
+import type { PlanWorkerRequest, PlanWorkerResult } from './plan';
 import type { DeltaResult, HistogramResult, InspectResult, LayersResult, PerplexityResult, Progress, SaliencyMethod, SaliencyResult, StatsResult } from './results';
 
 /**
@@ -21,7 +22,8 @@ export type AnalysisRequest =
   | { analysis: 'histogram'; path: string; tensor: string; bins?: number }
   | { analysis: 'perplexity'; model: string; text: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
   | { analysis: 'saliency'; model: string; text: TextSource; target?: string; method: SaliencyMethod; seeds: number; maxTokens?: number; providers?: string[]; residualStream?: string[] }
-  | CsvRequest;
+  | CsvRequest
+  | PlanWorkerRequest;
 
 export type AnalysisResult =
   | { analysis: 'inspect'; result: InspectResult }
@@ -31,7 +33,8 @@ export type AnalysisResult =
   | { analysis: 'histogram'; result: HistogramResult }
   | { analysis: 'perplexity'; result: PerplexityResult }
   | { analysis: 'saliency'; result: SaliencyResult }
-  | { analysis: 'csv'; result: CsvResult };
+  | { analysis: 'csv'; result: CsvResult }
+  | PlanWorkerResult;
 
 /** The result type that answers a given request type. */
 export type ResultFor<R extends AnalysisRequest> = Extract<AnalysisResult, { analysis: R['analysis'] }>;

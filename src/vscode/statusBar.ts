@@ -32,6 +32,15 @@ function deviceOf(result: AnalysisResult): string | null {
     case 'perplexity':
     case 'saliency':
       return result.result.device;
+    case 'plan-choices':
+    case 'plan-preview':
+      // Headers only.
+      return null;
+    case 'plan':
+      return result.result.device;
+    case 'apply':
+      // Writing runs on no device; verification runs the model.
+      return result.result.verification?.device ?? null;
     case 'csv':
       // Only column importance runs a model (and so has a device); inspect and DSIR rows are plain streaming.
       return 'device' in result.result ? result.result.device : null;
@@ -56,6 +65,14 @@ function describe(request: AnalysisRequest): string {
       return `perplexity of ${request.model}`;
     case 'saliency':
       return `${request.method} saliency with ${request.model}`;
+    case 'plan':
+      return `pruning plan for ${request.model}`;
+    case 'plan-choices':
+      return `pruning choices for ${request.model}`;
+    case 'plan-preview':
+      return `preview of ${request.plan}`;
+    case 'apply':
+      return request.out === null ? `verification of ${request.plan}` : `${request.plan} applied to ${request.out}`;
     case 'csv':
       return `CSV ${request.mode === 'columns' ? 'column importance' : request.mode === 'rows' ? 'row importance' : 'profile'} of ${request.path}`;
     default:

@@ -1,0 +1,64 @@
+// What generatePlan can do for a given model, asked before the editor asks the user anything: which kinds of plan
+// apply (blocks, sparsity, heads under GQA, MoE experts), how much each may remove, and which metrics score them.
+// The limits are generatePlan's own checks, read off the same layouts, so the editor validates what the CLI would.
+import { join, resolve } from 'node:path';
+import { InputError } from '../errors';
+import { pathKind } from '../formats/fileio';
+import type { PlanChoice, PlanChoices, PlanKind } from '../protocol/plan';
+import { expertLayout } from './experts';
+import { headLayout } from './heads';
+import { linearWeights } from './linearWeights';
+import { openSource } from './source';
+
+/** Activation metrics for choosing blocks, in the order offered (Block Influence is ShortGPT's). */
+const LAYER_TEXT_METRICS = ['block-influence', 'angular', 'ablation', 'wanda'];
+
+export async function planChoices(model: string): Promise<PlanChoices> {
+  const source = await openSource(resolve(model));
+  const runsOnText = (await pathKind(join(source.directory, 'tokenizer.json'))) === 'file';
+  const metrics = (weightOnly: string, onText: string[]) => [
+    ...(runsOnText ? onText.map((name) => ({ name, needsText: true })) : []),
+    { name: weightOnly, needsText: false },
+  ];
+  const available: PlanChoice[] = [];
+  const unavailable: { kind: PlanKind; reason: string }[] = [];
+  /** Runs a layout check; an InputError (the model lacks what the kind needs) makes the kind unavailable. */
+  const probe = (kinds: PlanKind[], check: () => PlanChoice[] | string) => {
+    let outcome: PlanChoice[] | string;
+    try {
+      outcome = check();
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      outcome = error.message;
+    }
+    if (typeof outcome === 'string') unavailable.push(...kinds.map((kind) => ({ kind, reason: outcome as string })));
+    else available.push(...outcome);
+  };
+
+  probe(['drop-layers', 'contiguous-block'], () => {
+    if (source.layers < 2) return `the model has ${source.layers} block; at least one must remain`;
+    const layerMetrics = metrics('weight-l2', LAYER_TEXT_METRICS);
+    return [
+      { kind: 'drop-layers', max: source.layers - 1, metrics: layerMetrics },
+      { kind: 'contiguous-block', max: source.layers - 1, metrics: layerMetrics },
+    ];
+  });
+  probe(['sparsity'], () => (linearWeights(source), [{ kind: 'sparsity', max: 0.99, metrics: metrics('magnitude', ['wanda']) }]));
+  probe(['drop-heads', 'drop-query-heads'], () => {
+    const layout = headLayout(source);
+    const headMetrics = [{ name: 'head-l2', needsText: false }];
+    const kinds: PlanChoice[] = [];
+    if (layout.kvHeads > 1) kinds.push({ kind: 'drop-heads', max: layout.kvHeads - 1, metrics: headMetrics });
+    else unavailable.push({ kind: 'drop-heads', reason: 'the model has one KV head: no group can go' });
+    if (layout.group > 1) kinds.push({ kind: 'drop-query-heads', max: layout.group - 1, metrics: headMetrics });
+    else unavailable.push({ kind: 'drop-query-heads', reason: 'each KV group has one query head: none can go' });
+    return kinds;
+  });
+  probe(['drop-experts'], () => {
+    const layout = expertLayout(source);
+    const most = layout.experts - layout.perToken;
+    if (most < 1) return `${layout.experts} experts with ${layout.perToken} routed per token: none can go`;
+    return [{ kind: 'drop-experts', max: most, metrics: [{ name: 'expert-l2', needsText: false }] }];
+  });
+  return { model: source.directory, family: source.family, layers: source.layers, runsOnText, available, unavailable };
+}
