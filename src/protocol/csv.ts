@@ -11,8 +11,21 @@ export interface CsvInspectResult {
   rows: number;
   delimiter: string;
   header: boolean;
-  columns: { name: string; type: CsvColumnType; missing: number; distinct: number | null }[];
+  columns: CsvColumnProfile[];
   warnings: string[];
+}
+
+export interface CsvColumnProfile {
+  name: string;
+  type: CsvColumnType;
+  /** Empty cells, missing markers (NA, null, …) and cells not of the column's type. */
+  missing: number;
+  /** Distinct values; null past what is tracked (64 numbers, 1 000 texts). */
+  distinct: number | null;
+  /** Over the number cells of a number column; null in other columns. */
+  min: number | null;
+  max: number | null;
+  mean: number | null;
 }
 
 export interface CsvColumnImportance {
@@ -64,13 +77,23 @@ export interface CsvRowsResult {
   targetFile: string;
   /** One per data row, in file order: DSIR log importance weight log p_target(x) − log p_raw(x). */
   rows: { line: number; weight: number }[];
+  /** The rows with the highest and the lowest weights (at most EXTREME_ROWS each, best first / worst first), with
+   * their text cut to a preview, so a view can list them without reading the file again. */
+  highest: CsvWeightedRow[];
+  lowest: CsvWeightedRow[];
   buckets: number;
   resampled: { out: string; k: number; lines: number[] } | null;
   warnings: string[];
 }
 
-/** The CSV analysis requests. Not yet in worker.ts's AnalysisRequest union: adding them there needs the exhaustive
- * switches of src/vscode/statusBar.ts to learn 'csv' in the same change; the CLI runs them directly meanwhile. */
+export interface CsvWeightedRow {
+  line: number;
+  weight: number;
+  /** The row's text in the text column, cut to a preview. */
+  text: string;
+}
+
+/** The CSV analysis requests (members of worker.ts's AnalysisRequest union). */
 export type CsvRequest =
   | { analysis: 'csv'; mode: 'inspect'; path: string }
   | { analysis: 'csv'; mode: 'columns'; path: string; target: string; model?: string; repeats?: number; seed?: number; providers?: string[] }

@@ -1,7 +1,8 @@
 // Command handlers. "Analyze Importance" works on what the user points at (explorer selection, the active editor,
-// or a file picked in a dialog). Commands whose analyses are not in this version say so instead of failing silently.
+// or a file picked in a dialog); on a CSV it is "Analyze CSV Importance". Commands whose analyses are not in this version say so instead of failing silently.
 import * as vscode from 'vscode';
 import { compareWithBase } from './compareWithBase';
+import { analyzeCsv } from './csvAnalyze';
 import { showInspectPanel } from './panel';
 import { writeReport } from './report';
 
@@ -17,24 +18,21 @@ export function register(context: vscode.ExtensionContext): void {
       const targets = selected && selected.length > 0 ? selected : [clicked ?? activeResource() ?? (await pickFile('Analyze Importance'))];
       for (const target of targets) {
         if (!target) continue;
-        if (/\.(csv|tsv)$/i.test(target.path)) {
-          void vscode.window.showWarningMessage(`Importance Lens: CSV analysis is not available in this version yet (${basename(target)}).`);
-          continue;
-        }
-        showInspectPanel(extensionUri, target);
+        if (/\.(csv|tsv)$/i.test(target.path)) await analyzeCsv(target);
+        else showInspectPanel(extensionUri, target);
       }
     }),
     vscode.commands.registerCommand('importanceLens.openReport', async (clicked?: vscode.Uri, destination?: vscode.Uri) => {
       const target = clicked ?? activeResource() ?? (await pickFile('Open Report'));
       return target ? writeReport(extensionUri, target, destination) : undefined;
     }),
+    vscode.commands.registerCommand('importanceLens.analyzeCsv', (clicked?: vscode.Uri) => analyzeCsv(clicked ?? csvResource())),
     vscode.commands.registerCommand('importanceLens.compareWithBase', (clicked?: vscode.Uri, second?: vscode.Uri | vscode.Uri[]) =>
       compareWithBase(extensionUri, clicked ?? activeResource(), second, pickFile),
     ),
     ...notYetAvailable([
       ['importanceLens.planPruning', 'Plan Pruning'],
       ['importanceLens.applyPlan', 'Apply Pruning Plan'],
-      ['importanceLens.analyzeCsv', 'Analyze CSV Importance'],
     ]),
   );
 }
@@ -42,7 +40,7 @@ export function register(context: vscode.ExtensionContext): void {
 function notYetAvailable(commands: [string, string][]): vscode.Disposable[] {
   return commands.map(([id, title]) =>
     vscode.commands.registerCommand(id, () =>
-      vscode.window.showWarningMessage(`Importance Lens: "${title}" is not available in this version yet. Analyze Importance, Compare With Base Checkpoint, Token Saliency and Open Report are.`),
+      vscode.window.showWarningMessage(`Importance Lens: "${title}" is not available in this version yet. Analyze Importance, Analyze CSV Importance, Compare With Base Checkpoint, Token Saliency and Open Report are.`),
     ),
   );
 }
@@ -54,13 +52,15 @@ function activeResource(): vscode.Uri | undefined {
   return vscode.window.activeTextEditor?.document.uri;
 }
 
+/** The active file when it is a CSV (the palette command on an open CSV); otherwise the command asks. */
+function csvResource(): vscode.Uri | undefined {
+  const active = activeResource();
+  return active && /\.(csv|tsv)$/i.test(active.path) ? active : undefined;
+}
+
 /** `near`: a file whose folder the dialog starts in (the tuned checkpoint's, when asking for its base). */
 async function pickFile(title: string, near?: vscode.Uri): Promise<vscode.Uri | undefined> {
   const defaultUri = near ? vscode.Uri.joinPath(near, '..') : undefined;
   const picked = await vscode.window.showOpenDialog({ title, defaultUri, canSelectFiles: true, canSelectFolders: true, canSelectMany: false, filters: CHECKPOINT_FILTERS });
   return picked?.[0];
-}
-
-function basename(uri: vscode.Uri): string {
-  return uri.path.split('/').pop() ?? uri.path;
 }

@@ -37,15 +37,25 @@ function integerSetting(value: unknown, fallback: number, min: number, max: numb
   return Math.min(max, Math.max(min, Math.round(value)));
 }
 
-export type SampleText =
+export type FileSetting =
   | { kind: 'unset' }
   /** Set, but not a readable file where it points (or relative with no workspace folder to resolve against). */
   | { kind: 'missing'; setting: string; resolved: string | null }
   | { kind: 'file'; path: string };
+export type SampleText = FileSetting;
 
 /** importanceLens.sampleTextFile, resolved against the first workspace folder when relative. */
 export function sampleTextFile(): SampleText {
-  const setting = vscode.workspace.getConfiguration(SECTION).get<unknown>('sampleTextFile');
+  return fileSetting('sampleTextFile');
+}
+
+/** importanceLens.csvModel: the ONNX model for CSV permutation importance, resolved like sampleTextFile. */
+export function csvModelFile(): FileSetting {
+  return fileSetting('csvModel');
+}
+
+function fileSetting(key: string): FileSetting {
+  const setting = vscode.workspace.getConfiguration(SECTION).get<unknown>(key);
   if (typeof setting !== 'string' || setting.trim() === '') return { kind: 'unset' };
   const folder = vscode.workspace.workspaceFolders?.[0];
   const resolved = isAbsolute(setting) ? setting : folder?.uri.scheme === 'file' ? join(folder.uri.fsPath, setting) : null;

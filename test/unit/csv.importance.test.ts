@@ -9,8 +9,10 @@ import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { csvColumns } from '../../src/analyses/csv/csvColumns';
 import { csvRows } from '../../src/analyses/csv/csvRows';
+import { ExtremeRows, PREVIEW_CHARS } from '../../src/analyses/csv/extremeRows';
 import { mutualInformation } from '../../src/analyses/csv/mutualInfo';
 import { spearman } from '../../src/analyses/csv/permutation';
+import { seededRandom } from '../../src/compute/random';
 import { DIST, ROOT, tempDir, writeTemp } from './helpers';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'csv');
@@ -121,6 +123,10 @@ test('DSIR: rows like the target sample weigh more; resampling writes a new file
   assert.equal(result.rows.length, 40);
   assert.deepEqual(result.rows.slice(0, 2).map((r) => r.line), [2, 3]);
   assert.ok(result.rows[0]!.weight > result.rows[1]!.weight);
+  // The highest and lowest rows come with their text, best first / worst first, ties in file order.
+  assert.deepEqual(result.highest.slice(0, 2).map((r) => [r.line, r.text]), [[2, 'the lord is my shepherd, I shall not want'], [6, 'the lord is my shepherd, I shall not want']]);
+  assert.equal(result.highest.length, 25);
+  assert.deepEqual(result.lowest[0], { line: 3, weight: result.rows[1]!.weight, text: 'stock prices fell sharply on monday' });
   const written = readFileSync(out, 'utf8').trim().split('\n');
   assert.equal(written[0], 'id,text');
   assert.equal(written.length, 6);
@@ -133,6 +139,18 @@ test('DSIR: rows like the target sample weigh more; resampling writes a new file
   assert.equal(again.resampled, null);
 });
 
+test('extreme rows: the same as sorting every row (ties in file order), text cut to a preview', () => {
+  const random = seededRandom(3);
+  const extremes = new ExtremeRows(7);
+  const rows = Array.from({ length: 2000 }, (_, i) => ({ line: i + 2, weight: Math.round(random() * 50) / 5, text: `row ${i}` }));
+  for (const row of rows) extremes.add(row.line, row.weight, row.text);
+  assert.deepEqual(extremes.highest, [...rows].sort((a, b) => b.weight - a.weight || a.line - b.line).slice(0, 7));
+  assert.deepEqual(extremes.lowest, [...rows].sort((a, b) => a.weight - b.weight || a.line - b.line).slice(0, 7));
+  const long = new ExtremeRows(1);
+  long.add(2, 1, 'x'.repeat(PREVIEW_CHARS + 10));
+  assert.equal(long.highest[0]!.text, `${'x'.repeat(PREVIEW_CHARS)}…`);
+});
+
 function cli(...args: string[]) {
   return spawnSync(process.execPath, [join(DIST, 'cli.js'), ...args], { encoding: 'utf8' });
 }
@@ -143,7 +161,10 @@ test('CLI: inspect on a CSV, csv --target and --text-column follow the contract;
   const doc = JSON.parse(inspect.stdout);
   assert.equal(doc.format, 'csv');
   assert.equal(doc.rows, 150);
-  assert.deepEqual(doc.columns[0], { name: 'sepal_length_cm', type: 'number', missing: 0, distinct: 35 });
+  const { mean, ...first } = doc.columns[0];
+  assert.deepEqual(first, { name: 'sepal_length_cm', type: 'number', missing: 0, distinct: 35, min: 4.3, max: 7.9 });
+  assert.ok(Math.abs(mean - 5.843333333333334) < 1e-12, `mean ${mean}`); // numpy: iris.data[:, 0].mean()
+  assert.deepEqual(doc.columns.at(-1), { name: 'species', type: 'number', missing: 0, distinct: 3, min: 0, max: 2, mean: 1 });
   const columns = cli('csv', join(FIXTURES, 'iris.csv'), '--target', 'species', '--json');
   assert.equal(columns.status, 0, columns.stderr);
   const c = JSON.parse(columns.stdout);

@@ -10,6 +10,7 @@ import { fieldText } from '../../formats/csv/scanner';
 import type { CsvRowsResult } from '../../protocol/csv';
 import type { Progress } from '../../protocol/results';
 import { BUCKETS, BucketCounts, gumbelTopK, logRatios, rowWeight } from './dsir';
+import { ExtremeRows } from './extremeRows';
 
 /** One (line, weight) per row goes into the result document: past this many rows it would not fit one JSON string. */
 export const MAX_ROWS = 5_000_000;
@@ -40,14 +41,17 @@ export async function* csvRows(input: CsvRowsInput, signal?: AbortSignal): Async
   let weights = new Float64Array(1024);
   let lines = new Int32Array(1024);
   let n = 0;
+  const extremes = new ExtremeRows();
   await eachText(layout, column, (text, line) => {
     if (n === MAX_ROWS) throw new InputError(`${layout.path}: more than ${MAX_ROWS} rows; their weights would not fit one JSON document (split the file)`);
     if (n === weights.length) {
       const w = new Float64Array(n * 2); w.set(weights); weights = w;
       const l = new Int32Array(n * 2); l.set(lines); lines = l;
     }
-    weights[n] = rowWeight(text, ratios);
+    const weight = rowWeight(text, ratios);
+    weights[n] = weight;
     lines[n++] = line;
+    extremes.add(line, weight, text);
   }, signal);
   const rows = Array.from({ length: n }, (_, i) => ({ line: lines[i]!, weight: weights[i]! }));
   let resampled: CsvRowsResult['resampled'] = null;
@@ -58,7 +62,7 @@ export async function* csvRows(input: CsvRowsInput, signal?: AbortSignal): Async
     await writeRows(layout, new Set(chosen), input.out, signal);
     resampled = { out: input.out, k, lines: chosen };
   }
-  return { kind: 'rows', path: input.path, textColumn: input.textColumn, targetFile: input.targetFile, rows, buckets: BUCKETS, resampled, warnings: [...layout.warnings] };
+  return { kind: 'rows', path: input.path, textColumn: input.textColumn, targetFile: input.targetFile, rows, highest: extremes.highest, lowest: extremes.lowest, buckets: BUCKETS, resampled, warnings: [...layout.warnings] };
 }
 
 function columnIndex(layout: CsvLayout, name: string): number {

@@ -29,7 +29,11 @@ export async function* inspectCsv(input: { path: string }, signal?: AbortSignal)
     const stray = profile.strayWarning(name, type);
     if (stray) warnings.push(stray);
     const distinct = type === 'number' ? (profile.numberValues.size > 64 ? null : profile.numberValues.size) : profile.distinctOverflow ? null : profile.distinct.size;
-    return { name, type, missing: profile.missingFor(type), distinct };
+    const numeric = type === 'number' && profile.numbers > 0;
+    return {
+      name, type, missing: profile.missingFor(type), distinct,
+      min: numeric ? profile.min : null, max: numeric ? profile.max : null, mean: numeric ? profile.sum / profile.numbers : null,
+    };
   });
   return { format: 'csv', path: input.path, bytes: layout.size, rows, delimiter: layout.delimiter, header: layout.header, columns, warnings };
 }

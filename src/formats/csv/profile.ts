@@ -26,6 +26,10 @@ export class ColumnProfile {
   firstNonNumber = '';
   /** Distinct numeric values (up to the cap), for telling class labels from measurements. */
   readonly numberValues = new Set<number>();
+  /** Of the number cells: the range and sum (for the mean shown in the panel and the header hover). */
+  min = Infinity;
+  max = -Infinity;
+  sum = 0;
 
   add(batch: CsvBatch, f: number, line: number): void {
     const { buf } = batch;
@@ -34,6 +38,9 @@ export class ColumnProfile {
     const value = parseNumber(buf, start, end);
     if (value === value) {
       this.numbers++;
+      if (value < this.min) this.min = value;
+      if (value > this.max) this.max = value;
+      this.sum += value;
       if (this.integersOnly && !Number.isInteger(value)) this.integersOnly = false;
       if (this.numberValues.size <= MAX_CATEGORIES) this.numberValues.add(value);
       return;
