@@ -10,6 +10,7 @@ import * as configHover from './vscode/configHover';
 import { layersOnText } from './vscode/layersOnText';
 import * as layerRankings from './vscode/layerRankings';
 import * as log from './vscode/log';
+import * as plans from './vscode/plans';
 import * as saliency from './vscode/saliency';
 import * as statusBar from './vscode/statusBar';
 
@@ -22,6 +23,7 @@ export function activate(context: vscode.ExtensionContext): ImportanceLensApi {
   statusBar.register(context);
   configHover.register(context, layerRankings.register(context));
   configCodeLens.register(context);
+  plans.register(context);
   return { ...analyses, ...tokens, layersOnText };
 }
 

@@ -31,7 +31,6 @@ export function register(context: vscode.ExtensionContext): void {
       compareWithBase(extensionUri, clicked ?? activeResource(), second, pickFile),
     ),
     ...notYetAvailable([
-      ['importanceLens.planPruning', 'Plan Pruning'],
       ['importanceLens.applyPlan', 'Apply Pruning Plan'],
     ]),
   );
