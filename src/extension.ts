@@ -7,6 +7,7 @@ import * as checkpointEditor from './vscode/checkpointEditor';
 import * as commands from './vscode/commands';
 import * as configCodeLens from './vscode/configCodeLens';
 import * as configHover from './vscode/configHover';
+import * as jobLog from './vscode/jobLog';
 import { layersOnText } from './vscode/layersOnText';
 import * as layerRankings from './vscode/layerRankings';
 import * as log from './vscode/log';
@@ -21,6 +22,7 @@ export function activate(context: vscode.ExtensionContext): ImportanceLensApi {
   commands.register(context);
   const tokens = saliency.register(context);
   statusBar.register(context);
+  jobLog.register(context);
   configHover.register(context, layerRankings.register(context));
   configCodeLens.register(context);
   plans.register(context);

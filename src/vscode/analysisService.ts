@@ -2,13 +2,18 @@
 // crash, shut down with the extension. Panels run analyses through `runAnalysis`, which shows window progress and
 // announces each finished analysis (the status bar shows the device it ran on).
 import * as vscode from 'vscode';
-import type { RunOptions } from '../worker/client';
+import type { JobEvent, RunOptions } from '../worker/client';
 import { AnalysisWorkerClient } from '../worker/client';
 import type { AnalysisRequest, AnalysisResult, ResultFor } from '../protocol/worker';
 import { log } from './log';
+import { admitInThisWorkspace } from './workspaceTrust';
 
 let client: AnalysisWorkerClient | undefined;
 const finished = new vscode.EventEmitter<FinishedAnalysis>();
+const jobs = new vscode.EventEmitter<JobEvent>();
+
+/** Every request the analysis process runs, whoever sent it: when it starts and when it ends (status bar, log). */
+export const onDidChangeJobs = jobs.event;
 
 export interface FinishedAnalysis {
   request: AnalysisRequest;
@@ -27,8 +32,13 @@ export interface AnalysisServiceApi {
 }
 
 export function register(context: vscode.ExtensionContext): AnalysisServiceApi {
-  client = new AnalysisWorkerClient(context.asAbsolutePath('dist/worker.js'), { log: (line) => log.info(line) });
-  context.subscriptions.push({ dispose: () => client?.dispose() }, finished);
+  client = new AnalysisWorkerClient(context.asAbsolutePath('dist/worker.js'), {
+    log: (line) => log.info(line),
+    // The one place requests are checked against workspace trust before they reach the analysis process.
+    admit: admitInThisWorkspace,
+    onJob: (event) => jobs.fire(event),
+  });
+  context.subscriptions.push({ dispose: () => client?.dispose() }, finished, jobs);
   return { runAnalysis, onDidFinishAnalysis };
 }
 

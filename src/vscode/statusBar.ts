@@ -1,27 +1,78 @@
-// A status bar item naming the device the last analysis ran on ("cpu", "cuda", "webgpu"), so a user can tell at a
-// glance whether the GPU was used. Hidden until an analysis that runs on a device has finished; the inspect
-// analysis only reads headers and runs on none.
+// A status bar item for the analysis process. While a job runs: a spinner, the job's name and the device, and a
+// click cancels it. Otherwise: the device the last analysis ran on ("cpu", "cuda", "webgpu"), so a user can tell
+// at a glance whether the GPU was used. Hidden until then; the inspect analysis only reads headers and runs on none.
 import * as vscode from 'vscode';
 import { assertNever } from '../errors';
 import type { AnalysisRequest, AnalysisResult } from '../protocol/worker';
-import { onDidFinishAnalysis } from './analysisService';
+import type { JobInfo } from '../worker/client';
+import { analysisWorker, onDidChangeJobs } from './analysisService';
+
+export const CANCEL_JOB_COMMAND = 'importanceLens.cancelJob';
 
 export function register(context: vscode.ExtensionContext): void {
   const item = vscode.window.createStatusBarItem('importanceLens.device', vscode.StatusBarAlignment.Right, 100);
-  item.name = 'Importance Lens Device';
+  item.name = 'Importance Lens';
+  let last: { device: string; request: AnalysisRequest } | undefined;
+  const update = () => {
+    const running = analysisWorker().running;
+    const job = running[running.length - 1];
+    if (job) {
+      const others = running.length > 1 ? ` (+${running.length - 1})` : '';
+      item.text = `$(loading~spin) ${jobName(job.request)}${last ? ` · ${last.device}` : ''}${others}`;
+      item.tooltip = [
+        `Importance Lens: running ${describe(job.request)}${others ? `, and ${running.length - 1} more` : ''}`,
+        last ? `Device: ${last.device} (where the last analysis ran)` : 'Device: reported when the first analysis finishes',
+        'Click to cancel',
+      ].join('\n');
+      item.command = CANCEL_JOB_COMMAND;
+      item.show();
+    } else if (last) {
+      item.text = `$(pulse) Importance Lens: ${last.device}`;
+      item.tooltip = `Importance Lens: the last analysis (${describe(last.request)}) ran on ${last.device}`;
+      item.command = undefined;
+      item.show();
+    } else {
+      item.hide();
+    }
+  };
   context.subscriptions.push(
     item,
-    onDidFinishAnalysis(({ request, result }) => {
-      const device = deviceOf(result);
-      if (device === null) return;
-      item.text = `$(pulse) Importance Lens: ${device}`;
-      item.tooltip = `Importance Lens: the last analysis (${describe(request)}) ran on ${device}`;
-      item.show();
+    vscode.commands.registerCommand(CANCEL_JOB_COMMAND, cancelJob),
+    onDidChangeJobs((event) => {
+      if (event.type === 'ended' && 'result' in event.outcome) {
+        const device = deviceOf(event.outcome.result);
+        if (device !== null) last = { device, request: event.job.request };
+      }
+      update();
     }),
   );
 }
 
-function deviceOf(result: AnalysisResult): string | null {
+/** Cancels the running job; with several, asks which (or all). */
+async function cancelJob(): Promise<void> {
+  const worker = analysisWorker();
+  const running = worker.running;
+  if (running.length <= 1) {
+    if (running[0]) worker.cancel(running[0].id);
+    return;
+  }
+  const since = (job: JobInfo) => `running for ${Math.round((Date.now() - job.startedAt) / 1000)} s`;
+  const picked = await vscode.window.showQuickPick(
+    [
+      { label: 'Cancel all', description: `${running.length} jobs`, ids: running.map((j) => j.id) },
+      ...running.map((job) => ({ label: jobName(job.request), description: since(job), detail: describe(job.request), ids: [job.id] })),
+    ],
+    { title: 'Importance Lens: cancel which analysis?' },
+  );
+  for (const id of picked?.ids ?? []) worker.cancel(id);
+}
+
+/** describe() with paths cut to their last part: short enough for the status bar. */
+function jobName(request: AnalysisRequest): string {
+  return describe(request).replace(/(?:[A-Za-z]:)?[\\/]\S*[\\/](\S+)/g, '$1');
+}
+
+export function deviceOf(result: AnalysisResult): string | null {
   switch (result.analysis) {
     case 'inspect':
     case 'histogram':
@@ -49,7 +100,7 @@ function deviceOf(result: AnalysisResult): string | null {
   }
 }
 
-function describe(request: AnalysisRequest): string {
+export function describe(request: AnalysisRequest): string {
   switch (request.analysis) {
     case 'inspect':
       return `inspect of ${request.path}`;

@@ -21,16 +21,37 @@ export interface RunOptions {
 }
 
 interface Job {
+  info: JobInfo;
   resolve: (result: AnalysisResult) => void;
   reject: (error: Error) => void;
   onProgress: ((progress: Progress) => void) | undefined;
   child: ChildProcess;
+  cancel: () => void;
 }
+
+/** A request the analysis process is running. */
+export interface JobInfo {
+  id: number;
+  request: AnalysisRequest;
+  /** Date.now() when it was sent. */
+  startedAt: number;
+}
+
+export type JobEvent =
+  | { type: 'started'; job: JobInfo }
+  | { type: 'ended'; job: JobInfo; wallMs: number; outcome: { result: AnalysisResult } | { error: Error } };
 
 export interface WorkerClientOptions {
   /** Receives the child's stderr and internal-error stacks (the extension's output channel). */
   log?: (line: string) => void;
   cancelGraceMs?: number;
+  /**
+   * Asked before each request goes to the process; a rejection refuses the request with that error (the
+   * extension's workspace-trust check). Runs before the job starts, so a refused request is no job.
+   */
+  admit?: (request: AnalysisRequest) => void | Promise<void>;
+  /** Each job's start and end (the status bar and the output channel). */
+  onJob?: (event: JobEvent) => void;
 }
 
 export class AnalysisWorkerClient {
@@ -39,10 +60,26 @@ export class AnalysisWorkerClient {
   private readonly jobs = new Map<number, Job>();
   private readonly log: (line: string) => void;
   private readonly cancelGraceMs: number;
+  private readonly admit: WorkerClientOptions['admit'];
+  private readonly onJob: (event: JobEvent) => void;
 
   constructor(private readonly entryPath: string, options: WorkerClientOptions = {}) {
     this.log = options.log ?? (() => undefined);
     this.cancelGraceMs = options.cancelGraceMs ?? CANCEL_GRACE_MS;
+    this.admit = options.admit;
+    this.onJob = options.onJob ?? (() => undefined);
+  }
+
+  /** The jobs running now, oldest first. */
+  get running(): JobInfo[] {
+    return [...this.jobs.values()].map((job) => job.info);
+  }
+
+  /** Cancels a running job as its caller's AbortSignal would; false when no such job runs. */
+  cancel(id: number): boolean {
+    const job = this.jobs.get(id);
+    job?.cancel();
+    return job !== undefined;
   }
 
   /** The child's pid, when one is running (tests use it to simulate a crash). */
@@ -51,34 +88,53 @@ export class AnalysisWorkerClient {
   }
 
   run<R extends AnalysisRequest>(request: R, options: RunOptions = {}): Promise<ResultFor<R>> {
+    const admit = this.admit;
+    if (options.signal?.aborted) return Promise.reject(new CancelledError());
+    // Without an admission check the child is forked at once (callers may read `pid` right after run()).
+    if (!admit) return this.start(request, options);
+    return Promise.resolve().then(() => admit(request)).then(() => {
+      if (options.signal?.aborted) throw new CancelledError();
+      return this.start(request, options);
+    });
+  }
+
+  private start<R extends AnalysisRequest>(request: R, options: RunOptions): Promise<ResultFor<R>> {
     const { signal, onProgress } = options;
-    if (signal?.aborted) return Promise.reject(new CancelledError());
     const child = this.ensureChild();
     const id = this.nextId++;
+    const info: JobInfo = { id, request, startedAt: Date.now() };
     return new Promise<ResultFor<R>>((resolve, reject) => {
       let killTimer: NodeJS.Timeout | undefined;
+      let cancelled = false;
       const onAbort = () => {
+        if (cancelled) return;
+        cancelled = true;
         this.send(child, { type: 'cancel', id });
         killTimer = setTimeout(() => {
           if (!this.jobs.has(id)) return;
           this.log(`analysis ${id} did not stop within ${this.cancelGraceMs} ms of cancel; killing the analysis process`);
-          this.jobs.get(id)?.reject(new CancelledError());
+          const job = this.jobs.get(id);
           this.jobs.delete(id);
+          job?.reject(new CancelledError());
           child.kill('SIGKILL');
         }, this.cancelGraceMs);
       };
-      const settle = () => {
+      const settle = (outcome: { result: AnalysisResult } | { error: Error }) => {
         signal?.removeEventListener('abort', onAbort);
         if (killTimer) clearTimeout(killTimer);
+        this.onJob({ type: 'ended', job: info, wallMs: Date.now() - info.startedAt, outcome });
       };
       this.jobs.set(id, {
+        info,
         // The worker answers a request with the result of the same analysis (runAnalysis' contract).
-        resolve: (result) => (settle(), resolve(result as ResultFor<R>)),
-        reject: (error) => (settle(), reject(error)),
+        resolve: (result) => (settle({ result }), resolve(result as ResultFor<R>)),
+        reject: (error) => (settle({ error }), reject(error)),
         onProgress,
         child,
+        cancel: onAbort,
       });
       signal?.addEventListener('abort', onAbort, { once: true });
+      this.onJob({ type: 'started', job: info });
       this.send(child, { type: 'run', id, request });
     });
   }
