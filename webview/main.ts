@@ -2,6 +2,7 @@
 // HTML report: render the embedded message, with no host to talk to.
 import type { StatsResult } from '../src/protocol/results';
 import type { HostToWebview, WebviewToHost } from '../src/protocol/webview';
+import { datasetView } from './views/datasetView';
 import { deltaView } from './views/deltaView';
 import { inspectView } from './views/inspectView';
 import { layersSection, type LayersSection, type LayersState } from './views/layerTextSection';
@@ -96,6 +97,13 @@ function render(message: HostToWebview): void {
       statsPanel = undefined;
       layersPanel = undefined;
       app.replaceChildren(saliencyView(message.result, message.document, api ? { reveal: (index) => post({ type: 'revealToken', index }) } : {}));
+      view = message;
+      save();
+      return;
+    case 'datasetResult':
+      statsPanel = undefined;
+      layersPanel = undefined;
+      app.replaceChildren(datasetView(message.view, api ? { revealLine: (line) => post({ type: 'revealLine', line }), openFile: (path) => post({ type: 'openFile', path }) } : {}));
       view = message;
       save();
       return;

@@ -100,3 +100,12 @@ export type CsvRequest =
   | { analysis: 'csv'; mode: 'rows'; path: string; textColumn: string; targetFile: string; out?: string; k?: number; seed?: number };
 
 export type CsvResult = CsvInspectResult | CsvColumnsResult | CsvRowsResult;
+
+/** What the Dataset panel shows: the file's profile and one analysis of it. Row weights are summarised (the count;
+ * the highest and lowest rows): the full list of one weight per row stays with the host. */
+export interface CsvDatasetView {
+  profile: CsvInspectResult;
+  analysis: CsvColumnsResult | CsvRowsSummary;
+}
+
+export type CsvRowsSummary = Omit<CsvRowsResult, 'rows'> & { count: number };

@@ -1,5 +1,6 @@
 // Messages between the extension host and the webview (panel or custom editor). The webview sends `ready` first;
 // the host sends nothing before it.
+import type { CsvDatasetView } from './csv';
 import type { DeltaResult, InspectResult, LayersResult, PerplexityResult, Progress, SaliencyResult, StatsResult } from './results';
 import type { AnalysisRequest } from './worker';
 
@@ -32,7 +33,9 @@ export type HostToWebview =
   | { type: 'layersResult'; result: TextLayersResult }
   | { type: 'layersError'; title: string; message: string }
   /** Token saliency of a text in an editor; `document` names it. */
-  | { type: 'saliencyResult'; result: SaliencyResult; document: string };
+  | { type: 'saliencyResult'; result: SaliencyResult; document: string }
+  /** A CSV's profile and its column or row importance (the Dataset panel). */
+  | { type: 'datasetResult'; view: CsvDatasetView };
 
 export type WebviewToHost =
   | { type: 'ready' }
@@ -46,5 +49,7 @@ export type WebviewToHost =
   | { type: 'cancelLayers' }
   /** Keep the text picked for the shown layer result as importanceLens.sampleTextFile. */
   | { type: 'rememberSampleText' }
+  /** Select and reveal 1-based `line` of the CSV the Dataset panel shows; the host checks it against the result. */
+  | { type: 'revealLine'; line: number }
   /** Show token `index` of the saliency result in its editor; the host checks it against the result. */
   | { type: 'revealToken'; index: number };

@@ -18,7 +18,7 @@ export function register(context: vscode.ExtensionContext): void {
       const targets = selected && selected.length > 0 ? selected : [clicked ?? activeResource() ?? (await pickFile('Analyze Importance'))];
       for (const target of targets) {
         if (!target) continue;
-        if (/\.(csv|tsv)$/i.test(target.path)) await analyzeCsv(target);
+        if (/\.(csv|tsv)$/i.test(target.path)) await analyzeCsv(extensionUri, target);
         else showInspectPanel(extensionUri, target);
       }
     }),
@@ -26,7 +26,7 @@ export function register(context: vscode.ExtensionContext): void {
       const target = clicked ?? activeResource() ?? (await pickFile('Open Report'));
       return target ? writeReport(extensionUri, target, destination) : undefined;
     }),
-    vscode.commands.registerCommand('importanceLens.analyzeCsv', (clicked?: vscode.Uri) => analyzeCsv(clicked ?? csvResource())),
+    vscode.commands.registerCommand('importanceLens.analyzeCsv', (clicked?: vscode.Uri) => analyzeCsv(extensionUri, clicked ?? csvResource())),
     vscode.commands.registerCommand('importanceLens.compareWithBase', (clicked?: vscode.Uri, second?: vscode.Uri | vscode.Uri[]) =>
       compareWithBase(extensionUri, clicked ?? activeResource(), second, pickFile),
     ),

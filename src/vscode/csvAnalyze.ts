@@ -1,6 +1,7 @@
 // "Analyze CSV Importance": profile the file in the analysis process, ask what to analyse — a target column (column
 // importance, with an optional ONNX model) or a text column and a target sample (DSIR row importance, optionally
-// resampled into a new CSV next to the source) — run it under a cancellable notification, and show the result.
+// resampled into a new CSV next to the source) — run it under a cancellable notification, and show the result in
+// the file's Dataset panel.
 import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import * as vscode from 'vscode';
@@ -8,6 +9,7 @@ import { CancelledError, errorMessage, InputError } from '../errors';
 import type { CsvColumnProfile, CsvColumnsResult, CsvInspectResult, CsvRequest, CsvRowsResult } from '../protocol/csv';
 import { formatPercent } from '../protocol/units';
 import { runAnalysis } from './analysisService';
+import { datasetView, showDatasetPanel } from './csvSession';
 import { fileStamp, rememberImportance, rememberProfile } from './csvStore';
 import { log } from './log';
 import { withCancellableProgress } from './progress';
@@ -15,7 +17,7 @@ import { csvModelFile, runSettings, showSettingError } from './settings';
 
 type Choice = { kind: 'columns'; target: string } | { kind: 'rows'; textColumn: string | undefined };
 
-export async function analyzeCsv(target: vscode.Uri | undefined): Promise<CsvColumnsResult | CsvRowsResult | undefined> {
+export async function analyzeCsv(extensionUri: vscode.Uri, target: vscode.Uri | undefined): Promise<CsvColumnsResult | CsvRowsResult | undefined> {
   const uri = target ?? (await pickCsv());
   if (!uri) return undefined;
   const name = basename(uri.fsPath);
@@ -34,13 +36,9 @@ export async function analyzeCsv(target: vscode.Uri | undefined): Promise<CsvCol
     if (!request) return undefined;
     const title = request.mode === 'columns' ? `Column importance of ${name} vs ${request.target}` : request.mode === 'rows' ? `Row importance (DSIR) of ${name}` : name;
     const result = await run(title, request) as CsvColumnsResult | CsvRowsResult;
-    if (result.kind === 'columns') {
-      rememberImportance(uri, stamp, result);
-      const top = result.columns.slice(0, 3).map((c) => `${c.rank}. ${c.name}`).join(', ');
-      void vscode.window.showInformationMessage(`Importance Lens: ${name} vs ${result.target}: ${top}`);
-    } else {
-      offerResample(result);
-    }
+    if (result.kind === 'columns') rememberImportance(uri, stamp, result);
+    showDatasetPanel(extensionUri, uri, datasetView(profile, result));
+    if (result.kind === 'rows') offerResample(result);
     return result;
   } catch (error) {
     if (error instanceof CancelledError) return undefined;

@@ -66,6 +66,7 @@ export function attachDeltaSession(webview: vscode.Webview, tuned: vscode.Uri, b
       case 'cancelLayers':
       case 'rememberSampleText':
       case 'revealToken':
+      case 'revealLine':
         // The delta view offers none of these; a message that asks anyway is ignored.
         break;
       default:

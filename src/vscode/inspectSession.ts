@@ -107,7 +107,8 @@ export function attachInspectSession(webview: vscode.Webview, target: vscode.Uri
         void layers.remember();
         break;
       case 'revealToken':
-        // Only the saliency view reveals tokens.
+      case 'revealLine':
+        // Only the saliency view reveals tokens, only the Dataset view lines.
         break;
       default:
         assertNever(message, 'webview message');

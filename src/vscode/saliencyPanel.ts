@@ -53,6 +53,7 @@ function onMessage(webview: vscode.Webview, message: WebviewToHost): void {
     case 'computeLayers':
     case 'cancelLayers':
     case 'rememberSampleText':
+    case 'revealLine':
       // Not offered by the saliency view; a message that asks anyway is ignored.
       break;
     default:

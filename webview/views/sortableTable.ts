@@ -28,6 +28,10 @@ export interface SortableTableOptions<T> {
   /** Index into columns of the initial sort, if any. */
   sort?: { column: number; descending: boolean };
   className?: string;
+  /** What a row is, for the footer ("12 of 40 tensors"). */
+  noun?: string;
+  /** Rows become clickable (and focusable, Enter activates) when given. */
+  onRowClick?: (row: T) => void;
 }
 
 export function sortableTable<T>(options: SortableTableOptions<T>): HTMLElement {
@@ -58,11 +62,16 @@ export function sortableTable<T>(options: SortableTableOptions<T>): HTMLElement 
     const needle = filter.toLowerCase();
     const matching = sorted(rows.map((_, i) => i).filter((i) => !needle || haystacks[i]!.includes(needle)));
     const shown = showAll ? matching : matching.slice(0, INITIAL_ROWS);
-    body.replaceChildren(...shown.map((i) => h('tr', { class: 'row' },
+    const click = options.onRowClick;
+    body.replaceChildren(...shown.map((i) => h('tr', click ? {
+      class: 'row clickable', tabindex: 0,
+      onclick: () => click(rows[i]!),
+      onkeydown: (event: Event) => { if ((event as KeyboardEvent).key === 'Enter') click(rows[i]!); },
+    } : { class: 'row' },
       ...columns.map((c) => h('td', { class: [c.numeric ? 'num' : '', c.cellClass ?? ''].join(' ').trim() }, c.cell(rows[i]!))))));
     const hidden = matching.length - shown.length;
     footer.replaceChildren(
-      `${matching.length} of ${rows.length} tensors`,
+      `${matching.length} of ${rows.length} ${options.noun ?? 'tensors'}`,
       hidden > 0 ? h('vscode-button', { appearance: 'secondary', onclick: () => ((showAll = true), render()) }, `Show ${hidden} more`) : '',
     );
     headers.forEach((th, i) => th.setAttribute('aria-sort', i === sortColumn ? (descending ? 'descending' : 'ascending') : 'none'));

@@ -1,0 +1,80 @@
+// The Dataset panel of one CSV file: shows its profile and the latest analysis of it (a new analysis of the same
+// file replaces the view in the same panel), reveals a row's line in the CSV editor when the webview asks, and opens
+// the resampled CSV. The webview names a line; the host accepts only lines of rows the view lists.
+import { basename } from 'node:path';
+import * as vscode from 'vscode';
+import type { CsvColumnsResult, CsvDatasetView, CsvInspectResult, CsvRowsResult } from '../protocol/csv';
+import type { HostToWebview, WebviewToHost } from '../protocol/webview';
+import { showPanel } from './panel';
+
+export const DATASET_VIEW_TYPE = 'importanceLens.dataset';
+
+const sessions = new Map<string, (view: CsvDatasetView) => void>();
+
+/** The view of an analysis: the weight of every row is left out (the view lists the extremes only). */
+export function datasetView(profile: CsvInspectResult, result: CsvColumnsResult | CsvRowsResult): CsvDatasetView {
+  if (result.kind === 'columns') return { profile, analysis: result };
+  const { rows, ...rest } = result;
+  return { profile, analysis: { ...rest, count: rows.length } };
+}
+
+export function showDatasetPanel(extensionUri: vscode.Uri, csv: vscode.Uri, view: CsvDatasetView): void {
+  sessions.get(csv.toString())?.(view);
+  showPanel(extensionUri, {
+    viewType: DATASET_VIEW_TYPE,
+    key: csv.toString(),
+    title: `Dataset: ${basename(csv.fsPath)}`,
+    attach: (webview) => attachDatasetSession(webview, csv, view),
+  });
+}
+
+function attachDatasetSession(webview: vscode.Webview, csv: vscode.Uri, initial: CsvDatasetView): vscode.Disposable {
+  let view = initial;
+  const key = csv.toString();
+  const post = () => void webview.postMessage({ type: 'datasetResult', view } satisfies HostToWebview);
+  sessions.set(key, (next) => {
+    view = next;
+    post();
+  });
+  const subscription = webview.onDidReceiveMessage((message: WebviewToHost) => {
+    // The Dataset view sends only these; anything else is ignored.
+    switch (message?.type) {
+      case 'ready':
+        post();
+        break;
+      case 'revealLine': {
+        const rows = view.analysis.kind === 'rows' ? [...view.analysis.highest, ...view.analysis.lowest] : [];
+        if (rows.some((row) => row.line === message.line)) void revealLine(csv, message.line);
+        break;
+      }
+      case 'openFile':
+        if (view.analysis.kind === 'rows' && view.analysis.resampled?.out === message.path) void vscode.window.showTextDocument(vscode.Uri.file(message.path));
+        break;
+      default:
+        break;
+    }
+  });
+  return {
+    dispose: () => {
+      sessions.delete(key);
+      subscription.dispose();
+    },
+  };
+}
+
+/** Opens the CSV beside the panel (or where it is already shown) with `line` (1-based) selected and in view. */
+async function revealLine(csv: vscode.Uri, line: number): Promise<void> {
+  try {
+    const document = await vscode.workspace.openTextDocument(csv);
+    if (line < 1 || line > document.lineCount) {
+      void vscode.window.showWarningMessage(`Importance Lens: ${basename(csv.fsPath)} has ${document.lineCount} lines now; line ${line} is gone (the file changed since the analysis).`);
+      return;
+    }
+    const range = document.lineAt(line - 1).range;
+    const visible = vscode.window.visibleTextEditors.find((e) => e.document === document);
+    const editor = await vscode.window.showTextDocument(document, { viewColumn: visible?.viewColumn ?? vscode.ViewColumn.Beside, selection: range, preserveFocus: false });
+    editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  } catch (error) {
+    void vscode.window.showErrorMessage(`Importance Lens: cannot open ${basename(csv.fsPath)}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
