@@ -7,6 +7,7 @@ import * as checkpointEditor from './vscode/checkpointEditor';
 import * as commands from './vscode/commands';
 import * as configCodeLens from './vscode/configCodeLens';
 import * as configHover from './vscode/configHover';
+import * as csvHover from './vscode/csvHover';
 import * as jobLog from './vscode/jobLog';
 import { layersOnText } from './vscode/layersOnText';
 import * as layerRankings from './vscode/layerRankings';
@@ -25,6 +26,7 @@ export function activate(context: vscode.ExtensionContext): ImportanceLensApi {
   jobLog.register(context);
   configHover.register(context, layerRankings.register(context));
   configCodeLens.register(context);
+  csvHover.register(context);
   plans.register(context);
   return { ...analyses, ...tokens, layersOnText };
 }

@@ -11,7 +11,7 @@ import { sniffDelimiter, sniffHeader } from './sniff';
 export const CHUNK_BYTES = 2 * 1024 * 1024;
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 export const MAX_COLUMNS = 100_000;
-const SNIFF_BYTES = 64 * 1024;
+export const SNIFF_BYTES = 64 * 1024;
 
 export interface CsvLayout {
   path: string;
