@@ -8,7 +8,7 @@ import type { JsonPathSegment } from './jsonPath';
 import type { ConfigFileKind } from './keyDocs';
 import { keyMeaning } from './keyDocs';
 import type { StoredLayerRanking } from './layerSparkline';
-import { layerMetricLabel, leastImportant, sparkline } from './layerSparkline';
+import { layerMetricLabel, leastImportant, sparkline, sparklineSvg } from './layerSparkline';
 
 export interface ConfigHoverInput {
   kind: ConfigFileKind;
@@ -26,11 +26,12 @@ export function configHoverSections(input: ConfigHoverInput): string[] {
   const named = keyMeaning(input.kind, input.path);
   const key = input.path.filter((s): s is string => typeof s === 'string').pop();
   if (named) sections.push(`**\`${named.key}\`** — ${named.meaning}`);
+  // The ranking before the facts: hovers have a height limit, and this is what changes from run to run.
+  if (input.ranking && input.ranking.layers.length > 0) sections.push(rankingSection(input.ranking));
   if (input.config) {
     const facts = input.kind === 'model' ? modelFacts(deriveFacts(input.config)) : input.kind === 'adapter' ? adapterFacts(input.config) : [];
     if (facts.length > 0) sections.push([named || key === undefined ? '**Derived from this config**' : `**\`${key}\`** · derived from this config`, ...facts.map((f) => `- ${f}`)].join('\n'));
   }
-  if (input.ranking && input.ranking.layers.length > 0) sections.push(rankingSection(input.ranking));
   return sections;
 }
 
@@ -96,12 +97,16 @@ export function rankingSection(ranking: StoredLayerRanking): string {
   const least = leastImportant(ranking, LEAST_IMPORTANT_SHOWN)
     .map((l) => `layer ${l.index} (${formatScore(l.score)}, rank ${l.rank})`)
     .join(', ');
+  const blocks = sparkline(ranking.layers.map((l) => l.score));
   return [
     `**Layer importance** — ${label}, ${ranking.device}${ranking.tokens === null ? '' : `, ${n(ranking.tokens)} tokens`}, ${when}`,
     '',
-    `\`${sparkline(ranking.layers.map((l) => l.score))}\` layers ${first}–${last}`,
+    // The image's alt text is the same ranking in block characters (screen readers, or where images are off).
+    `![${blocks}](${sparklineSvg(ranking, LEAST_IMPORTANT_SHOWN)} "layers ${first}–${last}")`,
     '',
-    `Least important: ${least}`,
+    `layers ${first}–${last}, left to right`,
+    '',
+    `Least important (orange): ${least}`,
   ].join('\n');
 }
 

@@ -9,7 +9,7 @@ import { deriveFacts } from '../../src/config/derived';
 import { configHoverSections } from '../../src/config/hoverText';
 import { keyAtOffset } from '../../src/config/jsonPath';
 import { configFileKind, keyMeaning } from '../../src/config/keyDocs';
-import { leastImportant, sparkline, type StoredLayerRanking } from '../../src/config/layerSparkline';
+import { leastImportant, sparkline, sparklineSvg, type StoredLayerRanking } from '../../src/config/layerSparkline';
 import { ROOT } from './helpers';
 
 const KJV = join(ROOT, 'samples', 'tiny-llama-kjv');
@@ -143,6 +143,11 @@ test('sparkline: one block per layer between the lowest and highest score; least
   assert.equal(sparkline([5, 5]), '▄▄');
   assert.equal(sparkline([1, Number.NaN, 2]), '▁▄█');
   assert.deepEqual(leastImportant(RANKING, 2).map((l) => l.index), [1, 2]);
+  // The image: one bar per layer, heights between the lowest and highest score, the least important in orange.
+  const svg = Buffer.from(sparklineSvg(RANKING, 2).replace(/^data:image\/svg\+xml;base64,/, ''), 'base64').toString('utf8');
+  const bars = [...svg.matchAll(/<rect x="(\d+)" y="(\d+)" width="16" height="(\d+)" fill="(#[0-9a-f]+)"\/>/g)].map((m) => [Number(m[1]), Number(m[3]), m[4]]);
+  assert.deepEqual(bars, [[0, 40, '#3794ff'], [20, 3, '#e8912d'], [40, 12, '#e8912d'], [60, 22, '#3794ff']]);
+  assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="76" height="40"/);
 });
 
 test('hover text on num_hidden_layers of the sample: meaning, derived facts and the sparkline', () => {
@@ -155,8 +160,8 @@ test('hover text on num_hidden_layers of the sample: meaning, derived facts and 
   assert.match(text, /KV cache:\*\* 2,048 bytes \(2\.0 KB\) per token at float32/);
   assert.match(text, /RoPE, θ = 10,000, context 256 tokens, no scaling/);
   assert.match(text, /Layer importance\*\* — Block Influence, cpu, 120 tokens, 2026-11-23 05:10 UTC/);
-  assert.match(text, /`█▁▃▅` layers 0–3/);
-  assert.match(text, /Least important: layer 1 \(0\.1, rank 4\), layer 2 \(0\.3, rank 3\), layer 3 \(0\.5, rank 2\)/);
+  assert.match(text, /!\[█▁▃▅\]\(data:image\/svg\+xml;base64,[A-Za-z0-9+/=]+ "layers 0–3"\)\n\nlayers 0–3, left to right/);
+  assert.match(text, /Least important \(orange\): layer 1 \(0\.1, rank 4\), layer 2 \(0\.3, rank 3\), layer 3 \(0\.5, rank 2\)/);
 
   // An unparsable document still gets the meaning; an adapter gets its update scale; an unknown key only facts.
   assert.deepEqual(configHoverSections({ kind: 'generation', path: ['top_p'], config: null, ranking: null }).length, 1);

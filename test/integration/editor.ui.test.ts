@@ -1,0 +1,85 @@
+// The editor around a model's config.json in a real VS Code: its CodeLens opens the analysis; once a layer ranking
+// ran for the folder, a hover on num_hidden_layers tells what the key means, what the config implies and shows
+// the ranking as a sparkline. Leaves test-output/ui/config-hover.png for a person to look at.
+import assert from 'node:assert/strict';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { launchBrowser, ROOT, startCodeServer } from '../e2e/codeServer';
+import { answerOpenDialog, expandFolder } from '../e2e/workbench';
+
+const SCREENSHOTS = join(ROOT, 'test-output', 'ui');
+
+test('config.json: CodeLens -> layer importance on text, then the hover on num_hidden_layers shows meaning, facts and sparkline', { timeout: 240_000 }, async (t) => {
+  const workspace = mkdtempSync(join(tmpdir(), 'il-ui-'));
+  cpSync(join(ROOT, 'samples', 'tiny-llama-kjv'), join(workspace, 'tiny-llama-kjv'), { recursive: true });
+  cpSync(join(ROOT, 'samples', 'text', 'psalms-23.txt'), join(workspace, 'text', 'psalms-23.txt'));
+  const server = await startCodeServer();
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await server.stop();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  try {
+    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
+    await expandFolder(page, 'tiny-llama-kjv');
+    await page.getByRole('treeitem', { name: 'config.json', exact: true }).dblclick();
+    const editor = page.locator('.editor-instance .monaco-editor').first();
+    await editor.locator('.view-line').first().waitFor();
+
+    // The CodeLens of a model config: both actions, above the first line.
+    const lenses = editor.locator('.codelens-decoration');
+    await lenses.getByText('Plan pruning').waitFor({ timeout: 60_000 });
+    assert.match(await lenses.first().innerText(), /Analyze importance\s*\|\s*Plan pruning/);
+    // A CodeLens can be redrawn under the pointer as the editor settles: click until the panel opens.
+    const panelTab = page.locator('.tab', { hasText: 'Importance: config.json' });
+    for (let attempt = 0; ; attempt++) {
+      await lenses.getByText('Analyze importance').click();
+      if (await panelTab.waitFor({ timeout: 10_000 }).then(() => true, () => false)) break;
+      if (attempt === 3) throw new Error('the "Analyze importance" CodeLens did not open the panel');
+    }
+
+    // The panel of the model: layer importance on the psalm (the text picked in VS Code's open dialog).
+    const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await webview.locator('vscode-panel-tab.tab-layers').click({ timeout: 60_000 });
+    const section = webview.locator('section.layers-on-text');
+    await section.getByRole('button', { name: 'Compute' }).click({ timeout: 60_000 });
+    await answerOpenDialog(page, 'Pick a text file to run the model on', join(workspace, 'text', 'psalms-23.txt'));
+    await section.getByText(/device \S+ · \d+ tokens in \d+ windows?/).waitFor({ timeout: 60_000 });
+    // The status bar names the device the analysis ran on.
+    await page.locator('.statusbar-item', { hasText: /Importance Lens: (cpu|cuda|webgpu)/ }).waitFor();
+
+    // Back in config.json: hover on the key.
+    await page.locator('.tab', { hasText: 'config.json' }).first().click();
+    const key = editor.locator('.view-line span', { hasText: '"num_hidden_layers"' }).first();
+    await key.waitFor();
+    const hover = page.locator('.monaco-hover', { hasText: 'Number of transformer blocks' });
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const box = (await key.boundingBox())!;
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      if (await hover.waitFor({ timeout: 4_000 }).then(() => true, () => false)) break;
+      await page.mouse.move(5, 450);
+    }
+    const text = await hover.innerText();
+    assert.match(text, /num_hidden_layers — Number of transformer blocks/);
+    assert.match(text, /Parameters per layer: 184,576 — attention 49,152 \(26\.6%\) · MLP 135,168 \(73\.2%\) · norms 256/);
+    assert.match(text, /Parameters in all: 1,000,576 \(1\.00 M\)/);
+    assert.match(text, /grouped-query attention: 4 query heads share 2 KV heads/);
+    assert.match(text, /KV cache: 2,048 bytes \(2\.0 KB\) per token at float32/);
+    assert.match(text, /RoPE, θ = 10,000, context 256 tokens, no scaling/);
+    assert.match(text, /Layer importance — Block Influence, (cpu|cuda|webgpu), \d+ tokens/);
+    assert.match(text, /layers 0–3, left to right/);
+    // The bar chart image (an SVG data URI) is drawn, 4 bars wide.
+    const chart = hover.locator('img[src^="data:image/svg+xml"]');
+    await chart.waitFor();
+    assert.equal(await chart.evaluate((img) => { const image = img as unknown as { complete: boolean; naturalWidth: number }; return image.complete && image.naturalWidth; }), 76);
+    assert.match(await chart.getAttribute('alt') ?? '', /^[▁▂▃▄▅▆▇█]{4}$/);
+    assert.match(text, /Least important \(orange\): layer \d \([^)]+, rank 4\), layer \d \([^)]+, rank 3\), layer \d \([^)]+, rank 2\)/);
+  } finally {
+    await page.screenshot({ path: join(SCREENSHOTS, 'config-hover.png') });
+  }
+});
