@@ -13,7 +13,8 @@ import { SALIENCY_METHODS } from '../analyses/saliency';
 import type { SaliencyMethod } from '../protocol/results';
 import type { TextSource } from '../protocol/worker';
 import { InputError } from '../errors';
-import { csvCommand, inspectCsvIfCsv } from './csvCommand';
+import { CSV_REPORT_OPTIONS, csvCommand, csvReportView, inspectCsvIfCsv } from './csvCommand';
+import type { HostToWebview } from '../protocol/webview';
 import { PLAN_COMMANDS } from '../plan/commands';
 
 export interface Command {
@@ -162,19 +163,27 @@ export const COMMANDS: Record<string, Command> = {
   csv: csvCommand,
   report: {
     summary: 'report PATH --out R.html   a self-contained HTML report with the same views as the editor panel',
-    help: 'Usage: importance-lens report PATH --out R.html [--json]\n\nWrites a self-contained HTML report of PATH. An existing --out file is replaced only if it is an earlier\nImportance Lens report.',
-    options: { out: { type: 'string' } },
+    help: 'Usage: importance-lens report PATH --out R.html [--json]\n' +
+      '       importance-lens report FILE.csv --out R.html [--target COL [--model M.onnx] | --text-column C --target-file T]\n\n' +
+      'Writes a self-contained HTML report of PATH. An existing --out file is replaced only if it is an earlier\nImportance Lens report. ' +
+      'For a CSV: the Dataset view, the profile of every column and, with --target or --text-column, the column or\nrow importance (as the csv command computes it).',
+    options: { out: { type: 'string' }, ...CSV_REPORT_OPTIONS },
     positionals: 1,
     run: async (args) => {
       const out = resolve(requireString(args, 'out', 'report'));
       await assertReplaceableReport(out);
-      const { result } = await analyse({ analysis: 'inspect', path: path(args) });
+      const csv = await csvReportView(args, path(args));
+      const csvOnly = Object.keys(CSV_REPORT_OPTIONS).find((name) => args.values[name] !== undefined);
+      if (!csv && csvOnly) throw new InputError(`report: --${csvOnly} applies to a CSV file only`);
+      const [title, message]: [string, HostToWebview] = csv
+        ? [basename(csv.profile.path), { type: 'datasetResult', view: csv }]
+        : await analyse({ analysis: 'inspect', path: path(args) }).then(({ result }) => [basename(result.path), { type: 'inspectResult', result }]);
       const assets = {
         webviewJs: await readFile(join(__dirname, 'webview.js'), 'utf8'),
         css: await readFile(join(__dirname, '..', 'media', 'panel.css'), 'utf8'),
       };
-      await writeFileAtomically(out, renderReport(basename(result.path), { type: 'inspectResult', result }, assets));
-      return args.values.json ? json({ out, analysis: 'inspect' }) : `wrote ${out}\n`;
+      await writeFileAtomically(out, renderReport(title, message, assets));
+      return args.values.json ? json({ out, analysis: csv ? 'csv' : 'inspect' }) : `wrote ${out}\n`;
     },
   },
   ...PLAN_COMMANDS,

@@ -3,10 +3,11 @@
 import { resolve } from 'node:path';
 import { drain } from '../analyses';
 import { csvAnalysis } from '../analyses/csv';
+import { datasetViewOf } from '../analyses/csv/view';
 import { InputError } from '../errors';
 import { detectFormat } from '../formats/detect';
 import { pathKind } from '../formats/fileio';
-import type { CsvColumnsResult, CsvInspectResult, CsvRequest, CsvResult, CsvRowsResult } from '../protocol/csv';
+import type { CsvColumnsResult, CsvDatasetView, CsvInspectResult, CsvRequest, CsvResult, CsvRowsResult } from '../protocol/csv';
 import type { Progress } from '../protocol/results';
 import type { Parsed } from './args';
 import type { Command } from './commands';
@@ -23,9 +24,13 @@ async function run(request: CsvRequest): Promise<CsvResult> {
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 const fixed = (v: number) => (Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(4) : v.toExponential(2));
 
+async function isCsvFile(path: string): Promise<boolean> {
+  return /\.(csv|tsv)$/i.test(path) && (await pathKind(path)) === 'file' && (await detectFormat(path)) === 'csv';
+}
+
 /** `inspect PATH` when PATH is a CSV file (detected by content first: a .csv that is a checkpoint stays one). */
 export async function inspectCsvIfCsv(path: string, asJson: boolean): Promise<string | undefined> {
-  if (!/\.(csv|tsv)$/i.test(path) || (await pathKind(path)) !== 'file' || (await detectFormat(path)) !== 'csv') return undefined;
+  if (!(await isCsvFile(path))) return undefined;
   const result = (await run({ analysis: 'csv', mode: 'inspect', path })) as CsvInspectResult;
   return asJson ? json(result) : `${renderCsvInspect(result)}\n`;
 }
@@ -59,34 +64,55 @@ export const csvCommand: Command = {
   },
   positionals: 1,
   run: async (args) => {
-    const path = resolve(args.positionals[0]!);
-    const v = args.values;
-    const seedRaw = v.seed;
-    const seed = seedRaw === undefined ? undefined : Number(seedRaw);
-    if (seed !== undefined && (!Number.isSafeInteger(seed) || seed < 0)) throw new InputError(`csv: --seed must be a non-negative integer (got ${JSON.stringify(seedRaw)})`);
-    const rowsMode = typeof v['text-column'] === 'string' || typeof v['target-file'] === 'string';
-    if (rowsMode && typeof v.target === 'string') throw new InputError('csv: give --target (column importance) or --text-column with --target-file (row importance), not both');
-    let result: CsvResult;
-    if (rowsMode) {
-      if (typeof v['text-column'] !== 'string' || typeof v['target-file'] !== 'string') throw new InputError('csv: row importance needs both --text-column and --target-file');
-      const k = positive(args, 'k');
-      if (k !== undefined && typeof v.out !== 'string') throw new InputError('csv: --k picks rows to write; give --out too');
-      result = await run({
-        analysis: 'csv', mode: 'rows', path, textColumn: v['text-column'], targetFile: resolve(v['target-file']),
-        ...(typeof v.out === 'string' ? { out: resolve(v.out) } : {}), ...(k ? { k } : {}), ...(seed !== undefined ? { seed } : {}),
-      });
-    } else {
-      if (typeof v.target !== 'string' || v.target === '') throw new InputError('csv: give --target COL, or --text-column C --target-file T');
-      const repeats = positive(args, 'repeats');
-      result = await run({
-        analysis: 'csv', mode: 'columns', path, target: v.target, ...(typeof v.model === 'string' ? { model: resolve(v.model) } : {}),
-        ...(repeats ? { repeats } : {}), ...(seed !== undefined ? { seed } : {}),
-      });
-    }
-    if (v.json) return json(result);
+    const request = csvRequest(args, resolve(args.positionals[0]!));
+    if (!request) throw new InputError('csv: give --target COL, or --text-column C --target-file T');
+    const result = await run(request);
+    if (args.values.json) return json(result);
     return `${'kind' in result && result.kind === 'rows' ? renderRows(result) : renderColumns(result as CsvColumnsResult)}\n`;
   },
 };
+
+/** The analysis the options ask for: column importance (--target), DSIR rows (--text-column, --target-file), or none. */
+function csvRequest(args: Parsed, path: string): CsvRequest | undefined {
+  const v = args.values;
+  const seedRaw = v.seed;
+  const seed = seedRaw === undefined ? undefined : Number(seedRaw);
+  if (seed !== undefined && (!Number.isSafeInteger(seed) || seed < 0)) throw new InputError(`csv: --seed must be a non-negative integer (got ${JSON.stringify(seedRaw)})`);
+  const rowsMode = typeof v['text-column'] === 'string' || typeof v['target-file'] === 'string';
+  if (rowsMode && typeof v.target === 'string') throw new InputError('csv: give --target (column importance) or --text-column with --target-file (row importance), not both');
+  if (rowsMode) {
+    if (typeof v['text-column'] !== 'string' || typeof v['target-file'] !== 'string') throw new InputError('csv: row importance needs both --text-column and --target-file');
+    const k = positive(args, 'k');
+    if (k !== undefined && typeof v.out !== 'string') throw new InputError('csv: --k picks rows to write; give --out too');
+    return {
+      analysis: 'csv', mode: 'rows', path, textColumn: v['text-column'], targetFile: resolve(v['target-file']),
+      ...(typeof v.out === 'string' ? { out: resolve(v.out) } : {}), ...(k ? { k } : {}), ...(seed !== undefined ? { seed } : {}),
+    };
+  }
+  if (v.target === undefined) return undefined;
+  if (typeof v.target !== 'string' || v.target === '') throw new InputError('csv: give --target COL, or --text-column C --target-file T');
+  const repeats = positive(args, 'repeats');
+  return {
+    analysis: 'csv', mode: 'columns', path, target: v.target, ...(typeof v.model === 'string' ? { model: resolve(v.model) } : {}),
+    ...(repeats ? { repeats } : {}), ...(seed !== undefined ? { seed } : {}),
+  };
+}
+
+/** Options of `report` on a CSV: the analysis shown beside the profile (none: the profile alone). */
+export const CSV_REPORT_OPTIONS = {
+  target: { type: 'string' }, model: { type: 'string' }, repeats: { type: 'string' }, seed: { type: 'string' },
+  'text-column': { type: 'string' }, 'target-file': { type: 'string' },
+} as const;
+
+/** The Dataset view of a CSV for `report`: its profile and the analysis the options ask for; undefined when PATH is
+ * not a CSV file. Row weights are summarised as in the panel. */
+export async function csvReportView(args: Parsed, path: string): Promise<CsvDatasetView | undefined> {
+  if (!(await isCsvFile(path))) return undefined;
+  // --out is the report's own file here, never a resample.
+  const request = csvRequest({ ...args, values: { ...args.values, out: undefined } }, path);
+  const profile = (await run({ analysis: 'csv', mode: 'inspect', path })) as CsvInspectResult;
+  return datasetViewOf(profile, request ? ((await run(request)) as CsvColumnsResult | CsvRowsResult) : null);
+}
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));

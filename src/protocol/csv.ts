@@ -101,11 +101,12 @@ export type CsvRequest =
 
 export type CsvResult = CsvInspectResult | CsvColumnsResult | CsvRowsResult;
 
-/** What the Dataset panel shows: the file's profile and one analysis of it. Row weights are summarised (the count;
- * the highest and lowest rows): the full list of one weight per row stays with the host. */
+/** What the Dataset panel (and a CSV's HTML report) shows: the file's profile and one analysis of it, or none (a
+ * report of the profile alone). Row weights are summarised (the count; the highest and lowest rows): the full list
+ * of one weight per row stays with the host. */
 export interface CsvDatasetView {
   profile: CsvInspectResult;
-  analysis: CsvColumnsResult | CsvRowsSummary;
+  analysis: CsvColumnsResult | CsvRowsSummary | null;
 }
 
 export type CsvRowsSummary = Omit<CsvRowsResult, 'rows'> & { count: number };

@@ -9,7 +9,8 @@ import { CancelledError, errorMessage, InputError } from '../errors';
 import type { CsvColumnProfile, CsvColumnsResult, CsvInspectResult, CsvRequest, CsvRowsResult } from '../protocol/csv';
 import { formatPercent } from '../protocol/units';
 import { runAnalysis } from './analysisService';
-import { datasetView, showDatasetPanel } from './csvSession';
+import { datasetViewOf } from '../analyses/csv/view';
+import { showDatasetPanel } from './csvSession';
 import { fileStamp, rememberImportance, rememberProfile } from './csvStore';
 import { log } from './log';
 import { withCancellableProgress } from './progress';
@@ -37,7 +38,7 @@ export async function analyzeCsv(extensionUri: vscode.Uri, target: vscode.Uri | 
     const title = request.mode === 'columns' ? `Column importance of ${name} vs ${request.target}` : request.mode === 'rows' ? `Row importance (DSIR) of ${name}` : name;
     const result = await run(title, request) as CsvColumnsResult | CsvRowsResult;
     if (result.kind === 'columns') rememberImportance(uri, stamp, result);
-    showDatasetPanel(extensionUri, uri, datasetView(profile, result));
+    showDatasetPanel(extensionUri, uri, datasetViewOf(profile, result));
     if (result.kind === 'rows') offerResample(result);
     return result;
   } catch (error) {

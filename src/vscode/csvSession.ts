@@ -3,20 +3,13 @@
 // the resampled CSV. The webview names a line; the host accepts only lines of rows the view lists.
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import type { CsvColumnsResult, CsvDatasetView, CsvInspectResult, CsvRowsResult } from '../protocol/csv';
+import type { CsvDatasetView } from '../protocol/csv';
 import type { HostToWebview, WebviewToHost } from '../protocol/webview';
 import { showPanel } from './panel';
 
 export const DATASET_VIEW_TYPE = 'importanceLens.dataset';
 
 const sessions = new Map<string, (view: CsvDatasetView) => void>();
-
-/** The view of an analysis: the weight of every row is left out (the view lists the extremes only). */
-export function datasetView(profile: CsvInspectResult, result: CsvColumnsResult | CsvRowsResult): CsvDatasetView {
-  if (result.kind === 'columns') return { profile, analysis: result };
-  const { rows, ...rest } = result;
-  return { profile, analysis: { ...rest, count: rows.length } };
-}
 
 export function showDatasetPanel(extensionUri: vscode.Uri, csv: vscode.Uri, view: CsvDatasetView): void {
   sessions.get(csv.toString())?.(view);
@@ -43,12 +36,12 @@ function attachDatasetSession(webview: vscode.Webview, csv: vscode.Uri, initial:
         post();
         break;
       case 'revealLine': {
-        const rows = view.analysis.kind === 'rows' ? [...view.analysis.highest, ...view.analysis.lowest] : [];
+        const rows = view.analysis?.kind === 'rows' ? [...view.analysis.highest, ...view.analysis.lowest] : [];
         if (rows.some((row) => row.line === message.line)) void revealLine(csv, message.line);
         break;
       }
       case 'openFile':
-        if (view.analysis.kind === 'rows' && view.analysis.resampled?.out === message.path) void vscode.window.showTextDocument(vscode.Uri.file(message.path));
+        if (view.analysis?.kind === 'rows' && view.analysis.resampled?.out === message.path) void vscode.window.showTextDocument(vscode.Uri.file(message.path));
         break;
       default:
         break;

@@ -180,3 +180,21 @@ test('CLI: inspect on a CSV, csv --target and --text-column follow the contract;
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /^importance-lens: .*no column 'nope'/);
 });
+
+test('CLI: report on a CSV embeds the Dataset view (profile, and the analysis the options ask for); CSV options elsewhere exit 2', () => {
+  const dir = tempDir();
+  const out = join(dir, 'iris.html');
+  const done = cli('report', join(FIXTURES, 'iris.csv'), '--target', 'species', '--repeats', '2', '--out', out, '--json');
+  assert.equal(done.status, 0, done.stderr);
+  assert.deepEqual(JSON.parse(done.stdout), { out, analysis: 'csv' });
+  const embedded = /<script type="application\/json" id="importance-lens-initial">(.*?)<\/script>/s.exec(readFileSync(out, 'utf8'))![1]!;
+  const message = JSON.parse(embedded);
+  assert.equal(message.type, 'datasetResult');
+  assert.equal(message.view.profile.rows, 150);
+  assert.equal(message.view.analysis.target, 'species');
+  const profileOnly = cli('report', join(FIXTURES, 'iris.csv'), '--out', join(dir, 'profile.html'), '--json');
+  assert.equal(profileOnly.status, 0, profileOnly.stderr);
+  const refused = cli('report', join(ROOT, 'samples', 'tiny-llama-random'), '--target', 'x', '--out', join(dir, 'model.html'));
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /^importance-lens: report: --target applies to a CSV file only\n$/);
+});

@@ -14,12 +14,12 @@ export interface DatasetActions {
 
 export function datasetView(view: CsvDatasetView, actions: DatasetActions = {}): HTMLElement {
   const { profile, analysis } = view;
-  const warnings = [...new Set([...profile.warnings, ...analysis.warnings])];
-  const importance = analysis.kind === 'columns' ? analysis : null;
+  const warnings = [...new Set([...profile.warnings, ...(analysis?.warnings ?? [])])];
+  const importance = analysis?.kind === 'columns' ? analysis : null;
   return h('main', { class: 'dataset' },
     header(profile),
     warnings.length > 0 ? h('ul', { class: 'warnings', 'aria-label': 'Warnings' }, ...warnings.map((w) => h('li', {}, w))) : null,
-    importance ? importanceSection(importance) : rowsSection(analysis as CsvRowsSummary, actions),
+    analysis === null ? null : analysis.kind === 'columns' ? importanceSection(analysis) : rowsSection(analysis, actions),
     columnTable(profile, importance),
   );
 }
