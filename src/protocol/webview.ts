@@ -1,7 +1,7 @@
 // Messages between the extension host and the webview (panel or custom editor). The webview sends `ready` first;
 // the host sends nothing before it.
 import type { CsvDatasetView } from './csv';
-import type { DeltaResult, InspectResult, LayersResult, PerplexityResult, Progress, SaliencyResult, StatsResult } from './results';
+import type { DeltaResult, HistogramResult, InspectResult, LayersResult, PerplexityResult, Progress, SaliencyResult, StatsResult } from './results';
 import type { AnalysisRequest } from './worker';
 
 /** The layer metrics the panel offers on a model with a tokenizer (weight-l2 needs no text). */
@@ -32,6 +32,9 @@ export type HostToWebview =
   | { type: 'layersProgress'; progress: Progress }
   | { type: 'layersResult'; result: TextLayersResult }
   | { type: 'layersError'; title: string; message: string }
+  /** The value histogram of one tensor, asked for by the tensor detail of the inspect view. */
+  | { type: 'histogramResult'; result: HistogramResult }
+  | { type: 'histogramError'; tensor: string; message: string }
   /** Token saliency of a text in an editor; `document` names it. */
   | { type: 'saliencyResult'; result: SaliencyResult; document: string }
   /** A CSV's profile and its column or row importance (the Dataset panel). */
@@ -41,12 +44,14 @@ export type WebviewToHost =
   | { type: 'ready' }
   | { type: 'cancel' }
   | { type: 'retry' }
-  /** Open a file of the checkpoint (config.json, a shard) in an editor. */
-  | { type: 'openFile'; path: string }
+  /** Open a file of the checkpoint (config.json, a shard) in an editor; `key`: select that JSON key's line. */
+  | { type: 'openFile'; path: string; key?: string }
   | { type: 'computeStats' }
   | { type: 'cancelStats' }
   | { type: 'computeLayers'; metric: LayerMetricName }
   | { type: 'cancelLayers' }
+  /** Value histogram of one tensor of the inspected checkpoint (by name; the host checks it against the result). */
+  | { type: 'computeHistogram'; tensor: string }
   /** Keep the text picked for the shown layer result as importanceLens.sampleTextFile. */
   | { type: 'rememberSampleText' }
   /** Select and reveal 1-based `line` of the CSV the Dataset panel shows; the host checks it against the result. */

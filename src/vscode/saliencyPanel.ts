@@ -3,9 +3,9 @@
 // the result's own offsets, so no message can point at another range or file.
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import { assertNever } from '../errors';
-import type { HostToWebview, WebviewToHost } from '../protocol/webview';
+import type { HostToWebview } from '../protocol/webview';
 import type { PlacedSaliency } from './saliencyDecorations';
+import { onWebviewMessage } from './sessionJob';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
 export const SALIENCY_VIEW_TYPE = 'importanceLens.saliency';
@@ -23,7 +23,11 @@ export function showSaliencyPanel(extensionUri: vscode.Uri, placed: PlacedSalien
   const created = vscode.window.createWebviewPanel(SALIENCY_VIEW_TYPE, 'Token Saliency', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(extensionUri));
   created.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.svg');
   created.webview.html = webviewHtml(created.webview, extensionUri, 'Token Saliency');
-  const subscription = created.webview.onDidReceiveMessage((message: WebviewToHost) => onMessage(created.webview, message));
+  // The saliency view offers nothing but revealing tokens; other messages are ignored.
+  const subscription = onWebviewMessage(created.webview, {
+    ready: () => post(created.webview),
+    revealToken: (message) => void reveal(message.index),
+  });
   created.onDidDispose(() => {
     subscription.dispose();
     panel = undefined;
@@ -35,30 +39,6 @@ function post(webview: vscode.Webview): void {
   if (!shown) return;
   const message: HostToWebview = { type: 'saliencyResult', result: shown.result, document: basename(shown.document.uri.fsPath || shown.document.uri.path) };
   void webview.postMessage(message);
-}
-
-function onMessage(webview: vscode.Webview, message: WebviewToHost): void {
-  switch (message.type) {
-    case 'ready':
-      post(webview);
-      break;
-    case 'revealToken':
-      void reveal(message.index);
-      break;
-    case 'cancel':
-    case 'retry':
-    case 'openFile':
-    case 'computeStats':
-    case 'cancelStats':
-    case 'computeLayers':
-    case 'cancelLayers':
-    case 'rememberSampleText':
-    case 'revealLine':
-      // Not offered by the saliency view; a message that asks anyway is ignored.
-      break;
-    default:
-      assertNever(message, 'webview message');
-  }
 }
 
 async function reveal(index: number): Promise<void> {

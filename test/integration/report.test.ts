@@ -22,9 +22,10 @@ test('the HTML report renders the checkpoint summary offline in a browser', { ti
   const requests: string[] = [];
   page.on('request', (request) => requests.push(request.url()));
   await page.goto(`file://${out}`);
+  assert.match(await page.locator('.arch-grid').first().innerText(), /family\s+llama/);
+  await page.getByRole('tab', { name: 'Tensors' }).click();
   await page.locator('table.tensors tr.tensor').nth(38).waitFor();
   assert.equal(await page.locator('table.tensors tr.tensor').count(), 39);
-  assert.match(await page.locator('.arch-grid').innerText(), /family\s+llama/);
   assert.deepEqual(errors, []);
   assert.deepEqual(requests.filter((url) => !url.startsWith('file://')), [], 'self-contained: no network requests');
 });

@@ -30,13 +30,16 @@ test('explorer right-click -> Analyze Importance shows the tensor table in the p
     await explorerMenu(page, 'model.safetensors', 'Analyze Importance');
 
     const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
-    await webview.locator('table.tensors tr.tensor').nth(38).waitFor({ timeout: 60_000 });
-    assert.equal(await webview.locator('table.tensors tr.tensor').count(), 39);
+    // The panel opens on its Overview; the tensor table is behind the Tensors tab.
+    await webview.locator('.arch-grid').first().waitFor({ timeout: 60_000 });
     assert.equal(await webview.locator('h1').textContent(), 'model.safetensors');
-    const grid = await webview.locator('.arch-grid').innerText();
+    const grid = await webview.locator('.arch-grid').first().innerText();
     assert.match(grid, /family\s+llama/);
     assert.match(grid, /KV heads\s+2/);
     assert.equal(await page.locator('.tab.active').getAttribute('aria-label').then((l) => l?.startsWith('Importance: model.safetensors')), true);
+    await webview.getByRole('tab', { name: 'Tensors' }).click();
+    await webview.locator('table.tensors tr.tensor').nth(38).waitFor();
+    assert.equal(await webview.locator('table.tensors tr.tensor').count(), 39);
 
     // Grouped by layer: the tensors outside blocks, then one group per block; collapsing one hides its 9 rows.
     assert.deepEqual(await webview.locator('tr.group .group-toggle').allTextContents(), ['▾ Outside blocks', '▾ Layer 0', '▾ Layer 1', '▾ Layer 2', '▾ Layer 3']);
@@ -55,15 +58,17 @@ test('explorer right-click -> Analyze Importance shows the tensor table in the p
     await page.screenshot({ path: join(SCREENSHOTS, 'analyze-importance-panel.png') });
   }
 
-  // Weight statistics on demand: the summary stays, the section below the bars fills in.
+  // Weight statistics on demand, from the Layers view: its bars switch to weight L2, the tensor table gains columns.
   const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
   try {
+    await webview.getByRole('tab', { name: 'Layers' }).click();
     await webview.getByRole('button', { name: 'Compute weight statistics' }).click();
-    await webview.locator('table.stats-tensors tr.row').nth(38).waitFor({ timeout: 60_000 });
-    assert.equal(await webview.locator('table.stats-tensors tr.row').count(), 39);
-    assert.equal(await webview.locator('table.tensors tr.tensor').count(), 39, 'the summary\'s tensor table is still there');
-    assert.match(await webview.locator('.layer-l2').innerText(), /Weight L2 per layer/);
-    await webview.locator('#stats-title').scrollIntoViewIfNeeded();
+    await webview.locator('.stats-summary', { hasText: '39 tensors' }).waitFor({ timeout: 60_000 });
+    assert.match(await webview.locator('.series-note').innerText(), /^Weight L2 = Frobenius norm/);
+    assert.equal(await webview.locator('.layer-row').count(), 4);
+    await webview.getByRole('tab', { name: 'Tensors' }).click();
+    await webview.locator('table.tensors th', { hasText: 'Kurtosis' }).waitFor();
+    assert.equal(await webview.locator('table.tensors tr.tensor').count(), 39, 'the tensor table is still there');
   } finally {
     await page.screenshot({ path: join(SCREENSHOTS, 'analyze-importance-stats.png') });
   }
@@ -202,16 +207,18 @@ test('Analyze Importance on a model folder -> layer importance on text, text pic
     await expandFolder(page, 'tiny-llama-kjv');
     await explorerMenu(page, 'config.json', 'Analyze Importance');
     const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await webview.getByRole('tab', { name: 'Layers' }).click({ timeout: 60_000 });
     const section = webview.locator('section.layers-on-text');
+    const bars = webview.locator('.layer-rows');
     await section.getByRole('button', { name: 'Compute' }).click({ timeout: 60_000 });
     // importanceLens.sampleTextFile is empty: the open dialog asks for a text; the section then offers to keep it.
     await answerOpenDialog(page, 'Pick a text file to run the model on', join(workspace, 'text', 'psalms-23.txt'));
 
-    await section.locator('svg.bars g').nth(1).waitFor({ timeout: 60_000 });
+    await section.locator('.metric-definition').waitFor({ timeout: 60_000 });
     assert.match(await section.locator('.metric-definition').innerText(), /^Block Influence = 1 − mean/);
     assert.match(await section.innerText(), /device \S+ · \d+ tokens in \d+ windows? · rank 1 = most important/);
     assert.match(await section.locator('.perplexity').innerText(), /perplexity\s+[\d.]+/);
-    assert.match(await section.locator('svg.bars').textContent() ?? '', /· #1/);
+    assert.match(await bars.textContent() ?? '', /· #1/);
     await section.getByRole('button', { name: 'Remember psalms-23.txt as the sample text' }).click();
     await section.getByText('Kept as importanceLens.sampleTextFile').waitFor();
 
@@ -220,10 +227,10 @@ test('Analyze Importance on a model folder -> layer importance on text, text pic
     await section.locator('vscode-option', { hasText: 'Ablation Δ perplexity' }).click();
     await section.getByRole('button', { name: 'Compute' }).click();
     await section.locator('.metric-definition', { hasText: 'Δ perplexity = perplexity with the block skipped' }).waitFor({ timeout: 60_000 });
-    assert.match(await section.locator('svg.bars').textContent() ?? '', /[+-][\d.]+ · #1/);
+    assert.match(await bars.textContent() ?? '', /[+-][\d.]+ · #1/);
     assert.match(await section.innerText(), /Layer importance on text on psalms-23\.txt/);
-    await section.scrollIntoViewIfNeeded();
-    await webview.locator('#layers-text-title').evaluate((e) => e.scrollIntoView({ block: 'start' }));
+    // Two metrics now rank the blocks: the rank-agreement strip compares them.
+    assert.match(await webview.locator('.rank-strip').innerText(), /Block Influence ↔ Ablation Δ perplexity\s*-?[\d.]+/);
   } finally {
     await page.screenshot({ path: join(SCREENSHOTS, 'layer-importance-text.png') });
   }

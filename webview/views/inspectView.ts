@@ -1,93 +1,296 @@
-// The checkpoint summary: architecture, parameters per layer as bars, and the tensor table (filter + sort).
-import type { InspectResult } from '../../src/protocol/results';
+// The model panel: a header, then three views behind a tab switcher (toolkit panels: arrow keys move between tabs,
+// ARIA tablist/tab/tabpanel): Overview (what the checkpoint is), Layers (per-block bars for the metric chosen, with
+// the jobs that compute the metrics), Tensors (the virtualised table and a tensor's detail). Holds the results
+// that arrive on top of the summary (statistics, layer metrics, histograms) and the choices a user made, so the
+// webview can save them when hidden and restore them when shown.
+import type { InspectResult, InspectTensor, StatsResult, TensorStats } from '../../src/protocol/results';
 import { formatBytes, formatCount } from '../../src/protocol/units';
-import { basename, h, svg } from '../dom';
-import { tensorTable } from './tensorTable';
+import type { HostToWebview, TextLayersResult, WebviewToHost } from '../../src/protocol/webview';
+import { basename, h } from '../dom';
+import { formatValue } from '../format';
+import { layersSection, TEXT_METRICS, type LayersState } from './layerTextSection';
+import { layersView, rankScores, type LayerSeries, type LayerSort } from './layersView';
+import { overviewView } from './overviewView';
+import { statsSection, type StatsState } from './statsSection';
+import { tensorDetail, type HistogramState } from './tensorDetail';
+import { tensorTable, type TensorTableState } from './tensorTable';
 
-export interface InspectActions {
-  /** Opens a file of the checkpoint in the editor; undefined in the standalone report. */
-  openFile?: (path: string) => void;
+export type InspectViewName = 'overview' | 'layers' | 'tensors';
+
+export interface InspectUiState {
+  view: InspectViewName;
+  metric: string;
+  sort: LayerSort;
+  table: TensorTableState;
 }
 
+/** What the webview keeps across hide/show (a running or failed job is not kept: the host replays its results). */
+export interface InspectSaved {
+  stats?: StatsResult;
+  textResults: TextLayersResult[];
+  textOffer?: string | null;
+  ui: InspectUiState;
+}
 
-/**
- * `stats`: the weight-statistics section, `layers`: layer importance on text; placed between the layer bars and
- * the tensor table when given.
- */
-export function inspectView(result: InspectResult, actions: InspectActions, stats?: HTMLElement, layers?: HTMLElement): HTMLElement {
-  return h('main', { class: 'inspect' },
-    header(result, actions),
-    result.warnings.length > 0 ? h('ul', { class: 'warnings', 'aria-label': 'Warnings' }, ...result.warnings.map((w) => h('li', {}, w))) : null,
-    architecture(result, actions),
-    adapterCard(result, actions),
-    layerBars(result),
-    layers,
-    stats,
-    tensorTable(result.tensors, result.parameters),
+export interface InspectPanel {
+  element: HTMLElement;
+  /** Results and job states that update the panel in place; false for a message that is not the panel's. */
+  handle(message: HostToWebview): boolean;
+  saved(): InspectSaved;
+}
+
+const VIEWS: { key: InspectViewName; label: string }[] = [
+  { key: 'overview', label: 'Overview' },
+  { key: 'layers', label: 'Layers' },
+  { key: 'tensors', label: 'Tensors' },
+];
+
+export const DEFAULT_UI: InspectUiState = { view: 'overview', metric: 'params', sort: 'index', table: { filter: '', sort: null, descending: false, grouped: true, selected: null } };
+
+/** `post` is undefined in the standalone report: no host, so no jobs and no links. */
+export function inspectPanel(result: InspectResult, post: ((message: WebviewToHost) => void) | undefined, saved: InspectSaved | undefined, onSave: () => void): InspectPanel {
+  const ui: InspectUiState = { ...DEFAULT_UI, ...saved?.ui, table: { ...DEFAULT_UI.table, ...saved?.ui.table } };
+  let stats: StatsResult | undefined = saved?.stats;
+  let statsByName: Map<string, TensorStats> | null = stats ? new Map(stats.tensors.map((t) => [t.name, t])) : null;
+  const textResults = new Map<string, TextLayersResult>((saved?.textResults ?? []).map((r) => [r.layers.metric, r]));
+  let statsState: StatsState = stats ? { kind: 'done', result: stats } : { kind: 'idle' };
+  const latestText = [...textResults.values()].pop();
+  let layersState: LayersState = latestText ? { kind: 'done', result: latestText } : saved?.textOffer !== undefined ? { kind: 'idle', textFile: saved.textOffer } : { kind: 'unavailable' };
+  const histograms = new Map<string, HistogramState>();
+  let detailTensor: InspectTensor | undefined;
+  const configPath = result.architecture.configPath;
+  const openFile = post ? (path: string, key?: string) => post({ type: 'openFile', path, ...(key ? { key } : {}) }) : undefined;
+
+  const statsJob = post ? statsSection({ compute: () => post({ type: 'computeStats' }), cancel: () => post({ type: 'cancelStats' }) }) : undefined;
+  const textJob = post ? layersSection({
+    compute: (metric) => post({ type: 'computeLayers', metric }),
+    cancel: () => post({ type: 'cancelLayers' }),
+    remember: () => post({ type: 'rememberSampleText' }),
+  }) : undefined;
+
+  const overview = overviewView(result, openFile ? { openFile } : {});
+  const layers = layersView({
+    result,
+    jobs: [statsJob?.element, textJob?.element].filter((e): e is HTMLElement => e !== undefined),
+    metric: ui.metric,
+    sort: ui.sort,
+    onChange: (metric, sort) => {
+      ui.metric = metric;
+      ui.sort = sort;
+      onSave();
+    },
+    ...(openFile && configPath ? { openConfig: () => openFile(configPath, 'num_hidden_layers') } : {}),
+    showTensor: (name) => {
+      switchTo('tensors');
+      table.reveal(name);
+    },
+  });
+  const detailHolder = h('div', { class: 'detail-holder' });
+  const table = tensorTable({
+    tensors: result.tensors,
+    parameters: result.parameters,
+    state: ui.table,
+    onChange: (state) => {
+      ui.table = state;
+      onSave();
+    },
+    onSelect: (t) => openDetail(t),
+  });
+  const tensorsView = h('div', { class: 'tensors-view' }, table.element, detailHolder);
+
+  const tabs = h('vscode-panels', { class: 'views', activeid: `tab-${ui.view}`, 'aria-label': 'Views of this checkpoint' },
+    ...VIEWS.map((v) => h('vscode-panel-tab', { id: `tab-${v.key}`, class: `tab-${v.key}` }, v.label)),
+    h('vscode-panel-view', { id: 'view-overview', class: 'view' }, overview.element),
+    h('vscode-panel-view', { id: 'view-layers', class: 'view' }, layers.element),
+    h('vscode-panel-view', { id: 'view-tensors', class: 'view' }, tensorsView),
   );
+  tabs.addEventListener('change', (event) => {
+    if (event.target !== tabs) return; // a dropdown or checkbox inside a view
+    const id = (tabs as HTMLElement & { activeid?: string }).activeid ?? '';
+    const view = VIEWS.find((v) => `tab-${v.key}` === id)?.key;
+    if (!view || view === ui.view) return;
+    ui.view = view;
+    onSave();
+    if (view === 'tensors') requestAnimationFrame(() => table.refresh());
+  });
+  const switchTo = (view: InspectViewName) => {
+    ui.view = view;
+    tabs.setAttribute('activeid', `tab-${view}`);
+    onSave();
+  };
+
+  const histogramFor = (t: InspectTensor): HistogramState => {
+    if (!post) return { kind: 'unavailable', why: 'Histograms are computed by the analysis process: open this checkpoint in VS Code.' };
+    const known = histograms.get(t.name);
+    if (known && known.kind !== 'failed') return known;
+    histograms.set(t.name, { kind: 'running' });
+    post({ type: 'computeHistogram', tensor: t.name });
+    return { kind: 'running' };
+  };
+  const renderDetail = () => {
+    const t = detailTensor;
+    tensorsView.classList.toggle('with-detail', t !== undefined);
+    if (!t) {
+      detailHolder.replaceChildren();
+      return;
+    }
+    detailHolder.replaceChildren(tensorDetail(t, statsByName?.get(t.name), histograms.get(t.name) ?? { kind: 'running' }, {
+      close: () => {
+        detailTensor = undefined;
+        renderDetail();
+      },
+      showRow: () => table.reveal(t.name),
+    }));
+  };
+  const openDetail = (t: InspectTensor) => {
+    detailTensor = t;
+    histograms.set(t.name, histogramFor(t));
+    renderDetail();
+  };
+
+  const devices = (): [string, string][] => [
+    ...(stats ? [['weight statistics', stats.device] as [string, string]] : []),
+    ...[...textResults.values()].map((r): [string, string] => [TEXT_METRICS.find((m) => m.key === r.layers.metric)?.label ?? r.layers.metric, r.layers.device]),
+  ];
+
+  const refreshSeries = (focus?: string) => {
+    layers.setSeries(layerSeries(result, stats, textResults), statsByName, focus);
+    overview.setDevices(devices());
+  };
+
+  const setStats = (state: StatsState) => {
+    statsState = state;
+    statsJob?.update(state);
+    if (state.kind === 'done') {
+      stats = state.result;
+      statsByName = new Map(stats.tensors.map((t) => [t.name, t]));
+      table.setStats(statsByName);
+      refreshSeries(ui.metric === 'params' ? 'weight-l2' : undefined);
+      renderDetail();
+    }
+    onSave();
+  };
+  const setLayers = (state: LayersState) => {
+    layersState = state;
+    textJob?.update(state);
+    if (state.kind === 'done') {
+      textResults.delete(state.result.layers.metric);
+      textResults.set(state.result.layers.metric, state.result);
+      refreshSeries(state.result.layers.metric);
+    }
+    onSave();
+  };
+
+  statsJob?.update(statsState);
+  textJob?.update(layersState);
+  if (statsByName) table.setStats(statsByName);
+  refreshSeries();
+  if (ui.table.selected) {
+    const selected = result.tensors.find((t) => t.name === ui.table.selected);
+    if (selected) openDetail(selected);
+  }
+
+  const element = h('main', { class: 'inspect' },
+    header(result),
+    result.warnings.length > 0 ? h('ul', { class: 'warnings', 'aria-label': 'Warnings' }, ...result.warnings.map((w) => h('li', {}, w))) : null,
+    tabs,
+  );
+
+  return {
+    element,
+    handle(message) {
+      switch (message.type) {
+        case 'statsProgress':
+          setStats({ kind: 'running', progress: message.progress });
+          return true;
+        case 'statsResult':
+          setStats({ kind: 'done', result: message.result });
+          return true;
+        case 'statsError':
+          setStats({ kind: 'failed', title: message.title, message: message.message });
+          return true;
+        case 'layersOffer':
+          // An offer does not replace a result already on screen (a reloaded webview gets both).
+          if (layersState.kind !== 'done') setLayers({ kind: 'idle', textFile: message.textFile });
+          else textJob?.update(layersState);
+          return true;
+        case 'layersProgress':
+          setLayers({ kind: 'running', progress: message.progress });
+          return true;
+        case 'layersResult':
+          setLayers({ kind: 'done', result: message.result });
+          return true;
+        case 'layersError':
+          setLayers({ kind: 'failed', title: message.title, message: message.message });
+          return true;
+        case 'histogramResult':
+          histograms.set(message.result.tensor, { kind: 'done', result: message.result });
+          if (detailTensor?.name === message.result.tensor) renderDetail();
+          return true;
+        case 'histogramError':
+          histograms.set(message.tensor, { kind: 'failed', message: message.message });
+          if (detailTensor?.name === message.tensor) renderDetail();
+          return true;
+        default:
+          return false;
+      }
+    },
+    saved() {
+      return {
+        ...(stats ? { stats } : {}),
+        textResults: [...textResults.values()],
+        ...(layersState.kind === 'idle' ? { textOffer: layersState.textFile } : {}),
+        ui: { ...ui, table: { ...ui.table } },
+      };
+    },
+  };
 }
 
-function header(result: InspectResult, actions: InspectActions): HTMLElement {
+function header(result: InspectResult): HTMLElement {
   const files = result.files.length === 1 ? basename(result.files[0]!) : `${result.files.length} files`;
   return h('header', {},
-    h('h1', {}, basename(result.path)),
+    // A model opened through its config or index file is named by its folder.
+    /^(config|adapter_config)\.json$|\.index\.json$/.test(basename(result.path))
+      ? h('h1', {}, basename(result.path.slice(0, -basename(result.path).length)), h('span', { class: 'muted small' }, ` / ${basename(result.path)}`))
+      : h('h1', {}, basename(result.path)),
     h('p', { class: 'muted' }, `${result.format} · ${formatCount(result.parameters)} parameters · ${result.tensors.length} tensors · ${formatBytes(result.bytes)} in ${files}`),
-    result.files.length > 1 && actions.openFile ? h('p', { class: 'muted' }, `Shards: ${result.files.map(basename).join(', ')}`) : null,
+    result.files.length > 1 ? h('p', { class: 'muted small' }, `Shards: ${result.files.map(basename).join(', ')}`) : null,
   );
 }
 
-function architecture(result: InspectResult, actions: InspectActions): HTMLElement {
-  const a = result.architecture;
-  const fields: [string, number | string | null][] = [
-    ['family', a.family], ['layers', a.layers], ['hidden', a.hidden], ['heads', a.heads], ['KV heads', a.kvHeads],
-    ['intermediate', a.intermediate], ['vocab', a.vocab], ...(a.experts !== null ? [['experts', a.experts] as [string, number]] : []),
-  ];
-  const configPath = a.configPath;
-  const source = configPath && actions.openFile
-    ? h('a', { href: '#', class: 'source-link', onclick: (e: Event) => (e.preventDefault(), actions.openFile!(configPath)) }, 'config.json')
-    : a.source === 'config' ? 'config.json' : a.source === 'metadata' ? 'the file\'s metadata' : 'tensor names and shapes';
-  return h('section', { 'aria-labelledby': 'arch-title' },
-    h('h2', { id: 'arch-title' }, 'Architecture ', h('span', { class: 'muted small' }, 'from ', source)),
-    h('dl', { class: 'arch-grid' }, ...fields.map(([label, value]) => h('div', {}, h('dt', {}, label), h('dd', {}, value === null ? '—' : String(value))))),
-  );
+/** The metrics the Layers view offers: parameters always, weight L2 once statistics ran, each text metric computed. */
+export function layerSeries(result: InspectResult, stats: StatsResult | undefined, textResults: Map<string, TextLayersResult>): LayerSeries[] {
+  const list: LayerSeries[] = [];
+  const blocks = result.layers.filter((l): l is typeof l & { index: number } => l.index !== null);
+  if (blocks.length > 0) {
+    list.push({
+      key: 'params', label: 'Parameters', ranks: false, format: formatCount,
+      note: 'Parameters per block, from the header alone. Compute weight statistics or a metric on text above to rank the blocks.',
+      layers: rankScores(blocks.map((l) => ({ index: l.index, score: l.params }))),
+    });
+  }
+  if (stats) {
+    const l2 = stats.layers.filter((l): l is typeof l & { index: number } => l.index !== null);
+    if (l2.length > 0) {
+      list.push({
+        key: 'weight-l2', label: 'Weight L2', ranks: true, format: formatValue,
+        note: `Weight L2 = Frobenius norm of the block’s weights (weight statistics, device ${stats.device}); rank 1 = largest.`,
+        layers: rankScores(l2.map((l) => ({ index: l.index, score: l.l2 }))),
+      });
+    }
+  }
+  for (const r of textResults.values()) {
+    if (r.layers.metric === 'weight-l2' && stats) continue; // the same numbers as the statistics' weight L2
+    const definition = TEXT_METRICS.find((m) => m.key === r.layers.metric);
+    const ppl = r.layers.metric === 'ablation' && r.perplexity ? r.perplexity.perplexity : null;
+    list.push({
+      key: r.layers.metric,
+      label: definition?.label ?? r.layers.metric,
+      ranks: true,
+      note: `${definition?.definition ?? r.layers.metric}${r.textFile ? ` On ${basename(r.textFile)}` : ''}, device ${r.layers.device}.`,
+      format: ppl === null ? formatValue : (v) => `${v >= 0 ? '+' : ''}${formatValue(v)}`,
+      layers: r.layers.layers.map((l) => ({ index: l.index, score: l.score, rank: l.rank, ...(ppl === null ? {} : { shown: l.score - ppl }) })),
+    });
+  }
+  return list;
 }
-
-function adapterCard(result: InspectResult, actions: InspectActions): HTMLElement | null {
-  const a = result.adapter;
-  if (!a) return null;
-  const fields: [string, string][] = [
-    ['type', a.peftType ?? '—'], ['rank r', a.r === null ? '—' : String(a.r)], ['alpha', a.alpha === null ? '—' : String(a.alpha)],
-    ['scale', a.scale === null ? '—' : String(Number(a.scale.toPrecision(4)))], ['A/B pairs', String(a.pairs)],
-    ['targets', a.targetModules.join(', ') || '—'], ['base model', a.baseModel ?? '—'],
-  ];
-  const source = actions.openFile
-    ? h('a', { href: '#', class: 'source-link', onclick: (e: Event) => (e.preventDefault(), actions.openFile!(a.configPath)) }, 'adapter_config.json')
-    : 'adapter_config.json';
-  return h('section', { 'aria-labelledby': 'adapter-title' },
-    h('h2', { id: 'adapter-title' }, 'Adapter ', h('span', { class: 'muted small' }, 'from ', source)),
-    h('dl', { class: 'arch-grid' }, ...fields.map(([label, value]) => h('div', {}, h('dt', {}, label), h('dd', {}, value)))),
-  );
-}
-
-function layerBars(result: InspectResult): HTMLElement | null {
-  if (result.layers.length === 0) return null;
-  const rowHeight = 18;
-  const labelWidth = 110;
-  const barWidth = 360;
-  const max = Math.max(...result.layers.map((l) => l.share), 1e-12);
-  const chart = svg('svg', { class: 'bars', width: labelWidth + barWidth + 120, height: result.layers.length * rowHeight, role: 'img', 'aria-label': 'Parameter share per layer' },
-    ...result.layers.map((layer, i) => {
-      const y = i * rowHeight;
-      const label = layer.index === null ? 'outside blocks' : `layer ${layer.index}`;
-      const width = Math.max(1, (layer.share / max) * barWidth);
-      return svg('g', {},
-        svg('title', {}, `${label}: ${formatCount(layer.params)} parameters (${(layer.share * 100).toFixed(2)}%)`),
-        svg('text', { x: labelWidth - 8, y: y + 13, 'text-anchor': 'end', class: 'bar-label' }, label),
-        svg('rect', { x: labelWidth, y: y + 3, width, height: rowHeight - 6, rx: 2, class: layer.index === null ? 'bar other' : 'bar' }),
-        svg('text', { x: labelWidth + width + 6, y: y + 13, class: 'bar-value' }, `${(layer.share * 100).toFixed(1)}%`),
-      );
-    }),
-  );
-  return h('section', { 'aria-labelledby': 'bars-title' }, h('h2', { id: 'bars-title' }, 'Parameters per layer'), chart);
-}
-

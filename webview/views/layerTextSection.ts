@@ -1,12 +1,13 @@
-// "Layer importance on text" inside the checkpoint summary of a model with a tokenizer: pick a metric, run it on the
-// sample text (progress and Cancel in place), then per-layer bars with rank, what the metric means in one line, the
-// device and how much text was used, and the model's perplexity on that text beside it.
+// "Layer importance on text", the job card of the Layers view for a model with a tokenizer: pick a metric, run it on
+// the sample text (progress and Cancel in place); when done, what the metric means, the device and how much text
+// was used, and the model's perplexity on that text. The bars themselves are drawn by the Layers view, which keeps
+// every metric computed so far.
 import type { LayersResult, PerplexityResult, Progress } from '../../src/protocol/results';
 import { formatCount } from '../../src/protocol/units';
 import type { LayerMetricName, TextLayersResult } from '../../src/protocol/webview';
 import { basename, h } from '../dom';
 import { formatValue } from '../format';
-import { barChart, type Bar } from './barChart';
+import { progressText } from './statsSection';
 
 export type LayersState =
   | { kind: 'unavailable' }
@@ -27,7 +28,7 @@ export interface LayersSection {
   update: (state: LayersState) => void;
 }
 
-const METRICS: { key: LayerMetricName; label: string; definition: string }[] = [
+export const TEXT_METRICS: { key: LayerMetricName; label: string; definition: string }[] = [
   { key: 'block-influence', label: 'Block Influence', definition: 'Block Influence = 1 − mean over tokens of cos(block input, block output) (ShortGPT); higher = the block changes the hidden state more.' },
   { key: 'angular', label: 'Angular distance', definition: 'Angular distance = mean over tokens of arccos(cos(block input, block output))/π; higher = the block turns the hidden state further.' },
   { key: 'ablation', label: 'Ablation Δ perplexity', definition: 'Δ perplexity = perplexity with the block skipped (its residual update left out) − the full model’s; higher = removing the block hurts more.' },
@@ -38,20 +39,19 @@ const METRICS: { key: LayerMetricName; label: string; definition: string }[] = [
 export function layersSection(actions: LayersActions): LayersSection {
   let metric: LayerMetricName = 'block-influence';
   const source = h('span', { class: 'muted small' });
-  const body = h('div', { class: 'layers-body' });
-  const element = h('section', { class: 'layers-on-text', 'aria-labelledby': 'layers-text-title' },
-    h('h2', { id: 'layers-text-title' }, 'Layer importance on text ', source), body);
+  const body = h('div', { class: 'job-body' });
+  const element = h('section', { class: 'job layers-on-text', 'aria-labelledby': 'layers-text-title' },
+    h('h3', { id: 'layers-text-title' }, 'Layer importance on text ', source), body);
 
   const controls = (running: boolean) => {
-    const dropdown = h('vscode-dropdown', { class: 'layer-metric', 'aria-label': 'Layer metric', disabled: running },
-      ...METRICS.map((m) => h('vscode-option', { value: m.key, selected: m.key === metric }, m.label)));
-    dropdown.addEventListener('change', () => {
-      const value = (dropdown as HTMLElement & { value: string }).value;
-      const chosen = METRICS.find((m) => m.key === value);
+    const dropdown = h('vscode-dropdown', { class: 'layer-metric', 'aria-label': 'Metric to compute on the text', disabled: running },
+      ...TEXT_METRICS.map((m) => h('vscode-option', { value: m.key, selected: m.key === metric }, m.label)));
+    dropdown.addEventListener('change', (event) => {
+      event.stopPropagation(); // not the view switcher's change
+      const chosen = TEXT_METRICS.find((m) => m.key === (dropdown as HTMLElement & { value: string }).value);
       if (chosen) metric = chosen.key;
     });
-    return h('div', { class: 'stats-offer' },
-      h('label', { class: 'muted' }, 'Metric'),
+    return h('div', { class: 'job-controls' },
       dropdown,
       running ? null : h('vscode-button', { class: 'compute-layers', onclick: () => actions.compute(metric) }, 'Compute'),
     );
@@ -66,18 +66,16 @@ export function layersSection(actions: LayersActions): LayersSection {
         source.textContent = state.textFile ? `on ${basename(state.textFile)}` : 'on the sample text (importanceLens.sampleTextFile; asked for when empty)';
         body.replaceChildren(controls(false));
         return;
-      case 'running': {
-        const percent = state.progress.fraction !== undefined ? ` (${Math.round(state.progress.fraction * 100)}%)` : '';
-        body.replaceChildren(controls(true), h('div', { class: 'stats-running', role: 'status', 'aria-live': 'polite' },
+      case 'running':
+        body.replaceChildren(controls(true), h('div', { class: 'job-running', role: 'status', 'aria-live': 'polite' },
           h('vscode-progress-ring'),
-          h('p', { class: 'muted' }, state.progress.message + percent),
+          h('p', { class: 'muted' }, progressText(state.progress)),
           h('vscode-button', { appearance: 'secondary', class: 'cancel-layers', onclick: actions.cancel }, 'Cancel'),
         ));
         return;
-      }
       case 'failed':
         body.replaceChildren(controls(false), h('div', { role: 'alert' },
-          h('p', { class: 'stats-error-title' }, state.title), h('p', { class: 'error-message' }, state.message)));
+          h('p', { class: 'job-error-title' }, state.title), h('p', { class: 'error-message' }, state.message)));
         return;
       case 'done':
         metric = state.result.layers.metric as LayerMetricName;
@@ -95,18 +93,19 @@ export function layersSection(actions: LayersActions): LayersSection {
 }
 
 function resultView({ layers, perplexity, textFile, textSource }: TextLayersResult, actions: LayersActions): HTMLElement[] {
-  const definition = METRICS.find((m) => m.key === layers.metric);
+  const definition = TEXT_METRICS.find((m) => m.key === layers.metric);
   return [
     ...(textFile !== null && textSource === 'picked'
-      ? [h('div', { class: 'stats-offer' },
+      ? [h('div', { class: 'job-controls' },
           h('p', { class: 'muted' }, 'importanceLens.sampleTextFile is empty; this text was picked for this run.'),
           h('vscode-button', { appearance: 'secondary', class: 'remember-text', onclick: actions.remember }, `Remember ${basename(textFile)} as the sample text`))]
       : []),
     ...(textSource === 'remembered' ? [h('p', { class: 'muted' }, 'Kept as importanceLens.sampleTextFile for this workspace.')] : []),
-    h('p', { class: 'metric-definition' }, definition?.definition ?? layers.metric),
-    h('p', { class: 'muted' }, usage(layers, perplexity)),
     h('div', { class: 'layers-result' },
-      h('div', { class: 'layer-bars' }, barChart(layerBars(layers, perplexity), `${definition?.label ?? layers.metric} per layer`)),
+      h('div', {},
+        h('p', { class: 'metric-definition' }, definition?.definition ?? layers.metric),
+        h('p', { class: 'muted' }, usage(layers, perplexity)),
+      ),
       perplexity ? perplexityCard(perplexity) : null,
     ),
     ...(layers.warnings.length > 0 ? [h('ul', { class: 'warnings', 'aria-label': 'Layer metric warnings' }, ...layers.warnings.map((w) => h('li', {}, w)))] : []),
@@ -119,21 +118,6 @@ function usage(layers: LayersResult, perplexity: PerplexityResult | null): strin
     ? `${formatCount(text.tokens)} tokens in ${text.windows} window${text.windows === 1 ? '' : 's'}${text.truncated ? ' (the text was cut at importanceLens.maxTokens)' : ''}`
     : 'no text';
   return `device ${layers.device} · ${tokens} · rank 1 = most important`;
-}
-
-/** Ablation bars show the rise over the full model's perplexity, which is what a reader compares blocks by. */
-function layerBars(layers: LayersResult, perplexity: PerplexityResult | null): Bar[] {
-  const delta = layers.metric === 'ablation' && perplexity !== null;
-  return layers.layers.map((layer) => {
-    const value = delta ? layer.score - perplexity.perplexity : layer.score;
-    const shown = delta ? `${value >= 0 ? '+' : ''}${formatValue(value)}` : formatValue(value);
-    return {
-      label: `layer ${layer.index}`,
-      value,
-      valueText: `${shown} · #${layer.rank}`,
-      title: `layer ${layer.index}: ${layers.metric} ${formatValue(layer.score)}${delta ? ` (perplexity without it; Δ ${shown})` : ''}, rank ${layer.rank}, ${formatCount(layer.params)} parameters`,
-    };
-  });
 }
 
 function perplexityCard(p: PerplexityResult): HTMLElement {
