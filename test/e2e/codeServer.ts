@@ -39,7 +39,12 @@ export interface CodeServer {
   stop(): Promise<void>;
 }
 
-export async function startCodeServer(log: (line: string) => void = () => undefined): Promise<CodeServer> {
+export interface CodeServerOptions {
+  /** Workspace trust on, so an opened folder starts in Restricted Mode (off by default: tests run trusted). */
+  workspaceTrust?: boolean;
+}
+
+export async function startCodeServer(log: (line: string) => void = () => undefined, options: CodeServerOptions = {}): Promise<CodeServer> {
   assertInstalled();
   const port = await freePort();
   // user-data-dir holds a unix socket: keep its path short.
@@ -51,7 +56,8 @@ export async function startCodeServer(log: (line: string) => void = () => undefi
     'workbench.startupEditor': 'none',
     'workbench.tips.enabled': false,
     'workbench.enableExperiments': false,
-    'security.workspace.trust.enabled': false,
+    'security.workspace.trust.enabled': options.workspaceTrust === true,
+    ...(options.workspaceTrust ? { 'security.workspace.trust.startupPrompt': 'never', 'security.workspace.trust.banner': 'always' } : {}),
     'extensions.autoCheckUpdates': false,
     'extensions.autoUpdate': false,
     'update.mode': 'none',
@@ -60,7 +66,7 @@ export async function startCodeServer(log: (line: string) => void = () => undefi
   }));
   const child: ChildProcess = spawn(CODE_SERVER, [
     '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`, '--disable-telemetry', '--disable-update-check',
-    '--disable-workspace-trust', '--vscode-option', 'enable-smoke-test-driver',
+    ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']), '--vscode-option', 'enable-smoke-test-driver',
     '--user-data-dir', join(work, 'ud'), '--extensions-dir', join(work, 'exts'),
   ], {
     env: {

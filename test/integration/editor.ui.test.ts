@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { launchBrowser, ROOT, startCodeServer } from '../e2e/codeServer';
-import { answerOpenDialog, expandFolder } from '../e2e/workbench';
+import { answerOpenDialog, expandFolder, explorerMenu } from '../e2e/workbench';
 
 const SCREENSHOTS = join(ROOT, 'test-output', 'ui');
 
@@ -81,5 +81,47 @@ test('config.json: CodeLens -> layer importance on text, then the hover on num_h
     assert.match(text, /Least important \(orange\): layer \d \([^)]+, rank 4\), layer \d \([^)]+, rank 3\), layer \d \([^)]+, rank 2\)/);
   } finally {
     await page.screenshot({ path: join(SCREENSHOTS, 'config-hover.png') });
+  }
+});
+
+test('Restricted Mode: the summary opens, running the model is refused with the reason and Manage Workspace Trust', { timeout: 240_000 }, async (t) => {
+  const workspace = mkdtempSync(join(tmpdir(), 'il-ui-'));
+  cpSync(join(ROOT, 'samples', 'tiny-llama-kjv'), join(workspace, 'tiny-llama-kjv'), { recursive: true });
+  cpSync(join(ROOT, 'samples', 'text', 'psalms-23.txt'), join(workspace, 'text', 'psalms-23.txt'));
+  const server = await startCodeServer(undefined, { workspaceTrust: true });
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await server.stop();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  try {
+    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
+    await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).waitFor({ timeout: 60_000 });
+    await expandFolder(page, 'tiny-llama-kjv');
+    await explorerMenu(page, 'config.json', 'Analyze Importance');
+
+    // Headers run: the summary is there.
+    const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await webview.locator('vscode-panel-tab.tab-layers').click({ timeout: 60_000 });
+    const section = webview.locator('section.layers-on-text');
+    await section.getByRole('button', { name: 'Compute' }).click({ timeout: 60_000 });
+    await answerOpenDialog(page, 'Pick a text file to run the model on', join(workspace, 'text', 'psalms-23.txt'));
+
+    // The model does not run: the section says why, and so does a warning with the way out (as a toast, or in the
+    // notification centre when the toast has already gone).
+    const reason = /Perplexity runs a model; Restricted Mode \(an untrusted workspace\) runs only checkpoint headers and weight statistics\. Trust the workspace to run it\./;
+    await section.getByText(reason).waitFor({ timeout: 60_000 });
+    const notice = page.locator('.notification-list-item', { hasText: 'runs a model' }).first();
+    if (!(await notice.waitFor({ timeout: 5_000 }).then(() => true, () => false))) {
+      await page.locator('[id="status.notifications"]').click();
+      await notice.waitFor();
+    }
+    assert.match(await notice.innerText(), reason);
+    await notice.getByRole('button', { name: 'Manage Workspace Trust' }).waitFor();
+  } finally {
+    await page.screenshot({ path: join(SCREENSHOTS, 'restricted-mode.png') });
   }
 });
