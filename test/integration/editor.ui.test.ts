@@ -2,12 +2,13 @@
 // ran for the folder, a hover on num_hidden_layers tells what the key means, what the config implies and shows
 // the ranking as a sparkline. Leaves test-output/ui/config-hover.png for a person to look at.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { launchBrowser, ROOT, startCodeServer } from '../e2e/codeServer';
 import { answerOpenDialog, expandFolder, explorerMenu } from '../e2e/workbench';
+import { encodeSafetensors } from '../fixtures/safetensorsWriter';
 
 const SCREENSHOTS = join(ROOT, 'test-output', 'ui');
 
@@ -123,5 +124,40 @@ test('Restricted Mode: the summary opens, running the model is refused with the 
     await notice.getByRole('button', { name: 'Manage Workspace Trust' }).waitFor();
   } finally {
     await page.screenshot({ path: join(SCREENSHOTS, 'restricted-mode.png') });
+  }
+});
+
+test('status bar: a running job shows a spinner with its name, and a click on it cancels the job', { timeout: 240_000 }, async (t) => {
+  const workspace = mkdtempSync(join(tmpdir(), 'il-ui-'));
+  // 4 × 4096² F32 (256 MiB): weight statistics take seconds, long enough to see and click the running job.
+  const side = 4096;
+  const tensors = [0, 1, 2, 3].map((i) => ({ name: `model.layers.${i}.mlp.down_proj.weight`, dtype: 'F32', shape: [side, side], data: Buffer.alloc(side * side * 4, i + 1) }));
+  mkdirSync(join(workspace, 'large'));
+  writeFileSync(join(workspace, 'large', 'large.safetensors'), encodeSafetensors(tensors));
+  const server = await startCodeServer();
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await server.stop();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const item = page.locator('.statusbar-item', { hasText: 'weight statistics of large.safetensors' });
+  try {
+    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
+    await expandFolder(page, 'large');
+    await explorerMenu(page, 'large.safetensors', 'Analyze Importance');
+    const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await webview.locator('vscode-panel-tab.tab-layers').click({ timeout: 60_000 });
+    await webview.getByRole('button', { name: 'Compute weight statistics' }).click();
+    await item.waitFor({ timeout: 30_000 });
+    assert.match(await item.getAttribute('aria-label') ?? '', /running weight statistics of \/.*large\.safetensors[\s\S]*Click to cancel/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'status-bar-job.png') });
+    await item.click();
+    await webview.getByText('Computing weight statistics was cancelled.').waitFor({ timeout: 10_000 });
+    await item.waitFor({ state: 'detached' });
+  } finally {
+    await page.screenshot({ path: join(SCREENSHOTS, 'status-bar-cancelled.png') });
   }
 });
