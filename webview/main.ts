@@ -4,6 +4,7 @@ import type { HostToWebview, WebviewToHost } from '../src/protocol/webview';
 import { datasetView } from './views/datasetView';
 import { deltaView } from './views/deltaView';
 import { inspectPanel, type InspectPanel, type InspectSaved } from './views/inspectView';
+import { planView } from './views/planView';
 import { saliencyView } from './views/saliencyView';
 import { errorView, progressView } from './views/status';
 import { registerToolkit } from './toolkit';
@@ -73,6 +74,12 @@ function render(message: HostToWebview): void {
     case 'datasetResult':
       inspect = undefined;
       app.replaceChildren(datasetView(message.view, api ? { revealLine: (line) => post({ type: 'revealLine', line }), openFile: (path) => post({ type: 'openFile', path }) } : {}));
+      view = message;
+      save();
+      return;
+    case 'planView':
+      inspect = undefined;
+      app.replaceChildren(planView(message.view, api ? { command: (command) => post({ type: 'planCommand', command }), open: (row, target) => post({ type: 'planOpenSource', row, target }) } : {}));
       view = message;
       save();
       return;

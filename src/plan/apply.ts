@@ -13,9 +13,10 @@ import { pathKind } from '../formats/fileio';
 import { openCheckpoint } from '../formats/open';
 import type { Progress } from '../protocol/results';
 import { writeFileAtomically } from '../report/write';
+import { plannedConfigText } from './configText';
 import { checkAgainstModel } from './checkAgainstModel';
 import { attachInputNorms, linearWeights, type LinearWeight } from './linearWeights';
-import { configText, indexText, plannedEntries, plannedLayout } from './layout';
+import { indexText, plannedEntries, plannedLayout } from './layout';
 import { SafetensorsWriter } from './safetensorsWriter';
 import { writeSlice } from './slice';
 import { fileSha256, openSource } from './source';
@@ -105,7 +106,7 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
       }
     }
     if (source.indexFile) await writeFileAtomically(join(temp, source.indexFile), indexText(plannedEntries(layout)));
-    await writeFileAtomically(join(temp, 'config.json'), configText(layout.config));
+    await writeFileAtomically(join(temp, 'config.json'), plannedConfigText(source.configText, source.config, layout.config));
     for (const name of copied) await copyFile(join(source.directory, name), join(temp, name), constants.COPYFILE_EXCL);
     if ((await pathKind(out)) !== 'missing') throw new InputError(`${out} appeared while the checkpoint was being written; apply never overwrites (the result is discarded)`);
     // mkdtemp makes the directory private (0700); the result is an ordinary model directory.

@@ -75,7 +75,3 @@ export function indexText(entries: Iterable<{ name: string; shard: string; byteL
 export function plannedEntries(layout: PlannedLayout): { name: string; shard: string; byteLength: number }[] {
   return [...layout.shards].flatMap(([shard, tensors]) => tensors.map((t) => ({ name: t.name, shard, byteLength: t.byteLength })));
 }
-
-export function configText(config: Record<string, unknown>): string {
-  return `${JSON.stringify(config, null, 2)}\n`;
-}

@@ -1,7 +1,9 @@
-// Writing a plan the editor made next to its model: always a new file, never over one (a plan the user edited,
-// or anything else of the same name), and atomically (the name appears only with the whole text behind it).
+// New files and folders the editor makes for plans: a plan next to its model, always a new file, never over one (a
+// plan the user edited, or anything else of the same name), written atomically (the name appears only with the
+// whole text behind it); and the folder apply writes to, which must be new or empty.
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { link, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { InputError } from '../errors';
 import { describeFsError } from '../formats/fileio';
 
@@ -42,4 +44,22 @@ export function planStem(kind: string, amount: number, metric: string): string {
     'drop-experts': `drop-${amount}-experts`,
   };
   return `${what[kind] ?? kind}-${metric}`.replace(/[^A-Za-z0-9._-]/g, '-');
+}
+
+/** `<parent>/<model>-pruned`, or `-pruned-2`, … : the first sibling of the model folder that does not exist. */
+export function freeSiblingFolder(model: string): string {
+  const stem = join(dirname(model), `${basename(model)}-pruned`);
+  for (let n = 1; ; n++) {
+    const candidate = n === 1 ? stem : `${stem}-${n}`;
+    if (!existsSync(candidate)) return candidate;
+  }
+}
+
+/** Why apply cannot write to `folder` (null when it can: missing, or an empty folder, which apply then replaces). */
+export function outputFolderProblem(folder: string): string | null {
+  if (!isAbsolute(folder)) return 'Give an absolute path';
+  if (!existsSync(dirname(folder)) || !statSync(dirname(folder)).isDirectory()) return `${dirname(folder)} is not a folder`;
+  if (!existsSync(folder)) return null;
+  if (!statSync(folder).isDirectory()) return `${folder} is a file; apply writes a new folder`;
+  return readdirSync(folder).length > 0 ? `${folder} exists and is not empty; apply never overwrites` : null;
 }

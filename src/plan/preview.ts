@@ -6,9 +6,10 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { tensorRole } from '../arch/names';
 import type { PlanPreview, PlanRow } from '../protocol/plan';
 import { parsePlanText, readPlanFile } from './apply';
+import { plannedConfigText } from './configText';
 import { checkAgainstModel, type CheckedPlan } from './checkAgainstModel';
 import { expertOf } from './experts';
-import { configText, indexText, plannedEntries, plannedLayout, type PlannedLayout } from './layout';
+import { indexText, plannedEntries, plannedLayout, type PlannedLayout } from './layout';
 import { openSource, type SourceModel } from './source';
 import type { PrunePlan } from './types';
 
@@ -27,7 +28,7 @@ export async function planPreview(planPath: string, text?: string): Promise<Plan
     plan,
     model: source.directory,
     configPath: source.configPath,
-    config: { before: source.configText, after: configText(layout.config) },
+    config: { before: source.configText, after: plannedConfigText(source.configText, source.config, layout.config) },
     weightMap: {
       indexFile: indexBefore === null ? null : index,
       before: indexBefore ?? indexText(source.tensors.map((t) => ({ name: t.name, shard: basename(t.file), byteLength: t.byteLength }))),

@@ -124,3 +124,29 @@ export type PlanWorkerResult =
   | { analysis: 'plan-choices'; result: PlanChoices }
   | { analysis: 'plan-preview'; result: PlanPreview }
   | { analysis: 'apply'; result: ApplyOutcome };
+
+/** Where a plan panel row can send the user: the config key's line, the checkpoint, the modeling_*.py class. */
+export interface PlanRowLinks {
+  config: boolean;
+  tensor: boolean;
+  /** The class the row's part is defined by, when a modeling_*.py in the workspace defines it. */
+  modeling: string | null;
+}
+
+/** What the plan panel shows: the plan on paper, with links, and the latest verification and apply of it. */
+export interface PlanPanelView {
+  file: string;
+  model: string;
+  metric: string;
+  textFile: string | null;
+  actions: PrunePlan['actions'];
+  predicted: PrunePlan['predicted'];
+  configChanges: string[];
+  rows: (PlanRow & { links: PlanRowLinks })[];
+  notes: string[];
+  verified: ApplyOutcome | null;
+  applied: ApplyOutcome | null;
+}
+
+export type PlanPanelCommand = 'preview' | 'apply' | 'verify';
+export type PlanLinkTarget = keyof PlanRowLinks;

@@ -1,6 +1,7 @@
 // Messages between the extension host and the webview (panel or custom editor). The webview sends `ready` first;
 // the host sends nothing before it.
 import type { CsvDatasetView } from './csv';
+import type { PlanLinkTarget, PlanPanelCommand, PlanPanelView } from './plan';
 import type { DeltaResult, HistogramResult, InspectResult, LayersResult, PerplexityResult, Progress, SaliencyResult, StatsResult } from './results';
 import type { AnalysisRequest } from './worker';
 
@@ -38,7 +39,9 @@ export type HostToWebview =
   /** Token saliency of a text in an editor; `document` names it. */
   | { type: 'saliencyResult'; result: SaliencyResult; document: string }
   /** A CSV's profile and its column or row importance (the Dataset panel). */
-  | { type: 'datasetResult'; view: CsvDatasetView };
+  | { type: 'datasetResult'; view: CsvDatasetView }
+  /** A pruning plan on paper: removed parts with scores and links, predicted sizes, the latest apply/verify. */
+  | { type: 'planView'; view: PlanPanelView };
 
 export type WebviewToHost =
   | { type: 'ready' }
@@ -57,4 +60,8 @@ export type WebviewToHost =
   /** Select and reveal 1-based `line` of the CSV the Dataset panel shows; the host checks it against the result. */
   | { type: 'revealLine'; line: number }
   /** Show token `index` of the saliency result in its editor; the host checks it against the result. */
-  | { type: 'revealToken'; index: number };
+  | { type: 'revealToken'; index: number }
+  /** Open the source of plan row `row` (the host checks it against the rows it sent). */
+  | { type: 'planOpenSource'; row: number; target: PlanLinkTarget }
+  /** Preview diff, Apply or Verify the plan the panel shows. */
+  | { type: 'planCommand'; command: PlanPanelCommand };

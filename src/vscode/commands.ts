@@ -1,5 +1,5 @@
 // Command handlers. "Analyze Importance" works on what the user points at (explorer selection, the active editor,
-// or a file picked in a dialog); on a CSV it is "Analyze CSV Importance". Commands whose analyses are not in this version say so instead of failing silently.
+// or a file picked in a dialog); on a CSV it is "Analyze CSV Importance".
 import * as vscode from 'vscode';
 import { compareWithBase } from './compareWithBase';
 import { analyzeCsv } from './csvAnalyze';
@@ -29,17 +29,6 @@ export function register(context: vscode.ExtensionContext): void {
     vscode.commands.registerCommand('importanceLens.analyzeCsv', (clicked?: vscode.Uri) => analyzeCsv(extensionUri, clicked ?? csvResource())),
     vscode.commands.registerCommand('importanceLens.compareWithBase', (clicked?: vscode.Uri, second?: vscode.Uri | vscode.Uri[]) =>
       compareWithBase(extensionUri, clicked ?? activeResource(), second, pickFile),
-    ),
-    ...notYetAvailable([
-      ['importanceLens.applyPlan', 'Apply Pruning Plan'],
-    ]),
-  );
-}
-
-function notYetAvailable(commands: [string, string][]): vscode.Disposable[] {
-  return commands.map(([id, title]) =>
-    vscode.commands.registerCommand(id, () =>
-      vscode.window.showWarningMessage(`Importance Lens: "${title}" is not available in this version yet. Analyze Importance, Analyze CSV Importance, Compare With Base Checkpoint, Token Saliency and Open Report are.`),
     ),
   );
 }

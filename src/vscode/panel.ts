@@ -14,6 +14,8 @@ export interface PanelSpec {
   key: string;
   title: string;
   attach: (webview: vscode.Webview) => vscode.Disposable;
+  /** Where a new panel opens (default: the active group); `preserveFocus` keeps the editor focused. */
+  column?: { viewColumn: vscode.ViewColumn; preserveFocus?: boolean };
 }
 
 export function showPanel(extensionUri: vscode.Uri, spec: PanelSpec): vscode.WebviewPanel {
@@ -23,7 +25,7 @@ export function showPanel(extensionUri: vscode.Uri, spec: PanelSpec): vscode.Web
     existing.reveal();
     return existing;
   }
-  const panel = vscode.window.createWebviewPanel(spec.viewType, spec.title, vscode.ViewColumn.Active, webviewOptions(extensionUri));
+  const panel = vscode.window.createWebviewPanel(spec.viewType, spec.title, spec.column ?? vscode.ViewColumn.Active, webviewOptions(extensionUri));
   panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.svg');
   panel.webview.html = webviewHtml(panel.webview, extensionUri, spec.title);
   const session = spec.attach(panel.webview);

@@ -9,7 +9,9 @@ import { parseAmount } from '../plan/choices';
 import { planStem, writeNewPlanFile } from '../plan/newFile';
 import type { PlanChoice, PlanChoices, PlanKind, PlanRequest } from '../protocol/plan';
 import { runAnalysis } from './analysisService';
-import { reportFailure, withCancellableNotification } from './planJobs';
+import { reportFailure } from './planJobs';
+import { showPlanPanel } from './planPanel';
+import { withCancellableProgress } from './progress';
 import { chooseSampleText } from './sampleText';
 import { runSettings } from './settings';
 
@@ -41,10 +43,10 @@ export function modelFolder(uri: vscode.Uri | undefined): string | null {
   return /^(config\.json|.*\.safetensors(\.index\.json)?)$/.test(basename(uri.fsPath)) ? dirname(uri.fsPath) : null;
 }
 
-export async function planPruning(target: vscode.Uri | undefined, args: PlanPruningArgs = {}): Promise<vscode.Uri | undefined> {
+export async function planPruning(extensionUri: vscode.Uri, target: vscode.Uri | undefined, args: PlanPruningArgs = {}): Promise<vscode.Uri | undefined> {
   const model = args.model ?? modelFolder(target) ?? (await pickModelFolder());
   if (!model) return undefined;
-  const choices = await withCancellableNotification(`Plan Pruning: reading ${basename(model)}`, (signal) => runAnalysis({ analysis: 'plan-choices', model }, { signal })).then((o) => o.result, reportFailure('Plan Pruning'));
+  const choices = await withCancellableProgress(`Plan Pruning: reading ${basename(model)}`, (signal) => runAnalysis({ analysis: 'plan-choices', model }, { signal })).then((o) => o.result, reportFailure('Plan Pruning'));
   if (!choices) return undefined;
   const choice = args.kind ? choices.available.find((c) => c.kind === args.kind) : await pickKind(choices);
   if (!choice) {
@@ -65,13 +67,14 @@ export async function planPruning(target: vscode.Uri | undefined, args: PlanPrun
   const request: { analysis: 'plan' } & PlanRequest = {
     analysis: 'plan', model, planDirectory: model, metric: metric.name, providers, maxTokens, ...(textFile ? { textFile } : {}), ...amountOption(choice.kind, amount),
   };
-  const outcome = await withCancellableNotification(`Plan Pruning: ${KINDS[choice.kind].label.toLowerCase()} by ${METRICS[metric.name] ?? metric.name}`, (signal, onProgress) => runAnalysis(request, { signal, onProgress }))
+  const outcome = await withCancellableProgress(`Plan Pruning: ${KINDS[choice.kind].label.toLowerCase()} by ${METRICS[metric.name] ?? metric.name}`, (signal, onProgress) => runAnalysis(request, { signal, onProgress }))
     .then((o) => o.result, reportFailure('Plan Pruning'));
   if (!outcome) return undefined;
   const written = await writeNewPlanFile(model, planStem(choice.kind, amount, metric.name), `${JSON.stringify(outcome.plan, null, 2)}\n`).catch(reportFailure('Plan Pruning'));
   if (!written) return undefined;
   const uri = vscode.Uri.file(written);
   await vscode.window.showTextDocument(uri, { preview: false });
+  showPlanPanel(extensionUri, uri, true);
   return uri;
 }
 

@@ -1,0 +1,115 @@
+// Pruning plans through the real UI: explorer right-click on a model folder -> Plan Pruning -> QuickPicks and the
+// amount -> the plan opens with its panel; the plan's CodeLens "Preview diff" opens the diff editor on config.json;
+// Verify and Apply from the panel and the CodeLens; the originals stay byte-identical. Leaves screenshots in
+// test-output/ui/ for a person to look at.
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { launchBrowser, ROOT, startCodeServer } from '../e2e/codeServer';
+import { explorerMenu } from '../e2e/workbench';
+
+const SCREENSHOTS = join(ROOT, 'test-output', 'ui');
+const PLAN = 'drop-1-layers-block-influence.pruneplan.json';
+
+function hashes(dir: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(dir).filter((n) => !n.endsWith('.pruneplan.json')).sort().map((n) => [n, createHash('sha256').update(readFileSync(join(dir, n))).digest('hex')]));
+}
+
+async function pick(page: Page, label: string): Promise<void> {
+  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) });
+  await row.first().click({ timeout: 60_000 });
+}
+
+async function codeLens(page: Page, title: string): Promise<void> {
+  // The plan's editor tab first: the panel beside it may have the focus.
+  await page.locator('.tab', { hasText: PLAN }).first().click();
+  await page.locator('.codelens-decoration a', { hasText: title }).first().click({ timeout: 30_000 });
+}
+
+test('Plan Pruning from the explorer -> plan document and panel -> Preview diff -> Verify -> Apply', { timeout: 300_000 }, async (t) => {
+  const workspace = mkdtempSync(join(tmpdir(), 'il-plan-ui-'));
+  const model = join(workspace, 'tiny-llama-kjv');
+  cpSync(join(ROOT, 'samples', 'tiny-llama-kjv'), model, { recursive: true });
+  cpSync(join(ROOT, 'samples', 'text', 'psalms-23.txt'), join(workspace, 'text', 'psalms-23.txt'));
+  mkdirSync(join(workspace, '.vscode'));
+  // A stand-in for transformers' modeling_llama.py (not installed here): the panel links rows to its classes.
+  writeFileSync(join(workspace, 'modeling_llama.py'), '# The class names transformers\' modeling_llama.py defines.\nimport torch.nn as nn\n\n\nclass LlamaAttention(nn.Module):\n    pass\n\n\nclass LlamaDecoderLayer(nn.Module):\n    pass\n');
+  writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'importanceLens.sampleTextFile': 'text/psalms-23.txt', 'importanceLens.executionProviders': ['cpu'] }));
+  const before = hashes(model);
+  const server = await startCodeServer();
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await server.stop();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
+  await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
+
+  // Right-click the model folder: the kinds this model allows, the metric, the amount.
+  await explorerMenu(page, 'tiny-llama-kjv', 'Plan Pruning');
+  await pick(page, 'Drop layers');
+  await pick(page, 'Block Influence');
+  const amount = page.locator('.quick-input-widget input');
+  await page.locator('.quick-input-widget', { hasText: 'Blocks to drop (1–3)' }).waitFor({ timeout: 30_000 });
+  assert.equal(await amount.inputValue(), '1');
+  await amount.press('Enter');
+
+  // The plan opens as a document, written next to the model, and its panel beside it.
+  await page.locator('.tab', { hasText: PLAN }).first().waitFor({ timeout: 120_000 });
+  const planPath = join(model, PLAN);
+  const plan = JSON.parse(readFileSync(planPath, 'utf8'));
+  assert.equal(plan.metric.name, 'block-influence');
+  assert.equal(plan.actions[0].layers.length, 1);
+  const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+  await webview.locator('table.plan-rows tr.row').nth(3).waitFor({ timeout: 60_000 });
+  assert.equal(await webview.locator('table.plan-rows tr.removed').count(), 1);
+  assert.match(await webview.locator('.totals').innerText(), /layers\s+4 → 3/);
+
+  // Each row links to its source: config.json at the key's line, the modeling_*.py class.
+  await webview.locator('table.plan-rows tr.removed a', { hasText: 'num_hidden_layers' }).click();
+  await page.locator('.statusbar-item', { hasText: 'Ln 8, Col 1' }).waitFor({ timeout: 30_000 });
+  await page.getByRole('tab', { name: /^config\.json,/ }).waitFor();
+  await webview.locator('table.plan-rows tr.removed a', { hasText: 'LlamaDecoderLayer' }).click();
+  await page.locator('.statusbar-item', { hasText: 'Ln 9, Col 1' }).waitFor({ timeout: 30_000 });
+
+  // CodeLens "Preview diff": config.json, original vs planned, in the diff editor.
+  try {
+    await codeLens(page, 'Preview diff');
+    const diff = page.locator('.monaco-diff-editor').first();
+    await diff.locator('.editor.modified .view-line', { hasText: '"num_hidden_layers": 3' }).waitFor({ timeout: 60_000 });
+    await diff.locator('.editor.original .view-line', { hasText: '"num_hidden_layers": 4' }).waitFor();
+    await page.getByRole('tab', { name: /^config\.json ↔ planned \(drop-1-layers-block-influence\.pruneplan\.json\)/ }).waitFor();
+  } finally {
+    await page.screenshot({ path: join(SCREENSHOTS, 'plan-diff.png') });
+  }
+
+  const panel = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+  try {
+    // Verify from the panel: perplexity before and after on the sample text.
+    await page.locator('.tab', { hasText: `Plan: ${PLAN}` }).first().click();
+    await panel.locator('vscode-button.plan-verify').click({ timeout: 30_000 });
+    await panel.locator('.plan-verified', { hasText: 'perplexity' }).waitFor({ timeout: 120_000 });
+    assert.match(await panel.locator('.plan-verified').innerText(), /perplexity\s+[\d.]+ → [\d.]+/);
+
+    // CodeLens "Apply…": the output folder defaults to a new sibling; the pruned model is written there.
+    await codeLens(page, 'Apply…');
+    const out = page.locator('.quick-input-widget input');
+    await page.locator('.quick-input-widget', { hasText: 'output folder' }).waitFor({ timeout: 30_000 });
+    assert.equal(await out.inputValue(), `${model}-pruned`);
+    await out.press('Enter');
+    await panel.locator('.plan-applied', { hasText: `written to ${model}-pruned` }).waitFor({ timeout: 120_000 });
+    assert.equal(JSON.parse(readFileSync(join(`${model}-pruned`, 'config.json'), 'utf8')).num_hidden_layers, 3);
+    assert.ok(existsSync(join(`${model}-pruned`, 'tokenizer.json')));
+    assert.deepEqual(hashes(model), before, 'the original files are byte-identical');
+
+    assert.equal(await panel.locator('.plan-verified').count(), 1, 'the verification stays beside the apply');
+  } finally {
+    await page.screenshot({ path: join(SCREENSHOTS, 'plan-panel.png') });
+  }
+});

@@ -1,0 +1,110 @@
+// A pruning plan on paper: what it removes and what that saves (parameters and bytes, before → after), every
+// removed layer, KV group, query head or expert with its score and rank, each linked to where it is defined (the
+// config key, the tensor's checkpoint, the modeling_*.py class), and the latest verification and apply of the plan.
+import type { ApplyOutcome, PlanLinkTarget, PlanPanelCommand, PlanPanelView, PlanRow } from '../../src/protocol/plan';
+import type { PlanAction } from '../../src/protocol/pruneplan';
+import { formatBytes, formatCount, formatValue } from '../../src/protocol/units';
+import { basename, h } from '../dom';
+
+export interface PlanActions {
+  command?: (command: PlanPanelCommand) => void;
+  open?: (row: number, target: PlanLinkTarget) => void;
+}
+
+export function planView(view: PlanPanelView, actions: PlanActions): HTMLElement {
+  return h('main', { class: 'plan' },
+    header(view, actions),
+    h('section', { 'aria-labelledby': 'plan-rows-title' },
+      h('h2', { id: 'plan-rows-title' }, 'Before → after ', h('span', { class: 'muted small' }, `${plural(view.rows.filter((r) => r.removed || r.kind === 'sparsity').length, 'part')} changed; scores by ${view.metric}, rank 1 = most important`)),
+      rowTable(view, actions),
+    ),
+    view.verified ? appliedSection(view.verified) : null,
+    view.applied ? appliedSection(view.applied) : null,
+    view.notes.length > 0 ? h('section', {}, h('h2', {}, 'Notes'), h('ul', { class: 'notes' }, ...view.notes.map((n) => h('li', {}, n)))) : null,
+  );
+}
+
+function header(view: PlanPanelView, actions: PlanActions): HTMLElement {
+  const p = view.predicted;
+  const fields: [string, string, string][] = [
+    ['parameters', `${formatCount(p.parameters.before)} → ${formatCount(p.parameters.after)}`, `${p.parameters.before} → ${p.parameters.after} (predicted from the headers)`],
+    ['size', `${formatBytes(p.bytes.before)} → ${formatBytes(p.bytes.after)}`, 'Tensor data bytes; sparsity stores its zeros, so it does not shrink the files'],
+    ['layers', `${p.layers.before} → ${p.layers.after}`, 'Blocks before and after'],
+    ...(p.zeroed > 0 ? [['zeroed', formatCount(p.zeroed), 'Weights sparsity sets to zero (still stored)'] as [string, string, string]] : []),
+    ['config.json', view.configChanges.length > 0 ? view.configChanges.join(', ') : 'unchanged', 'Keys the plan changes'],
+  ];
+  const button = (command: PlanPanelCommand, label: string, primary = false) =>
+    h('vscode-button', { class: `plan-${command}`, appearance: primary ? 'primary' : 'secondary', onclick: () => actions.command?.(command) }, label);
+  return h('header', {},
+    h('h1', {}, view.file),
+    h('p', { class: 'muted' }, view.actions.map(describeAction).join('; ')),
+    h('p', { class: 'muted mono' }, `model ${view.model}${view.textFile ? ` · text ${basename(view.textFile)}` : ''}`),
+    h('dl', { class: 'arch-grid totals' }, ...fields.map(([label, value, title]) => h('div', { title }, h('dt', {}, label), h('dd', {}, value)))),
+    actions.command ? h('div', { class: 'table-tools plan-buttons' }, button('preview', 'Preview diff', true), button('apply', 'Apply…'), button('verify', 'Verify')) : null,
+  );
+}
+
+function describeAction(action: PlanAction): string {
+  const count = (perLayer: Record<string, number[]>) => Object.values(perLayer)[0]?.length ?? 0;
+  switch (action.type) {
+    case 'drop-layers': return `drop block${action.layers.length === 1 ? '' : 's'} ${action.layers.join(', ')} (${action.selection})`;
+    case 'sparsity': return `sparsity ${Math.round(action.target * 100)}% by ${action.metric} (${action.allocation.method})`;
+    case 'drop-heads': return action.queryHeads ? `drop ${count(action.queryHeads)} query head(s) per block` : `drop ${count(action.kvGroups)} KV group(s) per block`;
+    case 'drop-experts': return `drop ${count(action.experts)} expert(s) per MoE block`;
+  }
+}
+
+const KIND_NAMES: Record<PlanRow['kind'], string> = { layer: 'block', 'kv-group': 'KV group', 'query-head': 'query head', expert: 'expert', sparsity: 'block' };
+
+function rowTable(view: PlanPanelView, actions: PlanActions): HTMLElement {
+  const link = (row: number, target: PlanLinkTarget, label: string, title: string) => actions.open
+    ? h('a', { href: '#', class: 'source-link', title, onclick: (e: Event) => (e.preventDefault(), actions.open!(row, target)) }, label)
+    : h('span', {}, label);
+  const body = view.rows.map((row, i) => {
+    const part = row.index === null ? `${KIND_NAMES[row.kind]} ${row.layer}` : `block ${row.layer} · ${KIND_NAMES[row.kind]} ${row.index}`;
+    const after = row.kind === 'sparsity' ? `${formatValue(row.ratio)} zeroed` : row.removed ? 'removed' : `block ${row.after}`;
+    return h('tr', { class: `row${row.removed ? ' removed' : ''}` },
+      h('td', {}, part),
+      h('td', {}, after),
+      h('td', { class: 'num' }, formatValue(row.score)),
+      h('td', { class: 'num' }, row.rank === null ? '—' : `#${row.rank}`),
+      h('td', { class: 'links' }, ...[
+        row.links.config && row.configKey ? link(i, 'config', row.configKey, `Open config.json at "${row.configKey}"`) : null,
+        row.links.tensor && row.tensor ? link(i, 'tensor', tensorLabel(row), `Open ${basename(row.tensor.file)}, which holds ${row.tensor.name}`) : null,
+        row.links.modeling ? link(i, 'modeling', row.links.modeling, `Open the definition of ${row.links.modeling}`) : null,
+      ].filter((a) => a !== null).flatMap((a, k) => (k === 0 ? [a] : [' ', a]))),
+    );
+  });
+  return h('table', { class: 'tensors plan-rows' },
+    h('thead', {}, h('tr', {}, ...['Before', 'After', 'Score', 'Rank', 'Source'].map((label) => h('th', { scope: 'col' }, label)))),
+    h('tbody', {}, ...body),
+  );
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** A block row stands for all the block's tensors (`model.layers.1.*`); other rows name their tensor. */
+function tensorLabel(row: PlanRow): string {
+  const name = row.tensor!.name;
+  if (row.kind !== 'layer' && row.kind !== 'sparsity') return name;
+  const at = name.split('.').indexOf(String(row.layer));
+  return at >= 0 ? `${name.split('.').slice(0, at + 1).join('.')}.*` : name;
+}
+
+function appliedSection(a: ApplyOutcome): HTMLElement {
+  const v = a.verification;
+  const fields: [string, string][] = [
+    ...(v ? [['perplexity', `${v.perplexity.before.toFixed(3)} → ${v.perplexity.after.toFixed(3)}`], ['on', `${basename(v.textFile)} · ${v.tokens} tokens · ${v.device}`]] as [string, string][] : []),
+    ['parameters', `${formatCount(a.parameters.before)} → ${formatCount(a.parameters.after)}`],
+    ['size', `${formatBytes(a.bytes.before)} → ${formatBytes(a.bytes.after)}`],
+    ['layers', `${a.layers.before} → ${a.layers.after}`],
+  ];
+  const id = a.kept ? 'plan-applied-title' : 'plan-verified-title';
+  return h('section', { class: a.kept ? 'plan-applied' : 'plan-applied plan-verified', 'aria-labelledby': id },
+    h('h2', { id }, v ? 'Verified ' : 'Applied ', h('span', { class: 'muted small' }, a.kept ? `written to ${a.out}` : 'applied to a scratch folder, measured and removed')),
+    h('dl', { class: 'arch-grid' }, ...fields.map(([label, value]) => h('div', {}, h('dt', {}, label), h('dd', {}, value)))),
+    a.warnings.length > 0 ? h('ul', { class: 'warnings' }, ...a.warnings.map((w) => h('li', {}, w))) : null,
+  );
+}
