@@ -32,6 +32,8 @@ test('header cells: the sniffed delimiter, BOM, CRLF and UTF-16 offsets (accents
   const bom = '\ufeffa,b\n1,2\n';
   assert.deepEqual(headerCells(bom)!.cells[0], { column: 0, start: 1, end: 2 });
   assert.deepEqual(spans('a,b\r\n1,2\r\n'), ['a', 'b']);
+  assert.deepEqual(spans('a,"b\rc",d\r1,2,3\r'), ['a', '"b\rc"', 'd'], 'lines ending in a lone CR');
+  assert.deepEqual(spans('x y z\n1 2 3\n'), ['x', 'y', 'z'], 'space-delimited');
   const wide = 'é,ß,😀x,y\n1,2,3,4\n';
   assert.deepEqual(spans(wide), ['é', 'ß', '😀x', 'y']);
   assert.equal(cellAt(headerCells(wide)!.cells, wide.indexOf('y'))?.column, 3);

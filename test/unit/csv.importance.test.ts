@@ -198,3 +198,13 @@ test('CLI: report on a CSV embeds the Dataset view (profile, and the analysis th
   assert.equal(refused.status, 2);
   assert.match(refused.stderr, /^importance-lens: report: --target applies to a CSV file only\n$/);
 });
+
+test('DSIR on a file whose lines end in a lone CR: the resample keeps that line ending', async () => {
+  const dir = tempDir();
+  const path = writeTemp(dir, 'mac.csv', 'id,text\r1,"buoy light"\r2,"cable area"\r3,"lateral buoy"');
+  const target = writeTemp(dir, 'target.txt', 'buoy\n');
+  const out = join(dir, 'picked.csv');
+  const result = await drain(csvRows({ path, textColumn: 'text', targetFile: target, out, k: 3 }));
+  assert.deepEqual(result.rows.map((r) => r.line), [2, 3, 4]);
+  assert.equal(readFileSync(out, 'utf8'), 'id,text\r1,"buoy light"\r2,"cable area"\r3,"lateral buoy"\r');
+});

@@ -43,6 +43,28 @@ test('header detection: numbers in the first record mean no header', async () =>
   assert.equal(named.header, true);
 });
 
+test('lines ending in a lone CR (classic Mac OS): records, quoted CRs and line numbers as with LF', async () => {
+  const csv = await readAll(file('cr.csv', 'a,b\r1,"x\ry"\r\r3,4\r5,6'));
+  assert.deepEqual(csv.columns, ['a', 'b']);
+  assert.deepEqual(csv.rows, [['1', 'x\ry'], ['3', '4'], ['5', '6']]);
+  assert.deepEqual(csv.lines, [2, 5, 6]);
+  await assert.rejects(readAll(file('cr-ragged.csv', 'a,b\r1,2\r3\r')), /line 3: 1 field, but the header has 2/);
+  const bad = Buffer.concat([Buffer.from('a,b\r1,2\r3,'), Buffer.from([0xff]), Buffer.from('\r')]);
+  await assert.rejects(readAll(file('cr-utf8.csv', bad)), /line 3: invalid UTF-8/);
+});
+
+test('space-delimited files: a space splits the records when no other delimiter does; a one-column text file stays one column', async () => {
+  const spaced = await readAll(file('space.txt.csv', 'x y label\n1.5 2 a\n3 4.25 b\n'));
+  assert.equal(spaced.delimiter, ' ');
+  assert.deepEqual(spaced.columns, ['x', 'y', 'label']);
+  assert.deepEqual(spaced.rows, [['1.5', '2', 'a'], ['3', '4.25', 'b']]);
+  const text = await readAll(file('sentences.csv', 'text\nthe lord is\nmy shepherd today\n'));
+  assert.equal(text.delimiter, ',');
+  assert.deepEqual(text.columns, ['text']);
+  const comma = await readAll(file('comma-words.csv', 'first name,last name\nAda Lovelace,King\nAlan Turing,Math\n'));
+  assert.equal(comma.delimiter, ',');
+});
+
 test('records across chunk boundaries read the same as in one piece', async () => {
   const rows: string[] = [];
   let size = 0;

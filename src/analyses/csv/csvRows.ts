@@ -134,7 +134,7 @@ async function writeRows(layout: CsvLayout, lines: Set<number>, out: string, sig
         if (!lines.has(batch.lines[r]!)) continue;
         const bytes = batch.buf.subarray(batch.recordStart[r], batch.recordEnd[r]);
         parts.push(bytes);
-        if (bytes[bytes.length - 1] !== 0x0a) parts.push(Buffer.from('\n')); // the file's last record had no newline
+        if (bytes[bytes.length - 1] !== layout.newline.charCodeAt(0)) parts.push(Buffer.from(layout.newline)); // the file's last record had none
       }
       if (parts.length > 0) await handle.write(Buffer.concat(parts));
     }

@@ -3,7 +3,7 @@
 // newlines and the delimiter are taken exactly as the analyses take them.
 import { SNIFF_BYTES } from './reader';
 import { ScanArrays, scanRecords } from './scanner';
-import { sniffDelimiter, sniffHeader } from './sniff';
+import { sniffDelimiter, sniffHeader, sniffNewline } from './sniff';
 
 export interface HeaderCell {
   /** 0-based column index. */
@@ -26,10 +26,11 @@ export function headerCells(text: string): HeaderCells | undefined {
   const encoded = Buffer.from(text.slice(bom, bom + SNIFF_BYTES), 'utf8');
   const final = text.length - bom <= SNIFF_BYTES && encoded.length <= SNIFF_BYTES;
   const head = encoded.subarray(0, SNIFF_BYTES);
-  const delimiter = sniffDelimiter(head, final);
+  const newline = sniffNewline(head);
+  const delimiter = sniffDelimiter(head, final, newline);
   let batch;
   try {
-    batch = scanRecords(head, delimiter, 1, final, new ScanArrays()).batch;
+    batch = scanRecords(head, delimiter, 1, final, new ScanArrays(), newline).batch;
   } catch {
     return undefined; // a quote never closed: no record to point into
   }

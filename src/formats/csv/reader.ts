@@ -6,7 +6,7 @@ import { isUtf8 } from 'node:buffer';
 import { InputError, throwIfAborted } from '../../errors';
 import { openForReading } from '../fileio';
 import { ScanArrays, scanRecords, fieldText, type CsvBatch } from './scanner';
-import { sniffDelimiter, sniffHeader } from './sniff';
+import { sniffDelimiter, sniffHeader, sniffNewline } from './sniff';
 
 export const CHUNK_BYTES = 2 * 1024 * 1024;
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
@@ -17,6 +17,8 @@ export interface CsvLayout {
   path: string;
   size: number;
   delimiter: string;
+  /** "\n" (LF or CRLF) or "\r" (lines ending in a lone CR). */
+  newline: string;
   header: boolean;
   /** Column names: the header's (made unique), or column1..N without a header. */
   columns: string[];
@@ -41,11 +43,13 @@ export async function openCsv(path: string): Promise<CsvLayout> {
   }
   const final = head.length >= size;
   const body = checkEncodingStart(head, path);
-  const delimiter = sniffDelimiter(body, final);
-  const outcome = scanRecords(body, delimiter, 1, final, new ScanArrays());
+  const newline = sniffNewline(body);
+  const delimiter = sniffDelimiter(body, final, newline);
+  const outcome = scanRecords(body, delimiter, 1, final, new ScanArrays(), newline);
   const { batch } = outcome;
+  const dialect = { delimiter: String.fromCharCode(delimiter), newline: String.fromCharCode(newline) };
   if (batch.count === 0) {
-    if (final) return { path, size, delimiter: String.fromCharCode(delimiter), header: false, columns: [], warnings: ['the file holds no records'] };
+    if (final) return { path, size, ...dialect, header: false, columns: [], warnings: ['the file holds no records'] };
     throw new InputError(`${path}: line 1: the first record is longer than ${SNIFF_BYTES} bytes; is this a CSV file?`);
   }
   const header = sniffHeader(batch);
@@ -53,7 +57,7 @@ export async function openCsv(path: string): Promise<CsvLayout> {
   if (width > MAX_COLUMNS) throw new InputError(`${path}: line 1 has ${width} fields; more than ${MAX_COLUMNS} columns are refused`);
   const warnings: string[] = [];
   const columns = header ? uniqueNames(Array.from({ length: width }, (_, c) => fieldText(batch, c).trim()), warnings) : Array.from({ length: width }, (_, c) => `column${c + 1}`);
-  return { path, size, delimiter: String.fromCharCode(delimiter), header, columns, warnings };
+  return { path, size, ...dialect, header, columns, warnings };
 }
 
 /** pandas' names for blank and repeated header cells ("Unnamed: 3", "x.1"), so columns can be named on the CLI. */
@@ -76,6 +80,7 @@ function uniqueNames(names: string[], warnings: string[]): string[] {
 export async function* readBatches(layout: CsvLayout, signal?: AbortSignal): AsyncGenerator<DataBatch> {
   const { path } = layout;
   const delimiter = layout.delimiter.charCodeAt(0);
+  const newline = layout.newline.charCodeAt(0);
   const width = layout.columns.length;
   const { handle } = await openForReading(path);
   const arrays = new ScanArrays();
@@ -95,10 +100,10 @@ export async function* readBatches(layout: CsvLayout, signal?: AbortSignal): Asy
       let data: Buffer = chunk.subarray(0, tail.length + bytesRead);
       if (first) data = checkEncodingStart(data, path);
       first = false;
-      const outcome = scanRecords(data, delimiter, line, final, arrays);
+      const outcome = scanRecords(data, delimiter, line, final, arrays, newline);
       const { batch } = outcome;
       const checked = final ? data.length : outcome.consumed;
-      checkBytes(data, checked, line, path);
+      checkBytes(data, checked, line, path, newline);
       let from = 0;
       if (headerPending && batch.count > 0) {
         headerPending = false;
@@ -130,17 +135,17 @@ function checkEncodingStart(data: Buffer, path: string): Buffer {
   return data;
 }
 
-function checkBytes(data: Buffer, end: number, line: number, path: string): void {
+function checkBytes(data: Buffer, end: number, line: number, path: string, newline: number): void {
   const nul = data.indexOf(0);
-  if (nul >= 0 && nul < end) throw new InputError(`${path}: line ${line + countLines(data, nul)}: NUL byte; this is binary data, not a CSV text file`);
+  if (nul >= 0 && nul < end) throw new InputError(`${path}: line ${line + countLines(data, nul, newline)}: NUL byte; this is binary data, not a CSV text file`);
   if (isUtf8(data.subarray(0, end))) return;
   const bad = firstInvalidUtf8(data, end);
-  throw new InputError(`${path}: line ${line + countLines(data, bad)}: invalid UTF-8 (byte 0x${data[bad]!.toString(16).padStart(2, '0')}); save the file as UTF-8`);
+  throw new InputError(`${path}: line ${line + countLines(data, bad, newline)}: invalid UTF-8 (byte 0x${data[bad]!.toString(16).padStart(2, '0')}); save the file as UTF-8`);
 }
 
-function countLines(data: Buffer, end: number): number {
+function countLines(data: Buffer, end: number, newline: number): number {
   let lines = 0;
-  for (let i = data.indexOf(0x0a); i >= 0 && i < end; i = data.indexOf(0x0a, i + 1)) lines++;
+  for (let i = data.indexOf(newline); i >= 0 && i < end; i = data.indexOf(newline, i + 1)) lines++;
   return lines;
 }
 

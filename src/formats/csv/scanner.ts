@@ -1,7 +1,8 @@
 // RFC 4180 tokenizer over raw bytes. It hands out byte ranges instead of strings so that numeric columns are parsed
 // straight from the buffer (csv-parse, measured at 12–29 MB/s on numeric data, could not keep up with pandas'
 // C reader; this loop runs at several hundred MB/s). Quoted fields may hold delimiters, newlines and doubled
-// quotes; records end at LF or CRLF. A quote inside an unquoted field is kept as a literal (as pandas does).
+// quotes; records end at LF or CRLF, or at a lone CR in a file whose lines end that way (classic Mac OS, some
+// spreadsheet exports: `newline` = CR). A quote inside an unquoted field is kept as a literal (as pandas does).
 import { InputError } from '../../errors';
 
 const QUOTE = 0x22;
@@ -59,10 +60,11 @@ export class ScanArrays {
 
 /**
  * Scans complete records of `buf` starting at line `line`. Unless `final`, a record counts as complete only once
- * its LF is seen, so a chunk boundary never splits a field. At the end of the input (`final`) an open quote is an
+ * its newline is seen, so a chunk boundary never splits a field. At the end of the input (`final`) an open quote is an
  * error naming the line where the quoted field began. Empty lines are skipped (they still count as lines).
  */
-export function scanRecords(buf: Buffer, delimiter: number, line: number, final: boolean, arrays: ScanArrays): ScanOutcome {
+export function scanRecords(buf: Buffer, delimiter: number, line: number, final: boolean, arrays: ScanArrays, newline: number = LF): ScanOutcome {
+  const crlf = newline === LF; // a CR before the LF belongs to the line ending
   const n = buf.length;
   let records = 0;
   let fields = 0;
@@ -95,7 +97,7 @@ export function scanRecords(buf: Buffer, delimiter: number, line: number, final:
           if (final) throw new InputError(`line ${quoteLine}: quoted field is never closed (it opens on line ${quoteLine} and runs to the end of the file)`);
           return finish(arrays, buf, records, consumed, consumedLine, committedFields);
         }
-        for (let k = pos + 1; k < closed; k++) if (buf[k] === LF) line++;
+        for (let k = pos + 1; k < closed; k++) if (buf[k] === newline) line++;
         arrays.fieldStart[fields] = pos + 1;
         arrays.fieldEnd[fields] = closed;
         arrays.fieldQuote[fields] = escaped ? 2 : 1;
@@ -103,9 +105,9 @@ export function scanRecords(buf: Buffer, delimiter: number, line: number, final:
         pos = closed + 1;
         const after = pos < n ? buf[pos] : -1;
         if (after === delimiter) { pos++; continue; }
-        if (after === LF) { pos++; line++; complete = true; break; }
-        if (after === CR && pos + 1 < n && buf[pos + 1] === LF) { pos += 2; line++; complete = true; break; }
-        if (after === -1 || (after === CR && pos + 1 >= n)) {
+        if (after === newline) { pos++; line++; complete = true; break; }
+        if (crlf && after === CR && pos + 1 < n && buf[pos + 1] === LF) { pos += 2; line++; complete = true; break; }
+        if (after === -1 || (crlf && after === CR && pos + 1 >= n)) {
           if (final) { pos = n; complete = true; break; }
           return finish(arrays, buf, records, consumed, consumedLine, committedFields);
         }
@@ -114,18 +116,18 @@ export function scanRecords(buf: Buffer, delimiter: number, line: number, final:
       const start = pos;
       while (pos < n) {
         const c = buf[pos]!;
-        if (c === delimiter || c === LF) break;
+        if (c === delimiter || c === newline) break;
         pos++;
       }
       let end = pos;
-      if (pos < n && buf[pos] === LF && end > start && buf[end - 1] === CR) end--;
-      else if (pos >= n && final && end > start && buf[end - 1] === CR) end--;
+      if (crlf && pos < n && buf[pos] === LF && end > start && buf[end - 1] === CR) end--;
+      else if (crlf && pos >= n && final && end > start && buf[end - 1] === CR) end--;
       arrays.fieldStart[fields] = start;
       arrays.fieldEnd[fields] = end;
       arrays.fieldQuote[fields] = 0;
       fields++;
       if (pos < n && buf[pos] === delimiter) { pos++; if (pos < n || final) continue; }
-      if (pos < n) { pos++; line++; complete = true; break; } // LF
+      if (pos < n) { pos++; line++; complete = true; break; } // the newline
       if (final) { complete = true; break; }
       return finish(arrays, buf, records, consumed, consumedLine, committedFields);
     }
