@@ -4,8 +4,9 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { CsvDatasetView } from '../protocol/csv';
-import type { HostToWebview, WebviewToHost } from '../protocol/webview';
+import type { HostToWebview } from '../protocol/webview';
 import { showPanel } from './panel';
+import { onWebviewMessage } from './sessionJob';
 
 export const DATASET_VIEW_TYPE = 'importanceLens.dataset';
 
@@ -29,23 +30,16 @@ function attachDatasetSession(webview: vscode.Webview, csv: vscode.Uri, initial:
     view = next;
     post();
   });
-  const subscription = webview.onDidReceiveMessage((message: WebviewToHost) => {
-    // The Dataset view sends only these; anything else is ignored.
-    switch (message?.type) {
-      case 'ready':
-        post();
-        break;
-      case 'revealLine': {
-        const rows = view.analysis?.kind === 'rows' ? [...view.analysis.highest, ...view.analysis.lowest] : [];
-        if (rows.some((row) => row.line === message.line)) void revealLine(csv, message.line);
-        break;
-      }
-      case 'openFile':
-        if (view.analysis?.kind === 'rows' && view.analysis.resampled?.out === message.path) void vscode.window.showTextDocument(vscode.Uri.file(message.path));
-        break;
-      default:
-        break;
-    }
+  // The Dataset view sends only these; anything else is ignored.
+  const subscription = onWebviewMessage(webview, {
+    ready: post,
+    revealLine: ({ line }) => {
+      const rows = view.analysis?.kind === 'rows' ? [...view.analysis.highest, ...view.analysis.lowest] : [];
+      if (rows.some((row) => row.line === line)) void revealLine(csv, line);
+    },
+    openFile: ({ path }) => {
+      if (view.analysis?.kind === 'rows' && view.analysis.resampled?.out === path) void vscode.window.showTextDocument(vscode.Uri.file(path));
+    },
   });
   return {
     dispose: () => {

@@ -18,8 +18,7 @@ export function register(context: vscode.ExtensionContext): void {
   };
   context.subscriptions.push(
     vscode.commands.registerCommand('importanceLens.previewPlan', onPlan((plan) => planPreview.previewDiff(plan.fsPath))),
-    // A script may name the output folder (second argument) and skip the box that asks for it.
-    vscode.commands.registerCommand('importanceLens.applyPlan', (arg?: unknown, out?: unknown) => onPlan((plan) => applyPlanFile(plan, typeof out === 'string' ? out : undefined))(arg)),
+    vscode.commands.registerCommand('importanceLens.applyPlan', onPlan((plan) => applyPlanFile(plan))),
     vscode.commands.registerCommand('importanceLens.verifyPlan', onPlan((plan) => verifyPlanFile(plan))),
     vscode.commands.registerCommand('importanceLens.showPlan', onPlan(async (plan) => showPlanPanel(extensionUri, plan))),
     // From the explorer (a folder, config.json or weights), the config.json CodeLens (a Uri), the palette (nothing)

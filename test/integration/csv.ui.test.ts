@@ -84,6 +84,23 @@ test('explorer right-click -> Analyze CSV Importance on wine.csv, target picked 
   } finally {
     await page.screenshot({ path: join(SCREENSHOTS, 'csv-header-hover.png') });
   }
+
+  // The panel takes its colours from the theme: dark and high contrast, for a person to look at.
+  await page.mouse.move(5, 400);
+  await page.keyboard.press('Escape');
+  for (const [theme, name, bodyClass] of [['Dark Modern', 'csv-panel-dark.png', 'vscode-dark'], ['Dark High Contrast', 'csv-panel-high-contrast.png', 'vscode-high-contrast']] as const) {
+    await page.keyboard.press('F1');
+    await page.keyboard.type('Preferences: Color Theme');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preferences: Color Theme' }).first().click();
+    await page.keyboard.type(theme);
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor();
+    await page.keyboard.press('Enter');
+    await page.locator('.tab', { hasText: 'Dataset: wine.csv' }).click();
+    const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
+    await webview.locator(`body.${bodyClass}`).waitFor({ timeout: 30_000 });
+    await webview.locator('table.dataset-columns tr.row').first().waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, name) });
+  }
 });
 
 /** Moves the mouse over the middle of `word` in a rendered editor line (monospace: position by character). */
