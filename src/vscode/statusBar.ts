@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { assertNever } from '../errors';
 import type { AnalysisRequest, AnalysisResult } from '../protocol/worker';
 import type { JobInfo } from '../worker/client';
+import { expectedDevice, providerKey } from '../worker/jobSummary';
 import { analysisWorker, onDidChangeJobs } from './analysisService';
 
 export const CANCEL_JOB_COMMAND = 'importanceLens.cancelJob';
@@ -13,15 +14,19 @@ export function register(context: vscode.ExtensionContext): void {
   const item = vscode.window.createStatusBarItem('importanceLens.device', vscode.StatusBarAlignment.Right, 100);
   item.name = 'Importance Lens';
   let last: { device: string; request: AnalysisRequest } | undefined;
+  /** Device by the providers a request named (see expectedDevice). */
+  const seen = new Map<string, string>();
   const update = () => {
     const running = analysisWorker().running;
     const job = running[running.length - 1];
     if (job) {
       const others = running.length > 1 ? ` (+${running.length - 1})` : '';
-      item.text = `$(loading~spin) ${jobName(job.request)}${last ? ` · ${last.device}` : ''}${others}`;
+      const expected = expectedDevice(job.request, seen);
+      item.text = `$(loading~spin) ${jobName(job.request)}${expected ? ` · ${expected.device}${expected.sure ? '' : '?'}` : ''}${others}`;
       item.tooltip = [
         `Importance Lens: running ${describe(job.request)}${others ? `, and ${running.length - 1} more` : ''}`,
-        last ? `Device: ${last.device} (where the last analysis ran)` : 'Device: reported when the first analysis finishes',
+        expected === null ? 'Device: none named (reads files only, or runs on the CPU)'
+          : expected.sure ? `Device: ${expected.device}` : `Device: ${expected.device}, the first of the execution providers that can start here (if it fails its probe, the next)`,
         'Click to cancel',
       ].join('\n');
       item.command = CANCEL_JOB_COMMAND;
@@ -42,6 +47,8 @@ export function register(context: vscode.ExtensionContext): void {
       if (event.type === 'ended' && 'result' in event.outcome) {
         const device = deviceOf(event.outcome.result);
         if (device !== null) last = { device, request: event.job.request };
+        const key = providerKey(event.job.request);
+        if (device !== null && key !== null) seen.set(key, device);
       }
       update();
     }),

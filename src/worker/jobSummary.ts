@@ -1,5 +1,7 @@
-// One-line summaries of a job for the output channel: the request's options (long strings cut, so an inline text
-// does not flood the log) and the size of the result as the lengths of its lists.
+// One-line summaries of a job for the output channel and the status bar: the request's options (long strings cut,
+// so an inline text does not flood the log), the size of the result as the lengths of its lists, and the device a
+// running job is expected on.
+import { parseProviders, providersWorthProbing } from '../compute/session';
 import type { AnalysisRequest, AnalysisResult } from '../protocol/worker';
 
 const LONGEST_STRING = 80;
@@ -23,4 +25,28 @@ export function resultSize(result: AnalysisResult): string {
   if (lists.length > 0) return lists.join(', ');
   const numbers = entries.filter(([, value]) => typeof value === 'number').map(([name, value]) => `${name} ${Number((value as number).toPrecision(6))}`);
   return numbers.length > 0 ? numbers.join(', ') : 'empty';
+}
+
+/** The execution providers a request names, as a key; null for a request that names none. */
+export function providerKey(request: AnalysisRequest): string | null {
+  return 'providers' in request && request.providers !== undefined ? request.providers.join(',') : null;
+}
+
+/**
+ * Where a running request will compute, before its result says: where the last request with the same providers ran
+ * (the analysis process keeps its provider choice per order), else the first of its providers that can start on
+ * this machine — `sure` only for cpu, since a GPU provider can still fail its probe. Null for requests that name
+ * no providers (header reads, CPU-only analyses).
+ */
+export function expectedDevice(request: AnalysisRequest, seen: ReadonlyMap<string, string>): { device: string; sure: boolean } | null {
+  const key = providerKey(request);
+  if (key === null) return null;
+  const known = seen.get(key);
+  if (known !== undefined) return { device: known, sure: true };
+  try {
+    const first = providersWorthProbing(parseProviders(key)).worth[0];
+    return first === undefined ? null : { device: first, sure: first === 'cpu' };
+  } catch {
+    return null; // a provider name the compute layer does not know: the analysis will say so
+  }
 }

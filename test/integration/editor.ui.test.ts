@@ -5,18 +5,25 @@ import assert from 'node:assert/strict';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
-import { launchBrowser, ROOT, startCodeServer } from '../e2e/codeServer';
+import { test, type TestContext } from 'node:test';
+import type { Page } from 'playwright-core';
+import { type CodeServerOptions, launchBrowser, ROOT, startCodeServer } from '../e2e/codeServer';
 import { answerOpenDialog, expandFolder, explorerMenu } from '../e2e/workbench';
 import { encodeSafetensors } from '../fixtures/safetensorsWriter';
 
 const SCREENSHOTS = join(ROOT, 'test-output', 'ui');
 
-test('config.json: CodeLens -> layer importance on text, then the hover on num_hidden_layers shows meaning, facts and sparkline', { timeout: 240_000 }, async (t) => {
+/** A workspace with the trained sample model and a psalm to run it on. */
+function sampleWorkspace(): string {
   const workspace = mkdtempSync(join(tmpdir(), 'il-ui-'));
   cpSync(join(ROOT, 'samples', 'tiny-llama-kjv'), join(workspace, 'tiny-llama-kjv'), { recursive: true });
   cpSync(join(ROOT, 'samples', 'text', 'psalms-23.txt'), join(workspace, 'text', 'psalms-23.txt'));
-  const server = await startCodeServer();
+  return workspace;
+}
+
+/** code-server on `workspace` with this extension, in a browser page; all of it (and the workspace) goes after the test. */
+async function openWorkbench(t: TestContext, workspace: string, options: CodeServerOptions = {}): Promise<Page> {
+  const server = await startCodeServer(undefined, options);
   const browser = await launchBrowser();
   t.after(async () => {
     await browser.close();
@@ -25,8 +32,14 @@ test('config.json: CodeLens -> layer importance on text, then the hover on num_h
   });
   mkdirSync(SCREENSHOTS, { recursive: true });
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
+  return page;
+}
+
+test('config.json: CodeLens -> layer importance on text, then the hover on num_hidden_layers shows meaning, facts and sparkline', { timeout: 240_000 }, async (t) => {
+  const workspace = sampleWorkspace();
+  const page = await openWorkbench(t, workspace);
   try {
-    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
     await expandFolder(page, 'tiny-llama-kjv');
     await page.getByRole('treeitem', { name: 'config.json', exact: true }).dblclick();
     const editor = page.locator('.editor-instance .monaco-editor').first();
@@ -86,20 +99,9 @@ test('config.json: CodeLens -> layer importance on text, then the hover on num_h
 });
 
 test('Restricted Mode: the summary opens, running the model is refused with the reason and Manage Workspace Trust', { timeout: 240_000 }, async (t) => {
-  const workspace = mkdtempSync(join(tmpdir(), 'il-ui-'));
-  cpSync(join(ROOT, 'samples', 'tiny-llama-kjv'), join(workspace, 'tiny-llama-kjv'), { recursive: true });
-  cpSync(join(ROOT, 'samples', 'text', 'psalms-23.txt'), join(workspace, 'text', 'psalms-23.txt'));
-  const server = await startCodeServer(undefined, { workspaceTrust: true });
-  const browser = await launchBrowser();
-  t.after(async () => {
-    await browser.close();
-    await server.stop();
-    rmSync(workspace, { recursive: true, force: true });
-  });
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const workspace = sampleWorkspace();
+  const page = await openWorkbench(t, workspace, { workspaceTrust: true });
   try {
-    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
     await page.locator('.statusbar-item', { hasText: 'Restricted Mode' }).waitFor({ timeout: 60_000 });
     await expandFolder(page, 'tiny-llama-kjv');
     await explorerMenu(page, 'config.json', 'Analyze Importance');
@@ -134,18 +136,9 @@ test('status bar: a running job shows a spinner with its name, and a click on it
   const tensors = [0, 1, 2, 3].map((i) => ({ name: `model.layers.${i}.mlp.down_proj.weight`, dtype: 'F32', shape: [side, side], data: Buffer.alloc(side * side * 4, i + 1) }));
   mkdirSync(join(workspace, 'large'));
   writeFileSync(join(workspace, 'large', 'large.safetensors'), encodeSafetensors(tensors));
-  const server = await startCodeServer();
-  const browser = await launchBrowser();
-  t.after(async () => {
-    await browser.close();
-    await server.stop();
-    rmSync(workspace, { recursive: true, force: true });
-  });
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = await openWorkbench(t, workspace);
   const item = page.locator('.statusbar-item', { hasText: 'weight statistics of large.safetensors' });
   try {
-    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
     await expandFolder(page, 'large');
     await explorerMenu(page, 'large.safetensors', 'Analyze Importance');
     const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
@@ -153,6 +146,7 @@ test('status bar: a running job shows a spinner with its name, and a click on it
     await webview.getByRole('button', { name: 'Compute weight statistics' }).click();
     await item.waitFor({ timeout: 30_000 });
     assert.match(await item.getAttribute('aria-label') ?? '', /running weight statistics of \/.*large\.safetensors[\s\S]*Click to cancel/);
+    assert.match(await item.innerText(), /weight statistics of large\.safetensors · (cpu|webgpu\?|cuda\?)/);
     await page.screenshot({ path: join(SCREENSHOTS, 'status-bar-job.png') });
     await item.click();
     await webview.getByText('Computing weight statistics was cancelled.').waitFor({ timeout: 10_000 });

@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CancelledError, InputError } from '../../src/errors';
+import type { AnalysisRequest } from '../../src/protocol/worker';
 import { AnalysisWorkerClient, type JobEvent } from '../../src/worker/client';
-import { requestSummary, resultSize } from '../../src/worker/jobSummary';
+import { expectedDevice, requestSummary, resultSize } from '../../src/worker/jobSummary';
 import { DIST, ROOT, SAMPLE_DIR } from './helpers';
 
 test('each job is announced when it starts and when it ends, with its wall time and outcome', async (t) => {
@@ -68,4 +69,14 @@ test('job summaries for the log: long strings cut, result size as the lengths of
   assert.equal(resultSize({ analysis: 'layers', result: layers }), '1 layers');
   assert.equal(resultSize({ analysis: 'layers', result: { ...layers, warnings: ['w'] } }), '1 layers, 1 warnings');
   assert.equal(resultSize({ analysis: 'perplexity', result: { path: '/m', device: 'cpu', tokens: 9, predicted: 8, windows: 1, truncated: false, nll: 1, perplexity: 2.7, devicesSkipped: [], warnings: [] } }), 'tokens 9, predicted 8, windows 1, nll 1, perplexity 2.7');
+});
+
+test('the device a running job is expected on: where the same providers last ran, else the first that can start here', () => {
+  const stats: AnalysisRequest = { analysis: 'stats', path: '/m', providers: ['cpu'] };
+  assert.deepEqual(expectedDevice(stats, new Map()), { device: 'cpu', sure: true });
+  assert.deepEqual(expectedDevice({ ...stats, providers: ['webgpu', 'cpu'] }, new Map([['webgpu,cpu', 'cpu']])), { device: 'cpu', sure: true });
+  const guess = expectedDevice({ ...stats, providers: ['cuda', 'webgpu', 'cpu'] }, new Map());
+  assert.ok(guess !== null && ['cuda', 'webgpu', 'cpu'].includes(guess.device) && guess.sure === (guess.device === 'cpu'));
+  assert.equal(expectedDevice({ analysis: 'inspect', path: '/m' }, new Map()), null, 'a header read names no device');
+  assert.equal(expectedDevice({ ...stats, providers: ['tpu'] }, new Map()), null);
 });
