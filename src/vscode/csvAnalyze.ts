@@ -8,10 +8,10 @@ import * as vscode from 'vscode';
 import { CancelledError, errorMessage, InputError } from '../errors';
 import type { CsvColumnProfile, CsvColumnsResult, CsvInspectResult, CsvRequest, CsvRowsResult } from '../protocol/csv';
 import { formatPercent } from '../protocol/units';
-import { runAnalysis } from './analysisService';
 import { datasetViewOf } from '../analyses/csv/view';
+import { runAnalysis } from './analysisService';
 import { showDatasetPanel } from './csvSession';
-import { fileStamp, rememberImportance, rememberProfile } from './csvStore';
+import { fileStamp, lookup, rememberImportance, rememberProfile } from './csvStore';
 import { log } from './log';
 import { withCancellableProgress } from './progress';
 import { csvModelFile, runSettings, showSettingError } from './settings';
@@ -27,15 +27,17 @@ export async function analyzeCsv(extensionUri: vscode.Uri, target: vscode.Uri | 
     return undefined;
   }
   try {
-    const stamp = await fileStamp(uri.fsPath);
+    // A profile of the file as it is now (from an earlier run or a hover) is not read again.
+    const known = await lookup(uri);
+    const stamp = known?.stamp ?? (await fileStamp(uri.fsPath));
     if (!stamp) throw new InputError(`cannot read ${uri.fsPath}`);
-    const profile = await run(`Reading ${name}`, { analysis: 'csv', mode: 'inspect', path: uri.fsPath }) as CsvInspectResult;
-    rememberProfile(uri, stamp, profile);
+    const profile = known?.profile ?? (await run(`Reading ${name}`, { analysis: 'csv', mode: 'inspect', path: uri.fsPath }) as CsvInspectResult);
+    if (!known) rememberProfile(uri, stamp, profile);
     const choice = await pickTarget(profile, name);
     if (!choice) return undefined;
     const request = choice.kind === 'columns' ? await columnsRequest(uri, choice.target) : await rowsRequest(uri, profile, choice.textColumn);
     if (!request) return undefined;
-    const title = request.mode === 'columns' ? `Column importance of ${name} vs ${request.target}` : request.mode === 'rows' ? `Row importance (DSIR) of ${name}` : name;
+    const title = request.mode === 'columns' ? `Column importance of ${name} vs ${request.target}` : `Row importance (DSIR) of ${name}`;
     const result = await run(title, request) as CsvColumnsResult | CsvRowsResult;
     if (result.kind === 'columns') rememberImportance(uri, stamp, result);
     showDatasetPanel(extensionUri, uri, datasetViewOf(profile, result));
@@ -101,7 +103,7 @@ async function pickTarget(profile: CsvInspectResult, name: string): Promise<Choi
   return picked && 'choice' in picked ? (picked as ChoiceItem).choice : undefined;
 }
 
-async function columnsRequest(uri: vscode.Uri, target: string): Promise<CsvRequest | undefined> {
+async function columnsRequest(uri: vscode.Uri, target: string): Promise<Extract<CsvRequest, { mode: 'columns' }> | undefined> {
   const model = await pickModel();
   if (model === undefined) return undefined;
   const { providers } = runSettings();
@@ -127,7 +129,7 @@ async function pickModel(): Promise<string | null | undefined> {
   return file?.[0]?.fsPath;
 }
 
-async function rowsRequest(uri: vscode.Uri, profile: CsvInspectResult, textColumn: string | undefined): Promise<CsvRequest | undefined> {
+async function rowsRequest(uri: vscode.Uri, profile: CsvInspectResult, textColumn: string | undefined): Promise<Extract<CsvRequest, { mode: 'rows' }> | undefined> {
   const column = textColumn ?? (await pickTextColumn(profile));
   if (!column) return undefined;
   const sample = await vscode.window.showOpenDialog({
@@ -174,11 +176,11 @@ async function askResampleCount(rows: number): Promise<number | null | undefined
 }
 
 /** data.csv → data.dsir-500.csv, or data.dsir-500-2.csv, … : always a file that does not exist yet. */
-function freshOutputPath(source: string, k: number, exists: (path: string) => boolean = existsSync): string {
+function freshOutputPath(source: string, k: number): string {
   const ext = extname(source) || '.csv';
   const stem = join(dirname(source), `${basename(source, extname(source))}.dsir-${k}`);
   let candidate = `${stem}${ext}`;
-  for (let n = 2; exists(candidate); n++) candidate = `${stem}-${n}${ext}`;
+  for (let n = 2; existsSync(candidate); n++) candidate = `${stem}-${n}${ext}`;
   return candidate;
 }
 
