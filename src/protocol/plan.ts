@@ -140,6 +140,7 @@ export interface PlanPanelView {
   metric: string;
   textFile: string | null;
   actions: PrunePlan['actions'];
+  alternatives: PrunePlan['alternatives'];
   predicted: PrunePlan['predicted'];
   configChanges: string[];
   rows: (PlanRow & { links: PlanRowLinks })[];

@@ -45,7 +45,7 @@ function attachPlanSession(webview: vscode.Webview, plan: vscode.Uri): vscode.Di
     const links = (row: PlanRow): PlanRowLinks => ({ config: row.configKey !== null && keyLine(preview!.config.before, row.configKey) !== null, tensor: row.tensor !== null, modeling: definitions.get(row.kind)?.name ?? null });
     const p = preview.plan;
     const view: PlanPanelView = {
-      file: basename(plan.fsPath), model: preview.model, metric: p.metric.name, textFile: p.metric.text?.file ?? null, actions: p.actions,
+      file: basename(plan.fsPath), model: preview.model, metric: p.metric.name, textFile: p.metric.text?.file ?? null, actions: p.actions, alternatives: p.alternatives,
       predicted: p.predicted, configChanges: preview.configChanges, rows: preview.rows.map((row) => ({ ...row, links: links(row) })), notes: p.notes, verified, applied,
     };
     post({ type: 'planView', view });

@@ -38,7 +38,11 @@ test('Plan Pruning from the explorer -> plan document and panel -> Preview diff 
   mkdirSync(join(workspace, '.vscode'));
   // A stand-in for transformers' modeling_llama.py (not installed here): the panel links rows to its classes.
   writeFileSync(join(workspace, 'modeling_llama.py'), '# The class names transformers\' modeling_llama.py defines.\nimport torch.nn as nn\n\n\nclass LlamaAttention(nn.Module):\n    pass\n\n\nclass LlamaDecoderLayer(nn.Module):\n    pass\n');
-  writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'importanceLens.sampleTextFile': 'text/psalms-23.txt', 'importanceLens.executionProviders': ['cpu'] }));
+  writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({
+    'importanceLens.sampleTextFile': 'text/psalms-23.txt', 'importanceLens.executionProviders': ['cpu'],
+    // Original and planned side by side in the screenshot, though the editor group is half the window.
+    'diffEditor.useInlineViewWhenSpaceIsLimited': false,
+  }));
   const before = hashes(model);
   const server = await startCodeServer();
   const browser = await launchBrowser();
@@ -70,6 +74,9 @@ test('Plan Pruning from the explorer -> plan document and panel -> Preview diff 
   await webview.locator('table.plan-rows tr.row').nth(3).waitFor({ timeout: 60_000 });
   assert.equal(await webview.locator('table.plan-rows tr.removed').count(), 1);
   assert.match(await webview.locator('.totals').innerText(), /layers\s+4 → 3/);
+
+  // The explorer is done with: the editors get the width.
+  await page.keyboard.press('Control+B');
 
   // Each row links to its source: config.json at the key's line, the modeling_*.py class.
   await webview.locator('table.plan-rows tr.removed a', { hasText: 'num_hidden_layers' }).click();

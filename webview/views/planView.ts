@@ -38,6 +38,8 @@ function header(view: PlanPanelView, actions: PlanActions): HTMLElement {
   return h('header', {},
     h('h1', {}, view.file),
     h('p', { class: 'muted' }, view.actions.map(describeAction).join('; ')),
+    ...view.alternatives.map((a) => h('p', { class: 'muted small', title: 'Paste these layers into the action to use this choice instead' },
+      `alternative: ${a.selection} ${a.layers.join(', ')} (score sum ${formatValue(a.scoreSum)}${a.angularDistance === null ? '' : `, angular distance ${formatValue(a.angularDistance)}`})`)),
     h('p', { class: 'muted mono' }, `model ${view.model}${view.textFile ? ` · text ${basename(view.textFile)}` : ''}`),
     h('dl', { class: 'arch-grid totals' }, ...fields.map(([label, value, title]) => h('div', { title }, h('dt', {}, label), h('dd', {}, value)))),
     actions.command ? h('div', { class: 'table-tools plan-buttons' }, button('preview', 'Preview diff', true), button('apply', 'Apply…'), button('verify', 'Verify')) : null,
