@@ -1,4 +1,4 @@
-// npm run bench (entry; forward passes in forward.bench.ts): throughput of `stats` on ≥ 1 GB safetensors files (f32 and bf16) against a numpy script doing the
+// npm run bench (entry; forward passes in forward.bench.ts, CSV in csv.bench.ts, webview paint in paint.bench.ts): throughput of `stats` on ≥ 1 GB safetensors files (f32 and bf16) against a numpy script doing the
 // same statistics and against reading the file (cat), peak RSS, and opening a 100 000-tensor file. Every target is
 // a ratio against a baseline measured in this same run; nothing here is asserted in `npm test`.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -12,6 +12,7 @@ import { MomentsKernel } from '../src/compute/momentsKernel';
 import { CHUNK_ELEMENTS } from '../src/compute/tensorStream';
 import { csvBench } from './csv.bench';
 import { forwardBench } from './forward.bench';
+import { paintBench } from './paint.bench';
 import { ROOT } from '../test/unit/helpers';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -138,6 +139,8 @@ async function main(): Promise<void> {
   for (const line of await forwardBench(process.env.IMPORTANCE_LENS_PROVIDERS?.split(',') ?? ['cpu'])) console.log(line);
   console.log('');
   for (const line of await csvBench()) console.log(line);
+  console.log('');
+  for (const line of await paintBench()) console.log(line);
   if (process.env.BENCH_CLEAN) rmSync(DIR, { recursive: true, force: true });
 }
 

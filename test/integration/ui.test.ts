@@ -168,7 +168,9 @@ test('Token Saliency on an editor selection: model picked in the dialog, method 
     // The editor carries the same colours: decorations (drawn as overlays behind the text) on the selected lines.
     const decorated = editor.locator('.view-overlays [class*="ced-"]');
     await decorated.first().waitFor();
-    assert.ok(await webview.locator('.saliency-text .tok[style*="background"]').count() > 0, 'tokens are coloured in the panel');
+    const coloured = webview.locator('.saliency-text .tok[class*=" s"]');
+    assert.ok(await coloured.count() > 0, 'tokens are coloured in the panel');
+    assert.notEqual(await coloured.first().evaluate('(e) => getComputedStyle(e).backgroundColor'), 'rgba(0, 0, 0, 0)');
 
     // A token in the panel shows its range in the editor: the status bar reports the selection.
     await webview.locator('.saliency-text .tok', { hasText: 'LORD' }).first().click();

@@ -68,8 +68,18 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
     remember: () => post({ type: 'rememberSampleText' }),
   }) : undefined;
 
-  const overview = overviewView(result, openFile ? { openFile } : {});
-  const layers = layersView({
+  // Each view is built when first shown: a panel opened on one view pays for that one.
+  const overviewHost = h('vscode-panel-view', { id: 'view-overview', class: 'view' });
+  const layersHost = h('vscode-panel-view', { id: 'view-layers', class: 'view' });
+  const tensorsHost = h('vscode-panel-view', { id: 'view-tensors', class: 'view' });
+  const overview = once(() => {
+    const view = overviewView(result, openFile ? { openFile } : {});
+    view.setDevices(devices());
+    overviewHost.append(view.element);
+    return view;
+  });
+  const layers = once(() => {
+    const view = layersView({
     result,
     jobs: [statsJob?.element, textJob?.element].filter((e): e is HTMLElement => e !== undefined),
     metric: ui.metric,
@@ -82,11 +92,16 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
     ...(openFile && configPath ? { openConfig: () => openFile(configPath, 'num_hidden_layers') } : {}),
     showTensor: (name) => {
       switchTo('tensors');
-      table.reveal(name);
+      table.get().reveal(name);
     },
+    });
+    view.setSeries(layerSeries(result, stats, textResults), statsByName);
+    layersHost.append(view.element);
+    return view;
   });
   const detailHolder = h('div', { class: 'detail-holder' });
-  const table = tensorTable({
+  const table = once(() => {
+    const view = tensorTable({
     tensors: result.tensors,
     parameters: result.parameters,
     state: ui.table,
@@ -95,14 +110,18 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
       onSave();
     },
     onSelect: (t) => openDetail(t),
+    });
+    if (statsByName) view.setStats(statsByName);
+    tensorsView.prepend(view.element);
+    return view;
   });
-  const tensorsView = h('div', { class: 'tensors-view' }, table.element, detailHolder);
+  const tensorsView = h('div', { class: 'tensors-view' }, detailHolder);
+  tensorsHost.append(tensorsView);
+  const show = (view: InspectViewName) => (view === 'overview' ? overview.get() : view === 'layers' ? layers.get() : table.get());
 
   const tabs = h('vscode-panels', { class: 'views', activeid: `tab-${ui.view}`, 'aria-label': 'Views of this checkpoint' },
     ...VIEWS.map((v) => h('vscode-panel-tab', { id: `tab-${v.key}`, class: `tab-${v.key}` }, v.label)),
-    h('vscode-panel-view', { id: 'view-overview', class: 'view' }, overview.element),
-    h('vscode-panel-view', { id: 'view-layers', class: 'view' }, layers.element),
-    h('vscode-panel-view', { id: 'view-tensors', class: 'view' }, tensorsView),
+    overviewHost, layersHost, tensorsHost,
   );
   tabs.addEventListener('change', (event) => {
     if (event.target !== tabs) return; // a dropdown or checkbox inside a view
@@ -110,11 +129,13 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
     const view = VIEWS.find((v) => `tab-${v.key}` === id)?.key;
     if (!view || view === ui.view) return;
     ui.view = view;
+    show(view);
     onSave();
-    if (view === 'tensors') requestAnimationFrame(() => table.refresh());
+    if (view === 'tensors') requestAnimationFrame(() => table.get().refresh());
   });
   const switchTo = (view: InspectViewName) => {
     ui.view = view;
+    show(view);
     tabs.setAttribute('activeid', `tab-${view}`);
     onSave();
   };
@@ -139,7 +160,7 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
         detailTensor = undefined;
         renderDetail();
       },
-      showRow: () => table.reveal(t.name),
+      showRow: () => table.get().reveal(t.name),
     }));
   };
   const openDetail = (t: InspectTensor) => {
@@ -153,9 +174,31 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
     ...[...textResults.values()].map((r): [string, string] => [TEXT_METRICS.find((m) => m.key === r.layers.metric)?.label ?? r.layers.metric, r.layers.device]),
   ];
 
+  const drawSeries = (focus?: string) => {
+    if (layers.built) layers.get().setSeries(layerSeries(result, stats, textResults), statsByName, focus);
+    else if (focus) ui.metric = focus;
+    if (overview.built) overview.get().setDevices(devices());
+  };
+  // Results often arrive back to back (a reloaded webview gets statistics and every metric at once): draw once a frame.
+  let seriesFrame = 0;
+  let pendingFocus: string | undefined;
   const refreshSeries = (focus?: string) => {
-    layers.setSeries(layerSeries(result, stats, textResults), statsByName, focus);
-    overview.setDevices(devices());
+    if (focus !== undefined) pendingFocus = focus;
+    if (seriesFrame) return;
+    seriesFrame = requestAnimationFrame(() => {
+      seriesFrame = 0;
+      const chosen = pendingFocus;
+      pendingFocus = undefined;
+      drawSeries(chosen);
+    });
+  };
+  let statsFrame = 0;
+  const refreshTableStats = () => {
+    if (statsFrame) return;
+    statsFrame = requestAnimationFrame(() => {
+      statsFrame = 0;
+      if (table.built) table.get().setStats(statsByName);
+    });
   };
 
   const setStats = (state: StatsState) => {
@@ -164,7 +207,7 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
     if (state.kind === 'done') {
       stats = state.result;
       statsByName = new Map(stats.tensors.map((t) => [t.name, t]));
-      table.setStats(statsByName);
+      refreshTableStats();
       refreshSeries(ui.metric === 'params' ? 'weight-l2' : undefined);
       renderDetail();
     }
@@ -183,8 +226,7 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
 
   statsJob?.update(statsState);
   textJob?.update(layersState);
-  if (statsByName) table.setStats(statsByName);
-  refreshSeries();
+  show(ui.view);
   if (ui.table.selected) {
     const selected = result.tensors.find((t) => t.name === ui.table.selected);
     if (selected) openDetail(selected);
@@ -242,6 +284,24 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
         ...(layersState.kind === 'idle' ? { textOffer: layersState.textFile } : {}),
         ui: { ...ui, table: { ...ui.table } },
       };
+    },
+  };
+}
+
+/** A value made on first use. */
+function once<T>(make: () => T): { get(): T; readonly built: boolean } {
+  let value: T | undefined;
+  let built = false;
+  return {
+    get() {
+      if (!built) {
+        value = make();
+        built = true;
+      }
+      return value as T;
+    },
+    get built() {
+      return built;
     },
   };
 }

@@ -86,7 +86,12 @@ export function layersView(options: LayersViewOptions): LayersView {
 
   const current = () => series.find((s) => s.key === metric) ?? series[0];
 
+  let toolsDrawn = '';
   const renderTools = () => {
+    // Toolkit controls are costly to create: rebuilt only when the metrics, the one shown or the sort change.
+    const signature = `${series.map((s) => s.key).join()}|${current()?.key}|${sort}`;
+    if (signature === toolsDrawn) return;
+    toolsDrawn = signature;
     const focused = tools.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.focusKey : undefined;
     const dropdown = h('vscode-dropdown', { class: 'layer-view-metric', 'aria-label': 'Metric shown' },
       ...series.map((s) => h('vscode-option', { value: s.key, selected: s.key === current()?.key }, s.label)));
