@@ -4,7 +4,7 @@ import * as vscode from 'vscode';
 import type { FinishedAnalysis, ImportanceLensApi } from '../../src/vscode/analysisService';
 import { EXTENSION_ID, waitFor, workspaceFile } from './helpers';
 
-const COMMANDS = ['analyze', 'saliency', 'clearSaliency', 'planPruning', 'applyPlan', 'previewPlan', 'verifyPlan', 'showPlan', 'compareWithBase', 'analyzeCsv', 'openReport'].map((c) => `importanceLens.${c}`);
+const COMMANDS = ['analyze', 'saliency', 'clearSaliency', 'planPruning', 'applyPlan', 'previewPlan', 'verifyPlan', 'showPlan', 'compareWithBase', 'analyzeCsv', 'openReport', 'cancelJob'].map((c) => `importanceLens.${c}`);
 
 function activeTabInput(): unknown {
   return vscode.window.tabGroups.activeTabGroup.activeTab?.input;
