@@ -20,6 +20,7 @@ import { runSettings } from './settings';
 const verified = new vscode.EventEmitter<{ plan: string; outcome: ApplyOutcome }>();
 /** Fires after every successful apply or verification (the plan panel shows the latest). */
 export const onDidApplyPlan = verified.event;
+export const planApplyEvents: vscode.Disposable = verified;
 
 /** The plan file as the command sees it: saved first when its editor has unsaved edits (apply reads the file). */
 async function savedPlan(plan: vscode.Uri): Promise<string | undefined> {

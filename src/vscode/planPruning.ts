@@ -44,7 +44,8 @@ export function modelFolder(uri: vscode.Uri | undefined): string | null {
 }
 
 export async function planPruning(extensionUri: vscode.Uri, target: vscode.Uri | undefined, args: PlanPruningArgs = {}): Promise<vscode.Uri | undefined> {
-  const model = args.model ?? modelFolder(target) ?? (await pickModelFolder());
+  // The palette: the model of the file in the active editor (its config.json, say), else a folder dialog.
+  const model = args.model ?? modelFolder(target ?? vscode.window.activeTextEditor?.document.uri) ?? (await pickModelFolder());
   if (!model) return undefined;
   const choices = await withCancellableProgress(`Plan Pruning: reading ${basename(model)}`, (signal) => runAnalysis({ analysis: 'plan-choices', model }, { signal })).then((o) => o.result, reportFailure('Plan Pruning'));
   if (!choices) return undefined;

@@ -2,7 +2,7 @@
 // file, CodeLens and commands preview it as diffs, show its panel, apply it to a new folder and verify it.
 import * as vscode from 'vscode';
 import type { PlanKind } from '../protocol/plan';
-import { applyPlanFile, verifyPlanFile } from './planApply';
+import { applyPlanFile, planApplyEvents, verifyPlanFile } from './planApply';
 import * as planLens from './planLens';
 import { showPlanPanel } from './planPanel';
 import * as planPreview from './planPreview';
@@ -17,8 +17,10 @@ export function register(context: vscode.ExtensionContext): void {
     return plan ? run(plan) : undefined;
   };
   context.subscriptions.push(
+    planApplyEvents,
     vscode.commands.registerCommand('importanceLens.previewPlan', onPlan((plan) => planPreview.previewDiff(plan.fsPath))),
-    vscode.commands.registerCommand('importanceLens.applyPlan', onPlan((plan) => applyPlanFile(plan))),
+    // A script may name the output folder (second argument) and skip the box that asks for it.
+    vscode.commands.registerCommand('importanceLens.applyPlan', (arg?: unknown, out?: unknown) => onPlan((plan) => applyPlanFile(plan, typeof out === 'string' ? out : undefined))(arg)),
     vscode.commands.registerCommand('importanceLens.verifyPlan', onPlan((plan) => verifyPlanFile(plan))),
     vscode.commands.registerCommand('importanceLens.showPlan', onPlan(async (plan) => showPlanPanel(extensionUri, plan))),
     // From the explorer (a folder, config.json or weights), the config.json CodeLens (a Uri), the palette (nothing)

@@ -12,6 +12,7 @@ import { encodeSafetensors } from '../fixtures/safetensorsWriter';
 import { openCheckpoint } from '../../src/formats/open';
 import { owlRatios, perOutput } from '../../src/plan/allocation';
 import { applyPlan } from '../../src/plan/apply';
+import { planPreview } from '../../src/plan/preview';
 import { lowestScoring, contiguousAlternative } from '../../src/plan/layerSelection';
 import type { LinearWeight } from '../../src/plan/linearWeights';
 import { blockMapping, prunedConfig, renumberName } from '../../src/plan/renumber';
@@ -153,6 +154,12 @@ test('tiny-qwen2 (q/k/v biases, BF16 twin): drop-heads slices rows, bias element
     const kept = 1 - (action.type === 'drop-heads' ? action.kvGroups['0']![0]! : 0);
     const result = await drain(applyPlan(join(dir, 'h.pruneplan.json'), join(dir, 'h'), { providers: ['cpu'] }));
     assert.equal(result.parameters.after, plan.predicted.parameters.after);
+    // The editor's preview is what apply writes: config.json (heads, KV heads, head_dim), and a row per dropped group.
+    const preview = await planPreview(join(dir, 'h.pruneplan.json'));
+    assert.equal(preview.config.after, readFileSync(join(dir, 'h', 'config.json'), 'utf8'));
+    assert.deepEqual(preview.configChanges, ['num_attention_heads', 'num_key_value_heads', 'head_dim']);
+    assert.deepEqual(preview.rows.map((r) => [r.kind, r.layer, r.index, r.configKey]), [['kv-group', 0, 1 - kept, 'num_key_value_heads'], ['kv-group', 1, plan.actions[0]!.type === 'drop-heads' ? plan.actions[0]!.kvGroups['1']![0]! : -1, 'num_key_value_heads']]);
+    assert.ok(preview.rows.every((r) => r.score !== null && /k_proj/.test(r.tensor!.name)));
     const { header: src } = await openCheckpoint(fixture);
     const { header: out } = await openCheckpoint(join(dir, 'h'));
     const get = (h: typeof src, name: string) => h!.tensors.find((t) => t.name === name)!;
@@ -213,6 +220,12 @@ test('a sharded checkpoint keeps its shards: index rewritten, a shard left empty
   const result = await drain(applyPlan(planPath, join(dir, 'out'), { providers: ['cpu'] }));
   assert.deepEqual(result.files, ['config.json', 'model-00001-of-00003.safetensors', 'model-00003-of-00003.safetensors', 'model.safetensors.index.json', 'tokenizer.json', 'tokenizer_config.json']);
   const index = JSON.parse(readFileSync(join(dir, 'out', 'model.safetensors.index.json'), 'utf8'));
+  // The editor's preview diff: the index on disk against exactly the index apply wrote, and the config.
+  const preview = await planPreview(planPath);
+  assert.equal(preview.weightMap.indexFile, join(sharded, 'model.safetensors.index.json'));
+  assert.equal(preview.weightMap.before, readFileSync(join(sharded, 'model.safetensors.index.json'), 'utf8'));
+  assert.equal(preview.weightMap.after, readFileSync(join(dir, 'out', 'model.safetensors.index.json'), 'utf8'));
+  assert.equal(preview.config.after, readFileSync(join(dir, 'out', 'config.json'), 'utf8'));
   assert.ok(Object.values(index.weight_map).every((s) => s !== 'model-00002-of-00003.safetensors'));
   assert.equal(index.metadata.total_size, result.bytes.after);
   assert.equal(Object.keys(index.weight_map).length, (await openCheckpoint(join(dir, 'out'))).header!.tensors.length);

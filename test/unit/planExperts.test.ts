@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { openCheckpoint } from '../../src/formats/open';
 import { applyPlan } from '../../src/plan/apply';
+import { planChoices } from '../../src/plan/choices';
+import { planPreview } from '../../src/plan/preview';
 import { encodeSafetensors, normalF32, seededRandom, type TensorSpec } from '../fixtures/safetensorsWriter';
 import { tempDir } from './helpers';
 import { hashDirectory, makePlan } from './planHelpers';
@@ -57,6 +59,12 @@ test('drop-experts: plan by expert-l2, apply renumbers experts and slices router
   assert.deepEqual(hashDirectory(model), before);
   const config = JSON.parse(readFileSync(join(dir, 'out', 'config.json'), 'utf8'));
   assert.equal(config.num_local_experts, EXPERTS - 1);
+  // The editor: drop-experts offered up to experts − routed per token; the preview rows name each dropped expert.
+  assert.equal((await planChoices(model)).available.find((c) => c.kind === 'drop-experts')?.max, EXPERTS - 2);
+  const preview = await planPreview(planPath);
+  assert.equal(preview.config.after, readFileSync(join(dir, 'out', 'config.json'), 'utf8'));
+  assert.deepEqual(preview.rows.map((r) => [r.kind, r.layer, r.index, r.configKey]), [0, 1].map((l) => ['expert', l, drop[String(l)]![0], 'num_local_experts']));
+  assert.ok(preview.rows.every((r) => r.tensor!.name.includes(`.experts.${r.index}.`) && r.score !== null));
   const { header: src } = await openCheckpoint(model);
   const { header: out } = await openCheckpoint(join(dir, 'out'));
   const get = (h: typeof src, name: string) => h!.tensors.find((t) => t.name === name);
