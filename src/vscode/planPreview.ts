@@ -18,7 +18,15 @@ const previews = new Map<string, Promise<PlanPreview>>();
 const changed = new vscode.EventEmitter<vscode.Uri>();
 
 export function register(context: vscode.ExtensionContext): void {
-  context.subscriptions.push(changed, vscode.workspace.registerTextDocumentContentProvider(PLAN_SCHEME, { onDidChange: changed.event, provideTextDocumentContent }));
+  context.subscriptions.push(
+    changed,
+    vscode.workspace.registerTextDocumentContentProvider(PLAN_SCHEME, { onDidChange: changed.event, provideTextDocumentContent }),
+    // An open diff follows the plan: saving it previews it again (a plan made invalid says so).
+    vscode.workspace.onDidSaveTextDocument((document) => {
+      const plan = document.uri.fsPath;
+      if (vscode.workspace.textDocuments.some((d) => d.uri.scheme === PLAN_SCHEME && d.uri.query === plan)) void refreshPreview(plan);
+    }),
+  );
 }
 
 /** `importance-lens-plan:/<side>/<doc>?<plan path>`: the path ends in .json, so the editor colours it as JSON. */
@@ -31,8 +39,11 @@ async function provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
   let preview = previews.get(uri.query);
   if (!preview) {
     // A diff restored after a reload: compute it again.
-    preview = computePreview(uri.query);
-    previews.set(uri.query, preview);
+    const pending = computePreview(uri.query);
+    previews.set(uri.query, pending);
+    // A failure is shown in the document; the next request tries again.
+    pending.catch(() => previews.get(uri.query) === pending && previews.delete(uri.query));
+    preview = pending;
   }
   const result = await preview;
   const pair = doc === 'config.json' ? result.config : result.weightMap;
