@@ -81,6 +81,8 @@ export interface CsvRowsResult {
    * their text cut to a preview, so a view can list them without reading the file again. */
   highest: CsvWeightedRow[];
   lowest: CsvWeightedRow[];
+  /** How the weights spread: equal-width bins from the lowest to the highest weight (edges has one more entry). */
+  histogram: { edges: number[]; counts: number[] };
   buckets: number;
   resampled: { out: string; k: number; lines: number[] } | null;
   warnings: string[];

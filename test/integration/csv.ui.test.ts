@@ -141,6 +141,9 @@ test('Analyze CSV Importance -> row importance (DSIR) of a text column; a row in
     const highest = webview.locator('table.weighted-rows').first().locator('tr.row');
     await highest.nth(24).waitFor({ timeout: 60_000 });
     assert.match(await webview.locator('.importance-facts').innerText(), /text column\s+ObjectClass[\s\S]*target sample\s+target\.txt[\s\S]*rows weighted\s+286/);
+    // The spread of the weights: the bins' row counts add up to the rows.
+    const counts = await webview.locator('.weight-histogram svg.bars .bar-value').allTextContents();
+    assert.equal(counts.map(Number).reduce((a, b) => a + b, 0), 286);
     // The resample went to a new file next to the source, with the header and 20 rows.
     await webview.getByRole('link', { name: 's57objectclasses.dsir-20.csv' }).waitFor();
     const written = readFileSync(join(workspace, 'charts', 's57objectclasses.dsir-20.csv'), 'utf8').trim().split('\n');
@@ -157,6 +160,8 @@ test('Analyze CSV Importance -> row importance (DSIR) of a text column; a row in
     await page.locator('.editor-group-container.active .tab.active', { hasText: 's57objectclasses.csv', hasNotText: 'Dataset' }).waitFor();
     const selected = page.locator('.editor-instance .monaco-editor .view-line', { hasText: rowText.split(',')[0]! });
     await selected.first().waitFor();
+    // For the screenshot: the weights and the top of the table beside the revealed line.
+    await webview.locator('.weight-histogram').evaluate((e) => e.scrollIntoView({ block: 'start' }));
   } finally {
     await page.screenshot({ path: join(SCREENSHOTS, 'csv-rows.png') });
   }

@@ -121,11 +121,27 @@ function rowsSection(summary: CsvRowsSummary, actions: DatasetActions): HTMLElem
       ? h('p', { class: 'resampled' }, `${resampled.k} rows drawn ∝ exp(weight) into `,
         actions.openFile ? h('a', { href: '#', class: 'source-link', onclick: (event: Event) => { event.preventDefault(); actions.openFile!(resampled.out); } }, basename(resampled.out)) : h('span', { class: 'mono' }, basename(resampled.out)))
       : null,
+    weightChart(summary),
     h('div', { class: 'row-tables' },
       rowTable('rows-highest', 'Highest weights', summary.highest, true, actions),
       rowTable('rows-lowest', 'Lowest weights', summary.lowest, false, actions),
     ),
   );
+}
+
+/** The spread of the weights, highest bin first (where the "Highest weights" table starts). */
+function weightChart(summary: CsvRowsSummary): HTMLElement | null {
+  const { edges, counts } = summary.histogram;
+  if (counts.length === 0) return null;
+  const bars: Bar[] = counts.map((count, i) => ({
+    label: `≥ ${formatValue(edges[i]!)}`,
+    value: count,
+    valueText: formatCount(count),
+    title: `${count} row${count === 1 ? '' : 's'} with a weight from ${formatValue(edges[i]!)} to ${formatValue(edges[i + 1]!)}`,
+  })).reverse();
+  return h('figure', { class: 'weight-histogram' },
+    h('figcaption', {}, h('strong', {}, 'Weights'), h('span', { class: 'muted' }, ` rows per weight bin, ${counts.length} equal-width bins`)),
+    barChart(bars, 'Rows per DSIR weight bin'));
 }
 
 function rowTable(id: string, heading: string, rows: CsvWeightedRow[], descending: boolean, actions: DatasetActions): HTMLElement {

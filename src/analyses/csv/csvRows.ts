@@ -10,7 +10,7 @@ import { fieldText } from '../../formats/csv/scanner';
 import type { CsvRowsResult } from '../../protocol/csv';
 import type { Progress } from '../../protocol/results';
 import { BUCKETS, BucketCounts, gumbelTopK, logRatios, rowWeight } from './dsir';
-import { ExtremeRows } from './extremeRows';
+import { ExtremeRows, weightHistogram } from './extremeRows';
 
 /** One (line, weight) per row goes into the result document: past this many rows it would not fit one JSON string. */
 export const MAX_ROWS = 5_000_000;
@@ -62,7 +62,7 @@ export async function* csvRows(input: CsvRowsInput, signal?: AbortSignal): Async
     await writeRows(layout, new Set(chosen), input.out, signal);
     resampled = { out: input.out, k, lines: chosen };
   }
-  return { kind: 'rows', path: input.path, textColumn: input.textColumn, targetFile: input.targetFile, rows, highest: extremes.highest, lowest: extremes.lowest, buckets: BUCKETS, resampled, warnings: [...layout.warnings] };
+  return { kind: 'rows', path: input.path, textColumn: input.textColumn, targetFile: input.targetFile, rows, highest: extremes.highest, lowest: extremes.lowest, histogram: weightHistogram(weights.subarray(0, n)), buckets: BUCKETS, resampled, warnings: [...layout.warnings] };
 }
 
 function columnIndex(layout: CsvLayout, name: string): number {

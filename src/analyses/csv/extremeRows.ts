@@ -1,8 +1,9 @@
-// The rows with the highest and the lowest DSIR weights, kept in one pass with bounded memory: a view lists them
-// (with a preview of their text) without holding every row's text or reading the file again.
+// What a view shows of DSIR weights without the weight of every row: the rows with the highest and the lowest
+// weights (kept in one pass with bounded memory, with a preview of their text) and a histogram of all weights.
 import type { CsvWeightedRow } from '../../protocol/csv';
 
 export const EXTREME_ROWS = 25;
+export const HISTOGRAM_BINS = 12;
 export const PREVIEW_CHARS = 200;
 
 export class ExtremeRows {
@@ -33,4 +34,20 @@ export class ExtremeRows {
     list.splice(at, 0, row);
     if (list.length > this.keep) list.pop();
   }
+}
+
+/** Equal-width bins from the lowest to the highest weight; one bin when all weights are equal, none without rows. */
+export function weightHistogram(weights: Float64Array, bins = HISTOGRAM_BINS): { edges: number[]; counts: number[] } {
+  if (weights.length === 0) return { edges: [], counts: [] };
+  let min = Infinity;
+  let max = -Infinity;
+  for (const w of weights) {
+    if (w < min) min = w;
+    if (w > max) max = w;
+  }
+  const n = max > min ? bins : 1;
+  const width = (max - min) / n;
+  const counts = new Array<number>(n).fill(0);
+  for (const w of weights) counts[width > 0 ? Math.min(n - 1, Math.floor((w - min) / width)) : 0]!++;
+  return { edges: Array.from({ length: n + 1 }, (_, i) => (i === n ? max : min + i * width)), counts };
 }
