@@ -14,14 +14,14 @@ export function requestSummary(request: AnalysisRequest): string {
 }
 
 /**
- * "39 tensors, 4 layers": the non-empty lists in the result and their lengths; a result without lists (perplexity)
+ * "tensors 39, layers 4": the non-empty lists in the result and their lengths; a result without lists (perplexity)
  * gives its numbers instead.
  */
 export function resultSize(result: AnalysisResult): string {
   const entries = Object.entries(result.result as object);
   const lists = entries
     .filter((entry): entry is [string, unknown[]] => Array.isArray(entry[1]) && entry[1].length > 0)
-    .map(([name, list]) => `${list.length.toLocaleString('en-US')} ${name}`);
+    .map(([name, list]) => `${name} ${list.length.toLocaleString('en-US')}`);
   if (lists.length > 0) return lists.join(', ');
   const numbers = entries.filter(([, value]) => typeof value === 'number').map(([name, value]) => `${name} ${Number((value as number).toPrecision(6))}`);
   return numbers.length > 0 ? numbers.join(', ') : 'empty';

@@ -72,11 +72,15 @@ test('config.json: CodeLens -> layer importance on text, then the hover on num_h
     const key = editor.locator('.view-line span', { hasText: '"num_hidden_layers"' }).first();
     await key.waitFor();
     const hover = page.locator('.monaco-hover', { hasText: 'Number of transformer blocks' });
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const box = (await key.boundingBox())!;
-      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-      if (await hover.waitFor({ timeout: 4_000 }).then(() => true, () => false)) break;
-      await page.mouse.move(5, 450);
+    // Pointer hovers race with the editor settling (and with the JSON language server starting on a busy machine):
+    // the cursor on the key and Show Hover (Ctrl+K Ctrl+I) asks for the same hover deterministically.
+    for (let attempt = 0; ; attempt++) {
+      await key.click();
+      await page.keyboard.press('Control+K');
+      await page.keyboard.press('Control+I');
+      if (await hover.waitFor({ timeout: 10_000 }).then(() => true, () => false)) break;
+      if (attempt === 3) throw new Error('no hover on num_hidden_layers');
+      await page.keyboard.press('Escape');
     }
     const text = await hover.innerText();
     assert.match(text, /num_hidden_layers — Number of transformer blocks/);
@@ -151,6 +155,23 @@ test('status bar: a running job shows a spinner with its name, and a click on it
     await item.click();
     await webview.getByText('Computing weight statistics was cancelled.').waitFor({ timeout: 10_000 });
     await item.waitFor({ state: 'detached' });
+
+    // The output channel logged both jobs: the summary read (files only), then the cancelled statistics.
+    await page.keyboard.press('F1');
+    await page.keyboard.type('Output: Show Output Channels');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Show Output Channels' }).first().click();
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Importance Lens' }).first().click();
+    const output = page.locator('.part.panel .view-lines');
+    // The editor draws spaces as no-break spaces, and long lines wrap into several view lines: read the text
+    // without the breaks, with plain spaces.
+    const read = async () => ((await output.textContent()) ?? '').replace(/\u00a0/g, ' ');
+    for (const deadline = Date.now() + 10_000; !/job \d+ cancelled after [\d.]+ s/.test(await read()); await page.waitForTimeout(200)) {
+      if (Date.now() > deadline) throw new Error(`no cancelled job in the output channel:\n${await read()}`);
+    }
+    const lines = await read();
+    assert.match(lines, /job \d+ started: inspect of \/\S*large\.safetensors ·\s*\{"analysis":"inspect","path":"[^"]+"\}/);
+    assert.match(lines, /job \d+ finished in [\d.]+ s on no device \(files only\): [^\n]*tensors 4/);
+    assert.match(lines, /job \d+ started: weight statistics of \/\S*large\.safetensors ·\s*\{"analysis":"stats"/);
   } finally {
     await page.screenshot({ path: join(SCREENSHOTS, 'status-bar-cancelled.png') });
   }

@@ -66,8 +66,8 @@ test('job summaries for the log: long strings cut, result size as the lengths of
     `{"analysis":"saliency","model":"/m","text":{"text":"${'x'.repeat(80)}… (500 chars)"},"method":"occlusion","seeds":1}`,
   );
   const layers = { metric: 'weight-l2', device: 'cpu', path: '/m', layers: [{ index: 0, score: 1, rank: 1, params: 2 }], warnings: [] };
-  assert.equal(resultSize({ analysis: 'layers', result: layers }), '1 layers');
-  assert.equal(resultSize({ analysis: 'layers', result: { ...layers, warnings: ['w'] } }), '1 layers, 1 warnings');
+  assert.equal(resultSize({ analysis: 'layers', result: layers }), 'layers 1');
+  assert.equal(resultSize({ analysis: 'layers', result: { ...layers, warnings: ['w'] } }), 'layers 1, warnings 1');
   assert.equal(resultSize({ analysis: 'perplexity', result: { path: '/m', device: 'cpu', tokens: 9, predicted: 8, windows: 1, truncated: false, nll: 1, perplexity: 2.7, devicesSkipped: [], warnings: [] } }), 'tokens 9, predicted 8, windows 1, nll 1, perplexity 2.7');
 });
 
