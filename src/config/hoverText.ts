@@ -6,7 +6,7 @@ import type { DerivedFacts } from './derived';
 import { deriveFacts } from './derived';
 import type { JsonPathSegment } from './jsonPath';
 import type { ConfigFileKind } from './keyDocs';
-import { keyMeaning } from './keyDocs';
+import { isModelConfig, keyMeaning } from './keyDocs';
 import type { StoredLayerRanking } from './layerSparkline';
 import { layerMetricLabel, leastImportant, sparkline, sparklineSvg } from './layerSparkline';
 
@@ -22,6 +22,8 @@ const LEAST_IMPORTANT_SHOWN = 3;
 
 /** The hover's markdown sections, or an empty list when there is nothing to say about the key. */
 export function configHoverSections(input: ConfigHoverInput): string[] {
+  // Many tools write a config.json; only a model's gets model hovers (one being edited into invalid JSON still does).
+  if (input.kind === 'model' && input.config !== null && !isModelConfig(input.config)) return [];
   const sections: string[] = [];
   const named = keyMeaning(input.kind, input.path);
   const key = input.path.filter((s): s is string => typeof s === 'string').pop();

@@ -18,6 +18,11 @@ export function configFileKind(fileName: string): ConfigFileKind | null {
   }
 }
 
+/** A model's config.json names its architecture; other tools' config.json files (and tokenizer configs) do not. */
+export function isModelConfig(config: Record<string, unknown>): boolean {
+  return 'model_type' in config || 'architectures' in config;
+}
+
 const MODEL: Record<string, string> = {
   architectures: 'The model classes the weights were saved from (e.g. `LlamaForCausalLM`): which head sits on top of the base model.',
   model_type: 'The architecture family; selects the config and model classes in transformers (`llama`, `mistral`, `qwen2`, `gemma`, `phi3`, `mixtral`, `gpt2`, `bert`, …).',

@@ -169,4 +169,7 @@ test('hover text on num_hidden_layers of the sample: meaning, derived facts and 
   assert.match(configHoverSections({ kind: 'adapter', path: ['r'], config: { r: 16, lora_alpha: 32, use_rslora: true }, ranking: null }).join('\n'), /B·A × 8 \(lora_alpha 32 \/ √r 16, rank-stabilised\)/);
   assert.match(configHoverSections({ kind: 'model', path: ['my_key'], config, ranking: null })[0]!, /^\*\*`my_key`\*\* · derived from this config/);
   assert.deepEqual(configHoverSections({ kind: 'generation', path: ['my_key'], config: {}, ranking: null }), []);
+  // Another tool's config.json: no model hovers, not even for a key that happens to share a name.
+  assert.deepEqual(configHoverSections({ kind: 'model', path: ['vocab_size'], config: { vocab_size: 3, name: 'app' }, ranking: null }), []);
+  assert.equal(configHoverSections({ kind: 'model', path: ['vocab_size'], config: null, ranking: null }).length, 1);
 });

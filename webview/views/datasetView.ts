@@ -45,9 +45,12 @@ function grid(fields: [string, string, string][], className = 'totals'): HTMLEle
   return h('dl', { class: `arch-grid ${className}` }, ...fields.map(([label, value, title]) => h('div', { title }, h('dt', {}, label), h('dd', {}, value))));
 }
 
-/** Long column names would run off the chart's left edge: cut, with the whole name in the bar's tooltip. */
+/** Room for column names left of the bars; longer names are cut, with the whole name in the bar's tooltip. */
+const LABEL_WIDTH = 170;
+const LABEL_CHARS = 23;
+
 function shortLabel(name: string): string {
-  return name.length > 15 ? `${name.slice(0, 14)}…` : name;
+  return name.length > LABEL_CHARS ? `${name.slice(0, LABEL_CHARS - 1)}…` : name;
 }
 
 /** 1-based ranks by descending value; null values rank last. */
@@ -94,10 +97,10 @@ function importanceSection(result: CsvColumnsResult): HTMLElement {
     h('div', { class: 'importance-charts' },
       h('figure', {},
         h('figcaption', {}, h('strong', {}, 'Mutual information'), h('span', { class: 'muted' }, ' with the target, nats (binned, Miller–Madow corrected)')),
-        barChart(miBars, `Mutual information of each column with ${result.target}`)),
+        barChart(miBars, `Mutual information of each column with ${result.target}`, { labelWidth: LABEL_WIDTH })),
       model ? h('figure', {},
         h('figcaption', {}, h('strong', {}, 'Permutation importance'), h('span', { class: 'muted' }, ` drop in ${metric} when the column is shuffled, mean ± sd over ${model.repeats} repeats`)),
-        barChart(permutationBars, `Permutation importance of each column for ${result.target}`)) : null,
+        barChart(permutationBars, `Permutation importance of each column for ${result.target}`, { labelWidth: LABEL_WIDTH })) : null,
     ),
     result.skipped.length > 0
       ? h('p', { class: 'muted skipped' }, 'Not scored: ', result.skipped.map((s) => `${s.name} (${s.reason})`).join('; '))
