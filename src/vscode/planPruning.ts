@@ -24,7 +24,7 @@ export interface PlanPruningArgs {
 
 const KINDS: Record<PlanKind, { label: string; detail: string; unit: string }> = {
   'drop-layers': { label: 'Drop layers', detail: 'The N blocks with the lowest score (ShortGPT)', unit: 'blocks to drop' },
-  'contiguous-block': { label: 'Drop a contiguous block of layers', detail: 'The N consecutive blocks whose input and output are closest (angular distance on the text; lowest score sum without one)', unit: 'blocks in the block' },
+  'contiguous-block': { label: 'Drop a contiguous block of layers', detail: 'The N consecutive blocks whose input and output are closest (angular distance on the text; lowest score sum without one)', unit: 'consecutive blocks to drop' },
   sparsity: { label: 'Unstructured sparsity', detail: 'Per-block ratios averaging S, OWL allocation; zeros are stored, so the files do not shrink', unit: 'mean sparsity' },
   'drop-heads': { label: 'Drop attention heads (KV groups)', detail: 'Whole KV groups in every block, so GQA stays valid', unit: 'KV groups to drop per block' },
   'drop-query-heads': { label: 'Drop query heads', detail: 'Query heads within every KV group; all groups keep as many', unit: 'query heads to drop per KV group' },
@@ -35,6 +35,18 @@ const METRICS: Record<string, string> = {
   'block-influence': 'Block Influence', angular: 'Angular distance', ablation: 'Ablation Δ perplexity', wanda: 'Wanda |W|·‖X‖',
   'weight-l2': 'Weight L2', magnitude: 'Magnitude |W|', 'head-l2': 'Head L2', 'expert-l2': 'Expert L2',
 };
+
+/** Arguments from scripts and keybindings are untyped JSON: keep the well-formed fields. */
+export function parsePlanPruningArgs(args: unknown): PlanPruningArgs {
+  if (typeof args !== 'object' || args === null) return {};
+  const a = args as Record<string, unknown>;
+  return {
+    ...(typeof a.model === 'string' ? { model: a.model } : {}),
+    ...(typeof a.kind === 'string' && Object.hasOwn(KINDS, a.kind) ? { kind: a.kind as PlanKind } : {}),
+    ...(typeof a.metric === 'string' ? { metric: a.metric } : {}),
+    ...(typeof a.amount === 'number' && Number.isFinite(a.amount) ? { amount: a.amount } : {}),
+  };
+}
 
 /** The model folder a URI stands for: the folder itself, or the folder of its config.json or safetensors weights. */
 export function modelFolder(uri: vscode.Uri | undefined): string | null {
@@ -55,7 +67,10 @@ export async function planPruning(extensionUri: vscode.Uri, target: vscode.Uri |
     return undefined;
   }
   const metric = args.metric ? choice.metrics.find((m) => m.name === args.metric) : await pickMetric(choice);
-  if (!metric) return undefined;
+  if (!metric) {
+    if (args.metric) void vscode.window.showErrorMessage(`Importance Lens: ${KINDS[choice.kind].label.toLowerCase()} of ${basename(model)} is scored by ${choice.metrics.map((m) => m.name).join(', ')}, not ${args.metric}`);
+    return undefined;
+  }
   let textFile: string | undefined;
   if (metric.needsText) {
     const text = await chooseSampleText(true);
@@ -103,7 +118,7 @@ interface Item<T> extends vscode.QuickPickItem {
 }
 
 async function pickKind(choices: PlanChoices): Promise<PlanChoice | undefined> {
-  const items: Item<PlanChoice>[] = choices.available.map((c) => ({ label: KINDS[c.kind].label, description: `up to ${c.kind === 'sparsity' ? c.max : `${c.max}`}`, detail: KINDS[c.kind].detail, value: c }));
+  const items: Item<PlanChoice>[] = choices.available.map((c) => ({ label: KINDS[c.kind].label, description: `up to ${c.max}`, detail: KINDS[c.kind].detail, value: c }));
   if (choices.unavailable.length > 0) {
     items.push({ label: 'Not available for this model', kind: vscode.QuickPickItemKind.Separator });
     items.push(...choices.unavailable.map((u) => ({ label: `$(circle-slash) ${KINDS[u.kind].label}`, detail: u.reason })));
