@@ -8,6 +8,7 @@ import type { Progress } from '../protocol/results';
 import type { LayerMetricName, TextLayersResult } from '../protocol/webview';
 import { runAnalysis } from './analysisService';
 import { chooseSampleText } from './sampleText';
+import { admitInThisWorkspace } from './workspaceTrust';
 import { runSettings } from './settings';
 
 export interface LayersOnTextOptions {
@@ -34,6 +35,8 @@ export function textModelDirectory(path: string): string | null {
 
 export async function layersOnText(model: string, metric: LayerMetricName, options: LayersOnTextOptions = {}): Promise<TextLayersResult> {
   const needsText = metric !== 'weight-l2';
+  // In Restricted Mode the run is refused anyway: refuse before asking for a text, naming the layer metric.
+  await admitInThisWorkspace({ analysis: 'layers', path: model, metric });
   const text = await chooseSampleText(needsText && (options.askForText ?? false));
   if (needsText && text.kind === 'none') throw new InputError(text.message);
   const textFile = text.kind === 'file' ? text.path : null;
