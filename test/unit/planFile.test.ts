@@ -1,11 +1,11 @@
 // The editor's side of plan files, in plain Node: the new-file writer never replaces a file, and the amount box
 // accepts what generatePlan accepts.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseAmount } from '../../src/plan/choices';
-import { planStem, writeNewPlanFile } from '../../src/plan/newFile';
+import { freeSiblingFolder, outputFolderProblem, planStem, writeNewPlanFile } from '../../src/plan/newFile';
 import { tempDir } from './helpers';
 
 test('plans are written under a free name, never over an existing file, with no temporary file left', async () => {
@@ -32,4 +32,20 @@ test('amounts: whole counts within the model\'s limit, sparsity as a fraction or
   assert.equal(parseAmount('sparsity', 0.99, '0.3'), 0.3);
   assert.match(String(parseAmount('sparsity', 0.99, '1')), /fraction in \(0, 0.99\]/);
   assert.match(String(parseAmount('sparsity', 0.99, 'half')), /fraction/);
+});
+
+test('the output folder: a free <model>-pruned sibling by default; missing or empty folders are fine, others refused', () => {
+  const dir = tempDir();
+  const model = join(dir, 'llama');
+  mkdirSync(model);
+  assert.equal(freeSiblingFolder(model), join(dir, 'llama-pruned'));
+  mkdirSync(join(dir, 'llama-pruned'));
+  assert.equal(freeSiblingFolder(model), join(dir, 'llama-pruned-2'));
+  assert.equal(outputFolderProblem(join(dir, 'llama-pruned')), null, 'an empty folder may be used');
+  writeFileSync(join(dir, 'llama-pruned', 'x'), '');
+  assert.match(outputFolderProblem(join(dir, 'llama-pruned'))!, /exists and is not empty/);
+  assert.match(outputFolderProblem(join(dir, 'llama-pruned', 'x'))!, /is a file/);
+  assert.match(outputFolderProblem(join(dir, 'no', 'such'))!, /is not a folder/);
+  assert.match(outputFolderProblem('relative/out')!, /absolute path/);
+  assert.equal(outputFolderProblem(join(dir, 'new')), null);
 });
