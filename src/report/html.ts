@@ -9,7 +9,7 @@ export interface ReportAssets {
   css: string;
 }
 
-/** Theme variables VS Code would inject; the report needs its own values outside the editor. */
+/** Theme variables VS Code would inject (VS Code's Light Modern values, the toolkit's controls included); the report needs its own outside the editor. */
 const STANDALONE_THEME = `:root {
   --vscode-font-family: system-ui, -apple-system, "Segoe UI", sans-serif; --vscode-font-size: 13px;
   --vscode-editor-font-family: ui-monospace, "SF Mono", Menlo, Consolas, monospace;
@@ -18,6 +18,13 @@ const STANDALONE_THEME = `:root {
   --vscode-charts-orange: #d18616; --vscode-list-hoverBackground: #f2f2f2; --vscode-errorForeground: #c72e0f;
   --vscode-editorWarning-foreground: #bf8803; --vscode-badge-background: #cccccc; --vscode-badge-foreground: #333333;
   --vscode-input-background: #ffffff; --vscode-input-foreground: #1f1f1f; --vscode-input-border: #cecece;
+  --vscode-input-placeholderForeground: #767676; --vscode-focusBorder: #005fb8; --vscode-list-inactiveSelectionBackground: #e4e6f1;
+  --vscode-button-background: #005fb8; --vscode-button-foreground: #ffffff; --vscode-button-hoverBackground: #0258a8;
+  --vscode-button-secondaryBackground: #e5e5e5; --vscode-button-secondaryForeground: #3b3b3b; --vscode-button-secondaryHoverBackground: #cccccc;
+  --vscode-button-border: transparent; --vscode-checkbox-background: #f8f8f8; --vscode-checkbox-border: #cecece; --vscode-checkbox-foreground: #3b3b3b;
+  --vscode-dropdown-background: #ffffff; --vscode-dropdown-border: #cecece; --vscode-dropdown-foreground: #3b3b3b; --vscode-settings-dropdownListBorder: #cecece;
+  --vscode-panelTitle-activeBorder: #005fb8; --vscode-panelTitle-activeForeground: #3b3b3b; --vscode-panelTitle-inactiveForeground: #616161;
+  --vscode-progressBar-background: #005fb8;
 }`;
 
 function escapeHtml(text: string): string {

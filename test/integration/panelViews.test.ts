@@ -29,6 +29,10 @@ test('model panel: virtualised 100 000-tensor table, links and saved state', { t
   await paintMessages(page, [{ type: 'inspectResult', result: big }]);
   assert.equal(await page.getByRole('tab', { name: 'Overview' }).getAttribute('aria-selected'), 'true');
 
+  // The view switcher is a tablist: arrow keys move between the views.
+  await page.getByRole('tab', { name: 'Overview' }).focus();
+  await page.keyboard.press('ArrowRight');
+  await page.getByRole('tab', { name: 'Layers', selected: true }).waitFor();
   await page.getByRole('tab', { name: 'Tensors' }).click();
   const rows = page.locator('table.tensors tr.tensor');
   await rows.first().waitFor();

@@ -95,7 +95,7 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
       table.get().reveal(name);
     },
     });
-    view.setSeries(layerSeries(result, stats, textResults), statsByName);
+    view.setSeries(layerSeries(result, stats, textResults, post !== undefined), statsByName);
     layersHost.append(view.element);
     return view;
   });
@@ -175,7 +175,7 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
   ];
 
   const drawSeries = (focus?: string) => {
-    if (layers.built) layers.get().setSeries(layerSeries(result, stats, textResults), statsByName, focus);
+    if (layers.built) layers.get().setSeries(layerSeries(result, stats, textResults, post !== undefined), statsByName, focus);
     else if (focus) ui.metric = focus;
     if (overview.built) overview.get().setDevices(devices());
   };
@@ -319,13 +319,13 @@ function header(result: InspectResult): HTMLElement {
 }
 
 /** The metrics the Layers view offers: parameters always, weight L2 once statistics ran, each text metric computed. */
-export function layerSeries(result: InspectResult, stats: StatsResult | undefined, textResults: Map<string, TextLayersResult>): LayerSeries[] {
+export function layerSeries(result: InspectResult, stats: StatsResult | undefined, textResults: Map<string, TextLayersResult>, canCompute = true): LayerSeries[] {
   const list: LayerSeries[] = [];
   const blocks = result.layers.filter((l): l is typeof l & { index: number } => l.index !== null);
   if (blocks.length > 0) {
     list.push({
       key: 'params', label: 'Parameters', ranks: false, format: formatCount,
-      note: 'Parameters per block, from the header alone. Compute weight statistics or a metric on text above to rank the blocks.',
+      note: `Parameters per block, from the header alone.${canCompute ? ' Compute weight statistics or a metric on text above to rank the blocks.' : ''}`,
       layers: rankScores(blocks.map((l) => ({ index: l.index, score: l.params }))),
     });
   }

@@ -164,7 +164,7 @@ export function layersView(options: LayersViewOptions): LayersView {
     const open = expanded.has(layer.index);
     const detailId = `layer-detail-${layer.index}`;
     const params = (byLayer.get(layer.index) ?? []).reduce((sum, t) => sum + t.count, 0);
-    const exact = `layer ${layer.index} · ${shown.label}: ${layer.shown !== undefined ? `${layer.shown} (score ${layer.score})` : String(layer.score)} · rank ${layer.rank} of ${count} · ${params.toLocaleString('en-US')} parameters`;
+    const exact = `layer ${layer.index} · ${shown.label}: ${layer.shown !== undefined ? `${layer.shown} (score ${layer.score})` : String(layer.score)}${shown.ranks ? ` · rank ${layer.rank} of ${count}` : ''} · ${params.toLocaleString('en-US')} parameters`;
     const width = Math.max(0, value) / max;
     const bar = svg('svg', { class: 'bar-track', 'aria-hidden': 'true', preserveAspectRatio: 'none' },
       svg('rect', { class: value < 0 ? 'bar other' : 'bar', x: 0, y: 0, height: '100%', width: `${Math.max(width * 100, value > 0 ? 0.5 : 0)}%`, rx: 2 }));
@@ -180,7 +180,7 @@ export function layersView(options: LayersViewOptions): LayersView {
     }, h('span', { class: 'chevron', 'aria-hidden': 'true' }, open ? '▾' : '▸'), `layer ${layer.index}`);
     const row = h('div', { class: 'layer-item', role: 'listitem' },
       h('div', { class: 'layer-row', title: exact },
-        toggle, bar, h('span', { class: 'layer-value' }, shown.format(value), h('span', { class: 'muted' }, ` · #${layer.rank}`))),
+        toggle, bar, h('span', { class: 'layer-value' }, shown.format(value), shown.ranks ? h('span', { class: 'muted' }, ` · #${layer.rank}`) : null)),
       open ? moduleBreakdown(layer.index, detailId) : null,
     );
     return row;
