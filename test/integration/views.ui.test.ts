@@ -119,6 +119,18 @@ test('model panel views: overview, layers with metrics and rank agreement, tenso
     assert.match(await webview.locator('.detail-stats').innerText(), /kurtosis/);
     await webview.locator('vscode-text-field.filter input').fill('');
     await webview.locator('table.tensors tr.tensor').nth(38).waitFor();
+    // The detail links back to its row: scrolled into the box, selected.
+    await webview.getByRole('link', { name: 'Show its row in the table' }).click();
+    await webview.locator('table.tensors tr.tensor.selected', { hasText: 'model.layers.2.mlp.down_proj.weight' }).waitFor();
+    assert.equal(await webview.locator('table.tensors tr.tensor.selected').getAttribute('aria-selected'), 'true');
+
+    // For the pictures: Block Influence, the top-ranked block opened into its modules.
+    await tab('Layers').click();
+    await webview.locator('vscode-dropdown.layer-view-metric').click();
+    await webview.locator('vscode-dropdown.layer-view-metric vscode-option', { hasText: 'Block Influence' }).click();
+    await webview.locator('.series-note', { hasText: 'Block Influence = 1 − mean' }).waitFor();
+    await webview.locator('.layer-toggle').first().click();
+    await webview.locator('.layer-detail table.modules').waitFor();
 
     for (const theme of THEMES) {
       await applyTheme(page, workspace, theme);
