@@ -57,6 +57,12 @@ test('Plan Pruning from the explorer -> plan document and panel -> Preview diff 
 
   // Right-click the model folder: the kinds this model allows, the metric, the amount.
   await explorerMenu(page, 'tiny-llama-kjv', 'Plan Pruning');
+  // The kinds come from the analysis process (started on first use): the picker appears once it answered.
+  await page.locator('.quick-input-widget', { hasText: 'Plan Pruning: tiny-llama-kjv (llama, 4 blocks)' }).waitFor({ timeout: 120_000 })
+    .catch(async (error: unknown) => {
+      await page.screenshot({ path: join(SCREENSHOTS, 'plan-failure.png') });
+      throw error;
+    });
   await pick(page, 'Drop layers');
   await pick(page, 'Block Influence');
   const amount = page.locator('.quick-input-widget input');
@@ -111,6 +117,16 @@ test('Plan Pruning from the explorer -> plan document and panel -> Preview diff 
     assert.equal(await out.inputValue(), `${model}-pruned`);
     await out.press('Enter');
     await panel.locator('.plan-applied', { hasText: `written to ${model}-pruned` }).waitFor({ timeout: 120_000 });
+    // The notification offers to reveal or analyse the result (a toast, or in the notification centre once the
+    // toast has gone).
+    const notice = page.locator('.notification-list-item', { hasText: 'wrote tiny-llama-kjv-pruned' }).first();
+    if (!(await notice.waitFor({ timeout: 5_000 }).then(() => true, () => false))) {
+      await page.locator('[id="status.notifications"]').click();
+      await notice.waitFor();
+    }
+    await notice.getByRole('button', { name: 'Analyze Importance' }).waitFor();
+    await notice.getByRole('button', { name: 'Reveal in Explorer' }).waitFor();
+    await page.keyboard.press('Escape');
     assert.equal(JSON.parse(readFileSync(join(`${model}-pruned`, 'config.json'), 'utf8')).num_hidden_layers, 3);
     assert.ok(existsSync(join(`${model}-pruned`, 'tokenizer.json')));
     assert.deepEqual(hashes(model), before, 'the original files are byte-identical');
