@@ -15,13 +15,14 @@ import { onWebviewMessage } from './sessionJob';
 
 export const PLAN_VIEW_TYPE = 'importanceLens.plan';
 
-export function showPlanPanel(extensionUri: vscode.Uri, plan: vscode.Uri, beside = false): vscode.WebviewPanel {
+/** Beside the plan's editor, which keeps the focus. */
+export function showPlanPanel(extensionUri: vscode.Uri, plan: vscode.Uri): vscode.WebviewPanel {
   return showPanel(extensionUri, {
     viewType: PLAN_VIEW_TYPE,
     key: plan.fsPath,
     title: `Plan: ${basename(plan.fsPath)}`,
     attach: (webview) => attachPlanSession(webview, plan),
-    ...(beside ? { column: { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true } } : {}),
+    column: { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true },
   });
 }
 

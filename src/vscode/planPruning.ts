@@ -90,7 +90,7 @@ export async function planPruning(extensionUri: vscode.Uri, target: vscode.Uri |
   if (!written) return undefined;
   const uri = vscode.Uri.file(written);
   await vscode.window.showTextDocument(uri, { preview: false });
-  showPlanPanel(extensionUri, uri, true);
+  showPlanPanel(extensionUri, uri);
   return uri;
 }
 
