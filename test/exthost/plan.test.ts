@@ -94,6 +94,19 @@ describe('Pruning plans in a real VS Code', () => {
     assert.equal(existsSync(out), false);
   });
 
+  it('*.pruneplan.json is validated by the contributed schema (jsonValidation)', async () => {
+    const edited = vscode.Uri.joinPath(model, 'schema-check.pruneplan.json');
+    written.push(edited);
+    const parsed = JSON.parse(readFileSync(plan.fsPath, 'utf8'));
+    writeFileSync(edited.fsPath, JSON.stringify({ ...parsed, actions: [{ type: 'drop-layers', layers: [1], selection: 'by-hand' }] }, null, 2));
+    await vscode.window.showTextDocument(edited);
+    const problems = await waitFor('schema diagnostics', () => {
+      const found = vscode.languages.getDiagnostics(edited);
+      return found.length > 0 ? found : undefined;
+    }, 30_000);
+    assert.ok(problems.some((d) => /lowest-score|contiguous-block|manual/.test(d.message)), problems.map((d) => d.message).join('; '));
+  });
+
   it('Apply writes the pruned model to a new folder; the original is byte-identical', async () => {
     const out = join(scratch, 'pruned');
     const outcome = await vscode.commands.executeCommand<{ kept: boolean; layers: { after: number } } | undefined>('importanceLens.applyPlan', plan, out);
