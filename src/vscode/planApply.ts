@@ -17,10 +17,10 @@ import { refreshPreview } from './planPreview';
 import { chooseSampleText } from './sampleText';
 import { runSettings } from './settings';
 
-const verified = new vscode.EventEmitter<{ plan: string; outcome: ApplyOutcome }>();
+const applied = new vscode.EventEmitter<{ plan: string; outcome: ApplyOutcome }>();
 /** Fires after every successful apply or verification (the plan panel shows the latest). */
-export const onDidApplyPlan = verified.event;
-export const planApplyEvents: vscode.Disposable = verified;
+export const onDidApplyPlan = applied.event;
+export const planApplyEvents: vscode.Disposable = applied;
 
 /** The plan file as the command sees it: saved first when its editor has unsaved edits (apply reads the file). */
 async function savedPlan(plan: vscode.Uri): Promise<string | undefined> {
@@ -51,7 +51,7 @@ export async function applyPlanFile(plan: vscode.Uri, out?: string): Promise<App
     runAnalysis({ analysis: 'apply', plan: path, out: folder, providers: runSettings().providers }, { signal, onProgress }))
     .then((o) => o.result, reportFailure(`Applying ${basename(path)}`));
   if (!outcome) return undefined;
-  verified.fire({ plan: path, outcome });
+  applied.fire({ plan: path, outcome });
   const summary = `parameters ${formatCount(outcome.parameters.before)} → ${formatCount(outcome.parameters.after)}, layers ${outcome.layers.before} → ${outcome.layers.after}, ${formatBytes(outcome.bytes.before)} → ${formatBytes(outcome.bytes.after)}`;
   log.info(`applied ${path} to ${outcome.out}: ${summary}; files ${outcome.files.join(', ')}${outcome.warnings.map((w) => `; warning: ${w}`).join('')}`);
   void vscode.window.showInformationMessage(`Importance Lens: wrote ${basename(outcome.out)} (${summary}).${outcome.warnings.length > 0 ? ` ${outcome.warnings.join(' ')}` : ''}`, 'Reveal in Explorer', 'Analyze Importance').then((choice) => {
@@ -73,7 +73,7 @@ export async function verifyPlanFile(plan: vscode.Uri): Promise<ApplyOutcome | u
     .then((o) => o.result, reportFailure(`Verifying ${basename(path)}`));
   const v = outcome?.verification;
   if (!outcome || !v) return undefined;
-  verified.fire({ plan: path, outcome });
+  applied.fire({ plan: path, outcome });
   const summary = `perplexity ${v.perplexity.before.toFixed(3)} → ${v.perplexity.after.toFixed(3)} on ${basename(v.textFile)} (${v.tokens} tokens, ${v.device}); parameters ${formatCount(outcome.parameters.before)} → ${formatCount(outcome.parameters.after)}`;
   log.info(`verified ${path}: ${summary}; exact parameters ${outcome.parameters.before} → ${outcome.parameters.after}, bytes ${outcome.bytes.before} → ${outcome.bytes.after}`);
   void vscode.window.showInformationMessage(`Importance Lens: ${basename(path)}: ${summary}.`);
