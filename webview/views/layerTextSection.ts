@@ -43,18 +43,22 @@ export function layersSection(actions: LayersActions): LayersSection {
   const element = h('section', { class: 'job layers-on-text', 'aria-labelledby': 'layers-text-title' },
     h('h3', { id: 'layers-text-title' }, 'Layer importance on text ', source), body);
 
+  // One dropdown and button for the section's life: toolkit controls are costly to create, and a result, a progress
+  // step or a failure only changes whether they can be used and which metric is chosen.
+  const dropdown = h('vscode-dropdown', { class: 'layer-metric', 'aria-label': 'Metric to compute on the text' },
+    ...TEXT_METRICS.map((m) => h('vscode-option', { value: m.key, selected: m.key === metric }, m.label))) as HTMLElement & { value: string; disabled: boolean };
+  dropdown.addEventListener('change', (event) => {
+    event.stopPropagation(); // not the view switcher's change
+    const chosen = TEXT_METRICS.find((m) => m.key === dropdown.value);
+    if (chosen) metric = chosen.key;
+  });
+  const computeButton = h('vscode-button', { class: 'compute-layers', onclick: () => actions.compute(metric) }, 'Compute');
+  const controlsRow = h('div', { class: 'job-controls' }, dropdown, computeButton);
   const controls = (running: boolean) => {
-    const dropdown = h('vscode-dropdown', { class: 'layer-metric', 'aria-label': 'Metric to compute on the text', disabled: running },
-      ...TEXT_METRICS.map((m) => h('vscode-option', { value: m.key, selected: m.key === metric }, m.label)));
-    dropdown.addEventListener('change', (event) => {
-      event.stopPropagation(); // not the view switcher's change
-      const chosen = TEXT_METRICS.find((m) => m.key === (dropdown as HTMLElement & { value: string }).value);
-      if (chosen) metric = chosen.key;
-    });
-    return h('div', { class: 'job-controls' },
-      dropdown,
-      running ? null : h('vscode-button', { class: 'compute-layers', onclick: () => actions.compute(metric) }, 'Compute'),
-    );
+    dropdown.disabled = running;
+    if (dropdown.value !== metric) dropdown.value = metric;
+    computeButton.hidden = running;
+    return controlsRow;
   };
 
   const update = (state: LayersState) => {
