@@ -112,6 +112,7 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
     onSelect: (t) => openDetail(t),
     });
     if (statsByName) view.setStats(statsByName);
+    view.setNarrow(detailTensor !== undefined);
     tensorsView.prepend(view.element);
     return view;
   });
@@ -151,6 +152,7 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
   const renderDetail = () => {
     const t = detailTensor;
     tensorsView.classList.toggle('with-detail', t !== undefined);
+    if (table.built) table.get().setNarrow(t !== undefined);
     if (!t) {
       detailHolder.replaceChildren();
       return;

@@ -10,7 +10,7 @@ import { formatPercent, formatValue } from '../format';
 export const ROW_HEIGHT = 26;
 /** Rows rendered above and below the visible ones: keyboard and fast scrolling never meet an empty row. */
 const OVERSCAN = 30;
-const NAME_MIN = 280;
+const NAME_MIN = 330;
 
 export interface TensorTableState {
   filter: string;
@@ -35,6 +35,8 @@ export interface TensorTable {
   reveal(name: string): void;
   /** The box became visible (a tab switch): draw the rows it now has room for. */
   refresh(): void;
+  /** Narrow (the detail beside it): the share bars give their width to the names. */
+  setNarrow(narrow: boolean): void;
 }
 
 interface ColumnSpec {
@@ -53,6 +55,7 @@ export function tensorTable(options: TensorTableOptions): TensorTable {
   const { tensors, parameters } = options;
   const state: TensorTableState = { ...options.state };
   let stats: Map<string, TensorStats> | null = null;
+  let narrow = false;
   const collapsed = new Set<number | null>();
   const haystacks = tensors.map((t) => `${t.name} ${t.module} ${t.dtype}`.toLowerCase());
   const largest = tensors.reduce((m, t) => Math.max(m, t.count), 1);
@@ -84,7 +87,7 @@ export function tensorTable(options: TensorTableOptions): TensorTable {
     statColumn('outliers', '>6σ', 'Elements more than 6σ from the mean: quantisation sensitivity', true),
     statColumn('stableRank', 'St. rank', 'Stable rank ‖W‖²_F/‖W‖²_2 of 2-D weights'),
   ];
-  const columns = () => (stats ? [...baseColumns, ...statColumns] : baseColumns);
+  const columns = () => [...baseColumns.filter((c) => !(narrow && c.key === 'share')), ...(stats ? statColumns : [])];
 
   const body = h('tbody');
   const head = h('thead');
@@ -290,6 +293,12 @@ export function tensorTable(options: TensorTableOptions): TensorTable {
       });
     },
     refresh: () => draw(true),
+    setNarrow(next) {
+      if (next === narrow) return;
+      narrow = next;
+      renderHead();
+      rebuild();
+    },
   };
 }
 
