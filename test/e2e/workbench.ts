@@ -1,7 +1,37 @@
 // Steps through VS Code's workbench UI that several UI tests take: the explorer's context menu and VS Code's own
 // open dialog (the simple file dialog of a browser workbench). Both race with the workbench's asynchronous
 // drawing, so each step checks that it took before going on.
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
+import { type CodeServerOptions, launchBrowser, ROOT, startCodeServer } from './codeServer';
+
+/** Where UI tests leave their screenshots for a person to look at (git-ignored). */
+export const SCREENSHOTS = join(ROOT, 'test-output', 'ui');
+
+export interface WorkbenchOptions extends CodeServerOptions {
+  viewport?: { width: number; height: number };
+}
+
+/**
+ * code-server on `workspace` with this extension loaded, in a browser page. The server, the browser and the
+ * workspace folder go when the test ends.
+ */
+export async function openWorkbench(t: TestContext, workspace: string, options: WorkbenchOptions = {}): Promise<Page> {
+  const { viewport = { width: 1400, height: 900 }, ...serverOptions } = options;
+  const server = await startCodeServer(undefined, serverOptions);
+  const browser = await launchBrowser();
+  t.after(async () => {
+    await browser.close();
+    await server.stop();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const page = await browser.newPage({ viewport });
+  await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
+  return page;
+}
 
 /**
  * Right-clicks `item` in the explorer (inside the already expanded folders) and picks `menuItem`. The explorer can
@@ -21,7 +51,12 @@ export async function explorerMenu(page: Page, item: string, menuItem: string): 
     await page.keyboard.press('Escape');
     await page.waitForTimeout(500);
   }
-  await entry.click();
+  // On a loaded machine a click can land while the menu is still animating in: click until the menu has gone.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await entry.click();
+    if (await entry.waitFor({ state: 'hidden', timeout: 5_000 }).then(() => true, () => false)) return;
+  }
+  throw new Error(`the explorer context menu did not take "${menuItem}"`);
 }
 
 /** Expands an explorer folder (clicking a collapsed one; an expanded one is left as it is). */
@@ -40,12 +75,21 @@ export async function answerOpenDialog(page: Page, title: string, path: string, 
   const heading = dialog.getByText(title);
   await heading.waitFor({ timeout: 60_000 });
   const input = dialog.locator('input').first();
-  for (let attempt = 0; attempt < 10; attempt++) {
+  // The dialog fills in its starting folder once it has listed it: typing before that can be overwritten.
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline && !(await input.inputValue()).endsWith('/'); ) await page.waitForTimeout(100);
+  for (let attempt = 0; attempt < 15; attempt++) {
     await input.fill(path);
-    await page.waitForTimeout(300);
+    // Long enough for the dialog's own completion of its starting folder to land (longer on a loaded machine).
+    await page.waitForTimeout(300 + 100 * attempt);
     const value = await input.inputValue();
     if (!folder) {
       if (value !== path) continue;
+      // Enter accepts the list's focused entry when there is one: it must be the file (or none, and the typed
+      // path is taken).
+      const name = path.split('/').pop()!;
+      const focused = dialog.locator('.quick-input-list .monaco-list-row.focused');
+      if ((await focused.count()) > 0 && !(await focused.first().innerText()).includes(name)) continue;
+      if ((await input.inputValue()) !== path) continue;
       await input.press('Enter');
       if (await heading.waitFor({ state: 'hidden', timeout: 3_000 }).then(() => true, () => false)) return;
       continue;
@@ -63,4 +107,17 @@ export async function answerOpenDialog(page: Page, title: string, path: string, 
     }
   }
   throw new Error(`the open dialog "${title}" did not take ${path}`);
+}
+
+/** The workbench's class for each kind of built-in theme: the webviews follow it. */
+export type ThemeKind = 'vs' | 'vs-dark' | 'hc-black';
+
+/** Switches the colour theme through "Preferences: Color Theme" (Ctrl+K Ctrl+T) and waits until the workbench wears it. */
+export async function switchTheme(page: Page, theme: string, kind: ThemeKind): Promise<void> {
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Control+K');
+  await page.keyboard.press('Control+T');
+  await page.locator('.quick-input-widget input').fill(theme);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first().click();
+  await page.locator(`.monaco-workbench.${kind}`).waitFor({ timeout: 30_000 });
 }

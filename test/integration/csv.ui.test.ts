@@ -2,15 +2,14 @@
 // importance vs the cultivar) and GDAL's S-57 object classes (row importance of a free-text column). Leaves
 // screenshots in test-output/ui/ for a person to look at.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
-import { launchBrowser, ROOT, startCodeServer } from '../e2e/codeServer';
-import { answerOpenDialog, expandFolder, explorerMenu } from '../e2e/workbench';
+import { ROOT } from '../e2e/codeServer';
+import { answerOpenDialog, expandFolder, explorerMenu, openWorkbench, SCREENSHOTS } from '../e2e/workbench';
 
-const SCREENSHOTS = join(ROOT, 'test-output', 'ui');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'csv');
 
 /** Picks the first QuickPick entry that shows `text` once the QuickPick titled `title` is up. */
@@ -20,24 +19,11 @@ async function quickPick(page: Page, title: string | RegExp, text: string): Prom
   await widget.locator('.monaco-list-row', { hasText: text }).first().click();
 }
 
-async function open(workspace: string, viewport = { width: 1400, height: 900 }) {
-  const server = await startCodeServer();
-  const browser = await launchBrowser();
-  const page = await browser.newPage({ viewport });
-  await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
-  return { page, close: async () => { await browser.close(); await server.stop(); } };
-}
-
 test('explorer right-click -> Analyze CSV Importance on wine.csv, target picked from the header', { timeout: 240_000 }, async (t) => {
   const workspace = mkdtempSync(join(tmpdir(), 'il-ui-csv-'));
   cpSync(join(FIXTURES, 'wine.csv'), join(workspace, 'data', 'wine.csv'));
   // Tall enough for the screenshot to show both charts and the start of the column table.
-  const { page, close } = await open(workspace, { width: 1400, height: 1250 });
-  t.after(async () => {
-    await close();
-    rmSync(workspace, { recursive: true, force: true });
-  });
-  mkdirSync(SCREENSHOTS, { recursive: true });
+  const page = await openWorkbench(t, workspace, { viewport: { width: 1400, height: 1250 } });
   try {
     await expandFolder(page, 'data');
     await explorerMenu(page, 'wine.csv', 'Analyze CSV Importance');
@@ -120,12 +106,7 @@ test('Analyze CSV Importance -> row importance (DSIR) of a text column; a row in
     'a lighthouse light on the coast', 'lateral buoy marking the channel', 'cardinal buoy east of the wreck',
     'a beacon on the pier head', 'light vessel anchored offshore', 'fog signal at the harbour entrance',
   ].join('\n'));
-  const { page, close } = await open(workspace);
-  t.after(async () => {
-    await close();
-    rmSync(workspace, { recursive: true, force: true });
-  });
-  mkdirSync(SCREENSHOTS, { recursive: true });
+  const page = await openWorkbench(t, workspace);
   try {
     await expandFolder(page, 'charts');
     await explorerMenu(page, 's57objectclasses.csv', 'Analyze CSV Importance');

@@ -2,16 +2,13 @@
 // ran for the folder, a hover on num_hidden_layers tells what the key means, what the config implies and shows
 // the ranking as a sparkline. Leaves test-output/ui/config-hover.png for a person to look at.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
-import type { Page } from 'playwright-core';
-import { type CodeServerOptions, launchBrowser, ROOT, startCodeServer } from '../e2e/codeServer';
-import { answerOpenDialog, expandFolder, explorerMenu } from '../e2e/workbench';
+import { test } from 'node:test';
+import { ROOT } from '../e2e/codeServer';
+import { answerOpenDialog, expandFolder, explorerMenu, openWorkbench, SCREENSHOTS } from '../e2e/workbench';
 import { encodeSafetensors } from '../fixtures/safetensorsWriter';
-
-const SCREENSHOTS = join(ROOT, 'test-output', 'ui');
 
 /** A workspace with the trained sample model and a psalm to run it on. */
 function sampleWorkspace(): string {
@@ -19,21 +16,6 @@ function sampleWorkspace(): string {
   cpSync(join(ROOT, 'samples', 'tiny-llama-kjv'), join(workspace, 'tiny-llama-kjv'), { recursive: true });
   cpSync(join(ROOT, 'samples', 'text', 'psalms-23.txt'), join(workspace, 'text', 'psalms-23.txt'));
   return workspace;
-}
-
-/** code-server on `workspace` with this extension, in a browser page; all of it (and the workspace) goes after the test. */
-async function openWorkbench(t: TestContext, workspace: string, options: CodeServerOptions = {}): Promise<Page> {
-  const server = await startCodeServer(undefined, options);
-  const browser = await launchBrowser();
-  t.after(async () => {
-    await browser.close();
-    await server.stop();
-    rmSync(workspace, { recursive: true, force: true });
-  });
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
-  return page;
 }
 
 test('config.json: CodeLens -> layer importance on text, then the hover on num_hidden_layers shows meaning, facts and sparkline', { timeout: 240_000 }, async (t) => {

@@ -4,15 +4,14 @@
 // test-output/ui/ for a person to look at.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { launchBrowser, ROOT, startCodeServer } from '../e2e/codeServer';
-import { explorerMenu } from '../e2e/workbench';
+import { ROOT } from '../e2e/codeServer';
+import { explorerMenu, openWorkbench, SCREENSHOTS, switchTheme } from '../e2e/workbench';
 
-const SCREENSHOTS = join(ROOT, 'test-output', 'ui');
 const PLAN = 'drop-1-layers-block-influence.pruneplan.json';
 
 function hashes(dir: string): Record<string, string> {
@@ -44,16 +43,7 @@ test('Plan Pruning from the explorer -> plan document and panel -> Preview diff 
     'diffEditor.useInlineViewWhenSpaceIsLimited': false,
   }));
   const before = hashes(model);
-  const server = await startCodeServer();
-  const browser = await launchBrowser();
-  t.after(async () => {
-    await browser.close();
-    await server.stop();
-    rmSync(workspace, { recursive: true, force: true });
-  });
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  const page = await browser.newPage({ viewport: { width: 1500, height: 900 } });
-  await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
+  const page = await openWorkbench(t, workspace, { viewport: { width: 1500, height: 900 } });
 
   // Right-click the model folder: the kinds this model allows, the metric, the amount.
   await explorerMenu(page, 'tiny-llama-kjv', 'Plan Pruning');
@@ -135,4 +125,9 @@ test('Plan Pruning from the explorer -> plan document and panel -> Preview diff 
   } finally {
     await page.screenshot({ path: join(SCREENSHOTS, 'plan-panel.png') });
   }
+
+  // The plan panel in a dark theme, for a person to look at.
+  await switchTheme(page, 'Dark 2026', 'vs-dark');
+  await panel.locator('body.vscode-dark table.plan-rows tr.row').first().waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: join(SCREENSHOTS, 'plan-panel-dark.png') });
 });

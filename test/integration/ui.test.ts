@@ -2,29 +2,19 @@
 // lists its tensors; Token Saliency on an editor selection; layer importance on text. Leaves screenshots in
 // test-output/ui/ for a person to look at.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { launchBrowser, ROOT, startCodeServer } from '../e2e/codeServer';
-import { answerOpenDialog, expandFolder, explorerMenu } from '../e2e/workbench';
+import { ROOT } from '../e2e/codeServer';
+import { answerOpenDialog, expandFolder, explorerMenu, openWorkbench, SCREENSHOTS, switchTheme } from '../e2e/workbench';
 
-const SCREENSHOTS = join(ROOT, 'test-output', 'ui');
 
 test('explorer right-click -> Analyze Importance shows the tensor table in the panel', { timeout: 240_000 }, async (t) => {
   const workspace = mkdtempSync(join(tmpdir(), 'il-ui-'));
   cpSync(join(ROOT, 'samples', 'tiny-llama-random'), join(workspace, 'tiny-llama-random'), { recursive: true });
-  const server = await startCodeServer();
-  const browser = await launchBrowser();
-  t.after(async () => {
-    await browser.close();
-    await server.stop();
-    rmSync(workspace, { recursive: true, force: true });
-  });
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = await openWorkbench(t, workspace, { viewport: { width: 1400, height: 900 } });
   try {
-    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
 
     await expandFolder(page, 'tiny-llama-random');
     await explorerMenu(page, 'model.safetensors', 'Analyze Importance');
@@ -77,17 +67,8 @@ test('explorer right-click -> Analyze Importance shows the tensor table in the p
 test('explorer right-click -> Compare With Base Checkpoint, base picked in the dialog, shows the delta panel', { timeout: 240_000 }, async (t) => {
   const workspace = mkdtempSync(join(tmpdir(), 'il-ui-'));
   for (const name of ['base.safetensors', 'tuned.safetensors']) cpSync(join(ROOT, 'test', 'fixtures', 'delta', name), join(workspace, 'delta', name));
-  const server = await startCodeServer();
-  const browser = await launchBrowser();
-  t.after(async () => {
-    await browser.close();
-    await server.stop();
-    rmSync(workspace, { recursive: true, force: true });
-  });
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = await openWorkbench(t, workspace, { viewport: { width: 1400, height: 900 } });
   try {
-    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
     await expandFolder(page, 'delta');
     await explorerMenu(page, 'tuned.safetensors', 'Compare With Base Checkpoint');
     // VS Code's own open dialog (the simple file dialog in a browser): its title names the tuned checkpoint.
@@ -123,17 +104,8 @@ test('Token Saliency on an editor selection: model picked in the dialog, method 
   const workspace = mkdtempSync(join(tmpdir(), 'il-ui-'));
   cpSync(join(ROOT, 'samples', 'tiny-llama-kjv'), join(workspace, 'tiny-llama-kjv'), { recursive: true });
   writePsalm(workspace);
-  const server = await startCodeServer();
-  const browser = await launchBrowser();
-  t.after(async () => {
-    await browser.close();
-    await server.stop();
-    rmSync(workspace, { recursive: true, force: true });
-  });
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+  const page = await openWorkbench(t, workspace, { viewport: { width: 1600, height: 900 } });
   try {
-    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
     await expandFolder(page, 'text');
     await page.getByRole('treeitem', { name: 'psalm.txt' }).dblclick();
     const editor = page.locator('.editor-instance .monaco-editor').first();
@@ -192,23 +164,20 @@ test('Token Saliency on an editor selection: model picked in the dialog, method 
   } finally {
     await page.screenshot({ path: join(SCREENSHOTS, 'token-saliency.png') });
   }
+
+  // The same panel and decorations in a dark theme, for a person to look at.
+  await page.mouse.move(5, 400);
+  await switchTheme(page, 'Dark 2026', 'vs-dark');
+  await page.frameLocator('iframe.webview.ready').frameLocator('#active-frame').locator('body.vscode-dark .saliency-text .tok').first().waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: join(SCREENSHOTS, 'token-saliency-dark.png') });
 });
 
 test('Analyze Importance on a model folder -> layer importance on text, text picked in the dialog and remembered', { timeout: 240_000 }, async (t) => {
   const workspace = mkdtempSync(join(tmpdir(), 'il-ui-'));
   cpSync(join(ROOT, 'samples', 'tiny-llama-kjv'), join(workspace, 'tiny-llama-kjv'), { recursive: true });
   cpSync(join(ROOT, 'samples', 'text', 'psalms-23.txt'), join(workspace, 'text', 'psalms-23.txt'));
-  const server = await startCodeServer();
-  const browser = await launchBrowser();
-  t.after(async () => {
-    await browser.close();
-    await server.stop();
-    rmSync(workspace, { recursive: true, force: true });
-  });
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = await openWorkbench(t, workspace, { viewport: { width: 1400, height: 900 } });
   try {
-    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
     await expandFolder(page, 'tiny-llama-kjv');
     await explorerMenu(page, 'config.json', 'Analyze Importance');
     const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');

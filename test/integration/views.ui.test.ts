@@ -3,15 +3,14 @@
 // analysis process); the chosen view and sort survive the panel being hidden and shown; then every view in the
 // Light, Dark and High Contrast themes, saved as test-output/ui/views-<view>-<theme>.png for a person to look at.
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
-import { launchBrowser, ROOT, startCodeServer } from '../e2e/codeServer';
-import { expandFolder, explorerMenu } from '../e2e/workbench';
+import { ROOT } from '../e2e/codeServer';
+import { expandFolder, explorerMenu, openWorkbench, SCREENSHOTS } from '../e2e/workbench';
 
-const SCREENSHOTS = join(ROOT, 'test-output', 'ui');
 /** Theme ids of VS Code 1.139's built-in themes, with the class the workbench takes when each is applied. */
 const THEMES = [
   { name: 'light', id: 'Light 2026', workbenchClass: 'vs' },
@@ -46,19 +45,10 @@ test('model panel views: overview, layers with metrics and rank agreement, tenso
   cpSync(join(ROOT, 'samples', 'tiny-llama-kjv'), join(workspace, 'tiny-llama-kjv'), { recursive: true });
   cpSync(join(ROOT, 'samples', 'text', 'psalms-23.txt'), join(workspace, 'text', 'psalms-23.txt'));
   writeSettings(workspace, THEMES[0].id);
-  const server = await startCodeServer();
-  const browser = await launchBrowser();
-  t.after(async () => {
-    await browser.close();
-    await server.stop();
-    rmSync(workspace, { recursive: true, force: true });
-  });
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  const page = await browser.newPage({ viewport: { width: 1500, height: 950 } });
+  const page = await openWorkbench(t, workspace, { viewport: { width: 1500, height: 950 } });
   const webview: FrameLocator = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
   const tab = (name: string) => webview.getByRole('tab', { name, exact: true });
   try {
-    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
     await expandFolder(page, 'tiny-llama-kjv');
     await explorerMenu(page, 'config.json', 'Analyze Importance');
 
