@@ -17,10 +17,10 @@ export async function* inspect(input: { path: string }, signal?: AbortSignal): A
   throwIfAborted(signal);
 
   const header = opened.header;
-  const tensors: InspectTensor[] = (header?.tensors ?? []).map((t) => ({
-    name: t.name, dtype: t.dtype, shape: t.shape, count: t.count, ...tensorRole(t.roleName ?? t.name),
-    file: t.file, byteOffset: t.byteOffset, byteLength: t.byteLength,
-  }));
+  const tensors: InspectTensor[] = (header?.tensors ?? []).map((t) => {
+    const { layer, module } = tensorRole(t.roleName ?? t.name);
+    return { name: t.name, dtype: t.dtype, shape: t.shape, count: t.count, layer, module, file: t.file, byteOffset: t.byteOffset, byteLength: t.byteLength };
+  });
   const warnings = [...(header?.warnings ?? [])];
   const adapter = opened.adapterConfigPath ? summaryFromAdapterConfig(await readJsonObject(opened.adapterConfigPath, MAX_JSON_FILE_BYTES), opened.adapterConfigPath, tensors) : null;
   // An adapter's architecture is its base model's, when the base is a directory on this machine.

@@ -41,11 +41,18 @@ export function summaryFromConfig(raw: Config, configPath: string): Architecture
   };
 }
 
+const EXPERT_INDEX = /experts?\.(\d+)\./;
+
 export function summaryFromTensors(tensors: readonly InspectTensor[]): ArchitectureSummary {
   const layers = tensors.reduce((max, t) => (t.layer !== null && t.layer > max ? t.layer : max), -1) + 1;
   const embed = tensors.find((t) => t.module === 'embed' && t.shape.length === 2 && /(embed_tokens|wte|word_embeddings|tok_embeddings|token_embd)/.test(t.name));
   const up = tensors.find((t) => (t.module === 'mlp.up' || t.module === 'mlp.gate') && t.shape.length === 2);
-  const experts = new Set(tensors.filter((t) => t.module === 'expert').map((t) => /experts?\.(\d+)\./.exec(t.name)?.[1]).filter(Boolean));
+  const experts = new Set<string>();
+  for (const t of tensors) {
+    if (t.module !== 'expert') continue;
+    const index = EXPERT_INDEX.exec(t.name)?.[1];
+    if (index !== undefined) experts.add(index);
+  }
   let hidden: number | null = null;
   let vocab: number | null = null;
   if (embed) {
@@ -74,12 +81,13 @@ export function summaryFromTensors(tensors: readonly InspectTensor[]): Architect
   };
 }
 
+// Literal name parts are matched with includes: a 100 000-tensor MoE checkpoint scans every name once per marker.
 function guessFamily(tensors: readonly InspectTensor[]): string | null {
-  const has = (pattern: RegExp) => tensors.some((t) => pattern.test(t.name));
-  if (has(/block_sparse_moe\./)) return 'mixtral';
-  if (has(/\.c_attn\./) && has(/(^|\.)wte\./)) return 'gpt2';
-  if (has(/attention\.self\.query/)) return 'bert';
-  if (has(/^blk\.\d+\./)) return 'gguf';
-  if (has(/\.q_proj\./) && has(/\.gate_proj\./)) return 'llama';
+  const has = (test: (name: string) => boolean) => tensors.some((t) => test(t.name));
+  if (has((n) => n.includes('block_sparse_moe.'))) return 'mixtral';
+  if (has((n) => n.includes('.c_attn.')) && has((n) => n.startsWith('wte.') || n.includes('.wte.'))) return 'gpt2';
+  if (has((n) => n.includes('attention.self.query'))) return 'bert';
+  if (has((n) => n.startsWith('blk.') && /^blk\.\d+\./.test(n))) return 'gguf';
+  if (has((n) => n.includes('.q_proj.')) && has((n) => n.includes('.gate_proj.'))) return 'llama';
   return null;
 }
