@@ -9,7 +9,8 @@ import type { LayersResult, Progress } from '../protocol/results';
 import type { LayerMetric } from './layers';
 import { rank } from './layers';
 import { cosineAt } from './logits';
-import { textNll, type TextAnalysisInput } from './perplexity';
+import { textNll } from './perplexity';
+import type { TextAnalysisInput } from './textInput';
 import { tokenizeText } from './textInput';
 import { wandaScores } from './wanda';
 

@@ -4,16 +4,7 @@ import { openModelRunner, type ModelRunner } from '../compute/modelRunner';
 import { throwIfAborted } from '../errors';
 import type { PerplexityResult, Progress } from '../protocol/results';
 import { negativeLogLikelihood } from './logits';
-import { tokenizeText, type TextSource, type TokenizedText } from './textInput';
-
-export interface TextAnalysisInput {
-  model: string;
-  text: TextSource;
-  maxTokens?: number;
-  providers?: readonly string[];
-  /** Exported .onnx decoders: the residual stream by tensor name, when the exporter names do not show it. */
-  residualStream?: readonly string[];
-}
+import { tokenizeText, type TextAnalysisInput, type TokenizedText } from './textInput';
 
 export async function* perplexity(input: TextAnalysisInput, signal?: AbortSignal): AsyncGenerator<Progress, PerplexityResult> {
   yield { message: `Building ${input.model}` };

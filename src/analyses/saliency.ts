@@ -12,22 +12,18 @@ import { TextTokenizer, type TokenSpan } from '../compute/tokenizer';
 import { InputError, throwIfAborted } from '../errors';
 import type { Progress, SaliencyMethod, SaliencyResult, SaliencyToken } from '../protocol/results';
 import { logProbability } from './logits';
-import { contextLength, DEFAULT_MAX_TOKENS, readText, type TextSource } from './textInput';
+import { contextLength, DEFAULT_MAX_TOKENS, readText, type TextAnalysisInput } from './textInput';
 
 export const SALIENCY_METHODS: readonly SaliencyMethod[] = ['occlusion', 'reagent', 'attention'];
 const REPLACE_PROBABILITY = 0.3;
 /** Batches hold at most this many logits (floats), whatever the text length: 64 MB. */
 const MAX_BATCH_LOGITS = 16 * 2 ** 20;
 
-export interface SaliencyInput {
-  model: string;
-  text: TextSource;
+/** A text analysis (model, text, token cap, providers) plus what saliency adds. */
+export interface SaliencyInput extends TextAnalysisInput {
   target?: string;
   method: SaliencyMethod;
   seeds: number;
-  maxTokens?: number;
-  providers?: readonly string[];
-  residualStream?: readonly string[];
 }
 
 export async function* saliency(input: SaliencyInput, signal?: AbortSignal): AsyncGenerator<Progress, SaliencyResult> {

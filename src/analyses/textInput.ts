@@ -9,6 +9,16 @@ import type { TextSource } from '../protocol/worker';
 
 export type { TextSource };
 
+/** What every analysis that runs a model on a text takes. */
+export interface TextAnalysisInput {
+  model: string;
+  text: TextSource;
+  maxTokens?: number;
+  providers?: readonly string[];
+  /** Exported .onnx decoders: the residual stream by tensor name, when the exporter names do not show it. */
+  residualStream?: readonly string[];
+}
+
 /** Texts beyond this are refused: activation analyses read at most maxTokens tokens of them anyway. */
 export const MAX_TEXT_FILE_BYTES = 16 * 2 ** 20;
 export const DEFAULT_MAX_TOKENS = 512;
