@@ -1,4 +1,4 @@
-// importance-lens: the headless CLI over the same analyses the extension runs. Contract: DESIGN.md §4.
+// importance-lens: the headless CLI over the same analyses the extension runs. Contract: docs/cli.md.
 // Exit 0 on success, 2 on bad or unsupported input (one stderr line starting "importance-lens: "), 1 on our bug.
 import { COMMANDS, parseCommand } from './cli/commands';
 import { CancelledError, InputError, errorMessage } from './errors';

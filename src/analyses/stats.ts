@@ -107,7 +107,7 @@ function outlierFraction(chunks: Float32Array[], m: TensorMoments): number {
 }
 
 /**
- * Elements with |x − mean| > 6σ. DESIGN.md §2 writes |x| > 6σ, which is the same for zero-centred weights but
+ * Elements with |x − mean| > 6σ. docs/analyses.md writes |x| > 6σ, which is the same for zero-centred weights but
  * calls every element of a norm weight (mean ≈ 1, σ ≈ 0.01) an outlier; centring keeps the number meaningful.
  */
 function countOutliers(values: Float32Array, count: number, m: TensorMoments): number {

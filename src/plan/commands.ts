@@ -1,4 +1,4 @@
-// The CLI's `plan` and `apply` (DESIGN.md §4). `plan` always prints the plan document (it is JSON by nature);
+// The CLI's `plan` and `apply` (docs/cli.md). `plan` always prints the plan document (it is JSON by nature);
 // with --out it also writes it, atomically, replacing only an earlier plan. `apply --verify` measures perplexity
 // of the source and of the result on the same text with the same code the `perplexity` command runs.
 import { open } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-// Result documents of the CSV analyses (DESIGN.md §4: `inspect` on a CSV, `csv --target`, `csv --text-column`).
+// Result documents of the CSV analyses (docs/cli.md: `inspect` on a CSV, `csv --target`, `csv --text-column`).
 // Types only: the webview bundle may import this file.
 
 export type CsvColumnType = 'number' | 'category' | 'text' | 'date';

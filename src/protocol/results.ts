@@ -1,5 +1,5 @@
 // Result documents of the analyses. They cross both process boundaries (worker -> host -> webview) and are what
-// the CLI prints with --json, so field names follow the CLI contract in DESIGN.md §4. Types only: the webview
+// the CLI prints with --json, so field names follow the CLI contract in docs/cli.md. Types only: the webview
 // bundle imports this file.
 
 export type ModuleKind =
@@ -63,7 +63,7 @@ export interface InspectResult {
   warnings: string[];
 }
 
-/** Weight statistics of one tensor (DESIGN.md §2); numbers are null where its dtype cannot be decoded. */
+/** Weight statistics of one tensor (docs/analyses.md); numbers are null where its dtype cannot be decoded. */
 export interface TensorStats {
   name: string;
   dtype: string;

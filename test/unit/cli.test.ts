@@ -1,4 +1,4 @@
-// The CLI contract (DESIGN.md §4), run as a user runs it: node dist/cli.js.
+// The CLI contract (docs/cli.md), run as a user runs it: node dist/cli.js.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// `plan` and `apply` as a user runs them (node dist/cli.js; DESIGN.md §4), and the pruned directories checked by
+// `plan` and `apply` as a user runs them (node dist/cli.js; docs/cli.md), and the pruned directories checked by
 // the independent torch reference (test/fixtures/plan/check_pruned.py) where Debian's python3-torch is present.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
