@@ -1,0 +1,204 @@
+#!/usr/bin/python3
+"""The torch baseline of the real-shape benchmarks (issue #13; bench/realShapes.bench.ts): a plain float32 forward of
+a Hugging Face Llama / Qwen2 folder on Debian's torch, CPU, written out here (no transformers) after transformers'
+modeling_llama / modeling_qwen2: RMSNorm, RoPE (plain, or llama3 rope scaling), grouped-query attention with a causal
+mask, SwiGLU MLP, q/k/v biases for qwen2, tied or separate head. Weights come from the folder's safetensors (a tiny
+reader below: BF16/F16/F32 -> float32, one tensor at a time through a memory map).
+
+It tokenizes nothing: IDS_JSON is the list of token ids the TypeScript bench got from the project's tokenizer.
+  --analysis bi         Block Influence per block on the first --tokens ids: 1 - mean over positions of
+                        cos(input of block l, output of block l), before the final norm (docs/analyses.md)
+  --analysis ppl        perplexity on the first --tokens ids, one window: exp(mean NLL over positions 1..n-1)
+  --analysis ablation   perplexity with each block skipped in turn (its residual updates left out)
+Prints one JSON line: {analysis, tokens, loadSeconds, seconds, values | perplexity, nll, peakRssMb}.
+Before loading, it estimates the memory the float32 model and the pass need; when that exceeds MemAvailable it prints
+{"refused": "..."} and exits 3 instead of being killed by the OOM killer (the Llama-2-7B shape: ~27 GB in float32).
+
+Usage: torch_real.py MODEL_DIR IDS_JSON --analysis bi|ppl|ablation --tokens N [--threads T]"""
+import argparse
+import json
+import math
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+
+p = argparse.ArgumentParser()
+p.add_argument('model')
+p.add_argument('ids')
+p.add_argument('--analysis', choices=['bi', 'ppl', 'ablation'], required=True)
+p.add_argument('--tokens', type=int, required=True)
+p.add_argument('--threads', type=int, default=os.cpu_count())
+args = p.parse_args()
+torch.set_num_threads(args.threads)
+
+config = json.load(open(os.path.join(args.model, 'config.json')))
+ids = json.load(open(args.ids))[:args.tokens]
+T = len(ids)
+L = config['num_hidden_layers']
+D = config['hidden_size']
+H = config['num_attention_heads']
+KV = config.get('num_key_value_heads') or H
+HD = config.get('head_dim') or D // H
+I = config['intermediate_size']
+V = config['vocab_size']
+EPS = config.get('rms_norm_eps', 1e-6)
+TIED = config.get('tie_word_embeddings') is True
+BIAS = config['model_type'] == 'qwen2' or config.get('attention_bias') is True
+LOGIT_CHUNK = 256  # the head is applied 256 positions at a time, so logits never take T x V floats at once
+
+
+def refuse(message):
+    print(json.dumps({'refused': message}))
+    sys.exit(3)
+
+
+if config['model_type'] not in ('llama', 'qwen2', 'mistral') or config.get('hidden_act', 'silu') != 'silu':
+    refuse(f"model_type {config['model_type']} / hidden_act {config.get('hidden_act')}: not a Llama-family model")
+if T > config.get('max_position_embeddings', 2048):
+    refuse(f'{T} tokens is more than max_position_embeddings; this script runs one window')
+
+# ---- memory estimate, before anything is loaded ----
+params = V * D * (1 if TIED else 2) + D + L * (2 * D + D * H * HD * 2 + D * KV * HD * 2 + 3 * D * I + (H + 2 * KV) * HD * (1 if BIAS else 0))
+activations = 4 * (T * (4 * D + 2 * (H + 2 * KV) * HD + 3 * I) + 3 * H * T * T + 2 * min(T, LOGIT_CHUNK) * V)
+if args.analysis == 'bi':
+    activations += 12 * (L + 1) * T * D  # the stream in float32 and in float64
+need = 4 * params + activations + 400 * 2**20  # + the interpreter, torch and numpy themselves
+available = next(int(line.split()[1]) * 1024 for line in open('/proc/meminfo') if line.startswith('MemAvailable:'))
+if need > available:
+    refuse(f'float32 model and pass need ~{need / 2**30:.1f} GiB ({params / 1e9:.2f} B parameters x 4 bytes + activations); '
+           f'this machine has {available / 2**30:.1f} GiB available')
+
+
+# ---- safetensors, read one tensor at a time ----
+def tensors(folder):
+    index = os.path.join(folder, 'model.safetensors.index.json')
+    files = sorted(set(json.load(open(index))['weight_map'].values())) if os.path.exists(index) else ['model.safetensors']
+    for file in files:
+        path = os.path.join(folder, file)
+        with open(path, 'rb') as f:
+            n = int.from_bytes(f.read(8), 'little')
+            header = json.loads(f.read(n))
+        header.pop('__metadata__', None)
+        raw = np.memmap(path, dtype=np.uint8, mode='r')
+        for name, info in header.items():
+            start, end = info['data_offsets']
+            data = raw[8 + n + start:8 + n + end]
+            if info['dtype'] == 'BF16':
+                values = (data.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+            elif info['dtype'] == 'F16':
+                values = data.view(np.float16).astype(np.float32)
+            elif info['dtype'] == 'F32':
+                values = np.array(data.view(np.float32))
+            else:
+                raise SystemExit(f'{name}: dtype {info["dtype"]} not handled')
+            yield name, torch.from_numpy(values.reshape(info['shape']))
+        del raw
+
+
+start = time.perf_counter()
+W = dict(tensors(args.model))
+head = W['model.embed_tokens.weight'] if TIED else W['lm_head.weight']
+load_seconds = time.perf_counter() - start
+
+
+# ---- the model ----
+def rms_norm(x, weight):
+    return weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + EPS))
+
+
+def inv_freq():
+    base = config.get('rope_theta', 10000.0)
+    freq = 1.0 / (base ** (torch.arange(0, HD, 2, dtype=torch.int64).float() / HD))
+    scaling = config.get('rope_scaling')
+    if scaling is None:
+        return freq
+    if scaling.get('rope_type', scaling.get('type')) != 'llama3':
+        refuse(f'rope_scaling {scaling} is not handled by this script')
+    # transformers' _compute_llama3_parameters
+    factor, low, high, old = scaling['factor'], scaling['low_freq_factor'], scaling['high_freq_factor'], scaling['original_max_position_embeddings']
+    wavelen = 2 * math.pi / freq
+    scaled = torch.where(wavelen > old / low, freq / factor, freq)
+    smooth = (old / wavelen - low) / (high - low)
+    smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+    medium = ~(wavelen < old / high) & ~(wavelen > old / low)
+    return torch.where(medium, smoothed, scaled)
+
+
+positions = torch.arange(T, dtype=torch.float32)
+angles = torch.outer(positions, inv_freq())
+emb = torch.cat((angles, angles), dim=-1)
+COS, SIN = emb.cos(), emb.sin()  # [T, HD]
+MASK = torch.full((T, T), float('-inf')).triu(1)
+
+
+def rotate_half(x):
+    return torch.cat((-x[..., HD // 2:], x[..., :HD // 2]), dim=-1)
+
+
+def linear(x, name):
+    y = x @ W[name + '.weight'].T
+    bias = W.get(name + '.bias')
+    return y if bias is None else y + bias
+
+
+def block(h, l):
+    p = f'model.layers.{l}.'
+    x = rms_norm(h, W[p + 'input_layernorm.weight'])
+    q = linear(x, p + 'self_attn.q_proj').view(T, H, HD).transpose(0, 1)
+    k = linear(x, p + 'self_attn.k_proj').view(T, KV, HD).transpose(0, 1)
+    v = linear(x, p + 'self_attn.v_proj').view(T, KV, HD).transpose(0, 1)
+    q = q * COS + rotate_half(q) * SIN
+    k = k * COS + rotate_half(k) * SIN
+    k = k.repeat_interleave(H // KV, dim=0)
+    v = v.repeat_interleave(H // KV, dim=0)
+    scores = (q @ k.transpose(1, 2)) / math.sqrt(HD) + MASK
+    attn = torch.softmax(scores, dim=-1) @ v  # [H, T, HD]
+    h = h + linear(attn.transpose(0, 1).reshape(T, H * HD), p + 'self_attn.o_proj')
+    x = rms_norm(h, W[p + 'post_attention_layernorm.weight'])
+    gate = linear(x, p + 'mlp.gate_proj')
+    return h + linear(torch.nn.functional.silu(gate) * linear(x, p + 'mlp.up_proj'), p + 'mlp.down_proj')
+
+
+def residual_stream(skip=None):
+    """[input of block 0, output of block 0, ..., output of block L-1], before the final norm."""
+    h = W['model.embed_tokens.weight'][torch.tensor(ids)]
+    stream = [h]
+    for l in range(L):
+        if l != skip:
+            h = block(h, l)
+        stream.append(h)
+    return stream
+
+
+def nll(skip=None):
+    """Sum of -log p(ids[t] | ids[:t]) for t = 1..T-1, the head applied in chunks of positions."""
+    h = rms_norm(residual_stream(skip)[-1], W['model.norm.weight'])
+    target = torch.tensor(ids[1:])
+    total = 0.0
+    for s in range(0, T - 1, LOGIT_CHUNK):
+        logits = h[s:min(s + LOGIT_CHUNK, T - 1)] @ head.T
+        logp = torch.log_softmax(logits.double(), dim=-1)
+        total -= logp.gather(1, target[s:s + LOGIT_CHUNK, None]).sum().item()
+    return total
+
+
+start = time.perf_counter()
+result = {'analysis': args.analysis, 'tokens': T, 'threads': args.threads}
+with torch.no_grad():
+    if args.analysis == 'bi':
+        stream = [h.double() for h in residual_stream()]
+        result['values'] = [(1 - torch.nn.functional.cosine_similarity(stream[l], stream[l + 1], dim=-1, eps=0.0).mean()).item() for l in range(L)]
+    elif args.analysis == 'ppl':
+        total = nll()
+        result['nll'] = total / (T - 1)
+        result['perplexity'] = math.exp(total / (T - 1))
+    else:
+        result['values'] = [math.exp(nll(l) / (T - 1)) for l in range(L)]
+result['loadSeconds'] = load_seconds
+result['seconds'] = time.perf_counter() - start
+result['peakRssMb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(result))
