@@ -9,7 +9,8 @@
 // as `.partial` and renamed; config.json is written last, so a folder with a config.json is complete. An existing
 // folder is reused when its config.json, its file list and every file's size are what this generator would write.
 //
-// Usage: node out/bench/realShapes.js SHAPE OUT_DIR [--no-rope-scaling]   (SHAPE: qwen0.5b, llama1b, llama7b)
+// Usage: node out/bench/realShapes.js SHAPE OUT_DIR [--no-rope-scaling]   (SHAPE: qwen0.5b, llama1b, llama1b-norope, llama7b,
+// or tiny-qwen / tiny-llama: 2-block smoke-test shapes)
 import { closeSync, copyFileSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -60,7 +61,15 @@ export const SHAPES: Record<string, () => Shape> = {
   llama1b: () => ({ config: llama1bConfig(true) }),
   'llama1b-norope': () => ({ config: llama1bConfig(false) }),
   llama7b: () => ({ config: llama7bConfig(), maxShardBytes: 10e9 }),
+  // Smoke-test shapes for the bench scripts themselves (seconds, not minutes): 2 blocks, hidden 64, the sample vocab.
+  'tiny-qwen': () => ({ config: tinyConfig(qwen05bConfig()) }),
+  'tiny-llama': () => ({ config: tinyConfig(llama7bConfig()), maxShardBytes: 150_000 }),
 };
+
+/** A family's config shrunk to 2 blocks of hidden 64 (4 heads; 2 KV heads for qwen2) over a 1 024-token vocab. */
+export function tinyConfig(config: Config): Config {
+  return { ...config, num_hidden_layers: 2, hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: config.model_type === 'qwen2' ? 2 : 4, vocab_size: 1024 };
+}
 
 export interface TensorSpec { name: string; shape: number[]; kind: 'normal' | 'ones' }
 

@@ -1,4 +1,5 @@
-// npm run bench (entry; forward passes in forward.bench.ts, CSV in csv.bench.ts, webview paint in paint.bench.ts): throughput of `stats` on ≥ 1 GB safetensors files (f32 and bf16) against a numpy script doing the
+// npm run bench (entry; forward passes in forward.bench.ts, CSV in csv.bench.ts, webview paint in paint.bench.ts, and
+// with `-- --real SHAPES` or BENCH_REAL the real-shape models of realShapes.bench.ts): throughput of `stats` on ≥ 1 GB safetensors files (f32 and bf16) against a numpy script doing the
 // same statistics and against reading the file (cat), peak RSS, and opening a 100 000-tensor file. Every target is
 // a ratio against a baseline measured in this same run; nothing here is asserted in `npm test`.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -13,6 +14,7 @@ import { CHUNK_ELEMENTS } from '../src/compute/tensorStream';
 import { csvBench } from './csv.bench';
 import { forwardBench } from './forward.bench';
 import { paintBench } from './paint.bench';
+import { realShapesBench, requestedShapes } from './realShapes.bench';
 import { ROOT } from '../test/unit/helpers';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -141,6 +143,11 @@ async function main(): Promise<void> {
   for (const line of await csvBench()) console.log(line);
   console.log('');
   for (const line of await paintBench()) console.log(line);
+  const real = requestedShapes();
+  if (real.length > 0) {
+    console.log('');
+    for (const line of await realShapesBench(real)) console.log(line);
+  }
   if (process.env.BENCH_CLEAN) rmSync(DIR, { recursive: true, force: true });
 }
 

@@ -1,0 +1,141 @@
+// npm run bench -- --real qwen0.5b,llama1b,llama7b (or BENCH_REAL=...; `npm run bench:real -- --real ...` runs only
+// these): issue #13's real-shape figures. For each shape, a folder with the real config and tensor shapes and random
+// BF16 weights (bench/realShapes.ts, under bench/.models/, reused between runs) is analysed by `node dist/cli.js`
+// (Block Influence on 256 tokens, perplexity on 2 048; for the 7B shape also ablation of every block on 256) and by
+// the plain float32 torch script bench/torch_real.py doing the same forward, each as a child process measured by GNU
+// time (wall seconds, peak RSS). Ratios against torch from the same run; nothing here is asserted in `npm test`.
+// Goals: ≥ 1.0× torch's speed with ≤ 1/3 of its peak RSS on the 0.5B and 1B shapes; the 7B shape runs at all, peak RSS
+// < 2 GB (torch in float32 cannot load it on a 24 GB machine: the script says so instead of being OOM-killed).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { TextTokenizer } from '../src/compute/tokenizer';
+import { ROOT } from '../test/unit/helpers';
+import { SHAPES, writeModelFolder } from './realShapes';
+
+const CLI = join(ROOT, 'dist', 'cli.js');
+const MODELS = process.env.BENCH_MODELS ?? join(ROOT, 'bench', '.models');
+const OUT = join(ROOT, 'bench', '.out');
+const TORCH = join(ROOT, 'bench', 'torch_real.py');
+const PYTHON = '/usr/bin/python3';
+
+interface Run { seconds: number; peakMb: number; code: number | null; stdout: string; stderr: string }
+
+/** Wall seconds and peak RSS (MB) of a child process, from GNU time's last stderr line. */
+function timed(command: string, args: string[]): Run {
+  const run = spawnSync('/usr/bin/time', ['-f', 'BENCH-TIME %e %M', command, ...args], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  // GNU time adds "Command exited with non-zero status N" (or "terminated by signal") above its own line.
+  const lines = run.stderr.trimEnd().split('\n').filter((l) => !/^Command exited with non-zero status/.test(l));
+  const last = lines.pop() ?? '';
+  const [, seconds, kb] = last.split(' ');
+  if (!last.startsWith('BENCH-TIME')) throw new Error(`${command} ${args.join(' ')}: no timing (${run.stderr})`);
+  // GNU time reports the child's status as its own; a signal shows as "Command terminated by signal" above.
+  return { seconds: Number(seconds), peakMb: Number(kb) / 1024, code: run.status, stdout: run.stdout, stderr: lines.join('\n') };
+}
+
+/** A text of at least `tokens` tokens under the sample tokenizer: the sample texts, repeated. */
+async function benchText(model: string, tokens: number): Promise<{ file: string; idsFile: string }> {
+  mkdirSync(OUT, { recursive: true });
+  const parts = ['john-1.txt', 'psalms-23.txt'].map((f) => readFileSync(join(ROOT, 'samples', 'text', f), 'utf8'));
+  const tokenizer = await TextTokenizer.load(model);
+  let text = '';
+  let ids: number[] = [];
+  for (let i = 0; ids.length < tokens; i++) {
+    text += parts[i % parts.length] + '\n';
+    ids = (await tokenizer.encode(text)).map((s) => s.id);
+  }
+  const file = join(OUT, 'real-text.txt');
+  const idsFile = join(OUT, 'real-ids.json');
+  writeFileSync(file, text);
+  writeFileSync(idsFile, JSON.stringify(ids));
+  return { file, idsFile };
+}
+
+interface Job { analysis: 'bi' | 'ppl' | 'ablation'; tokens: number }
+const JOBS: Record<string, Job[]> = {
+  'qwen0.5b': [{ analysis: 'bi', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
+  llama1b: [{ analysis: 'bi', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
+  'llama1b-norope': [{ analysis: 'bi', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
+  llama7b: [{ analysis: 'bi', tokens: 256 }, { analysis: 'ablation', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
+};
+const LABEL = { bi: 'Block Influence', ppl: 'perplexity', ablation: 'ablation, every block' } as const;
+
+function cliArgs(dir: string, job: Job, text: string): string[] {
+  const common = ['--text-file', text, '--max-tokens', String(job.tokens), '--json'];
+  if (job.analysis === 'ppl') return [CLI, 'perplexity', dir, ...common];
+  return [CLI, 'layers', dir, '--metric', job.analysis === 'bi' ? 'block-influence' : 'ablation', ...common];
+}
+
+/** How far the two sides' numbers are apart (max |Δ| of the block scores, or of the mean NLL). */
+function agreement(job: Job, ours: Record<string, unknown>, torch: Record<string, unknown>): string {
+  if (job.analysis === 'ppl') return `|Δnll| ${Math.abs((ours.nll as number) - (torch.nll as number)).toExponential(1)}`;
+  const scores = [...(ours.layers as { index: number; score: number }[])].sort((a, b) => a.index - b.index).map((l) => l.score);
+  const values = torch.values as number[];
+  const worst = Math.max(...scores.map((s, l) => Math.abs(s - values[l]!) / (job.analysis === 'ablation' ? values[l]! : 1)));
+  return `max ${job.analysis === 'ablation' ? 'rel ' : ''}|Δ| ${worst.toExponential(1)}`;
+}
+
+export async function realShapesBench(names: string[]): Promise<string[]> {
+  const unknown = names.filter((n) => !SHAPES[n]);
+  if (unknown.length > 0) throw new Error(`unknown real shape(s) ${unknown.join(', ')}; known: ${Object.keys(SHAPES).join(', ')}`);
+  const lines: string[] = [];
+  const rows: string[][] = [];
+  let text: { file: string; idsFile: string } | undefined;
+  for (const name of names) {
+    const dir = join(MODELS, name);
+    const sibling = name === 'llama1b' ? 'llama1b-norope' : name === 'llama1b-norope' ? 'llama1b' : undefined;
+    const start = performance.now();
+    const { reused, bytes } = writeModelFolder(dir, SHAPES[name]!(), { ...(sibling ? { weightsFrom: join(MODELS, sibling) } : {}), log: (l) => process.stderr.write(`bench: ${l}\n`) });
+    lines.push(`${name}: ${dir}, ${(bytes / 1e9).toFixed(2)} GB of BF16 weights, ${reused ? 'reused' : `written in ${((performance.now() - start) / 1000).toFixed(1)} s`}`);
+    text ??= await benchText(dir, 2048);
+    // Warm the page cache for both sides alike, where the weights fit comfortably in memory.
+    if (bytes < 8e9) spawnSync('sh', ['-c', `cat '${dir}'/*.safetensors > /dev/null`]);
+      for (const job of JOBS[name] ?? JOBS['qwen0.5b']!) {
+      process.stderr.write(`bench: ${name} ${job.analysis} ${job.tokens} tokens: ours\n`);
+      const ours = timed(process.execPath, cliArgs(dir, job, text.file));
+      process.stderr.write(`bench: ${name} ${job.analysis} ${job.tokens} tokens: torch\n`);
+      const torch = timed(PYTHON, [TORCH, dir, text.idsFile, '--analysis', job.analysis, '--tokens', String(job.tokens)]);
+      const oursJson = ours.code === 0 ? (JSON.parse(ours.stdout) as Record<string, unknown>) : undefined;
+      const torchJson = torch.code === 0 ? (JSON.parse(torch.stdout) as Record<string, unknown>) : undefined;
+      // Tokens pushed through the model: ablation runs one pass per block.
+      const passes = job.analysis === 'ablation' ? (SHAPES[name]!().config.num_hidden_layers as number) : 1;
+      const rate = (r: Run) => `${((job.tokens * passes) / r.seconds).toFixed(0)} tok/s`;
+      const side = (r: Run, ok: boolean) => (ok ? `${r.seconds.toFixed(1)} s / ${r.peakMb.toFixed(0)} MB` : `no result, exit ${r.code} (${r.seconds.toFixed(1)} s, ${r.peakMb.toFixed(0)} MB)`);
+      rows.push([
+        name, LABEL[job.analysis], String(job.tokens),
+        side(ours, !!oursJson), side(torch, !!torchJson),
+        oursJson && torchJson ? `${(torch.seconds / ours.seconds).toFixed(2)}×` : '–',
+        oursJson && torchJson ? `${(ours.peakMb / torch.peakMb).toFixed(2)}` : '–',
+        oursJson ? rate(ours) : '–', torchJson ? rate(torch) : '–',
+        oursJson && torchJson ? agreement(job, oursJson, torchJson) : '–',
+        `${oursJson ? String(oursJson.device) : '–'} / cpu ×${cpus().length} threads`,
+      ]);
+      if (!oursJson) lines.push(`${name} ${job.analysis}, ours (exit ${ours.code}): ${ours.stderr.trim().split('\n').pop()}`);
+      if (!torchJson) lines.push(`${name} ${job.analysis}, torch (exit ${torch.code}): ${torch.code === 3 ? (JSON.parse(torch.stdout) as { refused: string }).refused : torch.stderr.trim().split('\n').pop()}`);
+      else lines.push(`${name} ${job.analysis}, torch: load ${(torchJson.loadSeconds as number).toFixed(1)} s + compute ${(torchJson.seconds as number).toFixed(1)} s`);
+    }
+  }
+  const header = ['shape', 'analysis', 'tokens', 'ours s / peak RSS', 'torch f32 s / peak RSS', 'speed vs torch (goal ≥ 1)', 'RSS ours/torch (goal ≤ 0.33)', 'ours tokens/s', 'torch tokens/s', 'agreement', 'device ours / torch'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line), '', ...lines];
+}
+
+/** The shapes asked for: `--real a,b` on the command line, else BENCH_REAL; `all` = the three of issue #13. */
+export function requestedShapes(argv: string[] = process.argv): string[] {
+  const at = argv.indexOf('--real');
+  const value = at >= 0 ? argv[at + 1] : argv.find((a) => a.startsWith('--real='))?.slice(7) ?? process.env.BENCH_REAL;
+  if (!value) return [];
+  return value === 'all' ? ['qwen0.5b', 'llama1b', 'llama7b'] : value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+if (require.main === module) {
+  const names = requestedShapes();
+  if (names.length === 0) {
+    console.error(`usage: node out/bench/realShapes.bench.js --real SHAPE[,SHAPE...]   (${Object.keys(SHAPES).join(', ')}, or all)`);
+    process.exit(2);
+  }
+  if (!existsSync(CLI)) throw new Error(`${CLI} missing: npm run build first`);
+  void realShapesBench(names).then((lines) => lines.forEach((l) => console.log(l)));
+}
