@@ -3,7 +3,7 @@
 a Hugging Face Llama / Qwen2 folder on Debian's torch, CPU, written out here (no transformers) after transformers'
 modeling_llama / modeling_qwen2: RMSNorm, RoPE (plain, or llama3 rope scaling), grouped-query attention with a causal
 mask, SwiGLU MLP, q/k/v biases for qwen2, tied or separate head. Weights come from the folder's safetensors (a tiny
-reader below: BF16/F16/F32 -> float32, one tensor at a time through a memory map).
+reader below: BF16/F16/F32 -> float32, one tensor at a time).
 
 It tokenizes nothing: IDS_JSON is the list of token ids the TypeScript bench got from the project's tokenizer.
   --analysis bi         Block Influence per block on the first --tokens ids: 1 - mean over positions of
@@ -74,29 +74,29 @@ if need > available:
 
 
 # ---- safetensors, read one tensor at a time ----
+# Plain reads, not a memory map: mapped file pages would count in this process's peak RSS on top of the float32 copy.
+DTYPES = {'BF16': np.uint16, 'F16': np.float16, 'F32': np.float32}
+
+
 def tensors(folder):
     index = os.path.join(folder, 'model.safetensors.index.json')
     files = sorted(set(json.load(open(index))['weight_map'].values())) if os.path.exists(index) else ['model.safetensors']
     for file in files:
-        path = os.path.join(folder, file)
-        with open(path, 'rb') as f:
+        with open(os.path.join(folder, file), 'rb') as f:
             n = int.from_bytes(f.read(8), 'little')
             header = json.loads(f.read(n))
-        header.pop('__metadata__', None)
-        raw = np.memmap(path, dtype=np.uint8, mode='r')
-        for name, info in header.items():
-            start, end = info['data_offsets']
-            data = raw[8 + n + start:8 + n + end]
-            if info['dtype'] == 'BF16':
-                values = (data.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
-            elif info['dtype'] == 'F16':
-                values = data.view(np.float16).astype(np.float32)
-            elif info['dtype'] == 'F32':
-                values = np.array(data.view(np.float32))
-            else:
-                raise SystemExit(f'{name}: dtype {info["dtype"]} not handled')
-            yield name, torch.from_numpy(values.reshape(info['shape']))
-        del raw
+            header.pop('__metadata__', None)
+            for name, info in header.items():
+                if info['dtype'] not in DTYPES:
+                    raise SystemExit(f'{name}: dtype {info["dtype"]} not handled')
+                start, end = info['data_offsets']
+                f.seek(8 + n + start)
+                data = np.fromfile(f, dtype=DTYPES[info['dtype']], count=(end - start) // np.dtype(DTYPES[info['dtype']]).itemsize)
+                if info['dtype'] == 'BF16':  # bfloat16 is the top half of a float32
+                    values = (data.astype(np.uint32) << 16).view(np.float32)
+                else:
+                    values = data.astype(np.float32)
+                yield name, torch.from_numpy(values.reshape(info['shape']))
 
 
 start = time.perf_counter()
