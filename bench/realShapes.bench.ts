@@ -12,7 +12,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { TextTokenizer } from '../src/compute/tokenizer';
 import { ROOT } from '../test/unit/helpers';
-import { SHAPES, writeModelFolder } from './realShapes';
+import { SHAPES, weightTwin, writeModelFolder } from './realShapes';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
 const MODELS = process.env.BENCH_MODELS ?? join(ROOT, 'bench', '.models');
@@ -84,9 +84,9 @@ export async function realShapesBench(names: string[]): Promise<string[]> {
   let text: { file: string; idsFile: string } | undefined;
   for (const name of names) {
     const dir = join(MODELS, name);
-    const sibling = name === 'llama1b' ? 'llama1b-norope' : name === 'llama1b-norope' ? 'llama1b' : undefined;
+    const twin = weightTwin(name);
     const start = performance.now();
-    const { reused, bytes } = writeModelFolder(dir, SHAPES[name]!(), { ...(sibling ? { weightsFrom: join(MODELS, sibling) } : {}), log: (l) => process.stderr.write(`bench: ${l}\n`) });
+    const { reused, bytes } = writeModelFolder(dir, SHAPES[name]!(), { ...(twin ? { weightsFrom: join(MODELS, twin) } : {}), log: (l) => process.stderr.write(`bench: ${l}\n`) });
     lines.push(`${name}: ${dir}, ${(bytes / 1e9).toFixed(2)} GB of BF16 weights, ${reused ? 'reused' : `written in ${((performance.now() - start) / 1000).toFixed(1)} s`}`);
     text ??= await benchText(dir, 2048);
     // Warm the page cache for both sides alike, where the weights fit comfortably in memory.

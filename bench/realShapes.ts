@@ -66,6 +66,11 @@ export const SHAPES: Record<string, () => Shape> = {
   'tiny-llama': () => ({ config: tinyConfig(llama7bConfig()), maxShardBytes: 150_000 }),
 };
 
+/** The shape whose weight files are the same as this one's (they differ in config.json only): hard-linked, not rewritten. */
+export function weightTwin(name: string): string | undefined {
+  return name === 'llama1b' ? 'llama1b-norope' : name === 'llama1b-norope' ? 'llama1b' : undefined;
+}
+
 /** A family's config shrunk to 2 blocks of hidden 64 (4 heads; 2 KV heads for qwen2) over a 1 024-token vocab. */
 export function tinyConfig(config: Config): Config {
   return { ...config, num_hidden_layers: 2, hidden_size: 64, intermediate_size: 128, num_attention_heads: 4, num_key_value_heads: config.model_type === 'qwen2' ? 2 : 4, vocab_size: 1024 };
@@ -274,6 +279,7 @@ if (require.main === module) {
   const shape = make();
   if (process.argv.includes('--no-rope-scaling')) shape.config.rope_scaling = null;
   const start = performance.now();
-  const { reused, bytes } = writeModelFolder(out, shape, { log: (l) => console.error(l) });
+  const twin = weightTwin(name);
+  const { reused, bytes } = writeModelFolder(out, shape, { ...(twin ? { weightsFrom: join(out, '..', twin) } : {}), log: (l) => console.error(l) });
   console.error(`${out}: ${reused ? 'reused' : 'written'}, ${(bytes / 1e9).toFixed(2)} GB in ${((performance.now() - start) / 1000).toFixed(1)} s`);
 }
