@@ -1,4 +1,5 @@
-// Shared test plumbing: temp directories that clean up after themselves, and paths to the built bundles.
+// Shared test plumbing: temp directories that clean up after themselves, paths to the built bundles, and the gate
+// of the reference checks that run Debian's python3 (skipped where a module is missing, failed under CI).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
