@@ -88,10 +88,20 @@ function aptInstall(packages) {
   apt(...lock, 'install', '-y', '-qq', ...packages);
 }
 
-function npmInstall(directory, spec, env = process.env) {
+/**
+ * The environment for an npm run nested in `npm test`: without the npm_* variables and NODE the outer npm sets for
+ * its scripts, which the inner npm would take as its own configuration (npm_config_user_agent names Node 20 to
+ * code-server's postinstall check, npm_config_nodedir points node-gyp at Node 20's headers), plus `extra`.
+ */
+function nestedNpmEnvironment(env, extra = {}) {
+  const clean = Object.fromEntries(Object.entries(env).filter(([key]) => !/^npm_/i.test(key) && key !== 'NODE'));
+  return { ...clean, ...extra };
+}
+
+function npmInstall(directory, spec, extra = {}) {
   mkdirSync(directory, { recursive: true });
   writeFileSync(join(directory, 'package.json'), '{"private":true}\n');
-  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', spec], { cwd: directory, env });
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', spec], { cwd: directory, env: nestedNpmEnvironment(process.env, extra) });
 }
 
 function main() {
@@ -112,7 +122,6 @@ function main() {
     // npm must run on Node 24 (code-server's postinstall checks it), the addons build against Node 24's headers, and
     // the kerberos prebuild lookup goes to a closed loopback port instead of GitHub (it is built from source).
     npmInstall(join(ROOT, '.e2e', 'cs'), `code-server@${CODE_SERVER_VERSION}`, {
-      ...process.env,
       PATH: `${join(NODE24, 'bin')}:${process.env.PATH}`,
       npm_config_nodedir: NODE24,
       JOBS: 'max',
@@ -123,7 +132,7 @@ function main() {
   console.log(`test-prerequisites: ${installed ? 'installed what was missing' : 'all present'} (${PYTHON} with ${modules.join(', ')}; chromium; .e2e/: Node 24, code-server)`);
 }
 
-module.exports = { PYTHON, PYTHON_MODULES, CHROMIUM, missingPythonModules, planInstall };
+module.exports = { PYTHON, PYTHON_MODULES, CHROMIUM, missingPythonModules, planInstall, nestedNpmEnvironment };
 
 if (require.main === module) {
   try {

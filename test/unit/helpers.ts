@@ -40,6 +40,7 @@ interface Prerequisites {
   PYTHON_MODULES: Record<string, string>;
   missingPythonModules(modules: string[], python?: string): string[] | null;
   planInstall(state: { missingModules: string[] | null; exists: (path: string) => boolean }): { apt: string[]; node24: boolean; codeServer: boolean };
+  nestedNpmEnvironment(env: NodeJS.ProcessEnv, extra?: Record<string, string>): NodeJS.ProcessEnv;
 }
 export const prerequisites = require(join(ROOT, 'scripts', 'test-prerequisites.js')) as Prerequisites;
 

