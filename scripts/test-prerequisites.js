@@ -128,8 +128,9 @@ function main() {
       npm_config_kerberos_binary_host_mirror: 'http://127.0.0.1:9',
     });
   }
-  const installed = plan.apt.length + Number(plan.node24) + Number(plan.codeServer) > 0;
-  console.log(`test-prerequisites: ${installed ? 'installed what was missing' : 'all present'} (${PYTHON} with ${modules.join(', ')}; chromium; .e2e/: Node 24, code-server)`);
+  const installed = [...plan.apt, ...(plan.node24 ? ['Node 24'] : []), ...(plan.codeServer ? ['code-server'] : [])];
+  const all = `${PYTHON} with ${modules.join(', ')}; chromium; .e2e/: Node 24, code-server`;
+  console.log(installed.length > 0 ? `test-prerequisites: installed ${installed.join(', ')}; all present (${all})` : `test-prerequisites: all present (${all})`);
 }
 
 module.exports = { PYTHON, PYTHON_MODULES, CHROMIUM, missingPythonModules, planInstall, nestedNpmEnvironment };
