@@ -1,5 +1,5 @@
-// Starts code-server (VS Code 1.139's server + web workbench, installed by scripts/e2e-install.sh under .e2e/) and
-// drives it with Debian's chromium through playwright-core. Everything stays on 127.0.0.1.
+// Starts code-server (VS Code 1.139's server + web workbench, installed by scripts/test-prerequisites.js under
+// .e2e/) and drives it with Debian's chromium through playwright-core. Everything stays on 127.0.0.1.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -15,7 +15,7 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export function assertInstalled(): void {
   for (const [what, path] of [['Node 24', join(NODE24_BIN, 'node')], ['code-server', CODE_SERVER], ['chromium', CHROMIUM]] as const) {
-    if (!existsSync(path)) throw new Error(`${what} is missing at ${path}: run \`npm run e2e:install\` (scripts/e2e-install.sh) first`);
+    if (!existsSync(path)) throw new Error(`${what} is missing at ${path}: run \`npm run test:prerequisites\` (npm test runs it first)`);
   }
 }
 

@@ -67,19 +67,24 @@ export async function expandFolder(page: Page, name: string): Promise<void> {
 }
 
 /**
- * Answers VS Code's open dialog. The dialog fills in its starting folder asynchronously, which can overwrite a
- * path typed too early (and Enter then picks the folder): type until the path stays, then accept.
+ * Answers VS Code's open dialog. The dialog first lists its starting folder, and when that listing lands it sets
+ * the input to the folder, replacing a path typed before; an Enter pressed meanwhile is held until then and accepts
+ * the starting folder itself (Token Saliency then got the workspace, not the model folder, and showed no method
+ * QuickPick). So nothing is typed before the listing is there. Once the dialog has closed, the next QuickPick
+ * reuses the same widget and input: every step is scoped to the widget while it still shows the dialog's title.
  */
 export async function answerOpenDialog(page: Page, title: string, path: string, folder = false): Promise<void> {
-  const dialog = page.locator('.quick-input-widget');
-  const heading = dialog.getByText(title);
+  const heading = page.locator('.quick-input-widget').getByText(title);
+  const dialog = page.locator('.quick-input-widget', { hasText: title });
   await heading.waitFor({ timeout: 60_000 });
   const input = dialog.locator('input').first();
-  // The dialog fills in its starting folder once it has listed it: typing before that can be overwritten.
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline && !(await input.inputValue()).endsWith('/'); ) await page.waitForTimeout(100);
+  // The listing's rows are drawn in the same step that resets the input: after them, what is typed stays.
+  await dialog.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 60_000 });
+  const closed = (timeout: number) => heading.waitFor({ state: 'hidden', timeout }).then(() => true, () => false);
   for (let attempt = 0; attempt < 15; attempt++) {
-    await input.fill(path);
-    // Long enough for the dialog's own completion of its starting folder to land (longer on a loaded machine).
+    if (!(await heading.isVisible())) return;
+    await input.fill(path, { timeout: 10_000 });
+    // Typing makes the dialog complete the name and focus a matching entry: let that land (longer when loaded).
     await page.waitForTimeout(300 + 100 * attempt);
     const value = await input.inputValue();
     if (!folder) {
@@ -91,18 +96,18 @@ export async function answerOpenDialog(page: Page, title: string, path: string, 
       if ((await focused.count()) > 0 && !(await focused.first().innerText()).includes(name)) continue;
       if ((await input.inputValue()) !== path) continue;
       await input.press('Enter');
-      if (await heading.waitFor({ state: 'hidden', timeout: 3_000 }).then(() => true, () => false)) return;
+      if (await closed(10_000)) return;
       continue;
     }
-    // A folder: the dialog may complete it to "path/". Enter on "path" either picks it or opens it in the
-    // dialog, where OK then picks it.
+    // A folder: Enter on "path" either picks it, or opens it in the dialog ("path/"), where OK picks it. An OK
+    // that lands while the focused entry is still the folder in its parent's listing opens it instead: click OK
+    // until the dialog closes (an OK during the dialog's own listing waits for it).
     if (value !== path && value !== `${path}/`) continue;
     if (value === path) await input.press('Enter');
-    for (const deadline = Date.now() + 5_000; Date.now() < deadline; await page.waitForTimeout(100)) {
-      if (!(await heading.isVisible())) return;
-      if ((await input.inputValue()) === `${path}/`) {
-        await dialog.getByRole('button', { name: 'OK' }).click();
-        return;
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
+      if (await closed(2_000)) return;
+      if ((await input.inputValue({ timeout: 1_000 }).catch(() => '')) === `${path}/`) {
+        await dialog.getByRole('button', { name: 'OK' }).click({ timeout: 2_000 }).catch(() => undefined);
       }
     }
   }

@@ -124,9 +124,14 @@ test('Token Saliency on an editor selection: model picked in the dialog, method 
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Token Saliency', hasNotText: 'Clear' }).first().click();
     // No model remembered yet: VS Code's open dialog asks for the folder.
     await answerOpenDialog(page, 'Pick the model folder for Token Saliency', join(workspace, 'tiny-llama-kjv'), true);
-    // Then the method, with the model to change below the methods.
-    await page.locator('.quick-input-widget').getByText('Pick another model…').waitFor({ timeout: 30_000 });
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'ReAGent' }).click();
+    // Then the method, with the model to change below the methods. Should the extension refuse the folder
+    // instead (an error notification), the test says so at once rather than waiting for a QuickPick that won't come.
+    const methods = page.locator('.quick-input-widget', { hasText: 'Token Saliency: method' });
+    const complaint = page.locator('.notification-toast', { hasText: 'Importance Lens:' });
+    await methods.or(complaint).first().waitFor({ timeout: 30_000 });
+    assert.deepEqual(await complaint.allInnerTexts(), [], 'no error from the extension');
+    await methods.getByText('Pick another model…').waitFor();
+    await methods.locator('.quick-input-list .monaco-list-row', { hasText: 'ReAGent' }).click();
 
     const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     await webview.locator('.saliency-text .tok').first().waitFor({ timeout: 60_000 });

@@ -1,8 +1,10 @@
-// Shared test plumbing: temp directories that clean up after themselves, and paths to the built bundles.
+// Shared test plumbing: temp directories that clean up after themselves, paths to the built bundles, and the gate
+// of the reference checks that run Debian's python3 (skipped where a module is missing, failed under CI).
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { after } from 'node:test';
+import { after, type TestContext } from 'node:test';
 
 /** The repository root: the nearest directory above the compiled test (or, for an outDir elsewhere, above the
  * working directory) that holds our package.json. */
@@ -29,4 +31,59 @@ export function writeTemp(dir: string, name: string, contents: Buffer | string):
   const path = join(dir, name);
   writeFileSync(path, contents);
   return path;
+}
+
+/** What scripts/test-prerequisites.js (plain CommonJS, run before `npm test`) exports to the tests. */
+interface Prerequisites {
+  PYTHON: string;
+  CHROMIUM: string;
+  PYTHON_MODULES: Record<string, string>;
+  missingPythonModules(modules: string[], python?: string): string[] | null;
+  planInstall(state: { missingModules: string[] | null; exists: (path: string) => boolean }): { apt: string[]; node24: boolean; codeServer: boolean };
+  nestedNpmEnvironment(env: NodeJS.ProcessEnv, extra?: Record<string, string>): NodeJS.ProcessEnv;
+}
+export const prerequisites = require(join(ROOT, 'scripts', 'test-prerequisites.js')) as Prerequisites;
+
+/** Debian's python3, which the reference checks run (a pyenv or venv python3 on PATH has none of the packages). */
+export const PYTHON = prerequisites.PYTHON;
+
+export interface ReferenceEnvironment {
+  python: string;
+  /** Under CI a missing reference fails the test instead of skipping it. */
+  ci: boolean;
+}
+const defaultEnvironment = (): ReferenceEnvironment => ({ python: PYTHON, ci: /^(true|1)$/i.test(process.env.CI ?? '') });
+
+const found = new Map<string, boolean>();
+
+/**
+ * Why a reference check on `modules` cannot run here (Debian's python3 or one of its modules is missing), naming the
+ * Debian packages and how to install them; undefined when it can run. Throws for a module that
+ * scripts/test-prerequisites.js does not install: every module a test needs must be in its PYTHON_MODULES.
+ */
+export function missingReference(modules: string[], python = PYTHON): string | undefined {
+  const unlisted = modules.filter((m) => !(m in prerequisites.PYTHON_MODULES));
+  if (unlisted.length > 0) throw new Error(`the Python module(s) ${unlisted.join(', ')} are not in PYTHON_MODULES of scripts/test-prerequisites.js: add each with its Debian package, so that npm test installs it`);
+  const missing = modules.filter((m) => {
+    const key = `${python} ${m}`;
+    // Imported, not only looked up: a module that is there but broken must not pass for present.
+    if (!found.has(key)) found.set(key, existsSync(python) && spawnSync(python, ['-c', `import ${m}`], { stdio: 'ignore' }).status === 0);
+    return !found.get(key);
+  });
+  if (missing.length === 0) return undefined;
+  const packages = missing.map((m) => prerequisites.PYTHON_MODULES[m]!);
+  return `${python} cannot import ${missing.join(', ')}: install ${packages.join(', ')} (npm run test:prerequisites, or sudo apt-get install ${packages.join(' ')})`;
+}
+
+/**
+ * For a test (or subtest) that compares with a reference computed by Debian's python3 with `modules`: true when it
+ * can run. When it cannot, the test is skipped with the reason, except under CI (CI=true), where it fails: CI that
+ * skips its reference checks passes without ever comparing.
+ */
+export function needsReference(t: Pick<TestContext, 'skip'>, modules: string[], environment: ReferenceEnvironment = defaultEnvironment()): boolean {
+  const reason = missingReference(modules, environment.python);
+  if (reason === undefined) return true;
+  if (environment.ci) throw new Error(`reference check cannot run under CI: ${reason}`);
+  t.skip(reason);
+  return false;
 }

@@ -1,17 +1,17 @@
 // `plan` and `apply` as a user runs them (node dist/cli.js; docs/cli.md), and the pruned directories checked by
-// the independent torch reference (test/fixtures/plan/check_pruned.py) where Debian's python3-torch is present.
+// the independent torch reference (test/fixtures/plan/check_pruned.py, Debian's python3 with torch, numpy and
+// regex: skipped where they are missing, failed under CI).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
-import { DIST, ROOT, tempDir } from './helpers';
+import { test, type TestContext } from 'node:test';
+import { DIST, needsReference, PYTHON, ROOT, tempDir } from './helpers';
 import { hashDirectory } from './planHelpers';
 
 const SAMPLE = join(ROOT, 'samples', 'tiny-llama-kjv');
 const TEXT = join(ROOT, 'samples', 'text', 'john-1.txt');
 const GPT2 = join(ROOT, 'test', 'fixtures', 'models', 'tiny-gpt2');
-const PYTHON = '/usr/bin/python3';
 const CHECK = join(ROOT, 'test', 'fixtures', 'plan', 'check_pruned.py');
 
 function cli(...args: string[]) {
@@ -19,7 +19,9 @@ function cli(...args: string[]) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-const hasTorch = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
+/** What check_pruned.py imports (itself, and the reference model and tokenizer under scripts/sample-model/). */
+const TORCH_REFERENCE = ['torch', 'numpy', 'regex'];
+const hasTorch = (t: TestContext) => needsReference(t, TORCH_REFERENCE);
 
 function torchCheck(plan: string, source: string, pruned: string): Record<string, any> { // eslint-disable-line @typescript-eslint/no-explicit-any
   const run = spawnSync(PYTHON, [CHECK, plan, source, pruned, TEXT], { encoding: 'utf8' });
@@ -27,7 +29,7 @@ function torchCheck(plan: string, source: string, pruned: string): Record<string
   return JSON.parse(run.stdout);
 }
 
-test('plan --drop-layers prints the plan and writes it; apply --verify reports the contract fields', () => {
+test('plan --drop-layers prints the plan and writes it; apply --verify reports the contract fields', async (t) => {
   const dir = tempDir();
   const before = hashDirectory(SAMPLE);
   const planPath = join(dir, 'sample.pruneplan.json');
@@ -58,16 +60,18 @@ test('plan --drop-layers prints the plan and writes it; apply --verify reports t
   assert.equal(again.code, 2);
   assert.match(again.stderr, /^importance-lens: .*already exists.*never overwrites[^\n]*\n$/);
 
-  if (hasTorch) {
+  await t.test('the torch reference agrees: 3 blocks left, logits equal to skipping the dropped one, same perplexity', (t) => {
+    if (!hasTorch(t)) return;
     const check = torchCheck(planPath, SAMPLE, out);
     assert.equal(check.layers.pruned, 3);
     assert.equal(check.logitsMaxDiffVsSkipping, 0);
     assert.ok(Math.abs(check.perplexity.pruned - result.perplexity.after) <= 1e-4 * result.perplexity.after, `${check.perplexity.pruned} vs ${result.perplexity.after}`);
     assert.ok(Math.abs(check.perplexity.source - result.perplexity.before) <= 1e-4 * result.perplexity.before);
-  }
+  });
 });
 
-test('plan --sparsity with wanda on GPT-2 (Conv1D columns): the zeros are the ones torch computes', { skip: !hasTorch && 'no /usr/bin/python3 with torch' }, () => {
+test('plan --sparsity with wanda on GPT-2 (Conv1D columns): the zeros are the ones torch computes', (t) => {
+  if (!hasTorch(t)) return;
   const dir = tempDir();
   const planPath = join(dir, 'gpt2.pruneplan.json');
   assert.equal(cli('plan', GPT2, '--sparsity', '0.5', '--text-file', TEXT, '--out', planPath).code, 0);
@@ -82,7 +86,7 @@ test('plan --sparsity with wanda on GPT-2 (Conv1D columns): the zeros are the on
   assert.ok(Math.abs(check.perplexity.pruned - result.perplexity.after) <= 1e-4 * result.perplexity.after);
 });
 
-test('plan --drop-heads on the sample (GQA, 2 KV groups of 2 query heads): smaller, and equal to silencing those heads', () => {
+test('plan --drop-heads on the sample (GQA, 2 KV groups of 2 query heads): smaller, and equal to silencing those heads', async (t) => {
   const dir = tempDir();
   const planPath = join(dir, 'heads.pruneplan.json');
   const planned = cli('plan', SAMPLE, '--drop-heads', '1', '--out', planPath, '--json');
@@ -98,14 +102,16 @@ test('plan --drop-heads on the sample (GQA, 2 KV groups of 2 query heads): small
   assert.ok(result.bytes.after < result.bytes.before);
   const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
   assert.deepEqual([config.num_attention_heads, config.num_key_value_heads, config.head_dim, config.hidden_size], [2, 1, 32, 128]);
-  if (hasTorch) {
+  await t.test('the torch reference agrees: logits equal to silencing the dropped heads, same perplexity', (t) => {
+    if (!hasTorch(t)) return;
     const check = torchCheck(planPath, SAMPLE, out);
     assert.ok(check.logitsMaxDiffVsSilencedHeads < 1e-3, String(check.logitsMaxDiffVsSilencedHeads));
     assert.ok(Math.abs(check.perplexity.pruned - result.perplexity.after) <= 1e-4 * result.perplexity.after);
-  }
+  });
 });
 
-test('plan --drop-query-heads: every KV group keeps as many query heads; equal to silencing the dropped ones', { skip: !hasTorch && 'no /usr/bin/python3 with torch' }, () => {
+test('plan --drop-query-heads: every KV group keeps as many query heads; equal to silencing the dropped ones', (t) => {
+  if (!hasTorch(t)) return;
   const dir = tempDir();
   const planPath = join(dir, 'q.pruneplan.json');
   assert.equal(cli('plan', SAMPLE, '--drop-query-heads', '1', '--out', planPath).code, 0);

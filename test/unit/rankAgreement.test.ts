@@ -4,8 +4,10 @@ import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { seededRandom } from '../../src/compute/random';
 import { averageRanks, pairwiseAgreement, spearman } from '../../webview/rankAgreement';
+import { needsReference, PYTHON } from './helpers';
 
-test('spearman equals scipy.stats.spearmanr, ties included', () => {
+test('spearman equals scipy.stats.spearmanr, ties included', (t) => {
+  if (!needsReference(t, ['scipy'])) return;
   const random = seededRandom(5);
   const cases: [number[], number[]][] = [
     [[1, 2, 3, 4, 5], [5, 6, 7, 8, 7]],
@@ -13,7 +15,7 @@ test('spearman equals scipy.stats.spearmanr, ties included', () => {
     [Array.from({ length: 100 }, () => random()), Array.from({ length: 100 }, () => Math.round(random() * 10))],
   ];
   const script = 'import json,sys\nfrom scipy.stats import spearmanr\nprint(json.dumps([float(spearmanr(a,b).statistic) for a,b in json.loads(sys.argv[1])]))';
-  const expected = JSON.parse(execFileSync('/usr/bin/python3', ['-c', script, JSON.stringify(cases)], { encoding: 'utf8' })) as number[];
+  const expected = JSON.parse(execFileSync(PYTHON, ['-c', script, JSON.stringify(cases)], { encoding: 'utf8' })) as number[];
   cases.forEach(([a, b], i) => {
     const rho = spearman(a, b)!;
     assert.ok(Math.abs(rho - expected[i]!) < 1e-12, `case ${i}: ${rho} vs scipy ${expected[i]}`);
