@@ -5,19 +5,15 @@
 // Needs Debian's python3-torch: skipped without it on a developer machine, a failure under CI (CI is set).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SHAPES, llama7bConfig, qwen05bConfig, shardPlan, tensorList, writeModelFolder } from '../../bench/realShapes';
 import { TextTokenizer } from '../../src/compute/tokenizer';
-import { DIST, ROOT, tempDir } from './helpers';
+import { DIST, needsReference, PYTHON, ROOT, tempDir } from './helpers';
 
-const PYTHON = '/usr/bin/python3';
 const TORCH = join(ROOT, 'bench', 'torch_real.py');
 const TEXT = join(ROOT, 'samples', 'text', 'john-1.txt');
-const hasTorch = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' }).status === 0;
-const skip = !hasTorch && !process.env.CI && 'no /usr/bin/python3 with torch (under CI this test fails instead)';
-
 
 function cli(...args: string[]): Record<string, unknown> {
   const run = spawnSync(process.execPath, [join(DIST, 'cli.js'), ...args, '--json'], { encoding: 'utf8', env: { ...process.env, IMPORTANCE_LENS_PROVIDERS: 'cpu' } });
@@ -42,7 +38,8 @@ test('real shapes: tensor names and shard plan are what transformers saves', () 
 });
 
 for (const name of ['tiny-qwen', 'tiny-llama']) {
-  test(`real shapes: bench/torch_real.py agrees with the CLI on a ${name} folder (random weights) (Block Influence, perplexity)`, { skip }, async () => {
+  test(`real shapes: bench/torch_real.py agrees with the CLI on a ${name} folder (random weights) (Block Influence, perplexity)`, async (t) => {
+    if (!needsReference(t, ['torch', 'numpy'])) return;
     const dir = tempDir();
     const model = join(dir, 'model');
     assert.equal(writeModelFolder(model, SHAPES[name]!()).reused, false);
