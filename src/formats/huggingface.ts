@@ -3,6 +3,7 @@
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors';
+import { containedRealPath, containmentRoot } from './containment';
 import { isPlainObject, pathKind, readJsonFile } from './fileio';
 import { MAX_JSON_FILE_BYTES, MAX_SHARDS } from './limits';
 import { readAll, SUPPORTED_FORMATS } from './readers';
@@ -35,10 +36,15 @@ export async function readShardedCheckpoint(indexPath: string, format: Checkpoin
   }
   if (shardNames.size > MAX_SHARDS) throw new InputError(`${indexPath}: ${shardNames.size} shards; more than ${MAX_SHARDS} are refused`);
   const directory = dirname(indexPath);
+  const root = await containmentRoot(directory);
   const shardPaths: string[] = [];
   for (const shard of [...shardNames].sort()) {
     const shardPath = join(directory, shard);
-    if ((await pathKind(shardPath)) !== 'file') throw new InputError(`${indexPath}: shard '${shard}' named in weight_map is missing from ${directory}`);
+    const kind = await pathKind(shardPath);
+    if (kind === 'missing') throw new InputError(`${indexPath}: shard '${shard}' named in weight_map is missing from ${directory}`);
+    if (kind !== 'file') throw new InputError(`${indexPath}: shard '${shard}' named in weight_map is not a regular file`);
+    // A shard that is a link out of the model's folder (not into a Hugging Face cache's blobs) is refused.
+    await containedRealPath(root, shardPath, `${indexPath}: shard '${shard}'`);
     shardPaths.push(shardPath);
   }
   const merged = await readAll(format, shardPaths);
