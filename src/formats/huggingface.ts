@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors';
 import { containedRealPath, containmentRoot } from './containment';
 import { isPlainObject, pathKind, readJsonFile } from './fileio';
-import { MAX_JSON_FILE_BYTES, MAX_SHARDS } from './limits';
+import { MAX_JSON_FILE_BYTES, MAX_SHARDS, MAX_TENSORS } from './limits';
 import { readAll, SUPPORTED_FORMATS } from './readers';
 import type { CheckpointFormat, CheckpointHeader } from './types';
 
@@ -27,6 +27,8 @@ export async function readShardedCheckpoint(indexPath: string, format: Checkpoin
     throw new InputError(`${indexPath}: expected an object with a "weight_map" of tensor name -> shard file`);
   }
   const weightMap = index.weight_map;
+  const listed = Object.keys(weightMap).length;
+  if (listed > MAX_TENSORS) throw new InputError(`${indexPath}: weight_map lists ${listed} tensors; checkpoints of more than ${MAX_TENSORS} are refused`);
   const shardNames = new Set<string>();
   for (const [tensor, shard] of Object.entries(weightMap)) {
     if (typeof shard !== 'string' || shard === '' || shard.includes('/') || shard.includes('\\') || shard === '..' || shard === '.') {
