@@ -176,3 +176,21 @@ test('apply from a Hugging Face cache snapshot copies the tokenizer files (links
   assert.ok(result.files.includes('tokenizer_config.json'));
   assert.deepEqual(readFileSync(join(out, 'tokenizer_config.json')), files['tokenizer_config.json']);
 });
+
+test('plan: a config.json that is a named pipe, and --out naming a named pipe, are refused at once', async () => {
+  const dir = tempDir();
+  const { model } = await modelCopy(dir);
+  const fifoOut = join(dir, 'out.pruneplan.json');
+  execFileSync('mkfifo', [fifoOut]);
+  const toPipe = cli('plan', model, '--drop-layers', '1', '--out', fifoOut);
+  assert.equal(toPipe.signal, null, 'plan blocked on the pipe at --out');
+  assert.equal(toPipe.code, 2, toPipe.stderr);
+  assert.match(toPipe.stderr, /out\.pruneplan\.json exists and is not a regular file; choose another --out path/);
+
+  execFileSync('rm', [join(model, 'config.json')]);
+  execFileSync('mkfifo', [join(model, 'config.json')]);
+  const fromPipe = cli('plan', model, '--drop-layers', '1');
+  assert.equal(fromPipe.signal, null, 'plan blocked on config.json');
+  assert.equal(fromPipe.code, 2, fromPipe.stderr);
+  assert.match(fromPipe.stderr, /config\.json is a named pipe \(FIFO\), not a regular file/);
+});
