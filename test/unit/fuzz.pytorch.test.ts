@@ -199,3 +199,10 @@ test('a DAG of shared references is refused early: by its tensor paths, or by it
   assert.match(nodes.message, /the object graph has more than \d+ nodes counting shared references once per path .*refused/);
   assert.ok(nodes.ms < CASE_LIMIT_MS, `refused in ${nodes.ms} ms`);
 });
+
+test('a legacy-format pickle truncated after an os.system call keeps its security finding', async () => {
+  const magic = Buffer.concat([op('\x80\x02\x8a\x0a'), Buffer.from('6cfc9c46f9206aa85019', 'hex'), op('.')]);
+  const legacy = Buffer.concat([magic, op('\x80\x02M\xe9\x03.'), op('\x80\x02}.'), op('\x80\x02'), call(globalOp('posix', 'system'), 'echo never'), op('0')]);
+  const { message } = await refusal(legacy, 'legacy.pt');
+  assert.match(message, /legacy\.pt: the legacy pickle at byte \d+: the pickle ends at byte \d+ without a STOP opcode; security: the legacy pickle references posix\.system, which can run code/);
+});
