@@ -13,7 +13,7 @@ import { MAX_PICKLE_MEMO } from '../../src/formats/pytorch/caps';
 import { readZipDirectory } from '../../src/formats/pytorch/zip';
 import { readSmallEntry } from '../../src/formats/pytorch/zipEntry';
 import { seededRandom } from '../fixtures/safetensorsWriter';
-import { buildZip, tinyArchiveEntries } from '../fixtures/pytorch/zipWriter';
+import { buildZip, layoutZip, tinyArchiveEntries } from '../fixtures/pytorch/zipWriter';
 import { ROOT, tempDir, writeTemp } from './helpers';
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 600);
@@ -205,4 +205,15 @@ test('a legacy-format pickle truncated after an os.system call keeps its securit
   const legacy = Buffer.concat([magic, op('\x80\x02M\xe9\x03.'), op('\x80\x02}.'), op('\x80\x02'), call(globalOp('posix', 'system'), 'echo never'), op('0')]);
   const { message } = await refusal(legacy, 'legacy.pt');
   assert.match(message, /legacy\.pt: the legacy pickle at byte \d+: the pickle ends at byte \d+ without a STOP opcode; security: the legacy pickle references posix\.system, which can run code/);
+});
+
+test('a zip declaring more entries than storages can need is refused before its directory is read', async () => {
+  const zip = layoutZip([{ name: 'archive/data.pkl', data: op('\x80\x02}.') }], { zip64Eocd: true });
+  const bytes = Buffer.from(zip.bytes);
+  bytes.writeBigUInt64LE(300_001n, zip.zip64EocdOffset! + 24);
+  bytes.writeBigUInt64LE(300_001n, zip.zip64EocdOffset! + 32);
+  bytes.writeUInt16LE(0xffff, zip.eocdOffset + 8);
+  bytes.writeUInt16LE(0xffff, zip.eocdOffset + 10);
+  const { message } = await refusal(bytes, 'entries.pt');
+  assert.match(message, /the zip declares 300001 entries; more than 300000 are refused/);
 });
