@@ -1,6 +1,12 @@
-// Bounded reads. Every reader goes through these so that "read exactly N bytes at offset O" is checked once.
+// Bounded reads. Every reader goes through these so that "read exactly N bytes at offset O" is checked once, and
+// only regular files are ever opened: a named pipe or a device named as a checkpoint (or by an index) would block
+// open() or read() forever. Containment by real path lives in ./containment.ts.
+import { constants, type Stats } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { InputError } from '../errors';
+
+/** O_NONBLOCK: should a FIFO be swapped in between the stat and the open, open() still returns at once. */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
 export async function readExactly(handle: FileHandle, offset: number, length: number, path: string): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(length);
@@ -16,15 +22,16 @@ export async function readExactly(handle: FileHandle, offset: number, length: nu
 }
 
 export async function openForReading(path: string): Promise<{ handle: FileHandle; size: number }> {
+  await requireRegularFile(path);
   let handle: FileHandle;
   try {
-    handle = await open(path, 'r');
+    handle = await open(path, OPEN_FLAGS);
   } catch (error) {
     throw new InputError(`cannot open ${path}: ${describeFsError(error)}`);
   }
   try {
     const info = await handle.stat();
-    if (!info.isFile()) throw new InputError(`${path} is not a regular file`);
+    if (!info.isFile()) throw new InputError(notRegular(path, info));
     return { handle, size: info.size };
   } catch (error) {
     await handle.close();
@@ -50,10 +57,31 @@ export async function readJsonFile(path: string, maxBytes: number): Promise<unkn
   }
 }
 
-export async function pathKind(path: string): Promise<'file' | 'directory' | 'missing'> {
+/** Refuses anything but a regular file (links followed) before it is opened; returns its size. */
+export async function requireRegularFile(path: string): Promise<number> {
+  let info: Stats;
+  try {
+    info = await stat(path);
+  } catch (error) {
+    throw new InputError(`cannot open ${path}: ${describeFsError(error)}`);
+  }
+  if (!info.isFile()) throw new InputError(notRegular(path, info));
+  return info.size;
+}
+
+function notRegular(path: string, info: Stats): string {
+  const kind = info.isDirectory() ? 'a directory'
+    : info.isFIFO() ? 'a named pipe (FIFO)'
+      : info.isSocket() ? 'a socket'
+        : info.isCharacterDevice() || info.isBlockDevice() ? 'a device' : 'not a regular file';
+  return `${path} is ${kind}, not a regular file; only regular files are read`;
+}
+
+/** What is at `path`, links followed. 'other' is a named pipe, socket or device: never opened, never copied. */
+export async function pathKind(path: string): Promise<'file' | 'directory' | 'other' | 'missing'> {
   try {
     const info = await stat(path);
-    return info.isDirectory() ? 'directory' : 'file';
+    return info.isDirectory() ? 'directory' : info.isFile() ? 'file' : 'other';
   } catch {
     return 'missing';
   }

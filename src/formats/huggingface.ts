@@ -3,8 +3,9 @@
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../errors';
+import { containedRealPath, containmentRoot } from './containment';
 import { isPlainObject, pathKind, readJsonFile } from './fileio';
-import { MAX_JSON_FILE_BYTES, MAX_SHARDS } from './limits';
+import { MAX_JSON_FILE_BYTES, MAX_SHARDS, MAX_TENSORS } from './limits';
 import { readAll, SUPPORTED_FORMATS } from './readers';
 import type { CheckpointFormat, CheckpointHeader } from './types';
 
@@ -26,6 +27,8 @@ export async function readShardedCheckpoint(indexPath: string, format: Checkpoin
     throw new InputError(`${indexPath}: expected an object with a "weight_map" of tensor name -> shard file`);
   }
   const weightMap = index.weight_map;
+  const listed = Object.keys(weightMap).length;
+  if (listed > MAX_TENSORS) throw new InputError(`${indexPath}: weight_map lists ${listed} tensors; checkpoints of more than ${MAX_TENSORS} are refused`);
   const shardNames = new Set<string>();
   for (const [tensor, shard] of Object.entries(weightMap)) {
     if (typeof shard !== 'string' || shard === '' || shard.includes('/') || shard.includes('\\') || shard === '..' || shard === '.') {
@@ -35,10 +38,15 @@ export async function readShardedCheckpoint(indexPath: string, format: Checkpoin
   }
   if (shardNames.size > MAX_SHARDS) throw new InputError(`${indexPath}: ${shardNames.size} shards; more than ${MAX_SHARDS} are refused`);
   const directory = dirname(indexPath);
+  const root = await containmentRoot(directory);
   const shardPaths: string[] = [];
   for (const shard of [...shardNames].sort()) {
     const shardPath = join(directory, shard);
-    if ((await pathKind(shardPath)) !== 'file') throw new InputError(`${indexPath}: shard '${shard}' named in weight_map is missing from ${directory}`);
+    const kind = await pathKind(shardPath);
+    if (kind === 'missing') throw new InputError(`${indexPath}: shard '${shard}' named in weight_map is missing from ${directory}`);
+    if (kind !== 'file') throw new InputError(`${indexPath}: shard '${shard}' named in weight_map is not a regular file`);
+    // A shard that is a link out of the model's folder (not into a Hugging Face cache's blobs) is refused.
+    await containedRealPath(root, shardPath, `${indexPath}: shard '${shard}'`);
     shardPaths.push(shardPath);
   }
   const merged = await readAll(format, shardPaths);

@@ -1,5 +1,6 @@
 // Format -> header reader. The one table that says which formats this build reads.
 import { InputError } from '../errors';
+import { MAX_TENSORS } from './limits';
 import { readGgufHeader } from './gguf';
 import { readOnnxHeader } from './onnx';
 import { readPytorchHeader } from './pytorch';
@@ -43,6 +44,9 @@ export async function readAll(format: CheckpointFormat, paths: readonly string[]
         continue;
       }
       seen.set(tensor.name, path);
+      if (merged.tensors.length >= MAX_TENSORS) {
+        throw new InputError(`${path}: with the ${merged.files.length - 1} file(s) read before it, the checkpoint holds more than ${MAX_TENSORS} tensors; more are refused`);
+      }
       merged.tensors.push(tensor);
     }
   }

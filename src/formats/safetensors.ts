@@ -28,7 +28,9 @@ export async function readSafetensorsHeader(path: string): Promise<CheckpointHea
     if (8 + n > size) {
       throw new InputError(`${path}: header of ${n} bytes ends at byte ${8 + n} but the file has ${size} bytes`);
     }
-    const json = (await readExactly(handle, 8, n, path)).toString('utf8');
+    const bytes = await readExactly(handle, 8, n, path);
+    checkObjectCount(bytes, path);
+    const json = bytes.toString('utf8');
     let parsed: unknown;
     try {
       parsed = JSON.parse(json);
@@ -41,13 +43,36 @@ export async function readSafetensorsHeader(path: string): Promise<CheckpointHea
   }
 }
 
+/**
+ * Refuses a header with more than MAX_TENSORS entries before JSON.parse builds an object for each (a 100 MB header
+ * holds over a million). Each entry is a JSON object, so the '{' bytes bound the entry count from above; only
+ * when that cheap bound is over the cap are the '{' outside strings counted exactly.
+ */
+function checkObjectCount(bytes: Buffer, path: string): void {
+  const allowed = MAX_TENSORS + 2; // the root object and __metadata__
+  let bound = 0;
+  for (let at = bytes.indexOf(0x7b); at !== -1 && bound <= allowed; at = bytes.indexOf(0x7b, at + 1)) bound++;
+  if (bound <= allowed) return;
+  let objects = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next byte
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b && ++objects > allowed) {
+      throw new InputError(`${path}: header has more than ${MAX_TENSORS} tensor entries (counted before parsing, up to byte ${8 + i}); more than ${MAX_TENSORS} tensors are refused`);
+    }
+  }
+}
+
 /** Validates a parsed header. `dataStart` is 8 + N; `fileSize` bounds every data range. */
 export function parseSafetensorsHeader(parsed: unknown, path: string, dataStart: number, fileSize: number): CheckpointHeader {
   if (!isPlainObject(parsed)) throw new InputError(`${path}: header must be a JSON object`);
   const names = Object.keys(parsed);
-  if (names.length > MAX_TENSORS + 1) {
-    throw new InputError(`${path}: header lists ${names.length} entries; more than ${MAX_TENSORS} tensors are refused`);
-  }
+  const count = names.length - (Object.hasOwn(parsed, '__metadata__') ? 1 : 0);
+  if (count > MAX_TENSORS) throw new InputError(`${path}: header lists ${count} tensors; more than ${MAX_TENSORS} are refused`);
   const metadata: Record<string, string> = {};
   const tensors: TensorInfo[] = [];
   const dataLength = fileSize - dataStart;

@@ -4,11 +4,12 @@
 // not exist or is complete; the source files are only ever opened for reading. Tensors are streamed by range.
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, copyFile, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdtemp, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { DEFAULT_MAX_TOKENS } from '../analyses/textInput';
 import { FileHandles } from '../compute/tensorStream';
 import { InputError, throwIfAborted } from '../errors';
+import { containedRealPath, containmentRoot } from '../formats/containment';
 import { pathKind } from '../formats/fileio';
 import { openCheckpoint } from '../formats/open';
 import type { Progress } from '../protocol/results';
@@ -71,8 +72,7 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
     yield* attachInputNorms(source, weights, { file }, text.maxTokens ?? DEFAULT_MAX_TOKENS, options.providers, signal);
   }
   const sparsified = new Map<string, LinearWeight>(weights.filter((w) => checked.ratios.has(w.layer)).map((w) => [w.tensor.name, w]));
-  const copied = [];
-  for (const name of COPIED_FILES) if ((await pathKind(join(source.directory, name))) === 'file') copied.push(name);
+  const copied = await filesToCopy(source.directory);
   const planHash = createHash('sha256').update(await readFile(planPath)).digest('hex');
 
   const temp = await mkdtemp(join(dirname(out), `.${basename(out)}.tmp-`));
@@ -107,8 +107,9 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
     }
     if (source.indexFile) await writeFileAtomically(join(temp, source.indexFile), indexText(plannedEntries(layout)));
     await writeFileAtomically(join(temp, 'config.json'), plannedConfigText(source.configText, source.config, layout.config));
-    for (const name of copied) await copyFile(join(source.directory, name), join(temp, name), constants.COPYFILE_EXCL);
-    if ((await pathKind(out)) !== 'missing') throw new InputError(`${out} appeared while the checkpoint was being written; apply never overwrites (the result is discarded)`);
+    // From the real path checked above: the copy is of a regular file inside the model's folder.
+    for (const { name, real } of copied) await copyFile(real, join(temp, name), constants.COPYFILE_EXCL);
+    if (await entryExists(out)) throw new InputError(`${out} appeared while the checkpoint was being written; apply never overwrites (the result is discarded)`);
     // mkdtemp makes the directory private (0700); the result is an ordinary model directory.
     await chmod(temp, 0o755);
     await rename(temp, out);
@@ -121,7 +122,7 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
   // Read the result back the way every analysis does: the numbers reported are the written checkpoint's.
   const { header } = await openCheckpoint(out);
   const written = header?.tensors ?? [];
-  const files = [...shards.keys(), ...(source.indexFile ? [source.indexFile] : []), 'config.json', ...copied].sort();
+  const files = [...shards.keys(), ...(source.indexFile ? [source.indexFile] : []), 'config.json', ...copied.map((c) => c.name)].sort();
   const warnings = [];
   const after = written.reduce((s, t) => s + t.count, 0);
   if (plan.predicted.parameters.after !== after) warnings.push(`the plan predicted ${plan.predicted.parameters.after} parameters after pruning, the result has ${after} (was the plan edited? its "predicted" is informational)`);
@@ -139,12 +140,52 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
   };
 }
 
-/** DIR must not exist, its parent must, and it must not lie inside the source checkpoint. */
+/**
+ * The COPIED_FILES the model's folder has, each a regular file whose real path is inside the folder (or, in a
+ * Hugging Face cache, inside its cache entry): a link to a file elsewhere would copy that file's contents into the
+ * new checkpoint, and a named pipe would block the copy forever. Either is refused before anything is written.
+ */
+async function filesToCopy(directory: string): Promise<{ name: string; real: string }[]> {
+  const root = await containmentRoot(directory);
+  const files = [];
+  for (const name of COPIED_FILES) {
+    const path = join(directory, name);
+    if (!(await entryExists(path))) continue;
+    const kind = await pathKind(path);
+    if (kind === 'missing') throw new InputError(`${path} is a symbolic link to nothing (dangling); remove it or make it a file before apply copies the tokenizer files`);
+    if (kind !== 'file') throw new InputError(`${path} is not a regular file; apply copies only regular files beside the weights`);
+    files.push({ name, real: await containedRealPath(root, path, path) });
+  }
+  return files;
+}
+
+function isInsideOrSame(root: string, path: string): boolean {
+  const inside = relative(root, path);
+  return inside === '' || (!inside.startsWith(`..${sep}`) && inside !== '..' && !isAbsolute(inside));
+}
+
+/** Whether anything is at `path`, a dangling symbolic link included (stat would say it is missing). */
+async function entryExists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw new InputError(`cannot check ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** DIR must not exist (not even as a dangling link), its parent must, and it must not lie inside the source checkpoint. */
 async function checkOutput(out: string, sourceDir: string): Promise<void> {
-  if ((await pathKind(out)) !== 'missing') throw new InputError(`${out} already exists; apply writes a new directory and never overwrites (choose another --out)`);
+  if ((await pathKind(out)) === 'missing' && (await entryExists(out))) {
+    throw new InputError(`${out} is a symbolic link to nothing (dangling); apply writes a new directory and never replaces a link (choose another --out or remove the link)`);
+  }
+  if (await entryExists(out)) throw new InputError(`${out} already exists; apply writes a new directory and never overwrites (choose another --out)`);
   if ((await pathKind(dirname(out))) !== 'directory') throw new InputError(`${dirname(out)}: the parent of --out is not a directory`);
-  const inside = relative(sourceDir, out);
-  if (inside === '' || (!inside.startsWith(`..${sep}`) && inside !== '..' && !isAbsolute(inside))) {
+  // By real path too: a parent that is a link into the model's folder would put DIR inside it.
+  const realOut = join(await realpath(dirname(out)), basename(out));
+  const realSource = await realpath(sourceDir);
+  if (isInsideOrSame(sourceDir, out) || isInsideOrSame(realSource, realOut)) {
     throw new InputError(`${out} is inside the source checkpoint ${sourceDir}; apply never writes into the original`);
   }
 }

@@ -1,7 +1,6 @@
 // The CLI's `plan` and `apply` (docs/cli.md). `plan` always prints the plan document (it is JSON by nature);
 // with --out it also writes it, atomically, replacing only an earlier plan. `apply --verify` measures perplexity
 // of the source and of the result on the same text with the same code the `perplexity` command runs.
-import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { drain } from '../analyses';
 import type { Parsed } from '../cli/args';
@@ -10,7 +9,7 @@ import { InputError } from '../errors';
 import type { Progress } from '../protocol/results';
 import { writeFileAtomically } from '../report/write';
 import { applyPlan } from './apply';
-import { pathKind } from '../formats/fileio';
+import { openForReading, pathKind } from '../formats/fileio';
 import { generatePlan } from './generate';
 import { PLAN_KIND, type ApplyResult } from './types';
 import { verifyApplied } from './verify';
@@ -38,13 +37,11 @@ function number(args: Parsed, name: string, integer: boolean): number | undefine
 
 /** Refuses to replace a file that is not an earlier plan (a JSON document whose "kind" is ours). */
 async function assertReplaceablePlan(target: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(target, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw new InputError(`cannot check ${target}: ${(error as Error).message}`);
-  }
+  const kind = await pathKind(target);
+  if (kind === 'missing') return;
+  // A named pipe or a device here would block the read below forever; a folder cannot be a plan.
+  if (kind !== 'file') throw new InputError(`${target} exists and is not a regular file; choose another --out path`);
+  const { handle } = await openForReading(target);
   try {
     const head = Buffer.alloc(4096);
     const { bytesRead } = await handle.read(head, 0, head.length, 0);

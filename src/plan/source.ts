@@ -2,11 +2,11 @@
 // config.json. Only headers and the config are read here. The fingerprint ties a plan to its checkpoint, so a
 // plan edited or moved onto another model is refused instead of silently renumbering the wrong tensors.
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { tensorRole } from '../arch/names';
 import { InputError } from '../errors';
-import { isPlainObject, pathKind } from '../formats/fileio';
+import { isPlainObject, pathKind, requireRegularFile } from '../formats/fileio';
 import { locateModelDirectory } from '../formats/huggingface';
 import { openCheckpoint } from '../formats/open';
 import type { TensorInfo } from '../formats/types';
@@ -33,6 +33,7 @@ export interface SourceModel {
 
 /** sha256 of a (text) file, to notice when a plan's evidence changed; text files are capped at 16 MB by their readers. */
 export async function fileSha256(path: string): Promise<string> {
+  await requireRegularFile(path);
   try {
     return `sha256:${createHash('sha256').update(await readFile(path)).digest('hex')}`;
   } catch (error) {
@@ -46,7 +47,7 @@ export async function openSource(directory: string): Promise<SourceModel> {
   if (located.weights.format !== 'safetensors') throw new InputError(`${directory}: holds ${located.weights.format} weights; pruning plans read and write safetensors only (convert the checkpoint first)`);
   if (!located.configPath) throw new InputError(`${directory}: has no config.json; a pruned checkpoint needs one to reload`);
   const configPath = located.configPath;
-  const { size } = await stat(configPath);
+  const size = await requireRegularFile(configPath);
   if (size > MAX_CONFIG_BYTES) throw new InputError(`${configPath}: ${size} bytes; config files above ${MAX_CONFIG_BYTES} bytes are refused`);
   const configText = await readFile(configPath, 'utf8');
   let config: unknown;

@@ -6,8 +6,10 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { InputError } from '../../src/errors';
+import { MAX_TENSORS } from '../../src/formats/limits';
 import { readOnnxHeader } from '../../src/formats/onnx';
 import type { CheckpointHeader } from '../../src/formats/types';
+import { graphProto, modelProto, tensorProto } from '../fixtures/onnx/protoWriter';
 import { seededRandom } from '../fixtures/safetensorsWriter';
 import { ROOT, tempDir, writeTemp } from './helpers';
 
@@ -87,4 +89,15 @@ test(`fuzz: ${ITERATIONS} mutants of ONNX fixtures read or fail with InputError 
   }
   t.diagnostic(`${refused} of ${ITERATIONS} mutants refused`);
   assert.ok(refused > ITERATIONS / 10 && refused < ITERATIONS, `mutants both read and refused (${refused}/${ITERATIONS} refused)`);
+});
+
+// Crafted many-initializer graphs (issue 12): 500 000 initializers took 1.5 GB to inspect. The cap is checked as
+// tensors are found, so memory stays at the cap's worth; the test lowers it (maxTensors) rather than write 200 000.
+test('a graph with more initializers than the tensor cap is refused while it is read', async () => {
+  const dir = tempDir();
+  const model = (count: number) => modelProto(graphProto({ initializers: Array.from({ length: count }, (_, i) => tensorProto({ name: `w${i}`, dims: [1], dataType: 1, raw: Buffer.alloc(4) })) }));
+  const over = writeTemp(dir, 'over.onnx', model(1001));
+  await assert.rejects(readOnnxHeader(over, { maxTensors: 1000 }), /over\.onnx: .*the model has more than 1000 tensors \(initializers and Constant values\); more are refused/);
+  assert.equal((await readOnnxHeader(writeTemp(dir, 'at.onnx', model(1000)), { maxTensors: 1000 })).tensors.length, 1000);
+  assert.equal(MAX_TENSORS, 200_000, 'the default cap (200 000 one-element ONNX tensors: ~500 MB to inspect)');
 });

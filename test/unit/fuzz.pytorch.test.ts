@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { InputError } from '../../src/errors';
 import { readPytorchHeader } from '../../src/formats/pytorch';
+import { MAX_PICKLE_MEMO } from '../../src/formats/pytorch/caps';
 import { readZipDirectory } from '../../src/formats/pytorch/zip';
 import { readSmallEntry } from '../../src/formats/pytorch/zipEntry';
 import { seededRandom } from '../fixtures/safetensorsWriter';
-import { buildZip, tinyArchiveEntries } from '../fixtures/pytorch/zipWriter';
+import { buildZip, layoutZip, tinyArchiveEntries } from '../fixtures/pytorch/zipWriter';
 import { ROOT, tempDir, writeTemp } from './helpers';
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 600);
@@ -109,4 +110,110 @@ test(`fuzz: ${ITERATIONS} mutants of torch.save files read or fail with InputErr
   }
   assert.ok(read > 0 && refused > 0, `both outcomes occur (read ${read}, refused ${refused}, slowest ${slowest} ms)`);
   assert.equal(existsSync(MARKER), false, 'no mutant ran code');
+});
+
+// Crafted pickles (issue 12), written opcode by opcode and never loaded by Python. The os.system calls name
+// `echo`; nothing runs them.
+const op = (text: string): Buffer => Buffer.from(text, 'latin1');
+const globalOp = (module: string, name: string): Buffer => op(`c${module}\n${name}\n`);
+function unicode(text: string): Buffer {
+  const data = Buffer.from(text, 'utf8');
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(data.length);
+  return Buffer.concat([op('X'), length, data]);
+}
+/** _rebuild_tensor_v2(('storage', FloatStorage, '0', 'cpu', 1), 0, (1,), (1,), False, OrderedDict()). */
+const TENSOR = Buffer.concat([
+  globalOp('torch._utils', '_rebuild_tensor_v2'), op('(('), unicode('storage'), globalOp('torch', 'FloatStorage'), unicode('0'), unicode('cpu'),
+  op('K\x01tQK\x00K\x01\x85K\x01\x85\x89'), globalOp('collections', 'OrderedDict'), op(')RtR'),
+]);
+/** protocol 4 STACK_GLOBAL: module and a dotted name, resolved by getattr from the module. */
+const stackGlobal = (module: string, name: string): Buffer => Buffer.concat([unicode(module), unicode(name), op('\x93')]);
+const call = (callable: Buffer, argument: string): Buffer => Buffer.concat([callable, unicode(argument), op('\x85R')]);
+
+function torchZip(pickle: Buffer, storages: { key: string; data: Buffer }[] = [{ key: '0', data: Buffer.alloc(4) }]): Buffer {
+  return buildZip([
+    { name: 'archive/data.pkl', data: pickle },
+    { name: 'archive/version', data: op('3\n') },
+    ...storages.map(({ key, data }) => ({ name: `archive/data/${key}`, data, align: 64 })),
+  ]);
+}
+
+async function refusal(bytes: Buffer, name: string): Promise<{ message: string; ms: number }> {
+  const file = writeTemp(tempDir(), name, bytes);
+  const started = Date.now();
+  try {
+    await readPytorchHeader(file);
+  } catch (error) {
+    assert.ok(error instanceof InputError, String(error));
+    return { message: error.message, ms: Date.now() - started };
+  }
+  return assert.fail(`${name} was read`);
+}
+
+test('a malicious pickle refused for a structural reason keeps its security finding', async () => {
+  const osSystem = call(globalOp('os', 'system'), 'echo never');
+  const truncated = await refusal(torchZip(Buffer.concat([op('\x80\x02'), osSystem, op('0')])), 'truncated.pt');
+  assert.match(truncated.message, /the pickle ends at byte \d+ without a STOP opcode; security: archive\/data\.pkl references os\.system, which can run code or touch the system; nothing was executed, but torch\.load runs such calls/);
+  const stateDict = Buffer.concat([op('\x80\x02}('), unicode('x'), osSystem, unicode('w'), TENSOR, op('u.')]);
+  const missing = await refusal(torchZip(stateDict, []), 'missing-storage.pt');
+  assert.match(missing.message, /storage '0' is referenced by archive\/data\.pkl but the zip has no entry 'archive\/data\/0'; security: .*os\.system, which can run code/);
+  assert.ok(!missing.message.includes('\n'), 'one line');
+  // The same state_dict with its storage reads, with the finding as a warning.
+  const header = await readPytorchHeader(writeTemp(tempDir(), 'ok.pt', torchZip(stateDict)));
+  assert.deepEqual(header.tensors.map((t) => t.name), ['w']);
+  assert.match(header.warnings[0]!, /^security: .*os\.system, which can run code/);
+});
+
+test('dotted names that reach code through a module attribute are called "can run code"', async () => {
+  for (const [module, name] of [['torch', 'os.system'], ['torch', 'storage._load_from_bytes'], ['torch.serialization', 'load'], ['torch', 'load'], ['numpy', 'load'], ['torch', 'builtins.eval']]) {
+    const pickle = Buffer.concat([op('\x80\x04}('), unicode('x'), call(stackGlobal(module!, name!), 'payload'), unicode('w'), TENSOR, op('u.')]);
+    const header = await readPytorchHeader(writeTemp(tempDir(), 'dotted.pt', torchZip(pickle)));
+    assert.match(header.warnings[0]!, new RegExp(`^security: .*references ${`${module}.${name}`.replace(/\./g, '\\.')}, which can run code`), `${module}.${name}`);
+  }
+  const benign = Buffer.concat([op('\x80\x04}('), unicode('x'), call(stackGlobal('torch.nn.modules.linear', 'Linear'), 'a'), unicode('w'), TENSOR, op('u.')]);
+  const header = await readPytorchHeader(writeTemp(tempDir(), 'benign.pt', torchZip(benign)));
+  assert.match(header.warnings[0]!, /Linear, which is outside the allowlist/);
+});
+
+test('a MEMOIZE flood is refused after MAX_PICKLE_MEMO entries, quickly', async () => {
+  const flood = Buffer.concat([op('\x80\x04]'), Buffer.alloc(MAX_PICKLE_MEMO + 1, 0x94), op('.')]);
+  const { message, ms } = await refusal(torchZip(flood), 'memoize.pt');
+  assert.match(message, /the memo grew past 2000000 entries; refused/);
+  assert.ok(ms < CASE_LIMIT_MS, `refused in ${ms} ms`);
+});
+
+test('a DAG of shared references is refused early: by its tensor paths, or by its nodes', async () => {
+  /** One value, then `depth` levels of [previous, previous]: 2^depth paths to it. */
+  const dag = (leaf: Buffer, depth: number): Buffer => {
+    let ops = Buffer.concat([op('\x80\x02'), leaf, op('q\x00')]);
+    for (let level = 0; level < depth; level++) {
+      ops = Buffer.concat([ops, op(']q'), Buffer.from([level + 1]), op('(h'), Buffer.from([level]), op('h'), Buffer.from([level]), op('e')]);
+    }
+    return Buffer.concat([ops, op('.')]);
+  };
+  const tensors = await refusal(torchZip(dag(TENSOR, 40)), 'dag.pt');
+  assert.match(tensors.message, /archive\/data\.pkl: holds more than 200000 tensors \(counting each path to a shared tensor\); more are refused/);
+  assert.ok(tensors.ms < CASE_LIMIT_MS, `refused in ${tensors.ms} ms`);
+  const nodes = await refusal(torchZip(dag(op('K\x07'), 40)), 'dag-ints.pt');
+  assert.match(nodes.message, /the object graph has more than \d+ nodes counting shared references once per path .*refused/);
+  assert.ok(nodes.ms < CASE_LIMIT_MS, `refused in ${nodes.ms} ms`);
+});
+
+test('a legacy-format pickle truncated after an os.system call keeps its security finding', async () => {
+  const magic = Buffer.concat([op('\x80\x02\x8a\x0a'), Buffer.from('6cfc9c46f9206aa85019', 'hex'), op('.')]);
+  const legacy = Buffer.concat([magic, op('\x80\x02M\xe9\x03.'), op('\x80\x02}.'), op('\x80\x02'), call(globalOp('posix', 'system'), 'echo never'), op('0')]);
+  const { message } = await refusal(legacy, 'legacy.pt');
+  assert.match(message, /legacy\.pt: the legacy pickle at byte \d+: the pickle ends at byte \d+ without a STOP opcode; security: the legacy pickle references posix\.system, which can run code/);
+});
+
+test('a zip declaring more entries than storages can need is refused before its directory is read', async () => {
+  const zip = layoutZip([{ name: 'archive/data.pkl', data: op('\x80\x02}.') }], { zip64Eocd: true });
+  const bytes = Buffer.from(zip.bytes);
+  bytes.writeBigUInt64LE(300_001n, zip.zip64EocdOffset! + 24);
+  bytes.writeBigUInt64LE(300_001n, zip.zip64EocdOffset! + 32);
+  bytes.writeUInt16LE(0xffff, zip.eocdOffset + 8);
+  bytes.writeUInt16LE(0xffff, zip.eocdOffset + 10);
+  const { message } = await refusal(bytes, 'entries.pt');
+  assert.match(message, /the zip declares 300001 entries; more than 300000 are refused/);
 });

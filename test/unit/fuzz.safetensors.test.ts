@@ -3,8 +3,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { InputError } from '../../src/errors';
+import { MAX_TENSORS } from '../../src/formats/limits';
+import { openCheckpoint } from '../../src/formats/open';
 import { readSafetensorsHeader } from '../../src/formats/safetensors';
-import { encodeSafetensors, seededRandom } from '../fixtures/safetensorsWriter';
+import { encodeSafetensors, rawSafetensors, seededRandom } from '../fixtures/safetensorsWriter';
 import { tempDir, writeTemp } from './helpers';
 
 const ITERATIONS = Number(process.env.FUZZ_ITERATIONS ?? 400);
@@ -53,4 +55,36 @@ test(`fuzz: ${ITERATIONS} mutants of a valid file read or fail with InputError (
     }
   }
   assert.ok(refused > ITERATIONS / 4, `most mutants are refused (${refused}/${ITERATIONS})`);
+});
+
+// Crafted many-tensor headers (issue 12): a million one-element tensors fit under the 100 MB header cap and cost
+// 2 GB to open. The tensor cap applies per file, before JSON.parse, and over all the files of one checkpoint.
+function manyTensors(count: number, prefix = 't'): Buffer {
+  const parts: string[] = [];
+  for (let i = 0; i < count; i++) parts.push(`"${prefix}${i}":{"dtype":"F16","shape":[0],"data_offsets":[0,0]}`);
+  return rawSafetensors(`{${parts.join(',')}}`);
+}
+
+test('a header of 250 000 tensors is refused before it is parsed', async () => {
+  const file = writeTemp(tempDir(), 'many.safetensors', manyTensors(250_000));
+  const start = performance.now();
+  await assert.rejects(readSafetensorsHeader(file), /many\.safetensors: header has more than 200000 tensor entries \(counted before parsing/);
+  assert.ok(performance.now() - start < 2000, `refused in ${(performance.now() - start).toFixed(0)} ms`);
+  // '{' inside names are not entries: a header at the cap with braces in its names still reads.
+  const braces = writeTemp(tempDir(), 'braces.safetensors', manyTensors(MAX_TENSORS, '{'));
+  assert.equal((await readSafetensorsHeader(braces)).tensors.length, MAX_TENSORS);
+});
+
+test('an index listing more than MAX_TENSORS tensors, and shards holding more together, are refused', async () => {
+  const dir = tempDir();
+  const weightMap: Record<string, string> = {};
+  for (let i = 0; i <= MAX_TENSORS; i++) weightMap[`t${i}`] = 'a.safetensors';
+  writeTemp(dir, 'a.safetensors', manyTensors(1));
+  const index = writeTemp(dir, 'model.safetensors.index.json', JSON.stringify({ weight_map: weightMap }));
+  await assert.rejects(openCheckpoint(index), /weight_map lists 200001 tensors; checkpoints of more than 200000 are refused/);
+  const half = MAX_TENSORS / 2 + 1;
+  const split = tempDir();
+  writeTemp(split, 'a.safetensors', manyTensors(half, 'a'));
+  writeTemp(split, 'b.safetensors', manyTensors(half, 'b'));
+  await assert.rejects(openCheckpoint(split), /b\.safetensors: with the 1 file\(s\) read before it, the checkpoint holds more than 200000 tensors/);
 });

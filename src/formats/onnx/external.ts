@@ -1,11 +1,12 @@
 // External data (TensorProto.data_location = EXTERNAL): the values live in another file named by the
 // external_data entries `location` (relative to the model's directory), `offset` and `length`. A model file is
 // untrusted input, so `location` may only name a file under the model's directory: absolute paths and `..`
-// segments are refused before anything is opened. (Symbolic links inside the directory are followed: the
-// Hugging Face cache stores every file as a link into its blob store.)
+// segments are refused before anything is opened, and the file's real path must lie inside the directory too
+// (containment.ts: a link out of it is refused, a link into a Hugging Face cache's blob store is followed).
 import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InputError } from '../../errors';
+import { containedRealPath, containmentRoot } from '../containment';
 import { describeFsError } from '../fileio';
 import { MAX_EXTERNAL_FILES } from './limits';
 
@@ -18,6 +19,7 @@ export interface ExternalRange {
 export class ExternalFiles {
   private readonly sizes = new Map<string, number>();
   private readonly directory: string;
+  private root: Promise<string> | undefined;
 
   constructor(private readonly modelPath: string) {
     this.directory = dirname(modelPath);
@@ -70,6 +72,8 @@ export class ExternalFiles {
     try {
       const info = await stat(file);
       if (!info.isFile()) fail(`names external file '${location}', which is not a regular file (${file})`);
+      this.root ??= containmentRoot(this.directory);
+      await containedRealPath(await this.root, file, `${this.modelPath}: external file '${location}'`);
       size = info.size;
     } catch (error) {
       if (error instanceof InputError) throw error;

@@ -4,6 +4,7 @@
 // multi-gigabyte model reads a few KiB per tensor. External data is resolved against the model's directory.
 import { InputError } from '../../errors';
 import { openForReading } from '../fileio';
+import { MAX_TENSORS } from '../limits';
 import type { CheckpointHeader } from '../types';
 import { describeTensor, Notes, type OnnxTensorInfo } from './describe';
 import { ExternalFiles } from './external';
@@ -18,6 +19,8 @@ export { newReadStats, type ReadStats } from './window';
 export interface ReadOnnxOptions {
   /** Filled with what was actually read from the model file (tests prove payloads are skipped). */
   stats?: ReadStats;
+  /** Tests lower the tensor cap (MAX_TENSORS) to show where it bites without writing 200 000 tensors. */
+  maxTensors?: number;
 }
 
 export async function readOnnxHeader(path: string, options: ReadOnnxOptions = {}): Promise<CheckpointHeader> {
@@ -25,7 +28,7 @@ export async function readOnnxHeader(path: string, options: ReadOnnxOptions = {}
   let collected: Collected;
   try {
     const reader = new WireReader(new ByteWindow(handle, size, path, options.stats ?? newReadStats()));
-    collected = await readModel(reader);
+    collected = await readModel(reader, options.maxTensors ?? MAX_TENSORS);
   } finally {
     await handle.close();
   }

@@ -4,7 +4,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { InputError } from '../../errors';
 import type { CheckpointHeader } from '../types';
-import { assembleHeader } from './assemble';
+import { assembleHeader, keepingFindings } from './assemble';
 import { MAX_PICKLE_BYTES } from './caps';
 import type { PyStorage } from './pyvalue';
 import type { StorageBytes } from './tensors';
@@ -47,16 +47,18 @@ export async function readZipCheckpoint(handle: FileHandle, size: number, path: 
 
   const pickle = await readSmallEntry(handle, directory, pickleEntry, MAX_PICKLE_BYTES, path);
   const host = new TorchHost();
-  const { value } = unpickle(pickle, 0, host, `${path}: ${pickleEntry.name}`);
+  return keepingFindings(host, pickleEntry.name, async () => {
+    const { value } = unpickle(pickle, 0, host, `${path}: ${pickleEntry.name}`);
 
-  const locate = async (storage: PyStorage): Promise<StorageBytes> => {
-    const name = `${prefix}data/${storage.key}`;
-    const entry = directory.byName.get(name);
-    if (entry === undefined) throw new InputError(`${path}: storage '${storage.key}' is referenced by ${pickleEntry.name} but the zip has no entry '${name}'`);
-    checkRangeReadable(entry, path);
-    return { offset: await entryDataOffset(handle, directory, entry, path), length: entry.uncompressedSize, where: `zip entry '${name}'` };
-  };
-  return assembleHeader({ path, root: value, host, source: pickleEntry.name, locate, metadata, warnings });
+    const locate = async (storage: PyStorage): Promise<StorageBytes> => {
+      const name = `${prefix}data/${storage.key}`;
+      const entry = directory.byName.get(name);
+      if (entry === undefined) throw new InputError(`${path}: storage '${storage.key}' is referenced by ${pickleEntry.name} but the zip has no entry '${name}'`);
+      checkRangeReadable(entry, path);
+      return { offset: await entryDataOffset(handle, directory, entry, path), length: entry.uncompressedSize, where: `zip entry '${name}'` };
+    };
+    return assembleHeader({ path, root: value, host, source: pickleEntry.name, locate, metadata, warnings });
+  });
 }
 
 /** A tiny text entry (version, byteorder), trimmed; undefined when the archive has none. */

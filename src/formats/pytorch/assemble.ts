@@ -20,9 +20,22 @@ export interface AssembleInput {
   warnings: string[];
 }
 
+/**
+ * Runs the reading of a pickle whose globals `host` records; when it is refused for a structural reason after a
+ * forbidden global was named, the refusal keeps the security finding (the CLI prints the message's one line).
+ */
+export async function keepingFindings<T>(host: TorchHost, source: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (!(error instanceof InputError) || host.findings.size === 0 || error.message.includes('security:')) throw error;
+    throw new InputError(`${error.message}; ${host.securityClause(source)}`);
+  }
+}
+
 export async function assembleHeader(input: AssembleInput): Promise<CheckpointHeader> {
   const { path, host, source } = input;
-  const flat = flattenTensors(input.root);
+  const flat = flattenTensors(input.root, `${path}: ${source}`);
   if (flat.tensors.length === 0 && host.findings.size > 0) {
     throw new InputError(
       `${path}: security: ${source} references ${[...host.findings].join(', ')}; nothing was executed, and no tensors can be recovered from it, so the file is refused`,

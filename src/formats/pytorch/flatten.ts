@@ -3,6 +3,8 @@
 // Whole pickled modules (torch.save(model)) are inert objects here, and their _parameters/_buffers/_modules
 // state is walked without those segments so the names match the module's state_dict. Walking is bounded in
 // depth and in visits, and cycles are cut, because the memo lets a tiny pickle describe a huge or cyclic graph.
+import { InputError } from '../../errors';
+import { MAX_TENSORS } from '../limits';
 import { MAX_NESTING_DEPTH, MAX_VISITS } from './caps';
 import type { PyTensor, PyValue } from './pyvalue';
 
@@ -24,12 +26,12 @@ export interface Flattened {
 const TRANSPARENT_ATTRIBUTES = new Set(['_parameters', '_buffers', '_modules']);
 const ROOT_TENSOR_NAME = 'tensor';
 
-export function flattenTensors(root: PyValue): Flattened {
+/** `where` names the pickle in the errors that refuse it (too many tensors or objects through shared references). */
+export function flattenTensors(root: PyValue, where: string): Flattened {
   const out: Flattened = { tensors: [], skipped: { count: 0, examples: [] }, unsupported: [], warnings: [] };
   const onPath = new Set<object>();
   let visits = 0;
   let tooDeep = false;
-  let stopped = false;
 
   const skip = (name: string): void => {
     out.skipped.count++;
@@ -37,14 +39,16 @@ export function flattenTensors(root: PyValue): Flattened {
   };
 
   const walk = (value: PyValue, name: string, depth: number): void => {
-    if (stopped) return;
+    // Refused, not cut short: a graph this large is a memo-built DAG (or a damaged file), and what was found so far
+    // would be an arbitrary part of it.
     if (++visits > MAX_VISITS) {
-      stopped = true;
-      out.warnings.push(`the object graph has more than ${MAX_VISITS} nodes; the search for tensors stopped there`);
-      return;
+      throw new InputError(`${where}: the object graph has more than ${MAX_VISITS} nodes counting shared references once per path (a small pickle can describe a huge tree); refused`);
     }
     if (value === null || typeof value !== 'object') return skip(name);
     if (value.kind === 'tensor') {
+      if (out.tensors.length >= MAX_TENSORS) {
+        throw new InputError(`${where}: holds more than ${MAX_TENSORS} tensors (counting each path to a shared tensor); more are refused`);
+      }
       out.tensors.push({ name: name === '' ? ROOT_TENSOR_NAME : name, tensor: value });
       return;
     }

@@ -131,8 +131,29 @@ const DANGEROUS_BUILTINS = new Set([
   'input', 'breakpoint', 'apply', 'exit', 'quit', 'help', 'memoryview', 'object', 'type', 'super', 'classmethod', 'staticmethod',
 ]);
 
+/**
+ * Attribute names that run code or reach what does, wherever they sit in a dotted name: pickle protocol 4 resolves
+ * `torch` + `os.system` (or `storage._load_from_bytes`) by getattr from the module, so `torch.os.system` is
+ * os.system and `torch.storage._load_from_bytes` is torch.load (another pickle) on bytes of the file's choosing.
+ */
+const DANGEROUS_ATTRIBUTES = new Set([
+  'eval', 'exec', 'execfile', 'compile', '__import__', 'getattr', 'setattr', 'delattr', 'globals', 'locals', 'breakpoint',
+  'system', 'popen', 'spawn', 'spawnv', 'spawnl', 'execv', 'execve', 'execl', 'fork', 'load', 'loads', '_load_from_bytes',
+  '__builtins__', '__globals__', '__subclasses__', '__getattribute__', '__reduce__', '__reduce_ex__', '__code__', '__dict__',
+]);
+
 export function canRunCode(qualified: string): boolean {
-  if (qualified.startsWith('builtins.')) return DANGEROUS_BUILTINS.has(qualified.slice('builtins.'.length));
-  if (qualified === 'torch.load') return true;
-  return DANGEROUS_MODULES.some((m) => qualified.startsWith(`${m}.`));
+  if (qualified.startsWith('builtins.') && !qualified.slice('builtins.'.length).includes('.')) {
+    return DANGEROUS_BUILTINS.has(qualified.slice('builtins.'.length));
+  }
+  const segments = qualified.split('.');
+  for (let i = 0; i < segments.length; i++) {
+    const rest = segments.slice(i).join('.');
+    if (DANGEROUS_MODULES.some((m) => rest === m || rest.startsWith(`${m}.`))) return true;
+    if (i === 0) continue;
+    // Past the first segment: an attribute chain (torch.os.system, torch.builtins.eval, x.__globals__).
+    if (DANGEROUS_ATTRIBUTES.has(segments[i]!)) return true;
+    if ((segments[i] === 'builtins' || segments[i] === '__builtin__') && DANGEROUS_BUILTINS.has(segments[i + 1] ?? '')) return true;
+  }
+  return false;
 }

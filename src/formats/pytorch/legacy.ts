@@ -7,7 +7,7 @@ import { InputError } from '../../errors';
 import { readExactly } from '../fileio';
 import { MAX_TENSORS } from '../limits';
 import type { CheckpointHeader } from '../types';
-import { assembleHeader } from './assemble';
+import { assembleHeader, keepingFindings } from './assemble';
 import { LEGACY_FIRST_WINDOW_BYTES, MAX_PICKLE_BYTES } from './caps';
 import { describe, dictGet, type PyStorage, type PyValue } from './pyvalue';
 import type { StorageBytes } from './tensors';
@@ -27,6 +27,10 @@ interface LegacyPickles {
 
 export async function readLegacyCheckpoint(handle: FileHandle, size: number, path: string): Promise<CheckpointHeader> {
   const host = new TorchHost();
+  return keepingFindings(host, SOURCE, () => readLegacy(handle, size, path, host));
+}
+
+async function readLegacy(handle: FileHandle, size: number, path: string, host: TorchHost): Promise<CheckpointHeader> {
   const pickles = await readPickles(handle, size, path, host);
   const storages = await walkStorages(handle, size, path, pickles, host.storages);
   const locate = async (storage: PyStorage): Promise<StorageBytes> => {

@@ -116,6 +116,19 @@ export class TorchHost implements UnpickleHost {
     return storage;
   }
 
+  /**
+   * The findings as one clause for an error that refuses the file for another reason (a truncated pickle, a missing
+   * storage): torch.load would have run the calls before reaching that error, so they must still be reported.
+   */
+  securityClause(source: string): string {
+    const names = [...this.findings];
+    const running = names.filter((name) => canRunCode(name));
+    const what = running.length > 0
+      ? `${running.join(', ')}, which can run code or touch the system${names.length > running.length ? `, and ${names.filter((n) => !canRunCode(n)).join(', ')}, outside the allowlist` : ''}`
+      : `${names.join(', ')}, outside the allowlist of tensor-rebuilding globals`;
+    return `security: ${source} references ${what}; nothing was executed, but torch.load runs such calls before it fails on this file (never load it with torch.load(weights_only=False))`;
+  }
+
   /** One "security: " warning per forbidden global; `source` names the pickle ("data.pkl"). */
   securityWarnings(path: string, source: string): string[] {
     return [...this.findings].map((name) => canRunCode(name)

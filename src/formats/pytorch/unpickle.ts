@@ -36,7 +36,9 @@ class Machine {
   private readonly in: PickleCursor;
   private stack: PyValue[] = [];
   private marks: number[] = [];
-  private memo = new Map<number, PyValue>();
+  /** The memo: pickles number it 0, 1, 2, ... (MEMOIZE always does), so a dense array; other indices in a Map. */
+  private memo: PyValue[] = [];
+  private sparseMemo = new Map<number, PyValue>();
 
   constructor(data: Buffer, start: number, private readonly host: UnpickleHost, private readonly where: string) {
     this.in = new PickleCursor(data, start, where);
@@ -150,7 +152,7 @@ class Machine {
       case OP.BINPUT: this.put(this.in.u8()); return;
       case OP.LONG_BINPUT: this.put(this.in.u32()); return;
       case OP.PUT: this.put(this.in.textIndex()); return;
-      case OP.MEMOIZE: this.put(this.memo.size); return;
+      case OP.MEMOIZE: this.put(this.memo.length + this.sparseMemo.size); return;
       case OP.BINGET: this.push(this.get(this.in.u8())); return;
       case OP.LONG_BINGET: this.push(this.get(this.in.u32())); return;
       case OP.GET: this.push(this.get(this.in.textIndex())); return;
@@ -281,12 +283,20 @@ class Machine {
   }
 
   private put(index: number): void {
-    if (!this.memo.has(index) && this.memo.size >= MAX_PICKLE_MEMO) throw new PickleError(`the memo grew past ${MAX_PICKLE_MEMO} entries; refused`);
-    this.memo.set(index, this.top());
+    const value = this.top();
+    if (index < this.memo.length) {
+      this.memo[index] = value;
+      return;
+    }
+    if (!this.sparseMemo.has(index) && this.memo.length + this.sparseMemo.size >= MAX_PICKLE_MEMO) {
+      throw new PickleError(`the memo grew past ${MAX_PICKLE_MEMO} entries; refused`);
+    }
+    if (index === this.memo.length && !this.sparseMemo.has(index)) this.memo.push(value);
+    else this.sparseMemo.set(index, value);
   }
 
   private get(index: number): PyValue {
-    const value = this.memo.get(index);
+    const value = index < this.memo.length ? this.memo[index] : this.sparseMemo.get(index);
     if (value === undefined) throw new PickleError(`memo entry ${index} is read before it is written`);
     return value;
   }
