@@ -1,6 +1,7 @@
 // importance-lens: the headless CLI over the same analyses the extension runs. Contract: DESIGN.md §4.
 // Exit 0 on success, 2 on bad or unsupported input (one stderr line starting "importance-lens: "), 1 on our bug.
 import { COMMANDS, parseCommand } from './cli/commands';
+import { setRestricted } from './cli/restricted';
 import { CancelledError, InputError, errorMessage } from './errors';
 
 const USAGE = `importance-lens — what matters in a model or a dataset
@@ -18,8 +19,11 @@ MODEL may also be an exported decoder .onnx with tokenizer.json beside it; its r
 exporter's node names, or given with --residual-stream IN0,OUT0,OUT1,... (tensor names).
 
 Options (every command):
-  --json      print one JSON document on stdout
-  -h, --help  help for a command
+  --json        print one JSON document on stdout
+  --restricted  refuse, as VS Code's Restricted Mode does, anything that runs a model (activation metrics,
+                perplexity, saliency, an ONNX model on a CSV, applying a Wanda plan, --verify) or decodes a
+                PyTorch pickle; headers and weight statistics still run. For files from an untrusted source.
+  -h, --help    help for a command
 
 Exit status: 0 success, 2 bad or unsupported input, 1 internal error.`;
 
@@ -32,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
   const command = COMMANDS[name];
   if (!command) throw new InputError(`unknown command '${name}' (run importance-lens --help for the list)`);
   const args = parseCommand(name, rest);
+  setRestricted(args.values.restricted === true);
   process.stdout.write(args.values.help ? `${command.help}\n` : await command.run(args));
   return 0;
 }

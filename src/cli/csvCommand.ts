@@ -11,8 +11,10 @@ import type { CsvColumnsResult, CsvDatasetView, CsvInspectResult, CsvRequest, Cs
 import type { Progress } from '../protocol/results';
 import type { Parsed } from './args';
 import type { Command } from './commands';
+import { admitRequest } from './restricted';
 
 async function run(request: CsvRequest): Promise<CsvResult> {
+  await admitRequest(request);
   const onProgress = process.stderr.isTTY ? (p: Progress) => process.stderr.write(`\r\x1b[K${p.message}${p.fraction !== undefined ? ` (${Math.round(p.fraction * 100)}%)` : ''}`) : undefined;
   try {
     return await drain(csvAnalysis(request), onProgress);
