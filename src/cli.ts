@@ -2,6 +2,7 @@
 // Exit 0 on success, 2 on bad or unsupported input (one stderr line starting "importance-lens: "), 1 on our bug.
 import { COMMANDS, parseCommand } from './cli/commands';
 import { setRestricted } from './cli/restricted';
+import { escapeControls, escapeControlsInJson, terminalLine } from './cli/terminalText';
 import { CancelledError, InputError, errorMessage } from './errors';
 
 const USAGE = `importance-lens — what matters in a model or a dataset
@@ -37,7 +38,13 @@ async function main(argv: string[]): Promise<number> {
   if (!command) throw new InputError(`unknown command '${name}' (run importance-lens --help for the list)`);
   const args = parseCommand(name, rest);
   setRestricted(args.values.restricted === true);
-  process.stdout.write(args.values.help ? `${command.help}\n` : await command.run(args));
+  if (args.values.help) {
+    process.stdout.write(`${command.help}\n`);
+    return 0;
+  }
+  const output = await command.run(args);
+  // Text from the files is in the output: escaped so it cannot drive the terminal (JSON keeps its values).
+  process.stdout.write(args.values.json || command.printsJson ? escapeControlsInJson(output) : escapeControls(output));
   return 0;
 }
 
@@ -46,7 +53,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const oneLine = errorMessage(error).replace(/\s*\n\s*/g, ' ');
+    const oneLine = terminalLine(errorMessage(error));
     if (error instanceof InputError) {
       process.stderr.write(`importance-lens: ${oneLine}\n`);
       process.exitCode = 2;
@@ -55,7 +62,7 @@ main(process.argv.slice(2)).then(
       process.exitCode = 130;
     } else {
       process.stderr.write(`importance-lens: internal error: ${oneLine}\n`);
-      if (process.env.IMPORTANCE_LENS_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+      if (process.env.IMPORTANCE_LENS_DEBUG && error instanceof Error) process.stderr.write(`${escapeControls(error.stack ?? '')}\n`);
       process.exitCode = 1;
     }
   },

@@ -7,6 +7,7 @@ import { drain } from '../analyses';
 import type { Parsed } from '../cli/args';
 import type { Command } from '../cli/commands';
 import { admitRequest } from '../cli/restricted';
+import { escapeControls } from '../cli/terminalText';
 import { InputError } from '../errors';
 import type { Progress } from '../protocol/results';
 import { writeFileAtomically } from '../report/write';
@@ -19,7 +20,7 @@ import { verifyApplied } from './verify';
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 async function run<T>(generator: AsyncGenerator<Progress, T>): Promise<T> {
-  const onProgress = process.stderr.isTTY ? (p: Progress) => process.stderr.write(`\r\x1b[K${p.message}`) : undefined;
+  const onProgress = process.stderr.isTTY ? (p: Progress) => process.stderr.write(`\r\x1b[K${escapeControls(p.message)}`) : undefined;
   try {
     return await drain(generator, onProgress);
   } finally {
@@ -60,6 +61,7 @@ async function assertReplaceablePlan(target: string): Promise<void> {
 
 export const PLAN_COMMANDS: Record<string, Command> = {
   plan: {
+    printsJson: true,
     summary: 'plan MODEL --drop-layers N  a pruning plan (*.pruneplan.json); or --sparsity S, --drop-heads G, --drop-query-heads Q, --drop-experts E',
     help:
       'Usage: importance-lens plan MODEL (--drop-layers N | --sparsity S | --drop-heads G | --drop-query-heads Q |\n' +

@@ -78,13 +78,22 @@ async function eachText(layout: CsvLayout, column: number, visit: (text: string,
   }
 }
 
+/** The CSV scanner reports "line N: ..." without the file (it is fed bytes, not a path): the error naming `path`. */
+export function namingFile(path: string, error: unknown): unknown {
+  return error instanceof InputError && /^line \d+: /.test(error.message) ? new InputError(`${path}: ${error.message}`) : error;
+}
+
 /** The target sample: a CSV (its column of the same name) or a plain text file, one example per line (streamed). */
 async function targetCounts(path: string, columnName: string, signal?: AbortSignal): Promise<BucketCounts> {
   const counts = new BucketCounts();
   const ext = extname(path).toLowerCase();
   if (ext === '.csv' || ext === '.tsv') {
-    const layout = await openCsv(path);
-    await eachText(layout, columnIndex(layout, columnName), (text) => counts.add(text), signal);
+    try {
+      const layout = await openCsv(path);
+      await eachText(layout, columnIndex(layout, columnName), (text) => counts.add(text), signal);
+    } catch (error) {
+      throw namingFile(path, error);
+    }
     return counts;
   }
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
