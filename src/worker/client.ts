@@ -233,7 +233,11 @@ export class AnalysisWorkerClient {
    */
   private retire(child: ChildProcess): void {
     const state = this.processes.get(child);
-    if (!state || state.retiring) return;
+    if (!state) return;
+    if (state.retiring) {
+      this.killIfEmpty(child); // the last job it was draining was abandoned too
+      return;
+    }
     state.retiring = true;
     if (this.child === child) this.child = undefined;
     if (this.jobsOn(child).length === 0) {

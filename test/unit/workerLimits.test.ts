@@ -16,6 +16,10 @@ const SCRIPTED = join(ROOT, 'test', 'fixtures', 'scriptedWorker.js');
 const job = (path: string): AnalysisRequest => ({ analysis: 'inspect', path });
 /** The pid the scripted worker reports in a result. */
 const pidOf = (outcome: unknown) => (outcome as { result: { pid: number } }).result.pid;
+/** Forks the client's process and waits until it answers, so the timings below do not include a slow start. */
+async function started(client: AnalysisWorkerClient): Promise<number> {
+  return pidOf(await client.run(job('warm-up')));
+}
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -26,11 +30,11 @@ const alive = (pid: number) => {
 };
 
 test('cancelling a job stuck in I/O fails only that job: its neighbour finishes in the same process', async (t) => {
-  const client = new AnalysisWorkerClient(SCRIPTED, { cancelGraceMs: 100 });
+  const client = new AnalysisWorkerClient(SCRIPTED, { cancelGraceMs: 400 });
   t.after(() => client.dispose());
+  const pid = await started(client);
   const controller = new AbortController();
   const stuck = client.run(job('stuck'), { signal: controller.signal });
-  const pid = client.pid!;
   const neighbour = client.run(job('slow'));
   controller.abort();
   await assert.rejects(stuck, CancelledError);
@@ -38,6 +42,20 @@ test('cancelling a job stuck in I/O fails only that job: its neighbour finishes 
   assert.equal(pidOf(outcome), pid, 'the neighbour was not restarted: it finished where it ran');
   await new Promise((resolve) => setTimeout(resolve, 100));
   assert.equal(alive(pid), false, 'the retired process is killed once its last job is done');
+});
+
+test('a retired process whose remaining job stalls too is killed once that job is given up', async (t) => {
+  const client = new AnalysisWorkerClient(SCRIPTED, { cancelGraceMs: 300, stallMs: 1500 });
+  t.after(() => client.dispose());
+  const pid = await started(client);
+  const controller = new AbortController();
+  const first = client.run(job('stuck'), { signal: controller.signal });
+  const second = client.run(job('stuck'));
+  controller.abort();
+  await assert.rejects(first, CancelledError);
+  await assert.rejects(second, JobStalledError);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.equal(alive(pid), false, 'no process is left behind');
 });
 
 test('a request sent right after a kill goes to a fresh process and succeeds', async (t) => {
@@ -55,13 +73,14 @@ test('a request sent right after a kill goes to a fresh process and succeeds', a
 
 test('when the cancelled job blocks its whole process, the neighbour restarts from scratch on a fresh one', async (t) => {
   const logs: string[] = [];
-  const client = new AnalysisWorkerClient(SCRIPTED, { cancelGraceMs: 150, log: (l) => logs.push(l) });
+  const client = new AnalysisWorkerClient(SCRIPTED, { cancelGraceMs: 300, stallMs: 20_000, log: (l) => logs.push(l) });
   t.after(() => client.dispose());
+  const pid = await started(client);
   const neighbour = client.run(job('other'));
-  const pid = client.pid!;
   const controller = new AbortController();
   const blocking = client.run(job('block'), { signal: controller.signal });
-  setTimeout(() => controller.abort(), 20);
+  // Once the spin has surely begun (it starts right after the request arrives).
+  setTimeout(() => controller.abort(), 200);
   await assert.rejects(blocking, CancelledError);
   const outcome = await neighbour;
   assert.notEqual(pidOf(outcome), pid);
@@ -71,13 +90,14 @@ test('when the cancelled job blocks its whole process, the neighbour restarts fr
 });
 
 test('a job that sends nothing for the stall limit fails with a clear error; a neighbour sending progress survives', async (t) => {
-  const client = new AnalysisWorkerClient(SCRIPTED, { stallMs: 400 });
+  const client = new AnalysisWorkerClient(SCRIPTED, { stallMs: 600 });
   t.after(() => client.dispose());
+  await started(client);
   const stuck = client.run(job('stuck'));
   const slow = client.run(job('slow'));
   await assert.rejects(stuck, (e: unknown) => e instanceof JobStalledError && e instanceof InputError
-    && /^inspect of stuck made no progress for 400 ms and was stopped \(the analysis process was restarted\); .*check the input and run it again$/.test(e.message));
-  assert.equal(pidOf(await slow) > 0, true, 'progress every 100 ms kept the slow job alive past 400 ms');
+    && /^inspect of stuck made no progress for 600 ms and was stopped \(the analysis process was restarted\); .*check the input and run it again$/.test(e.message));
+  assert.equal(pidOf(await slow) > 0, true, 'progress every 100 ms kept the slow job alive past 600 ms');
   assert.equal(pidOf(await client.run(job('after'))) > 0, true);
 });
 
