@@ -1,6 +1,8 @@
 // importance-lens: the headless CLI over the same analyses the extension runs. Contract: docs/cli.md.
 // Exit 0 on success, 2 on bad or unsupported input (one stderr line starting "importance-lens: "), 1 on our bug.
 import { COMMANDS, parseCommand } from './cli/commands';
+import { setRestricted } from './cli/restricted';
+import { escapeControls, escapeControlsInJson, terminalLine } from './cli/terminalText';
 import { CancelledError, InputError, errorMessage } from './errors';
 
 const USAGE = `importance-lens — what matters in a model or a dataset
@@ -18,8 +20,11 @@ MODEL may also be an exported decoder .onnx with tokenizer.json beside it; its r
 exporter's node names, or given with --residual-stream IN0,OUT0,OUT1,... (tensor names).
 
 Options (every command):
-  --json      print one JSON document on stdout
-  -h, --help  help for a command
+  --json        print one JSON document on stdout
+  --restricted  refuse, as VS Code's Restricted Mode does, anything that runs a model (activation metrics,
+                perplexity, saliency, an ONNX model on a CSV, applying a Wanda plan, --verify) or decodes a
+                PyTorch pickle; headers and weight statistics still run. For files from an untrusted source.
+  -h, --help    help for a command
 
 Exit status: 0 success, 2 bad or unsupported input, 1 internal error.`;
 
@@ -32,7 +37,14 @@ async function main(argv: string[]): Promise<number> {
   const command = COMMANDS[name];
   if (!command) throw new InputError(`unknown command '${name}' (run importance-lens --help for the list)`);
   const args = parseCommand(name, rest);
-  process.stdout.write(args.values.help ? `${command.help}\n` : await command.run(args));
+  setRestricted(args.values.restricted === true);
+  if (args.values.help) {
+    process.stdout.write(`${command.help}\n`);
+    return 0;
+  }
+  const output = await command.run(args);
+  // Text from the files is in the output: escaped so it cannot drive the terminal (JSON keeps its values).
+  process.stdout.write(args.values.json || command.printsJson ? escapeControlsInJson(output) : escapeControls(output));
   return 0;
 }
 
@@ -41,7 +53,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    const oneLine = errorMessage(error).replace(/\s*\n\s*/g, ' ');
+    const oneLine = terminalLine(errorMessage(error));
     if (error instanceof InputError) {
       process.stderr.write(`importance-lens: ${oneLine}\n`);
       process.exitCode = 2;
@@ -50,7 +62,7 @@ main(process.argv.slice(2)).then(
       process.exitCode = 130;
     } else {
       process.stderr.write(`importance-lens: internal error: ${oneLine}\n`);
-      if (process.env.IMPORTANCE_LENS_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+      if (process.env.IMPORTANCE_LENS_DEBUG && error instanceof Error) process.stderr.write(`${escapeControls(error.stack ?? '')}\n`);
       process.exitCode = 1;
     }
   },

@@ -12,7 +12,7 @@ export interface Parsed {
 export function parse(command: string, argv: string[], options: Options, positionalCount: number): Parsed {
   let parsed: Parsed;
   try {
-    const result = parseArgs({ args: argv, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, ...options }, allowPositionals: true, strict: true });
+    const result = parseArgs({ args: argv, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, restricted: { type: 'boolean' }, ...options }, allowPositionals: true, strict: true });
     parsed = { values: result.values as Parsed['values'], positionals: result.positionals };
   } catch (error) {
     throw new InputError(`${command}: ${(error as Error).message.split('\n')[0]} (see importance-lens ${command} --help)`);

@@ -8,6 +8,8 @@ import type { AnalysisRequest, ResultFor } from '../protocol/worker';
 import { renderReport } from '../report/html';
 import { assertReplaceableReport, writeFileAtomically } from '../report/write';
 import { parse, requireString, type Options, type Parsed } from './args';
+import { admitRequest } from './restricted';
+import { escapeControls } from './terminalText';
 import { renderDelta, renderInspect, renderLayers, renderPerplexity, renderSaliency, renderStats } from './text';
 import { SALIENCY_METHODS } from '../analyses/saliency';
 import type { SaliencyMethod } from '../protocol/results';
@@ -22,12 +24,15 @@ export interface Command {
   help: string;
   options: Options;
   positionals: number;
+  /** Its output is a JSON document even without --json (plan). */
+  printsJson?: boolean;
   run(args: Parsed): Promise<string>;
 }
 
 async function analyse<R extends AnalysisRequest>(request: R): Promise<ResultFor<R>> {
+  await admitRequest(request);
   // Progress goes to a terminal only; --json output on stdout stays one clean document.
-  const onProgress = process.stderr.isTTY ? (p: Progress) => process.stderr.write(`\r\x1b[K${p.message}${p.fraction !== undefined ? ` (${Math.round(p.fraction * 100)}%)` : ''}`) : undefined;
+  const onProgress = process.stderr.isTTY ? (p: Progress) => process.stderr.write(`\r\x1b[K${escapeControls(p.message)}${p.fraction !== undefined ? ` (${Math.round(p.fraction * 100)}%)` : ''}`) : undefined;
   try {
     return await drain(runAnalysis(request), onProgress);
   } finally {

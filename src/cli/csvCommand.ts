@@ -11,9 +11,12 @@ import type { CsvColumnsResult, CsvDatasetView, CsvInspectResult, CsvRequest, Cs
 import type { Progress } from '../protocol/results';
 import type { Parsed } from './args';
 import type { Command } from './commands';
+import { admitRequest } from './restricted';
+import { escapeControls } from './terminalText';
 
 async function run(request: CsvRequest): Promise<CsvResult> {
-  const onProgress = process.stderr.isTTY ? (p: Progress) => process.stderr.write(`\r\x1b[K${p.message}${p.fraction !== undefined ? ` (${Math.round(p.fraction * 100)}%)` : ''}`) : undefined;
+  await admitRequest(request);
+  const onProgress = process.stderr.isTTY ? (p: Progress) => process.stderr.write(`\r\x1b[K${escapeControls(p.message)}${p.fraction !== undefined ? ` (${Math.round(p.fraction * 100)}%)` : ''}`) : undefined;
   try {
     return await drain(csvAnalysis(request), onProgress);
   } finally {
@@ -114,7 +117,9 @@ export async function csvReportView(args: Parsed, path: string): Promise<CsvData
   return datasetViewOf(profile, request ? ((await run(request)) as CsvColumnsResult | CsvRowsResult) : null);
 }
 
-function table(rows: string[][]): string {
+function table(cells: string[][]): string {
+  // Escaped before measuring, so a name with control characters keeps its column aligned.
+  const rows = cells.map((row) => row.map(escapeControls));
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
   return rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()).join('\n');
 }

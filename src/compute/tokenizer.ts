@@ -38,7 +38,9 @@ export class TextTokenizer {
     try {
       return new TextTokenizer(Native.fromFile(path), path);
     } catch (error) {
-      throw new InputError(`${path}: not a tokenizer the tokenizers library can load: ${(error as Error).message}`);
+      // The library glues its context to the cause ("Error loading from fileOniguruma error: ..."): split them.
+      const cause = (error as Error).message.replace(/^Error loading from file(?=\S)/, 'error loading from file: ');
+      throw new InputError(`${path}: not a tokenizer the tokenizers library can load: ${cause}`);
     }
   }
 

@@ -105,7 +105,7 @@ function parseEntry(name: string, entry: unknown, path: string, dataStart: numbe
   if (!isPlainObject(entry)) throw fail('must be an object with dtype, shape and data_offsets');
   const { dtype, shape, data_offsets: offsets } = entry;
   const bits = typeof dtype === 'string' && Object.hasOwn(SAFETENSORS_DTYPE_BITS, dtype) ? SAFETENSORS_DTYPE_BITS[dtype]! : 0;
-  if (bits === 0) throw fail(`has unknown dtype ${JSON.stringify(dtype)} (known: ${Object.keys(SAFETENSORS_DTYPE_BITS).join(', ')})`);
+  if (bits === 0) throw fail(`${dtype === undefined ? 'has no "dtype"' : `has unknown dtype ${JSON.stringify(dtype)}`} (known: ${Object.keys(SAFETENSORS_DTYPE_BITS).join(', ')})`);
   if (!Array.isArray(shape) || shape.length > MAX_DIMS) throw fail(`has an invalid shape ${JSON.stringify(shape)} (want at most ${MAX_DIMS} non-negative integers)`);
   let count = 1;
   for (const d of shape as unknown[]) {

@@ -5,19 +5,21 @@ import { dirname, resolve } from 'node:path';
 import { drain } from '../analyses';
 import type { Parsed } from '../cli/args';
 import type { Command } from '../cli/commands';
+import { admitRequest } from '../cli/restricted';
+import { escapeControls } from '../cli/terminalText';
 import { InputError } from '../errors';
 import type { Progress } from '../protocol/results';
 import { writeFileAtomically } from '../report/write';
 import { applyPlan } from './apply';
 import { openForReading, pathKind } from '../formats/fileio';
 import { generatePlan } from './generate';
-import { PLAN_KIND, type ApplyResult } from './types';
+import { PLAN_KIND, type ApplyResult, type PlanRequest } from './types';
 import { verifyApplied } from './verify';
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 async function run<T>(generator: AsyncGenerator<Progress, T>): Promise<T> {
-  const onProgress = process.stderr.isTTY ? (p: Progress) => process.stderr.write(`\r\x1b[K${p.message}`) : undefined;
+  const onProgress = process.stderr.isTTY ? (p: Progress) => process.stderr.write(`\r\x1b[K${escapeControls(p.message)}`) : undefined;
   try {
     return await drain(generator, onProgress);
   } finally {
@@ -56,6 +58,7 @@ async function assertReplaceablePlan(target: string): Promise<void> {
 
 export const PLAN_COMMANDS: Record<string, Command> = {
   plan: {
+    printsJson: true,
     summary: 'plan MODEL --drop-layers N  a pruning plan (*.pruneplan.json); or --sparsity S, --drop-heads G, --drop-query-heads Q, --drop-experts E',
     help:
       'Usage: importance-lens plan MODEL (--drop-layers N | --sparsity S | --drop-heads G | --drop-query-heads Q |\n' +
@@ -92,7 +95,7 @@ export const PLAN_COMMANDS: Record<string, Command> = {
       const dropExperts = number(args, 'drop-experts', true);
       const sparsity = number(args, 'sparsity', false);
       const lambda = number(args, 'lambda', false);
-      const plan = await run(generatePlan({
+      const request: PlanRequest = {
         model: args.positionals[0]!,
         ...(dropLayers !== undefined ? { dropLayers } : {}),
         ...(dropHeads !== undefined ? { dropHeads } : {}),
@@ -106,7 +109,9 @@ export const PLAN_COMMANDS: Record<string, Command> = {
         ...(lambda !== undefined ? { lambda } : {}),
         ...(args.values.contiguous ? { contiguous: true } : {}),
         ...(out ? { planDirectory: dirname(out) } : {}),
-      }));
+      };
+      await admitRequest({ analysis: 'plan', ...request });
+      const plan = await run(generatePlan(request));
       const text = json(plan);
       if (out) await writeFileAtomically(out, text);
       return text;
@@ -133,6 +138,7 @@ export const PLAN_COMMANDS: Record<string, Command> = {
       const maxTokens = number(args, 'max-tokens', true);
       const planPath = resolve(args.positionals[0]!);
       if (typeof textFile === 'string' && (await pathKind(resolve(textFile))) !== 'file') throw new InputError(`apply: --text-file ${textFile}: no such file`);
+      await admitRequest({ analysis: 'apply', plan: planPath, out: resolve(out), ...(args.values.verify ? { verify: { textFile: resolve(textFile as string) } } : {}) });
       // Ctrl-C cancels between tensors, so the temporary directory is removed instead of left behind.
       const controller = new AbortController();
       const cancel = () => controller.abort();

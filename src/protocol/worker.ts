@@ -41,9 +41,12 @@ export type ResultFor<R extends AnalysisRequest> = Extract<AnalysisResult, { ana
 
 export type HostToWorker =
   | { type: 'run'; id: number; request: AnalysisRequest }
-  | { type: 'cancel'; id: number };
+  | { type: 'cancel'; id: number }
+  /** Is the process's event loop free? Answered with a pong of the same id (ids of their own, not job ids). */
+  | { type: 'ping'; id: number };
 
 export type WorkerToHost =
   | { type: 'progress'; id: number; progress: Progress }
   | { type: 'result'; id: number; result: AnalysisResult }
-  | { type: 'error'; id: number; kind: ErrorKind; message: string; stack?: string };
+  | { type: 'error'; id: number; kind: ErrorKind; message: string; stack?: string }
+  | { type: 'pong'; id: number };

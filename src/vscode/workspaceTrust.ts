@@ -4,14 +4,14 @@
 import * as vscode from 'vscode';
 import { InputError } from '../errors';
 import type { AnalysisRequest } from '../protocol/worker';
-import { pickleInputs, restrictedModeDecision } from '../worker/restrictedMode';
+import { restrictedModeAdmission } from '../worker/restrictedMode';
 import { log } from './log';
 
 const MANAGE = 'Manage Workspace Trust';
 
 export async function admitInThisWorkspace(request: AnalysisRequest): Promise<void> {
   if (vscode.workspace.isTrusted) return;
-  const decision = restrictedModeDecision(request, await pickleInputs(request));
+  const decision = await restrictedModeAdmission(request);
   if (decision.allowed) return;
   log.warn(`refused in Restricted Mode: ${decision.reason}`);
   void vscode.window.showWarningMessage(`Importance Lens: ${decision.reason}`, MANAGE).then((choice) => {

@@ -50,6 +50,10 @@ process.on('message', (message: HostToWorker) => {
     case 'cancel':
       running.get(message.id)?.abort();
       break;
+    case 'ping':
+      // Answered at once: the host asks when a cancelled job will not stop, to learn whether the others can still run.
+      send({ type: 'pong', id: message.id });
+      break;
     default:
       assertNever(message, 'message');
   }

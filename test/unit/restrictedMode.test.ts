@@ -11,7 +11,7 @@ const MODEL = SAMPLE_DIR;
 const TEXT = { text: 'In the beginning' };
 
 function reason(request: AnalysisRequest, pickles: string[] = []): string | null {
-  const decision = restrictedModeDecision(request, pickles);
+  const decision = restrictedModeDecision(request, { pickles, planRunsModel: null });
   return decision.allowed ? null : decision.reason;
 }
 

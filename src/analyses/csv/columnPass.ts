@@ -121,7 +121,7 @@ function prepare(layout: CsvLayout, profiles: ColumnProfile[], headNum: Float64A
   const warnings: string[] = [];
   const skipped: { name: string; reason: string }[] = [];
   const types = profiles.map((p) => p.type());
-  const target = targetOf(layout.columns[targetColumn]!, targetColumn, types[targetColumn]!, profiles[targetColumn]!, headNum[targetColumn]!.subarray(0, held), held);
+  const target = targetOf(layout.path, layout.columns[targetColumn]!, targetColumn, types[targetColumn]!, profiles[targetColumn]!, headNum[targetColumn]!.subarray(0, held), held);
   const features: Feature[] = [];
   // Fewer fine bins for very wide files, so that the tables stay within TABLE_CELLS.
   const fineBins = Math.max(16, Math.min(FINE_BINS, Math.floor(TABLE_CELLS / Math.max(1, layout.columns.length * target.width))));
@@ -208,8 +208,8 @@ function prepare(layout: CsvLayout, profiles: ColumnProfile[], headNum: Float64A
   return { values, encode, count, finish };
 }
 
-function targetOf(name: string, column: number, type: ColumnType, profile: ColumnProfile, head: Float64Array, held: number): Target {
-  if (type === 'text' || type === 'date') throw new InputError(`target '${name}' is ${type === 'text' ? 'free text' : 'a date'}; pick a number or category column`);
+function targetOf(path: string, name: string, column: number, type: ColumnType, profile: ColumnProfile, head: Float64Array, held: number): Target {
+  if (type === 'text' || type === 'date') throw new InputError(`${path}: target '${name}' is ${type === 'text' ? 'free text' : 'a date'}; pick a number or category column`);
   // Numbers with few distinct integer values are class labels (0/1, 1..5); other numbers are a regression target.
   const classification = type === 'category' || (type === 'number' && profile.integersOnly && profile.numberValues.size <= 20);
   if (!classification) {
@@ -217,8 +217,8 @@ function targetOf(name: string, column: number, type: ColumnType, profile: Colum
     return { name, column, task: 'regression', classes: [], edges, width: edges.length + 1 };
   }
   const classes = [...[...profile.numberValues].sort((a, b) => a - b).map(String), ...[...profile.distinct.keys()].sort()];
-  if (classes.length > MAX_CLASSES) throw new InputError(`target '${name}' has more than ${MAX_CLASSES} classes`);
-  if (classes.length < 2) throw new InputError(`target '${name}' has a single value in the first ${held} rows; nothing to predict`);
+  if (classes.length > MAX_CLASSES) throw new InputError(`${path}: target '${name}' has more than ${MAX_CLASSES} classes`);
+  if (classes.length < 2) throw new InputError(`${path}: target '${name}' has a single value in the first ${held} rows; nothing to predict`);
   return { name, column, task: 'classification', classes, edges: new Float64Array(0), width: classes.length };
 }
 

@@ -2,7 +2,7 @@
 // target sample, and optionally k rows resampled into a new CSV (the rows copied byte for byte, header first).
 // Streams the file twice (raw n-gram counts, then weights) and a third time to copy the chosen rows.
 import { createReadStream } from 'node:fs';
-import { open, realpath, rename, unlink } from 'node:fs/promises';
+import { link, lstat, open, realpath, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { InputError, throwIfAborted } from '../../errors';
 import { openCsv, readBatches, type CsvLayout } from '../../formats/csv/reader';
@@ -78,13 +78,22 @@ async function eachText(layout: CsvLayout, column: number, visit: (text: string,
   }
 }
 
+/** The CSV scanner reports "line N: ..." without the file (it is fed bytes, not a path): the error naming `path`. */
+export function namingFile(path: string, error: unknown): unknown {
+  return error instanceof InputError && /^line \d+: /.test(error.message) ? new InputError(`${path}: ${error.message}`) : error;
+}
+
 /** The target sample: a CSV (its column of the same name) or a plain text file, one example per line (streamed). */
 async function targetCounts(path: string, columnName: string, signal?: AbortSignal): Promise<BucketCounts> {
   const counts = new BucketCounts();
   const ext = extname(path).toLowerCase();
   if (ext === '.csv' || ext === '.tsv') {
-    const layout = await openCsv(path);
-    await eachText(layout, columnIndex(layout, columnName), (text) => counts.add(text), signal);
+    try {
+      const layout = await openCsv(path);
+      await eachText(layout, columnIndex(layout, columnName), (text) => counts.add(text), signal);
+    } catch (error) {
+      throw namingFile(path, error);
+    }
     return counts;
   }
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
@@ -106,16 +115,41 @@ async function targetCounts(path: string, columnName: string, signal?: AbortSign
   return counts;
 }
 
-/** --out may be neither the CSV nor the target sample (a resample never replaces its source). */
+/** --out may be neither the CSV nor the target sample (a resample never replaces its source), nor any other
+ * existing file or link: the resample is always a new file. */
 async function refuseSource(out: string, sources: string[]): Promise<void> {
   const real = async (p: string) => realpath(p).catch(() => resolve(p));
   const target = await real(out);
   for (const source of sources) {
     if (target === (await real(source))) throw new InputError(`--out ${out} is an input file; the resample is written to a new file, never over its source`);
   }
+  if (await exists(out)) throw new InputError(`--out ${out} already exists; the resample is written to a new file and never replaces one: choose a new path`);
 }
 
-/** Copies the header and the chosen records to `out` through a temp file renamed into place (atomic; bounded memory). */
+const exists = (path: string) => lstat(path).then(() => true, () => false);
+
+/** File systems where hard links are not available; there the move falls back to check-then-rename. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EXDEV']);
+
+/** Moves `temp` to the new path `out`. A hard link fails where a rename would replace a file that appeared at
+ * `out` while the rows were written, so nothing the user has is ever overwritten. */
+async function moveToNewPath(temp: string, out: string): Promise<void> {
+  const appeared = () => new InputError(`--out ${out} appeared while the resample was being written; it was left as it is and the resample discarded: choose a new path`);
+  try {
+    await link(temp, out);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') throw appeared();
+    if (!NO_HARD_LINKS.has(code)) throw error;
+    if (await exists(out)) throw appeared();
+    await rename(temp, out);
+    return;
+  }
+  await unlink(temp);
+}
+
+/** Copies the header and the chosen records to the new file `out` through a temp file moved into place (atomic;
+ * bounded memory). */
 async function writeRows(layout: CsvLayout, lines: Set<number>, out: string, signal?: AbortSignal): Promise<void> {
   const temp = join(dirname(out), `.${basename(out)}.${process.pid}.${Date.now()}.tmp`);
   let handle;
@@ -140,7 +174,7 @@ async function writeRows(layout: CsvLayout, lines: Set<number>, out: string, sig
     }
     await handle.close();
     handle = undefined;
-    await rename(temp, out);
+    await moveToNewPath(temp, out);
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await unlink(temp).catch(() => undefined);

@@ -3,10 +3,18 @@ import { assertNever } from '../../errors';
 import type { CsvRequest, CsvResult } from '../../protocol/csv';
 import type { Progress } from '../../protocol/results';
 import { csvColumns } from './csvColumns';
-import { csvRows } from './csvRows';
+import { csvRows, namingFile } from './csvRows';
 import { inspectCsv } from './inspectCsv';
 
 export async function* csvAnalysis(request: CsvRequest, signal?: AbortSignal): AsyncGenerator<Progress, CsvResult> {
+  try {
+    return yield* dispatch(request, signal);
+  } catch (error) {
+    throw namingFile(request.path, error);
+  }
+}
+
+async function* dispatch(request: CsvRequest, signal?: AbortSignal): AsyncGenerator<Progress, CsvResult> {
   switch (request.mode) {
     case 'inspect':
       return yield* inspectCsv({ path: request.path }, signal);
