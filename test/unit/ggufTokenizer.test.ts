@@ -2,6 +2,7 @@
 // with .inp/.out, copied unchanged: see test/fixtures/gguf/README.md): every input must give exactly llama.cpp's
 // ids. test-tokenizer-0 tokenizes with add_special = false and parse_special = false, and so do these checks.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -9,7 +10,7 @@ import { GgufTokenizer } from '../../src/compute/ggufTokenizer';
 import { loadModelTokenizer } from '../../src/compute/modelTokenizer';
 import { InputError } from '../../src/errors';
 import { arrayPayload, gguf, GGUF_FIXTURES, gstr, kv, kvString, kvU32, u32, VT } from '../fixtures/gguf/ggufBytes';
-import { tempDir, writeTemp } from './helpers';
+import { DIST, tempDir, writeTemp } from './helpers';
 
 const fixture = (name: string): string => join(GGUF_FIXTURES, name);
 
@@ -118,4 +119,16 @@ test('hostile or unsupported tokenizer metadata is an input error naming the fil
     const path = writeTemp(dir, `${name}.gguf`, gguf({ kvs }));
     await assert.rejects(GgufTokenizer.load(path), (e: unknown) => e instanceof InputError && e.message.startsWith(`${path}: `) && message.test(e.message), name);
   }
+});
+
+test('CLI: tokenize MODEL.gguf --json gives the ids and spans; a tokenizer it cannot build exits 2 with one line', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, [join(DIST, 'cli.js'), 'tokenize', ...args], { encoding: 'utf8' });
+  const ok = cli(fixture('ggml-vocab-llama-spm.gguf'), '--text', 'Hello world', '--json');
+  assert.equal(ok.status, 0, ok.stderr);
+  const doc = JSON.parse(ok.stdout) as { tokens: Array<{ id: number; start: number; end: number }> };
+  assert.deepEqual(doc.tokens.map((t) => [t.id, t.start, t.end]), [[1, 0, 0], [15043, 0, 5], [3186, 5, 11]]);
+  const bert = cli(fixture('ggml-vocab-bert-bge.gguf'), '--text', 'a');
+  assert.equal(bert.status, 2);
+  assert.match(bert.stderr, /^importance-lens: .*ggml-vocab-bert-bge\.gguf: tokenizer\.ggml\.model is 'bert'[^\n]*\n$/);
+  assert.equal(cli(fixture('ggml-vocab-gpt-2.gguf')).status, 2);
 });
