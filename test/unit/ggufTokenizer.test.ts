@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { preTokenize, type PreTokenizer } from '../../src/compute/ggufPretokenize';
 import { GgufTokenizer } from '../../src/compute/ggufTokenizer';
 import { loadModelTokenizer } from '../../src/compute/modelTokenizer';
 import { InputError } from '../../src/errors';
@@ -131,4 +132,16 @@ test('CLI: tokenize MODEL.gguf --json gives the ids and spans; a tokenizer it ca
   assert.equal(bert.status, 2);
   assert.match(bert.stderr, /^importance-lens: .*ggml-vocab-bert-bge\.gguf: tokenizer\.ggml\.model is 'bert'[^\n]*\n$/);
   assert.equal(cli(fixture('ggml-vocab-gpt-2.gguf')).status, 2);
+});
+
+test('pre-tokenizers (gpt-2, llama3, qwen2, default) cut words as the original regular expressions do (Python regex golden)', () => {
+  const golden = JSON.parse(readFileSync(fixture('pretokenizer-golden.json'), 'utf8')) as { splits: Record<PreTokenizer, Array<{ text: string; words: string[] }>> };
+  for (const [kind, rows] of Object.entries(golden.splits) as Array<[PreTokenizer, Array<{ text: string; words: string[] }>]>) {
+    assert.ok(rows.length > 30, kind);
+    for (const { text, words } of rows) {
+      const cps = [...text].map((c) => c.codePointAt(0)!);
+      const got = preTokenize(kind, cps, 0, cps.length).map(([a, b]) => String.fromCodePoint(...cps.slice(a, b)));
+      assert.deepEqual(got, words, `${kind}: ${JSON.stringify(text)}`);
+    }
+  }
 });
