@@ -57,3 +57,49 @@ test('a number in a constant\'s name is no layer number', async () => {
   assert.ok(inspected.layers.every((l) => l.index === null || l.index < 2), `blocks ${inspected.layers.map((l) => l.index).join(', ')}`);
   assert.equal(inspected.tensors.find((t) => t.name.endsWith('/9223372036854775807'))!.layer, null);
 });
+
+test('an FP16 decoder runs, with the residual stream found or named, and gives numpy\'s logits', async () => {
+  for (const residualStream of [undefined, STREAM]) {
+    const model = await openModelRunner(FP16, ['cpu'], undefined, residualStream);
+    try {
+      assert.deepEqual([model.layers, model.vocab, model.hidden], [2, reference.vocab, reference.hidden]);
+      const out = await model.forward([reference.ids], { hidden: true });
+      assert.ok(out.logits instanceof Float32Array);
+      const worst = worstLogit(out.logits, reference.float16.logits, model.vocab);
+      assert.ok(worst <= 2e-2, `logits differ by up to ${worst} (relative)`);
+      assert.equal(out.hidden.length, 3);
+      assert.ok(out.hidden.every((h) => h instanceof Float32Array && h.length === reference.ids.length * reference.hidden));
+    } finally {
+      await model.release();
+    }
+  }
+});
+
+test('perplexity runs on a decoder whose blocks cannot be found; block analyses on it say why they cannot', async () => {
+  const unnamed = await drain(perplexity({ model: UNNAMED, text, providers: ['cpu'] }));
+  const named = await drain(perplexity({ model: CONSTANTS, text, providers: ['cpu'] }));
+  assert.ok(Number.isFinite(unnamed.perplexity) && unnamed.perplexity > 1);
+  assert.ok(Math.abs(unnamed.perplexity - named.perplexity) <= 1e-6 * named.perplexity, `${unnamed.perplexity} vs ${named.perplexity}`);
+  await assert.rejects(drain(activationLayers({ model: UNNAMED, metric: 'block-influence', text, providers: ['cpu'] })),
+    (e: unknown) => e instanceof InputError && /no node names like \/model\/layers\.0/.test(e.message) && /--residual-stream/.test(e.message));
+});
+
+test('--residual-stream must name the input of block 0 and every block\'s output; the blocks get their parameters', async () => {
+  await assert.rejects(openModelRunner(CONSTANTS, ['cpu'], undefined, STREAM.slice(0, 2)),
+    (e: unknown) => e instanceof InputError && /names 2 tensors.*graph has 2 blocks.*3 names/.test(e.message));
+  const layers = await drain(activationLayers({ model: CONSTANTS, metric: 'block-influence', text, providers: ['cpu'], residualStream: STREAM }));
+  assert.deepEqual(layers.layers.map((l) => [l.index, l.params]).sort(), reference.blockParameters.map((p, i) => [i, p]));
+  // Without block names the count cannot be checked against the graph; config.json beside the model (2 layers) says it.
+  await assert.rejects(openModelRunner(UNNAMED, ['cpu'], undefined, ['/model/embed_tokens/Gather_output_0', '/blka/Max_output_0']),
+    (e: unknown) => e instanceof InputError && /names 2 tensors/.test(e.message));
+  const model = await openModelRunner(UNNAMED, ['cpu'], undefined, ['/model/embed_tokens/Gather_output_0', '/blka/Max_output_0', '/blkb/Max_output_0']);
+  try {
+    const out = await model.forward([reference.ids], { hidden: true });
+    reference.float32.hidden.forEach((state, l) => state.forEach((row, t) => row.forEach((x, i) => {
+      assert.ok(Math.abs(out.hidden[l]![t * model.hidden + i]! - x) <= 1e-4 * Math.max(1, Math.abs(x)), `hidden ${l}[${t}][${i}]`);
+    })));
+    assert.ok(worstLogit(out.logits, reference.float32.logits, model.vocab) <= 1e-4);
+  } finally {
+    await model.release();
+  }
+});
