@@ -3,6 +3,7 @@
 // FP16 −65504 Constant in every block, a constant named after its value, an FP16 variant and one without block
 // names, and writes numpy's logits for them.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -14,7 +15,7 @@ import { stats } from '../../src/analyses/stats';
 import { layerOf } from '../../src/arch/names';
 import { openModelRunner } from '../../src/compute/modelRunner';
 import { InputError } from '../../src/errors';
-import { ROOT } from './helpers';
+import { DIST, ROOT } from './helpers';
 
 const DIR = join(ROOT, 'test', 'fixtures', 'onnx-decoder');
 const CONSTANTS = join(DIR, 'decoder-constants.onnx');
@@ -102,4 +103,18 @@ test('--residual-stream must name the input of block 0 and every block\'s output
   } finally {
     await model.release();
   }
+});
+
+test('CLI: block-influence with --residual-stream on an FP16 decoder exits 0 (it exited 1); a short stream exits 2 with one line', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, [join(DIST, 'cli.js'), ...args], { encoding: 'utf8', env: { ...process.env, IMPORTANCE_LENS_PROVIDERS: 'cpu' } });
+  const textFile = join(ROOT, 'samples', 'text', 'psalms-23.txt');
+  const ok = cli('layers', FP16, '--metric', 'block-influence', '--text-file', textFile, '--residual-stream', STREAM.join(','), '--json');
+  assert.equal(ok.status, 0, ok.stderr);
+  const doc = JSON.parse(ok.stdout) as { layers: Array<{ index: number; params: number }> };
+  assert.deepEqual(doc.layers.map((l) => [l.index, l.params]).sort(), reference.blockParameters.map((p, i) => [i, p]));
+  const short = cli('layers', FP16, '--metric', 'block-influence', '--text-file', textFile, '--residual-stream', STREAM.slice(0, 2).join(','));
+  assert.equal(short.status, 2);
+  assert.match(short.stderr, /^importance-lens: .*decoder-fp16\.onnx: --residual-stream names 2 tensors[^\n]*\n$/);
+  const perplexityOfUnnamed = cli('perplexity', UNNAMED, '--text-file', textFile, '--json');
+  assert.equal(perplexityOfUnnamed.status, 0, perplexityOfUnnamed.stderr);
 });
