@@ -31,9 +31,6 @@ export interface GgufVocab {
   addSpacePrefix: boolean;
 }
 
-/** The largest vocabularies in use have ~260 000 tokens; the GGUF reader caps arrays further out. */
-export const MAX_VOCAB_TOKENS = 4_000_000;
-
 /** llama.cpp's names for the pre-tokenizers implemented here (llama_vocab::impl::load); others are refused. */
 const PRE_TOKENIZERS: Readonly<Record<string, { kind: PreTokenizer; ignoreMerges?: boolean; addBos?: boolean }>> = {
   default: { kind: 'default' },
@@ -67,7 +64,6 @@ export async function readGgufVocab(path: string): Promise<GgufVocab> {
   if (tokens === undefined) fail('has no tokenizer.ggml.tokens');
   const n = tokens!.length;
   if (n === 0) fail('tokenizer.ggml.tokens is empty');
-  if (n > MAX_VOCAB_TOKENS) fail(`tokenizer.ggml.tokens has ${n} tokens; more than ${MAX_VOCAB_TOKENS} are refused`);
   // llama.cpp renames empty tokens so that every text maps to one id.
   for (let i = 0; i < n; i++) if (tokens![i] === '') tokens![i] = `[EMPTY_${i}]`;
 

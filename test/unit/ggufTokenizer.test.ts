@@ -113,6 +113,7 @@ test('hostile or unsupported tokenizer metadata is an input error naming the fil
     ['bos-outside', [kvString('tokenizer.ggml.model', 'llama'), tokens('a', 'b'), kvU32('tokenizer.ggml.bos_token_id', 7)], /bos_token_id is 7, outside the vocabulary of 2/],
     ['bos-needed', [kvString('tokenizer.ggml.model', 'llama'), tokens('a')], /asks for a BOS token/],
     ['lying-array', [kvString('tokenizer.ggml.model', 'llama'), kv('tokenizer.ggml.tokens', VT.array, arrayPayload(VT.string, 1_000_000))], /needs|refused/],
+    ['huge-array', [kvString('tokenizer.ggml.model', 'llama'), kv('tokenizer.ggml.tokens', VT.array, arrayPayload(VT.string, 3_000_000))], /tokenizer\.ggml\.tokens' has 3000000 elements; more than 2000000 are not read whole/],
     ['types-wrong', [kvString('tokenizer.ggml.model', 'llama'), tokens('a', 'b', 'c'),
       kv('tokenizer.ggml.token_type', VT.array, Buffer.concat([arrayPayload(VT.uint32, 1), u32(1)]))], /token_type must be an array of int32/],
   ];

@@ -4,7 +4,7 @@
 import { InputError } from '../../errors';
 import type { HeaderCursor } from './cursor';
 import {
-  GGUF_MAX_ARRAY_DEPTH, GGUF_MAX_ARRAY_LENGTH, GGUF_MAX_KEPT_NUMERIC_ITEMS, GGUF_MAX_KEY_BYTES,
+  GGUF_MAX_ARRAY_DEPTH, GGUF_MAX_ARRAY_LENGTH, GGUF_MAX_FULL_ARRAY_LENGTH, GGUF_MAX_KEPT_NUMERIC_ITEMS, GGUF_MAX_KEY_BYTES,
   GGUF_MAX_RENDERED_ITEMS, GGUF_MAX_RENDERED_STRING_BYTES, GGUF_MAX_STRING_BYTES,
 } from './limits';
 
@@ -92,6 +92,9 @@ async function readArray(cursor: HeaderCursor, what: string, depth: number, full
     throw new InputError(`${cursor.path}: ${what} declares an array of ${declared} elements at byte ${cursor.position - 8}; arrays above ${GGUF_MAX_ARRAY_LENGTH} elements are refused`);
   }
   const length = Number(declared);
+  if (full && length > GGUF_MAX_FULL_ARRAY_LENGTH) {
+    throw new InputError(`${cursor.path}: ${what} has ${length} elements; more than ${GGUF_MAX_FULL_ARRAY_LENGTH} are not read whole`);
+  }
   // The least the elements can occupy must fit in what is left, before any loop runs over them.
   cursor.checkRoom(length * MIN_BYTES[elementType], `${what}: ${length} ${elementType} elements`);
 
