@@ -13,6 +13,8 @@ const LETTER = /\p{L}/u;
 const NUMBER = /\p{N}/u;
 const UNASSIGNED = /\p{Cn}/u;
 const PUNCTUATION_RUN = /[\p{P}$+<=>^~|]+/gu;
+const FALCON_PUNCTUATION_RUN = /[\p{P}$+<=>^~|`]+/gu;
+const DIGIT = /\p{N}/gu;
 const DIGITS_RUN = /\p{N}+/gu;
 const THREE_DIGITS = /[0-9][0-9][0-9]/gu;
 
@@ -205,7 +207,7 @@ function splitByRegex(pattern: RegExp): Split {
   };
 }
 
-export type PreTokenizer = 'default' | 'gpt-2' | 'llama3' | 'qwen2';
+export type PreTokenizer = 'default' | 'gpt-2' | 'llama3' | 'qwen2' | 'starcoder' | 'falcon';
 
 const SPLITS: Readonly<Record<PreTokenizer, readonly Split[]>> = {
   // llama.cpp's fallback for BPE vocabularies with no (or the "default") pre-tokenizer: four splits in turn.
@@ -213,6 +215,9 @@ const SPLITS: Readonly<Record<PreTokenizer, readonly Split[]>> = {
   'gpt-2': [splitGpt2],
   llama3: [splitLlama3Like(3)],
   qwen2: [splitLlama3Like(1)],
+  // StarCoder, Refact, Command-R and kin: every digit alone, then GPT-2's split.
+  starcoder: [splitByRegex(DIGIT), splitGpt2],
+  falcon: [splitByRegex(FALCON_PUNCTUATION_RUN), splitGpt2, splitByRegex(THREE_DIGITS)],
 };
 
 /** The words of `cps[from, to)` as [start, end) code point ranges. */

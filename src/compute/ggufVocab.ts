@@ -42,6 +42,9 @@ const PRE_TOKENIZERS: Readonly<Record<string, { kind: PreTokenizer; ignoreMerges
     'modern-bert', 'exaone4', 'mpt', 'olmo', 'jais', 'trillion', 'granite-docling'].map((name) => [name, { kind: 'gpt-2' }])),
   ...Object.fromEntries(['qwen2', 'deepseek-r1-qwen', 'kormo', 'f2llmv2', 'megrez', 'stablelm2', 'hunyuan', 'solar-open']
     .map((name) => [name, { kind: 'qwen2' }])),
+  ...Object.fromEntries(['starcoder', 'refact', 'command-r', 'smollm', 'codeshell', 'exaone', 'minerva-7b', 'mellum2']
+    .map((name) => [name, { kind: 'starcoder' }])),
+  falcon: { kind: 'falcon' },
 };
 
 /** Tokens llama.cpp makes control tokens by their text when the file typed them otherwise (its EOT list). */
