@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { preTokenize, type PreTokenizer } from '../../src/compute/ggufPretokenize';
 import { GgufTokenizer } from '../../src/compute/ggufTokenizer';
 import { loadModelTokenizer } from '../../src/compute/modelTokenizer';
+import { seededRandom } from '../../src/compute/random';
 import { InputError } from '../../src/errors';
 import { arrayPayload, gguf, GGUF_FIXTURES, gstr, kv, kvString, kvU32, u32, VT } from '../fixtures/gguf/ggufBytes';
 import { DIST, tempDir, writeTemp } from './helpers';
@@ -143,6 +144,30 @@ test('pre-tokenizers (gpt-2, llama3, qwen2, starcoder, falcon, default) cut word
       const cps = [...text].map((c) => c.codePointAt(0)!);
       const got = preTokenize(kind, cps, 0, cps.length).map(([a, b]) => String.fromCodePoint(...cps.slice(a, b)));
       assert.deepEqual(got, words, `${kind}: ${JSON.stringify(text)}`);
+    }
+  }
+});
+
+test('random texts (mixed scripts, emoji, lone surrogates, special-token text): spans in order that cover the text', async () => {
+  const pieces = ['a', 'Z', ' ', '  ', '\n', '\r\n', '\t', '7', '42', '１', "'s", "'LL", '.', '!?', 'é', 'ß', 'Ж', '中文', 'ひ', '한', '🦙', '👍🏽', '\u00a0', '\u3000',
+    '\uD800', '\uDC00', '<|endoftext|>', '<s>', '</s>', '<|im_start|>', '▁', '<0x41>', 'Ġ', '\u0000', '\u200d'];
+  const random = seededRandom(14);
+  for (const name of ['ggml-vocab-llama-spm.gguf', 'ggml-vocab-gpt-2.gguf', 'ggml-vocab-qwen2.gguf']) {
+    const tokenizer = await GgufTokenizer.load(fixture(name));
+    for (let round = 0; round < 200; round++) {
+      let text = '';
+      const length = Math.floor(random() * 24);
+      for (let i = 0; i < length; i++) text += pieces[Math.floor(random() * pieces.length)]!;
+      for (const parseSpecial of [true, false]) {
+        const spans = tokenizer.tokenize(text, { addSpecial: false, parseSpecial });
+        let covered = 0;
+        for (const span of spans) {
+          assert.ok(Number.isInteger(span.id) && span.id >= 0 && span.id < tokenizer.vocab.tokens.length, `${name}: id ${span.id}`);
+          assert.ok(span.start <= covered && span.start <= span.end && span.end <= text.length, `${name}: span ${span.start}-${span.end} after ${covered} in ${JSON.stringify(text)}`);
+          covered = Math.max(covered, span.end);
+        }
+        assert.equal(covered, text.length, `${name}: ${JSON.stringify(text)} covered`);
+      }
     }
   }
 });
