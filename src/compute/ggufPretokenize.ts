@@ -11,6 +11,7 @@ type Split = (cps: readonly number[], from: number, to: number, out: number[]) =
 
 const LETTER = /\p{L}/u;
 const NUMBER = /\p{N}/u;
+const MARK = /\p{M}/u;
 const UNASSIGNED = /\p{Cn}/u;
 const PUNCTUATION_RUN = /[\p{P}$+<=>^~|]+/gu;
 const FALCON_PUNCTUATION_RUN = /[\p{P}$+<=>^~|`]+/gu;
@@ -24,15 +25,15 @@ function isSpace(cp: number): boolean {
     || (cp >= 0x2000 && cp <= 0x200a) || cp === 0x2028 || cp === 0x2029 || cp === 0x202f || cp === 0x205f || cp === 0x3000;
 }
 
-interface Flags { letter: boolean; number: boolean; space: boolean; /** has a Unicode category at all */ any: boolean }
-const NONE: Flags = { letter: false, number: false, space: false, any: false };
+interface Flags { letter: boolean; number: boolean; mark: boolean; space: boolean; /** has a Unicode category at all */ any: boolean }
+const NONE: Flags = { letter: false, number: false, mark: false, space: false, any: false };
 const flagCache = new Map<number, Flags>();
 
 function flagsOf(cp: number): Flags {
   let flags = flagCache.get(cp);
   if (flags === undefined) {
     const char = String.fromCodePoint(cp);
-    flags = { letter: LETTER.test(char), number: NUMBER.test(char), space: isSpace(cp), any: isSpace(cp) || !UNASSIGNED.test(char) };
+    flags = { letter: LETTER.test(char), number: NUMBER.test(char), mark: MARK.test(char), space: isSpace(cp), any: isSpace(cp) || !UNASSIGNED.test(char) };
     if (flagCache.size < 65536) flagCache.set(cp, flags);
   }
   return flags;
@@ -109,10 +110,16 @@ const splitGpt2: Split = (cps, from, to, out) => {
 /**
  * Llama 3 (digits in runs of up to three) and Qwen2 (single digits):
  * (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+ * Qwen3.5 (`marks`) reads \p{L} there as [\p{L}\p{M}]: combining marks stay in their word.
  */
-function splitLlama3Like(maxDigits: number): Split {
+function splitLlama3Like(maxDigits: number, marks = false): Split {
   return (cps, from, to, out) => {
-    const flags = (pos: number): Flags => (pos >= from && pos < to ? flagsOf(cps[pos]!) : NONE);
+    const plain = (pos: number): Flags => (pos >= from && pos < to ? flagsOf(cps[pos]!) : NONE);
+    // With marks, a mark counts as a letter everywhere the pattern says \p{L}.
+    const flags = marks ? (pos: number): Flags => {
+      const f = plain(pos);
+      return f.mark && !f.letter ? { ...f, letter: true } : f;
+    } : plain;
     const at = (pos: number): number => (pos >= from && pos < to ? cps[pos]! : -1);
     let prev = from;
     const add = (end: number): number => {
@@ -207,7 +214,7 @@ function splitByRegex(pattern: RegExp): Split {
   };
 }
 
-export type PreTokenizer = 'default' | 'gpt-2' | 'llama3' | 'qwen2' | 'starcoder' | 'falcon';
+export type PreTokenizer = 'default' | 'gpt-2' | 'llama3' | 'qwen2' | 'qwen35' | 'starcoder' | 'falcon';
 
 const SPLITS: Readonly<Record<PreTokenizer, readonly Split[]>> = {
   // llama.cpp's fallback for BPE vocabularies with no (or the "default") pre-tokenizer: four splits in turn.
@@ -215,6 +222,7 @@ const SPLITS: Readonly<Record<PreTokenizer, readonly Split[]>> = {
   'gpt-2': [splitGpt2],
   llama3: [splitLlama3Like(3)],
   qwen2: [splitLlama3Like(1)],
+  qwen35: [splitLlama3Like(1, true)],
   // StarCoder, Refact, Command-R and kin: every digit alone, then GPT-2's split.
   starcoder: [splitByRegex(DIGIT), splitGpt2],
   falcon: [splitByRegex(FALCON_PUNCTUATION_RUN), splitGpt2, splitByRegex(THREE_DIGITS)],

@@ -45,6 +45,7 @@ const PRE_TOKENIZERS: Readonly<Record<string, { kind: PreTokenizer; ignoreMerges
   ...Object.fromEntries(['starcoder', 'refact', 'command-r', 'smollm', 'codeshell', 'exaone', 'minerva-7b', 'mellum2']
     .map((name) => [name, { kind: 'starcoder' }])),
   falcon: { kind: 'falcon' },
+  qwen35: { kind: 'qwen35' },
 };
 
 /** Tokens llama.cpp makes control tokens by their text when the file typed them otherwise (its EOT list). */

@@ -136,7 +136,7 @@ test('CLI: tokenize MODEL.gguf --json gives the ids and spans; a tokenizer it ca
   assert.equal(cli(fixture('ggml-vocab-gpt-2.gguf')).status, 2);
 });
 
-test('pre-tokenizers (gpt-2, llama3, qwen2, starcoder, falcon, default) cut words as the original regular expressions do (Python regex golden)', () => {
+test('pre-tokenizers (gpt-2, llama3, qwen2, qwen35, starcoder, falcon, default) cut words as the original regular expressions do (Python regex golden)', () => {
   const golden = JSON.parse(readFileSync(fixture('pretokenizer-golden.json'), 'utf8')) as { splits: Record<PreTokenizer, Array<{ text: string; words: string[] }>> };
   for (const [kind, rows] of Object.entries(golden.splits) as Array<[PreTokenizer, Array<{ text: string; words: string[] }>]>) {
     assert.ok(rows.length > 30, kind);
