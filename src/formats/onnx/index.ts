@@ -53,7 +53,7 @@ async function describeModel(path: string, c: Collected): Promise<CheckpointHead
     // it says nothing about a block, so its role comes from the node that uses it, as for opaque names.
     const consumer = isOpaqueName(tensor.name) || found.origin === 'constant' ? c.firstConsumer.get(tensor.name) : undefined;
     if (consumer !== undefined) tensor.roleName = consumer;
-    if (!isWeight(tensor, found, c.uses.get(tensor.name) ?? [])) {
+    if (!isWeight(tensor, c.uses.get(tensor.name) ?? [])) {
       tensor.graphConstant = true;
       constants++;
     }
