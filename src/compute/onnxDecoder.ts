@@ -107,7 +107,10 @@ export class OnnxDecoder implements ModelRunner {
       provider, skipped,
     );
     // One token through the graph tells the widths, and checks that what was found is a residual stream.
-    const probe = await decoder.run([[0]], noStream === null);
+    const probe = await decoder.run([[0]], noStream === null).catch(async (error: unknown) => {
+      await session.release();
+      throw error;
+    });
     const widths = probe.hiddenDims.map((d) => (d.length === 3 ? d[2]! : -1));
     if (probe.logitsDims.length !== 3 || widths.some((w) => w <= 0 || w !== widths[0])) {
       await session.release();
