@@ -8,7 +8,7 @@ import type { CheckpointHeader } from '../types';
 import { describeTensor, Notes, type OnnxTensorInfo } from './describe';
 import { ExternalFiles } from './external';
 import { isOpaqueName, readModel, type Collected, type IoList } from './model';
-import { isWeight } from './weights';
+import { isParameterName, isWeight } from './weights';
 import { ByteWindow, newReadStats, type ReadStats } from './window';
 import { WireReader } from './wire';
 
@@ -50,8 +50,10 @@ async function describeModel(path: string, c: Collected): Promise<CheckpointHead
     }
     seen.add(tensor.name);
     // A Constant's output name is the exporter's (`/model/constants/TensorProto.INT64/1D/9223372036854775807`):
-    // it says nothing about a block, so its role comes from the node that uses it, as for opaque names.
-    const consumer = isOpaqueName(tensor.name) || found.origin === 'constant' ? c.firstConsumer.get(tensor.name) : undefined;
+    // unless it is a parameter's name, it says nothing about a block, so its role comes from the node that uses
+    // it, as for opaque names.
+    const byUse = isOpaqueName(tensor.name) || (found.origin === 'constant' && !isParameterName(tensor.name));
+    const consumer = byUse ? c.firstConsumer.get(tensor.name) : undefined;
     if (consumer !== undefined) tensor.roleName = consumer;
     if (!isWeight(tensor, c.uses.get(tensor.name) ?? [])) {
       tensor.graphConstant = true;

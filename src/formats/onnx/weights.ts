@@ -31,10 +31,14 @@ const QUANTIZED_WEIGHT_SLOT: Readonly<Record<string, number>> = {
 /** Parameter names as frameworks write them: a module path ending in weight or bias (RNNs: weight_ih_l0, bias_hh). */
 const PARAMETER_NAME = /(?:^|[._])(?:weight|bias)(?:_[a-z]{2}(?:_l\d+)?)?$/;
 
+export function isParameterName(name: string): boolean {
+  return PARAMETER_NAME.test(name);
+}
+
 export function isWeight(tensor: TensorInfo, uses: readonly Use[]): boolean {
   if (tensor.count < 2) return false;
   if (FLOAT_DTYPES.has(tensor.dtype)) {
-    if (PARAMETER_NAME.test(tensor.name)) return true;
+    if (isParameterName(tensor.name)) return true;
     return uses.some((use) => FLOAT_WEIGHT_SLOTS[use.opType]?.includes(use.slot) ?? false);
   }
   return uses.some((use) => QUANTIZED_WEIGHT_SLOT[use.opType] === use.slot);
