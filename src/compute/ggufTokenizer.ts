@@ -51,10 +51,6 @@ export class GgufTokenizer implements ModelTokenizer {
     return new GgufTokenizer(await readGgufVocab(path));
   }
 
-  static fromVocab(vocab: GgufVocab): GgufTokenizer {
-    return new GgufTokenizer(vocab);
-  }
-
   async encode(text: string): Promise<TokenSpan[]> {
     return this.tokenize(text);
   }
