@@ -70,7 +70,8 @@ export async function* delta(input: { base: string; tuned: string }, signal?: Ab
 async function weightsOf(path: string, which: string): Promise<CheckpointHeader> {
   const { header } = await openCheckpoint(path);
   if (!header || header.tensors.length === 0) throw new InputError(`${path}: the ${which} checkpoint holds no tensors to compare`);
-  return header;
+  // Graph constants (ONNX shapes, indices, mask fills) are not weights a fine-tune changes.
+  return { ...header, tensors: header.tensors.filter((t) => !t.graphConstant) };
 }
 
 /**

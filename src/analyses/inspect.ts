@@ -18,15 +18,18 @@ export async function* inspect(input: { path: string }, signal?: AbortSignal): A
 
   const header = opened.header;
   const tensors: InspectTensor[] = (header?.tensors ?? []).map((t) => {
+    const base = { name: t.name, dtype: t.dtype, shape: t.shape, count: t.count, file: t.file, byteOffset: t.byteOffset, byteLength: t.byteLength };
+    if (t.graphConstant) return { ...base, layer: null, module: 'other', graphConstant: true };
     const { layer, module } = tensorRole(t.roleName ?? t.name);
-    return { name: t.name, dtype: t.dtype, shape: t.shape, count: t.count, layer, module, file: t.file, byteOffset: t.byteOffset, byteLength: t.byteLength };
+    return { ...base, layer, module };
   });
+  const weights = tensors.filter((t) => !t.graphConstant);
   const warnings = [...(header?.warnings ?? [])];
   const adapter = opened.adapterConfigPath ? summaryFromAdapterConfig(await readJsonObject(opened.adapterConfigPath, MAX_JSON_FILE_BYTES), opened.adapterConfigPath, tensors) : null;
   // An adapter's architecture is its base model's, when the base is a directory on this machine.
   const configPath = opened.configPath ?? (adapter ? await localBaseConfig(adapter.baseModel, opened.adapterConfigPath!) : undefined);
-  const architecture = await architectureOf(configPath, header?.architecture, tensors, warnings, adapter !== null);
-  const parameters = tensors.reduce((sum, t) => sum + t.count, 0);
+  const architecture = await architectureOf(configPath, header?.architecture, weights, warnings, adapter !== null);
+  const parameters = weights.reduce((sum, t) => sum + t.count, 0);
   const files = header?.files ?? [];
   if (!header) warnings.push(`no weights next to ${opened.configPath ?? opened.adapterConfigPath}: showing the configuration only`);
   return {
@@ -38,7 +41,7 @@ export async function* inspect(input: { path: string }, signal?: AbortSignal): A
     tensors,
     architecture,
     adapter,
-    layers: layerShares(tensors, parameters),
+    layers: layerShares(weights, parameters),
     metadata: header?.metadata ?? {},
     warnings,
   };

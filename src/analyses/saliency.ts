@@ -8,7 +8,8 @@
 //              rows renormalised, multiplied through the blocks; the flow from each token to the target positions
 import { openModelRunner, type ModelRunner } from '../compute/modelRunner';
 import { seededRandom } from '../compute/random';
-import { TextTokenizer, type TokenSpan } from '../compute/tokenizer';
+import { loadModelTokenizer } from '../compute/modelTokenizer';
+import type { TokenSpan } from '../compute/tokenizer';
 import { InputError, throwIfAborted } from '../errors';
 import type { Progress, SaliencyMethod, SaliencyResult, SaliencyToken } from '../protocol/results';
 import { logProbability } from './logits';
@@ -32,7 +33,7 @@ export async function* saliency(input: SaliencyInput, signal?: AbortSignal): Asy
   const model = await openModelRunner(input.model, input.providers, signal, input.residualStream);
   try {
     const text = await readText(input.text);
-    const tokenizer = await TextTokenizer.load(model.directory);
+    const tokenizer = await loadModelTokenizer(model);
     const spans = await tokenizer.encode(text);
     let context: TokenSpan[];
     let target: TokenSpan[];

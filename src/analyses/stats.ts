@@ -23,7 +23,8 @@ export async function* stats(input: { path: string; providers?: readonly string[
   yield { message: `Reading ${input.path}` };
   const opened = await openCheckpoint(input.path);
   const header = opened.header;
-  const tensors = header?.tensors ?? [];
+  // Graph constants (ONNX shapes, indices, mask fills) are not weights: an INT64 max alone would outweigh a block.
+  const tensors = (header?.tensors ?? []).filter((t) => !t.graphConstant);
   const warnings = [...(header?.warnings ?? [])];
   const totalBytes = tensors.reduce((sum, t) => sum + t.byteLength, 0) || 1;
   const handles = new FileHandles();

@@ -1,6 +1,7 @@
 // The text an activation analysis runs on: given inline or as a file, tokenized by the model's own tokenizer,
 // capped at maxTokens, and cut into windows the model can attend over (its context, or a sliding window).
-import { TextTokenizer, type TokenSpan } from '../compute/tokenizer';
+import { loadModelTokenizer } from '../compute/modelTokenizer';
+import type { TokenSpan } from '../compute/tokenizer';
 import type { ModelRunner } from '../compute/modelRunner';
 import { InputError } from '../errors';
 import { openForReading, readExactly } from '../formats/fileio';
@@ -52,7 +53,7 @@ export function contextLength(model: ModelRunner, maxTokens: number): number {
 export async function tokenizeText(model: ModelRunner, source: TextSource, maxTokens = DEFAULT_MAX_TOKENS, minTokens = 2): Promise<TokenizedText> {
   if (!Number.isSafeInteger(maxTokens) || maxTokens < 2) throw new InputError(`max tokens must be an integer ≥ 2 (got ${maxTokens})`);
   const text = await readText(source);
-  const tokenizer = await TextTokenizer.load(model.directory);
+  const tokenizer = await loadModelTokenizer(model);
   const all = await tokenizer.encode(text);
   if (all.length < minTokens) throw new InputError(`the text has ${all.length} token(s); this analysis needs at least ${minTokens}`);
   const spans = all.slice(0, maxTokens);

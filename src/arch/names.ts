@@ -38,10 +38,20 @@ export function moduleOf(name: string): ModuleKind {
   return 'other';
 }
 
+/**
+ * Block indices above this are not block indices: a number in a name is then a value (ONNX constants named after
+ * what they hold, `.../TensorProto.INT64/1D/9223372036854775807`) or an id, and would make a block of its own.
+ */
+export const MAX_BLOCK_INDEX = 100_000;
+
 /** The block index: from a known block container, else from the only numeric path segment if there is one. */
 export function layerOf(name: string): number | null {
-  const match = BLOCK_PATTERN.exec(name);
-  if (match) return Number(match[1]);
-  const numeric = name.split(/[./]/).filter((segment) => /^\d+$/.test(segment));
-  return numeric.length === 1 ? Number(numeric[0]) : null;
+  let digits = BLOCK_PATTERN.exec(name)?.[1];
+  if (digits === undefined) {
+    const numeric = name.split(/[./]/).filter((segment) => /^\d+$/.test(segment));
+    if (numeric.length !== 1) return null;
+    digits = numeric[0]!;
+  }
+  const index = Number(digits);
+  return index <= MAX_BLOCK_INDEX ? index : null;
 }

@@ -1,6 +1,6 @@
 // The CLI's commands: usage, options and what each runs. Results go to stdout as JSON (--json) or text.
-import { readFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { drain, runAnalysis } from '../analyses';
 import { parseLayerMetric } from '../analyses/layers';
 import type { Progress } from '../protocol/results';
@@ -15,6 +15,8 @@ import { SALIENCY_METHODS } from '../analyses/saliency';
 import type { SaliencyMethod } from '../protocol/results';
 import type { TextSource } from '../protocol/worker';
 import { InputError } from '../errors';
+import { loadModelTokenizer } from '../compute/modelTokenizer';
+import { readText } from '../analyses/textInput';
 import { CSV_REPORT_OPTIONS, csvCommand, csvReportView, inspectCsvIfCsv } from './csvCommand';
 import type { HostToWebview } from '../protocol/webview';
 import { PLAN_COMMANDS } from '../plan/commands';
@@ -147,6 +149,30 @@ export const COMMANDS: Record<string, Command> = {
       const target = typeof args.values.target === 'string' ? args.values.target : undefined;
       const { result } = await analyse({ analysis: 'saliency', model: path(args), text, method, seeds, ...(target !== undefined ? { target } : {}), ...(maxTokens ? { maxTokens } : {}), ...residualStream(args) });
       return args.values.json ? json(result) : `${renderSaliency(result)}\n`;
+    },
+  },
+  tokenize: {
+    summary: 'tokenize MODEL --text T     the model\'s tokens of a text: ids and spans (a .gguf file\'s own tokenizer)',
+    help:
+      'Usage: importance-lens tokenize MODEL (--text T | --text-file F) [--json]\n\n' +
+      'Tokenizes the text as the activation analyses do: a .gguf file with the tokenizer in its metadata (llama.cpp\'s\n' +
+      'SentencePiece or byte-level BPE), any other model with the tokenizer.json of its directory. Special tokens the\n' +
+      'model adds (BOS/EOS) are included; start/end are offsets into the text.',
+    options: { text: { type: 'string' }, 'text-file': { type: 'string' } },
+    positionals: 1,
+    run: async (args) => {
+      const source = textSource(args, 'tokenize', true);
+      if (!source) throw new InputError('tokenize: give the text with --text or --text-file');
+      const model = path(args);
+      const kind = await stat(model).then((s) => (s.isDirectory() ? 'directory' : 'file'), () => 'missing');
+      if (kind === 'missing') throw new InputError(`${model}: no such file or directory`);
+      const tokenizer = await loadModelTokenizer({ path: model, directory: kind === 'directory' ? model : dirname(model) });
+      const text = await readText(source);
+      const tokens = await tokenizer.encode(text);
+      const result = { path: model, tokenizer: tokenizer.path, tokens };
+      if (args.values.json) return json(result);
+      const rows = tokens.map((t) => `${String(t.id).padStart(8)}  ${`${t.start}-${t.end}`.padEnd(11)} ${t.special ? '(special) ' : ''}${JSON.stringify(t.text)}`);
+      return `${model}: ${tokens.length} tokens (tokenizer: ${tokenizer.path})\n${rows.join('\n')}\n`;
     },
   },
   delta: {

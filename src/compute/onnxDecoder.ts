@@ -1,8 +1,10 @@
 // An exported decoder (.onnx, e.g. from torch.onnx.export or optimum) made to show its residual stream: the tensor
 // entering each block and leaving the last are found from the exporter's node names (/model/layers.N/…,
-// /transformer/h.N/…) and added as graph outputs; the model is re-serialised in memory (the user's file is never
-// written) and run with whatever inputs it declares: input_ids, attention_mask, position_ids, token_type_ids, and
-// empty past key/values.
+// /transformer/h.N/…) or named by the user, and added as graph outputs of their own element type (FP16 decoders
+// compute in float16); the model is re-serialised in memory (the user's file is never written) and run with
+// whatever inputs it declares: input_ids, attention_mask, position_ids, token_type_ids, and empty past key/values.
+// A decoder whose blocks cannot be found still runs for its logits (perplexity, saliency); only what needs the
+// residual stream is refused, with the reason.
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { onnx } from 'onnx-proto';
@@ -11,8 +13,12 @@ import { InputError, throwIfAborted } from '../errors';
 import { pathKind, readJsonObject } from '../formats/fileio';
 import { MAX_JSON_FILE_BYTES } from '../formats/limits';
 import type { ForwardOptions, ForwardOutput, ModelRunner } from './modelRunner';
+import { tensorRole } from '../arch/names';
+import { readOnnxHeader } from '../formats/onnx';
+import { halfToFloat } from './half';
+import { elementTypes, runtimeType } from './onnxTypes';
 import { createWithFallback, onnxruntime, parseProviders, type ProviderName } from './session';
-import { findResidualStream, namedResidualStream } from './residualStream';
+import { blockCountFromNames, findResidualStream, namedResidualStream, type BlockCount } from './residualStream';
 
 /** Models are read whole to add outputs; protobuf itself caps a model file at 2 GB. */
 const MAX_ONNX_BYTES = 2 ** 31 - 1;
@@ -23,7 +29,7 @@ export class OnnxDecoder implements ModelRunner {
   readonly canSkipBlocks = false;
   readonly canExposeAttention = false;
   readonly linearSites = [];
-  readonly blockParameters: readonly number[] = [];
+  blockParameters: readonly number[] = [];
 
   private constructor(
     readonly path: string,
@@ -31,6 +37,8 @@ export class OnnxDecoder implements ModelRunner {
     private readonly inputs: readonly onnx.IValueInfoProto[],
     private readonly logitsName: string,
     private readonly hiddenNames: readonly string[],
+    /** Why there is no residual stream, when there is none: thrown by whatever needs it. */
+    private readonly noStream: InputError | null,
     public vocab: number,
     public hidden: number,
     readonly heads: number,
@@ -43,7 +51,9 @@ export class OnnxDecoder implements ModelRunner {
     return dirname(this.path);
   }
 
+  /** Blocks between the residual-stream tensors; throws why they are unknown when the stream was not found. */
   get layers(): number {
+    if (this.noStream) throw this.noStream;
     return this.hiddenNames.length - 1;
   }
 
@@ -63,26 +73,54 @@ export class OnnxDecoder implements ModelRunner {
     }
     const logits = (graph.output ?? []).find((o) => o.name === 'logits') ?? graph.output?.[0];
     if (!logits?.name) throw new InputError(`${path}: the graph has no outputs`);
-    const stream = residualStream && residualStream.length > 0 ? namedResidualStream(graph, residualStream, path) : findResidualStream(graph, path);
-    for (const name of stream.tensors) graph.output!.push({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } });
-    throwIfAborted(signal);
     const config = await siblingConfig(path);
-    const { session, provider, skipped } = await createWithFallback(onnx.ModelProto.encode(model).finish(), parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS));
+    const weights = await parametersByBlock(path);
+    let stream: string[] = [];
+    let noStream: InputError | null = null;
+    if (residualStream && residualStream.length > 0) {
+      stream = namedResidualStream(graph, residualStream, path, blockCount(graph, config, weights)).tensors;
+    } else {
+      try {
+        stream = findResidualStream(graph, path).tensors;
+      } catch (error) {
+        // The logits need no blocks: keep the reason for whatever asks for the residual stream.
+        if (!(error instanceof InputError)) throw error;
+        noStream = error;
+      }
+    }
+    const types = elementTypes(graph);
+    for (const name of stream) {
+      const elemType = types.get(name) ?? onnx.TensorProto.DataType.FLOAT;
+      if (runtimeType(elemType) === undefined) throw new InputError(`${path}: residual-stream tensor '${name}' is not a float tensor (ONNX element type ${elemType})`);
+      graph.output!.push({ name, type: { tensorType: { elemType } } });
+    }
+    throwIfAborted(signal);
+    const { session, provider, skipped } = await createWithFallback(onnx.ModelProto.encode(model).finish(), parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS))
+      .catch((error: Error) => {
+        // Even on the CPU it does not load: the file's graph is at fault (invalid types, unknown ops), not the machine.
+        throw new InputError(`${path}: onnxruntime cannot load the model: ${error.message.split('\n')[0]}`);
+      });
     const decoder = new OnnxDecoder(
-      path, session, graph.input ?? [], logits.name, stream.tensors, 0, 0,
+      path, session, graph.input ?? [], logits.name, stream, noStream, 0, 0,
       numberFrom(config, ['num_attention_heads', 'n_head']) ?? 0,
       numberFrom(config, ['max_position_embeddings', 'n_positions']) ?? DEFAULT_CONTEXT,
       provider, skipped,
     );
     // One token through the graph tells the widths, and checks that what was found is a residual stream.
-    const probe = await decoder.run([[0]], true);
+    const probe = await decoder.run([[0]], noStream === null).catch(async (error: unknown) => {
+      await session.release();
+      throw error;
+    });
     const widths = probe.hiddenDims.map((d) => (d.length === 3 ? d[2]! : -1));
     if (probe.logitsDims.length !== 3 || widths.some((w) => w <= 0 || w !== widths[0])) {
       await session.release();
-      throw new InputError(`${path}: the tensors found as the residual stream (${stream.tensors.join(', ')}) are not all [batch, seq, hidden]`);
+      if (probe.logitsDims.length !== 3) throw new InputError(`${path}: output '${logits.name}' is [${probe.logitsDims.join(', ')}], not the [batch, seq, vocab] logits of a decoder`);
+      throw new InputError(`${path}: the tensors found as the residual stream (${stream.join(', ')}) are not all [batch, seq, hidden]`);
     }
     decoder.vocab = probe.logitsDims[2]!;
-    decoder.hidden = widths[0]!;
+    decoder.hidden = widths[0] ?? 0;
+    // Each block's weights, when the weights' names show as many blocks as the stream has.
+    if (noStream === null && weights.length === stream.length - 1) decoder.blockParameters = weights;
     return decoder;
   }
 
@@ -100,14 +138,25 @@ export class OnnxDecoder implements ModelRunner {
     const ids = BigInt64Array.from(rows.flat(), (id) => BigInt(id));
     const feeds: Record<string, InstanceType<typeof Tensor>> = {};
     for (const input of this.inputs) feeds[input.name!] = this.feed(input, ids, batch, seq);
+    if (hidden && this.noStream) throw this.noStream;
     const out = await this.session.run(feeds, [this.logitsName, ...(hidden ? this.hiddenNames : [])]);
     const states = hidden ? this.hiddenNames.map((name) => out[name]!) : [];
     return {
-      logits: out[this.logitsName]!.data as Float32Array,
+      logits: this.float32(out[this.logitsName]!, this.logitsName),
       logitsDims: [...out[this.logitsName]!.dims],
-      hidden: states.map((t) => t.data as Float32Array),
+      hidden: states.map((t, i) => this.float32(t, this.hiddenNames[i]!)),
       hiddenDims: states.map((t) => [...t.dims]),
     };
+  }
+
+  /** An output's values as float32, whatever float type the graph computes it in. */
+  private float32(tensor: { type: string; data: unknown }, name: string): Float32Array {
+    const { data } = tensor;
+    if (tensor.type === 'float32') return data as Float32Array;
+    // onnxruntime gives float16 as raw bits (Uint16Array) where JavaScript has no Float16Array.
+    if (tensor.type === 'float16' && data instanceof Uint16Array) return Float32Array.from(data, halfToFloat);
+    if (tensor.type === 'float16' || tensor.type === 'float64') return Float32Array.from(data as ArrayLike<number>);
+    throw new InputError(`${this.path}: output '${name}' is ${tensor.type}; logits and the residual stream must be float32, float16 or float64`);
   }
 
   private feed(input: onnx.IValueInfoProto, ids: BigInt64Array, batch: number, seq: number) {
@@ -125,6 +174,10 @@ export class OnnxDecoder implements ModelRunner {
     if (/^past_key_values\.|^past\./.test(name)) {
       // No cache yet: every fixed dim as declared, the batch as given, the past sequence empty.
       const dims = (input.type?.tensorType?.shape?.dim ?? []).map((d, i) => (i === 0 ? batch : d.dimValue ? Number(d.dimValue) : 0));
+      // An FP16 decoder's cache is float16: the empty tensor must say so.
+      const type = runtimeType(input.type?.tensorType?.elemType ?? undefined) ?? 'float32';
+      if (type === 'float16') return new Tensor('float16', new Uint16Array(0), dims);
+      if (type === 'float64') return new Tensor('float64', new Float64Array(0), dims);
       return new Tensor('float32', new Float32Array(0), dims);
     }
     if (name === 'use_cache_branch') return new Tensor('bool', [false], [1]);
@@ -134,6 +187,28 @@ export class OnnxDecoder implements ModelRunner {
   release(): Promise<void> {
     return this.session.release();
   }
+}
+
+/** Parameters of each block by the weights' names (graph constants left out); empty when no name shows a block. */
+async function parametersByBlock(path: string): Promise<number[]> {
+  const header = await readOnnxHeader(path);
+  const sums: number[] = [];
+  for (const tensor of header.tensors) {
+    if (tensor.graphConstant) continue;
+    const { layer } = tensorRole(tensor.roleName ?? tensor.name);
+    if (layer !== null) sums[layer] = (sums[layer] ?? 0) + tensor.count;
+  }
+  return Array.from(sums, (sum) => sum ?? 0);
+}
+
+/** How many blocks the decoder has: by its node names, else config.json beside it, else its weights' names. */
+function blockCount(graph: onnx.IGraphProto, config: Record<string, unknown>, weights: readonly number[]): BlockCount | null {
+  const named = blockCountFromNames(graph);
+  if (named !== null) return { blocks: named, source: `graph has ${named} blocks (by its node names)` };
+  const configured = numberFrom(config, ['num_hidden_layers', 'n_layer']);
+  if (configured !== undefined) return { blocks: configured, source: `model has ${configured} blocks (num_hidden_layers in the config.json beside it)` };
+  if (weights.length > 0) return { blocks: weights.length, source: `weights have ${weights.length} blocks (by their names)` };
+  return null;
 }
 
 async function siblingConfig(path: string): Promise<Record<string, unknown>> {

@@ -9,15 +9,26 @@ import { InputError } from '../errors';
 const BLOCK = /(?:^|\/)(?:model\/)?(?:layers|layer|h|blocks|block|decoder\.layers|encoder\.layers)\.(\d+)\//;
 const SHAPE_ONLY = new Set(['Shape', 'Size']);
 
-export function findResidualStream(graph: onnx.IGraphProto, path: string): { tensors: string[] } {
-  const nodes = graph.node ?? [];
-  const blockOf = nodes.map((n) => {
+/** The block each node belongs to by its name (null: outside every block). */
+function nodeBlocks(nodes: readonly onnx.INodeProto[]): Array<number | null> {
+  return nodes.map((n) => {
     const match = BLOCK.exec(`${n.name || n.output?.[0] || ''}`);
     return match ? Number(match[1]) : null;
   });
+}
+
+/** How many blocks the node names show (null: no node name says). */
+export function blockCountFromNames(graph: onnx.IGraphProto): number | null {
+  const blocks = new Set(nodeBlocks(graph.node ?? []).filter((b): b is number => b !== null));
+  return blocks.size > 0 ? Math.max(...blocks) + 1 : null;
+}
+
+export function findResidualStream(graph: onnx.IGraphProto, path: string): { tensors: string[] } {
+  const nodes = graph.node ?? [];
+  const blockOf = nodeBlocks(nodes);
   const blocks = [...new Set(blockOf.filter((b): b is number => b !== null))].sort((a, b) => a - b);
   if (blocks.length === 0) {
-    throw new InputError(`${path}: no node names like /model/layers.0/… or /transformer/h.0/…, so its blocks cannot be told apart (export with torch.onnx.export or optimum, which keep module names)`);
+    throw new InputError(`${path}: no node names like /model/layers.0/… or /transformer/h.0/…, so its blocks cannot be told apart: name the residual stream with --residual-stream (setting importanceLens.onnxResidualStream), or export with torch.onnx.export or optimum, which keep module names`);
   }
   if (blocks.some((b, i) => b !== i)) throw new InputError(`${path}: block numbers in node names are not 0..${blocks.length - 1} (found ${blocks.join(', ')})`);
 
@@ -59,11 +70,23 @@ function dataDependents(nodes: readonly onnx.INodeProto[], input: string): Set<s
   return marked;
 }
 
-/** The user's names for the residual stream (setting importanceLens.onnxResidualStream, CLI --residual-stream). */
-export function namedResidualStream(graph: onnx.IGraphProto, names: readonly string[], path: string): { tensors: string[] } {
+/** Where a decoder's block count was read, to say so when the named stream does not match it. */
+export interface BlockCount {
+  blocks: number;
+  source: string;
+}
+
+/**
+ * The user's names for the residual stream (setting importanceLens.onnxResidualStream, CLI --residual-stream): the
+ * input of block 0 and the output of every block, so one more than the model's blocks when they are known.
+ */
+export function namedResidualStream(graph: onnx.IGraphProto, names: readonly string[], path: string, count: BlockCount | null): { tensors: string[] } {
   if (names.length < 2) throw new InputError(`${path}: name at least two residual-stream tensors (the input of block 0 and the output of each block)`);
   const known = new Set([...(graph.input ?? []).map((i) => i.name), ...(graph.node ?? []).flatMap((n) => n.output ?? [])]);
   const missing = names.filter((n) => !known.has(n));
   if (missing.length > 0) throw new InputError(`${path}: no tensor named ${missing.map((n) => `'${n}'`).join(', ')} in the graph`);
+  if (count !== null && names.length !== count.blocks + 1) {
+    throw new InputError(`${path}: --residual-stream names ${names.length} tensors (the input of block 0 and the outputs of ${names.length - 1} block(s)), but the ${count.source}: give ${count.blocks + 1} names`);
+  }
   return { tensors: [...names] };
 }

@@ -19,7 +19,15 @@ export interface TokenSpan {
   special: boolean;
 }
 
-export class TextTokenizer {
+/** What the activation analyses need of a tokenizer: ids with the spans of text they stand for. */
+export interface ModelTokenizer {
+  /** The file the tokenizer was read from. */
+  readonly path: string;
+  /** Token ids with special tokens where the model adds them, and each token's span of `text`. */
+  encode(text: string): Promise<TokenSpan[]>;
+}
+
+export class TextTokenizer implements ModelTokenizer {
   private constructor(private readonly tokenizer: Tokenizer, readonly path: string) {}
 
   static async load(directory: string): Promise<TextTokenizer> {

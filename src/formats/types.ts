@@ -25,6 +25,11 @@ export interface TensorInfo {
    * (ONNX strings). Analyses skip tensors whose values they cannot decode, and say so.
    */
   encoding?: 'varint' | 'none';
+  /**
+   * A graph constant, not a weight (ONNX: shape and index values, mask fills such as INT64 max or FP16 −65504):
+   * listed with its bytes, but it holds no parameters and belongs to no block.
+   */
+  graphConstant?: true;
   /** Absolute byte offset of the first data byte in `file`. */
   byteOffset: number;
   byteLength: number;

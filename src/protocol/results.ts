@@ -45,6 +45,8 @@ export interface InspectTensor {
   file: string;
   byteOffset: number;
   byteLength: number;
+  /** A graph constant (ONNX shapes, indices, mask values), not a weight: in no parameter total, in no block. */
+  graphConstant?: true;
 }
 
 export interface InspectResult {

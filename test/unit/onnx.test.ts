@@ -258,3 +258,15 @@ for (const [what, bytes, message] of hostileExternal) {
     await refuses(bytes, message, 'ext.onnx');
   });
 }
+
+test('weights and graph constants: parameter-named tensors and weight operands are weights, shape and index values are not', async () => {
+  // silero_vad keeps its LSTM weights in Constant nodes and slices them before use: their names say what they are.
+  const silero = await readOnnxHeader(join(FIXTURES, 'silero_vad_v5.onnx'));
+  const byName = new Map(silero.tensors.map((t) => [t.name, t]));
+  assert.equal(byName.get('If_0_else_branch__Inline_0__decoder.rnn.weight_ih')!.graphConstant, undefined);
+  assert.equal(byName.get('If_0_else_branch__Inline_0__decoder.rnn.bias_hh')!.graphConstant, undefined);
+  assert.equal(byName.get('If_0_else_branch__Inline_0__/stft/padding/Constant_1_output_0')!.graphConstant, true, 'an INT64 pad is no weight');
+  // tiny_torch.onnx: every float weight of its Linear layers is a weight; its scalars are not.
+  const torch = await readOnnxHeader(join(FIXTURES, 'tiny_torch.onnx'));
+  for (const t of torch.tensors) assert.equal(t.graphConstant === true, t.count < 2 || !t.dtype.startsWith('F'), `${t.name} ${t.dtype}[${t.shape.join(', ')}]`);
+});

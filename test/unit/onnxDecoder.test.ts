@@ -8,7 +8,9 @@ import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { activationLayers } from '../../src/analyses/activationLayers';
 import { saliency } from '../../src/analyses/saliency';
+import { onnx } from 'onnx-proto';
 import { openModelRunner } from '../../src/compute/modelRunner';
+import { findResidualStream } from '../../src/compute/residualStream';
 import { InputError } from '../../src/errors';
 import { ROOT } from './helpers';
 
@@ -58,13 +60,15 @@ test('a residual stream named by the user replaces the heuristics, and unknown n
   const found = await openModelRunner(ONNX, ['cpu']);
   const text = { text: 'The LORD is my shepherd; I shall not want' };
   try {
-    // Name the same tensors the heuristics find, but only up to block 0: a one-block view of the model.
-    const names = ['/model/embed_tokens/Gather_output_0', '/model/layers.0/Add_1_output_0'];
+    // Name the tensors the heuristics find: the same scores, and the same parameters per block.
+    const names = ['/model/embed_tokens/Gather_output_0', '/model/layers.0/Add_1_output_0', '/model/layers.1/Add_1_output_0'];
     const layers = await drain(activationLayers({ model: ONNX, metric: 'block-influence', text, providers: ['cpu'], residualStream: names }));
     const all = await drain(activationLayers({ model: ONNX, metric: 'block-influence', text, providers: ['cpu'] }));
-    assert.equal(layers.layers.length, 1);
-    assert.ok(Math.abs(layers.layers[0]!.score - all.layers[0]!.score) < 1e-9);
+    assert.deepEqual(layers.layers, all.layers);
     assert.equal(found.layers, 2);
+    assert.deepEqual(found.blockParameters, [46336, 46336], 'as many parameters per block as the Hugging Face directory has');
+    // A stream for fewer blocks than the graph has is refused, not read as a smaller model.
+    await assert.rejects(openModelRunner(ONNX, ['cpu'], undefined, names.slice(0, 2)), (e: unknown) => e instanceof InputError && /names 2 tensors .* graph has 2 blocks/.test(e.message));
   } finally {
     await found.release();
   }
@@ -72,12 +76,15 @@ test('a residual stream named by the user replaces the heuristics, and unknown n
   await assert.rejects(openModelRunner(join(ROOT, 'test', 'fixtures', 'models', 'tiny-qwen2'), ['cpu'], undefined, ['a', 'b']), (e: unknown) => e instanceof InputError && /apply to exported \.onnx decoders/.test(e.message));
 });
 
-test('what an exported graph cannot do is refused with the reason; graphs without block names are refused', async () => {
+test('what an exported graph cannot do is refused with the reason; graphs that are no decoder are refused', async () => {
   const text = { text: 'The LORD is my shepherd' };
   await assert.rejects(drain(activationLayers({ model: ONNX, metric: 'ablation', text, providers: ['cpu'] })), (e: unknown) => e instanceof InputError && /cannot skip them/.test(e.message));
   await assert.rejects(drain(saliency({ model: ONNX, text, method: 'attention', seeds: 1, providers: ['cpu'] })), (e: unknown) => e instanceof InputError && /attention rollout needs/.test(e.message));
   const fixture = (name: string) => join(ROOT, 'test', 'fixtures', 'onnx', name);
-  await assert.rejects(openModelRunner(fixture('silero_vad_v5.onnx'), ['cpu']), (e: unknown) => e instanceof InputError && /no node names like \/model\/layers\.0/.test(e.message));
+  // Graphs without block names still open for their logits (onnxDecoderDefects.test.ts); these are no decoders.
+  await assert.rejects(openModelRunner(fixture('silero_vad_v5.onnx'), ['cpu']), (e: unknown) => e instanceof InputError && /needs an input 'input' that a plain forward pass cannot fill/.test(e.message));
+  await assert.rejects(openModelRunner(fixture('basic.onnx'), ['cpu']), (e: unknown) => e instanceof InputError && /basic\.onnx: onnxruntime cannot load the model/.test(e.message));
   // Block names but no token input: nothing carries the tokens' data into block 0.
-  await assert.rejects(openModelRunner(fixture('basic.onnx'), ['cpu']), (e: unknown) => e instanceof InputError && /expected one residual-stream tensor entering block 0, found 0/.test(e.message));
+  const basic = onnx.ModelProto.decode(readFileSync(fixture('basic.onnx')));
+  assert.throws(() => findResidualStream(basic.graph!, 'basic.onnx'), (e: unknown) => e instanceof InputError && /expected one residual-stream tensor entering block 0, found 0/.test(e.message));
 });

@@ -19,6 +19,7 @@ import { readKv, renderValue, type GgufValue } from './metadata';
 import { alignUp, checkPlacement, MIN_TENSOR_INFO_BYTES, placeTensor, readTensorInfo, type RawTensorInfo } from './tensors';
 
 export { GGML_TYPES } from './ggmlTypes';
+export type { GgufValue } from './metadata';
 
 const MAGIC = 0x46554747; // "GGUF" read as a little-endian u32
 const FIXED_HEADER_BYTES = 24;
@@ -35,7 +36,21 @@ export async function readGgufHeader(path: string): Promise<CheckpointHeader> {
   }
 }
 
-async function parseGguf(cursor: HeaderCursor): Promise<CheckpointHeader> {
+/**
+ * The metadata key-value pairs alone (the tensor infos after them are not read), with the values of the keys
+ * `full` names kept whole: what the tokenizer reads its vocabulary from.
+ */
+export async function readGgufMetadata(path: string, full: (key: string) => boolean): Promise<Map<string, GgufValue>> {
+  const { handle, size } = await openForReading(path);
+  try {
+    return (await readHeadAndMetadata(new HeaderCursor(handle, path, size), full)).values;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** The fixed header and the key-value pairs; the cursor is left at the first tensor info. */
+async function readHeadAndMetadata(cursor: HeaderCursor, full: (key: string) => boolean = () => false) {
   const { path, fileSize } = cursor;
   if (fileSize < FIXED_HEADER_BYTES) {
     throw new InputError(`${path}: ${fileSize} bytes is too short for a GGUF file (the fixed header alone is ${FIXED_HEADER_BYTES} bytes)`);
@@ -58,12 +73,18 @@ async function parseGguf(cursor: HeaderCursor): Promise<CheckpointHeader> {
   const values = new Map<string, GgufValue>();
   const metadata: Record<string, string> = {};
   for (let i = 0; i < kvCount; i++) {
-    const { key, value } = await readKv(cursor, i);
+    const { key, value } = await readKv(cursor, i, full);
     if (values.has(key)) throw new InputError(`${path}: metadata key '${key}' appears twice (the second is entry ${i})`);
     values.set(key, value);
     // defineProperty, not assignment: a key named "__proto__" must become an entry, not a prototype.
     Object.defineProperty(metadata, key, { value: renderValue(value), enumerable: true, writable: true, configurable: true });
   }
+  return { declaredTensors, tensorCount, values, metadata };
+}
+
+async function parseGguf(cursor: HeaderCursor): Promise<CheckpointHeader> {
+  const { path, fileSize } = cursor;
+  const { declaredTensors, tensorCount, values, metadata } = await readHeadAndMetadata(cursor);
 
   checkCount(declaredTensors, 'tensors', MAX_TENSORS, MIN_TENSOR_INFO_BYTES, cursor, `after metadata ending at byte ${cursor.position}`);
   const raws: RawTensorInfo[] = [];

@@ -7,6 +7,11 @@ export const GGUF_MAX_DIMS = 4;
 export const GGUF_MAX_KV_COUNT = 1_000_000;
 /** Elements of one metadata array (the largest real vocabularies have ~260 000 tokens and as many merges). */
 export const GGUF_MAX_ARRAY_LENGTH = 16_000_000;
+/**
+ * Elements of an array kept whole (the tokenizer's tokens, scores, types, merges: real vocabularies have up to
+ * ~260 000 tokens). Checked before the elements are read: each kept element is an object in memory.
+ */
+export const GGUF_MAX_FULL_ARRAY_LENGTH = 2_000_000;
 /** Arrays of arrays: gguf-py can write them, llama.cpp never does; a few levels are plenty. */
 export const GGUF_MAX_ARRAY_DEPTH = 4;
 /** One metadata string (chat templates are the longest, tens of kilobytes). */

@@ -4,7 +4,7 @@
 import { InputError } from '../../errors';
 import type { HeaderCursor } from './cursor';
 import {
-  GGUF_MAX_ARRAY_DEPTH, GGUF_MAX_ARRAY_LENGTH, GGUF_MAX_KEPT_NUMERIC_ITEMS, GGUF_MAX_KEY_BYTES,
+  GGUF_MAX_ARRAY_DEPTH, GGUF_MAX_ARRAY_LENGTH, GGUF_MAX_FULL_ARRAY_LENGTH, GGUF_MAX_KEPT_NUMERIC_ITEMS, GGUF_MAX_KEY_BYTES,
   GGUF_MAX_RENDERED_ITEMS, GGUF_MAX_RENDERED_STRING_BYTES, GGUF_MAX_STRING_BYTES,
 } from './limits';
 
@@ -31,12 +31,15 @@ export interface GgufKv {
   value: GgufValue;
 }
 
-/** Reads key-value pair `index` at the cursor. */
-export async function readKv(cursor: HeaderCursor, index: number): Promise<GgufKv> {
+/**
+ * Reads key-value pair `index` at the cursor. `full(key)` true keeps the value whole (every array element, every
+ * string byte): the tokenizer needs the vocabulary itself, where a summary needs only its length.
+ */
+export async function readKv(cursor: HeaderCursor, index: number, full: (key: string) => boolean = () => false): Promise<GgufKv> {
   const { text: key } = await cursor.string(`key of metadata entry ${index}`, GGUF_MAX_KEY_BYTES);
   const what = `metadata '${key}'`;
   if (!cursor.has(4)) await cursor.need(4, `${what} value type`);
-  const value = await readValue(cursor, valueType(cursor, cursor.u32(), what), what, 0);
+  const value = await readValue(cursor, valueType(cursor, cursor.u32(), what), what, 0, full(key));
   return { key, value };
 }
 
@@ -48,10 +51,10 @@ function valueType(cursor: HeaderCursor, id: number, what: string): GgufValueTyp
   return type;
 }
 
-async function readValue(cursor: HeaderCursor, type: GgufValueType, what: string, depth: number): Promise<GgufValue> {
-  if (type === 'array') return readArray(cursor, what, depth);
+async function readValue(cursor: HeaderCursor, type: GgufValueType, what: string, depth: number, full: boolean): Promise<GgufValue> {
+  if (type === 'array') return readArray(cursor, what, depth, full);
   if (type === 'string') {
-    const { text, bytes, cut } = await cursor.string(what, GGUF_MAX_STRING_BYTES, GGUF_MAX_RENDERED_STRING_BYTES);
+    const { text, bytes, cut } = await cursor.string(what, GGUF_MAX_STRING_BYTES, full ? GGUF_MAX_STRING_BYTES : GGUF_MAX_RENDERED_STRING_BYTES);
     return cut ? { kind: 'scalar', type, value: text, fullBytes: bytes } : { kind: 'scalar', type, value: text };
   }
   if (!cursor.has(MIN_BYTES[type])) await cursor.need(MIN_BYTES[type], what);
@@ -78,7 +81,7 @@ function readFixed(cursor: HeaderCursor, type: GgufValueType): GgufScalar {
   }
 }
 
-async function readArray(cursor: HeaderCursor, what: string, depth: number): Promise<GgufValue> {
+async function readArray(cursor: HeaderCursor, what: string, depth: number, full: boolean): Promise<GgufValue> {
   if (depth >= GGUF_MAX_ARRAY_DEPTH) {
     throw new InputError(`${cursor.path}: ${what} nests arrays deeper than ${GGUF_MAX_ARRAY_DEPTH} levels at byte ${cursor.position}`);
   }
@@ -89,13 +92,16 @@ async function readArray(cursor: HeaderCursor, what: string, depth: number): Pro
     throw new InputError(`${cursor.path}: ${what} declares an array of ${declared} elements at byte ${cursor.position - 8}; arrays above ${GGUF_MAX_ARRAY_LENGTH} elements are refused`);
   }
   const length = Number(declared);
+  if (full && length > GGUF_MAX_FULL_ARRAY_LENGTH) {
+    throw new InputError(`${cursor.path}: ${what} has ${length} elements; more than ${GGUF_MAX_FULL_ARRAY_LENGTH} are not read whole`);
+  }
   // The least the elements can occupy must fit in what is left, before any loop runs over them.
   cursor.checkRoom(length * MIN_BYTES[elementType], `${what}: ${length} ${elementType} elements`);
 
   if (FIXED_SIZE.has(elementType)) {
     const bytes = length * MIN_BYTES[elementType];
     // Numbers are kept further than they are rendered: per-layer head counts feed the architecture summary.
-    const keepUpTo = elementType === 'bool' ? GGUF_MAX_RENDERED_ITEMS : GGUF_MAX_KEPT_NUMERIC_ITEMS;
+    const keepUpTo = full ? length : elementType === 'bool' ? GGUF_MAX_RENDERED_ITEMS : GGUF_MAX_KEPT_NUMERIC_ITEMS;
     if (length > keepUpTo) {
       cursor.skip(bytes, what);
       return { kind: 'array', elementType, length, items: null };
@@ -106,11 +112,11 @@ async function readArray(cursor: HeaderCursor, what: string, depth: number): Pro
     return { kind: 'array', elementType, length, items };
   }
 
-  const keep = length <= GGUF_MAX_RENDERED_ITEMS;
+  const keep = full || length <= GGUF_MAX_RENDERED_ITEMS;
   const items: GgufValue[] | null = keep ? [] : null;
   if (elementType === 'array') {
     for (let i = 0; i < length; i++) {
-      const item = await readArray(cursor, `${what}[${i}]`, depth + 1);
+      const item = await readArray(cursor, `${what}[${i}]`, depth + 1, full);
       items?.push(item);
     }
     return { kind: 'array', elementType, length, items };
@@ -120,7 +126,7 @@ async function readArray(cursor: HeaderCursor, what: string, depth: number): Pro
     if (!cursor.has(8)) await cursor.need(8, `${what} element ${i} length`);
     const n = cursor.checkStringLength(cursor.u64(), `${what} element ${i}`, GGUF_MAX_STRING_BYTES);
     if (items) {
-      const kept = Math.min(n, GGUF_MAX_RENDERED_STRING_BYTES);
+      const kept = full ? n : Math.min(n, GGUF_MAX_RENDERED_STRING_BYTES);
       if (!cursor.has(kept)) await cursor.need(kept, `${what} element ${i}`);
       items.push(n > kept ? { kind: 'scalar', type: 'string', value: cursor.utf8(kept), fullBytes: n } : { kind: 'scalar', type: 'string', value: cursor.utf8(n) });
       if (n > kept) cursor.skip(n - kept, `${what} element ${i}`);

@@ -9,6 +9,7 @@ import type { CheckpointHeader } from '../types';
 import { describeTensor, Notes, type OnnxTensorInfo } from './describe';
 import { ExternalFiles } from './external';
 import { isOpaqueName, readModel, type Collected, type IoList } from './model';
+import { isParameterName, isWeight } from './weights';
 import { ByteWindow, newReadStats, type ReadStats } from './window';
 import { WireReader } from './wire';
 
@@ -41,6 +42,7 @@ async function describeModel(path: string, c: Collected): Promise<CheckpointHead
   const external = new ExternalFiles(path);
   const tensors: OnnxTensorInfo[] = [];
   const seen = new Set<string>();
+  let constants = 0;
   for (const found of c.tensors) {
     const tensor = await describeTensor(found, path, external, notes);
     if (tensor === null) continue;
@@ -50,13 +52,24 @@ async function describeModel(path: string, c: Collected): Promise<CheckpointHead
       continue;
     }
     seen.add(tensor.name);
-    const consumer = isOpaqueName(tensor.name) ? c.consumers.get(tensor.name) : undefined;
+    // A Constant's output name is the exporter's (`/model/constants/TensorProto.INT64/1D/9223372036854775807`):
+    // unless it is a parameter's name, it says nothing about a block, so its role comes from the node that uses
+    // it, as for opaque names.
+    const byUse = isOpaqueName(tensor.name) || (found.origin === 'constant' && !isParameterName(tensor.name));
+    const consumer = byUse ? c.firstConsumer.get(tensor.name) : undefined;
     if (consumer !== undefined) tensor.roleName = consumer;
+    if (!isWeight(tensor, c.uses.get(tensor.name) ?? [])) {
+      tensor.graphConstant = true;
+      constants++;
+    }
     if (tensor.storage === 'int32_data' || tensor.storage === 'int64_data' || tensor.storage === 'uint64_data') tensor.encoding = 'varint';
     else if (tensor.storage === 'string_data') tensor.encoding = 'none';
     tensors.push(tensor);
   }
   const warnings = [...c.warnings, ...notes.lines(path)];
+  if (constants > 0) {
+    warnings.push(`${path}: ${constants} tensor(s) are graph constants (shapes, indices, mask values), not weights: listed, but counted in no parameter total and no block`);
+  }
   if (c.sparseInitializers > 0) {
     warnings.push(`${path}: ${c.sparseInitializers} sparse initializer(s) are not listed (their values and indices are separate tensors)`);
   }

@@ -7,6 +7,10 @@ export const MAX_GRAPH_DEPTH = 32;
 export const MAX_NODES = 5_000_000;
 /** Graph input/output names listed in the metadata; the rest are counted. */
 export const MAX_GRAPH_IO_LISTED = 1000;
+/** Inputs of one node (Concat/Sum of every layer's output reach a few hundred; variadic ops have no real limit). */
+export const MAX_NODE_INPUTS = 100_000;
+/** Uses of one tensor kept to tell a weight from a graph constant; a shared constant may feed thousands of nodes. */
+export const MAX_USES_PER_TENSOR = 16;
 export const MAX_OPSET_IMPORTS = 1000;
 export const MAX_METADATA_PROPS = 10_000;
 /** metadata_props values longer than this are left out with a warning (some exporters embed whole configs). */

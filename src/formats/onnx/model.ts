@@ -3,7 +3,8 @@
 // metadata. Everything else (value_info, doc strings, types) is skipped unread.
 import { MAX_TENSORS, MAX_TENSOR_NAME_BYTES } from '../limits';
 import {
-  MAX_GRAPH_DEPTH, MAX_GRAPH_IO_LISTED, MAX_METADATA_PROPS, MAX_METADATA_VALUE_BYTES, MAX_NODES, MAX_OPSET_IMPORTS,
+  MAX_GRAPH_DEPTH, MAX_GRAPH_IO_LISTED, MAX_METADATA_PROPS, MAX_METADATA_VALUE_BYTES, MAX_NODE_INPUTS, MAX_NODES, MAX_OPSET_IMPORTS,
+  MAX_USES_PER_TENSOR,
 } from './limits';
 import { readEntry, readTensor, type RawTensor } from './tensor';
 import { WIRE_LEN, WIRE_VARINT, type Span, type Tag, type WireReader } from './wire';
@@ -17,10 +18,21 @@ export interface IoList {
   total: number;
 }
 
+/** A node input: the consuming node's op_type and the input's position in it. */
+export interface Use {
+  opType: string;
+  slot: number;
+}
+
 export interface Collected {
   tensors: FoundTensor[];
-  /** Opaque tensor name -> the first node that consumes it (node name, else its first output). */
-  consumers: Map<string, string>;
+  /**
+   * Tensor name -> the first node that consumes it (node name, else its first output): what an opaque weight
+   * (`onnx::MatMul_123`) or a Constant's output is for, and so its block.
+   */
+  firstConsumer: Map<string, string>;
+  /** Tensor name -> how nodes use it (the first MAX_USES_PER_TENSOR uses): tells weights from graph constants. */
+  uses: Map<string, Use[]>;
   metadata: Record<string, string>;
   /** metadata_props, kept apart so they cannot overwrite the keys we set. */
   props: Array<[string, string]>;
@@ -44,7 +56,7 @@ export function isOpaqueName(name: string): boolean {
 
 export async function readModel(r: WireReader, maxTensors = MAX_TENSORS): Promise<Collected> {
   const c: Collected = {
-    tensors: [], consumers: new Map(), metadata: {}, props: [], graphInputs: { names: [], total: 0 }, graphOutputs: { names: [], total: 0 }, hasGraph: false,
+    tensors: [], firstConsumer: new Map(), uses: new Map(), metadata: {}, props: [], graphInputs: { names: [], total: 0 }, graphOutputs: { names: [], total: 0 }, hasGraph: false,
     nodes: 0, subgraphs: 0, sparseInitializers: 0, functions: 0, warnings: [], maxTensors,
   };
   const message = 'ModelProto';
@@ -182,14 +194,13 @@ async function readNode(r: WireReader, c: Collected, span: Span, depth: number):
   let domain = '';
   let firstOutput: string | undefined;
   let value: RawTensor | undefined;
-  const opaqueInputs: string[] = [];
+  const inputs: string[] = [];
   for (let tag = await r.tag(span.end, message); tag; tag = await r.tag(span.end, message)) {
     switch (tag.field) {
-      case 1: { // input: only opaque names are kept, for roleName
-        const input = await r.string(tag, span.end, `${message} input`, MAX_TENSOR_NAME_BYTES);
-        if (isOpaqueName(input)) opaqueInputs.push(input);
+      case 1: // input: kept with its position, for roleName and to tell weights from graph constants
+        if (inputs.length >= MAX_NODE_INPUTS) r.fail(`${message} has more than ${MAX_NODE_INPUTS} inputs`);
+        inputs.push(await r.string(tag, span.end, `${message} input`, MAX_TENSOR_NAME_BYTES));
         break;
-      }
       case 2: // output: only the first names a Constant's tensor
         if (firstOutput === undefined) firstOutput = await r.string(tag, span.end, `${message} output`, MAX_TENSOR_NAME_BYTES);
         else await r.skip(tag, span.end, message);
@@ -218,10 +229,18 @@ async function readNode(r: WireReader, c: Collected, span: Span, depth: number):
   if (opType === 'Constant' && (domain === '' || domain === 'ai.onnx') && value !== undefined && firstOutput) {
     addTensor(r, c, { ...value, name: firstOutput, origin: 'constant' });
   }
+  inputs.forEach((input, slot) => {
+    if (input === '') return; // an omitted optional input
+    const uses = c.uses.get(input);
+    if (uses === undefined) {
+      if (c.uses.size < c.maxTensors) c.uses.set(input, [{ opType, slot }]);
+    } else if (uses.length < MAX_USES_PER_TENSOR) uses.push({ opType, slot });
+  });
   const consumer = name !== '' ? name : firstOutput;
   if (consumer === undefined || consumer === '') return;
-  for (const input of opaqueInputs) {
-    if (!c.consumers.has(input) && c.consumers.size < c.maxTensors) c.consumers.set(input, consumer);
+  for (const input of inputs) {
+    if (input === '' || c.firstConsumer.has(input) || c.firstConsumer.size >= c.maxTensors) continue;
+    c.firstConsumer.set(input, consumer);
   }
 }
 
