@@ -12,7 +12,7 @@ import type { Progress } from '../protocol/results';
 import type { Parsed } from './args';
 import type { Command } from './commands';
 import { admitRequest } from './restricted';
-import { escapeControls } from './terminalText';
+import { escapeControls, table } from './terminalText';
 
 async function run(request: CsvRequest): Promise<CsvResult> {
   await admitRequest(request);
@@ -117,12 +117,6 @@ export async function csvReportView(args: Parsed, path: string): Promise<CsvData
   return datasetViewOf(profile, request ? ((await run(request)) as CsvColumnsResult | CsvRowsResult) : null);
 }
 
-function table(cells: string[][]): string {
-  // Escaped before measuring, so a name with control characters keeps its column aligned.
-  const rows = cells.map((row) => row.map(escapeControls));
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
-  return rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()).join('\n');
-}
 
 export function renderCsvInspect(r: CsvInspectResult): string {
   return [

@@ -24,3 +24,11 @@ export function escapeControlsInJson(json: string): string {
 export function terminalLine(message: string): string {
   return escapeControls(message.replace(/\s*[\r\n]+\s*/g, ' '));
 }
+
+/** Aligned columns of text cells; each cell escaped before it is measured, so control characters keep alignment. */
+export function table(cells: string[][]): string {
+  const rows = cells.map((row) => row.map(escapeControls));
+  // A loop, not Math.max(...column): a spread of 120 000+ rows overflows the call stack.
+  const widths = rows[0]!.map((_, col) => rows.reduce((widest, row) => Math.max(widest, row[col]!.length), 0));
+  return rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()).join('\n');
+}

@@ -1,14 +1,8 @@
 // Human-readable renderings for the CLI without --json.
 import type { DeltaResult, InspectResult, LayersResult, PerplexityResult, SaliencyResult, StatsResult } from '../protocol/results';
 import { formatBytes, formatCount } from '../protocol/units';
-import { escapeControls } from './terminalText';
+import { table } from './terminalText';
 
-function table(cells: string[][]): string {
-  // Escaped before measuring, so a name with control characters keeps its column aligned.
-  const rows = cells.map((row) => row.map(escapeControls));
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
-  return rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col]!)).join('  ').trimEnd()).join('\n');
-}
 
 export function renderInspect(result: InspectResult): string {
   const a = result.architecture;

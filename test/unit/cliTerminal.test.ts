@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { escapeControls, escapeControlsInJson } from '../../src/cli/terminalText';
+import { escapeControls, escapeControlsInJson, table } from '../../src/cli/terminalText';
 import { TextTokenizer } from '../../src/compute/tokenizer';
 import { InputError } from '../../src/errors';
 import { rawSafetensors } from '../fixtures/safetensorsWriter';
@@ -84,4 +84,12 @@ test('a tokenizer.json the library refuses: its context and cause are separated 
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizer));
   await assert.rejects(TextTokenizer.load(dir), (e: unknown) => e instanceof InputError
     && /tokenizer\.json: not a tokenizer the tokenizers library can load: error loading from file: Oniguruma error: /.test(e.message));
+});
+
+test('a text table of 200 000 rows (the tensor cap) renders: column widths are not taken by spreading the rows', () => {
+  const rows = Array.from({ length: 200_000 }, (_, i) => [`model.layers.${i}.weight`, 'F32']);
+  const text = table([['name', 'dtype'], ...rows]);
+  const lines = text.split('\n');
+  assert.equal(lines.length, 200_001);
+  assert.equal(lines[1], `model.layers.0.weight${' '.repeat('model.layers.199999.weight'.length - 'model.layers.0.weight'.length)}  F32`);
 });

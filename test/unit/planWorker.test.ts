@@ -9,6 +9,8 @@ import { applyPlan } from '../../src/plan/apply';
 import { AnalysisWorkerClient } from '../../src/worker/client';
 import { DIST, ROOT, SAMPLE_DIR, tempDir } from './helpers';
 import { hashDirectory, makePlan } from './planHelpers';
+import { SAMPLE_CONFIG, sampleLayout } from '../fixtures/makeSample';
+import { encodeSafetensors, type TensorSpec } from '../fixtures/safetensorsWriter';
 
 const WORKER = join(DIST, 'worker.js');
 const KJV = join(ROOT, 'samples', 'tiny-llama-kjv');
@@ -78,6 +80,15 @@ test('plan, preview, apply and verify run in the worker; the original is untouch
   assert.deepEqual(hashDirectory(KJV), before);
 });
 
+/** SAMPLE_CONFIG's Llama at hidden 512 and 8 blocks, weights zero (apply does not look at them). */
+function largeModel(dir: string): string {
+  const config = { ...SAMPLE_CONFIG, hidden_size: 512, intermediate_size: 1408, num_hidden_layers: 8 };
+  const tensors = sampleLayout(config).map(({ name, shape }): TensorSpec => ({ name, dtype: 'F32', shape, data: Buffer.alloc(shape.reduce((a, b) => a * b, 1) * 4) }));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(tensors));
+  return dir;
+}
+
 test('cancel stops a plan and an apply; apply leaves no folder behind', async (t) => {
   const client = worker(t);
   const dir = tempDir();
@@ -86,7 +97,10 @@ test('cancel stops a plan and an apply; apply leaves no folder behind', async (t
   const running = client.run({ analysis: 'plan', model: KJV, dropLayers: 1, metric: 'ablation', textFile: TEXT, planDirectory: dir, providers: ['cpu'] }, { signal: controller.signal, onProgress: () => controller.abort() });
   await assert.rejects(running, CancelledError);
 
-  const plan = (await client.run({ analysis: 'plan', model: KJV, dropLayers: 1, metric: 'weight-l2', planDirectory: dir })).result.plan;
+  // An apply that writes ~90 MB over 73 tensors: the cancel, sent when the first progress arrives, lands while it
+  // writes even on a loaded machine (the sample's 4 MB could be written before the cancel crossed the pipe).
+  const model = largeModel(tempDir());
+  const plan = (await client.run({ analysis: 'plan', model, dropLayers: 1, metric: 'weight-l2', planDirectory: dir })).result.plan;
   const planPath = join(dir, 'p.pruneplan.json');
   writeFileSync(planPath, JSON.stringify(plan));
   const applying = new AbortController();
