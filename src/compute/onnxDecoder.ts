@@ -10,7 +10,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { InputError, throwIfAborted } from '../errors';
 import { pathKind, readJsonObject } from '../formats/fileio';
 import { MAX_JSON_FILE_BYTES } from '../formats/limits';
-import type { ForwardOptions, ForwardOutput, ModelRunner } from './modelRunner';
+import type { ForwardOptions, ForwardOutput, ModelRunner } from './runner';
 import { createWithFallback, onnxruntime, parseProviders, type ProviderName } from './session';
 import { findResidualStream, namedResidualStream } from './residualStream';
 

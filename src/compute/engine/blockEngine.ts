@@ -1,0 +1,226 @@
+// The block-streaming forward engine: a decoder run one block at a time, with one onnxruntime session per block
+// shape whose weights are graph inputs. Before each block runs, its weights are read from the checkpoint into
+// float32 buffers allocated once per shape (two sets: the next block is read and decoded while the current one
+// runs on onnxruntime's threads). The embedding reads only the rows of the window's tokens; the head runs in
+// vocabulary chunks (headRunner.ts). So memory is two blocks' weights + activations + one head chunk, whatever
+// the number of blocks, and any checkpoint the readers decode runs, however large.
+import { join } from 'node:path';
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { modelSpecFromConfig, type ModelSpec } from '../../arch/modelSpec';
+import { InputError, throwIfAborted } from '../../errors';
+import { readJsonObject } from '../../formats/fileio';
+import { MAX_JSON_FILE_BYTES } from '../../formats/limits';
+import { openCheckpoint } from '../../formats/open';
+import type { TensorInfo } from '../../formats/types';
+import { familyOf } from '../families';
+import { BLOCK_IO, type BlockTensor, type Family, type LinearSite } from '../families/types';
+import { createSession, createWithFallback, onnxruntime, parseProviders, type ProviderName } from '../session';
+import { HeadRunner, type HeadOutput, type HeadRequest } from './headRunner';
+import { activationBytesPerRow, ensureFits, type BlockShape } from './memory';
+import { newScratch, WeightReader, type Scratch } from './weightReader';
+
+/** One block's weights in memory, valid until the sweep that yielded it has moved two blocks on. */
+export interface LoadedBlock {
+  layer: number;
+  values: Record<string, Float32Array>;
+}
+
+export interface BlockRequest {
+  attention?: boolean;
+  linearInputs?: boolean;
+  /** [heads] 1 keeps a query head, 0 masks it. */
+  headMask?: Float32Array;
+}
+
+export interface BlockOutput {
+  hidden: Float32Array;
+  attention?: Float32Array;
+  /** In the order of linearSites(layer). */
+  linearInputs?: Float32Array[];
+}
+
+export class BlockEngine {
+  private slots: Record<string, Float32Array>[] = [];
+  private readonly onesMask: Float32Array;
+
+  private constructor(
+    readonly directory: string,
+    readonly spec: ModelSpec,
+    readonly family: Family,
+    private readonly reader: WeightReader,
+    private readonly scratch: Scratch,
+    private readonly blockTensors: readonly (readonly TensorInfo[])[],
+    private readonly roles: readonly BlockTensor[],
+    private readonly session: InferenceSession,
+    private readonly embedding: { tokens: TensorInfo; positions?: TensorInfo },
+    readonly head: HeadRunner,
+    readonly device: ProviderName,
+    readonly headDevice: ProviderName,
+    readonly devicesSkipped: string[],
+  ) {
+    this.onesMask = new Float32Array(spec.heads).fill(1);
+  }
+
+  static async open(directory: string, providers?: readonly string[], signal?: AbortSignal): Promise<BlockEngine> {
+    const configPath = join(directory, 'config.json');
+    const spec = modelSpecFromConfig(await readJsonObject(configPath, MAX_JSON_FILE_BYTES), configPath);
+    const { header } = await openCheckpoint(directory);
+    if (!header) throw new InputError(`${directory}: holds config.json but no weights`);
+    const reader = new WeightReader(header, directory);
+    try {
+      const family = familyOf(spec);
+      const has = reader.has;
+      const perBlock = Array.from({ length: spec.layers }, (_, l) => family.blockTensors(spec, l, has));
+      const blockTensors = perBlock.map((tensors) => tensors.map((t) => reader.tensor(t.name, t.shape)));
+      const roles = perBlock[0] ?? [];
+      const names = family.embedding(spec, has);
+      const embedding = {
+        tokens: reader.tensor(names.tokens, [spec.vocab, spec.hidden]),
+        ...(names.positions ? { positions: reader.tensor(names.positions, [spec.maxPositions, spec.hidden]) } : {}),
+      };
+      const normTensors = family.finalNorm(spec, has);
+      const scratch = newScratch();
+      const norm: Record<string, Float32Array> = {};
+      const normValues = normTensors.map((t) => new Float32Array(t.shape.reduce((a, b) => a * b, 1)));
+      await reader.read(normTensors.map((t) => reader.tensor(t.name, t.shape)), normValues, scratch, signal);
+      normTensors.forEach((t, i) => (norm[t.role] = normValues[i]!));
+      const matrix = reader.tensor(family.head(spec, has), [spec.vocab, spec.hidden]);
+      const floats = Math.max(0, ...blockTensors.map((ts) => ts.reduce((s, t) => s + t.count * 4, 0)));
+      const raw = Math.max(0, ...blockTensors.map((ts) => ts.reduce((s, t) => s + t.byteLength, 0)));
+      ensureFits(directory, { 'two blocks of float32 weights': 2 * floats, 'raw block bytes': raw });
+      throwIfAborted(signal);
+      const order = parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS);
+      const { session, provider, skipped } = await createWithFallback(family.buildBlock(spec, roles), order);
+      let headSession: InferenceSession;
+      let headDevice = provider;
+      try {
+        headSession = await createSession(family.buildHead(spec, normTensors), provider);
+      } catch {
+        headSession = await createSession(family.buildHead(spec, normTensors), 'cpu');
+        headDevice = 'cpu';
+      }
+      const head = new HeadRunner(headSession, reader, scratch, matrix, norm, spec.vocab, spec.hidden);
+      return new BlockEngine(directory, spec, family, reader, scratch, blockTensors, roles, session, embedding, head, provider, headDevice, skipped);
+    } catch (error) {
+      await reader.close();
+      throw error;
+    }
+  }
+
+  get layers(): number {
+    return this.spec.layers;
+  }
+
+  linearSites(layer: number): LinearSite[] {
+    return this.family.linearSites(this.spec, layer, this.reader.has);
+  }
+
+  /** The shape memory estimates use: the widest linear output of a block. */
+  get shape(): BlockShape {
+    const widest = Math.max(...this.roles.map((r) => (r.shape.length === 2 ? Math.max(...r.shape) : 0)));
+    return { hidden: this.spec.hidden, heads: this.spec.heads, widest };
+  }
+
+  /** Float32 bytes of the largest block's weights. */
+  get blockBytes(): number {
+    return Math.max(0, ...this.blockTensors.map((ts) => ts.reduce((s, t) => s + t.count * 4, 0)));
+  }
+
+  /** What the engine's own buffers hold now (block weights, head rows, raw bytes): its accounting of weights. */
+  get bytesHeld(): { blocks: number; head: number; raw: number } {
+    const blocks = this.slots.reduce((s, slot) => s + Object.values(slot).reduce((a, v) => a + v.byteLength, 0), 0);
+    return { blocks, head: this.head.bytesHeld, raw: this.scratch.bytes.length };
+  }
+
+  /**
+   * Refuses a job of `rows` batch rows of `seq` tokens that keeps `keptStates` residual streams per row and asks
+   * the head for `headRows` rows, when it does not fit in free memory.
+   */
+  ensureFits(rows: number, seq: number, keptStates: number, headRows: number, logits = false): void {
+    ensureFits(this.directory, {
+      'two blocks of float32 weights': 2 * this.blockBytes,
+      'activations': rows * activationBytesPerRow(this.shape, seq) + keptStates * rows * seq * this.spec.hidden * 4,
+      'head chunk': this.head.bytesFor(headRows) + (logits ? headRows * this.spec.vocab * 4 : 0),
+    });
+  }
+
+  /** [batch, seq, hidden] embeddings of equal-length rows of token ids: only their rows of the table are read. */
+  async embed(rows: readonly (readonly number[])[], signal?: AbortSignal): Promise<Float32Array> {
+    const { vocab, hidden } = this.spec;
+    const seq = rows[0]?.length ?? 0;
+    if (rows.length === 0 || seq === 0 || rows.some((r) => r.length !== seq)) throw new Error('forward: rows must be non-empty and of one length');
+    const unique = [...new Set(rows.flat())].sort((a, b) => a - b);
+    for (const id of unique) if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new InputError(`token id ${id} is outside the model's vocabulary of ${vocab}`);
+    const table = new Map<number, Float32Array>();
+    // Runs of consecutive ids are one read each.
+    for (let i = 0; i < unique.length;) {
+      let j = i + 1;
+      while (j < unique.length && unique[j] === unique[j - 1]! + 1) j++;
+      const values = new Float32Array((j - i) * hidden);
+      await this.reader.readRows(this.embedding.tokens, hidden, unique[i]!, j - i, values, this.scratch, signal);
+      for (let k = i; k < j; k++) table.set(unique[k]!, values.subarray((k - i) * hidden, (k - i + 1) * hidden));
+      i = j;
+    }
+    const out = new Float32Array(rows.length * seq * hidden);
+    rows.forEach((row, b) => row.forEach((id, t) => out.set(table.get(id)!, (b * seq + t) * hidden)));
+    if (this.embedding.positions) {
+      if (seq > this.spec.maxPositions) throw new InputError(`${seq} tokens is more than the model's ${this.spec.maxPositions} positions`);
+      const table = new Float32Array(seq * hidden);
+      await this.reader.readRows(this.embedding.positions, hidden, 0, seq, table, this.scratch, signal);
+      for (let b = 0; b < rows.length; b++) for (let i = 0; i < seq * hidden; i++) out[b * seq * hidden + i]! += table[i]!;
+    }
+    return out;
+  }
+
+  /**
+   * Yields the weights of `layers` in order, reading each next one while the caller runs the current one. A
+   * yielded block's buffers are rewritten two steps later, so use it before asking for the one after next.
+   */
+  async *sweep(layers: readonly number[], signal?: AbortSignal): AsyncGenerator<LoadedBlock> {
+    while (this.slots.length < 2) this.slots.push(Object.fromEntries(this.roles.map((r) => [r.role, new Float32Array(r.shape.reduce((a, b) => a * b, 1))])));
+    const load = (i: number): Promise<LoadedBlock> => {
+      const layer = layers[i]!;
+      const values = this.slots[i % 2]!;
+      return this.reader.read(this.blockTensors[layer]!, this.roles.map((r) => values[r.role]!), this.scratch, signal).then(() => ({ layer, values }));
+    };
+    let pending = layers.length > 0 ? load(0) : undefined;
+    try {
+      for (let i = 0; i < layers.length; i++) {
+        const block = await pending!;
+        pending = i + 1 < layers.length ? load(i + 1) : undefined;
+        yield block;
+      }
+    } finally {
+      pending?.catch(() => undefined);
+    }
+  }
+
+  /** Runs one block on [batch, seq, hidden] `h`. */
+  async runBlock(block: LoadedBlock, h: Float32Array, batch: number, seq: number, request: BlockRequest = {}): Promise<BlockOutput> {
+    const { Tensor } = onnxruntime();
+    const feeds: Record<string, OrtTensor> = {
+      [BLOCK_IO.hidden]: new Tensor('float32', h, [batch, seq, this.spec.hidden]),
+      [BLOCK_IO.headMask]: new Tensor('float32', request.headMask ?? this.onesMask, [this.spec.heads]),
+    };
+    for (const role of this.roles) feeds[role.role] = new Tensor('float32', block.values[role.role]!, role.shape);
+    const sites = request.linearInputs ? this.linearSites(block.layer) : [];
+    const fetches = [BLOCK_IO.out, ...(request.attention ? [BLOCK_IO.attention] : []), ...sites.map((s) => BLOCK_IO.linearInput(s.site))];
+    const out = await this.session.run(feeds, fetches);
+    return {
+      hidden: out[BLOCK_IO.out]!.data as Float32Array,
+      ...(request.attention ? { attention: out[BLOCK_IO.attention]!.data as Float32Array } : {}),
+      ...(request.linearInputs ? { linearInputs: sites.map((s) => out[BLOCK_IO.linearInput(s.site)]!.data as Float32Array) } : {}),
+    };
+  }
+
+  /** The head on the last block's output, [rows, hidden]. */
+  runHead(final: Float32Array, rows: number, request: HeadRequest): Promise<HeadOutput> {
+    return this.head.run(final, rows, request);
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+    await this.head.release();
+    await this.reader.close();
+  }
+}
