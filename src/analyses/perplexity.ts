@@ -1,9 +1,11 @@
 // `perplexity MODEL --text-file F`: exp(mean NLL) over every predicted position of the text's windows
-// (DESIGN.md §4: positions 1..n−1 of each window).
+// (DESIGN.md §4: positions 1..n−1 of each window). On the block engine the head gives log p(next token) per
+// position from vocabulary chunks, so no [tokens, vocab] logits are made.
 import { openModelRunner, type ModelRunner } from '../compute/modelRunner';
 import { throwIfAborted } from '../errors';
 import type { PerplexityResult, Progress } from '../protocol/results';
-import { negativeLogLikelihood } from './logits';
+import { withProgress } from './blockPass';
+import { logProbsOf, nextTokenTargets } from './logits';
 import { tokenizeText, type TextAnalysisInput, type TokenizedText } from './textInput';
 
 export async function* perplexity(input: TextAnalysisInput, signal?: AbortSignal): AsyncGenerator<Progress, PerplexityResult> {
@@ -21,16 +23,24 @@ export async function* perplexity(input: TextAnalysisInput, signal?: AbortSignal
   }
 }
 
-/** Total NLL and predicted-token count over the windows, optionally with one block skipped. */
-export async function* textNll(model: ModelRunner, text: TokenizedText, skip: number | undefined, signal?: AbortSignal): AsyncGenerator<Progress, { nll: number; predicted: number }> {
+/** Total NLL and predicted-token count over the windows, optionally with blocks skipped or heads masked. */
+export async function* textNll(
+  model: ModelRunner, text: TokenizedText, skip: number | readonly number[] | undefined, signal?: AbortSignal, headMask?: (layer: number) => Float32Array | undefined,
+): AsyncGenerator<Progress, { nll: number; predicted: number }> {
   let nll = 0;
   let predicted = 0;
+  const windows = text.windows.length;
   for (const [w, window] of text.windows.entries()) {
     throwIfAborted(signal);
-    yield { message: `Window ${w + 1}/${text.windows.length}${skip === undefined ? '' : ` without block ${skip}`}`, fraction: w / text.windows.length };
     const ids = window.map((s) => s.id);
-    const out = await model.forward([ids], skip === undefined ? {} : { skip });
-    nll += negativeLogLikelihood(out.logits, model.vocab, out.seq, 0, ids);
+    const targets = [nextTokenTargets(ids)];
+    const label = `Window ${w + 1}/${windows}${skip === undefined ? '' : typeof skip === 'number' ? ` without block ${skip}` : ` without blocks ${skip.join(', ')}`}`;
+    yield { message: label, fraction: w / windows };
+    const out = yield* withProgress((onProgress) => model.forward([ids], {
+      targets, logits: false, onProgress, ...(signal ? { signal } : {}), ...(skip !== undefined ? { skip } : {}), ...(headMask ? { headMask } : {}),
+    }), label, w / windows, (w + 1) / windows);
+    const logProbs = logProbsOf(out, model.vocab, targets);
+    for (let t = 0; t + 1 < ids.length; t++) nll -= logProbs[t]!;
     predicted += ids.length - 1;
   }
   return { nll, predicted };

@@ -4,6 +4,7 @@
 // in vocabulary chunks (log-probabilities of targets, and full logits only when asked for).
 import type { ModelSpec } from '../arch/modelSpec';
 import { throwIfAborted } from '../errors';
+import { ablationNll } from './engine/ablation';
 import { BlockEngine, type BlockOutput } from './engine/blockEngine';
 import type { ForwardOptions, ForwardOutput, LinearSite, ModelRunner } from './runner';
 import type { ProviderName } from './session';
@@ -77,8 +78,8 @@ export class LanguageModel implements ModelRunner {
     const layers = this.layers;
     const skip = new Set(typeof options.skip === 'number' ? [options.skip] : options.skip ?? []);
     const wantLogits = options.logits !== false;
-    const linearWidth = options.linearInputs ? this.linearSites.reduce((s, site) => s + site.width, 0) / this.hidden : 0;
-    engine.ensureFits(batch, seq, (options.hidden ? layers + 1 : 2) + linearWidth, batch * seq, wantLogits);
+    const linearWidth = options.linearInputs && !options.onBlock ? this.linearSites.reduce((s, site) => s + site.width, 0) / this.hidden : 0;
+    engine.ensureFits(batch, seq, (options.hidden ? layers + 1 : 2) + linearWidth, wantLogits);
     let h = await engine.embed(rows, signal);
     const hidden = options.hidden ? [h] : [];
     const attention: Float32Array[] = [];
@@ -97,8 +98,9 @@ export class LanguageModel implements ModelRunner {
           out = await engine.runBlock(block, h, batch, seq, { attention: options.attention, linearInputs: options.linearInputs, ...(headMask ? { headMask } : {}) });
         }
         options.onBlock?.({ layer: l, input: h, output: out.hidden, ...(out.attention ? { attention: out.attention } : {}), ...(out.linearInputs ? { linearInputs: out.linearInputs } : {}) });
-        if (out.attention) attention.push(out.attention);
-        if (options.linearInputs) linearInputs.push(...(out.linearInputs ?? engine.linearSites(l).map((s) => new Float32Array(batch * seq * s.width))));
+        // Observed blocks are handed to onBlock and not kept: that is what keeps a pass's memory per block.
+        if (out.attention && !options.onBlock) attention.push(out.attention);
+        if (options.linearInputs && !options.onBlock) linearInputs.push(...(out.linearInputs ?? engine.linearSites(l).map((s) => new Float32Array(batch * seq * s.width))));
         options.onProgress?.(`block ${l + 1} / ${layers}, ${((performance.now() - start) / 1000).toFixed(1)} s`, (l + 1) / (layers + 1));
         h = out.hidden;
         if (options.hidden) hidden.push(h);
@@ -114,6 +116,14 @@ export class LanguageModel implements ModelRunner {
       })
       : {};
     return { batch, seq, logits: head.logits ?? new Float32Array(0), hidden, attention, linearInputs, ...(head.logProbs ? { logProbs: head.logProbs } : {}) };
+  }
+
+  ablate(ids: readonly number[], options: Pick<ForwardOptions, 'signal' | 'onProgress'> = {}): Promise<Float64Array> {
+    return ablationNll(this.engine, ids, options);
+  }
+
+  rowsPerPass(seq: number): number {
+    return this.engine.rowsThatFit(seq, 2, 4096);
   }
 
   release(): Promise<void> {

@@ -45,7 +45,10 @@ export interface ForwardOptions {
   targets?: readonly (readonly number[])[];
   /** Per block, [heads] 1 keeps a query head and 0 masks it; undefined keeps all. */
   headMask?: (layer: number) => Float32Array | undefined;
-  /** Called as each block finishes, so analyses reduce as they go instead of keeping every block's tensors. */
+  /**
+   * Called as each block finishes, so analyses reduce as they go instead of keeping every block's tensors; with it,
+   * a streaming runner does not keep attention or linear inputs in the output.
+   */
   onBlock?: (event: BlockEvent) => void;
   /** "block 17 / 32, 3.1 s" as blocks finish, "head 3 / 19" as vocabulary chunks do. */
   onProgress?: (message: string, fraction: number) => void;
@@ -74,5 +77,12 @@ export interface ModelRunner {
   /** The inputs of the blocks' linear layers that forward({ linearInputs: true }) returns (empty: not available). */
   readonly linearSites: readonly LinearSite[];
   forward(rows: readonly (readonly number[])[], options?: ForwardOptions): Promise<ForwardOutput>;
+  /**
+   * Per block l, Σ −log p(ids[t+1] | ids[..t]) over the window with block l skipped, from shared block passes
+   * (engine/ablation.ts); absent where blocks cannot be skipped.
+   */
+  ablate?(ids: readonly number[], options?: Pick<ForwardOptions, 'signal' | 'onProgress'>): Promise<Float64Array>;
+  /** How many batch rows of `seq` tokens one pass can take in free memory (streaming runners). */
+  rowsPerPass?(seq: number): number;
   release(): Promise<void>;
 }

@@ -16,7 +16,7 @@ import { familyOf } from '../families';
 import { BLOCK_IO, type BlockTensor, type Family, type LinearSite } from '../families/types';
 import { createSession, createWithFallback, onnxruntime, parseProviders, type ProviderName } from '../session';
 import { HeadRunner, type HeadOutput, type HeadRequest } from './headRunner';
-import { activationBytesPerRow, ensureFits, type BlockShape } from './memory';
+import { activationBytesPerRow, ensureFits, freeBytes, type BlockShape } from './memory';
 import { newScratch, WeightReader, type Scratch } from './weightReader';
 
 /** One block's weights in memory, valid until the sweep that yielded it has moved two blocks on. */
@@ -132,16 +132,28 @@ export class BlockEngine {
     return { blocks, head: this.head.bytesHeld, raw: this.scratch.bytes.length };
   }
 
-  /**
-   * Refuses a job of `rows` batch rows of `seq` tokens that keeps `keptStates` residual streams per row and asks
-   * the head for `headRows` rows, when it does not fit in free memory.
-   */
-  ensureFits(rows: number, seq: number, keptStates: number, headRows: number, logits = false): void {
-    ensureFits(this.directory, {
+  /** The memory a job of `rows` batch rows of `seq` tokens needs, by part, keeping `keptStates` residual streams per row. */
+  needs(rows: number, seq: number, keptStates: number, logits = false): Record<string, number> {
+    const headRows = rows * seq;
+    return {
       'two blocks of float32 weights': 2 * this.blockBytes,
       'activations': rows * activationBytesPerRow(this.shape, seq) + keptStates * rows * seq * this.spec.hidden * 4,
       'head chunk': this.head.bytesFor(headRows) + (logits ? headRows * this.spec.vocab * 4 : 0),
-    });
+    };
+  }
+
+  /** Refuses the job with the figure needed and the figure free when it does not fit (see needs). */
+  ensureFits(rows: number, seq: number, keptStates: number, logits = false): void {
+    ensureFits(this.directory, this.needs(rows, seq, keptStates, logits));
+  }
+
+  /** The most batch rows (1..maxRows) of `seq` tokens that fit in free memory. */
+  rowsThatFit(seq: number, keptStates: number, maxRows: number): number {
+    const free = freeBytes();
+    const total = (rows: number) => Object.values(this.needs(rows, seq, keptStates)).reduce((s, b) => s + b, 0);
+    let rows = Math.max(1, maxRows);
+    while (rows > 1 && total(rows) > free) rows--;
+    return rows;
   }
 
   /** [batch, seq, hidden] embeddings of equal-length rows of token ids: only their rows of the table are read. */
