@@ -1,0 +1,123 @@
+// The block-streaming engine's own promises, beyond matching torch (forward.test.ts): memory that does not grow
+// with the number of blocks, a refusal naming the need and what is free, ablation from shared block sweeps equal
+// to skipping one block per full pass, cancel between blocks, and head masks equal to dropping the heads' weights.
+import assert from 'node:assert/strict';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { nextTokenTargets } from '../../src/analyses/logits';
+import { ablationNll } from '../../src/compute/engine/ablation';
+import { LanguageModel } from '../../src/compute/languageModel';
+import { seededRandom } from '../../src/compute/random';
+import { CancelledError, InputError } from '../../src/errors';
+import { ROOT, tempDir } from './helpers';
+
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'models');
+const IDS = [5, 77, 300, 12, 999, 42, 42, 7, 512, 3, 88, 640];
+
+/** A random Llama-family model directory: hidden 32, 4 heads / 2 KV heads, MLP 64, vocab 1024, F32. */
+function randomLlama(layers: number, seed = 7): string {
+  const dir = tempDir();
+  const [hidden, heads, kv, dim, inter, vocab] = [32, 4, 2, 8, 64, 1024];
+  const tensors: [string, number[]][] = [['model.embed_tokens.weight', [vocab, hidden]], ['model.norm.weight', [hidden]]];
+  for (let l = 0; l < layers; l++) {
+    const p = `model.layers.${l}.`;
+    tensors.push([`${p}input_layernorm.weight`, [hidden]], [`${p}self_attn.q_proj.weight`, [heads * dim, hidden]], [`${p}self_attn.k_proj.weight`, [kv * dim, hidden]],
+      [`${p}self_attn.v_proj.weight`, [kv * dim, hidden]], [`${p}self_attn.o_proj.weight`, [hidden, heads * dim]], [`${p}post_attention_layernorm.weight`, [hidden]],
+      [`${p}mlp.gate_proj.weight`, [inter, hidden]], [`${p}mlp.up_proj.weight`, [inter, hidden]], [`${p}mlp.down_proj.weight`, [hidden, inter]]);
+  }
+  const random = seededRandom(seed);
+  const header: Record<string, unknown> = {};
+  const chunks: Buffer[] = [];
+  let offset = 0;
+  for (const [name, shape] of tensors) {
+    const count = shape.reduce((a, b) => a * b, 1);
+    const values = Float32Array.from({ length: count }, () => (name.endsWith('norm.weight') ? 1 : (random() - 0.5) * 0.6));
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + count * 4] };
+    chunks.push(Buffer.from(values.buffer));
+    offset += count * 4;
+  }
+  const json = Buffer.from(JSON.stringify(header).padEnd(Math.ceil(JSON.stringify(header).length / 8) * 8, ' '));
+  const size = Buffer.alloc(8);
+  size.writeBigUInt64LE(BigInt(json.length));
+  writeFileSync(join(dir, 'model.safetensors'), Buffer.concat([size, json, ...chunks]));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({
+    model_type: 'llama', hidden_size: hidden, num_hidden_layers: layers, num_attention_heads: heads, num_key_value_heads: kv,
+    intermediate_size: inter, vocab_size: vocab, max_position_embeddings: 64, tie_word_embeddings: true,
+  }));
+  copyFileSync(join(FIXTURES, 'tiny-qwen2', 'tokenizer.json'), join(dir, 'tokenizer.json'));
+  return dir;
+}
+
+async function withBudget<T>(bytes: number, run: () => Promise<T>): Promise<T> {
+  const before = process.env.IMPORTANCE_LENS_MEMORY_BUDGET;
+  process.env.IMPORTANCE_LENS_MEMORY_BUDGET = String(bytes);
+  try {
+    return await run();
+  } finally {
+    if (before === undefined) delete process.env.IMPORTANCE_LENS_MEMORY_BUDGET;
+    else process.env.IMPORTANCE_LENS_MEMORY_BUDGET = before;
+  }
+}
+
+test('the weights held do not grow with the number of blocks: 4 and 16 blocks of one shape hold the same bytes', async () => {
+  const held = [];
+  for (const layers of [4, 16]) {
+    const model = await LanguageModel.open(randomLlama(layers), ['cpu']);
+    try {
+      const out = await model.forward([IDS], { targets: [nextTokenTargets(IDS)], logits: false, hidden: false });
+      assert.equal(out.logits.length, 0, 'no [tokens, vocab] logits when not asked for');
+      assert.ok(out.logProbs!.slice(0, -1).every((p) => Number.isFinite(p) && p < 0));
+      held.push({ ...model.engine.bytesHeld, block: model.engine.blockBytes });
+    } finally {
+      await model.release();
+    }
+  }
+  assert.deepEqual(held[0], held[1]);
+  assert.equal(held[0]!.blocks, 2 * held[0]!.block, 'two blocks of float32 weights: the one running and the one read ahead');
+});
+
+test('a job that does not fit is refused with the memory it needs and the memory free', async () => {
+  const dir = randomLlama(2);
+  await withBudget(1000, () => assert.rejects(LanguageModel.open(dir, ['cpu']), (e: unknown) => e instanceof InputError && /needs about .* GB of memory \(two blocks of float32 weights .*\), but only 0\.00 GB is free/.test(e.message)));
+  const model = await LanguageModel.open(dir, ['cpu']);
+  try {
+    const need = Object.values(model.engine.needs(1, IDS.length, 2)).reduce((a, b) => a + b, 0);
+    await withBudget(need - 1, () => assert.rejects(model.forward([IDS]), (e: unknown) => e instanceof InputError && /activations/.test(e.message)));
+    await withBudget(need + 1e6, async () => assert.equal((await model.forward([IDS], { logits: false })).batch, 1));
+  } finally {
+    await model.release();
+  }
+});
+
+for (const name of ['tiny-gpt2', 'tiny-qwen2-bf16']) {
+  test(`${name}: ablation from shared block sweeps equals skipping the block in a full pass, in one sweep or several`, async () => {
+    const model = await LanguageModel.open(join(FIXTURES, name), ['cpu']);
+    try {
+      const targets = [nextTokenTargets(IDS)];
+      const gated: number[] = [];
+      for (let l = 0; l < model.layers; l++) {
+        const out = await model.forward([IDS], { skip: l, targets, logits: false });
+        gated.push(-out.logProbs!.slice(0, -1).reduce((a, b) => a + b, 0));
+      }
+      for (const group of [undefined, 1]) {
+        const swept = await ablationNll(model.engine, IDS, group ? { group } : {});
+        swept.forEach((nll, l) => assert.ok(Math.abs(nll - gated[l]!) <= 1e-5 * Math.abs(gated[l]!), `block ${l}: ${nll} vs ${gated[l]}`));
+      }
+    } finally {
+      await model.release();
+    }
+  });
+}
+
+test('cancel stops a pass between blocks', async () => {
+  const model = await LanguageModel.open(randomLlama(16), ['cpu']);
+  try {
+    const controller = new AbortController();
+    let blocks = 0;
+    await assert.rejects(model.forward([IDS], { signal: controller.signal, onBlock: () => ++blocks === 3 && controller.abort() }), CancelledError);
+    assert.equal(blocks, 3);
+  } finally {
+    await model.release();
+  }
+});
