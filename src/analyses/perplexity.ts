@@ -1,7 +1,7 @@
 // `perplexity MODEL --text-file F`: exp(mean NLL) over every predicted position of the text's windows
 // (DESIGN.md §4: positions 1..n−1 of each window). On the block engine the head gives log p(next token) per
 // position from vocabulary chunks, so no [tokens, vocab] logits are made.
-import { openModelRunner, type ModelRunner } from '../compute/modelRunner';
+import { openModelRunner, type ForwardOptions, type ModelRunner } from '../compute/modelRunner';
 import { throwIfAborted } from '../errors';
 import type { PerplexityResult, Progress } from '../protocol/results';
 import { withProgress } from './blockPass';
@@ -13,7 +13,7 @@ export async function* perplexity(input: TextAnalysisInput, signal?: AbortSignal
   const model = await openModelRunner(input.model, input.providers, signal, input.residualStream);
   try {
     const text = await tokenizeText(model, input.text, input.maxTokens);
-    const { nll, predicted } = yield* textNll(model, text, undefined, signal);
+    const { nll, predicted } = yield* textNll(model, text, {}, signal);
     return {
       path: input.model, device: model.device, tokens: text.spans.length, predicted, windows: text.windows.length, truncated: text.truncated,
       nll: nll / predicted, perplexity: Math.exp(nll / predicted), devicesSkipped: model.devicesSkipped, warnings: [],
@@ -23,10 +23,11 @@ export async function* perplexity(input: TextAnalysisInput, signal?: AbortSignal
   }
 }
 
-/** Total NLL and predicted-token count over the windows, optionally with blocks skipped or heads masked. */
+/** Total NLL and predicted-token count over the windows, optionally with blocks skipped, heads masked or weights edited (a plan run virtually). */
 export async function* textNll(
-  model: ModelRunner, text: TokenizedText, skip: number | readonly number[] | undefined, signal?: AbortSignal, headMask?: (layer: number) => Float32Array | undefined,
+  model: ModelRunner, text: TokenizedText, variant: Pick<ForwardOptions, 'skip' | 'headMask' | 'editBlock'>, signal?: AbortSignal,
 ): AsyncGenerator<Progress, { nll: number; predicted: number }> {
+  const { skip } = variant;
   let nll = 0;
   let predicted = 0;
   const windows = text.windows.length;
@@ -37,7 +38,7 @@ export async function* textNll(
     const label = `Window ${w + 1}/${windows}${skip === undefined ? '' : typeof skip === 'number' ? ` without block ${skip}` : ` without blocks ${skip.join(', ')}`}`;
     yield { message: label, fraction: w / windows };
     const out = yield* withProgress((onProgress) => model.forward([ids], {
-      targets, logits: false, onProgress, ...(signal ? { signal } : {}), ...(skip !== undefined ? { skip } : {}), ...(headMask ? { headMask } : {}),
+      ...variant, targets, logits: false, onProgress, ...(signal ? { signal } : {}),
     }), label, w / windows, (w + 1) / windows);
     const logProbs = logProbsOf(out, model.vocab, targets);
     for (let t = 0; t + 1 < ids.length; t++) nll -= logProbs[t]!;

@@ -94,6 +94,7 @@ export class LanguageModel implements ModelRunner {
           out = { hidden: h, ...(options.attention ? { attention: new Float32Array(batch * this.heads * seq * seq) } : {}) };
         } else {
           const block = (await sweep.next()).value!;
+          options.editBlock?.(l, block.byName);
           const headMask = options.headMask?.(l);
           out = await engine.runBlock(block, h, batch, seq, { attention: options.attention, linearInputs: options.linearInputs, ...(headMask ? { headMask } : {}) });
         }

@@ -43,6 +43,11 @@ export interface ForwardOptions {
   logits?: boolean;
   /** Per row and position, the token whose log-probability is wanted there, or −1. */
   targets?: readonly (readonly number[])[];
+  /**
+   * Edits a block's float32 weights (by checkpoint name) after they are read and before the block runs: a plan's
+   * zeroed weights, run without writing them. The buffers are re-read for the next pass.
+   */
+  editBlock?: (layer: number, weights: ReadonlyMap<string, Float32Array>) => void;
   /** Per block, [heads] 1 keeps a query head and 0 masks it; undefined keeps all. */
   headMask?: (layer: number) => Float32Array | undefined;
   /**

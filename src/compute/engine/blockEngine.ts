@@ -22,7 +22,10 @@ import { newScratch, WeightReader, type Scratch } from './weightReader';
 /** One block's weights in memory, valid until the sweep that yielded it has moved two blocks on. */
 export interface LoadedBlock {
   layer: number;
+  /** By role (graph input). */
   values: Record<string, Float32Array>;
+  /** The same buffers by checkpoint tensor name (for callers that edit weights before the block runs). */
+  byName: Map<string, Float32Array>;
 }
 
 export interface BlockRequest {
@@ -193,7 +196,7 @@ export class BlockEngine {
     const load = (i: number): Promise<LoadedBlock> => {
       const layer = layers[i]!;
       const values = this.slots[i % 2]!;
-      return this.reader.read(this.blockTensors[layer]!, this.roles.map((r) => values[r.role]!), this.scratch, signal).then(() => ({ layer, values }));
+      return this.reader.read(this.blockTensors[layer]!, this.roles.map((r) => values[r.role]!), this.scratch, signal).then(() => ({ layer, values, byName: new Map(this.blockTensors[layer]!.map((t, k) => [t.name, values[this.roles[k]!.role]!])) }));
     };
     let pending = layers.length > 0 ? load(0) : undefined;
     try {
