@@ -33,6 +33,7 @@ export async function* activationLayers(input: TextAnalysisInput & { metric: Exc
       layers: rank(Array.from(scores, (score, index) => ({ index, score, params: model.blockParameters[index] ?? 0 }))),
       text: { tokens: text.spans.length, windows: text.windows.length, truncated: text.truncated },
       devicesSkipped: model.devicesSkipped,
+      ...(model.devices ? { devices: model.devices } : {}),
       warnings: [],
     };
   } finally {

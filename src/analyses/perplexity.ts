@@ -17,6 +17,7 @@ export async function* perplexity(input: TextAnalysisInput, signal?: AbortSignal
     return {
       path: input.model, device: model.device, tokens: text.spans.length, predicted, windows: text.windows.length, truncated: text.truncated,
       nll: nll / predicted, perplexity: Math.exp(nll / predicted), devicesSkipped: model.devicesSkipped, warnings: [],
+      ...(model.devices ? { devices: model.devices } : {}),
     };
   } finally {
     await model.release();

@@ -85,6 +85,7 @@ export async function* saliency(input: SaliencyInput, signal?: AbortSignal): Asy
       seeds: perSeed.length,
       tokens: context.map((span, i) => ({ text: span.text, start: span.start, end: span.end, ...meanSd(perSeed.map((scores) => scores[i]!)) }) satisfies SaliencyToken),
       devicesSkipped: model.devicesSkipped,
+      ...(model.devices ? { devices: model.devices } : {}),
       warnings: input.method !== 'reagent' && input.seeds > 1 ? [`${input.method} is deterministic: seeds do not apply (sd is 0)`] : [],
     };
   } finally {

@@ -39,6 +39,10 @@ export class LanguageModel implements ModelRunner {
     return this.engine.device;
   }
 
+  get devices(): { blocks: ProviderName; head: ProviderName } {
+    return { blocks: this.engine.device, head: this.engine.headDevice };
+  }
+
   get devicesSkipped(): string[] {
     return this.engine.devicesSkipped;
   }

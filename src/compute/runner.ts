@@ -67,6 +67,8 @@ export interface ModelRunner {
   readonly directory: string;
   readonly device: ProviderName;
   readonly devicesSkipped: string[];
+  /** Where each part runs, when parts run separately (the block engine: blocks and LM head). */
+  readonly devices?: { blocks: ProviderName; head: ProviderName };
   readonly layers: number;
   readonly vocab: number;
   readonly hidden: number;
