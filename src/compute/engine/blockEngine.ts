@@ -42,9 +42,17 @@ export interface BlockOutput {
   linearInputs?: Float32Array[];
 }
 
+/**
+ * Blocks whose float32 weights are at most this are read ahead (two sets of buffers: the next block decodes while
+ * the current one runs). Larger blocks (7B-class: 800 MB) keep one set, so the weights held stay one block's.
+ */
+export const READ_AHEAD_MAX_BLOCK_BYTES = 512 * 2 ** 20;
+
 export class BlockEngine {
   private slots: Record<string, Float32Array>[] = [];
   private readonly onesMask: Float32Array;
+  /** Whether the next block's weights are read while the current one runs (see READ_AHEAD_MAX_BLOCK_BYTES). */
+  readonly readAhead: boolean;
 
   private constructor(
     readonly directory: string,
@@ -62,6 +70,7 @@ export class BlockEngine {
     readonly devicesSkipped: string[],
   ) {
     this.onesMask = new Float32Array(spec.heads).fill(1);
+    this.readAhead = this.blockBytes <= READ_AHEAD_MAX_BLOCK_BYTES;
   }
 
   static async open(directory: string, providers?: readonly string[], signal?: AbortSignal): Promise<BlockEngine> {
@@ -90,7 +99,7 @@ export class BlockEngine {
       const matrix = reader.tensor(family.head(spec, has), [spec.vocab, spec.hidden]);
       const floats = Math.max(0, ...blockTensors.map((ts) => ts.reduce((s, t) => s + t.count * 4, 0)));
       const raw = Math.max(0, ...blockTensors.map((ts) => ts.reduce((s, t) => s + t.byteLength, 0)));
-      ensureFits(directory, { 'two blocks of float32 weights': 2 * floats, 'raw block bytes': raw });
+      ensureFits(directory, floats <= READ_AHEAD_MAX_BLOCK_BYTES ? { 'two blocks of float32 weights': 2 * floats, 'raw block bytes': raw } : { 'one block of float32 weights': floats, 'raw tensor bytes': raw / 4 });
       throwIfAborted(signal);
       const order = parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS);
       const { session, provider, skipped } = await createWithFallback(family.buildBlock(spec, roles), order);
@@ -139,7 +148,7 @@ export class BlockEngine {
   needs(rows: number, seq: number, keptStates: number, logits = false): Record<string, number> {
     const headRows = rows * seq;
     return {
-      'two blocks of float32 weights': 2 * this.blockBytes,
+      ...(this.readAhead ? { 'two blocks of float32 weights': 2 * this.blockBytes } : { 'one block of float32 weights': this.blockBytes }),
       'activations': rows * activationBytesPerRow(this.shape, seq) + keptStates * rows * seq * this.spec.hidden * 4,
       'head chunk': this.head.bytesFor(headRows) + (logits ? headRows * this.spec.vocab * 4 : 0),
     };
@@ -188,16 +197,22 @@ export class BlockEngine {
   }
 
   /**
-   * Yields the weights of `layers` in order, reading each next one while the caller runs the current one. A
-   * yielded block's buffers are rewritten two steps later, so use it before asking for the one after next.
+   * Yields the weights of `layers` in order, reading each next one while the caller runs the current one (when
+   * readAhead). A yielded block's buffers are rewritten when the caller asks for the one after next (the next one,
+   * without read-ahead), so use it before that.
    */
   async *sweep(layers: readonly number[], signal?: AbortSignal): AsyncGenerator<LoadedBlock> {
-    while (this.slots.length < 2) this.slots.push(Object.fromEntries(this.roles.map((r) => [r.role, new Float32Array(r.shape.reduce((a, b) => a * b, 1))])));
+    while (this.slots.length < (this.readAhead ? 2 : 1)) this.slots.push(Object.fromEntries(this.roles.map((r) => [r.role, new Float32Array(r.shape.reduce((a, b) => a * b, 1))])));
     const load = (i: number): Promise<LoadedBlock> => {
       const layer = layers[i]!;
-      const values = this.slots[i % 2]!;
+      const values = this.slots[i % this.slots.length]!;
       return this.reader.read(this.blockTensors[layer]!, this.roles.map((r) => values[r.role]!), this.scratch, signal).then(() => ({ layer, values, byName: new Map(this.blockTensors[layer]!.map((t, k) => [t.name, values[this.roles[k]!.role]!])) }));
     };
+    if (!this.readAhead) {
+      // One set of buffers: the next block is read when the caller is done with this one.
+      for (let i = 0; i < layers.length; i++) yield await load(i);
+      return;
+    }
     let pending = layers.length > 0 ? load(0) : undefined;
     try {
       for (let i = 0; i < layers.length; i++) {

@@ -8,8 +8,10 @@ import type { CheckpointHeader, TensorInfo } from '../../formats/types';
 import { decodeInto, layoutOf } from '../decode';
 import { FileHandles } from '../tensorStream';
 
-/** A group whose byte span is at most this much larger than its tensors is read as one range. */
+/** A group whose byte span is at most this much larger than its tensors, and at most MAX_SPAN, is read as one range. */
 const SPAN_SLACK = 1.25;
+/** Larger groups are read a tensor at a time, so the raw bytes held stay one tensor's (a 7B block is 400 MB of BF16). */
+const MAX_SPAN = 128 * 2 ** 20;
 
 export class WeightReader {
   private readonly byName: Map<string, TensorInfo>;
@@ -49,7 +51,7 @@ export class WeightReader {
       const start = Math.min(...members.map((i) => tensors[i]!.byteOffset));
       const end = Math.max(...members.map((i) => tensors[i]!.byteOffset + bytesOf(tensors[i]!)));
       const total = members.reduce((s, i) => s + bytesOf(tensors[i]!), 0);
-      if (end - start <= total * SPAN_SLACK) {
+      if (end - start <= total * SPAN_SLACK && end - start <= MAX_SPAN) {
         const bytes = await readRange(handle, scratch, start, end - start, file);
         for (const i of members) decode(tensors[i]!, bytes.subarray(tensors[i]!.byteOffset - start), outs[i]!);
       } else {
