@@ -2,7 +2,7 @@
 // with the number of blocks, a refusal naming the need and what is free, ablation from shared block sweeps equal
 // to skipping one block per full pass, cancel between blocks, and head masks equal to dropping the heads' weights.
 import assert from 'node:assert/strict';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { nextTokenTargets } from '../../src/analyses/logits';
@@ -75,6 +75,41 @@ test('the weights held do not grow with the number of blocks: 4 and 16 blocks of
   }
   assert.deepEqual(held[0], held[1]);
   assert.equal(held[0]!.blocks, 2 * held[0]!.block, 'two blocks of float32 weights: the one running and the one read ahead');
+});
+
+test('a checkpoint over the old 1.5 GB float32 cap runs: 400 000 × 1024 BF16 embedding and head (1.6 GB as float32)', async () => {
+  // All-zero weights in a sparse file (no disk used): every logit is 0, so log p = −ln(vocab) exactly.
+  const dir = tempDir();
+  const [hidden, vocab, inter] = [1024, 400_000, 64];
+  const shapes: [string, number[]][] = [['model.embed_tokens.weight', [vocab, hidden]], ['model.norm.weight', [hidden]],
+    ...['q', 'k', 'v', 'o'].map((p): [string, number[]] => [`model.layers.0.self_attn.${p}_proj.weight`, [hidden, hidden]]),
+    ['model.layers.0.input_layernorm.weight', [hidden]], ['model.layers.0.post_attention_layernorm.weight', [hidden]],
+    ['model.layers.0.mlp.gate_proj.weight', [inter, hidden]], ['model.layers.0.mlp.up_proj.weight', [inter, hidden]], ['model.layers.0.mlp.down_proj.weight', [hidden, inter]]];
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const [name, shape] of shapes) {
+    const bytes = shape.reduce((a, b) => a * b, 1) * 2;
+    header[name] = { dtype: 'BF16', shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  const json = JSON.stringify(header);
+  const padded = Buffer.from(json.padEnd(Math.ceil(json.length / 8) * 8, ' '));
+  const size = Buffer.alloc(8);
+  size.writeBigUInt64LE(BigInt(padded.length));
+  const file = join(dir, 'model.safetensors');
+  writeFileSync(file, Buffer.concat([size, padded]));
+  truncateSync(file, 8 + padded.length + offset);
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'llama', hidden_size: hidden, num_hidden_layers: 1, num_attention_heads: 8, intermediate_size: inter, vocab_size: vocab, tie_word_embeddings: true }));
+  const model = await LanguageModel.open(dir, ['cpu']);
+  try {
+    assert.ok(vocab * hidden * 4 > 1.5 * 2 ** 30);
+    const ids = [1, 399_999, 123_456, 7];
+    const out = await model.forward([ids], { targets: [nextTokenTargets(ids)], logits: false });
+    for (let t = 0; t < 3; t++) assert.ok(Math.abs(out.logProbs![t]! + Math.log(vocab)) < 1e-6, `${out.logProbs![t]}`);
+    assert.ok(model.engine.bytesHeld.head < 2 * 64 * 2 ** 20 + 1, 'the head is held one chunk at a time');
+  } finally {
+    await model.release();
+  }
 });
 
 test('a job that does not fit is refused with the memory it needs and the memory free', async () => {
