@@ -88,9 +88,13 @@ export function positions(g: GraphBuilder, f: Frame): { ids: string; causalMask:
   return { ids, causalMask };
 }
 
-/** softmax(q·kᵀ/√d + mask)·v over [b, h, s, d]; also the attention probabilities [b, h, s, s]. */
+/**
+ * softmax(q·kᵀ/√d + mask)·v over [b, h, s, d]; also the attention probabilities [b, h, s, s]. The 1/√d scale is
+ * applied to q ([s, d] per head) rather than to the scores ([s, s]): one pass over seq² values fewer per block.
+ */
 export function attention(g: GraphBuilder, q: string, k: string, v: string, dim: number, causalMask: string): { context: string; probabilities: string } {
-  const scores = g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [k], { perm: [0, 1, 3, 2] })]), g.constant('float', [1 / Math.sqrt(dim)])]);
+  const scaled = g.op('Mul', [q, g.constant('float', [1 / Math.sqrt(dim)])]);
+  const scores = g.op('MatMul', [scaled, g.op('Transpose', [k], { perm: [0, 1, 3, 2] })]);
   const probabilities = g.op('Softmax', [g.op('Add', [scores, causalMask])], { axis: -1 });
   return { context: g.op('MatMul', [probabilities, v]), probabilities };
 }
