@@ -1,11 +1,13 @@
 // The block-streaming engine's own promises, beyond matching torch (forward.test.ts): memory that does not grow
 // with the number of blocks, a refusal naming the need and what is free, ablation from shared block sweeps equal
-// to skipping one block per full pass, cancel between blocks, and head masks equal to dropping the heads' weights.
+// to skipping one block per full pass, cancel between blocks, progress per block, a checkpoint over the old cap.
 import assert from 'node:assert/strict';
 import { copyFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { drain } from '../../src/analyses';
 import { nextTokenTargets } from '../../src/analyses/logits';
+import { perplexity } from '../../src/analyses/perplexity';
 import { ablationNll } from '../../src/compute/engine/ablation';
 import { LanguageModel } from '../../src/compute/languageModel';
 import { seededRandom } from '../../src/compute/random';
@@ -155,4 +157,12 @@ test('cancel stops a pass between blocks', async () => {
   } finally {
     await model.release();
   }
+});
+
+test('analyses report progress per block and name the device of each part', async () => {
+  const messages: string[] = [];
+  const result = await drain(perplexity({ model: join(FIXTURES, 'tiny-qwen2'), text: { text: 'The LORD is my shepherd; I shall not want.' }, providers: ['cpu'] }), (p) => messages.push(p.message));
+  assert.ok(messages.some((m) => /^Window 1\/1: block 2 \/ 2, \d+\.\d s$/.test(m)), messages.join('\n'));
+  assert.ok(messages.some((m) => /: head 1 \/ 1, \d+\.\d s$/.test(m)));
+  assert.deepEqual(result.devices, { blocks: 'cpu', head: 'cpu' });
 });
