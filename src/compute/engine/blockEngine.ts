@@ -99,7 +99,8 @@ export class BlockEngine {
       const matrix = reader.tensor(family.head(spec, has), [spec.vocab, spec.hidden]);
       const floats = Math.max(0, ...blockTensors.map((ts) => ts.reduce((s, t) => s + t.count * 4, 0)));
       const raw = Math.max(0, ...blockTensors.map((ts) => ts.reduce((s, t) => s + t.byteLength, 0)));
-      ensureFits(directory, floats <= READ_AHEAD_MAX_BLOCK_BYTES ? { 'two blocks of float32 weights': 2 * floats, 'raw block bytes': raw } : { 'one block of float32 weights': floats, 'raw tensor bytes': raw / 4 });
+      const largest = Math.max(0, ...blockTensors.flat().map((t) => t.byteLength));
+      ensureFits(directory, floats <= READ_AHEAD_MAX_BLOCK_BYTES ? { 'two blocks of float32 weights': 2 * floats, 'raw block bytes': raw } : { 'one block of float32 weights': floats, 'raw bytes of its largest tensor': largest });
       throwIfAborted(signal);
       const order = parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS);
       const { session, provider, skipped } = await createWithFallback(family.buildBlock(spec, roles), order);
