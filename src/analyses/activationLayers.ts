@@ -11,7 +11,7 @@ import { observeBlocks, withProgress } from './blockPass';
 import { rank, type LayerMetric } from './layerMetrics';
 import { cosineAt } from './logits';
 import type { TextAnalysisInput, TokenizedText } from './textInput';
-import { tokenizeText } from './textInput';
+import { tokenizeText, windowBatches } from './textInput';
 import { wandaScores } from './wanda';
 
 export async function* activationLayers(input: TextAnalysisInput & { metric: Exclude<LayerMetric, 'weight-l2'> }, signal?: AbortSignal): AsyncGenerator<Progress, LayersResult> {
@@ -45,21 +45,21 @@ async function* cosineScores(model: ModelRunner, text: TokenizedText, metric: 'b
   const scores = new Float64Array(model.layers);
   let positions = 0;
   const windows = text.windows.length;
-  for (const [w, window] of text.windows.entries()) {
+  for (const { first, rows } of windowBatches(model, text)) {
     throwIfAborted(signal);
-    const ids = window.map((s) => s.id);
-    const label = `Window ${w + 1}/${windows}`;
-    yield { message: label, fraction: w / windows };
-    yield* withProgress((onProgress) => observeBlocks(model, [ids], {
+    const label = rows.length === 1 ? `Window ${first + 1}/${windows}` : `Windows ${first + 1}–${first + rows.length}/${windows}`;
+    yield { message: label, fraction: first / windows };
+    const tokens = rows.length * rows[0]!.length;
+    yield* withProgress((onProgress) => observeBlocks(model, rows, {
       logits: false, onProgress, ...(signal ? { signal } : {}),
       onBlock: ({ layer, input, output }) => {
-        for (let t = 0; t < ids.length; t++) {
+        for (let t = 0; t < tokens; t++) {
           const cos = cosineAt(input, output, model.hidden, t);
           scores[layer] += metric === 'block-influence' ? 1 - cos : Math.acos(cos) / Math.PI;
         }
       },
-    }), label, w / windows, (w + 1) / windows);
-    positions += ids.length;
+    }), label, first / windows, (first + rows.length) / windows);
+    positions += tokens;
   }
   return scores.map((s) => s / positions);
 }

@@ -6,7 +6,7 @@ import { throwIfAborted } from '../errors';
 import type { PerplexityResult, Progress } from '../protocol/results';
 import { withProgress } from './blockPass';
 import { logProbsOf, nextTokenTargets } from './logits';
-import { tokenizeText, type TextAnalysisInput, type TokenizedText } from './textInput';
+import { tokenizeText, windowBatches, type TextAnalysisInput, type TokenizedText } from './textInput';
 
 export async function* perplexity(input: TextAnalysisInput, signal?: AbortSignal): AsyncGenerator<Progress, PerplexityResult> {
   yield { message: `Building ${input.model}` };
@@ -32,18 +32,20 @@ export async function* textNll(
   let nll = 0;
   let predicted = 0;
   const windows = text.windows.length;
-  for (const [w, window] of text.windows.entries()) {
+  for (const { first, rows } of windowBatches(model, text)) {
     throwIfAborted(signal);
-    const ids = window.map((s) => s.id);
-    const targets = [nextTokenTargets(ids)];
-    const label = `Window ${w + 1}/${windows}${skip === undefined ? '' : typeof skip === 'number' ? ` without block ${skip}` : ` without blocks ${skip.join(', ')}`}`;
-    yield { message: label, fraction: w / windows };
-    const out = yield* withProgress((onProgress) => model.forward([ids], {
+    const targets = rows.map(nextTokenTargets);
+    const span = rows.length === 1 ? `Window ${first + 1}/${windows}` : `Windows ${first + 1}–${first + rows.length}/${windows}`;
+    const label = `${span}${skip === undefined ? '' : typeof skip === 'number' ? ` without block ${skip}` : ` without blocks ${skip.join(', ')}`}`;
+    yield { message: label, fraction: first / windows };
+    const out = yield* withProgress((onProgress) => model.forward(rows, {
       ...variant, targets, logits: false, onProgress, ...(signal ? { signal } : {}),
-    }), label, w / windows, (w + 1) / windows);
+    }), label, first / windows, (first + rows.length) / windows);
     const logProbs = logProbsOf(out, model.vocab, targets);
-    for (let t = 0; t + 1 < ids.length; t++) nll -= logProbs[t]!;
-    predicted += ids.length - 1;
+    rows.forEach((ids, b) => {
+      for (let t = 0; t + 1 < ids.length; t++) nll -= logProbs[b * out.seq + t]!;
+      predicted += ids.length - 1;
+    });
   }
   return { nll, predicted };
 }

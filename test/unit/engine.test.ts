@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { nextTokenTargets } from '../../src/analyses/logits';
 import { perplexity } from '../../src/analyses/perplexity';
+import { tokenizeText } from '../../src/analyses/textInput';
 import { ablationNll } from '../../src/compute/engine/ablation';
 import { LanguageModel } from '../../src/compute/languageModel';
 import { seededRandom } from '../../src/compute/random';
@@ -165,4 +166,29 @@ test('analyses report progress per block and name the device of each part', asyn
   assert.ok(messages.some((m) => /^Window 1\/1: block 2 \/ 2, \d+\.\d s$/.test(m)), messages.join('\n'));
   assert.ok(messages.some((m) => /: head 1 \/ 1, \d+\.\d s$/.test(m)));
   assert.deepEqual(result.devices, { blocks: 'cpu', head: 'cpu' });
+});
+
+test('windows of equal length run as one batch and give what one window at a time gives', async () => {
+  const model = join(FIXTURES, 'tiny-gpt2');
+  const text = { file: join(ROOT, 'samples', 'text', 'john-1.txt') };
+  const messages: string[] = [];
+  const batched = await drain(perplexity({ model, text, maxTokens: 300, providers: ['cpu'] }), (p) => messages.push(p.message));
+  assert.equal(batched.windows, 3);
+  assert.ok(messages.some((m) => m.startsWith('Windows 1–2/3')), 'the two 128-token windows share a pass');
+  const lm = await LanguageModel.open(model, ['cpu']);
+  try {
+    const tokens = await tokenizeText(lm, text, 300);
+    let nll = 0;
+    let predicted = 0;
+    for (const window of tokens.windows) {
+      const ids = window.map((s) => s.id);
+      const out = await lm.forward([ids], { targets: [nextTokenTargets(ids)], logits: false });
+      for (let t = 0; t + 1 < ids.length; t++) nll -= out.logProbs![t]!;
+      predicted += ids.length - 1;
+    }
+    assert.equal(batched.predicted, predicted);
+    assert.ok(Math.abs(batched.nll - nll / predicted) <= 1e-6 * Math.abs(batched.nll), `${batched.nll} vs ${nll / predicted}`);
+  } finally {
+    await lm.release();
+  }
 });
