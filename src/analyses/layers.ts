@@ -5,15 +5,9 @@ import type { LayersResult, Progress } from '../protocol/results';
 import type { TextSource } from '../protocol/worker';
 import { activationLayers } from './activationLayers';
 import { stats } from './stats';
+import { rank, type LayerMetric } from './layerMetrics';
 
-export const LAYER_METRICS = ['weight-l2', 'block-influence', 'angular', 'ablation', 'wanda'] as const;
-export type LayerMetric = (typeof LAYER_METRICS)[number];
-
-export function parseLayerMetric(value: string | undefined): LayerMetric {
-  const metric = value ?? 'weight-l2';
-  if (!(LAYER_METRICS as readonly string[]).includes(metric)) throw new InputError(`unknown metric '${metric}' (one of ${LAYER_METRICS.join(', ')})`);
-  return metric as LayerMetric;
-}
+export { LAYER_METRICS, parseLayerMetric, rank, type LayerMetric } from './layerMetrics';
 
 export interface LayersInput {
   path: string;
@@ -42,11 +36,4 @@ export async function* layers(input: LayersInput, signal?: AbortSignal): AsyncGe
     layers: rank(blocks.map((l) => ({ index: l.index, score: score(l.index, l.l2), params: l.params }))),
     warnings: weights.warnings,
   };
-}
-
-/** Rank 1 = highest score; ties share the order of their index. */
-export function rank<T extends { index: number; score: number }>(rows: T[]): (T & { rank: number })[] {
-  const order = [...rows].sort((a, b) => b.score - a.score || a.index - b.index);
-  const ranks = new Map(order.map((row, i) => [row.index, i + 1]));
-  return rows.map((row) => ({ ...row, rank: ranks.get(row.index)! }));
 }

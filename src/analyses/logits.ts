@@ -1,5 +1,6 @@
 // Reductions over a forward pass's outputs, in float64: log-probabilities of chosen tokens and cosines between
 // residual-stream vectors.
+import type { ForwardOutput } from '../compute/runner';
 
 /** log softmax(logits[row])[token], for a [rows, vocab] slab starting at `offset` rows. */
 export function logProbability(logits: Float32Array, vocab: number, row: number, token: number): number {
@@ -29,4 +30,22 @@ export function cosineAt(a: Float32Array, b: Float32Array, width: number, row: n
     nb += b[i]! * b[i]!;
   }
   return na > 0 && nb > 0 ? Math.max(-1, Math.min(1, dot / Math.sqrt(na * nb))) : 1;
+}
+
+/**
+ * [batch, seq] log p(targets[b][t]) (NaN where the target is −1): the runner's own, when it computed them in its
+ * chunked head (the block engine), else from the [batch, seq, vocab] logits it returned.
+ */
+export function logProbsOf(out: Pick<ForwardOutput, 'logits' | 'logProbs' | 'batch' | 'seq'>, vocab: number, targets: readonly (readonly number[])[]): Float64Array {
+  if (out.logProbs) return out.logProbs;
+  const result = new Float64Array(out.batch * out.seq).fill(NaN);
+  targets.forEach((row, b) => row.forEach((token, t) => {
+    if (token >= 0) result[b * out.seq + t] = logProbability(out.logits, vocab, b * out.seq + t, token);
+  }));
+  return result;
+}
+
+/** Each window's next-token targets: ids[t+1] at position t, −1 at the last. */
+export function nextTokenTargets(ids: readonly number[]): number[] {
+  return ids.map((_, t) => (t + 1 < ids.length ? ids[t + 1]! : -1));
 }

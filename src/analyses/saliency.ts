@@ -12,13 +12,16 @@ import { loadModelTokenizer } from '../compute/modelTokenizer';
 import type { TokenSpan } from '../compute/tokenizer';
 import { InputError, throwIfAborted } from '../errors';
 import type { Progress, SaliencyMethod, SaliencyResult, SaliencyToken } from '../protocol/results';
-import { logProbability } from './logits';
+import { observeBlocks, withProgress } from './blockPass';
+import { logProbsOf } from './logits';
 import { contextLength, DEFAULT_MAX_TOKENS, readText, type TextAnalysisInput } from './textInput';
 
 export const SALIENCY_METHODS: readonly SaliencyMethod[] = ['occlusion', 'reagent', 'attention'];
 const REPLACE_PROBABILITY = 0.3;
 /** Batches hold at most this many logits (floats), whatever the text length: 64 MB. */
 const MAX_BATCH_LOGITS = 16 * 2 ** 20;
+/** Rows per pass on the block engine: enough to amortise each block's weights, few enough to report progress. */
+const MAX_BATCH_ROWS = 64;
 
 /** A text analysis (model, text, token cap, providers) plus what saliency adds. */
 export interface SaliencyInput extends TextAnalysisInput {
@@ -60,19 +63,19 @@ export async function* saliency(input: SaliencyInput, signal?: AbortSignal): Asy
     if (input.method === 'occlusion') {
       yield { message: `Leaving out each of ${context.length} tokens`, fraction: 0 };
       const variants = contextIds.map((_, i) => contextIds.filter((__, j) => j !== i));
-      const scores = await scorer.score(variants, signal);
+      const scores = yield* withProgress((onProgress) => scorer.score(variants, signal, onProgress), 'Occlusion');
       perSeed.push(Float64Array.from(scores, (s) => baseline - s));
     } else if (input.method === 'reagent') {
       const special = new Set(spans.filter((s) => s.special).map((s) => s.id));
       for (let seed = 0; seed < input.seeds; seed++) {
         throwIfAborted(signal);
         yield { message: `Random replacement, seed ${seed + 1}/${input.seeds}`, fraction: seed / input.seeds };
-        perSeed.push(await replacementScores(scorer, contextIds, baseline, seed, model.vocab, special, signal));
+        perSeed.push(yield* withProgress((onProgress) => replacementScores(scorer, contextIds, baseline, seed, model.vocab, special, signal, onProgress), `Seed ${seed + 1}/${input.seeds}`, seed / input.seeds, (seed + 1) / input.seeds));
       }
     } else {
       if (!model.canExposeAttention) throw new InputError(`${input.model}: attention rollout needs the attention probabilities, which only graphs built from a Hugging Face directory expose (use occlusion or reagent)`);
       yield { message: 'Attention rollout', fraction: 0 };
-      perSeed.push(await attentionRollout(model, contextIds, targetIds));
+      perSeed.push(yield* withProgress((onProgress) => attentionRollout(model, contextIds, targetIds, signal, onProgress), 'Attention rollout'));
     }
     return {
       path: input.model,
@@ -83,6 +86,7 @@ export async function* saliency(input: SaliencyInput, signal?: AbortSignal): Asy
       seeds: perSeed.length,
       tokens: context.map((span, i) => ({ text: span.text, start: span.start, end: span.end, ...meanSd(perSeed.map((scores) => scores[i]!)) }) satisfies SaliencyToken),
       devicesSkipped: model.devicesSkipped,
+      ...(model.devices ? { devices: model.devices } : {}),
       warnings: input.method !== 'reagent' && input.seeds > 1 ? [`${input.method} is deterministic: seeds do not apply (sd is 0)`] : [],
     };
   } finally {
@@ -94,19 +98,29 @@ export async function* saliency(input: SaliencyInput, signal?: AbortSignal): Asy
 class TargetScorer {
   constructor(private readonly model: ModelRunner, private readonly target: readonly number[]) {}
 
-  async score(contexts: readonly (readonly number[])[], signal?: AbortSignal): Promise<number[]> {
+  async score(contexts: readonly (readonly number[])[], signal?: AbortSignal, onProgress?: (message: string, fraction: number) => void): Promise<number[]> {
     const vocab = this.model.vocab;
     const seq = (contexts[0]?.length ?? 0) + this.target.length;
-    const batchSize = Math.max(1, Math.floor(MAX_BATCH_LOGITS / (seq * vocab)));
+    // The block engine's head makes no [rows, vocab] logits: its batches are bounded by activations instead.
+    const batchSize = this.model.rowsPerPass
+      ? Math.min(MAX_BATCH_ROWS, this.model.rowsPerPass(seq))
+      : Math.max(1, Math.floor(MAX_BATCH_LOGITS / (seq * vocab)));
     const scores: number[] = [];
     for (let start = 0; start < contexts.length; start += batchSize) {
       throwIfAborted(signal);
       const rows = contexts.slice(start, start + batchSize).map((c) => [...c, ...this.target]);
-      const out = await this.model.forward(rows);
-      rows.forEach((row, b) => {
-        const first = row.length - this.target.length;
+      const first = seq - this.target.length;
+      // The target's tokens, each predicted from the position before it.
+      const targets = rows.map(() => Array.from({ length: seq }, (_, t) => (t >= first - 1 && t < seq - 1 ? this.target[t - first + 1]! : -1)));
+      const batch = `variants ${start + 1}–${start + rows.length} of ${contexts.length}`;
+      const out = await this.model.forward(rows, {
+        targets, logits: false, ...(signal ? { signal } : {}),
+        ...(onProgress ? { onProgress: (message: string, f: number) => onProgress(`${batch}, ${message}`, (start + f * rows.length) / contexts.length) } : {}),
+      });
+      const logProbs = logProbsOf(out, vocab, targets);
+      rows.forEach((_, b) => {
         let sum = 0;
-        for (let k = 0; k < this.target.length; k++) sum += logProbability(out.logits, vocab, b * seq + first + k - 1, this.target[k]!);
+        for (let k = 0; k < this.target.length; k++) sum += logProbs[b * seq + first + k - 1]!;
         scores.push(sum);
       });
     }
@@ -114,7 +128,9 @@ class TargetScorer {
   }
 }
 
-async function replacementScores(scorer: TargetScorer, ids: readonly number[], baseline: number, seed: number, vocab: number, special: ReadonlySet<number>, signal?: AbortSignal): Promise<Float64Array> {
+async function replacementScores(
+  scorer: TargetScorer, ids: readonly number[], baseline: number, seed: number, vocab: number, special: ReadonlySet<number>, signal?: AbortSignal, onProgress?: (message: string, fraction: number) => void,
+): Promise<Float64Array> {
   const random = seededRandom(0x5a11e ^ Math.imul(seed, 0x9e3779b1));
   const masks = Math.max(32, 4 * ids.length);
   const replaced: boolean[][] = [];
@@ -130,7 +146,7 @@ async function replacementScores(scorer: TargetScorer, ids: readonly number[], b
       return replacement;
     }));
   }
-  const drops = (await scorer.score(variants, signal)).map((s) => baseline - s);
+  const drops = (await scorer.score(variants, signal, onProgress)).map((s) => baseline - s);
   return Float64Array.from(ids, (_, i) => {
     let inSum = 0;
     let inCount = 0;
@@ -144,23 +160,26 @@ async function replacementScores(scorer: TargetScorer, ids: readonly number[], b
   });
 }
 
-async function attentionRollout(model: ModelRunner, context: readonly number[], target: readonly number[]): Promise<Float64Array> {
+/** Rollout through the blocks as each finishes: only the running [seq, seq] product is held, not every block's attention. */
+async function attentionRollout(model: ModelRunner, context: readonly number[], target: readonly number[], signal?: AbortSignal, onProgress?: (message: string, fraction: number) => void): Promise<Float64Array> {
   const ids = [...context, ...target];
   const seq = ids.length;
   const heads = model.heads;
-  const out = await model.forward([ids], { attention: true });
   let rollout: Float64Array | undefined;
-  for (const probabilities of out.attention) {
-    const mixed = new Float64Array(seq * seq);
-    for (let h = 0; h < heads; h++) for (let i = 0; i < seq * seq; i++) mixed[i]! += probabilities[h * seq * seq + i]! / heads / 2;
-    for (let i = 0; i < seq; i++) {
-      mixed[i * seq + i]! += 0.5;
-      let row = 0;
-      for (let j = 0; j < seq; j++) row += mixed[i * seq + j]!;
-      for (let j = 0; j < seq; j++) mixed[i * seq + j]! /= row;
-    }
-    rollout = rollout ? multiply(mixed, rollout, seq) : mixed;
-  }
+  await observeBlocks(model, [ids], {
+    attention: true, logits: false, ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}),
+    onBlock: ({ attention: probabilities }) => {
+      const mixed = new Float64Array(seq * seq);
+      for (let h = 0; h < heads; h++) for (let i = 0; i < seq * seq; i++) mixed[i]! += probabilities![h * seq * seq + i]! / heads / 2;
+      for (let i = 0; i < seq; i++) {
+        mixed[i * seq + i]! += 0.5;
+        let row = 0;
+        for (let j = 0; j < seq; j++) row += mixed[i * seq + j]!;
+        for (let j = 0; j < seq; j++) mixed[i * seq + j]! /= row;
+      }
+      rollout = rollout ? multiply(mixed, rollout, seq) : mixed;
+    },
+  });
   // The positions whose outputs predict the target tokens: the last context token and the target's own but last.
   const scores = new Float64Array(context.length);
   for (let k = 0; k < target.length; k++) {

@@ -2,7 +2,7 @@
 // capped at maxTokens, and cut into windows the model can attend over (its context, or a sliding window).
 import { loadModelTokenizer } from '../compute/modelTokenizer';
 import type { TokenSpan } from '../compute/tokenizer';
-import type { ModelRunner } from '../compute/modelRunner';
+import type { ModelRunner } from '../compute/runner';
 import { InputError } from '../errors';
 import { openForReading, readExactly } from '../formats/fileio';
 
@@ -63,4 +63,23 @@ export async function tokenizeText(model: ModelRunner, source: TextSource, maxTo
   // A one-token tail window predicts nothing; fold it away rather than report an empty window.
   if (windows.length > 1 && windows[windows.length - 1]!.length < 2) windows.pop();
   return { text, spans, windows, truncated: all.length > maxTokens };
+}
+
+/** At most this many windows run as one batch (each block's weights are then read once for all of them). */
+const MAX_WINDOWS_PER_PASS = 16;
+
+/**
+ * The text's windows as batches of equal-length windows, as many per pass as fit (the block engine reads each
+ * block's weights once per pass); one per pass for runners that do not say what fits.
+ */
+export function windowBatches(model: ModelRunner, text: TokenizedText): { first: number; rows: number[][] }[] {
+  const batches: { first: number; rows: number[][] }[] = [];
+  const limit = (length: number) => Math.max(1, Math.min(MAX_WINDOWS_PER_PASS, model.rowsPerPass?.(length) ?? 1));
+  text.windows.forEach((window, w) => {
+    const ids = window.map((s) => s.id);
+    const last = batches[batches.length - 1];
+    if (last && last.rows[0]!.length === ids.length && last.rows.length < limit(ids.length)) last.rows.push(ids);
+    else batches.push({ first: w, rows: [ids] });
+  });
+  return batches;
 }

@@ -7,22 +7,42 @@ import { FileHandles, tensorChunks } from '../compute/tensorStream';
 import { InputError, throwIfAborted } from '../errors';
 import { openCheckpoint } from '../formats/open';
 import type { Progress } from '../protocol/results';
+import { withProgress } from './blockPass';
 import type { TokenizedText } from './textInput';
+
+/**
+ * Σ over the text's tokens of x_j² for every input feature j of every linear site (model.linearSites order),
+ * gathered as each block finishes: a block's linear inputs are reduced and dropped before the next block runs.
+ */
+export async function* inputSquares(model: ModelRunner, text: TokenizedText, signal?: AbortSignal): AsyncGenerator<Progress, Float64Array[]> {
+  const sites = model.linearSites;
+  const squares = sites.map((site) => new Float64Array(site.width));
+  const byLayer = new Map<number, number[]>();
+  sites.forEach((site, i) => byLayer.set(site.layer, [...(byLayer.get(site.layer) ?? []), i]));
+  const windows = text.windows.length;
+  for (const [w, window] of text.windows.entries()) {
+    throwIfAborted(signal);
+    const label = `Window ${w + 1}/${windows}: linear-layer inputs`;
+    yield { message: label, fraction: w / (windows + 1) };
+    const accumulate = (index: number, x: Float32Array) => {
+      const sum = squares[index]!;
+      const width = sum.length;
+      for (let k = 0; k < x.length; k++) sum[k % width]! += x[k]! * x[k]!;
+    };
+    const out = yield* withProgress((onProgress) => model.forward([window.map((s) => s.id)], {
+      linearInputs: true, logits: false, onProgress, ...(signal ? { signal } : {}),
+      onBlock: ({ layer, linearInputs }) => linearInputs?.forEach((x, k) => accumulate(byLayer.get(layer)![k]!, x)),
+    }), label, w / (windows + 1), (w + 1) / (windows + 1));
+    // A runner that does not stream hands them all back at the end instead.
+    if (!model.streams) out.linearInputs.forEach((x, i) => accumulate(i, x));
+  }
+  return squares;
+}
 
 /** Mean Wanda score per weight of each block's linear layers. */
 export async function* wandaScores(model: ModelRunner, text: TokenizedText, signal?: AbortSignal): AsyncGenerator<Progress, Float64Array> {
   const sites = model.linearSites;
-  const squares = sites.map((site) => new Float64Array(site.width));
-  for (const [w, window] of text.windows.entries()) {
-    throwIfAborted(signal);
-    yield { message: `Window ${w + 1}/${text.windows.length}: linear-layer inputs`, fraction: w / (text.windows.length + 1) };
-    const out = await model.forward([window.map((s) => s.id)], { linearInputs: true });
-    out.linearInputs.forEach((x, i) => {
-      const sum = squares[i]!;
-      const width = sum.length;
-      for (let k = 0; k < x.length; k++) sum[k % width]! += x[k]! * x[k]!;
-    });
-  }
+  const squares = yield* inputSquares(model, text, signal);
   yield { message: 'Weights × input norms', fraction: text.windows.length / (text.windows.length + 1) };
   const { header } = await openCheckpoint(model.directory);
   const byName = new Map((header?.tensors ?? []).map((t) => [t.name, t]));

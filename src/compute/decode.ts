@@ -43,8 +43,14 @@ export function decodeInto(dtype: string, bytes: Buffer, count: number, out: Flo
       for (let i = 0; i < count; i++) out[i] = halfToFloat(bytes[2 * i]! | (bytes[2 * i + 1]! << 8));
       return;
     case 'BF16': {
-      // bfloat16 is the top half of a float32: widen through an integer view.
+      // bfloat16 is the top half of a float32: widen through an integer view (16-bit loads when aligned: the
+      // block engine decodes every weight of a model this way, ~2x faster than byte loads).
       const wide = new Uint32Array(out.buffer, out.byteOffset, count);
+      if ((bytes.byteOffset & 1) === 0) {
+        const narrow = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+        for (let i = 0; i < count; i++) wide[i] = narrow[i]! << 16;
+        return;
+      }
       for (let i = 0; i < count; i++) wide[i] = (bytes[2 * i]! | (bytes[2 * i + 1]! << 8)) << 16;
       return;
     }

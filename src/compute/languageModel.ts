@@ -1,51 +1,50 @@
-// A Hugging Face language model ready to run: config.json -> ModelSpec, the checkpoint's weights -> an ONNX graph
-// built in code, one onnxruntime session on the first execution provider of the user's order that starts.
-// Forward passes take token id rows of one length and return logits and every block's residual stream.
-import { join } from 'node:path';
-import type { InferenceSession } from 'onnxruntime-node';
-import { modelSpecFromConfig, type ModelSpec } from '../arch/modelSpec';
-import { InputError, throwIfAborted } from '../errors';
-import { readJsonObject } from '../formats/fileio';
-import { MAX_JSON_FILE_BYTES } from '../formats/limits';
-import { openCheckpoint } from '../formats/open';
-import { attentionOutput, buildDecoderModel, hiddenOutput, linearInputOutput, type LinearSite } from './graphs/decoder';
-import type { ForwardOptions, ForwardOutput, ModelRunner } from './modelRunner';
-import { WeightSource } from './graphs/weights';
-import { createWithFallback, onnxruntime, parseProviders, type ProviderName } from './session';
+// A Hugging Face language model ready to run: config.json -> ModelSpec, its family's block graph on the block
+// engine (engine/blockEngine.ts), weights streamed from the checkpoint block by block. forward() is the whole
+// pass as analyses ask for it: embeddings, every block (skipped, head-masked, observed through onBlock), the head
+// in vocabulary chunks (log-probabilities of targets, and full logits only when asked for).
+import type { ModelSpec } from '../arch/modelSpec';
+import { throwIfAborted } from '../errors';
+import { ablationNll } from './engine/ablation';
+import { BlockEngine, type BlockOutput } from './engine/blockEngine';
+import type { ForwardOptions, ForwardOutput, LinearSite, ModelRunner } from './runner';
+import type { ProviderName } from './session';
 
 export class LanguageModel implements ModelRunner {
   readonly canSkipBlocks = true;
   readonly canExposeAttention = true;
+  readonly streams = true;
+  readonly linearSites: readonly LinearSite[];
 
-  private constructor(
-    readonly directory: string,
-    readonly spec: ModelSpec,
-    private readonly session: InferenceSession,
-    readonly device: ProviderName,
-    readonly devicesSkipped: string[],
-    /** The inputs of the blocks' linear layers that forward({ linearInputs: true }) returns, in that order. */
-    readonly linearSites: readonly Omit<LinearSite, 'tensor'>[],
-  ) {}
+  private constructor(readonly engine: BlockEngine) {
+    this.linearSites = Array.from({ length: engine.layers }, (_, l) => engine.linearSites(l)).flat();
+  }
 
   static async open(directory: string, providers?: readonly string[], signal?: AbortSignal): Promise<LanguageModel> {
-    const configPath = join(directory, 'config.json');
-    const spec = modelSpecFromConfig(await readJsonObject(configPath, MAX_JSON_FILE_BYTES), configPath);
-    const { header } = await openCheckpoint(directory);
-    if (!header) throw new InputError(`${directory}: holds config.json but no weights`);
-    const weights = new WeightSource(header, directory, signal);
-    let built: Awaited<ReturnType<typeof buildDecoderModel>>;
-    try {
-      built = await buildDecoderModel(spec, weights);
-    } finally {
-      await weights.close();
-    }
-    throwIfAborted(signal);
-    const { session, provider, skipped } = await createWithFallback(built.model, parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS));
-    return new LanguageModel(directory, spec, session, provider, skipped, built.linearSites);
+    return new LanguageModel(await BlockEngine.open(directory, providers, signal));
+  }
+
+  get spec(): ModelSpec {
+    return this.engine.spec;
+  }
+
+  get directory(): string {
+    return this.engine.directory;
   }
 
   get path(): string {
-    return this.directory;
+    return this.engine.directory;
+  }
+
+  get device(): ProviderName {
+    return this.engine.device;
+  }
+
+  get devices(): { blocks: ProviderName; head: ProviderName } {
+    return { blocks: this.engine.device, head: this.engine.headDevice };
+  }
+
+  get devicesSkipped(): string[] {
+    return this.engine.devicesSkipped;
   }
 
   get layers(): number {
@@ -71,45 +70,75 @@ export class LanguageModel implements ModelRunner {
 
   /** Parameters per block from the architecture (the same for every block of these families). */
   get blockParameters(): number[] {
-    const s = this.spec;
-    const perBlock = s.kind === 'llama'
-      ? s.hidden * s.headDim * (s.heads * 2 + s.kvHeads * 2) + 3 * s.hidden * s.intermediate + 2 * s.hidden + (s.qkvBias ? s.headDim * (s.heads + 2 * s.kvHeads) : 0)
-      : 4 * s.hidden * s.hidden + 4 * s.hidden + 2 * s.hidden * s.intermediate + s.intermediate + s.hidden + 4 * s.hidden;
-    return new Array<number>(s.layers).fill(perBlock);
+    return new Array<number>(this.spec.layers).fill(this.engine.family.blockParameters(this.spec));
   }
 
-  /** Runs rows of token ids (all the same length); `skip` names a block whose residual updates are left out. */
+  /** Runs rows of token ids (all the same length) block by block; see ForwardOptions. */
   async forward(rows: readonly (readonly number[])[], options: ForwardOptions = {}): Promise<ForwardOutput> {
-    const { Tensor } = onnxruntime();
+    const { engine } = this;
+    const { signal } = options;
     const batch = rows.length;
     const seq = rows[0]?.length ?? 0;
-    if (batch === 0 || seq === 0 || rows.some((r) => r.length !== seq)) throw new Error('forward: rows must be non-empty and of one length');
-    const ids = new BigInt64Array(batch * seq);
-    rows.forEach((row, b) => row.forEach((id, t) => {
-      if (!Number.isInteger(id) || id < 0 || id >= this.spec.vocab) throw new InputError(`token id ${id} is outside the model's vocabulary of ${this.spec.vocab}`);
-      ids[b * seq + t] = BigInt(id);
-    }));
-    const gates = new Float32Array(this.spec.layers).fill(1);
-    if (options.skip !== undefined) gates[options.skip] = 0;
-    const layers = this.spec.layers;
-    const wanted = [
-      'logits',
-      ...(options.hidden ? Array.from({ length: layers + 1 }, (_, l) => hiddenOutput(l)) : []),
-      ...(options.attention ? Array.from({ length: layers }, (_, l) => attentionOutput(l)) : []),
-      ...(options.linearInputs ? this.linearSites.map(linearInputOutput) : []),
-    ];
-    const out = await this.session.run({ input_ids: new Tensor('int64', ids, [batch, seq]), block_gate: new Tensor('float32', gates, [this.spec.layers]) }, wanted);
-    return {
-      batch,
-      seq,
-      logits: out.logits!.data as Float32Array,
-      hidden: options.hidden ? Array.from({ length: layers + 1 }, (_, l) => out[hiddenOutput(l)]!.data as Float32Array) : [],
-      attention: options.attention ? Array.from({ length: layers }, (_, l) => out[attentionOutput(l)]!.data as Float32Array) : [],
-      linearInputs: options.linearInputs ? this.linearSites.map((site) => out[linearInputOutput(site)]!.data as Float32Array) : [],
-    };
+    const layers = this.layers;
+    const skip = new Set(typeof options.skip === 'number' ? [options.skip] : options.skip ?? []);
+    const wantLogits = options.logits !== false;
+    const linearWidth = options.linearInputs && !options.onBlock ? this.linearSites.reduce((s, site) => s + site.width, 0) / this.hidden : 0;
+    engine.ensureFits(batch, seq, (options.hidden ? layers + 1 : 2) + linearWidth, wantLogits);
+    let h = await engine.embed(rows, signal);
+    const hidden = options.hidden ? [h] : [];
+    const attention: Float32Array[] = [];
+    const linearInputs: Float32Array[] = [];
+    const sweep = engine.sweep(Array.from({ length: layers }, (_, l) => l).filter((l) => !skip.has(l)), signal);
+    const start = performance.now();
+    try {
+      for (let l = 0; l < layers; l++) {
+        throwIfAborted(signal);
+        let out: BlockOutput;
+        if (skip.has(l)) {
+          out = { hidden: h, ...(options.attention ? { attention: new Float32Array(batch * this.heads * seq * seq) } : {}) };
+        } else {
+          const block = (await sweep.next()).value!;
+          options.editBlock?.(l, block.byName);
+          const headMask = options.headMask?.(l);
+          out = await engine.runBlock(block, h, batch, seq, { attention: options.attention, linearInputs: options.linearInputs, ...(headMask ? { headMask } : {}) });
+        }
+        options.onBlock?.({ layer: l, input: h, output: out.hidden, ...(out.attention ? { attention: out.attention } : {}), ...(out.linearInputs ? { linearInputs: out.linearInputs } : {}) });
+        // Observed blocks are handed to onBlock and not kept: that is what keeps a pass's memory per block.
+        if (out.attention && !options.onBlock) attention.push(out.attention);
+        if (options.linearInputs && !options.onBlock) linearInputs.push(...(out.linearInputs ?? engine.linearSites(l).map((s) => new Float32Array(batch * seq * s.width))));
+        options.onProgress?.(`block ${l + 1} / ${layers}, ${((performance.now() - start) / 1000).toFixed(1)} s`, (l + 1) / (layers + 1));
+        h = out.hidden;
+        if (options.hidden) hidden.push(h);
+      }
+    } finally {
+      await sweep.return(undefined);
+    }
+    const targets = options.targets ? flatTargets(options.targets, batch, seq) : undefined;
+    const head = wantLogits || targets
+      ? await engine.runHead(h, batch * seq, {
+        ...(targets ? { targets } : {}), logits: wantLogits, ...(signal ? { signal } : {}),
+        onChunk: (c, chunks) => options.onProgress?.(`head ${c + 1} / ${chunks}, ${((performance.now() - start) / 1000).toFixed(1)} s`, (layers + (c + 1) / chunks) / (layers + 1)),
+      })
+      : {};
+    return { batch, seq, logits: head.logits ?? new Float32Array(0), hidden, attention, linearInputs, ...(head.logProbs ? { logProbs: head.logProbs } : {}) };
+  }
+
+  ablate(ids: readonly number[], options: Pick<ForwardOptions, 'signal' | 'onProgress'> = {}): Promise<Float64Array> {
+    return ablationNll(this.engine, ids, options);
+  }
+
+  rowsPerPass(seq: number): number {
+    return this.engine.rowsThatFit(seq, 2, 4096);
   }
 
   release(): Promise<void> {
-    return this.session.release();
+    return this.engine.release();
   }
+}
+
+function flatTargets(targets: readonly (readonly number[])[], batch: number, seq: number): Int32Array {
+  if (targets.length !== batch || targets.some((row) => row.length !== seq)) throw new Error('forward: targets must have the rows\' shape');
+  const flat = new Int32Array(batch * seq);
+  targets.forEach((row, b) => row.forEach((token, t) => (flat[b * seq + t] = token)));
+  return flat;
 }

@@ -12,7 +12,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { InputError, throwIfAborted } from '../errors';
 import { pathKind, readJsonObject } from '../formats/fileio';
 import { MAX_JSON_FILE_BYTES } from '../formats/limits';
-import type { ForwardOptions, ForwardOutput, ModelRunner } from './modelRunner';
+import type { ForwardOptions, ForwardOutput, ModelRunner } from './runner';
 import { tensorRole } from '../arch/names';
 import { readOnnxHeader } from '../formats/onnx';
 import { halfToFloat } from './half';

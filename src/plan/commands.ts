@@ -15,6 +15,7 @@ import { openForReading, pathKind } from '../formats/fileio';
 import { generatePlan } from './generate';
 import { PLAN_KIND, type ApplyResult, type PlanRequest } from './types';
 import { verifyApplied } from './verify';
+import { planRunsVirtually, verifyVirtually } from './virtual';
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
@@ -120,7 +121,8 @@ export const PLAN_COMMANDS: Record<string, Command> = {
   apply: {
     summary: 'apply PLAN --out DIR        carry out a pruning plan into a new checkpoint directory; --verify: perplexity before/after',
     help:
-      'Usage: importance-lens apply PLAN --out DIR [--verify --text-file F [--max-tokens N]] [--json]\n\n' +
+      'Usage: importance-lens apply PLAN --out DIR [--verify --text-file F [--max-tokens N]] [--json]\n' +
+      '       importance-lens apply PLAN --verify --text-file F [--max-tokens N] [--json]   (verify without writing)\n\n' +
       'Writes a new Hugging Face directory DIR (which must not exist): dropped blocks removed and the rest renumbered,\n' +
       'heads and experts sliced out (router rows too), config.json and the shard index updated, sparsified weights\n' +
       'with their zeros stored (the files do not shrink), tokenizer files copied.\n' +
@@ -131,14 +133,22 @@ export const PLAN_COMMANDS: Record<string, Command> = {
     positionals: 1,
     run: async (args) => {
       const out = args.values.out;
-      if (typeof out !== 'string' || out === '') throw new InputError('apply: --out DIR is required');
       const textFile = args.values['text-file'];
       if (args.values.verify && typeof textFile !== 'string') throw new InputError('apply: --verify needs --text-file F');
+      if ((typeof out !== 'string' || out === '') && !args.values.verify) throw new InputError('apply: --out DIR is required (or --verify --text-file F alone, to verify without writing)');
       if (!args.values.verify && textFile !== undefined) throw new InputError('apply: --text-file is used by --verify; add --verify');
       const maxTokens = number(args, 'max-tokens', true);
       const planPath = resolve(args.positionals[0]!);
       if (typeof textFile === 'string' && (await pathKind(resolve(textFile))) !== 'file') throw new InputError(`apply: --text-file ${textFile}: no such file`);
-      await admitRequest({ analysis: 'apply', plan: planPath, out: resolve(out), ...(args.values.verify ? { verify: { textFile: resolve(textFile as string) } } : {}) });
+      await admitRequest({ analysis: 'apply', plan: planPath, out: typeof out === 'string' && out !== '' ? resolve(out) : null, ...(args.values.verify ? { verify: { textFile: resolve(textFile as string) } } : {}) });
+      if (typeof out !== 'string' || out === '') {
+        // Verify without writing: the plan runs on the source model in memory (plan/virtual.ts).
+        if (!(await planRunsVirtually(planPath))) throw new InputError('apply: this plan drops experts, which cannot be verified without writing; give --out DIR');
+        const { result, verification } = await run(verifyVirtually(planPath, resolve(textFile as string), maxTokens !== undefined ? { maxTokens } : {}));
+        const virtual = { ...result, perplexity: verification.perplexity };
+        if (args.values.json) return json(virtual);
+        return `verified without writing: parameters ${result.parameters.before} → ${result.parameters.after}; layers ${result.layers.before} → ${result.layers.after}\nperplexity ${verification.perplexity.before.toFixed(3)} → ${verification.perplexity.after.toFixed(3)}\n`;
+      }
       // Ctrl-C cancels between tensors, so the temporary directory is removed instead of left behind.
       const controller = new AbortController();
       const cancel = () => controller.abort();

@@ -2,6 +2,7 @@
 // Block Influence), and the best contiguous block of N (Gromov et al.: the block l..l+N−1 whose input and output
 // residual streams are closest in angular distance, since removing it joins those two streams). With no text the
 // contiguous block is the window with the lowest score sum.
+import { observeBlocks, withProgress } from '../analyses/blockPass';
 import { cosineAt } from '../analyses/logits';
 import { tokenizeText, type TextSource } from '../analyses/textInput';
 import { openModelRunner } from '../compute/modelRunner';
@@ -48,12 +49,21 @@ export async function* blockAngularDistances(model: string, text: TextSource, ma
     let positions = 0;
     for (const [w, window] of tokens.windows.entries()) {
       throwIfAborted(signal);
-      yield { message: `Block distances: window ${w + 1}/${tokens.windows.length}`, fraction: w / tokens.windows.length };
-      const out = await runner.forward([window.map((s) => s.id)], { hidden: true });
-      for (let l = 0; l < starts; l++) {
-        for (let t = 0; t < out.seq; t++) sums[l] += Math.acos(cosineAt(out.hidden[l]!, out.hidden[l + n]!, runner.hidden, t)) / Math.PI;
-      }
-      positions += out.seq;
+      const label = `Block distances: window ${w + 1}/${tokens.windows.length}`;
+      yield { message: label, fraction: w / tokens.windows.length };
+      const ids = window.map((s) => s.id);
+      // Only the last n+1 residual streams are held: h_l is dropped once h_{l+n} has been compared with it.
+      const recent = new Map<number, Float32Array>();
+      yield* withProgress((onProgress) => observeBlocks(runner, [ids], {
+        logits: false, onProgress, ...(signal ? { signal } : {}),
+        onBlock: ({ layer, input, output }) => {
+          recent.set(layer, input);
+          const l = layer + 1 - n;
+          if (l >= 0 && l < starts) for (let t = 0; t < ids.length; t++) sums[l] += Math.acos(cosineAt(recent.get(l)!, output, runner.hidden, t)) / Math.PI;
+          recent.delete(l);
+        },
+      }), label, w / tokens.windows.length, (w + 1) / tokens.windows.length);
+      positions += ids.length;
     }
     return Array.from(sums, (s) => s / positions);
   } finally {

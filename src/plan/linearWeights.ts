@@ -3,9 +3,10 @@
 // score per element is |W| (magnitude) or |W|·‖X_j‖₂ (Wanda), with X_j input feature j of that layer on a text;
 // weights are compared within one output (a row of an HF Linear [out, in], a column of a GPT-2 Conv1D [in, out]).
 import { tokenizeText, type TextSource } from '../analyses/textInput';
+import { inputSquares } from '../analyses/wanda';
 import { tensorRole } from '../arch/names';
 import { openModelRunner } from '../compute/modelRunner';
-import { InputError, throwIfAborted } from '../errors';
+import { InputError } from '../errors';
 import type { TensorInfo } from '../formats/types';
 import type { Progress } from '../protocol/results';
 import type { SourceModel } from './source';
@@ -46,16 +47,7 @@ export async function* attachInputNorms(source: SourceModel, weights: LinearWeig
   try {
     if (model.linearSites.length === 0) throw new InputError(`${source.directory}: Wanda needs the linear layers' inputs, which this model does not expose`);
     const tokens = await tokenizeText(model, text, maxTokens);
-    const squares = model.linearSites.map((site) => new Float64Array(site.width));
-    for (const [w, window] of tokens.windows.entries()) {
-      throwIfAborted(signal);
-      yield { message: `Layer inputs: window ${w + 1}/${tokens.windows.length}`, fraction: w / tokens.windows.length };
-      const out = await model.forward([window.map((s) => s.id)], { linearInputs: true });
-      out.linearInputs.forEach((x, i) => {
-        const sum = squares[i]!;
-        for (let k = 0; k < x.length; k++) sum[k % sum.length]! += x[k]! * x[k]!;
-      });
-    }
+    const squares = yield* inputSquares(model, tokens, signal);
     const byName = new Map<string, Float64Array>();
     model.linearSites.forEach((site, i) => {
       const norms = squares[i]!.map(Math.sqrt);

@@ -79,6 +79,36 @@ async function* cuts(weight: LinearWeight, k: number, signal?: AbortSignal): Asy
   return cut;
 }
 
+/**
+ * The zeros writeSparsified writes, made in float32 values of the whole weight instead (what verifying a plan
+ * without writing it runs): the same scores, thresholds and ties in storage order. Returns how many it zeroed.
+ */
+export function sparsifyValues(weight: LinearWeight, values: Float32Array, ratio: number): number {
+  const k = perOutput(ratio, weight.inputs);
+  if (k === 0) return 0;
+  const scores = Float32Array.from(values);
+  score(weight, scores, scores.length, 0);
+  const cut: Cut = { threshold: new Float32Array(weight.outputs), ties: new Int32Array(weight.outputs) };
+  const row = new Float32Array(weight.inputs);
+  for (let o = 0; o < weight.outputs; o++) {
+    if (weight.layout === 'out-in') row.set(scores.subarray(o * weight.inputs, (o + 1) * weight.inputs));
+    else for (let j = 0; j < weight.inputs; j++) row[j] = scores[j * weight.outputs + o]!;
+    cutOf(row, k, cut, o);
+  }
+  let zeroed = 0;
+  for (let i = 0; i < values.length; i++) {
+    const output = featureAndOutput(weight, i)[1];
+    const s = scores[i]!;
+    const t = cut.threshold[output]!;
+    if (s < t || (s === t && cut.ties[output]! > 0)) {
+      if (s === t) cut.ties[output]!--;
+      values[i] = 0;
+      zeroed++;
+    }
+  }
+  return zeroed;
+}
+
 /** Streams the weight into the writer with the zeros in place; returns how many weights it zeroed. */
 export async function writeSparsified(weight: LinearWeight, ratio: number, source: FileHandle, writer: SafetensorsWriter, signal?: AbortSignal): Promise<number> {
   const k = perOutput(ratio, weight.inputs);

@@ -1,6 +1,7 @@
 // Verifying an applied plan: the source and the result run on the same text by the `perplexity` analysis, the
 // numbers `apply --verify` prints. applyAndVerify is apply as the editor asks for it: into a folder the user chose,
-// or, to verify only, into a scratch folder that is removed afterwards (the original is only read either way).
+// or, to verify only, run virtually on the source (virtual.ts) — or, for what cannot run so (expert drops), written
+// into a scratch folder that is removed afterwards (the original is only read either way).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import type { ApplyOutcome, PlanWorkerRequest } from '../protocol/plan';
 import type { Progress } from '../protocol/results';
 import { applyPlan } from './apply';
 import type { PlanVerification } from './types';
+import { planRunsVirtually, verifyVirtually } from './virtual';
 
 export interface VerifyOptions {
   maxTokens?: number;
@@ -26,6 +28,12 @@ export async function* verifyApplied(source: string, out: string, textFile: stri
 export async function* applyAndVerify(request: Extract<PlanWorkerRequest, { analysis: 'apply' }>, signal?: AbortSignal): AsyncGenerator<Progress, ApplyOutcome> {
   const { verify, providers } = request;
   if (request.out === null && !verify) throw new InputError('apply: with no output folder there is nothing to do but verify, and no text to verify on was given');
+  // Verify only: run the plan on the source model in memory, writing nothing, where the engine can.
+  if (request.out === null && verify && (await planRunsVirtually(request.plan))) {
+    const options = { ...(verify.maxTokens !== undefined ? { maxTokens: verify.maxTokens } : {}), ...(providers ? { providers } : {}) };
+    const { result, verification } = yield* verifyVirtually(request.plan, verify.textFile, options, signal);
+    return { ...result, kept: false, verification };
+  }
   const scratch = request.out === null ? await mkdtemp(join(tmpdir(), 'importance-lens-verify-')) : null;
   try {
     const result = yield* applyPlan(request.plan, request.out ?? join(scratch!, 'pruned'), providers ? { providers } : {}, signal);

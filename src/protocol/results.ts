@@ -187,6 +187,8 @@ export interface DeltaResult {
 export interface LayersResult {
   metric: string;
   device: string;
+  /** Block-engine runs: the provider each part ran on (blocks, LM head). */
+  devices?: { blocks: string; head: string };
   path: string;
   /** Blocks in index order; rank 1 = most important. */
   layers: { index: number; score: number; rank: number; params: number }[];
@@ -208,6 +210,8 @@ export interface TextUsage {
 export interface PerplexityResult {
   path: string;
   device: string;
+  /** Block-engine runs: the provider each part ran on (blocks, LM head). */
+  devices?: { blocks: string; head: string };
   /** Tokens fed; `predicted` of them (all but each window's first) have a log-likelihood. */
   tokens: number;
   predicted: number;
@@ -238,6 +242,8 @@ export interface SaliencyResult {
   path: string;
   method: SaliencyMethod;
   device: string;
+  /** Block-engine runs: the provider each part ran on (blocks, LM head). */
+  devices?: { blocks: string; head: string };
   /** The analysed (context) text the token offsets point into. */
   text: string;
   /** What the scores explain: the text's last token, or a given continuation. */

@@ -1,0 +1,69 @@
+// Layer ablation on the block engine without L full passes: the residual stream entering block l is what the
+// plain pass computes anyway, so "block l skipped" starts from it and runs only blocks l+1..L−1. Ablations share
+// block passes: at block j the batch holds the plain row (until the last ablation of the group has branched off)
+// and one row per ablated block l < j, so one sweep reads each block's weights once for a whole group of
+// ablations. Cost per window and group [a, b): L − a block-weight reads and Σ_j rows(j) ≤ L + L(L−1)/2 row
+// passes; with memory for all L rows, one sweep does every ablation (docs/engine.md).
+import { throwIfAborted } from '../../errors';
+import type { BlockEngine } from './blockEngine';
+
+export interface AblationOptions {
+  signal?: AbortSignal;
+  onProgress?: (message: string, fraction: number) => void;
+  /** At most this many ablations per sweep (default: as many as fit in memory). */
+  group?: number;
+}
+
+/**
+ * Σ over positions t < n−1 of −log p(ids[t+1]) with block l skipped, for every block l, on one window of ids.
+ */
+export async function ablationNll(engine: BlockEngine, ids: readonly number[], options: AblationOptions = {}): Promise<Float64Array> {
+  const { signal } = options;
+  const layers = engine.layers;
+  const seq = ids.length;
+  const width = seq * engine.spec.hidden;
+  // Rows in flight: the group's ablations + the plain row; each kept as its state, the batch copy and the output.
+  const group = Math.max(1, Math.min(options.group ?? layers, engine.rowsThatFit(seq, 3, layers + 1) - 1));
+  engine.ensureFits(group + 1, seq, 3);
+  const nll = new Float64Array(layers);
+  const targets = new Int32Array(group * seq);
+  const start = performance.now();
+  let plain = await engine.embed([ids], signal);
+  for (let a = 0; a < layers; a += group) {
+    const b = Math.min(layers, a + group);
+    const ablated: Float32Array[] = [];
+    const sweep = engine.sweep(Array.from({ length: layers - a }, (_, i) => a + i), signal);
+    try {
+      for (let j = a; j < layers; j++) {
+        throwIfAborted(signal);
+        const block = (await sweep.next()).value!;
+        const rows = j < b ? [plain, ...ablated] : ablated;
+        const batch = new Float32Array(rows.length * width);
+        rows.forEach((row, r) => batch.set(row, r * width));
+        const out = rows.length > 0 ? (await engine.runBlock(block, batch, rows.length, seq)).hidden : batch;
+        const outputs = rows.map((_, r) => out.subarray(r * width, (r + 1) * width));
+        if (j < b) {
+          // Block j skipped: the stream leaving it is the one entering it.
+          ablated.splice(0, ablated.length, ...outputs.slice(1), plain);
+          plain = outputs[0]!;
+        } else {
+          ablated.splice(0, ablated.length, ...outputs);
+        }
+        options.onProgress?.(`ablation block ${j + 1} / ${layers} (${ablated.length} ablated rows), ${((performance.now() - start) / 1000).toFixed(1)} s`, (a * layers + (j + 1) * (b - a)) / (layers * layers));
+      }
+    } finally {
+      await sweep.return(undefined);
+    }
+    const final = new Float32Array(ablated.length * width);
+    ablated.forEach((row, r) => final.set(row, r * width));
+    const rowTargets = targets.subarray(0, ablated.length * seq);
+    for (let r = 0; r < ablated.length; r++) for (let t = 0; t < seq; t++) rowTargets[r * seq + t] = t + 1 < seq ? ids[t + 1]! : -1;
+    const { logProbs } = await engine.runHead(final, ablated.length * seq, { targets: rowTargets, ...(signal ? { signal } : {}) });
+    for (let r = 0; r < ablated.length; r++) {
+      let sum = 0;
+      for (let t = 0; t + 1 < seq; t++) sum -= logProbs![r * seq + t]!;
+      nll[a + r] = sum;
+    }
+  }
+  return nll;
+}

@@ -1,0 +1,257 @@
+// The block-streaming forward engine: a decoder run one block at a time, with one onnxruntime session per block
+// shape whose weights are graph inputs. Before each block runs, its weights are read from the checkpoint into
+// float32 buffers allocated once per shape (two sets: the next block is read and decoded while the current one
+// runs on onnxruntime's threads). The embedding reads only the rows of the window's tokens; the head runs in
+// vocabulary chunks (headRunner.ts). So memory is two blocks' weights + activations + one head chunk, whatever
+// the number of blocks, and any checkpoint the readers decode runs, however large.
+import { join } from 'node:path';
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { modelSpecFromConfig, type ModelSpec } from '../../arch/modelSpec';
+import { InputError, throwIfAborted } from '../../errors';
+import { readJsonObject } from '../../formats/fileio';
+import { MAX_JSON_FILE_BYTES } from '../../formats/limits';
+import { openCheckpoint } from '../../formats/open';
+import type { TensorInfo } from '../../formats/types';
+import { familyOf } from '../families';
+import { BLOCK_IO, type BlockTensor, type Family, type LinearSite } from '../families/types';
+import { createSession, createWithFallback, onnxruntime, parseProviders, type ProviderName } from '../session';
+import { HeadRunner, type HeadOutput, type HeadRequest } from './headRunner';
+import { activationBytesPerRow, ensureFits, freeBytes, type BlockShape } from './memory';
+import { newScratch, WeightReader, type Scratch } from './weightReader';
+
+/** One block's weights in memory, valid until the sweep that yielded it has moved two blocks on. */
+export interface LoadedBlock {
+  layer: number;
+  /** By role (graph input). */
+  values: Record<string, Float32Array>;
+  /** The same buffers by checkpoint tensor name (for callers that edit weights before the block runs). */
+  byName: Map<string, Float32Array>;
+}
+
+export interface BlockRequest {
+  attention?: boolean;
+  linearInputs?: boolean;
+  /** [heads] 1 keeps a query head, 0 masks it. */
+  headMask?: Float32Array;
+}
+
+export interface BlockOutput {
+  hidden: Float32Array;
+  attention?: Float32Array;
+  /** In the order of linearSites(layer). */
+  linearInputs?: Float32Array[];
+}
+
+/**
+ * Blocks whose float32 weights are at most this are read ahead (two sets of buffers: the next block decodes while
+ * the current one runs). Larger blocks (7B-class: 800 MB) keep one set, so the weights held stay one block's.
+ */
+export const READ_AHEAD_MAX_BLOCK_BYTES = 512 * 2 ** 20;
+
+export class BlockEngine {
+  private slots: Record<string, Float32Array>[] = [];
+  private readonly onesMask: Float32Array;
+  /** Whether the next block's weights are read while the current one runs (see READ_AHEAD_MAX_BLOCK_BYTES). */
+  readonly readAhead: boolean;
+
+  private constructor(
+    readonly directory: string,
+    readonly spec: ModelSpec,
+    readonly family: Family,
+    private readonly reader: WeightReader,
+    private readonly scratch: Scratch,
+    private readonly blockTensors: readonly (readonly TensorInfo[])[],
+    private readonly roles: readonly BlockTensor[],
+    private readonly session: InferenceSession,
+    private readonly embedding: { tokens: TensorInfo; positions?: TensorInfo },
+    readonly head: HeadRunner,
+    readonly device: ProviderName,
+    readonly headDevice: ProviderName,
+    readonly devicesSkipped: string[],
+  ) {
+    this.onesMask = new Float32Array(spec.heads).fill(1);
+    this.readAhead = this.blockBytes <= READ_AHEAD_MAX_BLOCK_BYTES;
+  }
+
+  static async open(directory: string, providers?: readonly string[], signal?: AbortSignal): Promise<BlockEngine> {
+    const configPath = join(directory, 'config.json');
+    const spec = modelSpecFromConfig(await readJsonObject(configPath, MAX_JSON_FILE_BYTES), configPath);
+    const { header } = await openCheckpoint(directory);
+    if (!header) throw new InputError(`${directory}: holds config.json but no weights`);
+    const reader = new WeightReader(header, directory);
+    try {
+      const family = familyOf(spec);
+      const has = reader.has;
+      const perBlock = Array.from({ length: spec.layers }, (_, l) => family.blockTensors(spec, l, has));
+      const blockTensors = perBlock.map((tensors) => tensors.map((t) => reader.tensor(t.name, t.shape)));
+      const roles = perBlock[0] ?? [];
+      const names = family.embedding(spec, has);
+      const embedding = {
+        tokens: reader.tensor(names.tokens, [spec.vocab, spec.hidden]),
+        ...(names.positions ? { positions: reader.tensor(names.positions, [spec.maxPositions, spec.hidden]) } : {}),
+      };
+      const normTensors = family.finalNorm(spec, has);
+      const scratch = newScratch();
+      const norm: Record<string, Float32Array> = {};
+      const normValues = normTensors.map((t) => new Float32Array(t.shape.reduce((a, b) => a * b, 1)));
+      await reader.read(normTensors.map((t) => reader.tensor(t.name, t.shape)), normValues, scratch, signal);
+      normTensors.forEach((t, i) => (norm[t.role] = normValues[i]!));
+      const matrix = reader.tensor(family.head(spec, has), [spec.vocab, spec.hidden]);
+      const floats = Math.max(0, ...blockTensors.map((ts) => ts.reduce((s, t) => s + t.count * 4, 0)));
+      const raw = Math.max(0, ...blockTensors.map((ts) => ts.reduce((s, t) => s + t.byteLength, 0)));
+      const largest = Math.max(0, ...blockTensors.flat().map((t) => t.byteLength));
+      ensureFits(directory, floats <= READ_AHEAD_MAX_BLOCK_BYTES ? { 'two blocks of float32 weights': 2 * floats, 'raw block bytes': raw } : { 'one block of float32 weights': floats, 'raw bytes of its largest tensor': largest });
+      throwIfAborted(signal);
+      const order = parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS);
+      const { session, provider, skipped } = await createWithFallback(family.buildBlock(spec, roles), order);
+      let headSession: InferenceSession;
+      let headDevice = provider;
+      try {
+        headSession = await createSession(family.buildHead(spec, normTensors), provider);
+      } catch {
+        headSession = await createSession(family.buildHead(spec, normTensors), 'cpu');
+        headDevice = 'cpu';
+      }
+      const head = new HeadRunner(headSession, reader, scratch, matrix, norm, spec.vocab, spec.hidden);
+      return new BlockEngine(directory, spec, family, reader, scratch, blockTensors, roles, session, embedding, head, provider, headDevice, skipped);
+    } catch (error) {
+      await reader.close();
+      throw error;
+    }
+  }
+
+  get layers(): number {
+    return this.spec.layers;
+  }
+
+  linearSites(layer: number): LinearSite[] {
+    return this.family.linearSites(this.spec, layer, this.reader.has);
+  }
+
+  /** The shape memory estimates use: the widest linear output of a block. */
+  get shape(): BlockShape {
+    const widest = Math.max(...this.roles.map((r) => (r.shape.length === 2 ? Math.max(...r.shape) : 0)));
+    return { hidden: this.spec.hidden, heads: this.spec.heads, widest };
+  }
+
+  /** Float32 bytes of the largest block's weights. */
+  get blockBytes(): number {
+    return Math.max(0, ...this.blockTensors.map((ts) => ts.reduce((s, t) => s + t.count * 4, 0)));
+  }
+
+  /** What the engine's own buffers hold now (block weights, head rows, raw bytes): its accounting of weights. */
+  get bytesHeld(): { blocks: number; head: number; raw: number } {
+    const blocks = this.slots.reduce((s, slot) => s + Object.values(slot).reduce((a, v) => a + v.byteLength, 0), 0);
+    return { blocks, head: this.head.bytesHeld, raw: this.scratch.bytes.length };
+  }
+
+  /** The memory a job of `rows` batch rows of `seq` tokens needs, by part, keeping `keptStates` residual streams per row. */
+  needs(rows: number, seq: number, keptStates: number, logits = false): Record<string, number> {
+    const headRows = rows * seq;
+    return {
+      ...(this.readAhead ? { 'two blocks of float32 weights': 2 * this.blockBytes } : { 'one block of float32 weights': this.blockBytes }),
+      'activations': rows * activationBytesPerRow(this.shape, seq) + keptStates * rows * seq * this.spec.hidden * 4,
+      'head chunk': this.head.bytesFor(headRows) + (logits ? headRows * this.spec.vocab * 4 : 0),
+    };
+  }
+
+  /** Refuses the job with the figure needed and the figure free when it does not fit (see needs). */
+  ensureFits(rows: number, seq: number, keptStates: number, logits = false): void {
+    ensureFits(this.directory, this.needs(rows, seq, keptStates, logits));
+  }
+
+  /** The most batch rows (1..maxRows) of `seq` tokens that fit in free memory. */
+  rowsThatFit(seq: number, keptStates: number, maxRows: number): number {
+    const free = freeBytes();
+    const total = (rows: number) => Object.values(this.needs(rows, seq, keptStates)).reduce((s, b) => s + b, 0);
+    let rows = Math.max(1, maxRows);
+    while (rows > 1 && total(rows) > free) rows--;
+    return rows;
+  }
+
+  /** [batch, seq, hidden] embeddings of equal-length rows of token ids: only their rows of the table are read. */
+  async embed(rows: readonly (readonly number[])[], signal?: AbortSignal): Promise<Float32Array> {
+    const { vocab, hidden } = this.spec;
+    const seq = rows[0]?.length ?? 0;
+    if (rows.length === 0 || seq === 0 || rows.some((r) => r.length !== seq)) throw new Error('forward: rows must be non-empty and of one length');
+    const unique = [...new Set(rows.flat())].sort((a, b) => a - b);
+    for (const id of unique) if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new InputError(`token id ${id} is outside the model's vocabulary of ${vocab}`);
+    const table = new Map<number, Float32Array>();
+    // Runs of consecutive ids are one read each.
+    for (let i = 0; i < unique.length;) {
+      let j = i + 1;
+      while (j < unique.length && unique[j] === unique[j - 1]! + 1) j++;
+      const values = new Float32Array((j - i) * hidden);
+      await this.reader.readRows(this.embedding.tokens, hidden, unique[i]!, j - i, values, this.scratch, signal);
+      for (let k = i; k < j; k++) table.set(unique[k]!, values.subarray((k - i) * hidden, (k - i + 1) * hidden));
+      i = j;
+    }
+    const out = new Float32Array(rows.length * seq * hidden);
+    rows.forEach((row, b) => row.forEach((id, t) => out.set(table.get(id)!, (b * seq + t) * hidden)));
+    if (this.embedding.positions) {
+      if (seq > this.spec.maxPositions) throw new InputError(`${seq} tokens is more than the model's ${this.spec.maxPositions} positions`);
+      const table = new Float32Array(seq * hidden);
+      await this.reader.readRows(this.embedding.positions, hidden, 0, seq, table, this.scratch, signal);
+      for (let b = 0; b < rows.length; b++) for (let i = 0; i < seq * hidden; i++) out[b * seq * hidden + i]! += table[i]!;
+    }
+    return out;
+  }
+
+  /**
+   * Yields the weights of `layers` in order, reading each next one while the caller runs the current one (when
+   * readAhead). A yielded block's buffers are rewritten when the caller asks for the one after next (the next one,
+   * without read-ahead), so use it before that.
+   */
+  async *sweep(layers: readonly number[], signal?: AbortSignal): AsyncGenerator<LoadedBlock> {
+    while (this.slots.length < (this.readAhead ? 2 : 1)) this.slots.push(Object.fromEntries(this.roles.map((r) => [r.role, new Float32Array(r.shape.reduce((a, b) => a * b, 1))])));
+    const load = (i: number): Promise<LoadedBlock> => {
+      const layer = layers[i]!;
+      const values = this.slots[i % this.slots.length]!;
+      return this.reader.read(this.blockTensors[layer]!, this.roles.map((r) => values[r.role]!), this.scratch, signal).then(() => ({ layer, values, byName: new Map(this.blockTensors[layer]!.map((t, k) => [t.name, values[this.roles[k]!.role]!])) }));
+    };
+    if (!this.readAhead) {
+      // One set of buffers: the next block is read when the caller is done with this one.
+      for (let i = 0; i < layers.length; i++) yield await load(i);
+      return;
+    }
+    let pending = layers.length > 0 ? load(0) : undefined;
+    try {
+      for (let i = 0; i < layers.length; i++) {
+        const block = await pending!;
+        pending = i + 1 < layers.length ? load(i + 1) : undefined;
+        yield block;
+      }
+    } finally {
+      pending?.catch(() => undefined);
+    }
+  }
+
+  /** Runs one block on [batch, seq, hidden] `h`. */
+  async runBlock(block: LoadedBlock, h: Float32Array, batch: number, seq: number, request: BlockRequest = {}): Promise<BlockOutput> {
+    const { Tensor } = onnxruntime();
+    const feeds: Record<string, OrtTensor> = {
+      [BLOCK_IO.hidden]: new Tensor('float32', h, [batch, seq, this.spec.hidden]),
+      [BLOCK_IO.headMask]: new Tensor('float32', request.headMask ?? this.onesMask, [this.spec.heads]),
+    };
+    for (const role of this.roles) feeds[role.role] = new Tensor('float32', block.values[role.role]!, role.shape);
+    const sites = request.linearInputs ? this.linearSites(block.layer) : [];
+    const fetches = [BLOCK_IO.out, ...(request.attention ? [BLOCK_IO.attention] : []), ...sites.map((s) => BLOCK_IO.linearInput(s.site))];
+    const out = await this.session.run(feeds, fetches);
+    return {
+      hidden: out[BLOCK_IO.out]!.data as Float32Array,
+      ...(request.attention ? { attention: out[BLOCK_IO.attention]!.data as Float32Array } : {}),
+      ...(request.linearInputs ? { linearInputs: sites.map((s) => out[BLOCK_IO.linearInput(s.site)]!.data as Float32Array) } : {}),
+    };
+  }
+
+  /** The head on the last block's output, [rows, hidden]. */
+  runHead(final: Float32Array, rows: number, request: HeadRequest): Promise<HeadOutput> {
+    return this.head.run(final, rows, request);
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+    await this.head.release();
+    await this.reader.close();
+  }
+}

@@ -1,0 +1,119 @@
+// The LM head over vocabulary chunks: each chunk's rows of the head matrix are read (the next chunk's while the
+// current one runs), the head graph gives the chunk's log-sum-exp and target logits, and a running log-sum-exp in
+// float64 combines them. Full [rows, vocab] logits are assembled only when asked for (small models, tests).
+import type { InferenceSession } from 'onnxruntime-node';
+import { throwIfAborted } from '../../errors';
+import type { TensorInfo } from '../../formats/types';
+import { HEAD_IO } from '../families/types';
+import { onnxruntime } from '../session';
+import type { Scratch, WeightReader } from './weightReader';
+
+/** One chunk's head rows and its logits stay under this many bytes each (whatever the vocabulary). */
+export const HEAD_CHUNK_BYTES = 64 * 2 ** 20;
+
+export interface HeadRequest {
+  /** [rows] token whose log-probability each row predicts; −1: none. */
+  targets?: Int32Array;
+  logits?: boolean;
+  signal?: AbortSignal;
+  onChunk?: (chunk: number, chunks: number) => void;
+}
+
+export interface HeadOutput {
+  /** [rows, vocab], when asked for. */
+  logits?: Float32Array;
+  /** [rows] log p(target) (NaN where no target), when targets were given. */
+  logProbs?: Float64Array;
+}
+
+export class HeadRunner {
+  private buffers: Float32Array[] = [];
+
+  constructor(
+    private readonly session: InferenceSession,
+    private readonly reader: WeightReader,
+    private readonly scratch: Scratch,
+    private readonly matrix: TensorInfo,
+    private readonly norm: Record<string, Float32Array>,
+    readonly vocab: number,
+    readonly hidden: number,
+  ) {}
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+
+  /** Vocabulary rows per chunk for `rows` rows of input. */
+  chunkRows(rows: number): number {
+    return Math.max(1, Math.min(this.vocab, Math.floor(HEAD_CHUNK_BYTES / (4 * Math.max(this.hidden, rows)))));
+  }
+
+  /** Float32 bytes the head holds at most for `rows` rows: two chunks of head rows and a chunk's logits (twice, for exp). */
+  bytesFor(rows: number): number {
+    const chunk = this.chunkRows(rows);
+    return 2 * chunk * this.hidden * 4 + 2 * rows * chunk * 4;
+  }
+
+  /** Bytes of head rows held now, for the engine's accounting. */
+  get bytesHeld(): number {
+    return this.buffers.reduce((s, b) => s + b.byteLength, 0);
+  }
+
+  async run(final: Float32Array, rows: number, request: HeadRequest): Promise<HeadOutput> {
+    const { Tensor } = onnxruntime();
+    const { vocab, hidden } = this;
+    const size = this.chunkRows(rows);
+    if (this.buffers.length === 0 || this.buffers[0]!.length < size * hidden) this.buffers = [new Float32Array(size * hidden), new Float32Array(size * hidden)];
+    const chunks = Math.ceil(vocab / size);
+    const load = (c: number) => {
+      const count = Math.min(size, vocab - c * size);
+      const out = this.buffers[c % 2]!.subarray(0, count * hidden);
+      return this.reader.readRows(this.matrix, hidden, c * size, count, out, this.scratch, request.signal).then(() => out);
+    };
+    const lse = new Float64Array(rows).fill(-Infinity);
+    const picked = new Float64Array(rows).fill(NaN);
+    const logits = request.logits ? new Float32Array(rows * vocab) : undefined;
+    const local = new BigInt64Array(rows);
+    const fetches = [HEAD_IO.lse, ...(request.targets ? [HEAD_IO.picked] : []), ...(logits ? [HEAD_IO.logits] : [])];
+    const feeds: Record<string, InstanceType<typeof Tensor>> = { [HEAD_IO.hidden]: new Tensor('float32', final, [rows, hidden]) };
+    for (const [role, values] of Object.entries(this.norm)) feeds[role] = new Tensor('float32', values, [values.length]);
+    let pending = load(0);
+    try {
+      for (let c = 0; c < chunks; c++) {
+        throwIfAborted(request.signal);
+        const weight = await pending;
+        if (c + 1 < chunks) pending = load(c + 1);
+        const first = c * size;
+        const count = weight.length / hidden;
+        const targets = request.targets;
+        if (targets) for (let r = 0; r < rows; r++) local[r] = BigInt(targets[r]! >= first && targets[r]! < first + count ? targets[r]! - first : 0);
+        feeds[HEAD_IO.weight] = new Tensor('float32', weight, [count, hidden]);
+        feeds[HEAD_IO.targets] = new Tensor('int64', local, [rows]);
+        const out = await this.session.run(feeds, fetches);
+        const chunkLse = out[HEAD_IO.lse]!.data as Float32Array;
+        for (let r = 0; r < rows; r++) {
+          const a = lse[r]!;
+          const b = chunkLse[r]!;
+          const m = Math.max(a, b);
+          lse[r] = m === -Infinity ? -Infinity : m + Math.log(Math.exp(a - m) + Math.exp(b - m));
+        }
+        if (targets) {
+          const values = out[HEAD_IO.picked]!.data as Float32Array;
+          for (let r = 0; r < rows; r++) if (targets[r]! >= first && targets[r]! < first + count) picked[r] = values[r]!;
+        }
+        if (logits) {
+          const values = out[HEAD_IO.logits]!.data as Float32Array;
+          for (let r = 0; r < rows; r++) logits.set(values.subarray(r * count, (r + 1) * count), r * vocab + first);
+        }
+        request.onChunk?.(c, chunks);
+      }
+    } catch (error) {
+      pending.catch(() => undefined);
+      throw error;
+    }
+    return {
+      ...(logits ? { logits } : {}),
+      ...(request.targets ? { logProbs: Float64Array.from(picked, (p, r) => (request.targets![r]! >= 0 ? p - lse[r]! : NaN)) } : {}),
+    };
+  }
+}

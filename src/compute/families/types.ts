@@ -1,0 +1,69 @@
+// What the block-streaming engine needs of one model family (GPT-2, the Llama family, later Gemma, Phi, …): the
+// checkpoint tensors each block reads, an ONNX graph of one block whose weights are graph *inputs* (so one session
+// serves every block of that shape), the embedding and head tensors, and the head graph. A family is one entry of
+// the registry in index.ts; the engine knows nothing family-specific.
+import type { ModelSpec } from '../../arch/modelSpec';
+
+/** One weight of a block: the graph input it feeds (`role`) and the checkpoint tensor it is read from. */
+export interface BlockTensor {
+  role: string;
+  name: string;
+  shape: number[];
+}
+
+/** A tensor that feeds one or more linear layers of a block, and those layers' weights (Wanda's X). */
+export interface LinearSite {
+  layer: number;
+  site: 'attn' | 'attn_out' | 'mlp' | 'mlp_down';
+  /** Input features: the size of the tensor's last axis. */
+  width: number;
+  /** Checkpoint names of the weights reading it; 'out-in' = HF Linear [out, in], 'in-out' = GPT-2 Conv1D [in, out]. */
+  weights: { name: string; layout: 'out-in' | 'in-out' }[];
+}
+
+/** Names of the block graph's inputs and outputs (the same for every family). */
+export const BLOCK_IO = {
+  /** [batch, seq, hidden] in, the residual stream entering the block. */
+  hidden: 'hidden',
+  /** [heads] float: 1 keeps a query head, 0 masks it (its context is zeroed before the output projection). */
+  headMask: 'head_mask',
+  /** [batch, seq, hidden] out, the residual stream leaving the block. */
+  out: 'hidden_out',
+  /** [batch, heads, seq, seq] out, the attention probabilities. */
+  attention: 'attention',
+  linearInput: (site: LinearSite['site']): string => `linear_in_${site}`,
+} as const;
+
+/** Names of the head graph's inputs and outputs: final norm, one chunk of the vocabulary, log-sum-exp. */
+export const HEAD_IO = {
+  /** [rows, hidden] the last block's output. */
+  hidden: 'hidden',
+  /** [chunk, hidden] rows of the (tied or own) head matrix. */
+  weight: 'head_weight',
+  /** [rows] int64, index within the chunk of each row's target (clamped; callers use `picked` only where it lies in the chunk). */
+  targets: 'targets',
+  logits: 'logits',
+  /** [rows] log Σ exp over the chunk's logits. */
+  lse: 'lse',
+  /** [rows] the logit at `targets`. */
+  picked: 'picked',
+} as const;
+
+export interface Family<S extends ModelSpec = ModelSpec> {
+  /** The tensors block `layer` reads, in a fixed order of roles (the same roles for every block). */
+  blockTensors(spec: S, layer: number, has: (name: string) => boolean): BlockTensor[];
+  /** One block as an ONNX model: inputs BLOCK_IO.hidden, BLOCK_IO.headMask and every role; outputs per BLOCK_IO. */
+  buildBlock(spec: S, roles: readonly BlockTensor[]): Uint8Array;
+  /** Token embedding [vocab, hidden] and, for learned positions, the position table [positions, hidden]. */
+  embedding(spec: S, has: (name: string) => boolean): { tokens: string; positions?: string };
+  /** Final-norm tensors, fed to the head graph under their roles. */
+  finalNorm(spec: S, has: (name: string) => boolean): BlockTensor[];
+  /** The [vocab, hidden] matrix of the LM head (the embedding when tied). */
+  head(spec: S, has: (name: string) => boolean): string;
+  /** Final norm + one vocabulary chunk: inputs HEAD_IO.hidden/weight/targets and the final-norm roles. */
+  buildHead(spec: S, norm: readonly BlockTensor[]): Uint8Array;
+  /** The linear-layer inputs of block `layer` that the block graph can output. */
+  linearSites(spec: S, layer: number, has: (name: string) => boolean): LinearSite[];
+  /** Parameters of one block. */
+  blockParameters(spec: S): number;
+}
