@@ -19,10 +19,16 @@ import { loraImportance } from './loraImportance';
 export const STABLE_RANK_MAX_ELEMENTS = 1 << 24;
 const OUTLIER_SIGMAS = 6;
 
-export async function* stats(input: { path: string; providers?: readonly string[] }, signal?: AbortSignal): AsyncGenerator<Progress, StatsResult> {
+/**
+ * `stableRank: false` leaves stable rank out (null) for a run that only needs the moments: it is most of the time
+ * of a run (a few passes over every matrix); the panel then asks for it per tensor.
+ */
+export async function* stats(input: { path: string; providers?: readonly string[]; stableRank?: boolean }, signal?: AbortSignal): AsyncGenerator<Progress, StatsResult> {
   yield { message: `Reading ${input.path}` };
   const opened = await openCheckpoint(input.path);
   const header = opened.header;
+  const wantRank = input.stableRank !== false;
+  const gguf = header?.format === 'gguf';
   const tensors = header?.tensors ?? [];
   const warnings = [...(header?.warnings ?? [])];
   const totalBytes = tensors.reduce((sum, t) => sum + t.byteLength, 0) || 1;
@@ -42,11 +48,11 @@ export async function* stats(input: { path: string; providers?: readonly string[
       if (!isDecodable(tensor.dtype) || tensor.encoding !== undefined) {
         const why = tensor.encoding === 'varint' ? `${tensor.dtype} stored as varints` : tensor.dtype;
         undecodable.set(why, (undecodable.get(why) ?? 0) + 1);
-        results.push({ ...base, l2: null, mean: null, std: null, absmax: null, zeros: null, kurtosis: null, outliers: null, stableRank: null, nonFinite: 0 });
+        results.push({ ...base, l2: null, mean: null, std: null, absmax: null, zeros: null, kurtosis: null, outliers: null, stableRank: null, stableRankBound: null, nonFinite: 0 });
       } else {
-        const matrix = tensor.shape.length === 2 && tensor.count > 0;
+        const matrix = wantRank ? matrixDims(tensor.shape, gguf) : null;
         if (matrix && tensor.count > STABLE_RANK_MAX_ELEMENTS) bigMatrices++;
-        results.push({ ...base, ...(await tensorStats(tensor, matrix && tensor.count <= STABLE_RANK_MAX_ELEMENTS, kernels, handles, signal)) });
+        results.push({ ...base, ...(await tensorStats(tensor, tensor.count <= STABLE_RANK_MAX_ELEMENTS ? matrix : null, kernels, handles, signal)) });
       }
       doneBytes += tensor.byteLength;
     }
@@ -64,10 +70,20 @@ export async function* stats(input: { path: string; providers?: readonly string[
   return { path: input.path, format: header?.format ?? 'config', device: kernels.device, devicesSkipped: kernels.skipped, parameters, tensors: results, layers: layerStats(results, parameters), lora, warnings };
 }
 
+/**
+ * Rows and columns of a 2-D tensor's row-major bytes. GGUF lists dims innermost-first (ne[0] is the length of a
+ * row), the other formats outermost-first; taking a GGUF [ne0, ne1] as ne0 rows would reshape the matrix, not
+ * transpose it, and change its spectrum.
+ */
+export function matrixDims(shape: readonly number[], innermostFirst: boolean): { rows: number; cols: number } | null {
+  if (shape.length !== 2 || shape[0] === 0 || shape[1] === 0) return null;
+  return innermostFirst ? { rows: shape[1]!, cols: shape[0]! } : { rows: shape[0]!, cols: shape[1]! };
+}
+
 type NumericStats = Omit<TensorStats, 'name' | 'dtype' | 'shape' | 'count' | 'layer' | 'module'>;
 
-async function tensorStats(tensor: TensorInfo, inMemory: boolean, kernels: StatsKernels, handles: FileHandles, signal?: AbortSignal): Promise<NumericStats> {
-  if (inMemory) {
+async function tensorStats(tensor: TensorInfo, matrix: { rows: number; cols: number } | null, kernels: StatsKernels, handles: FileHandles, signal?: AbortSignal): Promise<NumericStats> {
+  if (matrix) {
     // Moments per chunk while the chunk is in cache (a second pass over a 64 MB matrix is memory-bound), and the
     // chunks gathered into the whole matrix the power iteration needs.
     const values = new Float32Array(tensor.count);
@@ -77,8 +93,8 @@ async function tensorStats(tensor: TensorInfo, inMemory: boolean, kernels: Stats
       state = mergeMoments(state, await kernels.moments(chunk.values, chunk.count));
     }
     const moments = finishMoments(state);
-    const spectral = await kernels.stableRank(values, tensor.shape[0]!, tensor.shape[1]!, moments.l2 * moments.l2);
-    return { ...numbers(moments), outliers: outlierFraction([values], moments), stableRank: spectral?.stableRank ?? null };
+    const spectral = await kernels.stableRank(values, matrix.rows, matrix.cols, moments.l2 * moments.l2);
+    return { ...numbers(moments), outliers: outlierFraction([values], moments), stableRank: spectral?.stableRank ?? null, stableRankBound: spectral?.bound ?? null };
   }
   let state = emptyMoments();
   for await (const { values, count } of tensorChunks(tensor, handles, signal)) state = mergeMoments(state, await kernels.moments(values, count));
@@ -89,10 +105,10 @@ async function tensorStats(tensor: TensorInfo, inMemory: boolean, kernels: Stats
     for await (const { values, count } of tensorChunks(tensor, handles, signal)) over += countOutliers(values, count, moments);
     outliers = over / moments.count;
   }
-  return { ...numbers(moments), outliers, stableRank: null };
+  return { ...numbers(moments), outliers, stableRank: null, stableRankBound: null };
 }
 
-function numbers(m: TensorMoments): Omit<NumericStats, 'outliers' | 'stableRank'> {
+function numbers(m: TensorMoments): Omit<NumericStats, 'outliers' | 'stableRank' | 'stableRankBound'> {
   return { l2: m.l2, mean: m.mean, std: m.std, absmax: m.absmax, zeros: m.zeros, kurtosis: m.kurtosis, nonFinite: m.nonFinite };
 }
 

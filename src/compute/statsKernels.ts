@@ -1,4 +1,4 @@
-// The kernels `stats` runs, chosen once per analysis: the moments graph and the power-iteration graph on the first
+// The kernels `stats` runs, chosen once per analysis: the moments graph and the WᵀW·v graph (Lanczos) on the first
 // provider of the user's order that starts. On an idle CPU both graphs beat the typed-array loops end to end (1 GB
 // F32: 5.7–5.8 s against 6.4–6.8 s; docs/benchmarks.md). IMPORTANCE_LENS_KERNEL=js keeps everything in JavaScript
 // (the loops in moments.ts and spectral.ts, which are also the reference the graphs are tested against).
