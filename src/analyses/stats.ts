@@ -5,6 +5,7 @@ import { tensorRole } from '../arch/names';
 import { isDecodable } from '../compute/decode';
 import { emptyMoments, finishMoments, mergeMoments, type TensorMoments } from '../compute/moments';
 import { statsKernels, type StatsKernels } from '../compute/statsKernels';
+import { simdTensorMoments, simdTensorOutliers } from '../compute/momentsPass';
 import { FileHandles, tensorChunks } from '../compute/tensorStream';
 import { throwIfAborted } from '../errors';
 import { openCheckpoint } from '../formats/open';
@@ -83,6 +84,17 @@ export function matrixDims(shape: readonly number[], innermostFirst: boolean): {
 type NumericStats = Omit<TensorStats, 'name' | 'dtype' | 'shape' | 'count' | 'layer' | 'module'>;
 
 async function tensorStats(tensor: TensorInfo, matrix: { rows: number; cols: number } | null, kernels: StatsKernels, handles: FileHandles, signal?: AbortSignal): Promise<NumericStats> {
+  if (kernels.simd) {
+    // One pass for the moments (the matrix kept as float32 when stable rank needs it), a second over the kept
+    // matrix or the file for the outliers, only when an element can be 6σ out.
+    const keep = matrix ? new Float32Array(tensor.count) : undefined;
+    const moments = finishMoments(await simdTensorMoments(tensor, handles, kernels.simd, signal, keep));
+    const spectral = matrix && keep ? await kernels.stableRank(keep, matrix.rows, matrix.cols, moments.l2 * moments.l2) : null;
+    let outliers = 0;
+    if (keep) outliers = outlierFraction([keep], moments);
+    else if (needsOutlierPass(moments)) outliers = (await simdTensorOutliers(tensor, handles, kernels.simd, moments.mean, OUTLIER_SIGMAS * moments.std, signal)) / moments.count;
+    return { ...numbers(moments), outliers, stableRank: spectral?.stableRank ?? null, stableRankBound: spectral?.bound ?? null };
+  }
   if (matrix) {
     // Moments per chunk while the chunk is in cache (a second pass over a 64 MB matrix is memory-bound), and the
     // chunks gathered into the whole matrix the power iteration needs.

@@ -1,11 +1,14 @@
-// The kernels `stats` runs, chosen once per analysis: the moments graph and the WᵀW·v graph (Lanczos) on the first
-// provider of the user's order that starts. On an idle CPU both graphs beat the typed-array loops end to end (1 GB
-// F32: 5.7–5.8 s against 6.4–6.8 s; docs/benchmarks.md). IMPORTANCE_LENS_KERNEL=js keeps everything in JavaScript
-// (the loops in moments.ts and spectral.ts, which are also the reference the graphs are tested against).
+// The kernels `stats` runs, chosen once per analysis: the moments pass in the WebAssembly SIMD kernel
+// (simdMoments.ts: several times the moments graph and the typed-array loop, docs/benchmarks.md), and the WᵀW·v
+// product of stable rank (Lanczos) as a graph on the first provider of the user's order that starts.
+// IMPORTANCE_LENS_KERNEL=onnx runs the moments as a graph too (as before; a GPU provider runs it there);
+// IMPORTANCE_LENS_KERNEL=js keeps everything in JavaScript (the loops in moments.ts and spectral.ts, which are also
+// the reference the other kernels are tested against).
 import { chunkMoments, type MomentState } from './moments';
 import { MomentsKernel, momentsModel } from './momentsKernel';
 import { chooseProvider, parseProviders, providersWorthProbing, type ProviderName } from './session';
 import { stableRank, type SpectralEstimate } from './spectral';
+import { SimdMoments } from './simdMoments';
 import { SpectralKernel } from './spectralKernel';
 
 export interface StatsKernels {
@@ -13,6 +16,8 @@ export interface StatsKernels {
   device: ProviderName;
   /** Providers of the user's order that were passed over, with why. */
   skipped: string[];
+  /** The SIMD moments kernel, which reads tensors itself (momentsPass.ts); absent: moments() per decoded chunk. */
+  simd?: SimdMoments;
   moments(values: Float32Array, count: number): Promise<MomentState> | MomentState;
   stableRank(values: Float32Array, rows: number, cols: number, frobeniusSquared: number): Promise<SpectralEstimate | null> | SpectralEstimate | null;
   close(): Promise<void>;
@@ -30,6 +35,7 @@ export async function statsKernels(providers?: readonly string[]): Promise<Stats
   return {
     device,
     skipped: [...skipped, ...choice.skipped],
+    ...(mode === 'onnx' ? {} : { simd: new SimdMoments() }),
     moments: (values, count) => graphMoments.moments(values, count),
     stableRank: (values, rows, cols, frobeniusSquared) => spectral.stableRank(values, rows, cols, frobeniusSquared),
     close: async () => {
