@@ -22,7 +22,7 @@ export class SpectralKernel {
     return new SpectralKernel(await createSession(gramModel(), provider));
   }
 
-  async stableRank(values: Float32Array, rows: number, cols: number, frobeniusSquared: number): Promise<SpectralEstimate | null> {
+  async stableRank(values: Float32Array, rows: number, cols: number, frobeniusSquared: number, tolerance?: number): Promise<SpectralEstimate | null> {
     if (rows === 0 || cols === 0 || frobeniusSquared === 0) return null;
     const { Tensor: OrtTensor } = onnxruntime();
     const w = new OrtTensor('float32', values, [rows, cols]);
@@ -32,7 +32,7 @@ export class SpectralKernel {
       v32.set(q);
       const out = await this.session.run({ w, v });
       return Float64Array.from(out.z!.data as Float32Array);
-    }, cols, frobeniusSquared);
+    }, cols, frobeniusSquared, undefined, tolerance);
   }
 
   release(): Promise<void> {
