@@ -1,7 +1,7 @@
 // The moments pass as a WebAssembly SIMD kernel (emitted by wasmEmit.ts from the code below): F32 or BF16 bytes
-// in, one pass, for each element: finite?, zero?, |x|, and the powers of d = x − shift summed. Sums run in
-// float32 lanes over blocks of 128 elements only (32 terms per lane), then are widened and added in float64, so
-// the float32 rounding stays near 32 × 2⁻²⁴ relative; the shift is the tensor's running mean (the first chunk's
+// in, one pass, for each element: finite?, zero?, |x|, x summed in float64, and the powers 2..4 of d = x − shift
+// summed in float32 lanes over blocks of 128 elements only (32 terms per lane), then widened and added in float64,
+// so the float32 rounding stays near 32 × 2⁻²⁴ relative; the shift is the tensor's running mean (the first chunk's
 // from its first values in float64), so the central moments taken from these shifted power sums do not cancel.
 // Elements after the last whole block go through the same arithmetic in JavaScript. The file's bytes are read
 // straight into the module's memory (two regions: one is reduced while the next read fills the other).
@@ -19,7 +19,7 @@ const PAGES = Math.ceil((FLOAT_REGION + REGION_BYTES) / 65536);
 
 // Locals of the kernel: parameters, then the vectors.
 const [PTR, BLOCKS, SHIFT, OUTP] = [0, 1, 2, 3];
-const [S, A1, A2, A3, A4, D1, D2, D3, D4, ABSMAX, ZEROS, FINITE, X, D, DD, MASK, RAW, INNER] = [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21];
+const [S, A2, A3, A4, D1, D2, D3, D4, ABSMAX, ZEROS, FINITE, X, D, DD, MASK, RAW, INNER] = [4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21];
 const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 
 /** The per-vector work on X (four float32 values). */
@@ -30,10 +30,13 @@ function accumulate(): Code[] {
     op.get(D), op.get(D), v.f32Sub, v.zero, v.f32Eq, op.set(MASK),
     op.get(FINITE), op.get(MASK), v.i32Sub, op.set(FINITE),
     op.get(ZEROS), op.get(X), v.zero, v.f32Eq, v.i32Sub, op.set(ZEROS),
-    op.get(ABSMAX), op.get(X), op.get(MASK), v.and, v.f32Abs, v.f32Max, op.set(ABSMAX),
+    op.get(X), op.get(MASK), v.and, op.set(X),
+    op.get(ABSMAX), op.get(X), v.f32Abs, v.f32Max, op.set(ABSMAX),
+    // Σx straight in float64 (x is exact there): the mean of near-zero-mean weights is a small difference of
+    // large sums, which float32 lane sums would blur at 1e-6 relative.
+    op.get(D1), op.get(X), v.f64PromoteLow, v.f64Add, op.get(X), op.get(X), v.shuffle(HIGH_HALF), v.f64PromoteLow, v.f64Add, op.set(D1),
     op.get(D), op.get(MASK), v.and, op.set(D),
     op.get(D), op.get(D), v.f32Mul, op.set(DD),
-    op.get(A1), op.get(D), v.f32Add, op.set(A1),
     op.get(A2), op.get(DD), v.f32Add, op.set(A2),
     op.get(A3), op.get(DD), op.get(D), v.f32Mul, v.f32Add, op.set(A3),
     op.get(A4), op.get(DD), op.get(DD), v.f32Mul, v.f32Add, op.set(A4),
@@ -61,7 +64,7 @@ function kernel(name: string, bf16: boolean): WasmFunction {
       op.get(SHIFT), v.f32Splat, op.set(S),
       op.block, op.loop,
       op.get(BLOCKS), op.i32Eqz, op.brIf(1),
-      v.zero, op.set(A1), v.zero, op.set(A2), v.zero, op.set(A3), v.zero, op.set(A4),
+      v.zero, op.set(A2), v.zero, op.set(A3), v.zero, op.set(A4),
       op.i32(iterations), op.set(INNER),
       op.loop,
       ...load,
@@ -69,7 +72,7 @@ function kernel(name: string, bf16: boolean): WasmFunction {
       op.get(INNER), op.i32(1), op.i32Sub, op.set(INNER),
       op.get(INNER), op.brIf(0),
       op.end,
-      widen(A1, D1), widen(A2, D2), widen(A3, D3), widen(A4, D4),
+      widen(A2, D2), widen(A3, D3), widen(A4, D4),
       op.get(BLOCKS), op.i32(1), op.i32Sub, op.set(BLOCKS),
       op.br(0),
       op.end, op.end,
@@ -167,7 +170,7 @@ export class SimdMoments {
     const blocks = Math.floor(count / BLOCK);
     (kind === 'F32' ? this.f32 : this.bf16)(offset, blocks, s, OUT);
     const o = this.out;
-    let s1 = o[0]! + o[1]!;
+    let sx = o[0]! + o[1]!;
     let s2 = o[2]! + o[3]!;
     let s3 = o[4]! + o[5]!;
     let s4 = o[6]! + o[7]!;
@@ -183,12 +186,12 @@ export class SimdMoments {
       const a = Math.abs(x);
       if (a > absmax) absmax = a;
       const d2 = d * d;
-      s1 += d;
+      sx += x;
       s2 += d2;
       s3 += d2 * d;
       s4 += d2 * d2;
     }
-    return fromShiftedSums(finite, count - finite, s, s1, s2, s3, s4, absmax, zeros);
+    return fromShiftedSums(finite, count - finite, s, sx, s2, s3, s4, absmax, zeros);
   }
 
   /** Elements of `count` F32/BF16 values at `offset` with |x − mean| > limit, exactly (float64 comparisons). */
@@ -217,16 +220,20 @@ export class SimdMoments {
   }
 }
 
-/** Central moments from power sums of d = x − shift (μ = Σd/n is small: the shift is near the mean). */
-export function fromShiftedSums(n: number, nonFinite: number, shift: number, s1: number, s2: number, s3: number, s4: number, absmax: number, zeros: number): MomentState {
+/**
+ * Central moments from Σx and the power sums s2..s4 of d = x − shift (μ = mean − shift is small: the shift is
+ * near the mean).
+ */
+export function fromShiftedSums(n: number, nonFinite: number, shift: number, sx: number, s2: number, s3: number, s4: number, absmax: number, zeros: number): MomentState {
   if (n === 0) return { ...emptyMoments(), nonFinite };
-  const mu = s1 / n;
+  const mean = sx / n;
+  const mu = mean - shift;
   const m2 = Math.max(s2 - n * mu * mu, 0);
   const m3 = s3 - 3 * mu * s2 + 2 * n * mu * mu * mu;
   const m4 = Math.max(s4 - 4 * mu * s3 + 6 * mu * mu * s2 - 3 * n * mu * mu * mu * mu, 0);
-  // Σx² = Σ(d + shift)².
-  const sumSquares = s2 + 2 * shift * s1 + n * shift * shift;
-  return { n, mean: shift + mu, m2, m3, m4, sumSquares, absmax, zeros, nonFinite };
+  // Σx² = Σ(d + shift)² = s2 + 2·shift·Σx − n·shift².
+  const sumSquares = s2 + 2 * shift * sx - n * shift * shift;
+  return { n, mean, m2, m3, m4, sumSquares, absmax, zeros, nonFinite };
 }
 
 interface Values { get(i: number): number }
