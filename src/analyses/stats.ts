@@ -89,7 +89,7 @@ async function tensorStats(tensor: TensorInfo, matrix: { rows: number; cols: num
     // matrix or the file for the outliers, only when an element can be 6σ out.
     const keep = matrix ? new Float32Array(tensor.count) : undefined;
     const moments = finishMoments(await simdTensorMoments(tensor, handles, kernels.simd, signal, keep));
-    const spectral = matrix && keep ? await kernels.stableRank(keep, matrix.rows, matrix.cols, moments.l2 * moments.l2) : null;
+    const spectral = matrix && keep ? await kernels.stableRank(keep, matrix.rows, matrix.cols, moments.l2 * moments.l2, signal) : null;
     let outliers = 0;
     if (keep) outliers = outlierFraction([keep], moments);
     else if (needsOutlierPass(moments)) outliers = (await simdTensorOutliers(tensor, handles, kernels.simd, moments.mean, OUTLIER_SIGMAS * moments.std, signal)) / moments.count;
@@ -105,7 +105,7 @@ async function tensorStats(tensor: TensorInfo, matrix: { rows: number; cols: num
       state = mergeMoments(state, await kernels.moments(chunk.values, chunk.count));
     }
     const moments = finishMoments(state);
-    const spectral = await kernels.stableRank(values, matrix.rows, matrix.cols, moments.l2 * moments.l2);
+    const spectral = await kernels.stableRank(values, matrix.rows, matrix.cols, moments.l2 * moments.l2, signal);
     return { ...numbers(moments), outliers: outlierFraction([values], moments), stableRank: spectral?.stableRank ?? null, stableRankBound: spectral?.bound ?? null };
   }
   let state = emptyMoments();

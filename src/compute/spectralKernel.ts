@@ -3,6 +3,7 @@
 // (docs/benchmarks.md). The recurrence, start vector, stopping bound and reported bound are spectral.ts's, whose
 // loop remains the reference and the fallback.
 import type { InferenceSession } from 'onnxruntime-node';
+import { throwIfAborted } from '../errors';
 import { GraphBuilder, value } from './onnxGraph';
 import { createSession, onnxruntime, type ProviderName } from './session';
 import { lanczosStableRank, type SpectralEstimate } from './spectral';
@@ -22,13 +23,15 @@ export class SpectralKernel {
     return new SpectralKernel(await createSession(gramModel(), provider));
   }
 
-  async stableRank(values: Float32Array, rows: number, cols: number, frobeniusSquared: number, tolerance?: number): Promise<SpectralEstimate | null> {
+  /** `signal` is checked before every pass over W (a pass is at most a few hundred ms), so cancel is prompt. */
+  async stableRank(values: Float32Array, rows: number, cols: number, frobeniusSquared: number, tolerance?: number, signal?: AbortSignal): Promise<SpectralEstimate | null> {
     if (rows === 0 || cols === 0 || frobeniusSquared === 0) return null;
     const { Tensor: OrtTensor } = onnxruntime();
     const w = new OrtTensor('float32', values, [rows, cols]);
     const v32 = new Float32Array(cols);
     const v = new OrtTensor('float32', v32, [cols, 1]);
     return lanczosStableRank(async (q) => {
+      throwIfAborted(signal);
       v32.set(q);
       const out = await this.session.run({ w, v });
       return Float64Array.from(out.z!.data as Float32Array);

@@ -36,7 +36,8 @@ export const op = {
   block: [0x02, 0x40], loop: [0x03, 0x40], end: [0x0b],
   br: (depth: number) => [0x0c, ...uleb(depth)], brIf: (depth: number) => [0x0d, ...uleb(depth)],
   get: (i: number) => [0x20, ...uleb(i)], set: (i: number) => [0x21, ...uleb(i)],
-  i32: (n: number) => [0x41, ...sleb(n)], i32Add: [0x6a], i32Sub: [0x6b], i32Mul: [0x6c], i32Eqz: [0x45],
+  i32: (n: number) => [0x41, ...sleb(n)], i32Add: [0x6a], i32Sub: [0x6b], i32Mul: [0x6c], i32Shl: [0x74], i32Eqz: [0x45],
+  f32Add: [0x92],
 };
 
 /** SIMD opcodes (0xfd prefix) used by the kernels. */
@@ -46,7 +47,7 @@ export const v = {
   store: (offset = 0) => simd(0x0b, 4, ...uleb(offset)),
   zero: simd(0x0c, ...new Array<number>(16).fill(0)),
   shuffle: (lanes: number[]) => simd(0x0d, ...lanes),
-  f32Splat: simd(0x13),
+  f32Splat: simd(0x13), f32Lane: (lane: number) => simd(0x1f, lane),
   f32Eq: simd(0x41), f32Gt: simd(0x44),
   and: simd(0x4e),
   f64PromoteLow: simd(0x5f),

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { matrixDims, stats } from '../../src/analyses/stats';
 import { STABLE_RANK_TOLERANCE, stableRank } from '../../src/compute/spectral';
+import { GramKernel } from '../../src/compute/gramKernel';
 import { SpectralKernel } from '../../src/compute/spectralKernel';
 import { gguf, GT, tensorInfo } from '../fixtures/gguf/ggufBytes';
 import { encodeSafetensors } from '../fixtures/safetensorsWriter';
@@ -58,6 +59,9 @@ test('close top singular values (0.1 % apart): the estimate is within its bound 
   } finally {
     await kernel.release();
   }
+  const wasmGram = (await new GramKernel().stableRank(values, g.rows, g.cols, fro))!;
+  withinBound(wasmGram.stableRank, wasmGram.bound, g.stableRank, 'WebAssembly product');
+  assert.ok(Math.abs(wasmGram.sigmaMax - loop.sigmaMax) <= 1e-6 * loop.sigmaMax, `σ ${wasmGram.sigmaMax} vs the loop's ${loop.sigmaMax}`);
   const path = writeTemp(tempDir(), 'close.safetensors', encodeSafetensors([{ name: 'model.layers.0.mlp.down_proj.weight', dtype: 'F32', shape: [g.rows, g.cols], data: bytes(g) }]));
   const t = (await drain(stats({ path }))).tensors[0]!;
   withinBound(t.stableRank!, t.stableRankBound!, g.stableRank, 'stats');
