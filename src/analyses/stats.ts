@@ -85,14 +85,14 @@ type NumericStats = Omit<TensorStats, 'name' | 'dtype' | 'shape' | 'count' | 'la
 
 async function tensorStats(tensor: TensorInfo, matrix: { rows: number; cols: number } | null, kernels: StatsKernels, handles: FileHandles, signal?: AbortSignal): Promise<NumericStats> {
   if (kernels.simd) {
-    // One pass for the moments (the matrix kept as float32 when stable rank needs it), a second over the kept
-    // matrix or the file for the outliers, only when an element can be 6σ out.
-    const keep = matrix ? new Float32Array(tensor.count) : undefined;
+    // One pass for the moments (the matrix gathered as float32 when stable rank needs it), a second over the
+    // file for the outliers (page cache, SIMD: cheaper than a JavaScript loop over the gathered matrix), only
+    // when an element can be 6σ out.
+    const keep = matrix ? kernels.matrixBuffer(tensor.count, matrix.cols) : undefined;
     const moments = finishMoments(await simdTensorMoments(tensor, handles, kernels.simd, signal, keep));
     const spectral = matrix && keep ? await kernels.stableRank(keep, matrix.rows, matrix.cols, moments.l2 * moments.l2, signal) : null;
     let outliers = 0;
-    if (keep) outliers = outlierFraction([keep], moments);
-    else if (needsOutlierPass(moments)) outliers = (await simdTensorOutliers(tensor, handles, kernels.simd, moments.mean, OUTLIER_SIGMAS * moments.std, signal)) / moments.count;
+    if (needsOutlierPass(moments)) outliers = (await simdTensorOutliers(tensor, handles, kernels.simd, moments.mean, OUTLIER_SIGMAS * moments.std, signal)) / moments.count;
     return { ...numbers(moments), outliers, stableRank: spectral?.stableRank ?? null, stableRankBound: spectral?.bound ?? null };
   }
   if (matrix) {

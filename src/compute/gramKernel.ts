@@ -56,21 +56,30 @@ export class GramKernel {
     return cols % 4 === 0;
   }
 
-  async stableRank(values: Float32Array, rows: number, cols: number, frobeniusSquared: number, tolerance?: number, signal?: AbortSignal): Promise<SpectralEstimate | null> {
-    if (rows === 0 || cols === 0 || frobeniusSquared === 0) return null;
-    const wBytes = rows * cols * 4;
-    const need = wBytes + 2 * cols * 4;
+  /**
+   * Where the next matrix of `rows·cols` floats should be written: inside the module's memory, after v and z, so
+   * stableRank() finds it in place (no 64 MB copy, and the pages are touched once per run, not once per matrix).
+   * Valid until the next call.
+   */
+  matrix(count: number, cols: number): Float32Array {
+    const need = 8 * cols + 4 * count;
     const memory = this.exports.memory;
     if (memory.buffer.byteLength < need) memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
-    const buffer = memory.buffer;
-    new Float32Array(buffer, 0, rows * cols).set(values);
-    const v32 = new Float32Array(buffer, wBytes, cols);
-    const z32 = new Float32Array(buffer, wBytes + cols * 4, cols);
+    return new Float32Array(memory.buffer, 8 * cols, count);
+  }
+
+  async stableRank(values: Float32Array, rows: number, cols: number, frobeniusSquared: number, tolerance?: number, signal?: AbortSignal): Promise<SpectralEstimate | null> {
+    if (rows === 0 || cols === 0 || frobeniusSquared === 0) return null;
+    const inPlace = values.buffer === this.exports.memory.buffer && values.byteOffset === 8 * cols && values.length === rows * cols;
+    if (!inPlace) this.matrix(rows * cols, cols).set(values);
+    const buffer = this.exports.memory.buffer;
+    const v32 = new Float32Array(buffer, 0, cols);
+    const z32 = new Float32Array(buffer, 4 * cols, cols);
     return lanczosStableRank((q) => {
       throwIfAborted(signal);
       v32.set(q);
       z32.fill(0);
-      this.exports.gram(0, rows, cols, wBytes, wBytes + cols * 4);
+      this.exports.gram(8 * cols, rows, cols, 0, 4 * cols);
       return Float64Array.from(z32);
     }, cols, frobeniusSquared, undefined, tolerance);
   }

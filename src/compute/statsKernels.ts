@@ -20,6 +20,8 @@ export interface StatsKernels {
   skipped: string[];
   /** The SIMD moments kernel, which reads tensors itself (momentsPass.ts); absent: moments() per decoded chunk. */
   simd?: SimdMoments;
+  /** Where to gather a matrix for stableRank() (in the WebAssembly product's memory when that runs it). */
+  matrixBuffer(count: number, cols: number): Float32Array;
   moments(values: Float32Array, count: number): Promise<MomentState> | MomentState;
   stableRank(values: Float32Array, rows: number, cols: number, frobeniusSquared: number, signal?: AbortSignal): Promise<SpectralEstimate | null> | SpectralEstimate | null;
   close(): Promise<void>;
@@ -29,7 +31,7 @@ export async function statsKernels(providers?: readonly string[]): Promise<Stats
   const mode = process.env.IMPORTANCE_LENS_KERNEL;
   const order = parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS);
   const { worth, skipped } = providersWorthProbing(order);
-  if (mode === 'js') return { device: 'cpu', skipped, moments: chunkMoments, stableRank: (values, rows, cols, frobeniusSquared) => stableRank(values, rows, cols, frobeniusSquared), close: async () => undefined };
+  if (mode === 'js') return { device: 'cpu', skipped, matrixBuffer: (count) => new Float32Array(count), moments: chunkMoments, stableRank: (values, rows, cols, frobeniusSquared) => stableRank(values, rows, cols, frobeniusSquared), close: async () => undefined };
   const choice = await chooseProvider(worth, momentsModel());
   const device = choice.provider;
   // On the CPU the one-pass WebAssembly product beats the graph's two passes (2x on a 4096² matrix, more on a
@@ -42,6 +44,7 @@ export async function statsKernels(providers?: readonly string[]): Promise<Stats
     device,
     skipped: [...skipped, ...choice.skipped],
     ...(mode === 'onnx' ? {} : { simd: new SimdMoments() }),
+    matrixBuffer: (count, cols) => (gram && GramKernel.fits(cols) ? gram.matrix(count, cols) : new Float32Array(count)),
     moments: (values, count) => graphMoments.moments(values, count),
     stableRank: async (values, rows, cols, frobeniusSquared, signal) => gram && GramKernel.fits(cols)
       ? gram.stableRank(values, rows, cols, frobeniusSquared, undefined, signal)
