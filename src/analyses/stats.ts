@@ -1,6 +1,7 @@
 // `stats`: per-tensor weight statistics and per-layer aggregates, streamed over every tensor's bytes in bounded
 // chunks. The kernels (typed-array loops or small ONNX graphs on the chosen execution provider) are picked in
 // compute/statsKernels.ts.
+import { basename } from 'node:path';
 import { tensorRole } from '../arch/names';
 import { isDecodable } from '../compute/decode';
 import { emptyMoments, finishMoments, mergeMoments, type TensorMoments } from '../compute/moments';
@@ -29,6 +30,7 @@ export async function* stats(input: { path: string; providers?: readonly string[
   const opened = await openCheckpoint(input.path);
   const header = opened.header;
   const wantRank = input.stableRank !== false;
+  const files = header?.files ?? [];
   const gguf = header?.format === 'gguf';
   const tensors = header?.tensors ?? [];
   const warnings = [...(header?.warnings ?? [])];
@@ -43,7 +45,9 @@ export async function* stats(input: { path: string; providers?: readonly string[
   try {
     for (const [i, tensor] of tensors.entries()) {
       throwIfAborted(signal);
-      yield { message: `Tensor ${i + 1}/${tensors.length}: ${tensor.name}`, fraction: doneBytes / totalBytes };
+      // A sharded checkpoint says which shard too: on a 70B-class model one shard is minutes of work.
+      const shard = files.length > 1 ? ` (shard ${files.indexOf(tensor.file) + 1}/${files.length}, ${basename(tensor.file)})` : '';
+      yield { message: `Tensor ${i + 1}/${tensors.length}${shard}: ${tensor.name}`, fraction: doneBytes / totalBytes };
       const role = tensorRole(tensor.roleName ?? tensor.name);
       const base = { name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, count: tensor.count, ...role };
       if (!isDecodable(tensor.dtype) || tensor.encoding !== undefined) {
