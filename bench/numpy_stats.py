@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """The baseline for `npm run bench`: the same statistics as `importance-lens stats`, written the way a numpy user
 would (memmap the safetensors file, per tensor: float64 moments, absmax, zeros, outliers, stable rank by the same
-bounded power iteration). Prints the elapsed seconds of the statistics (file already in page cache)."""
+bounded power iteration; left out with --no-stable-rank, as `stats --no-stable-rank` leaves it out). Prints the
+elapsed seconds of the statistics (file already in page cache)."""
 import json, struct, sys, time
 import numpy as np
 
 DTYPES = {'F32': np.float32, 'F16': np.float16, 'F64': np.float64}
 path = sys.argv[1]
+with_rank = '--no-stable-rank' not in sys.argv[2:]
 start = time.perf_counter()
 with open(path, 'rb') as f:
     n = struct.unpack('<Q', f.read(8))[0]
@@ -32,7 +34,7 @@ for name, info in header.items():
     stats = {'l2': float(np.sqrt(np.dot(x64.ravel(), x64.ravel()))), 'mean': float(mean), 'std': float(std),
              'absmax': float(np.abs(x).max()), 'zeros': float(np.count_nonzero(x == 0) / x.size),
              'kurtosis': float((c2 * c2).mean() / m2 ** 2 - 3), 'outliers': float(np.count_nonzero(np.abs(c) > 6 * std) / x.size)}
-    if x.ndim == 2:
+    if with_rank and x.ndim == 2:
         w = np.ascontiguousarray(x, dtype=np.float32)
         v = np.random.default_rng(0).standard_normal(w.shape[1]).astype(np.float32)
         v /= np.linalg.norm(v)

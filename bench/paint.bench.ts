@@ -48,7 +48,7 @@ export function textLayers(metric: string, layers: number, random: () => number)
 }
 
 export function stats(result: InspectResult, random: () => number): StatsResult {
-  const tensors: TensorStats[] = result.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, count: t.count, layer: t.layer, module: t.module, l2: random() * 100, mean: 0, std: 0.02, absmax: random(), zeros: 0, kurtosis: random() * 3, outliers: 0, stableRank: random() * 50, nonFinite: 0 }));
+  const tensors: TensorStats[] = result.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, count: t.count, layer: t.layer, module: t.module, l2: random() * 100, mean: 0, std: 0.02, absmax: random(), zeros: 0, kurtosis: random() * 3, outliers: 0, stableRank: random() * 50, stableRankBound: 1e-3, nonFinite: 0 }));
   const layers = result.layers.map((l) => ({ index: l.index, params: l.params, share: l.share, l2: random() * 300, kurtosis: 0.1, outliers: 0 }));
   return { path: result.path, format: 'safetensors', device: 'cpu', devicesSkipped: [], parameters: result.parameters, tensors, layers, lora: null, warnings: [] };
 }

@@ -4,13 +4,17 @@
 // a ratio against a baseline measured in this same run; nothing here is asserted in `npm test`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { drain } from '../src/analyses';
 import { inspect } from '../src/analyses/inspect';
 import { chunkMoments } from '../src/compute/moments';
 import { MomentsKernel } from '../src/compute/momentsKernel';
-import { CHUNK_ELEMENTS } from '../src/compute/tensorStream';
+import { simdTensorMoments } from '../src/compute/momentsPass';
+import { SimdMoments } from '../src/compute/simdMoments';
+import { CHUNK_ELEMENTS, FileHandles } from '../src/compute/tensorStream';
+import { decodeInto } from '../src/compute/decode';
+import { openCheckpoint } from '../src/formats/open';
 import { csvBench } from './csv.bench';
 import { forwardBench } from './forward.bench';
 import { paintBench } from './paint.bench';
@@ -79,6 +83,7 @@ function best<T extends { seconds: number }>(runs: number, measure: () => T): T 
 async function main(): Promise<void> {
   mkdirSync(DIR, { recursive: true });
   const rows: string[][] = [];
+  const passRows: string[] = [];
   for (const [dtype, tensors] of [['F32', 16], ['BF16', 32]] as const) {
     const file = join(DIR, `bench-${dtype.toLowerCase()}.safetensors`);
     process.stderr.write(`bench: preparing ${file}\n`);
@@ -86,16 +91,19 @@ async function main(): Promise<void> {
     const gb = (SIDE * SIDE * tensors * (dtype === 'F32' ? 4 : 2)) / 1e9;
     timed('cat', [file]); // warm the page cache (stdout discarded)
     const cat = best(3, () => timed('sh', ['-c', `cat '${file}' > /dev/null`]));
-    const ours = best(2, () => timed(process.execPath, [CLI, 'stats', file, '--json']));
-    const numpy = best(2, () => {
-      const run = timed('/usr/bin/python3', [join(ROOT, 'bench', 'numpy_stats.py'), file], true);
-      return { ...run, statsSeconds: Number(run.stdout.trim()) };
-    });
-    rows.push([
-      `${dtype} ${gb.toFixed(2)} GB`, `${ours.seconds.toFixed(2)} s`, `${(gb / ours.seconds).toFixed(2)} GB/s`,
-      `${numpy.seconds.toFixed(2)} s`, `${(numpy.seconds / ours.seconds).toFixed(2)}×`,
-      `${cat.seconds.toFixed(2)} s`, `${(cat.seconds / ours.seconds).toFixed(2)}×`, `${ours.peakMb.toFixed(0)} MB`, `${numpy.peakMb.toFixed(0)} MB`,
-    ]);
+    // Ours and numpy back to back, with and without stable rank, best of BENCH_RUNS (2) each.
+    const runs = Number(process.env.BENCH_RUNS ?? 2);
+    for (const rank of [true, false]) {
+      const flag = rank ? [] : ['--no-stable-rank'];
+      const ours = best(runs, () => timed(process.execPath, [CLI, 'stats', file, '--json', ...flag]));
+      const numpy = best(runs, () => timed('/usr/bin/python3', [join(ROOT, 'bench', 'numpy_stats.py'), file, ...flag]));
+      rows.push([
+        `${dtype} ${gb.toFixed(2)} GB${rank ? '' : ', no stable rank'}`, `${ours.seconds.toFixed(2)} s`, `${(gb / ours.seconds).toFixed(2)} GB/s`,
+        `${numpy.seconds.toFixed(2)} s`, `${(numpy.seconds / ours.seconds).toFixed(2)}×`,
+        `${cat.seconds.toFixed(2)} s`, `${(cat.seconds / ours.seconds).toFixed(2)}×`, `${ours.peakMb.toFixed(0)} MB`, `${numpy.peakMb.toFixed(0)} MB`,
+      ]);
+    }
+    passRows.push(await momentsPassThroughput(file, gb));
   }
 
   const many = join(DIR, 'bench-100k-tensors.safetensors');
@@ -128,15 +136,12 @@ async function main(): Promise<void> {
   const parse = Math.min(...parseRuns);
 
   const kernels = await kernelComparison();
+  if (process.env.BENCH_ONLY === 'stats') {
+    printStats(rows, passRows, open, parse, kernels);
+    return;
+  }
 
-  const header = ['file', 'stats', 'throughput', 'numpy', 'vs numpy (goal ≥ 1)', 'cat', 'vs cat (goal ≥ 0.5)', 'peak RSS (goal < 400 MB)', 'numpy RSS'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  console.log(line(header));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const row of rows) console.log(line(row));
-  console.log(`\nopen 100 000-tensor safetensors (header + summary): ${open.toFixed(0)} ms (goal < 200 ms); JSON.parse of its header alone: ${parse.toFixed(0)} ms; ratio ${(open / parse).toFixed(2)}×`);
-  console.log(`\nmoments of one ${CHUNK_ELEMENTS}-element chunk: typed-array loop ${kernels.loop.toFixed(2)} ms, ONNX graph on onnxruntime's cpu provider ${kernels.graph.toFixed(2)} ms; graph/loop ${(kernels.graph / kernels.loop).toFixed(2)}× (stats uses the loop on the CPU)`);
+  printStats(rows, passRows, open, parse, kernels);
   console.log('');
   for (const line of await forwardBench(process.env.IMPORTANCE_LENS_PROVIDERS?.split(',') ?? ['cpu'])) console.log(line);
   console.log('');
@@ -153,9 +158,67 @@ async function main(): Promise<void> {
 
 void main();
 
-/** The same chunk reduced by both kernels, best of 20 runs each after a warm-up. */
-async function kernelComparison(): Promise<{ loop: number; graph: number }> {
+function printStats(rows: string[][], passRows: string[], open: number, parse: number, kernels: KernelTimes): void {
+  const load = loadavg()[0]!.toFixed(1);
+  const header = ['file', 'stats', 'throughput', 'numpy', 'vs numpy (goal ≥ 1)', 'cat', 'vs cat (goal ≥ 0.5)', 'peak RSS (goal < 400 MB)', 'numpy RSS'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(`load average at the end: ${load} on ${cpus().length} cores`);
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const row of rows) console.log(line(row));
+  for (const row of passRows) console.log(row);
+  console.log(`\nopen 100 000-tensor safetensors (header + summary): ${open.toFixed(0)} ms (goal < 150 ms); JSON.parse of its header alone: ${parse.toFixed(0)} ms; ratio ${(open / parse).toFixed(2)}×`);
+  const gbs = (bytes: number, ms: number) => `${(bytes / ms / 1e6).toFixed(2)} GB/s`;
+  const f32 = CHUNK_ELEMENTS * 4;
+  const bf16 = CHUNK_ELEMENTS * 2;
+  console.log(`\nmoments of one ${CHUNK_ELEMENTS}-element chunk (best of 20): memcpy of the F32 bytes ${kernels.copy.toFixed(2)} ms (${gbs(f32, kernels.copy)});`);
+  console.log(`  F32: typed-array loop ${kernels.loop.toFixed(2)} ms (${gbs(f32, kernels.loop)}), ONNX graph (cpu) ${kernels.graph.toFixed(2)} ms (${gbs(f32, kernels.graph)}), WebAssembly SIMD ${kernels.simdF32.toFixed(2)} ms (${gbs(f32, kernels.simdF32)})`);
+  console.log(`  BF16: decode + loop ${kernels.loopBf16.toFixed(2)} ms (${gbs(bf16, kernels.loopBf16)}), decode + ONNX graph ${kernels.graphBf16.toFixed(2)} ms (${gbs(bf16, kernels.graphBf16)}), WebAssembly SIMD ${kernels.simdBf16.toFixed(2)} ms (${gbs(bf16, kernels.simdBf16)})`);
+}
+
+/**
+ * The moments pass alone over the whole file, in this process (page cache warm), best of 3, next to a memcpy of
+ * the same bytes in the same 4 MiB pieces: the figure to hold against the memory bus.
+ */
+async function momentsPassThroughput(file: string, gb: number): Promise<string> {
+  const header = (await openCheckpoint(file)).header!;
+  const kernel = new SimdMoments();
+  const handles = new FileHandles();
+  let pass = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now();
+    for (const tensor of header.tensors) await simdTensorMoments(tensor, handles, kernel);
+    pass = Math.min(pass, performance.now() - start);
+  }
+  await handles.close();
+  const from = Buffer.alloc(4 << 20, 1);
+  const to = Buffer.alloc(4 << 20);
+  const pieces = Math.ceil((gb * 1e9) / from.length);
+  let copy = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now();
+    for (let p = 0; p < pieces; p++) from.copy(to);
+    copy = Math.min(copy, performance.now() - start);
+  }
+  const rate = (ms: number) => (gb / (ms / 1000)).toFixed(2);
+  return `${basename(file)}: moments pass (read into the kernel + SIMD, 1 thread) ${(pass / 1000).toFixed(2)} s = ${rate(pass)} GB/s; memcpy of the same bytes ${rate(copy)} GB/s; ratio ${(copy / pass).toFixed(2)} (goal ≥ 0.33)`;
+}
+
+interface KernelTimes { copy: number; loop: number; graph: number; simdF32: number; loopBf16: number; graphBf16: number; simdBf16: number }
+
+/** The same chunk reduced by every kernel, best of 20 runs each after a warm-up. */
+async function kernelComparison(): Promise<KernelTimes> {
   const values = new Float32Array(CHUNK_ELEMENTS).map((_, i) => Math.sin(i * 12.9898) * 0.02);
+  const words = new Uint32Array(values.buffer);
+  const halves = Buffer.from(Uint16Array.from(words, (w) => w >>> 16).buffer);
+  const decoded = new Float32Array(CHUNK_ELEMENTS);
+  const copyTo = new Float32Array(CHUNK_ELEMENTS);
+  const simd = new SimdMoments();
+  const regionF32 = simd.region(0);
+  const regionBf16 = simd.region(1);
+  Buffer.from(values.buffer).copy(regionF32);
+  halves.copy(regionBf16);
   const kernel = await MomentsKernel.create('cpu');
   const bestOf = async (run: () => unknown): Promise<number> => {
     await run();
@@ -167,8 +230,13 @@ async function kernelComparison(): Promise<{ loop: number; graph: number }> {
     }
     return best;
   };
+  const copy = await bestOf(() => copyTo.set(values));
   const loop = await bestOf(() => chunkMoments(values, values.length));
   const graph = await bestOf(() => kernel.moments(values, values.length));
+  const simdF32 = await bestOf(() => simd.moments('F32', regionF32.byteOffset, CHUNK_ELEMENTS, 0));
+  const loopBf16 = await bestOf(() => (decodeInto('BF16', halves, CHUNK_ELEMENTS, decoded), chunkMoments(decoded, CHUNK_ELEMENTS)));
+  const graphBf16 = await bestOf(() => (decodeInto('BF16', halves, CHUNK_ELEMENTS, decoded), kernel.moments(decoded, CHUNK_ELEMENTS)));
+  const simdBf16 = await bestOf(() => simd.moments('BF16', regionBf16.byteOffset, CHUNK_ELEMENTS, 0));
   await kernel.release();
-  return { loop, graph };
+  return { copy, loop, graph, simdF32, loopBf16, graphBf16, simdBf16 };
 }

@@ -1,11 +1,16 @@
-// The kernels `stats` runs, chosen once per analysis: the moments graph and the power-iteration graph on the first
-// provider of the user's order that starts. On an idle CPU both graphs beat the typed-array loops end to end (1 GB
-// F32: 5.7–5.8 s against 6.4–6.8 s; docs/benchmarks.md). IMPORTANCE_LENS_KERNEL=js keeps everything in JavaScript
-// (the loops in moments.ts and spectral.ts, which are also the reference the graphs are tested against).
+// The kernels `stats` runs, chosen once per analysis: the moments pass in the WebAssembly SIMD kernel
+// (simdMoments.ts: several times the moments graph and the typed-array loop, docs/benchmarks.md), and the WᵀW·v
+// product of stable rank (Lanczos) in WebAssembly on the CPU (gramKernel.ts), or as a graph on the first GPU
+// provider of the user's order that starts.
+// IMPORTANCE_LENS_KERNEL=onnx runs the moments as a graph too (as before; a GPU provider runs it there);
+// IMPORTANCE_LENS_KERNEL=js keeps everything in JavaScript (the loops in moments.ts and spectral.ts, which are also
+// the reference the other kernels are tested against).
 import { chunkMoments, type MomentState } from './moments';
 import { MomentsKernel, momentsModel } from './momentsKernel';
 import { chooseProvider, parseProviders, providersWorthProbing, type ProviderName } from './session';
 import { stableRank, type SpectralEstimate } from './spectral';
+import { GramKernel } from './gramKernel';
+import { SimdMoments } from './simdMoments';
 import { SpectralKernel } from './spectralKernel';
 
 export interface StatsKernels {
@@ -13,8 +18,12 @@ export interface StatsKernels {
   device: ProviderName;
   /** Providers of the user's order that were passed over, with why. */
   skipped: string[];
+  /** The SIMD moments kernel, which reads tensors itself (momentsPass.ts); absent: moments() per decoded chunk. */
+  simd?: SimdMoments;
+  /** Where to gather a matrix for stableRank() (in the WebAssembly product's memory when that runs it). */
+  matrixBuffer(count: number, cols: number): Float32Array;
   moments(values: Float32Array, count: number): Promise<MomentState> | MomentState;
-  stableRank(values: Float32Array, rows: number, cols: number, frobeniusSquared: number): Promise<SpectralEstimate | null> | SpectralEstimate | null;
+  stableRank(values: Float32Array, rows: number, cols: number, frobeniusSquared: number, signal?: AbortSignal): Promise<SpectralEstimate | null> | SpectralEstimate | null;
   close(): Promise<void>;
 }
 
@@ -22,18 +31,26 @@ export async function statsKernels(providers?: readonly string[]): Promise<Stats
   const mode = process.env.IMPORTANCE_LENS_KERNEL;
   const order = parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS);
   const { worth, skipped } = providersWorthProbing(order);
-  if (mode === 'js') return { device: 'cpu', skipped, moments: chunkMoments, stableRank, close: async () => undefined };
+  if (mode === 'js') return { device: 'cpu', skipped, matrixBuffer: (count) => new Float32Array(count), moments: chunkMoments, stableRank: (values, rows, cols, frobeniusSquared) => stableRank(values, rows, cols, frobeniusSquared), close: async () => undefined };
   const choice = await chooseProvider(worth, momentsModel());
   const device = choice.provider;
-  const spectral = await SpectralKernel.create(device);
+  // On the CPU the one-pass WebAssembly product beats the graph's two passes (2x on a 4096² matrix, more on a
+  // shared machine); the graph stays for GPU providers, for columns not a multiple of 4, and for `onnx`.
+  const gram = mode !== 'onnx' && device === 'cpu' ? new GramKernel() : undefined;
+  let spectral: Promise<SpectralKernel> | undefined;
+  const graphSpectral = () => (spectral ??= SpectralKernel.create(device));
   const graphMoments = await MomentsKernel.create(device);
   return {
     device,
     skipped: [...skipped, ...choice.skipped],
+    ...(mode === 'onnx' ? {} : { simd: new SimdMoments() }),
+    matrixBuffer: (count, cols) => (gram && GramKernel.fits(cols) ? gram.matrix(count, cols) : new Float32Array(count)),
     moments: (values, count) => graphMoments.moments(values, count),
-    stableRank: (values, rows, cols, frobeniusSquared) => spectral.stableRank(values, rows, cols, frobeniusSquared),
+    stableRank: async (values, rows, cols, frobeniusSquared, signal) => gram && GramKernel.fits(cols)
+      ? gram.stableRank(values, rows, cols, frobeniusSquared, undefined, signal)
+      : (await graphSpectral()).stableRank(values, rows, cols, frobeniusSquared, undefined, signal),
     close: async () => {
-      await Promise.all([spectral.release(), graphMoments.release()]);
+      await Promise.all([spectral?.then((k) => k.release()), graphMoments.release()]);
     },
   };
 }

@@ -84,8 +84,13 @@ export interface TensorStats {
   kurtosis: number | null;
   /** Fraction of elements with |x − mean| > 6σ: quantisation sensitivity. */
   outliers: number | null;
-  /** ‖W‖²_F/‖W‖²_2 for 2-D weights (power iteration); null otherwise or above the size cap. */
+  /** ‖W‖²_F/‖W‖²_2 for 2-D weights (Lanczos on WᵀW); null otherwise, above the size cap, or when not asked for. */
   stableRank: number | null;
+  /**
+   * Relative accuracy of stableRank: the exact value lies in [stableRank·(1 − bound), stableRank] (the Ritz value
+   * bounds ‖W‖²_2 from below, its residual from above). Null when stableRank is.
+   */
+  stableRankBound: number | null;
   /** NaN and ±Inf elements, left out of the other numbers. */
   nonFinite: number;
 }

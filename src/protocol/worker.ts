@@ -15,7 +15,8 @@ export type TextSource = { text: string } | { file: string };
 
 export type AnalysisRequest =
   | { analysis: 'inspect'; path: string }
-  | { analysis: 'stats'; path: string; providers?: string[] }
+  /** stableRank: false leaves stable rank out of the run (it costs most of the time). */
+  | { analysis: 'stats'; path: string; providers?: string[]; stableRank?: boolean }
   | { analysis: 'layers'; path: string; metric: 'weight-l2' | 'block-influence' | 'angular' | 'ablation' | 'wanda'; text?: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
   | { analysis: 'delta'; base: string; tuned: string }
   /** One tensor's value histogram (the panel's tensor detail). */

@@ -41,10 +41,16 @@ function statsGrid(s: TensorStats): HTMLElement {
   const fields: [string, string, string][] = [
     ['L2', formatValue(s.l2), 'Frobenius norm'], ['mean', formatValue(s.mean), 'Mean'], ['std', formatValue(s.std), 'Population standard deviation'],
     ['absmax', formatValue(s.absmax), 'Largest |x|'], ['zeros', formatPercent(s.zeros), 'Exact zeros'], ['kurtosis', formatValue(s.kurtosis), 'Excess kurtosis'],
-    ['>6σ', formatPercent(s.outliers), 'Elements more than 6σ from the mean'], ['stable rank', formatValue(s.stableRank), '‖W‖²_F/‖W‖²_2'],
+    ['>6σ', formatPercent(s.outliers), 'Elements more than 6σ from the mean'], ['stable rank', formatValue(s.stableRank), stableRankTitle(s)],
     ...(s.nonFinite > 0 ? [['non-finite', formatCount(s.nonFinite), 'NaN and ±Inf elements'] as [string, string, string]] : []),
   ];
   return h('dl', { class: 'arch-grid detail-stats' }, ...fields.map(([k, v, title]) => h('div', { title }, h('dt', {}, k), h('dd', {}, v))));
+}
+
+/** The bound travels in the tooltip: the exact value lies within stableRank·(1 − bound) and stableRank. */
+function stableRankTitle(s: TensorStats): string {
+  const bound = s.stableRankBound;
+  return typeof bound === 'number' ? `‖W‖²_F/‖W‖²_2, within ${(bound * 100).toPrecision(2)} % (Lanczos residual bound)` : '‖W‖²_F/‖W‖²_2';
 }
 
 function histogramView(state: HistogramState): HTMLElement {

@@ -1,0 +1,86 @@
+// One tensor's moments (and, on request, its outlier count) through the SIMD kernel, reading the file's bytes
+// straight into the kernel's memory: F32 and BF16 are reduced as they lie, other decodable dtypes are decoded in
+// JavaScript into the kernel's float32 region first. Reads run one chunk ahead (two regions), so the page cache
+// copy of chunk i+1 overlaps the reduction of chunk i. Memory: the module's 12 MiB, whatever the tensor's size.
+import type { FileHandle } from 'node:fs/promises';
+import { InputError, throwIfAborted } from '../errors';
+import type { TensorInfo } from '../formats/types';
+import { mergeMoments, emptyMoments, type MomentState } from './moments';
+import { REGION_BYTES, SimdMoments } from './simdMoments';
+import { tensorChunks, type FileHandles } from './tensorStream';
+
+const DIRECT = { F32: 4, BF16: 2 } as const;
+type Direct = keyof typeof DIRECT;
+
+interface Chunk { kind: 'F32' | 'BF16'; offset: number; count: number; start: number }
+
+/** The tensor's chunks as they lie in the kernel's memory (valid until the next one is asked for). */
+async function* kernelChunks(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, signal?: AbortSignal): AsyncGenerator<Chunk> {
+  const direct = (DIRECT as Record<string, number>)[tensor.dtype] !== undefined && tensor.encoding === undefined;
+  if (!direct) {
+    const floats = kernel.floats();
+    for await (const { values, count, offset } of tensorChunks(tensor, handles, signal, floats.length)) {
+      floats.set(values.subarray(0, count));
+      yield { kind: 'F32', offset: floats.byteOffset, count, start: offset };
+    }
+    return;
+  }
+  const kind = tensor.dtype as Direct;
+  const size = DIRECT[kind];
+  if (tensor.count * size > tensor.byteLength) throw new InputError(`tensor '${tensor.name}': ${tensor.count} ${kind} elements need ${tensor.count * size} bytes, its range holds ${tensor.byteLength}`);
+  const handle = await handles.get(tensor.file);
+  const perChunk = REGION_BYTES / size;
+  const regions = [kernel.region(0), kernel.region(1)];
+  const read = (start: number, which: number) => {
+    const count = Math.min(perChunk, tensor.count - start);
+    return fill(handle, regions[which]!, count * size, tensor.byteOffset + start * size, tensor.file).then(() => ({ start, count, which }));
+  };
+  let pending = tensor.count > 0 ? read(0, 0) : undefined;
+  while (pending) {
+    throwIfAborted(signal);
+    const { start, count, which } = await pending;
+    const next = start + count;
+    pending = next < tensor.count ? read(next, 1 - which) : undefined;
+    yield { kind, offset: regions[which]!.byteOffset, count, start };
+  }
+}
+
+async function fill(handle: FileHandle, into: Buffer, length: number, position: number, path: string): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(into, done, length - done, position + done);
+    if (bytesRead === 0) throw new InputError(`${path}: file ends before byte ${position + length}`);
+    done += bytesRead;
+  }
+}
+
+/**
+ * The moments of the tensor; `keep`, when given (tensor.count floats), receives every value (for stable rank).
+ * The shift of each chunk is the mean so far (see simdMoments.ts).
+ */
+export async function simdTensorMoments(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, signal?: AbortSignal, keep?: Float32Array): Promise<MomentState> {
+  let state = emptyMoments();
+  for await (const chunk of kernelChunks(tensor, handles, kernel, signal)) {
+    state = mergeMoments(state, kernel.moments(chunk.kind, chunk.offset, chunk.count, state.n > 0 ? state.mean : undefined));
+    if (keep) copyOut(kernel, chunk, keep);
+  }
+  return state;
+}
+
+/** Elements with |x − mean| > limit, in a second pass over the file (page cache). */
+export async function simdTensorOutliers(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, mean: number, limit: number, signal?: AbortSignal): Promise<number> {
+  let over = 0;
+  for await (const chunk of kernelChunks(tensor, handles, kernel, signal)) over += kernel.countOutliers(chunk.kind, chunk.offset, chunk.count, mean, limit);
+  return over;
+}
+
+function copyOut(kernel: SimdMoments, chunk: Chunk, keep: Float32Array): void {
+  const buffer = kernel.memory.buffer;
+  if (chunk.kind === 'F32') {
+    keep.set(new Float32Array(buffer, chunk.offset, chunk.count), chunk.start);
+    return;
+  }
+  const halves = new Uint16Array(buffer, chunk.offset, chunk.count);
+  const wide = new Uint32Array(keep.buffer, keep.byteOffset + chunk.start * 4, chunk.count);
+  for (let i = 0; i < chunk.count; i++) wide[i] = halves[i]! << 16;
+}

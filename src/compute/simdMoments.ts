@@ -1,0 +1,265 @@
+// The moments pass as a WebAssembly SIMD kernel (emitted by wasmEmit.ts from the code below): F32 or BF16 bytes
+// in, one pass, for each element: finite?, zero?, |x|, x summed in float64, and the powers 2..4 of d = x − shift
+// summed in float32 lanes over blocks of 128 elements only (32 terms per lane), then widened and added in float64,
+// so the float32 rounding stays near 32 × 2⁻²⁴ relative; the shift is the tensor's running mean (the first chunk's
+// from its first values in float64), so the central moments taken from these shifted power sums do not cancel.
+// Elements after the last whole block go through the same arithmetic in JavaScript. The file's bytes are read
+// straight into the module's memory (two regions: one is reduced while the next read fills the other).
+import { emptyMoments, type MomentState } from './moments';
+import { F32, I32, op, V128, v, wasm, wasmModule, type Code, type WasmFunction } from './wasmEmit';
+
+export const BLOCK = 128;
+/** Bytes of one read region; a chunk of F32 is REGION_BYTES / 4 elements. */
+export const REGION_BYTES = 4 << 20;
+const OUT = 0;
+const REGION0 = 1024;
+/** Two byte regions, then a float32 region for dtypes decoded in JavaScript first (F16, F64, integers, GGML). */
+const FLOAT_REGION = REGION0 + 2 * REGION_BYTES;
+const PAGES = Math.ceil((FLOAT_REGION + REGION_BYTES) / 65536);
+
+// Locals of the kernel: parameters, then the vectors.
+const [PTR, BLOCKS, SHIFT, OUTP] = [0, 1, 2, 3];
+const [S, A2, A3, A4, D1, D2, D3, D4, ABSMAX, ZEROS, FINITE, X, D, DD, MASK, RAW, INNER] = [4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21];
+const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/** The per-vector work on X (four float32 values). */
+function accumulate(): Code[] {
+  return [
+    op.get(X), op.get(S), v.f32Sub, op.set(D),
+    // Finite lanes: d − d is 0 (NaN for NaN and ±Inf).
+    op.get(D), op.get(D), v.f32Sub, v.zero, v.f32Eq, op.set(MASK),
+    op.get(FINITE), op.get(MASK), v.i32Sub, op.set(FINITE),
+    op.get(ZEROS), op.get(X), v.zero, v.f32Eq, v.i32Sub, op.set(ZEROS),
+    op.get(X), op.get(MASK), v.and, op.set(X),
+    op.get(ABSMAX), op.get(X), v.f32Abs, v.f32Max, op.set(ABSMAX),
+    // Σx straight in float64 (x is exact there): the mean of near-zero-mean weights is a small difference of
+    // large sums, which float32 lane sums would blur at 1e-6 relative.
+    op.get(D1), op.get(X), v.f64PromoteLow, v.f64Add, op.get(X), op.get(X), v.shuffle(HIGH_HALF), v.f64PromoteLow, v.f64Add, op.set(D1),
+    op.get(D), op.get(MASK), v.and, op.set(D),
+    op.get(D), op.get(D), v.f32Mul, op.set(DD),
+    op.get(A2), op.get(DD), v.f32Add, op.set(A2),
+    op.get(A3), op.get(DD), op.get(D), v.f32Mul, v.f32Add, op.set(A3),
+    op.get(A4), op.get(DD), op.get(DD), v.f32Mul, v.f32Add, op.set(A4),
+  ];
+}
+
+function kernel(name: string, bf16: boolean): WasmFunction {
+  const widen = (a: number, d: number): Code => [
+    op.get(d), op.get(a), v.f64PromoteLow, v.f64Add, op.get(a), op.get(a), v.shuffle(HIGH_HALF), v.f64PromoteLow, v.f64Add, op.set(d),
+  ];
+  const load: Code = bf16
+    // Eight bfloat16 per load: each is the top half of a float32.
+    ? [
+      op.get(PTR), v.load(), op.set(RAW),
+      op.get(RAW), v.i32ExtendLowU16, op.i32(16), v.i32Shl, op.set(X), ...accumulate(),
+      op.get(RAW), v.i32ExtendHighU16, op.i32(16), v.i32Shl, op.set(X), ...accumulate(),
+    ]
+    : [op.get(PTR), v.load(), op.set(X), ...accumulate()];
+  const iterations = bf16 ? BLOCK / 8 : BLOCK / 4;
+  return {
+    name,
+    params: [I32, I32, F32, I32],
+    locals: [...new Array<number>(INNER - S).fill(V128), I32],
+    body: [
+      op.get(SHIFT), v.f32Splat, op.set(S),
+      op.block, op.loop,
+      op.get(BLOCKS), op.i32Eqz, op.brIf(1),
+      v.zero, op.set(A2), v.zero, op.set(A3), v.zero, op.set(A4),
+      op.i32(iterations), op.set(INNER),
+      op.loop,
+      ...load,
+      op.get(PTR), op.i32(16), op.i32Add, op.set(PTR),
+      op.get(INNER), op.i32(1), op.i32Sub, op.set(INNER),
+      op.get(INNER), op.brIf(0),
+      op.end,
+      widen(A2, D2), widen(A3, D3), widen(A4, D4),
+      op.get(BLOCKS), op.i32(1), op.i32Sub, op.set(BLOCKS),
+      op.br(0),
+      op.end, op.end,
+      [D1, D2, D3, D4, ABSMAX, ZEROS, FINITE].map((local, i) => [op.get(OUTP), op.get(local), v.store(i * 16)]),
+    ],
+  };
+}
+
+/**
+ * Outlier counts: lanes with |x − mean| > hi (sure) and > lo (maybe); a chunk where the two differ has a value
+ * within float32 rounding of the limit and is recounted exactly in float64 by the caller.
+ */
+function outlierKernel(name: string, bf16: boolean): WasmFunction {
+  const [MEAN, LO, HI] = [2, 3, 4];
+  const OUTQ = 5;
+  const [M, L, H, SURE, MAYBE, XX, AA, RW, N] = [6, 7, 8, 9, 10, 11, 12, 13, 14];
+  const count: Code[] = [
+    op.get(XX), op.get(M), v.f32Sub, v.f32Abs, op.set(AA),
+    op.get(SURE), op.get(AA), op.get(H), v.f32Gt, v.i32Sub, op.set(SURE),
+    op.get(MAYBE), op.get(AA), op.get(L), v.f32Gt, v.i32Sub, op.set(MAYBE),
+  ];
+  const load: Code = bf16
+    ? [
+      op.get(PTR), v.load(), op.set(RW),
+      op.get(RW), v.i32ExtendLowU16, op.i32(16), v.i32Shl, op.set(XX), count,
+      op.get(RW), v.i32ExtendHighU16, op.i32(16), v.i32Shl, op.set(XX), count,
+    ]
+    : [op.get(PTR), v.load(), op.set(XX), count];
+  // Vectors per call: (blocks × BLOCK) / lanes per load.
+  return {
+    name,
+    params: [I32, I32, F32, F32, F32, I32],
+    locals: [...new Array<number>(N - M).fill(V128), I32],
+    body: [
+      op.get(MEAN), v.f32Splat, op.set(M), op.get(LO), v.f32Splat, op.set(L), op.get(HI), v.f32Splat, op.set(H),
+      op.get(BLOCKS), op.i32(bf16 ? BLOCK / 8 : BLOCK / 4), op.i32Mul, op.set(N),
+      op.block, op.loop,
+      op.get(N), op.i32Eqz, op.brIf(1),
+      load,
+      op.get(PTR), op.i32(16), op.i32Add, op.set(PTR),
+      op.get(N), op.i32(1), op.i32Sub, op.set(N),
+      op.br(0),
+      op.end, op.end,
+      op.get(OUTQ), op.get(SURE), v.store(0), op.get(OUTQ), op.get(MAYBE), v.store(16),
+    ],
+  };
+}
+
+/** The module's bytes (tests check it against the JavaScript reference). */
+export function simdMomentsModule(): Uint8Array {
+  return wasmModule(PAGES, [kernel('f32', false), kernel('bf16', true), outlierKernel('f32_outliers', false), outlierKernel('bf16_outliers', true)]);
+}
+
+type Kernel = (ptr: number, blocks: number, shift: number, out: number) => void;
+type OutlierKernel = (ptr: number, blocks: number, mean: number, lo: number, hi: number, out: number) => void;
+
+export class SimdMoments {
+  readonly memory: { buffer: ArrayBuffer };
+  private readonly f32: Kernel;
+  private readonly bf16: Kernel;
+  private readonly outliers: Record<'F32' | 'BF16', OutlierKernel>;
+  private readonly out: Float64Array;
+  private readonly out32: Float32Array;
+  private readonly outI32: Int32Array;
+
+  constructor() {
+    const instance = new wasm.Instance(new wasm.Module(simdMomentsModule()));
+    const exports = instance.exports as { memory: { buffer: ArrayBuffer }; f32: Kernel; bf16: Kernel; f32_outliers: OutlierKernel; bf16_outliers: OutlierKernel };
+    this.memory = exports.memory;
+    this.f32 = exports.f32;
+    this.bf16 = exports.bf16;
+    this.outliers = { F32: exports.f32_outliers, BF16: exports.bf16_outliers };
+    this.out = new Float64Array(this.memory.buffer, OUT, 8);
+    this.out32 = new Float32Array(this.memory.buffer, OUT, 28);
+    this.outI32 = new Int32Array(this.memory.buffer, OUT, 28);
+  }
+
+  /** Where read `i` (0 or 1) puts its bytes. */
+  region(i: number): Buffer {
+    return Buffer.from(this.memory.buffer, REGION0 + i * REGION_BYTES, REGION_BYTES);
+  }
+
+  /** The float32 region, for values decoded in JavaScript. */
+  floats(): Float32Array {
+    return new Float32Array(this.memory.buffer, FLOAT_REGION, REGION_BYTES / 4);
+  }
+
+  /**
+   * Moments of `count` F32 or BF16 values at byte `offset` of the memory (16-aligned), about `shift` (the
+   * running mean; undefined: the mean of the first finite values).
+   */
+  moments(kind: 'F32' | 'BF16', offset: number, count: number, shift?: number): MomentState {
+    const values = kind === 'F32' ? f32View(this.memory.buffer, offset, count) : bf16View(this.memory.buffer, offset, count);
+    const s = Math.fround(shift !== undefined && Number.isFinite(shift) ? shift : firstMean(values, count));
+    const blocks = Math.floor(count / BLOCK);
+    (kind === 'F32' ? this.f32 : this.bf16)(offset, blocks, s, OUT);
+    const o = this.out;
+    let sx = o[0]! + o[1]!;
+    let s2 = o[2]! + o[3]!;
+    let s3 = o[4]! + o[5]!;
+    let s4 = o[6]! + o[7]!;
+    let absmax = Math.max(this.out32[16]!, this.out32[17]!, this.out32[18]!, this.out32[19]!);
+    let zeros = this.outI32[20]! + this.outI32[21]! + this.outI32[22]! + this.outI32[23]!;
+    let finite = this.outI32[24]! + this.outI32[25]! + this.outI32[26]! + this.outI32[27]!;
+    for (let i = blocks * BLOCK; i < count; i++) {
+      const x = values.get(i);
+      const d = x - s;
+      if (d - d !== 0) continue;
+      finite++;
+      if (x === 0) zeros++;
+      const a = Math.abs(x);
+      if (a > absmax) absmax = a;
+      const d2 = d * d;
+      sx += x;
+      s2 += d2;
+      s3 += d2 * d;
+      s4 += d2 * d2;
+    }
+    return fromShiftedSums(finite, count - finite, s, sx, s2, s3, s4, absmax, zeros);
+  }
+
+  /** Elements of `count` F32/BF16 values at `offset` with |x − mean| > limit, exactly (float64 comparisons). */
+  countOutliers(kind: 'F32' | 'BF16', offset: number, count: number, mean: number, limit: number): number {
+    const values = kind === 'F32' ? f32View(this.memory.buffer, offset, count) : bf16View(this.memory.buffer, offset, count);
+    const exact = (from: number) => {
+      let over = 0;
+      for (let i = from; i < count; i++) {
+        const d = values.get(i) - mean;
+        if (d > limit || d < -limit) over++;
+      }
+      return over;
+    };
+    const blocks = Math.floor(count / BLOCK);
+    // float32 x − mean is off by at most a few ulps of |x| + |mean|: a band that wide around the limit is "maybe".
+    const band = 1e-6 * (Math.abs(mean) + limit);
+    this.outliers[kind](offset, blocks, Math.fround(mean), Math.fround(limit - band), Math.fround(limit + band), OUT);
+    let sure = 0;
+    let maybe = 0;
+    for (let i = 0; i < 4; i++) {
+      sure += this.outI32[i]!;
+      maybe += this.outI32[4 + i]!;
+    }
+    if (sure !== maybe) return exact(0);
+    return sure + exact(blocks * BLOCK);
+  }
+}
+
+/**
+ * Central moments from Σx and the power sums s2..s4 of d = x − shift (μ = mean − shift is small: the shift is
+ * near the mean).
+ */
+export function fromShiftedSums(n: number, nonFinite: number, shift: number, sx: number, s2: number, s3: number, s4: number, absmax: number, zeros: number): MomentState {
+  if (n === 0) return { ...emptyMoments(), nonFinite };
+  const mean = sx / n;
+  const mu = mean - shift;
+  const m2 = Math.max(s2 - n * mu * mu, 0);
+  const m3 = s3 - 3 * mu * s2 + 2 * n * mu * mu * mu;
+  const m4 = Math.max(s4 - 4 * mu * s3 + 6 * mu * mu * s2 - 3 * n * mu * mu * mu * mu, 0);
+  // Σx² = Σ(d + shift)² = s2 + 2·shift·Σx − n·shift².
+  const sumSquares = s2 + 2 * shift * sx - n * shift * shift;
+  return { n, mean, m2, m3, m4, sumSquares, absmax, zeros, nonFinite };
+}
+
+interface Values { get(i: number): number }
+
+function f32View(buffer: ArrayBuffer, offset: number, count: number): Values {
+  const floats = new Float32Array(buffer, offset, count);
+  return { get: (i) => floats[i]! };
+}
+
+function bf16View(buffer: ArrayBuffer, offset: number, count: number): Values {
+  const halves = new Uint16Array(buffer, offset, count);
+  const word = new Uint32Array(1);
+  const float = new Float32Array(word.buffer);
+  return { get: (i) => ((word[0] = halves[i]! << 16), float[0]!) };
+}
+
+function firstMean(values: Values, count: number): number {
+  const get = (i: number) => values.get(i);
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < count && n < 1024; i++) {
+    const x = get(i);
+    if (Number.isFinite(x)) {
+      sum += x;
+      n++;
+    }
+  }
+  return n > 0 ? sum / n : 0;
+}

@@ -1,0 +1,77 @@
+// Stable rank against numpy's float64 SVD (test/fixtures/stats/make_spectral_fixture.py): every value lies within
+// the bound it reports. A GGUF matrix is read with its dims innermost-first (issue #14: it was reshaped, 2.2× off
+// on non-square matrices), and close top singular values no longer stop the iteration early without a word.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { drain } from '../../src/analyses';
+import { matrixDims, stats } from '../../src/analyses/stats';
+import { STABLE_RANK_TOLERANCE, stableRank } from '../../src/compute/spectral';
+import { GramKernel } from '../../src/compute/gramKernel';
+import { SpectralKernel } from '../../src/compute/spectralKernel';
+import { gguf, GT, tensorInfo } from '../fixtures/gguf/ggufBytes';
+import { encodeSafetensors } from '../fixtures/safetensorsWriter';
+import { ROOT, tempDir, writeTemp } from './helpers';
+
+interface Golden { rows: number; cols: number; values: number[]; sigmaMax: number; stableRank: number }
+const golden = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'stats', 'spectral.golden.json'), 'utf8')) as Record<'wide' | 'close', Golden>;
+const bytes = (g: Golden) => Buffer.from(Float32Array.from(g.values).buffer);
+
+/** The exact value lies in [stableRank·(1 − bound), stableRank] (float32 products: 1e-6 slack). */
+function withinBound(actual: number, bound: number, exact: number, what: string): void {
+  assert.ok(bound >= 0 && bound <= STABLE_RANK_TOLERANCE, `${what}: bound ${bound}`);
+  assert.ok(exact <= actual * (1 + 1e-6) && exact >= actual * (1 - bound) * (1 - 1e-6), `${what}: ${actual} (bound ${bound}) vs SVD ${exact}`);
+}
+
+test('matrix orientation: GGUF dims are innermost-first, the others outermost-first', () => {
+  assert.deepEqual(matrixDims([40, 24], true), { rows: 24, cols: 40 });
+  assert.deepEqual(matrixDims([24, 40], false), { rows: 24, cols: 40 });
+  assert.equal(matrixDims([4, 3, 5], false), null);
+});
+
+test('stable rank of a non-square GGUF matrix matches the float64 SVD within its bound', async () => {
+  const g = golden.wide;
+  const data = bytes(g);
+  const path = writeTemp(tempDir(), 'wide.gguf', gguf({ infos: [tensorInfo('blk.0.ffn_up.weight', [g.cols, g.rows], GT.F32, 0)], data }));
+  for (const kernel of ['js', undefined]) {
+    process.env.IMPORTANCE_LENS_KERNEL = kernel ?? '';
+    try {
+      const result = await drain(stats({ path }));
+      const t = result.tensors[0]!;
+      withinBound(t.stableRank!, t.stableRankBound!, g.stableRank, `GGUF ${kernel ?? 'graph'}`);
+    } finally {
+      delete process.env.IMPORTANCE_LENS_KERNEL;
+    }
+  }
+});
+
+test('close top singular values (0.1 % apart): the estimate is within its bound of the SVD', async () => {
+  const g = golden.close;
+  const values = Float32Array.from(g.values);
+  const fro = g.values.reduce((s, x) => s + x * x, 0);
+  const loop = stableRank(values, g.rows, g.cols, fro)!;
+  withinBound(loop.stableRank, loop.bound, g.stableRank, 'loop');
+  const kernel = await SpectralKernel.create('cpu');
+  try {
+    const graph = (await kernel.stableRank(values, g.rows, g.cols, fro))!;
+    withinBound(graph.stableRank, graph.bound, g.stableRank, 'graph');
+  } finally {
+    await kernel.release();
+  }
+  const wasmGram = (await new GramKernel().stableRank(values, g.rows, g.cols, fro))!;
+  withinBound(wasmGram.stableRank, wasmGram.bound, g.stableRank, 'WebAssembly product');
+  assert.ok(Math.abs(wasmGram.sigmaMax - loop.sigmaMax) <= 1e-6 * loop.sigmaMax, `σ ${wasmGram.sigmaMax} vs the loop's ${loop.sigmaMax}`);
+  const path = writeTemp(tempDir(), 'close.safetensors', encodeSafetensors([{ name: 'model.layers.0.mlp.down_proj.weight', dtype: 'F32', shape: [g.rows, g.cols], data: bytes(g) }]));
+  const t = (await drain(stats({ path }))).tensors[0]!;
+  withinBound(t.stableRank!, t.stableRankBound!, g.stableRank, 'stats');
+});
+
+test('--no-stable-rank: moments only, stable rank and its bound null', async () => {
+  const g = golden.wide;
+  const path = writeTemp(tempDir(), 'norank.safetensors', encodeSafetensors([{ name: 'w', dtype: 'F32', shape: [g.rows, g.cols], data: bytes(g) }]));
+  const t = (await drain(stats({ path, stableRank: false }))).tensors[0]!;
+  assert.equal(t.stableRank, null);
+  assert.equal(t.stableRankBound, null);
+  assert.ok(t.l2! > 0);
+});
