@@ -143,12 +143,11 @@ function parameterCount(config: Config, family: string | null, attention: Attent
   if (missing.length > 0 || attention === null || hidden === null || intermediate === null || layers === null || vocab === null) {
     return missing.length > 0 ? `${missing.join(', ')} missing` : 'attention heads inconsistent with hidden_size';
   }
-  const q = attention.heads * attention.headDim;
-  const kv = attention.kvHeads * attention.headDim;
   const biasAll = config.attention_bias === true && family !== 'qwen2';
-  const qkvBias = family === 'qwen2' || biasAll;
-  const attentionParams = hidden * q + 2 * hidden * kv + q * hidden + (qkvBias ? q + 2 * kv : 0) + (biasAll ? hidden : 0);
-  const expert = 3 * hidden * intermediate + (config.mlp_bias === true ? 2 * intermediate + hidden : 0);
+  const { attention: attentionParams, mlp: expert } = gatedBlockParameters({
+    hidden, intermediate, heads: attention.heads, kvHeads: attention.kvHeads, headDim: attention.headDim,
+    qkvBias: family === 'qwen2' || biasAll, oBias: biasAll, mlpBias: config.mlp_bias === true,
+  });
   const experts = family === 'mixtral' ? int(config, 'num_local_experts') ?? 8 : 1;
   const router = family === 'mixtral' ? hidden * experts : 0;
   const norms = (family === 'gemma2' ? 4 : 2) * hidden + (family === 'qwen3' ? 2 * attention.headDim : 0);
@@ -196,6 +195,21 @@ function bertCount(config: Config): ParameterCount | string {
   return {
     layers, perLayer, embeddings, lmHead: 0, other, total: layers * perLayer.total + embeddings + other, activePerToken: null,
     note: 'BertModel with its pooler; task heads (MLM, classifier) not counted',
+  };
+}
+
+/**
+ * Parameters of the attention (q, k, v, o and their biases) and of one gated MLP (gate, up, down and their biases)
+ * of a Llama-style block. The config hover and the forward engine's llama family both count with this.
+ */
+export function gatedBlockParameters(s: {
+  hidden: number; intermediate: number; heads: number; kvHeads: number; headDim: number; qkvBias: boolean; oBias: boolean; mlpBias: boolean;
+}): { attention: number; mlp: number } {
+  const q = s.heads * s.headDim;
+  const kv = s.kvHeads * s.headDim;
+  return {
+    attention: s.hidden * q + 2 * s.hidden * kv + q * s.hidden + (s.qkvBias ? q + 2 * kv : 0) + (s.oBias ? s.hidden : 0),
+    mlp: 3 * s.hidden * s.intermediate + (s.mlpBias ? 2 * s.intermediate + s.hidden : 0),
   };
 }
 
