@@ -8,6 +8,8 @@ Semantics follow transformers' modeling_llama / modeling_qwen2 / modeling_gpt2 (
                logits = lm_head(norm(h)).  RMSNorm: w * (x * rsqrt(mean(x^2) + eps)) in float32.
                RoPE: inv_freq = 1 / theta^(arange(0, d, 2) / d), positions 0..T-1, emb = cat(freqs, freqs),
                q' = q cos + rotate_half(q) sin with rotate_half(x) = cat(-x[d/2:], x[:d/2]).
+               rope_scaling (linear, dynamic NTK, llama3, yarn incl. its attention scaling of cos/sin) per
+               transformers' modeling_rope_utils (rope_inv_freq).
                GQA: each KV head repeated num_attention_heads / num_key_value_heads times.
                Causal softmax(q k^T / sqrt(head_dim)) in float32.  Biases on any projection are used when the
                checkpoint has them (Qwen2: q/k/v; Llama with attention_bias: q/k/v/o; mlp_bias: gate/up/down).
@@ -110,12 +112,79 @@ def rotate_half(x):
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
-def rope_cos_sin(T, d, theta, device=None):
-    inv_freq = 1.0 / (theta ** (torch.arange(0, d, 2, dtype=torch.int64).to(torch.float32) / d))
+def rope_inv_freq(d, theta, cfg=None, T=None):
+    """(inv_freq [d/2] float32, attention_scaling) as transformers' modeling_rope_utils computes them for
+    cfg["rope_scaling"] (rope_type or legacy type): default, linear, dynamic (NTK, with seq_len = T), llama3, yarn."""
+    def default(base):
+        return 1.0 / (base ** (torch.arange(0, d, 2, dtype=torch.int64).to(torch.float32) / d))
+
+    rs = (cfg or {}).get("rope_scaling") or {}
+    kind = rs.get("rope_type", rs.get("type", "default"))
+    if kind == "default":
+        return default(theta), 1.0
+    if kind == "linear":
+        return default(theta) / rs["factor"], 1.0
+    if kind == "dynamic":
+        # _compute_dynamic_ntk_parameters with seq_len = T (the dynamic update recomputes for T > max positions)
+        max_pos = cfg["max_position_embeddings"]
+        factor = rs["factor"]
+        seq_len = T if T is not None and T > max_pos else max_pos
+        base = theta * ((factor * seq_len / max_pos) - (factor - 1)) ** (d / (d - 2))
+        return default(base), 1.0
+    if kind == "llama3":
+        inv_freq = default(theta)
+        factor, lo, hi = rs["factor"], rs["low_freq_factor"], rs["high_freq_factor"]
+        old = rs["original_max_position_embeddings"]
+        low_wavelen, high_wavelen = old / lo, old / hi
+        wavelen = 2 * math.pi / inv_freq
+        scaled = torch.where(wavelen > low_wavelen, inv_freq / factor, inv_freq)
+        smooth = (old / wavelen - lo) / (hi - lo)
+        smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+        medium = ~(wavelen < high_wavelen) * ~(wavelen > low_wavelen)
+        return torch.where(medium, smoothed, scaled), 1.0
+    if kind == "yarn":
+        factor = rs["factor"]
+        if "original_max_position_embeddings" in rs:
+            orig = rs["original_max_position_embeddings"]
+            factor = cfg["max_position_embeddings"] / orig
+        else:
+            orig = cfg["max_position_embeddings"]
+
+        def get_mscale(scale, m=1):
+            return 1.0 if scale <= 1 else 0.1 * m * math.log(scale) + 1.0
+
+        att = rs.get("attention_factor")
+        if att is None:
+            if rs.get("mscale") and rs.get("mscale_all_dim"):
+                att = float(get_mscale(factor, rs["mscale"]) / get_mscale(factor, rs["mscale_all_dim"]))
+            else:
+                att = get_mscale(factor)
+        beta_fast = rs.get("beta_fast") or 32
+        beta_slow = rs.get("beta_slow") or 1
+
+        def corr_dim(rot):
+            return (d * math.log(orig / (rot * 2 * math.pi))) / (2 * math.log(theta))
+
+        low, high = corr_dim(beta_fast), corr_dim(beta_slow)
+        if rs.get("truncate", True):
+            low, high = math.floor(low), math.ceil(high)
+        low, high = max(low, 0), min(high, d - 1)
+        if low == high:
+            high += 0.001
+        ramp = torch.clamp((torch.arange(d // 2, dtype=torch.float32) - low) / (high - low), 0, 1)
+        pos_freqs = theta ** (torch.arange(0, d, 2).to(torch.float32) / d)
+        extra, inter = 1.0 / pos_freqs, 1.0 / (factor * pos_freqs)
+        extra_factor = 1 - ramp
+        return inter * (1 - extra_factor) + extra * extra_factor, att
+    raise NotImplementedError(f"rope_scaling {kind}")
+
+
+def rope_cos_sin(T, d, theta, cfg=None):
+    inv_freq, scaling = rope_inv_freq(d, theta, cfg, T)
     pos = torch.arange(T, dtype=torch.float32)
     freqs = pos[:, None] * inv_freq[None, :]
     emb = torch.cat((freqs, freqs), dim=-1)
-    return emb.cos(), emb.sin()
+    return emb.cos() * scaling, emb.sin() * scaling
 
 
 def linear(x, W, prefix):
@@ -174,9 +243,7 @@ def _llama(cfg, W, ids, skip):
     hd = cfg.get("head_dim") or H // nh
     eps = cfg.get("rms_norm_eps", 1e-6)
     theta = cfg.get("rope_theta", 10000.0)
-    if cfg.get("rope_scaling"):
-        raise NotImplementedError("rope_scaling")
-    cos, sin = rope_cos_sin(T, hd, theta)
+    cos, sin = rope_cos_sin(T, hd, theta, cfg)
     h = F.embedding(ids, W["model.embed_tokens.weight"])
     hidden = [h]
     for l in range(cfg["num_hidden_layers"]):

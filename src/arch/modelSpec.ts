@@ -16,12 +16,33 @@ export interface LlamaSpec {
   maxPositions: number;
   ropeTheta: number;
   rmsEps: number;
-  /** q/k/v projections carry biases (Qwen2, or attention_bias: true). */
+  /** q/k/v projections carry biases (Qwen2, or Llama with attention_bias: true). */
   qkvBias: boolean;
+  /** o_proj carries a bias (Llama with attention_bias: true, as LlamaAttention builds it). */
+  oBias: boolean;
+  /** gate/up/down projections carry biases (Llama with mlp_bias: true). */
+  mlpBias: boolean;
+  /** rope_scaling, when it changes the rotary frequencies (absent for plain RoPE or rope_type "default"). */
+  ropeScaling?: RopeScaling;
   tiedEmbeddings: boolean;
   /** Mistral/Qwen2 sliding-window attention: text windows are capped to this many tokens. */
   slidingWindow?: number;
 }
+
+/**
+ * The rope_scaling types the Llama family honours, as transformers' modeling_rope_utils computes them
+ * (_compute_linear_scaling_rope_parameters, _compute_dynamic_ntk_parameters, _compute_llama3_parameters,
+ * _compute_yarn_parameters).
+ */
+export type RopeScaling =
+  | { type: 'linear'; factor: number }
+  /** NTK-aware: for a text of seq > max_position_embeddings tokens the base becomes θ·(f·seq/max − (f − 1))^(d/(d−2)). */
+  | { type: 'dynamic'; factor: number }
+  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number }
+  | {
+      type: 'yarn'; factor: number; betaFast: number; betaSlow: number; truncate: boolean;
+      attentionFactor?: number; mscale?: number; mscaleAllDim?: number; originalMaxPositions?: number;
+    };
 
 export interface Gpt2Spec {
   kind: 'gpt2';
@@ -74,9 +95,13 @@ export function modelSpecFromConfig(config: Record<string, unknown>, where: stri
     const headDim = config.head_dim === undefined || config.head_dim === null ? hidden / heads : int('head_dim');
     if (!Number.isInteger(headDim)) throw new InputError(`${where}: hidden_size ${hidden} is not divisible by num_attention_heads ${heads}`);
     if (heads % kvHeads !== 0) throw new InputError(`${where}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
-    const rope = config.rope_scaling;
-    if (rope !== undefined && rope !== null) {
-      throw new InputError(`${where}: rope_scaling ${JSON.stringify(rope)} is not supported yet; only plain RoPE with rope_theta is`);
+    const ropeScaling = ropeScalingFromConfig(config.rope_scaling, where);
+    // LlamaAttention and LlamaMLP read attention_bias / mlp_bias; Mistral's and Qwen2's modules have no such option
+    // (Qwen2: q/k/v biases always, none on o_proj or the MLP), so a true value there is a config we cannot place.
+    const attentionBias = config.attention_bias === true;
+    const mlpBias = config.mlp_bias === true;
+    if (modelType !== 'llama' && (attentionBias || mlpBias)) {
+      throw new InputError(`${where}: ${attentionBias ? 'attention_bias' : 'mlp_bias'}: true is not a ${modelType} option in transformers (only LlamaAttention / LlamaMLP read it); refusing rather than guessing which projections carry biases`);
     }
     const activation = config.hidden_act ?? 'silu';
     if (activation !== 'silu') throw new InputError(`${where}: hidden_act "${String(activation)}" is not supported (Llama-family graphs use silu)`);
@@ -84,7 +109,10 @@ export function modelSpecFromConfig(config: Record<string, unknown>, where: stri
       kind: 'llama', modelType, layers: int('num_hidden_layers'), hidden, heads, kvHeads, headDim,
       intermediate: int('intermediate_size'), vocab: int('vocab_size'), maxPositions: int('max_position_embeddings', 2048),
       ropeTheta: num('rope_theta', 10000), rmsEps: num('rms_norm_eps', 1e-6),
-      qkvBias: modelType === 'qwen2' || config.attention_bias === true,
+      qkvBias: modelType === 'qwen2' || attentionBias,
+      oBias: attentionBias,
+      mlpBias,
+      ...(ropeScaling ? { ropeScaling } : {}),
       tiedEmbeddings: config.tie_word_embeddings === true,
       // Sliding-window attention equals full attention within the window: windows are capped to it.
       ...(typeof config.sliding_window === 'number' && config.sliding_window > 0 && config.use_sliding_window !== false ? { slidingWindow: config.sliding_window } : {}),
@@ -94,4 +122,53 @@ export function modelSpecFromConfig(config: Record<string, unknown>, where: stri
     `${where}: model_type ${JSON.stringify(modelType ?? null)} has no forward-pass graph in this version (supported: gpt2, llama, mistral, qwen2); ` +
       'export the model to ONNX and analyse the .onnx file instead',
   );
+}
+
+/** rope_scaling (keyed by rope_type or the legacy type) -> RopeScaling; refuses, by name, what the graph cannot honour. */
+export function ropeScalingFromConfig(value: unknown, where: string): RopeScaling | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) throw new InputError(`${where}: rope_scaling must be an object (found ${JSON.stringify(value)})`);
+  const r = value as Record<string, unknown>;
+  const type = r.rope_type ?? r.type;
+  const positive = (key: string, fallback?: number): number => {
+    const v = r[key] ?? fallback;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new InputError(`${where}: rope_scaling "${key}" must be a positive number for rope_type ${JSON.stringify(type)} (found ${JSON.stringify(r[key])})`);
+    return v;
+  };
+  const optional = (key: string): number | undefined => (r[key] === undefined || r[key] === null ? undefined : positive(key));
+  switch (type) {
+    case 'default':
+      return undefined;
+    case 'linear':
+      return { type, factor: positive('factor') };
+    case 'dynamic':
+      return { type, factor: positive('factor') };
+    case 'llama3': {
+      const scaling = {
+        type, factor: positive('factor'), lowFreqFactor: positive('low_freq_factor'), highFreqFactor: positive('high_freq_factor'),
+        originalMaxPositions: positive('original_max_position_embeddings'),
+      } as const;
+      if (scaling.highFreqFactor <= scaling.lowFreqFactor) throw new InputError(`${where}: rope_scaling high_freq_factor ${scaling.highFreqFactor} must exceed low_freq_factor ${scaling.lowFreqFactor}`);
+      return scaling;
+    }
+    case 'yarn': {
+      const attentionFactor = optional('attention_factor');
+      const mscale = optional('mscale');
+      const mscaleAllDim = optional('mscale_all_dim');
+      const originalMaxPositions = optional('original_max_position_embeddings');
+      if (r.truncate !== undefined && typeof r.truncate !== 'boolean') throw new InputError(`${where}: rope_scaling "truncate" must be true or false`);
+      return {
+        type, factor: positive('factor'),
+        // transformers: `rope_scaling.get("beta_fast") or 32`, `... or 1`.
+        betaFast: optional('beta_fast') ?? 32, betaSlow: optional('beta_slow') ?? 1, truncate: r.truncate !== false,
+        ...(attentionFactor !== undefined ? { attentionFactor } : {}), ...(mscale !== undefined ? { mscale } : {}),
+        ...(mscaleAllDim !== undefined ? { mscaleAllDim } : {}), ...(originalMaxPositions !== undefined ? { originalMaxPositions } : {}),
+      };
+    }
+    case 'longrope':
+    case 'su':
+      throw new InputError(`${where}: rope_scaling type ${JSON.stringify(type)} (LongRoPE, Phi-3) is not supported for the Llama family; supported: linear, dynamic, llama3, yarn`);
+    default:
+      throw new InputError(`${where}: rope_scaling type ${JSON.stringify(type ?? null)} is not supported; supported: linear, dynamic, llama3, yarn (key rope_type or type)`);
+  }
 }

@@ -134,8 +134,8 @@ test('models and texts that cannot run give input errors that say why', async ()
   const dir = tempDir();
   writeTemp(dir, 'config.json', JSON.stringify({ model_type: 'bert', hidden_size: 8 }));
   await assert.rejects(LanguageModel.open(dir), (e: unknown) => e instanceof InputError && /model_type "bert" has no forward-pass graph/.test(e.message));
-  writeTemp(dir, 'config.json', JSON.stringify({ model_type: 'llama', hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 16, vocab_size: 10, rope_scaling: { type: 'yarn', factor: 4 } }));
-  await assert.rejects(LanguageModel.open(dir), (e: unknown) => e instanceof InputError && /rope_scaling/.test(e.message));
+  writeTemp(dir, 'config.json', JSON.stringify({ model_type: 'llama', hidden_size: 8, num_attention_heads: 2, num_hidden_layers: 1, intermediate_size: 16, vocab_size: 10, rope_scaling: { type: 'longrope', factor: 4 } }));
+  await assert.rejects(LanguageModel.open(dir), (e: unknown) => e instanceof InputError && /rope_scaling type "longrope"/.test(e.message));
   const model = join(ROOT, golden.models['tiny-gpt2']!.path);
   await assert.rejects(drain(saliency({ model, text: { text: 'x' }, method: 'occlusion', seeds: 1, providers: ['cpu'] })), (e: unknown) => e instanceof InputError && /at least one token of context/.test(e.message));
   await assert.rejects(drain(perplexity({ model, text: { file: join(dir, 'missing.txt') }, providers: ['cpu'] })), (e: unknown) => e instanceof InputError && /missing\.txt/.test(e.message));

@@ -1,7 +1,10 @@
 // The Llama family (Llama, Mistral, Qwen2) for the block engine, following transformers' modeling_llama: RMSNorm,
 // rotary embeddings (rotate_half, inv_freq = θ^(−2i/d) in float32), grouped-query attention, SwiGLU, tied or
-// untied head, optional q/k/v biases (Qwen2). Weights are graph inputs in HF's [out, in] layout.
-import type { LlamaSpec } from '../../arch/modelSpec';
+// untied head, optional q/k/v biases (Qwen2), o_proj biases (attention_bias) and MLP biases (mlp_bias), and the
+// rope_scaling types linear, dynamic (NTK), llama3 and yarn as modeling_rope_utils computes them. Weights are graph
+// inputs in HF's [out, in] layout.
+import type { LlamaSpec, RopeScaling } from '../../arch/modelSpec';
+import { gatedBlockParameters } from '../../config/derived';
 import { GraphBuilder, value } from '../onnxGraph';
 import { attention, frame, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, silu, splitHeads, unflatten } from './ops';
 import { BLOCK_IO, type BlockTensor, type Family, type LinearSite } from './types';
@@ -28,10 +31,14 @@ export const llama: Family<LlamaSpec> = {
         ? [t('q_bias', 'self_attn.q_proj.bias', [heads * headDim]), t('k_bias', 'self_attn.k_proj.bias', [kvHeads * headDim]), t('v_bias', 'self_attn.v_proj.bias', [kvHeads * headDim])]
         : []),
       t('o', 'self_attn.o_proj.weight', [hidden, heads * headDim]),
+      ...(spec.oBias ? [t('o_bias', 'self_attn.o_proj.bias', [hidden])] : []),
       t('post_norm', 'post_attention_layernorm.weight', [hidden]),
       t('gate', 'mlp.gate_proj.weight', [intermediate, hidden]),
       t('up', 'mlp.up_proj.weight', [intermediate, hidden]),
       t('down', 'mlp.down_proj.weight', [hidden, intermediate]),
+      ...(spec.mlpBias
+        ? [t('gate_bias', 'mlp.gate_proj.bias', [intermediate]), t('up_bias', 'mlp.up_proj.bias', [intermediate]), t('down_bias', 'mlp.down_proj.bias', [hidden])]
+        : []),
     ];
   },
 
@@ -40,7 +47,7 @@ export const llama: Family<LlamaSpec> = {
     const g = new GraphBuilder();
     const f = frame(g, BLOCK_IO.hidden, hidden);
     const { ids, causalMask } = positions(g, f);
-    const { cos, sin } = rotaryTables(g, ids, headDim, spec.ropeTheta);
+    const { cos, sin } = rotaryTables(g, f.batchSeq, ids, spec);
     const rope = (x: string) => g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotateHalf(g, x, headDim), sin])]);
 
     const x = rmsNorm(g, f.flat, 'input_norm', spec.rmsEps);
@@ -54,13 +61,14 @@ export const llama: Family<LlamaSpec> = {
     g.op('Identity', [probabilities], {}, BLOCK_IO.attention);
     const merged = mergeHeads(g, context, heads, headDim, BLOCK_IO.headMask);
     g.op('Identity', [merged], {}, BLOCK_IO.linearInput('attn_out'));
-    const h = g.op('Add', [f.flat, linearOutIn(g, merged, 'o')]);
+    const h = g.op('Add', [f.flat, linearOutIn(g, merged, 'o', spec.oBias ? 'o_bias' : undefined)]);
 
     const y = rmsNorm(g, h, 'post_norm', spec.rmsEps);
     g.op('Identity', [y], {}, BLOCK_IO.linearInput('mlp'));
-    const gated = g.op('Mul', [silu(g, linearOutIn(g, y, 'gate')), linearOutIn(g, y, 'up')]);
+    const mlpBias = (name: string) => (spec.mlpBias ? name : undefined);
+    const gated = g.op('Mul', [silu(g, linearOutIn(g, y, 'gate', mlpBias('gate_bias'))), linearOutIn(g, y, 'up', mlpBias('up_bias'))]);
     g.op('Identity', [gated], {}, BLOCK_IO.linearInput('mlp_down'));
-    unflatten(g, f, g.op('Add', [h, linearOutIn(g, gated, 'down')]), [hidden], BLOCK_IO.out);
+    unflatten(g, f, g.op('Add', [h, linearOutIn(g, gated, 'down', mlpBias('down_bias'))]), [hidden], BLOCK_IO.out);
     return g.model(`${spec.modelType}_block`, [
       value(BLOCK_IO.hidden, 'float', ['batch', 'seq', hidden]),
       value(BLOCK_IO.headMask, 'float', [heads]),
@@ -89,19 +97,89 @@ export const llama: Family<LlamaSpec> = {
     }));
   },
 
+  // The config hover's count (src/config/derived.ts) and this one are the same function.
   blockParameters(s) {
-    return s.hidden * s.headDim * (s.heads * 2 + s.kvHeads * 2) + 3 * s.hidden * s.intermediate + 2 * s.hidden + (s.qkvBias ? s.headDim * (s.heads + 2 * s.kvHeads) : 0);
+    const { attention, mlp } = gatedBlockParameters(s);
+    return attention + mlp + 2 * s.hidden;
   },
 };
 
-/** cos and sin of position × inv_freq, [seq, headDim] (the two halves repeated), as HF's LlamaRotaryEmbedding. */
-function rotaryTables(g: GraphBuilder, ids: string, headDim: number, theta: number): { cos: string; sin: string } {
-  const inverse = Array.from({ length: headDim / 2 }, (_, i) => 1 / theta ** ((2 * i) / headDim));
-  const invFreq = g.constant('float', inverse, [1, headDim / 2]);
+/**
+ * The rotary frequencies inv_freq [headDim/2] and the factor cos and sin are multiplied by, for every rope_scaling
+ * type but dynamic (whose frequencies depend on the text's length and are computed in the graph), following
+ * transformers' modeling_rope_utils.
+ */
+export function ropeFrequencies(headDim: number, theta: number, maxPositions: number, scaling?: RopeScaling): { invFreq: number[]; attentionScaling: number } {
+  const half = headDim / 2;
+  const base = Array.from({ length: half }, (_, i) => 1 / theta ** ((2 * i) / headDim));
+  if (!scaling || scaling.type === 'dynamic') return { invFreq: base, attentionScaling: 1 };
+  if (scaling.type === 'linear') return { invFreq: base.map((f) => f / scaling.factor), attentionScaling: 1 };
+  if (scaling.type === 'llama3') {
+    const { factor, lowFreqFactor, highFreqFactor, originalMaxPositions: old } = scaling;
+    const lowWavelen = old / lowFreqFactor;
+    const highWavelen = old / highFreqFactor;
+    return {
+      invFreq: base.map((f) => {
+        const wavelen = (2 * Math.PI) / f;
+        if (wavelen > lowWavelen) return f / factor;
+        if (wavelen < highWavelen) return f;
+        const smooth = (old / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+        return ((1 - smooth) * f) / factor + smooth * f;
+      }),
+      attentionScaling: 1,
+    };
+  }
+  // yarn (_compute_yarn_parameters): with original_max_position_embeddings the factor is max / original.
+  const original = scaling.originalMaxPositions ?? maxPositions;
+  const factor = scaling.originalMaxPositions !== undefined ? maxPositions / scaling.originalMaxPositions : scaling.factor;
+  const mscale = (scale: number, m = 1) => (scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1);
+  const attentionScaling = scaling.attentionFactor ??
+    (scaling.mscale && scaling.mscaleAllDim ? mscale(factor, scaling.mscale) / mscale(factor, scaling.mscaleAllDim) : mscale(factor));
+  const correctionDim = (rotations: number) => (headDim * Math.log(original / (rotations * 2 * Math.PI))) / (2 * Math.log(theta));
+  let low = correctionDim(scaling.betaFast);
+  let high = correctionDim(scaling.betaSlow);
+  if (scaling.truncate) [low, high] = [Math.floor(low), Math.ceil(high)];
+  low = Math.max(low, 0);
+  high = Math.min(high, headDim - 1);
+  if (low === high) high += 0.001;
+  return {
+    invFreq: base.map((f, i) => {
+      const extrapolation = 1 - Math.min(1, Math.max(0, (i - low) / (high - low)));
+      return (f / factor) * (1 - extrapolation) + f * extrapolation;
+    }),
+    attentionScaling,
+  };
+}
+
+/**
+ * cos and sin of position × inv_freq, [seq, headDim] (the two halves repeated), times the attention scaling, as
+ * HF's LlamaRotaryEmbedding. Dynamic NTK recomputes inv_freq for the text's length when it exceeds
+ * max_position_embeddings (_compute_dynamic_ntk_parameters with seq_len = the window's length; transformers keeps
+ * the largest length seen in a stateful cache, a forward pass here is stateless).
+ */
+function rotaryTables(g: GraphBuilder, batchSeq: string, ids: string, spec: LlamaSpec): { cos: string; sin: string } {
+  const { headDim, ropeTheta: theta, maxPositions, ropeScaling } = spec;
+  const { invFreq: inverse, attentionScaling } = ropeFrequencies(headDim, theta, maxPositions, ropeScaling);
+  let invFreq: string;
+  if (ropeScaling?.type === 'dynamic') {
+    const f = ropeScaling.factor;
+    const seq = g.op('Cast', [g.op('Gather', [batchSeq, g.constant('int64', [1], [1])], { axis: 0 })], { to: 1 });
+    const length = g.op('Max', [seq, g.constant('float', [maxPositions], [1])]);
+    const ratio = g.op('Sub', [g.op('Mul', [length, g.constant('float', [f / maxPositions], [1])]), g.constant('float', [f - 1], [1])]);
+    const base = g.op('Mul', [g.constant('float', [theta], [1]), g.op('Pow', [ratio, g.constant('float', [headDim / (headDim - 2)], [1])])]);
+    const exponents = g.constant('float', Array.from({ length: headDim / 2 }, (_, i) => (2 * i) / headDim), [1, headDim / 2]);
+    invFreq = g.op('Reciprocal', [g.op('Pow', [base, exponents])]);
+  } else {
+    invFreq = g.constant('float', inverse, [1, headDim / 2]);
+  }
   const positionsF = g.op('Unsqueeze', [g.op('Cast', [ids], { to: 1 }), g.constant('int64', [1], [1])]);
   const freqs = g.op('MatMul', [positionsF, invFreq]);
   const angles = g.op('Concat', [freqs, freqs], { axis: -1 });
-  return { cos: g.op('Cos', [angles]), sin: g.op('Sin', [angles]) };
+  const cos = g.op('Cos', [angles]);
+  const sin = g.op('Sin', [angles]);
+  if (attentionScaling === 1) return { cos, sin };
+  const scale = g.constant('float', [attentionScaling]);
+  return { cos: g.op('Mul', [cos, scale]), sin: g.op('Mul', [sin, scale]) };
 }
 
 /** [x1, x2] -> [−x2, x1] over the last axis. */
