@@ -143,12 +143,12 @@ def rope_inv_freq(d, theta, cfg=None, T=None):
         medium = ~(wavelen < high_wavelen) * ~(wavelen > low_wavelen)
         return torch.where(medium, smoothed, scaled), 1.0
     if kind == "yarn":
-        factor = rs["factor"]
-        if "original_max_position_embeddings" in rs:
-            orig = rs["original_max_position_embeddings"]
+        # transformers 5: explicit factor as given; max / original only when factor is absent (4.50-4.57 always
+        # replaced it by max / original when original_max_position_embeddings was set).
+        orig = rs.get("original_max_position_embeddings") or cfg["max_position_embeddings"]
+        factor = rs.get("factor")
+        if factor is None:
             factor = cfg["max_position_embeddings"] / orig
-        else:
-            orig = cfg["max_position_embeddings"]
 
         def get_mscale(scale, m=1):
             return 1.0 if scale <= 1 else 0.1 * m * math.log(scale) + 1.0

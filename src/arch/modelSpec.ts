@@ -39,8 +39,9 @@ export type RopeScaling =
   /** NTK-aware: for a text of seq > max_position_embeddings tokens the base becomes θ·(f·seq/max − (f − 1))^(d/(d−2)). */
   | { type: 'dynamic'; factor: number }
   | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number }
+  /** factor absent: max_position_embeddings / original_max_position_embeddings (transformers 5). */
   | {
-      type: 'yarn'; factor: number; betaFast: number; betaSlow: number; truncate: boolean;
+      type: 'yarn'; factor?: number; betaFast: number; betaSlow: number; truncate: boolean;
       attentionFactor?: number; mscale?: number; mscaleAllDim?: number; originalMaxPositions?: number;
     };
 
@@ -157,8 +158,9 @@ export function ropeScalingFromConfig(value: unknown, where: string): RopeScalin
       const mscaleAllDim = optional('mscale_all_dim');
       const originalMaxPositions = optional('original_max_position_embeddings');
       if (r.truncate !== undefined && typeof r.truncate !== 'boolean') throw new InputError(`${where}: rope_scaling "truncate" must be true or false`);
+      const factor = originalMaxPositions === undefined ? positive('factor') : optional('factor');
       return {
-        type, factor: positive('factor'),
+        type, ...(factor !== undefined ? { factor } : {}),
         // transformers: `rope_scaling.get("beta_fast") or 32`, `... or 1`.
         betaFast: optional('beta_fast') ?? 32, betaSlow: optional('beta_slow') ?? 1, truncate: r.truncate !== false,
         ...(attentionFactor !== undefined ? { attentionFactor } : {}), ...(mscale !== undefined ? { mscale } : {}),

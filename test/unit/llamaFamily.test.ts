@@ -83,12 +83,19 @@ test('rope_scaling the llama family cannot honour is refused by name', () => {
   refused({ rope_type: 'linear' }, /"factor"/);
 });
 
-test('yarn with original_max_position_embeddings: the factor is max / original, as transformers computes it', () => {
-  const a = ropeFrequencies(16, 10000, 256, { type: 'yarn', factor: 99, betaFast: 32, betaSlow: 1, truncate: true, originalMaxPositions: 64 });
-  const b = ropeFrequencies(16, 10000, 64, { type: 'yarn', factor: 4, betaFast: 32, betaSlow: 1, truncate: true });
-  assert.deepEqual(a, b);
-  assert.ok(Math.abs(b.attentionScaling - (0.1 * Math.log(4) + 1)) < 1e-12);
-  const m = ropeFrequencies(16, 10000, 64, { type: 'yarn', factor: 4, betaFast: 32, betaSlow: 1, truncate: true, mscale: 1, mscaleAllDim: 1 });
+test('yarn with original_max_position_embeddings: an explicit factor is used as given, max / original only without one (transformers 5)', () => {
+  const yarn = { type: 'yarn', betaFast: 32, betaSlow: 1, truncate: true } as const;
+  // The ramp is placed by the original length; the factor is the explicit one.
+  const explicit = ropeFrequencies(16, 10000, 256, { ...yarn, factor: 4, originalMaxPositions: 64 });
+  const plain = ropeFrequencies(16, 10000, 64, { ...yarn, factor: 4 });
+  assert.deepEqual(explicit, plain);
+  assert.ok(Math.abs(plain.attentionScaling - (0.1 * Math.log(4) + 1)) < 1e-12);
+  // No factor: max / original = 256 / 64 = 4.
+  assert.deepEqual(ropeFrequencies(16, 10000, 256, { ...yarn, originalMaxPositions: 64 }), plain);
+  const spec = modelSpecFromConfig({ ...config('llama-rope-yarn'), rope_scaling: { rope_type: 'yarn', original_max_position_embeddings: 16 } }, 'x') as LlamaSpec;
+  assert.equal((spec.ropeScaling as { factor?: number }).factor, undefined);
+  assert.throws(() => modelSpecFromConfig({ ...config('llama-rope-yarn'), rope_scaling: { rope_type: 'yarn' } }, 'x'), /"factor" must be a positive number/);
+  const m = ropeFrequencies(16, 10000, 64, { ...yarn, factor: 4, mscale: 1, mscaleAllDim: 1 });
   assert.equal(m.attentionScaling, 1, 'mscale / mscale_all_dim');
 });
 

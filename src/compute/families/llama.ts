@@ -129,9 +129,12 @@ export function ropeFrequencies(headDim: number, theta: number, maxPositions: nu
       attentionScaling: 1,
     };
   }
-  // yarn (_compute_yarn_parameters): with original_max_position_embeddings the factor is max / original.
+  // yarn, as transformers 5's _compute_yarn_parameters: the ramp is placed by original_max_position_embeddings
+  // (default max_position_embeddings); an explicit factor is used as given, and only without one is the factor
+  // max / original. (transformers 4.50-4.57 replaced an explicit factor by max / original whenever the original
+  // was given; the two agree when factor = max / original.)
   const original = scaling.originalMaxPositions ?? maxPositions;
-  const factor = scaling.originalMaxPositions !== undefined ? maxPositions / scaling.originalMaxPositions : scaling.factor;
+  const factor = scaling.factor ?? maxPositions / original;
   const mscale = (scale: number, m = 1) => (scale <= 1 ? 1 : 0.1 * m * Math.log(scale) + 1);
   const attentionScaling = scaling.attentionFactor ??
     (scaling.mscale && scaling.mscaleAllDim ? mscale(factor, scaling.mscale) / mscale(factor, scaling.mscaleAllDim) : mscale(factor));
