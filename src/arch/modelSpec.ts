@@ -97,6 +97,11 @@ export function modelSpecFromConfig(config: Record<string, unknown>, where: stri
     if (!Number.isInteger(headDim)) throw new InputError(`${where}: hidden_size ${hidden} is not divisible by num_attention_heads ${heads}`);
     if (heads % kvHeads !== 0) throw new InputError(`${where}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
     const ropeScaling = ropeScalingFromConfig(config.rope_scaling, where);
+    // transformers' rope init reads partial_rotary_factor for any config; the Llama family's attention rotates the
+    // whole head, so anything but 1 is a model this graph cannot reproduce.
+    if (config.partial_rotary_factor !== undefined && config.partial_rotary_factor !== null && config.partial_rotary_factor !== 1) {
+      throw new InputError(`${where}: partial_rotary_factor ${JSON.stringify(config.partial_rotary_factor)} is not supported for ${modelType} (its graph rotates the whole head)`);
+    }
     // LlamaAttention and LlamaMLP read attention_bias / mlp_bias; Mistral's and Qwen2's modules have no such option
     // (Qwen2: q/k/v biases always, none on o_proj or the MLP), so a true value there is a config we cannot place.
     const attentionBias = config.attention_bias === true;

@@ -81,6 +81,7 @@ test('rope_scaling the llama family cannot honour is refused by name', () => {
   refused({ factor: 2 }, /type null is not supported/);
   refused({ rope_type: 'llama3', factor: 8 }, /"low_freq_factor" must be a positive number/);
   refused({ rope_type: 'linear' }, /"factor"/);
+  assert.throws(() => modelSpecFromConfig({ ...base, partial_rotary_factor: 0.5 }, 'cfg'), /partial_rotary_factor 0.5 is not supported/);
 });
 
 test('yarn with original_max_position_embeddings: an explicit factor is used as given, max / original only without one (transformers 5)', () => {
