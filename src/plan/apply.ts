@@ -51,6 +51,16 @@ export function parsePlanText(text: string, where: string): PrunePlan {
   return validatePlan(json, where);
 }
 
+/** Wanda's input norms on the plan's own text, refused when that text changed since the plan was made. */
+export async function* attachPlanInputNorms(plan: PrunePlan, planPath: string, source: Parameters<typeof attachInputNorms>[0], weights: LinearWeight[], providers: readonly string[] | undefined, signal?: AbortSignal): AsyncGenerator<Progress, void> {
+  const text = plan.metric.text!;
+  const file = isAbsolute(text.file) ? text.file : resolve(dirname(planPath), text.file);
+  if (text.sha256 !== undefined && (await fileSha256(file)) !== text.sha256) {
+    throw new InputError(`${planPath}: metric.text ${file} changed since the plan was made (sha256 differs); Wanda scores would differ: make a new plan`);
+  }
+  yield* attachInputNorms(source, weights, { file }, text.maxTokens ?? DEFAULT_MAX_TOKENS, providers, signal);
+}
+
 export async function* applyPlan(planPath: string, outPath: string, options: { providers?: readonly string[] } = {}, signal?: AbortSignal): AsyncGenerator<Progress, ApplyResult> {
   const plan = await readPlanFile(planPath);
   const planDir = dirname(planPath);
@@ -63,14 +73,7 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
   const layout = plannedLayout(source, checked);
   const { mapping, slices, shards } = layout;
   const weights = checked.ratios.size > 0 ? linearWeights(source) : [];
-  if (checked.sparsityMetric === 'wanda') {
-    const text = plan.metric.text!;
-    const file = isAbsolute(text.file) ? text.file : resolve(planDir, text.file);
-    if (text.sha256 !== undefined && (await fileSha256(file)) !== text.sha256) {
-      throw new InputError(`${planPath}: metric.text ${file} changed since the plan was made (sha256 differs); Wanda scores would differ: make a new plan`);
-    }
-    yield* attachInputNorms(source, weights, { file }, text.maxTokens ?? DEFAULT_MAX_TOKENS, options.providers, signal);
-  }
+  if (checked.sparsityMetric === 'wanda') yield* attachPlanInputNorms(plan, planPath, source, weights, options.providers, signal);
   const sparsified = new Map<string, LinearWeight>(weights.filter((w) => checked.ratios.has(w.layer)).map((w) => [w.tensor.name, w]));
   const copied = await filesToCopy(source.directory);
   const planHash = createHash('sha256').update(await readFile(planPath)).digest('hex');

@@ -4,17 +4,17 @@
 // weights zeroed in float32 exactly where apply zeroes them (sparsify.ts sparsifyValues). The result is the
 // perplexity apply --verify reports on the written copy (test/unit/planVirtual.test.ts checks they agree), at the
 // cost of no disk writes. Expert drops are not run virtually (the engine has no MoE family yet).
-import { isAbsolute, resolve, dirname } from 'node:path';
+import { resolve, dirname } from 'node:path';
 import { textNll } from '../analyses/perplexity';
 import { DEFAULT_MAX_TOKENS, tokenizeText } from '../analyses/textInput';
 import { openModelRunner } from '../compute/modelRunner';
 import { InputError } from '../errors';
 import type { Progress } from '../protocol/results';
-import { readPlanFile } from './apply';
+import { attachPlanInputNorms, readPlanFile } from './apply';
 import { checkAgainstModel, type CheckedPlan } from './checkAgainstModel';
 import { keptHeads } from './heads';
-import { attachInputNorms, linearWeights, type LinearWeight } from './linearWeights';
-import { fileSha256, openSource } from './source';
+import { linearWeights, type LinearWeight } from './linearWeights';
+import { openSource } from './source';
 import { sparsifyValues } from './sparsify';
 import type { ApplyResult, PlanVerification } from './types';
 import { perOutput } from './allocation';
@@ -50,14 +50,7 @@ export async function* verifyVirtually(planPath: string, textFile: string, optio
   const sparsified = new Map<string, LinearWeight>();
   if (checked.ratios.size > 0) {
     const weights = linearWeights(source).filter((w) => checked.ratios.has(w.layer));
-    if (checked.sparsityMetric === 'wanda') {
-      const text = plan.metric.text!;
-      const file = isAbsolute(text.file) ? text.file : resolve(planDir, text.file);
-      if (text.sha256 !== undefined && (await fileSha256(file)) !== text.sha256) {
-        throw new InputError(`${planPath}: metric.text ${file} changed since the plan was made (sha256 differs); Wanda scores would differ: make a new plan`);
-      }
-      yield* attachInputNorms(source, weights, { file }, text.maxTokens ?? DEFAULT_MAX_TOKENS, options.providers, signal);
-    }
+    if (checked.sparsityMetric === 'wanda') yield* attachPlanInputNorms(plan, planPath, source, weights, options.providers, signal);
     for (const w of weights) sparsified.set(w.tensor.name, w);
   }
   const masks = new Map<number, Float32Array>();
