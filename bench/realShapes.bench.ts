@@ -20,18 +20,18 @@ const OUT = join(ROOT, 'bench', '.out');
 const TORCH = join(ROOT, 'bench', 'torch_real.py');
 const PYTHON = '/usr/bin/python3';
 
-interface Run { seconds: number; peakMb: number; code: number | null; stdout: string; stderr: string }
+interface Run { seconds: number; cpuSeconds: number; peakMb: number; code: number | null; stdout: string; stderr: string }
 
-/** Wall seconds and peak RSS (MB) of a child process, from GNU time's last stderr line. */
+/** Wall seconds, CPU seconds (user + system) and peak RSS (MB) of a child process, from GNU time's last stderr line. */
 function timed(command: string, args: string[]): Run {
-  const run = spawnSync('/usr/bin/time', ['-f', 'BENCH-TIME %e %M', command, ...args], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
+  const run = spawnSync('/usr/bin/time', ['-f', 'BENCH-TIME %e %M %U %S', command, ...args], { encoding: 'utf8', maxBuffer: 64 * 2 ** 20 });
   // GNU time adds "Command exited with non-zero status N" (or "terminated by signal") above its own line.
   const lines = run.stderr.trimEnd().split('\n').filter((l) => !/^Command exited with non-zero status/.test(l));
   const last = lines.pop() ?? '';
-  const [, seconds, kb] = last.split(' ');
+  const [, seconds, kb, user, sys] = last.split(' ');
   if (!last.startsWith('BENCH-TIME')) throw new Error(`${command} ${args.join(' ')}: no timing (${run.stderr})`);
   // GNU time reports the child's status as its own; a signal shows as "Command terminated by signal" above.
-  return { seconds: Number(seconds), peakMb: Number(kb) / 1024, code: run.status, stdout: run.stdout, stderr: lines.join('\n') };
+  return { seconds: Number(seconds), cpuSeconds: Number(user) + Number(sys), peakMb: Number(kb) / 1024, code: run.status, stdout: run.stdout, stderr: lines.join('\n') };
 }
 
 /** A text of at least `tokens` tokens under the sample tokenizer: the sample texts, repeated. */
@@ -76,7 +76,12 @@ function agreement(job: Job, ours: Record<string, unknown>, torch: Record<string
   return `max ${job.analysis === 'ablation' ? 'rel ' : ''}|Δ| ${worst.toExponential(1)}`;
 }
 
-export async function realShapesBench(names: string[]): Promise<string[]> {
+/** BENCH_JOBS / --jobs: `bi,ppl,ablation` or `bi:256,ppl:2048` (analysis, optionally its token count); absent: all. */
+function selected(job: Job, jobs: string[] | undefined): boolean {
+  return !jobs || jobs.some((j) => { const [a, t] = j.split(':'); return a === job.analysis && (t === undefined || Number(t) === job.tokens); });
+}
+
+export async function realShapesBench(names: string[], jobs?: string[]): Promise<string[]> {
   const unknown = names.filter((n) => !SHAPES[n]);
   if (unknown.length > 0) throw new Error(`unknown real shape(s) ${unknown.join(', ')}; known: ${Object.keys(SHAPES).join(', ')}`);
   const lines: string[] = [];
@@ -91,7 +96,7 @@ export async function realShapesBench(names: string[]): Promise<string[]> {
     text ??= await benchText(dir, 2048);
     // Warm the page cache for both sides alike, where the weights fit comfortably in memory.
     if (bytes < 8e9) spawnSync('sh', ['-c', `cat '${dir}'/*.safetensors > /dev/null`]);
-      for (const job of JOBS[name] ?? JOBS['qwen0.5b']!) {
+    for (const job of (JOBS[name] ?? JOBS['qwen0.5b']!).filter((j) => selected(j, jobs))) {
       process.stderr.write(`bench: ${name} ${job.analysis} ${job.tokens} tokens: ours\n`);
       const ours = timed(process.execPath, cliArgs(dir, job, text.file));
       process.stderr.write(`bench: ${name} ${job.analysis} ${job.tokens} tokens: torch\n`);
@@ -101,7 +106,7 @@ export async function realShapesBench(names: string[]): Promise<string[]> {
       // Tokens pushed through the model: ablation runs one pass per block.
       const passes = job.analysis === 'ablation' ? (SHAPES[name]!().config.num_hidden_layers as number) : 1;
       const rate = (r: Run) => `${((job.tokens * passes) / r.seconds).toFixed(0)} tok/s`;
-      const side = (r: Run, ok: boolean) => (ok ? `${r.seconds.toFixed(1)} s / ${r.peakMb.toFixed(0)} MB` : `no result, exit ${r.code} (${r.seconds.toFixed(1)} s, ${r.peakMb.toFixed(0)} MB)`);
+      const side = (r: Run, ok: boolean) => (ok ? `${r.seconds.toFixed(1)} s (CPU ${r.cpuSeconds.toFixed(1)} s) / ${r.peakMb.toFixed(0)} MB` : `no result, exit ${r.code} (${r.seconds.toFixed(1)} s, ${r.peakMb.toFixed(0)} MB)`);
       rows.push([
         name, LABEL[job.analysis], String(job.tokens),
         side(ours, !!oursJson), side(torch, !!torchJson),
@@ -116,26 +121,74 @@ export async function realShapesBench(names: string[]): Promise<string[]> {
       else lines.push(`${name} ${job.analysis}, torch: load ${(torchJson.loadSeconds as number).toFixed(1)} s + compute ${(torchJson.seconds as number).toFixed(1)} s`);
     }
   }
-  const header = ['shape', 'analysis', 'tokens', 'ours s / peak RSS', 'torch f32 s / peak RSS', 'speed vs torch (goal ≥ 1)', 'RSS ours/torch (goal ≤ 0.33)', 'ours tokens/s', 'torch tokens/s', 'agreement', 'device ours / torch'];
+  const header = ['shape', 'analysis', 'tokens', 'ours wall (CPU) / peak RSS', 'torch f32 wall (CPU) / peak RSS', 'speed vs torch (goal ≥ 1)', 'RSS ours/torch (goal ≤ 0.33)', 'ours tokens/s', 'torch tokens/s', 'agreement', 'device ours / torch'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line), '', ...lines];
 }
 
+/** A 21-token sentence for the saliency methods (each token is masked in turn: a text of 256 would be 256 passes). */
+const SALIENCY_TEXT = 'In the beginning was the Word, and the Word was with God, and the Word was God.';
+
+/** `--every` / BENCH_EVERY=1: every text analysis of the CLI on each shape, ours only (torch has no counterpart
+ * here), 256 tokens where a text is cut: wall, CPU and peak RSS per command. The plan written by `plan --drop-layers`
+ * is then verified without writing a checkpoint (`apply PLAN --verify`). */
+export async function everyAnalysisBench(names: string[]): Promise<string[]> {
+  const rows: string[][] = [];
+  for (const name of names) {
+    const dir = join(MODELS, name);
+    writeModelFolder(dir, SHAPES[name]!(), { log: (l) => process.stderr.write(`bench: ${l}\n`) });
+    const { file } = await benchText(dir, 2048);
+    const plan = join(OUT, `${name}.pruneplan.json`);
+    const text = (tokens: number) => ['--text-file', file, '--max-tokens', String(tokens)];
+    const commands: [string, string[]][] = [
+      ['layers --metric angular', ['layers', dir, '--metric', 'angular', ...text(256)]],
+      ['layers --metric ablation (one sweep, every block)', ['layers', dir, '--metric', 'ablation', ...text(256)]],
+      ['layers --metric wanda', ['layers', dir, '--metric', 'wanda', ...text(256)]],
+      ['saliency --method occlusion (21 tokens)', ['saliency', dir, '--method', 'occlusion', '--text', SALIENCY_TEXT]],
+      ['saliency --method reagent --seeds 2 (21 tokens)', ['saliency', dir, '--method', 'reagent', '--seeds', '2', '--text', SALIENCY_TEXT]],
+      ['saliency --method attention (21 tokens)', ['saliency', dir, '--method', 'attention', '--text', SALIENCY_TEXT]],
+      ['plan --drop-layers 4 --metric block-influence', ['plan', dir, '--drop-layers', '4', '--metric', 'block-influence', ...text(256), '--out', plan]],
+      ['plan --sparsity 0.5 --metric wanda (128 tokens)', ['plan', dir, '--sparsity', '0.5', '--metric', 'wanda', ...text(128)]],
+      ['apply PLAN --verify (drop 4 blocks, nothing written)', ['apply', plan, '--verify', ...text(256)]],
+    ];
+    for (const [label, args] of commands) {
+      process.stderr.write(`bench: ${name} ${label}\n`);
+      const run = timed(process.execPath, [CLI, ...args, '--json']);
+      const ok = run.code === 0;
+      rows.push([name, `\`${label}\``, ok ? `${run.seconds.toFixed(1)} s` : `exit ${run.code}: ${run.stderr.trim().split('\n').pop()}`, `${run.cpuSeconds.toFixed(1)} s`, `${(run.peakMb / 1024).toFixed(2)} GB`]);
+    }
+  }
+  const header = ['shape', 'command (ours)', 'wall', 'CPU', 'peak RSS'];
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+}
+
 /** The shapes asked for: `--real a,b` on the command line, else BENCH_REAL; `all` = the three of issue #13. */
 export function requestedShapes(argv: string[] = process.argv): string[] {
-  const at = argv.indexOf('--real');
-  const value = at >= 0 ? argv[at + 1] : argv.find((a) => a.startsWith('--real='))?.slice(7) ?? process.env.BENCH_REAL;
+  return listArg(argv, 'real', process.env.BENCH_REAL, ['qwen0.5b', 'llama1b', 'llama7b']);
+}
+
+/** The jobs asked for: `--jobs bi,ablation` (or `bi:256`) on the command line, else BENCH_JOBS; undefined = every job. */
+export function requestedJobs(argv: string[] = process.argv): string[] | undefined {
+  const jobs = listArg(argv, 'jobs', process.env.BENCH_JOBS, []);
+  return jobs.length > 0 ? jobs : undefined;
+}
+
+/** `--NAME a,b`, `--NAME=a,b`, else the environment's value; `all` = allValues. */
+function listArg(argv: string[], name: string, env: string | undefined, allValues: string[]): string[] {
+  const at = argv.indexOf(`--${name}`);
+  const value = at >= 0 ? argv[at + 1] : argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? env;
   if (!value) return [];
-  return value === 'all' ? ['qwen0.5b', 'llama1b', 'llama7b'] : value.split(',').map((s) => s.trim()).filter(Boolean);
+  return value === 'all' && allValues.length > 0 ? allValues : value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
 if (require.main === module) {
   const names = requestedShapes();
   if (names.length === 0) {
-    console.error(`usage: node out/bench/realShapes.bench.js --real SHAPE[,SHAPE...]   (${Object.keys(SHAPES).join(', ')}, or all)`);
+    console.error(`usage: node out/bench/realShapes.bench.js --real SHAPE[,SHAPE...] [--jobs bi,ppl,ablation | --every]   (${Object.keys(SHAPES).join(', ')}, or all)`);
     process.exit(2);
   }
   if (!existsSync(CLI)) throw new Error(`${CLI} missing: npm run build first`);
-  void realShapesBench(names).then((lines) => lines.forEach((l) => console.log(l)));
+  const every = process.argv.includes('--every') || !!process.env.BENCH_EVERY;
+  void (every ? everyAnalysisBench(names) : realShapesBench(names, requestedJobs())).then((lines) => lines.forEach((l) => console.log(l)));
 }

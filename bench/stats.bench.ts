@@ -18,7 +18,7 @@ import { openCheckpoint } from '../src/formats/open';
 import { csvBench } from './csv.bench';
 import { forwardBench } from './forward.bench';
 import { paintBench } from './paint.bench';
-import { realShapesBench, requestedShapes } from './realShapes.bench';
+import { realShapesBench, requestedJobs, requestedShapes } from './realShapes.bench';
 import { ROOT } from '../test/unit/helpers';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -151,7 +151,7 @@ async function main(): Promise<void> {
   const real = requestedShapes();
   if (real.length > 0) {
     console.log('');
-    for (const line of await realShapesBench(real)) console.log(line);
+    for (const line of await realShapesBench(real, requestedJobs())) console.log(line);
   }
   if (process.env.BENCH_CLEAN) rmSync(DIR, { recursive: true, force: true });
 }
