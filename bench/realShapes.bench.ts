@@ -1,6 +1,6 @@
 // npm run bench -- --real qwen0.5b,llama1b,llama7b (or BENCH_REAL=...; `npm run bench:real -- --real ...` runs only
 // these): issue #13's real-shape figures. For each shape, a folder with the real config and tensor shapes and random
-// BF16 weights (bench/realShapes.ts, under bench/.models/, reused between runs) is analysed by `node dist/cli.js`
+// BF16 weights (test/fixtures/realShapes.ts, under bench/.models/, reused between runs) is analysed by `node dist/cli.js`
 // (Block Influence on 256 tokens, perplexity on 2 048; for the 7B shape also ablation of every block on 256) and by
 // the plain float32 torch script bench/torch_real.py doing the same forward, each as a child process measured by GNU
 // time (wall seconds, peak RSS). Ratios against torch from the same run; nothing here is asserted in `npm test`.
@@ -12,7 +12,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { TextTokenizer } from '../src/compute/tokenizer';
 import { ROOT } from '../test/unit/helpers';
-import { SHAPES, weightTwin, writeModelFolder } from './realShapes';
+import { SHAPES, weightTwin, writeModelFolder } from '../test/fixtures/realShapes';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
 const MODELS = process.env.BENCH_MODELS ?? join(ROOT, 'bench', '.models');

@@ -1,4 +1,4 @@
-// The real-shape generator (bench/realShapes.ts) and the torch baseline of the real-shape benchmarks
+// The real-shape generator (test/fixtures/realShapes.ts) and the torch baseline of the real-shape benchmarks
 // (bench/torch_real.py) checked against the project on tiny folders of the same families: Block Influence and
 // perplexity from `node dist/cli.js` and from the torch script agree to ~1e-4. This validates the benchmark's
 // baseline and cross-checks the engine on Qwen2 (tied head, q/k/v biases, GQA) and Llama-2 (separate head) layouts.
@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { SHAPES, llama7bConfig, qwen05bConfig, shardPlan, tensorList, writeModelFolder } from '../../bench/realShapes';
+import { SHAPES, llama7bConfig, qwen05bConfig, shardPlan, tensorList, writeModelFolder } from '../fixtures/realShapes';
 import { TextTokenizer } from '../../src/compute/tokenizer';
 import { DIST, needsReference, PYTHON, ROOT, tempDir } from './helpers';
 
