@@ -47,18 +47,21 @@ function realShapeWorkspace(model: string): string {
 
 /**
  * Runs in the webview's document: records every progress line the layers section shows, in order, so the test
- * sees each block's step however fast the blocks go (a mutation callback runs once per host message).
+ * sees the steps however fast the blocks go (a mutation callback runs once per host message). A function, not a
+ * string: Playwright evaluates a string as an expression and would not call it.
  */
-const RECORD_PROGRESS = `(body) => {
-  const seen = [];
-  window.__progressSeen = seen;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- runs in the browser, where the DOM types live
+function recordProgress(body: any): void {
+  const seen: string[] = [];
+  const page = globalThis as unknown as { __progressSeen: string[]; MutationObserver: new (callback: () => void) => { observe(target: unknown, options: object): void } };
+  page.__progressSeen = seen;
   const read = () => {
     const line = body.querySelector('section.layers-on-text .job-running p');
-    const text = line ? line.textContent : null;
+    const text: string | null = line ? line.textContent : null;
     if (text && seen[seen.length - 1] !== text) seen.push(text);
   };
-  new MutationObserver(read).observe(body, { subtree: true, childList: true, characterData: true });
-}`;
+  new page.MutationObserver(read).observe(body, { subtree: true, childList: true, characterData: true });
+}
 
 test(`${SHAPE}-shaped checkpoint: folder -> Analyze Importance -> layer importance on text shows progress per block, then ${BLOCKS} bars`, { timeout: 600_000 }, async (t) => {
   const generated = performance.now();
@@ -73,7 +76,7 @@ test(`${SHAPE}-shaped checkpoint: folder -> Analyze Importance -> layer importan
     await webview.getByRole('tab', { name: 'Layers' }).click({ timeout: 120_000 });
     assert.match(await section.innerText({ timeout: 60_000 }), /on john-1\.txt/);
 
-    await webview.locator('body').evaluate(RECORD_PROGRESS);
+    await webview.locator('body').evaluate(recordProgress);
     const started = performance.now();
     await section.getByRole('button', { name: 'Compute' }).click({ timeout: 60_000 });
     // A block's step in the panel while the engine runs ("Window 1/1: block 7 / 24, 1.9 s (27%)"): waited for, and
@@ -84,7 +87,7 @@ test(`${SHAPE}-shaped checkpoint: folder -> Analyze Importance -> layer importan
 
     await section.locator('.metric-definition').waitFor({ timeout: 300_000 });
     const seconds = (performance.now() - started) / 1000;
-    const seen = await webview.locator('body').evaluate('() => window.__progressSeen') as string[];
+    const seen = await webview.locator('body').evaluate(() => (globalThis as unknown as { __progressSeen: string[] }).__progressSeen);
     t.diagnostic(`layer importance on text: ${seconds.toFixed(1)} s; progress lines: ${JSON.stringify(seen)}`);
     // Block steps reached the panel while it ran, each naming the block out of 24 and the seconds so far. The
     // analysis process sends at most one progress message a second, so on a fast machine not every block's step is
