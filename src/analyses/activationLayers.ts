@@ -1,4 +1,4 @@
-// Layer importance from forward passes (DESIGN.md §2, §4):
+// Layer importance from forward passes (docs/analyses.md, docs/cli.md):
 //   block-influence  BI_l = 1 − mean over all positions of cos(input of block l, output of block l) (ShortGPT)
 //   angular          mean over positions of arccos(cos)/π
 //   ablation         perplexity with block l skipped (its residual updates left out), from shared block passes

@@ -1,5 +1,5 @@
 // `perplexity MODEL --text-file F`: exp(mean NLL) over every predicted position of the text's windows
-// (DESIGN.md §4: positions 1..n−1 of each window). On the block engine the head gives log p(next token) per
+// (docs/cli.md: positions 1..n−1 of each window). On the block engine the head gives log p(next token) per
 // position from vocabulary chunks, so no [tokens, vocab] logits are made.
 import { openModelRunner, type ForwardOptions, type ModelRunner } from '../compute/modelRunner';
 import { throwIfAborted } from '../errors';
