@@ -123,14 +123,7 @@ export class GgufTokenizer implements ModelTokenizer {
       queue.push({ left, right, score: this.vocab.scores[id]!, size: pair.length });
       revMerge.set(pair, [left, right]);
     };
-    for (let i = 1; i < symbols.count; i++) tryPair(i - 1, i);
-    for (let pair = queue.pop(); pair !== undefined; pair = queue.pop()) {
-      const { left, right } = pair;
-      if (symbols.n[left] === 0 || symbols.n[right] === 0 || symbols.n[left]! + symbols.n[right]! !== pair.size) continue;
-      symbols.merge(left, right);
-      tryPair(symbols.prev[left]!, left);
-      tryPair(left, symbols.next[left]!);
-    }
+    mergeBest(symbols, queue, tryPair);
     const emit = (id: number, from: number, to: number): void => {
       const start = origin(from);
       const end = Math.max(start, origin(to));
@@ -205,14 +198,7 @@ export class GgufTokenizer implements ModelTokenizer {
         const rank = this.vocab.ranks.get(`${work.slice(a, b)} ${work.slice(b, b + symbols.n[right]!)}`);
         if (rank !== undefined) queue.push({ left, right, rank, size: symbols.n[left]! + symbols.n[right]! });
       };
-      for (let i = 1; i < symbols.count; i++) tryPair(i - 1, i);
-      for (let pair = queue.pop(); pair !== undefined; pair = queue.pop()) {
-        const { left, right } = pair;
-        if (symbols.n[left] === 0 || symbols.n[right] === 0 || symbols.n[left]! + symbols.n[right]! !== pair.size) continue;
-        symbols.merge(left, right);
-        tryPair(symbols.prev[left]!, left);
-        tryPair(left, symbols.next[left]!);
-      }
+      mergeBest(symbols, queue, tryPair);
       for (let i = symbols.count > 0 ? 0 : -1; i !== -1; i = symbols.next[i]!) {
         const from = symbols.at[i]!;
         const to = from + symbols.n[i]!;
@@ -259,6 +245,22 @@ interface Symbols {
   prev: number[];
   next: number[];
   merge(left: number, right: number): void;
+}
+
+/**
+ * Both tokenizers' merge loop: queue every adjacent pair, then merge the best pair still valid (a queued pair is
+ * stale once either side merged elsewhere: its size no longer matches) and queue the pairs it makes with its
+ * neighbours. SPM ranks pairs by score, BPE by merge rank; the queue's order says which.
+ */
+function mergeBest<P extends { left: number; right: number; size: number }>(symbols: Symbols, queue: Heap<P>, tryPair: (left: number, right: number) => void): void {
+  for (let i = 1; i < symbols.count; i++) tryPair(i - 1, i);
+  for (let pair = queue.pop(); pair !== undefined; pair = queue.pop()) {
+    const { left, right } = pair;
+    if (symbols.n[left] === 0 || symbols.n[right] === 0 || symbols.n[left]! + symbols.n[right]! !== pair.size) continue;
+    symbols.merge(left, right);
+    tryPair(symbols.prev[left]!, left);
+    tryPair(left, symbols.next[left]!);
+  }
 }
 
 function symbolList(lengths: number[]): Symbols {
