@@ -153,8 +153,13 @@ async function replacementScores(
     let outSum = 0;
     let outCount = 0;
     replaced.forEach((mask, m) => {
-      if (mask[i]) (inSum += drops[m]!), inCount++;
-      else (outSum += drops[m]!), outCount++;
+      if (mask[i]) {
+        inSum += drops[m]!;
+        inCount++;
+      } else {
+        outSum += drops[m]!;
+        outCount++;
+      }
     });
     return (inCount > 0 ? inSum / inCount : 0) - (outCount > 0 ? outSum / outCount : 0);
   });

@@ -1,15 +1,13 @@
 // The CLI's commands: usage, options and what each runs. Results go to stdout as JSON (--json) or text.
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { drain, runAnalysis } from '../analyses';
+import { runAnalysis } from '../analyses';
 import { parseLayerMetric } from '../analyses/layers';
-import type { Progress } from '../protocol/results';
 import type { AnalysisRequest, ResultFor } from '../protocol/worker';
 import { renderReport } from '../report/html';
 import { assertReplaceableReport, writeFileAtomically } from '../report/write';
-import { parse, requireString, type Options, type Parsed } from './args';
+import { parse, requireString, type Parsed } from './args';
 import { admitRequest } from './restricted';
-import { escapeControls } from './terminalText';
 import { renderDelta, renderInspect, renderLayers, renderPerplexity, renderSaliency, renderStats } from './text';
 import { SALIENCY_METHODS } from '../analyses/saliency';
 import type { SaliencyMethod } from '../protocol/results';
@@ -19,30 +17,14 @@ import { loadModelTokenizer } from '../compute/modelTokenizer';
 import { readText } from '../analyses/textInput';
 import { CSV_REPORT_OPTIONS, csvCommand, csvReportView, inspectCsvIfCsv } from './csvCommand';
 import type { HostToWebview } from '../protocol/webview';
-import { PLAN_COMMANDS } from '../plan/commands';
-
-export interface Command {
-  summary: string;
-  help: string;
-  options: Options;
-  positionals: number;
-  /** Its output is a JSON document even without --json (plan). */
-  printsJson?: boolean;
-  run(args: Parsed): Promise<string>;
-}
+import { PLAN_COMMANDS } from './planCommands';
+import { json, withTerminalProgress, type Command } from './command';
 
 async function analyse<R extends AnalysisRequest>(request: R): Promise<ResultFor<R>> {
   await admitRequest(request);
-  // Progress goes to a terminal only; --json output on stdout stays one clean document.
-  const onProgress = process.stderr.isTTY ? (p: Progress) => process.stderr.write(`\r\x1b[K${escapeControls(p.message)}${p.fraction !== undefined ? ` (${Math.round(p.fraction * 100)}%)` : ''}`) : undefined;
-  try {
-    return await drain(runAnalysis(request), onProgress);
-  } finally {
-    if (onProgress) process.stderr.write('\r\x1b[K');
-  }
+  return withTerminalProgress(runAnalysis(request)) as Promise<ResultFor<R>>;
 }
 
-const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 const path = (args: Parsed) => resolve(args.positionals[0]!);
 
 const TEXT_OPTIONS = { 'text-file': { type: 'string' }, 'max-tokens': { type: 'string' }, 'residual-stream': { type: 'string' } } as const;

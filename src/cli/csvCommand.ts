@@ -1,30 +1,22 @@
 // The `csv` command (column importance vs a target, or DSIR row weights) and `inspect` of a CSV file, with their
 // text renderings. The CSV analyses run in this process, like the other CLI analyses.
 import { resolve } from 'node:path';
-import { drain } from '../analyses';
 import { csvAnalysis } from '../analyses/csv';
 import { datasetViewOf } from '../analyses/csv/view';
 import { InputError } from '../errors';
 import { detectFormat } from '../formats/detect';
 import { pathKind } from '../formats/fileio';
 import type { CsvColumnsResult, CsvDatasetView, CsvInspectResult, CsvRequest, CsvResult, CsvRowsResult } from '../protocol/csv';
-import type { Progress } from '../protocol/results';
 import type { Parsed } from './args';
-import type { Command } from './commands';
+import { json, withTerminalProgress, type Command } from './command';
 import { admitRequest } from './restricted';
-import { escapeControls, table } from './terminalText';
+import { table } from './terminalText';
 
 async function run(request: CsvRequest): Promise<CsvResult> {
   await admitRequest(request);
-  const onProgress = process.stderr.isTTY ? (p: Progress) => process.stderr.write(`\r\x1b[K${escapeControls(p.message)}${p.fraction !== undefined ? ` (${Math.round(p.fraction * 100)}%)` : ''}`) : undefined;
-  try {
-    return await drain(csvAnalysis(request), onProgress);
-  } finally {
-    if (onProgress) process.stderr.write('\r\x1b[K');
-  }
+  return withTerminalProgress(csvAnalysis(request));
 }
 
-const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 const fixed = (v: number) => (Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(4) : v.toExponential(2));
 
 async function isCsvFile(path: string): Promise<boolean> {

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { onnx } from 'onnx-proto';
-import type { InferenceSession } from 'onnxruntime-node';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { InputError, throwIfAborted } from '../errors';
 import { pathKind, readJsonObject } from '../formats/fileio';
 import { MAX_JSON_FILE_BYTES } from '../formats/limits';
@@ -132,11 +132,10 @@ export class OnnxDecoder implements ModelRunner {
   }
 
   private async run(rows: readonly (readonly number[])[], hidden: boolean) {
-    const { Tensor } = onnxruntime();
     const batch = rows.length;
     const seq = rows[0]?.length ?? 0;
     const ids = BigInt64Array.from(rows.flat(), (id) => BigInt(id));
-    const feeds: Record<string, InstanceType<typeof Tensor>> = {};
+    const feeds: Record<string, Tensor> = {};
     for (const input of this.inputs) feeds[input.name!] = this.feed(input, ids, batch, seq);
     if (hidden && this.noStream) throw this.noStream;
     const out = await this.session.run(feeds, [this.logitsName, ...(hidden ? this.hiddenNames : [])]);

@@ -23,8 +23,6 @@ export interface FinishedAnalysis {
 /** Fires after every analysis run through `runAnalysis` succeeds. */
 export const onDidFinishAnalysis = finished.event;
 
-export type { ImportanceLensApi } from './api';
-
 /** The analysis part of what activate() returns: runs analyses through the same path as the panels. */
 export interface AnalysisServiceApi {
   runAnalysis: typeof runAnalysis;

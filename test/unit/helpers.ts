@@ -42,6 +42,7 @@ interface Prerequisites {
   planInstall(state: { missingModules: string[] | null; exists: (path: string) => boolean }): { apt: string[]; node24: boolean; codeServer: boolean };
   nestedNpmEnvironment(env: NodeJS.ProcessEnv, extra?: Record<string, string>): NodeJS.ProcessEnv;
 }
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS script shared with npm's pretest, not a module of the build
 export const prerequisites = require(join(ROOT, 'scripts', 'test-prerequisites.js')) as Prerequisites;
 
 /** Debian's python3, which the reference checks run (a pyenv or venv python3 on PATH has none of the packages). */

@@ -3,7 +3,6 @@
 // tensor and non-finite values.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { histogram } from '../../src/analyses/histogram';

@@ -4,6 +4,5 @@ const MAX_SHOWN = 200;
 
 export function printable(name: string): string {
   const short = name.length > MAX_SHOWN ? `${name.slice(0, MAX_SHOWN)}...` : name;
-  // eslint-disable-next-line no-control-regex
   return /^[\x20-\x7e]*$/.test(short) ? short : JSON.stringify(short).slice(1, -1);
 }

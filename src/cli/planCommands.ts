@@ -2,31 +2,17 @@
 // with --out it also writes it, atomically, replacing only an earlier plan. `apply --verify` measures perplexity
 // of the source and of the result on the same text with the same code the `perplexity` command runs.
 import { dirname, resolve } from 'node:path';
-import { drain } from '../analyses';
-import type { Parsed } from '../cli/args';
-import type { Command } from '../cli/commands';
-import { admitRequest } from '../cli/restricted';
-import { escapeControls } from '../cli/terminalText';
+import type { Parsed } from './args';
+import { json, withTerminalProgress as run, type Command } from './command';
+import { admitRequest } from './restricted';
 import { InputError } from '../errors';
-import type { Progress } from '../protocol/results';
 import { writeFileAtomically } from '../report/write';
-import { applyPlan } from './apply';
+import { applyPlan } from '../plan/apply';
 import { openForReading, pathKind } from '../formats/fileio';
-import { generatePlan } from './generate';
-import { PLAN_KIND, type ApplyResult, type PlanRequest } from './types';
-import { verifyApplied } from './verify';
-import { planRunsVirtually, verifyVirtually } from './virtual';
-
-const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
-
-async function run<T>(generator: AsyncGenerator<Progress, T>): Promise<T> {
-  const onProgress = process.stderr.isTTY ? (p: Progress) => process.stderr.write(`\r\x1b[K${escapeControls(p.message)}`) : undefined;
-  try {
-    return await drain(generator, onProgress);
-  } finally {
-    if (onProgress) process.stderr.write('\r\x1b[K');
-  }
-}
+import { generatePlan } from '../plan/generate';
+import { PLAN_KIND, type ApplyResult, type PlanRequest } from '../plan/types';
+import { verifyApplied } from '../plan/verify';
+import { planRunsVirtually, verifyVirtually } from '../plan/virtual';
 
 function number(args: Parsed, name: string, integer: boolean): number | undefined {
   const raw = args.values[name];
