@@ -1,28 +1,15 @@
-// Format -> header reader. The one table that says which formats this build reads.
+// Reading a checkpoint's header through the format registry (registry.ts), one file or several merged.
 import { InputError } from '../errors';
 import { MAX_TENSORS } from './limits';
-import { readGgufHeader } from './gguf';
-import { readOnnxHeader } from './onnx';
-import { readPytorchHeader } from './pytorch';
-import { readSafetensorsHeader } from './safetensors';
+import { CHECKPOINT_FORMATS, SUPPORTED_FORMATS, type HeaderReader } from './registry';
 import type { CheckpointFormat, CheckpointHeader } from './types';
 
-export type HeaderReader = (path: string) => Promise<CheckpointHeader>;
-
-const READERS: Record<CheckpointFormat, HeaderReader> = {
-  safetensors: readSafetensorsHeader,
-  onnx: (path) => readOnnxHeader(path),
-  gguf: readGgufHeader,
-  pytorch: readPytorchHeader,
-};
-
-export const SUPPORTED_FORMATS =
-  'supported: .safetensors, .onnx, .gguf, PyTorch .bin/.pt/.pth, sharded *.index.json, Hugging Face model and adapter directories and their config.json';
+export { SUPPORTED_FORMATS } from './registry';
 
 export function readerFor(format: CheckpointFormat, path: string): HeaderReader {
-  const reader = READERS[format];
-  if (!reader) throw new InputError(`${path}: ${format} checkpoints are not readable (${SUPPORTED_FORMATS})`);
-  return reader;
+  const entry = CHECKPOINT_FORMATS.find((f) => f.format === format);
+  if (!entry) throw new InputError(`${path}: ${format} checkpoints are not readable (${SUPPORTED_FORMATS})`);
+  return entry.read;
 }
 
 /** Reads several files of one checkpoint (shards, or the weight files of a directory) into one header. */

@@ -1,15 +1,12 @@
 // Command handlers. "Analyze Importance" works on what the user points at (explorer selection, the active editor,
 // or a file picked in a dialog); on a CSV it is "Analyze CSV Importance".
 import * as vscode from 'vscode';
+import { openDialogFilters } from '../formats/registry';
 import { compareWithBase } from './compareWithBase';
 import { analyzeCsv } from './csvAnalyze';
 import { showInspectPanel } from './panel';
 import { writeReport } from './report';
 
-const CHECKPOINT_FILTERS = {
-  'Checkpoints and configs': ['safetensors', 'json'],
-  'All files': ['*'],
-};
 
 export function register(context: vscode.ExtensionContext): void {
   const { extensionUri } = context;
@@ -49,6 +46,6 @@ function csvResource(): vscode.Uri | undefined {
 /** `near`: a file whose folder the dialog starts in (the tuned checkpoint's, when asking for its base). */
 async function pickFile(title: string, near?: vscode.Uri): Promise<vscode.Uri | undefined> {
   const defaultUri = near ? vscode.Uri.joinPath(near, '..') : undefined;
-  const picked = await vscode.window.showOpenDialog({ title, defaultUri, canSelectFiles: true, canSelectFolders: true, canSelectMany: false, filters: CHECKPOINT_FILTERS });
+  const picked = await vscode.window.showOpenDialog({ title, defaultUri, canSelectFiles: true, canSelectFolders: true, canSelectMany: false, filters: openDialogFilters() });
   return picked?.[0];
 }
