@@ -1,9 +1,10 @@
-// The layer metrics `layers` offers and the ranking every per-layer result uses, apart from layers.ts so the
+// Parsing a layer metric (the list is the registry in protocol/layerMetrics.ts) and the ranking every per-layer result uses, apart from layers.ts so the
 // activation metrics (activationLayers.ts, which layers.ts dispatches to) can use them without importing it back.
 import { InputError } from '../errors';
 
-export const LAYER_METRICS = ['weight-l2', 'block-influence', 'angular', 'ablation', 'wanda'] as const;
-export type LayerMetric = (typeof LAYER_METRICS)[number];
+import { LAYER_METRICS, type LayerMetric } from '../protocol/layerMetrics';
+
+export { LAYER_METRICS, type LayerMetric } from '../protocol/layerMetrics';
 
 export function parseLayerMetric(value: string | undefined): LayerMetric {
   const metric = value ?? 'weight-l2';

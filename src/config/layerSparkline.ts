@@ -1,5 +1,6 @@
 // The last layer ranking of a model folder, as the config hover shows it: one block character per layer, scaled
 // between the lowest and highest score, and the least important layers named.
+import { layerMetricInfo } from '../protocol/layerMetrics';
 import type { LayersResult } from '../protocol/results';
 
 /** What is kept of a layer analysis per model folder (small: it lives in the workspace state). */
@@ -16,16 +17,8 @@ export interface StoredLayerRanking {
   tokens: number | null;
 }
 
-const METRIC_LABELS: Record<string, string> = {
-  'weight-l2': 'weight L2',
-  'block-influence': 'Block Influence',
-  angular: 'angular distance',
-  ablation: 'ablation Δ perplexity',
-  wanda: 'Wanda score',
-};
-
 export function layerMetricLabel(metric: string): string {
-  return METRIC_LABELS[metric] ?? metric;
+  return layerMetricInfo(metric)?.inSentence ?? metric;
 }
 
 export function storedRanking(result: LayersResult, at: Date): StoredLayerRanking {

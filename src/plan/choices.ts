@@ -4,14 +4,13 @@
 import { join, resolve } from 'node:path';
 import { InputError } from '../errors';
 import { pathKind } from '../formats/fileio';
+import { TEXT_LAYER_METRICS } from '../protocol/layerMetrics';
 import type { PlanChoice, PlanChoices, PlanKind } from '../protocol/plan';
 import { expertLayout } from './experts';
 import { headLayout } from './heads';
 import { linearWeights } from './linearWeights';
 import { openSource } from './source';
 
-/** Activation metrics for choosing blocks, in the order offered (Block Influence is ShortGPT's). */
-const LAYER_TEXT_METRICS = ['block-influence', 'angular', 'ablation', 'wanda'];
 
 export async function planChoices(model: string): Promise<PlanChoices> {
   const source = await openSource(resolve(model));
@@ -37,7 +36,7 @@ export async function planChoices(model: string): Promise<PlanChoices> {
 
   probe(['drop-layers', 'contiguous-block'], () => {
     if (source.layers < 2) return `the model has ${source.layers} block; at least one must remain`;
-    const layerMetrics = metrics('weight-l2', LAYER_TEXT_METRICS);
+    const layerMetrics = metrics('weight-l2', [...TEXT_LAYER_METRICS]);
     return [
       { kind: 'drop-layers', max: source.layers - 1, metrics: layerMetrics },
       { kind: 'contiguous-block', max: source.layers - 1, metrics: layerMetrics },

@@ -1,6 +1,7 @@
 // Messages between the extension host (or any parent) and the analysis child process. One union per direction,
 // handled with an exhaustive switch on `type`.
 import type { ErrorKind } from '../errors';
+import type { LayerMetric } from './layerMetrics';
 import type { CsvRequest, CsvResult } from './csv';
 import type { PlanWorkerRequest, PlanWorkerResult } from './plan';
 import type { DeltaResult, HistogramResult, InspectResult, LayersResult, PerplexityResult, Progress, SaliencyMethod, SaliencyResult, StatsResult } from './results';
@@ -17,7 +18,7 @@ export type AnalysisRequest =
   | { analysis: 'inspect'; path: string }
   /** stableRank: false leaves stable rank out of the run (it costs most of the time). */
   | { analysis: 'stats'; path: string; providers?: string[]; stableRank?: boolean }
-  | { analysis: 'layers'; path: string; metric: 'weight-l2' | 'block-influence' | 'angular' | 'ablation' | 'wanda'; text?: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
+  | { analysis: 'layers'; path: string; metric: LayerMetric; text?: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
   | { analysis: 'delta'; base: string; tuned: string }
   /** One tensor's value histogram (the panel's tensor detail). */
   | { analysis: 'histogram'; path: string; tensor: string; bins?: number }

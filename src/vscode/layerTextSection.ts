@@ -2,18 +2,13 @@
 // tokenizer, runs on the webview's request with progress and cancel, and keeps one result per metric so a reloaded
 // webview gets them all back (the Layers view compares the metrics' rankings).
 import { basename } from 'node:path';
+import { layerMetricInfo } from '../protocol/layerMetrics';
 import type { HostToWebview, LayerMetricName, TextLayersResult } from '../protocol/webview';
 import { layersOnText, textModelDirectory } from './layersOnText';
 import { rememberSampleTextFile, sampleTextFile } from './settings';
 import { LatestJob } from './sessionJob';
 
-const METRIC_NAMES: Record<LayerMetricName, string> = {
-  'block-influence': 'Block Influence',
-  angular: 'angular distance',
-  ablation: 'ablation Δ perplexity',
-  'weight-l2': 'weight L2',
-  wanda: 'Wanda scores',
-};
+const inSentence = (metric: LayerMetricName): string => layerMetricInfo(metric)?.inSentence ?? metric;
 
 export interface LayerTextSection {
   /** After the inspect result is shown: offer the section (and replay kept results) when the model can run. */
@@ -48,8 +43,8 @@ export function layerTextSection(path: string, post: (message: HostToWebview) =>
         kept.set(metric, result);
         post({ type: 'layersResult', result });
       },
-      cancelled: () => post({ type: 'layersError', title: 'Cancelled', message: `Computing ${METRIC_NAMES[metric]} was cancelled.` }),
-      failed: (message) => post({ type: 'layersError', title: `Cannot compute ${METRIC_NAMES[metric]} of ${basename(model)}`, message }),
+      cancelled: () => post({ type: 'layersError', title: 'Cancelled', message: `Computing ${inSentence(metric)} was cancelled.` }),
+      failed: (message) => post({ type: 'layersError', title: `Cannot compute ${inSentence(metric)} of ${basename(model)}`, message }),
     });
   };
 

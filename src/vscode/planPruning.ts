@@ -14,6 +14,7 @@ import { showPlanPanel } from './planPanel';
 import { withCancellableProgress } from './progress';
 import { chooseSampleText } from './sampleText';
 import { runSettings } from './settings';
+import { LAYER_METRIC_INFO } from '../protocol/layerMetrics';
 
 export interface PlanPruningArgs {
   model?: string;
@@ -31,9 +32,10 @@ const KINDS: Record<PlanKind, { label: string; detail: string; unit: string }> =
   'drop-experts': { label: 'Drop MoE experts', detail: 'The lowest-norm experts of every MoE block; router rows follow', unit: 'experts to drop per block' },
 };
 
+/** Plan metrics: the layer metrics of the registry, and the weight-only scores of sparsity, heads and experts. */
 const METRICS: Record<string, string> = {
-  'block-influence': 'Block Influence', angular: 'Angular distance', ablation: 'Ablation Δ perplexity', wanda: 'Wanda |W|·‖X‖',
-  'weight-l2': 'Weight L2', magnitude: 'Magnitude |W|', 'head-l2': 'Head L2', 'expert-l2': 'Expert L2',
+  ...Object.fromEntries(LAYER_METRIC_INFO.map((m) => [m.id, m.label])),
+  magnitude: 'Magnitude |W|', 'head-l2': 'Head L2', 'expert-l2': 'Expert L2',
 };
 
 /** Arguments from scripts and keybindings are untyped JSON: keep the well-formed fields. */

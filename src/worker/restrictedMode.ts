@@ -12,11 +12,12 @@ import { indexFormat, locateModelDirectory } from '../formats/huggingface';
 import { readPlanFile } from '../plan/apply';
 import type { PrunePlan } from '../protocol/pruneplan';
 import type { AnalysisRequest } from '../protocol/worker';
+import { TEXT_LAYER_METRICS } from '../protocol/layerMetrics';
 
 export type Admission = { allowed: true } | { allowed: false; reason: string };
 
 /** Layer and plan metrics that run the model on a text. */
-const TEXT_METRICS = new Set(['block-influence', 'angular', 'ablation', 'wanda']);
+const TEXT_METRICS: ReadonlySet<string> = new Set(TEXT_LAYER_METRICS);
 
 /** Who restricts: VS Code's Restricted Mode, or the CLI's --restricted; they differ in how to lift it. */
 export type RestrictedBy = 'workspace' | 'cli';

@@ -3,6 +3,7 @@
 // was used, and the model's perplexity on that text. The bars themselves are drawn by the Layers view, which keeps
 // every metric computed so far.
 import type { LayersResult, PerplexityResult, Progress } from '../../src/protocol/results';
+import { LAYER_METRIC_INFO } from '../../src/protocol/layerMetrics';
 import { formatCount } from '../../src/protocol/units';
 import type { LayerMetricName, TextLayersResult } from '../../src/protocol/webview';
 import { basename, h } from '../dom';
@@ -28,13 +29,11 @@ export interface LayersSection {
   update: (state: LayersState) => void;
 }
 
+/** The dropdown's metrics: those run on the text first (Block Influence, ShortGPT's, by default), then weight L2. */
 export const TEXT_METRICS: { key: LayerMetricName; label: string; definition: string }[] = [
-  { key: 'block-influence', label: 'Block Influence', definition: 'Block Influence = 1 − mean over tokens of cos(block input, block output) (ShortGPT); higher = the block changes the hidden state more.' },
-  { key: 'angular', label: 'Angular distance', definition: 'Angular distance = mean over tokens of arccos(cos(block input, block output))/π; higher = the block turns the hidden state further.' },
-  { key: 'ablation', label: 'Ablation Δ perplexity', definition: 'Δ perplexity = perplexity with the block skipped (its residual update left out) − the full model’s; higher = removing the block hurts more.' },
-  { key: 'wanda', label: 'Wanda |W|·‖X‖', definition: 'Wanda = mean over the block’s linear weights of |W|·‖X‖₂, X the layer inputs on the text; higher = larger weights on stronger signals.' },
-  { key: 'weight-l2', label: 'Weight L2', definition: 'Weight L2 = Frobenius norm of the block’s weights; reads no text (the perplexity beside it does).' },
-];
+  ...LAYER_METRIC_INFO.filter((m) => m.needsText),
+  ...LAYER_METRIC_INFO.filter((m) => !m.needsText),
+].map((m) => ({ key: m.id, label: m.label, definition: m.definition }));
 
 export function layersSection(actions: LayersActions): LayersSection {
   let metric: LayerMetricName = 'block-influence';
