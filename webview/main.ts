@@ -16,9 +16,11 @@ interface VsCodeApi {
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
-/** What survives the webview being hidden and shown again: the last view, and what the model panel computed and chose. */
+/**
+ * What survives the webview being hidden and shown again: the model panel's choices (view, metric, sort, table).
+ * No results: on `ready` the host sends them again (each session keeps what it computed).
+ */
 interface SavedState {
-  view: HostToWebview;
   inspect?: InspectSaved;
 }
 
@@ -26,7 +28,6 @@ registerToolkit();
 const app = document.getElementById('app')!;
 const embedded = document.getElementById('importance-lens-initial');
 const api: VsCodeApi | undefined = embedded ? undefined : acquireVsCodeApi();
-let view: HostToWebview | undefined;
 /** The model panel on screen, if any; its saved part outlives it (a retry or a reload shows the same choices). */
 let inspect: InspectPanel | undefined;
 let inspectSaved: InspectSaved | undefined;
@@ -37,8 +38,8 @@ function post(message: WebviewToHost): void {
 
 function save(): void {
   if (inspect) inspectSaved = inspect.saved();
-  if (!api || !view) return;
-  const state: SavedState = { view, ...(inspectSaved ? { inspect: inspectSaved } : {}) };
+  if (!api) return;
+  const state: SavedState = inspectSaved ? { inspect: inspectSaved } : {};
   api.setState(state);
 }
 
@@ -54,7 +55,6 @@ function render(message: HostToWebview): void {
       return;
     case 'inspectResult':
       // No jobs in the standalone report: there is no analysis process to run them.
-      view = message;
       inspect = inspectPanel(message.result, api ? post : undefined, inspect?.saved() ?? inspectSaved, save);
       app.replaceChildren(inspect.element);
       save();
@@ -62,26 +62,18 @@ function render(message: HostToWebview): void {
     case 'deltaResult':
       inspect = undefined;
       app.replaceChildren(deltaView(message.result));
-      view = message;
-      save();
       return;
     case 'saliencyResult':
       inspect = undefined;
       app.replaceChildren(saliencyView(message.result, message.document, api ? { reveal: (index) => post({ type: 'revealToken', index }) } : {}));
-      view = message;
-      save();
       return;
     case 'datasetResult':
       inspect = undefined;
       app.replaceChildren(datasetView(message.view, api ? { revealLine: (line) => post({ type: 'revealLine', line }), openFile: (path) => post({ type: 'openFile', path }) } : {}));
-      view = message;
-      save();
       return;
     case 'planView':
       inspect = undefined;
       app.replaceChildren(planView(message.view, api ? { command: (command) => post({ type: 'planCommand', command }), open: (row, target) => post({ type: 'planOpenSource', row, target }) } : {}));
-      view = message;
-      save();
       return;
     case 'statsProgress':
     case 'statsResult':
@@ -103,17 +95,14 @@ function render(message: HostToWebview): void {
 }
 
 function isSavedState(value: unknown): value is SavedState {
-  return typeof value === 'object' && value !== null && 'view' in value;
+  return typeof value === 'object' && value !== null;
 }
 
 if (embedded) {
   render(JSON.parse(embedded.textContent ?? '{}') as HostToWebview);
 } else {
   const saved = api!.getState();
-  if (isSavedState(saved)) {
-    inspectSaved = saved.inspect;
-    render(saved.view);
-  }
+  if (isSavedState(saved)) inspectSaved = saved.inspect;
   window.addEventListener('message', (event: MessageEvent<HostToWebview>) => render(event.data));
   post({ type: 'ready' });
 }

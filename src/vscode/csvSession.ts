@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { CsvDatasetView } from '../protocol/csv';
-import type { HostToWebview } from '../protocol/webview';
+import type { DatasetPanelFromView, DatasetPanelToView } from '../protocol/panels/dataset';
 import { showPanel } from './panel';
 import { onWebviewMessage } from './sessionJob';
 
@@ -25,13 +25,13 @@ export function showDatasetPanel(extensionUri: vscode.Uri, csv: vscode.Uri, view
 function attachDatasetSession(webview: vscode.Webview, csv: vscode.Uri, initial: CsvDatasetView): vscode.Disposable {
   let view = initial;
   const key = csv.toString();
-  const post = () => void webview.postMessage({ type: 'datasetResult', view } satisfies HostToWebview);
+  const post = () => void webview.postMessage({ type: 'datasetResult', view } satisfies DatasetPanelToView);
   sessions.set(key, (next) => {
     view = next;
     post();
   });
   // The Dataset view sends only these; anything else is ignored.
-  const subscription = onWebviewMessage(webview, {
+  const subscription = onWebviewMessage<DatasetPanelFromView>(webview, {
     ready: post,
     revealLine: ({ line }) => {
       const rows = view.analysis?.kind === 'rows' ? [...view.analysis.highest, ...view.analysis.lowest] : [];

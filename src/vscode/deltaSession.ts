@@ -3,7 +3,7 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import type { DeltaResult } from '../protocol/results';
-import type { HostToWebview } from '../protocol/webview';
+import type { DeltaPanelFromView, DeltaPanelToView } from '../protocol/panels/delta';
 import { runAnalysis } from './analysisService';
 import { LatestJob, onWebviewMessage } from './sessionJob';
 
@@ -11,7 +11,7 @@ export function attachDeltaSession(webview: vscode.Webview, tuned: vscode.Uri, b
   const title = `Comparing ${basename(tuned.fsPath)} with ${basename(base.fsPath)}`;
   const job = new LatestJob(`delta ${base.fsPath} -> ${tuned.fsPath}`);
   let result: DeltaResult | undefined;
-  const post = (message: HostToWebview) => void webview.postMessage(message);
+  const post = (message: DeltaPanelToView) => void webview.postMessage(message);
 
   const start = async () => {
     result = undefined;
@@ -33,7 +33,7 @@ export function attachDeltaSession(webview: vscode.Webview, tuned: vscode.Uri, b
   };
 
   // The delta view offers nothing else; other messages are ignored.
-  const subscription = onWebviewMessage(webview, {
+  const subscription = onWebviewMessage<DeltaPanelFromView>(webview, {
     // A reloaded webview: show what we have, or let the running comparison report to it.
     ready: () => {
       if (result) post({ type: 'deltaResult', result });

@@ -5,7 +5,7 @@ import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { topLevelKeyRange } from '../arch/configKey';
 import type { StatsResult } from '../protocol/results';
-import type { HostToWebview } from '../protocol/webview';
+import type { ModelPanelFromView, ModelPanelToView } from '../protocol/panels/model';
 import { runAnalysis } from './analysisService';
 import { layerTextSection } from './layerTextSection';
 import { LatestJob, onWebviewMessage } from './sessionJob';
@@ -22,7 +22,7 @@ export function attachInspectSession(webview: vscode.Webview, target: vscode.Uri
   /** Files the webview may ask to open and tensors it may ask about: only those the result names. */
   let openable = new Set<string>();
   let tensors = new Set<string>();
-  const post = (message: HostToWebview) => void webview.postMessage(message);
+  const post = (message: ModelPanelToView) => void webview.postMessage(message);
   const layers = layerTextSection(target.fsPath, post);
 
   const start = async () => {
@@ -78,7 +78,7 @@ export function attachInspectSession(webview: vscode.Webview, target: vscode.Uri
     await vscode.window.showTextDocument(document, { ...(selection ? { selection } : {}), preview: true });
   };
 
-  const subscription = onWebviewMessage(webview, {
+  const subscription = onWebviewMessage<ModelPanelFromView>(webview, {
     ready: () => void start(),
     retry: () => void start(),
     cancel: () => inspectJob.cancel(),

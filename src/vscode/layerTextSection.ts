@@ -3,7 +3,7 @@
 // webview gets them all back (the Layers view compares the metrics' rankings).
 import { basename } from 'node:path';
 import { layerMetricInfo } from '../protocol/layerMetrics';
-import type { HostToWebview, LayerMetricName, TextLayersResult } from '../protocol/webview';
+import type { LayerMetricName, ModelPanelToView, TextLayersResult } from '../protocol/panels/model';
 import { layersOnText, textModelDirectory } from './layersOnText';
 import { rememberSampleTextFile, sampleTextFile } from './settings';
 import { LatestJob } from './sessionJob';
@@ -20,7 +20,7 @@ export interface LayerTextSection {
   dispose(): void;
 }
 
-export function layerTextSection(path: string, post: (message: HostToWebview) => void): LayerTextSection {
+export function layerTextSection(path: string, post: (message: ModelPanelToView) => void): LayerTextSection {
   const model = textModelDirectory(path);
   const job = new LatestJob(`layers ${model}`);
   /** Results by metric, in the order computed: the latest is last. */

@@ -7,7 +7,7 @@ import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { errorMessage } from '../errors';
 import type { ApplyOutcome, PlanPanelView, PlanPreview, PlanRow, PlanRowLinks } from '../protocol/plan';
-import type { HostToWebview } from '../protocol/webview';
+import type { PlanPanelFromView, PlanPanelToView } from '../protocol/panels/plan';
 import { showPanel } from './panel';
 import { applyPlanFile, onDidApplyPlan, verifyPlanFile } from './planApply';
 import { computePreview, previewDiff } from './planPreview';
@@ -39,7 +39,7 @@ function attachPlanSession(webview: vscode.Webview, plan: vscode.Uri): vscode.Di
   let applied: ApplyOutcome | null = null;
   let verified: ApplyOutcome | null = null;
   let controller: AbortController | undefined;
-  const post = (message: HostToWebview) => void webview.postMessage(message);
+  const post = (message: PlanPanelToView) => void webview.postMessage(message);
 
   const show = () => {
     if (!preview) return;
@@ -82,7 +82,7 @@ function attachPlanSession(webview: vscode.Webview, plan: vscode.Uri): vscode.Di
   };
 
   return vscode.Disposable.from(
-    onWebviewMessage(webview, {
+    onWebviewMessage<PlanPanelFromView>(webview, {
       ready: () => void load(),
       retry: () => void load(),
       cancel: () => controller?.abort(),

@@ -3,7 +3,7 @@
 // the result's own offsets, so no message can point at another range or file.
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import type { HostToWebview } from '../protocol/webview';
+import type { SaliencyPanelFromView, SaliencyPanelToView } from '../protocol/panels/saliency';
 import type { PlacedSaliency } from './saliencyDecorations';
 import { onWebviewMessage } from './sessionJob';
 import { webviewHtml, webviewOptions } from './webviewHtml';
@@ -24,7 +24,7 @@ export function showSaliencyPanel(extensionUri: vscode.Uri, placed: PlacedSalien
   created.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.svg');
   created.webview.html = webviewHtml(created.webview, extensionUri, 'Token Saliency');
   // The saliency view offers nothing but revealing tokens; other messages are ignored.
-  const subscription = onWebviewMessage(created.webview, {
+  const subscription = onWebviewMessage<SaliencyPanelFromView>(created.webview, {
     ready: () => post(created.webview),
     revealToken: (message) => void reveal(message.index),
   });
@@ -37,7 +37,7 @@ export function showSaliencyPanel(extensionUri: vscode.Uri, placed: PlacedSalien
 
 function post(webview: vscode.Webview): void {
   if (!shown) return;
-  const message: HostToWebview = { type: 'saliencyResult', result: shown.result, document: basename(shown.document.uri.fsPath || shown.document.uri.path) };
+  const message: SaliencyPanelToView = { type: 'saliencyResult', result: shown.result, document: basename(shown.document.uri.fsPath || shown.document.uri.path) };
   void webview.postMessage(message);
 }
 

@@ -3,7 +3,6 @@
 // message each; and route the webview's messages to handlers by type.
 import * as vscode from 'vscode';
 import { CancelledError, errorMessage, InputError } from '../errors';
-import type { WebviewToHost } from '../protocol/webview';
 import { log } from './log';
 
 export interface JobOutcome<T> {
@@ -46,13 +45,14 @@ export class LatestJob {
   }
 }
 
-export type MessageHandlers = { [K in WebviewToHost['type']]?: (message: Extract<WebviewToHost, { type: K }>) => void };
+/** Handlers for one panel's messages (its protocol in src/protocol/panels/), by type. */
+export type MessageHandlers<In extends { type: string }> = { [K in In['type']]?: (message: Extract<In, { type: K }>) => void };
 
 /** Messages a view does not offer have no handler and are ignored: a webview cannot make a session do more. */
-export function onWebviewMessage(webview: vscode.Webview, handlers: MessageHandlers): vscode.Disposable {
-  return webview.onDidReceiveMessage((message: WebviewToHost) => {
+export function onWebviewMessage<In extends { type: string }>(webview: vscode.Webview, handlers: MessageHandlers<In>): vscode.Disposable {
+  return webview.onDidReceiveMessage((message: In) => {
     const type = typeof message === 'object' && message !== null ? message.type : undefined;
     if (typeof type !== 'string' || !Object.hasOwn(handlers, type)) return;
-    (handlers[type] as (m: WebviewToHost) => void)(message);
+    (handlers[type as In['type']] as (m: In) => void)(message);
   });
 }

@@ -1,11 +1,11 @@
 // The model panel: a header, then three views behind a tab switcher (toolkit panels: arrow keys move between tabs,
 // ARIA tablist/tab/tabpanel): Overview (what the checkpoint is), Layers (per-block bars for the metric chosen, with
 // the jobs that compute the metrics), Tensors (the virtualised table and a tensor's detail). Holds the results
-// that arrive on top of the summary (statistics, layer metrics, histograms) and the choices a user made, so the
-// webview can save them when hidden and restore them when shown.
+// that arrive on top of the summary (statistics, layer metrics, histograms); the webview saves only the choices a
+// user made (view, metric, sort, table state), and the host sends the results again when a hidden panel is shown.
 import type { InspectResult, InspectTensor, StatsResult, TensorStats } from '../../src/protocol/results';
 import { formatBytes, formatCount } from '../../src/protocol/units';
-import type { HostToWebview, TextLayersResult, WebviewToHost } from '../../src/protocol/webview';
+import type { ModelPanelFromView, ModelPanelToView, TextLayersResult } from '../../src/protocol/panels/model';
 import { basename, h } from '../dom';
 import { formatValue } from '../format';
 import { layersSection, TEXT_METRICS, type LayersState } from './layerTextSection';
@@ -24,18 +24,15 @@ export interface InspectUiState {
   table: TensorTableState;
 }
 
-/** What the webview keeps across hide/show (a running or failed job is not kept: the host replays its results). */
+/** What the webview keeps across hide/show: the user's choices only; results come back from the host on `ready`. */
 export interface InspectSaved {
-  stats?: StatsResult;
-  textResults: TextLayersResult[];
-  textOffer?: string | null;
   ui: InspectUiState;
 }
 
 export interface InspectPanel {
   element: HTMLElement;
   /** Results and job states that update the panel in place; false for a message that is not the panel's. */
-  handle(message: HostToWebview): boolean;
+  handle(message: ModelPanelToView): boolean;
   saved(): InspectSaved;
 }
 
@@ -48,14 +45,13 @@ const VIEWS: { key: InspectViewName; label: string }[] = [
 export const DEFAULT_UI: InspectUiState = { view: 'overview', metric: 'params', sort: 'index', table: { filter: '', sort: null, descending: false, grouped: true, selected: null } };
 
 /** `post` is undefined in the standalone report: no host, so no jobs and no links. */
-export function inspectPanel(result: InspectResult, post: ((message: WebviewToHost) => void) | undefined, saved: InspectSaved | undefined, onSave: () => void): InspectPanel {
+export function inspectPanel(result: InspectResult, post: ((message: ModelPanelFromView) => void) | undefined, saved: InspectSaved | undefined, onSave: () => void): InspectPanel {
   const ui: InspectUiState = { ...DEFAULT_UI, ...saved?.ui, table: { ...DEFAULT_UI.table, ...saved?.ui.table } };
-  let stats: StatsResult | undefined = saved?.stats;
-  let statsByName: Map<string, TensorStats> | null = stats ? new Map(stats.tensors.map((t) => [t.name, t])) : null;
-  const textResults = new Map<string, TextLayersResult>((saved?.textResults ?? []).map((r) => [r.layers.metric, r]));
-  let statsState: StatsState = stats ? { kind: 'done', result: stats } : { kind: 'idle' };
-  const latestText = [...textResults.values()].pop();
-  let layersState: LayersState = latestText ? { kind: 'done', result: latestText } : saved?.textOffer !== undefined ? { kind: 'idle', textFile: saved.textOffer } : { kind: 'unavailable' };
+  let stats: StatsResult | undefined;
+  let statsByName: Map<string, TensorStats> | null = null;
+  const textResults = new Map<string, TextLayersResult>();
+  let statsState: StatsState = { kind: 'idle' };
+  let layersState: LayersState = { kind: 'unavailable' };
   const histograms = new Map<string, HistogramState>();
   let detailTensor: InspectTensor | undefined;
   const configPath = result.architecture.configPath;
@@ -280,12 +276,7 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
       }
     },
     saved() {
-      return {
-        ...(stats ? { stats } : {}),
-        textResults: [...textResults.values()],
-        ...(layersState.kind === 'idle' ? { textOffer: layersState.textFile } : {}),
-        ui: { ...ui, table: { ...ui.table } },
-      };
+      return { ui: { ...ui, table: { ...ui.table } } };
     },
   };
 }
