@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { topLevelKeyRange } from '../arch/configKey';
-import type { StatsResult } from '../protocol/results';
+import type { InspectResult, StatsResult } from '../protocol/results';
 import type { ModelPanelFromView, ModelPanelToView } from '../protocol/panels/model';
 import { runAnalysis } from './analysisService';
 import { layerTextSection } from './layerTextSection';
@@ -17,7 +17,8 @@ export function attachInspectSession(webview: vscode.Webview, target: vscode.Uri
   const inspectJob = new LatestJob(`inspect ${target.fsPath}`);
   const statsJob = new LatestJob(`stats ${target.fsPath}`);
   const histogramJob = new LatestJob(`histogram ${target.fsPath}`);
-  /** Kept so a webview that reloads (hidden and shown again) gets its statistics back without a re-run. */
+  /** Kept so a webview that reloads (hidden and shown again) gets its results back without a re-run. */
+  let inspected: InspectResult | undefined;
   let stats: StatsResult | undefined;
   /** Files the webview may ask to open and tensors it may ask about: only those the result names. */
   let openable = new Set<string>();
@@ -33,15 +34,22 @@ export function attachInspectSession(webview: vscode.Webview, target: vscode.Uri
     post({ type: 'progress', title, progress: { message: 'Starting the analysis process' } });
     await inspectJob.run((signal) => runAnalysis({ analysis: 'inspect', path: target.fsPath }, { signal, onProgress: (progress) => post({ type: 'progress', title, progress }) }), {
       result: (outcome) => {
-        openable = new Set([...outcome.result.files, ...(outcome.result.architecture.configPath ? [outcome.result.architecture.configPath] : [])]);
-        tensors = new Set(outcome.result.tensors.map((t) => t.name));
-        post({ type: 'inspectResult', result: outcome.result });
-        if (stats) post({ type: 'statsResult', result: stats });
-        layers.offer();
+        inspected = outcome.result;
+        openable = new Set([...inspected.files, ...(inspected.architecture.configPath ? [inspected.architecture.configPath] : [])]);
+        tensors = new Set(inspected.tensors.map((t) => t.name));
+        replay();
       },
       cancelled: () => post({ type: 'error', title: 'Cancelled', message: 'The analysis was cancelled.' }),
       failed: (message) => post({ type: 'error', title: `Cannot inspect ${name}`, message }),
     });
+  };
+
+  /** Everything the view shows, from what this session keeps. */
+  const replay = () => {
+    if (!inspected) return;
+    post({ type: 'inspectResult', result: inspected });
+    if (stats) post({ type: 'statsResult', result: stats });
+    layers.offer();
   };
 
   const computeStats = async () => {
@@ -79,7 +87,8 @@ export function attachInspectSession(webview: vscode.Webview, target: vscode.Uri
   };
 
   const subscription = onWebviewMessage<ModelPanelFromView>(webview, {
-    ready: () => void start(),
+    // A webview shown again (it keeps no results) gets what was computed; a new one runs the inspect job.
+    ready: () => (inspected && !inspectJob.running ? replay() : void start()),
     retry: () => void start(),
     cancel: () => inspectJob.cancel(),
     openFile: (message) => void openFile(message.path, message.key),
