@@ -1,7 +1,7 @@
 // The CLI's commands: usage, options and what each runs. Results go to stdout as JSON (--json) or text.
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { runAnalysis } from '../analyses';
+import { runAnalysis } from '../worker/dispatch';
 import { parseLayerMetric } from '../analyses/layers';
 import type { AnalysisRequest, ResultFor } from '../protocol/worker';
 import { renderReport } from '../report/html';

@@ -2,7 +2,7 @@
 // analysis per `run` message, reports progress at most once a second, honours `cancel` between chunks of work.
 // This is the only process that will load onnxruntime-node, so a native crash takes down this child, not the host.
 import { assertNever, CancelledError, errorKind, errorMessage } from '../errors';
-import { runAnalysis } from '../analyses';
+import { runAnalysis } from './dispatch';
 import type { HostToWorker, WorkerToHost } from '../protocol/worker';
 
 const PROGRESS_INTERVAL_MS = 1000;
