@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import type { HostToWebview } from '../src/protocol/webview';
 import { inspectResult, saliency, stats, textLayers } from '../test/fixtures/panelMessages';
 import { seededRandom } from '../src/compute/random';
-import { launchBrowser, ROOT } from '../test/e2e/codeServer';
-import { paintMessages, webviewPageHtml } from '../test/e2e/webviewPage';
+import { launchBrowser, ROOT } from '../test/harness/codeServer';
+import { paintMessages, webviewPageHtml } from '../test/harness/webviewPage';
 
 interface Case {
   name: string;

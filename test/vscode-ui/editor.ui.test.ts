@@ -6,8 +6,8 @@ import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from '../e2e/codeServer';
-import { answerOpenDialog, expandFolder, explorerMenu, openWorkbench, SCREENSHOTS } from '../e2e/workbench';
+import { ROOT } from '../harness/codeServer';
+import { answerOpenDialog, expandFolder, explorerMenu, openWorkbench, SCREENSHOTS } from '../harness/workbench';
 import { encodeSafetensors } from '../fixtures/safetensorsWriter';
 
 /** A workspace with the trained sample model and a psalm to run it on. */

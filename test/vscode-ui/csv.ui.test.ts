@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
-import { ROOT } from '../e2e/codeServer';
-import { answerOpenDialog, expandFolder, explorerMenu, openWorkbench, SCREENSHOTS } from '../e2e/workbench';
+import { ROOT } from '../harness/codeServer';
+import { answerOpenDialog, expandFolder, explorerMenu, openWorkbench, SCREENSHOTS } from '../harness/workbench';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'csv');
 

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { FrameLocator, Page } from 'playwright-core';
-import { ROOT } from '../e2e/codeServer';
-import { expandFolder, explorerMenu, openWorkbench, SCREENSHOTS } from '../e2e/workbench';
+import { ROOT } from '../harness/codeServer';
+import { expandFolder, explorerMenu, openWorkbench, SCREENSHOTS } from '../harness/workbench';
 
 /** Theme ids of VS Code 1.139's built-in themes, with the class the workbench takes when each is applied. */
 const THEMES = [

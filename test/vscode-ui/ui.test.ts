@@ -6,8 +6,8 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from '../e2e/codeServer';
-import { answerOpenDialog, expandFolder, explorerMenu, openWorkbench, SCREENSHOTS, switchTheme } from '../e2e/workbench';
+import { ROOT } from '../harness/codeServer';
+import { answerOpenDialog, expandFolder, explorerMenu, openWorkbench, SCREENSHOTS, switchTheme } from '../harness/workbench';
 
 
 test('explorer right-click -> Analyze Importance shows the tensor table in the panel', { timeout: 240_000 }, async (t) => {

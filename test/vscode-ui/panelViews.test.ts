@@ -1,5 +1,5 @@
 // The model panel's views in plain headless Chromium on the built bundle, with the webview API stood in for
-// (test/e2e/webviewPage.ts): fast checks of what the code-server test cannot reach cheaply — a 100 000-tensor table
+// (test/harness/webviewPage.ts): fast checks of what the code-server test cannot reach cheaply — a 100 000-tensor table
 // keeps a few dozen rows in the DOM and draws the ones scrolled to, sorts and filters all of them, moves by
 // keyboard; the messages the views send (histogram, config key) and the state they save.
 import assert from 'node:assert/strict';
@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { inspectResult, textLayers } from '../fixtures/panelMessages';
 import { seededRandom } from '../../src/compute/random';
-import { launchBrowser, ROOT } from '../e2e/codeServer';
-import { paintMessages, posted, webviewPageHtml } from '../e2e/webviewPage';
+import { launchBrowser, ROOT } from '../harness/codeServer';
+import { paintMessages, posted, webviewPageHtml } from '../harness/webviewPage';
 
 test('model panel: virtualised 100 000-tensor table, links and saved state', { timeout: 120_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'il-views-'));

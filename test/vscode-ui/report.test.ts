@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { launchBrowser, ROOT } from '../e2e/codeServer';
+import { launchBrowser, ROOT } from '../harness/codeServer';
 
 test('the HTML report renders the checkpoint summary offline in a browser', { timeout: 60_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'il-report-'));

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { ROOT } from '../e2e/codeServer';
-import { explorerMenu, openWorkbench, SCREENSHOTS, switchTheme } from '../e2e/workbench';
+import { ROOT } from '../harness/codeServer';
+import { explorerMenu, openWorkbench, SCREENSHOTS, switchTheme } from '../harness/workbench';
 
 const PLAN = 'drop-1-layers-block-influence.pruneplan.json';
 

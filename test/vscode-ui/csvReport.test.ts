@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { launchBrowser, ROOT } from '../e2e/codeServer';
+import { launchBrowser, ROOT } from '../harness/codeServer';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'csv');
 

@@ -1,11 +1,11 @@
-// The in-host suite (test/exthost) through @vscode/test-electron's runTests, given the stand-in executable that
+// The in-host suite (test/extension-host) through @vscode/test-electron's runTests, given the stand-in executable that
 // runs a real VS Code (code-server 1.139) offline.
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { runTests } from '@vscode/test-electron';
-import { ROOT } from '../e2e/codeServer';
+import { ROOT } from '../harness/codeServer';
 
 test('extension-host suite passes in a real VS Code', { timeout: 300_000 }, async (t) => {
   const workspace = mkdtempSync(join(tmpdir(), 'il-ws-'));
@@ -16,9 +16,9 @@ test('extension-host suite passes in a real VS Code', { timeout: 300_000 }, asyn
   cpSync(join(ROOT, 'test', 'fixtures', 'models', 'tiny-qwen2'), join(workspace, 'tiny-qwen2'), { recursive: true });
   cpSync(join(ROOT, 'samples', 'text', 'psalms-23.txt'), join(workspace, 'text', 'psalms-23.txt'));
   await runTests({
-    vscodeExecutablePath: join(ROOT, 'test', 'e2e', 'code-shim.js'),
+    vscodeExecutablePath: join(ROOT, 'test', 'harness', 'code-shim.js'),
     extensionDevelopmentPath: ROOT,
-    extensionTestsPath: join(ROOT, 'out', 'test', 'exthost', 'index.js'),
+    extensionTestsPath: join(ROOT, 'out', 'test', 'extension-host', 'index.js'),
     launchArgs: [workspace],
   });
 });

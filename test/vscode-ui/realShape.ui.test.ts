@@ -11,8 +11,8 @@ import { copyFileSync, cpSync, linkSync, mkdirSync, mkdtempSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from '../e2e/codeServer';
-import { explorerMenu, openWorkbench, SCREENSHOTS } from '../e2e/workbench';
+import { ROOT } from '../harness/codeServer';
+import { explorerMenu, openWorkbench, SCREENSHOTS } from '../harness/workbench';
 import { SHAPES, writeModelFolder } from '../fixtures/realShapes';
 
 const SHAPE = 'qwen0.5b';
