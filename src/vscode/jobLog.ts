@@ -1,8 +1,8 @@
 // Each job of the analysis process in the output channel: what was asked, on which device it ran, how long it took,
-// and what came back (or why nothing did).
+// and what came back (or why nothing did). The lines are coloured by the grammar in syntaxes/ (see jobLogLine).
 import type * as vscode from 'vscode';
 import { CancelledError, errorMessage } from '../errors';
-import { requestSummary, resultSize } from '../worker/jobSummary';
+import { jobLogLine, requestSummary, resultSize } from '../worker/jobSummary';
 import { onDidChangeJobs } from './analysisService';
 import { log } from './log';
 import { describe, deviceOf } from './statusBar';
@@ -12,18 +12,16 @@ export function register(context: vscode.ExtensionContext): void {
     onDidChangeJobs((event) => {
       const { id, request } = event.job;
       if (event.type === 'started') {
-        log.info(`job ${id} started: ${describe(request)} · ${requestSummary(request)}`);
+        log.info(jobLogLine.started(id, describe(request), requestSummary(request)));
         return;
       }
-      const wall = `${(event.wallMs / 1000).toFixed(2)} s`;
-      const { outcome } = event;
+      const { outcome, wallMs } = event;
       if ('result' in outcome) {
-        const device = deviceOf(outcome.result) ?? 'no device (files only)';
-        log.info(`job ${id} finished in ${wall} on ${device}: ${resultSize(outcome.result)}`);
+        log.info(jobLogLine.finished(id, wallMs, deviceOf(outcome.result) ?? 'no device (files only)', resultSize(outcome.result)));
       } else if (outcome.error instanceof CancelledError) {
-        log.info(`job ${id} cancelled after ${wall}`);
+        log.info(jobLogLine.cancelled(id, wallMs));
       } else {
-        log.error(`job ${id} failed after ${wall}: ${errorMessage(outcome.error)}`);
+        log.error(jobLogLine.failed(id, wallMs, errorMessage(outcome.error)));
       }
     }),
   );

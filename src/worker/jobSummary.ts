@@ -50,3 +50,16 @@ export function expectedDevice(request: AnalysisRequest, seen: ReadonlyMap<strin
     return null; // a provider name the compute layer does not know: the analysis will say so
   }
 }
+
+/**
+ * The output channel's line for each step of a job. The TextMate grammar syntaxes/importance-lens-log.json colours
+ * exactly these shapes (test/unit/logGrammar.test.ts keeps the two in step).
+ */
+export const jobLogLine = {
+  started: (id: number, what: string, summary: string): string => `job ${id} started: ${what} · ${summary}`,
+  finished: (id: number, wallMs: number, device: string, size: string): string => `job ${id} finished in ${seconds(wallMs)} on ${device}: ${size}`,
+  cancelled: (id: number, wallMs: number): string => `job ${id} cancelled after ${seconds(wallMs)}`,
+  failed: (id: number, wallMs: number, message: string): string => `job ${id} failed after ${seconds(wallMs)}: ${message}`,
+};
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
