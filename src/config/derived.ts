@@ -3,6 +3,12 @@
 // module by module from the transformers implementations of each family; a family not listed gets what can be said
 // without knowing its modules (attention grouping, KV cache, positions) and no parameter count.
 import { languageConfig, summaryFromConfig } from '../arch/summary';
+import { modelSpecFromConfig } from '../arch/modelSpec';
+import { familyOf } from '../compute/families';
+import { gatedBlockParameters } from '../compute/families/parameters';
+import { InputError } from '../errors';
+
+export { gatedBlockParameters };
 
 type Config = Record<string, unknown>;
 
@@ -72,9 +78,9 @@ export interface DerivedFacts {
 }
 
 /** Gated-MLP decoders with RoPE whose blocks are q/k/v/o + gate/up/down (Phi-3 fuses them, with the same count). */
-const GATED_DECODERS = new Set(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'phi3', 'mixtral']);
+const GATED_DECODERS = new Set(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'gemma3_text', 'phi3', 'mixtral']);
 /** Families whose config class ties the output head to the embeddings when tie_word_embeddings is absent. */
-const TIED_BY_DEFAULT = new Set(['gemma', 'gemma2', 'gpt2']);
+const TIED_BY_DEFAULT = new Set(['gemma', 'gemma2', 'gemma3_text', 'gpt2']);
 
 const DTYPE_BYTES: Record<string, number> = {
   float64: 8, double: 8, float32: 4, float: 4, fp32: 4, float16: 2, half: 2, fp16: 2, bfloat16: 2, bf16: 2,
@@ -150,7 +156,10 @@ function parameterCount(config: Config, family: string | null, attention: Attent
   });
   const experts = family === 'mixtral' ? int(config, 'num_local_experts') ?? 8 : 1;
   const router = family === 'mixtral' ? hidden * experts : 0;
-  const norms = (family === 'gemma2' ? 4 : 2) * hidden + (family === 'qwen3' ? 2 * attention.headDim : 0);
+  // Norms are what the engine's family counts beyond attention and MLP (Gemma 2/3: four per block, Qwen3 and
+  // Gemma 3: q/k norms); families the engine does not run have input and post-attention norms.
+  const engineCount = familyBlockParameters(config);
+  const norms = engineCount === null ? 2 * hidden : engineCount - attentionParams - expert;
   const perLayer = layer(attentionParams, expert * experts, norms, router);
   const tied = typeof config.tie_word_embeddings === 'boolean' ? config.tie_word_embeddings : TIED_BY_DEFAULT.has(family);
   const embeddings = vocab * hidden;
@@ -163,6 +172,17 @@ function parameterCount(config: Config, family: string | null, attention: Attent
     activePerToken: perToken === null ? null : layers * (attentionParams + perToken * expert + norms + router) + outside,
     note: null,
   };
+}
+
+/** Parameters per block as the forward engine's family counts them; null when it has no family for the config. */
+function familyBlockParameters(config: Config): number | null {
+  try {
+    const spec = modelSpecFromConfig(config, 'config.json');
+    return familyOf(spec).blockParameters(spec);
+  } catch (error) {
+    if (error instanceof InputError) return null;
+    throw error;
+  }
 }
 
 function gpt2Count(config: Config): ParameterCount | string {
@@ -195,21 +215,6 @@ function bertCount(config: Config): ParameterCount | string {
   return {
     layers, perLayer, embeddings, lmHead: 0, other, total: layers * perLayer.total + embeddings + other, activePerToken: null,
     note: 'BertModel with its pooler; task heads (MLM, classifier) not counted',
-  };
-}
-
-/**
- * Parameters of the attention (q, k, v, o and their biases) and of one gated MLP (gate, up, down and their biases)
- * of a Llama-style block. The config hover and the forward engine's llama family both count with this.
- */
-export function gatedBlockParameters(s: {
-  hidden: number; intermediate: number; heads: number; kvHeads: number; headDim: number; qkvBias: boolean; oBias: boolean; mlpBias: boolean;
-}): { attention: number; mlp: number } {
-  const q = s.heads * s.headDim;
-  const kv = s.kvHeads * s.headDim;
-  return {
-    attention: s.hidden * q + 2 * s.hidden * kv + q * s.hidden + (s.qkvBias ? q + 2 * kv : 0) + (s.oBias ? s.hidden : 0),
-    mlp: 3 * s.hidden * s.intermediate + (s.mlpBias ? 2 * s.intermediate + s.hidden : 0),
   };
 }
 
