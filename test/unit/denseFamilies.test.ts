@@ -3,6 +3,7 @@
 // make_dense_golden.py): logits, perplexity, Block Influence, ablation and the parameter count (engine and config
 // hover, one function), plus the config keys each family refuses by name. No python at test time.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -16,7 +17,7 @@ import { LanguageModel } from '../../src/compute/languageModel';
 import { TextTokenizer } from '../../src/compute/tokenizer';
 import { deriveFacts } from '../../src/config/derived';
 import { InputError } from '../../src/errors';
-import { ROOT } from './helpers';
+import { DIST, ROOT, tempDir, writeTemp } from './helpers';
 
 interface GoldenModel {
   path: string;
@@ -105,4 +106,26 @@ test('config keys the Qwen3 and Gemma graphs cannot honour are refused by name',
   const gemma2 = (patch: Record<string, unknown>) => modelSpecFromConfig({ ...config('gemma2'), ...patch }, 'x') as { attnSoftcap?: number; finalSoftcap?: number };
   assert.deepEqual([gemma2({ attn_logit_softcapping: undefined, final_logit_softcapping: undefined })].map((s) => [s.attnSoftcap, s.finalSoftcap]), [[50, 30]]);
   assert.deepEqual([gemma2({ attn_logit_softcapping: null, final_logit_softcapping: null })].map((s) => [s.attnSoftcap, s.finalSoftcap]), [[undefined, undefined]]);
+});
+
+test('the CLI runs layers --metric block-influence and perplexity on each fixture (docs/cli.md), with the reference numbers', () => {
+  const dir = tempDir();
+  const textFile = writeTemp(dir, 'psalm.txt', TEXT);
+  for (const [name, g] of Object.entries(golden.models)) {
+    const directory = join(ROOT, g.path);
+    const run = (...args: string[]) => {
+      const result = spawnSync(process.execPath, [join(DIST, 'cli.js'), ...args, '--text-file', textFile, '--json'], { encoding: 'utf8', env: { ...process.env, IMPORTANCE_LENS_PROVIDERS: 'cpu' } });
+      assert.equal(result.status, 0, `${name} ${args.join(' ')}: ${result.stderr}`);
+      return JSON.parse(result.stdout);
+    };
+    const layers = run('layers', directory, '--metric', 'block-influence');
+    assert.equal(layers.metric, 'block-influence');
+    assert.deepEqual(layers.layers.map((l: { index: number }) => l.index).sort(), [0, 1]);
+    for (const l of layers.layers as { index: number; score: number; rank: number }[]) {
+      assert.ok(Math.abs(l.score - g.block_influence[l.index]!) <= 1e-4, `${name} BI ${l.index}: ${l.score}`);
+    }
+    const ppl = run('perplexity', directory);
+    assert.equal(ppl.tokens, g.ids.length);
+    assert.ok(Math.abs(ppl.perplexity - g.perplexity) <= 1e-4 * g.perplexity, `${name} perplexity ${ppl.perplexity} vs torch ${g.perplexity}`);
+  }
 });
