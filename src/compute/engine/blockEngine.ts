@@ -1,9 +1,10 @@
 // The block-streaming forward engine: a decoder run one block at a time, with one onnxruntime session per block
-// shape whose weights are graph inputs. Before each block runs, its weights are read from the checkpoint into
-// float32 buffers allocated once per shape (two sets: the next block is read and decoded while the current one
-// runs on onnxruntime's threads). The embedding reads only the rows of the window's tokens; the head runs in
-// vocabulary chunks (headRunner.ts). So memory is two blocks' weights + activations + one head chunk, whatever
-// the number of blocks, and any checkpoint the readers decode runs, however large.
+// shape (and per attention variant, for families whose layers differ: Gemma 2/3) whose weights are graph inputs.
+// Before each block runs, its weights are read from the checkpoint into float32 buffers allocated once per shape
+// (two sets: the next block is read and decoded while the current one runs on onnxruntime's threads). The
+// embedding reads only the rows of the window's tokens; the head runs in vocabulary chunks (headRunner.ts). So
+// memory is two blocks' weights + activations + one head chunk, whatever the number of blocks, and any checkpoint
+// the readers decode runs, however large.
 import { join } from 'node:path';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { modelSpecFromConfig, type ModelSpec } from '../../arch/modelSpec';
