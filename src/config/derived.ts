@@ -3,7 +3,7 @@
 // module by module from the transformers implementations of each family; a family not listed gets what can be said
 // without knowing its modules (attention grouping, KV cache, positions) and no parameter count.
 import { languageConfig, summaryFromConfig } from '../arch/summary';
-import { modelSpecFromConfig } from '../arch/modelSpec';
+import { modelSpecFromConfig, type ModelSpec } from '../arch/modelSpec';
 import { familyOf } from '../compute/families';
 import { gatedBlockParameters } from '../compute/families/parameters';
 import { InputError } from '../errors';
@@ -149,17 +149,19 @@ function parameterCount(config: Config, family: string | null, attention: Attent
   if (missing.length > 0 || attention === null || hidden === null || intermediate === null || layers === null || vocab === null) {
     return missing.length > 0 ? `${missing.join(', ')} missing` : 'attention heads inconsistent with hidden_size';
   }
+  // A config the engine runs is counted from the engine family's spec and function (biases, head_dim defaults,
+  // q/k norms and four-norm blocks as its parser reads them); the attention/MLP split is gatedBlockParameters on
+  // that spec and the norms the rest of the family's count. Other gated decoders: q/k/v/o, gate/up/down, 2 norms.
+  const engine = engineBlock(config);
   const biasAll = config.attention_bias === true && family !== 'qwen2';
-  const { attention: attentionParams, mlp: expert } = gatedBlockParameters({
+  const shape = engine && 'qkvBias' in engine.spec ? engine.spec : {
     hidden, intermediate, heads: attention.heads, kvHeads: attention.kvHeads, headDim: attention.headDim,
     qkvBias: family === 'qwen2' || biasAll, oBias: biasAll, mlpBias: config.mlp_bias === true,
-  });
+  };
+  const { attention: attentionParams, mlp: expert } = gatedBlockParameters(shape);
   const experts = family === 'mixtral' ? int(config, 'num_local_experts') ?? 8 : 1;
   const router = family === 'mixtral' ? hidden * experts : 0;
-  // Norms are what the engine's family counts beyond attention and MLP (Gemma 2/3: four per block, Qwen3 and
-  // Gemma 3: q/k norms); families the engine does not run have input and post-attention norms.
-  const engineCount = familyBlockParameters(config);
-  const norms = engineCount === null ? 2 * hidden : engineCount - attentionParams - expert;
+  const norms = engine ? engine.total - attentionParams - expert : 2 * hidden;
   const perLayer = layer(attentionParams, expert * experts, norms, router);
   const tied = typeof config.tie_word_embeddings === 'boolean' ? config.tie_word_embeddings : TIED_BY_DEFAULT.has(family);
   const embeddings = vocab * hidden;
@@ -174,11 +176,11 @@ function parameterCount(config: Config, family: string | null, attention: Attent
   };
 }
 
-/** Parameters per block as the forward engine's family counts them; null when it has no family for the config. */
-function familyBlockParameters(config: Config): number | null {
+/** The forward engine's spec of the config and its family's parameters per block; null when it has no family for it. */
+function engineBlock(config: Config): { spec: ModelSpec; total: number } | null {
   try {
     const spec = modelSpecFromConfig(config, 'config.json');
-    return familyOf(spec).blockParameters(spec);
+    return { spec, total: familyOf(spec).blockParameters(spec) };
   } catch (error) {
     if (error instanceof InputError) return null;
     throw error;

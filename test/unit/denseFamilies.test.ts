@@ -129,3 +129,14 @@ test('the CLI runs layers --metric block-influence and perplexity on each fixtur
     assert.ok(Math.abs(ppl.perplexity - g.perplexity) <= 1e-4 * g.perplexity, `${name} perplexity ${ppl.perplexity} vs torch ${g.perplexity}`);
   }
 });
+
+test('the config hover counts with the engine family also where a config leaves a default to it (Gemma head_dim 256)', () => {
+  for (const name of ['gemma', 'gemma2', 'gemma3-text']) {
+    const { head_dim: _, ...withoutHeadDim } = config(name);
+    const spec = modelSpecFromConfig(withoutHeadDim, 'x');
+    assert.equal((spec as { headDim: number }).headDim, 256);
+    const hover = deriveFacts(withoutHeadDim).parameters!.perLayer;
+    assert.equal(hover.total, familyOf(spec).blockParameters(spec), name);
+    assert.equal(hover.norms, (name === 'gemma' ? 2 : 4) * 64 + (name === 'gemma3-text' ? 2 * 256 : 0), `${name}: norms`);
+  }
+});
