@@ -140,3 +140,9 @@ test('the config hover counts with the engine family also where a config leaves 
     assert.equal(hover.norms, (name === 'gemma' ? 2 : 4) * 64 + (name === 'gemma3-text' ? 2 * 256 : 0), `${name}: norms`);
   }
 });
+
+test('Qwen3Config defaults where config.json is silent: head_dim 128, 32768 positions', () => {
+  const { head_dim: _, max_position_embeddings: __, ...silent } = config('qwen3-head-dim');
+  const spec = modelSpecFromConfig(silent, 'x') as { headDim: number; maxPositions: number };
+  assert.deepEqual([spec.headDim, spec.maxPositions], [128, 32768]);
+});

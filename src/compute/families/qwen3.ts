@@ -13,10 +13,15 @@ export interface Qwen3Spec extends Omit<LlamaSpec, 'kind'> {
   kind: 'qwen3';
 }
 
-/** Qwen3's keys are Llama's plus q/k norm (always on); `parseLlama` is the Llama family's config parser. */
+/**
+ * Qwen3's keys are Llama's plus q/k norm (always on); `parseLlama` is the Llama family's config parser. Where a key
+ * is absent, Qwen3Config's defaults apply: head_dim 128 (not hidden / heads), max_position_embeddings 32768.
+ */
 export function qwen3SpecFromConfig(config: Record<string, unknown>, where: string, parseLlama: (config: Record<string, unknown>) => LlamaSpec): Qwen3Spec {
   if (config.mlp_bias === true) throw new InputError(`${where}: mlp_bias: true is not a qwen3 option in transformers (Qwen3MLP has no biases); refusing rather than guessing`);
-  const { kind: _, ...llama } = parseLlama({ ...config, model_type: 'llama' });
+  const { kind: _, ...llama } = parseLlama({
+    ...config, model_type: 'llama', head_dim: config.head_dim ?? 128, max_position_embeddings: config.max_position_embeddings ?? 32768,
+  });
   return { ...llama, kind: 'qwen3', modelType: 'qwen3' };
 }
 
