@@ -101,9 +101,10 @@ export function deriveFacts(raw: Config): DerivedFacts {
   const config = languageConfig(raw);
   const summary = summaryFromConfig(raw, '');
   const family = summary.family;
-  const attention = attentionFacts(config, summary.hidden, summary.heads, summary.kvHeads);
+  const engine = engineBlock(config);
+  const attention = attentionFacts(config, summary.hidden, summary.heads, summary.kvHeads, engine?.spec.headDim);
   const decoder = family !== 'bert';
-  const counted = parameterCount(config, family, attention);
+  const counted = parameterCount(config, family, attention, engine);
   return {
     family,
     parameters: typeof counted === 'string' ? null : counted,
@@ -114,9 +115,10 @@ export function deriveFacts(raw: Config): DerivedFacts {
   };
 }
 
-function attentionFacts(config: Config, hidden: number | null, heads: number | null, kvHeads: number | null): AttentionFacts | null {
+/** `engineHeadDim`: the head size the forward engine's parser settled on (it knows a family's default). */
+function attentionFacts(config: Config, hidden: number | null, heads: number | null, kvHeads: number | null, engineHeadDim?: number): AttentionFacts | null {
   if (heads === null || kvHeads === null || kvHeads > heads || heads % kvHeads !== 0) return null;
-  const headDim = int(config, 'head_dim') ?? (hidden !== null && hidden % heads === 0 ? hidden / heads : null);
+  const headDim = engineHeadDim ?? int(config, 'head_dim') ?? (hidden !== null && hidden % heads === 0 ? hidden / heads : null);
   if (headDim === null) return null;
   return { heads, kvHeads, headDim, kind: kvHeads === heads ? 'MHA' : kvHeads === 1 ? 'MQA' : 'GQA', groupSize: heads / kvHeads };
 }
@@ -137,7 +139,7 @@ function kvCache(raw: Config, config: Config, attention: AttentionFacts, layers:
   };
 }
 
-function parameterCount(config: Config, family: string | null, attention: AttentionFacts | null): ParameterCount | string {
+function parameterCount(config: Config, family: string | null, attention: AttentionFacts | null, engine: ReturnType<typeof engineBlock>): ParameterCount | string {
   if (family === 'gpt2') return gpt2Count(config);
   if (family === 'bert') return bertCount(config);
   if (family === null || !GATED_DECODERS.has(family)) return `no module layout known for model_type ${JSON.stringify(family)}`;
@@ -152,7 +154,6 @@ function parameterCount(config: Config, family: string | null, attention: Attent
   // A config the engine runs is counted from the engine family's spec and function (biases, head_dim defaults,
   // q/k norms and four-norm blocks as its parser reads them); the attention/MLP split is gatedBlockParameters on
   // that spec and the norms the rest of the family's count. Other gated decoders: q/k/v/o, gate/up/down, 2 norms.
-  const engine = engineBlock(config);
   const biasAll = config.attention_bias === true && family !== 'qwen2';
   const shape = engine && 'qkvBias' in engine.spec ? engine.spec : {
     hidden, intermediate, heads: attention.heads, kvHeads: attention.kvHeads, headDim: attention.headDim,

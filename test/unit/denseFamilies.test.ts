@@ -130,12 +130,15 @@ test('the CLI runs layers --metric block-influence and perplexity on each fixtur
   }
 });
 
-test('the config hover counts with the engine family also where a config leaves a default to it (Gemma head_dim 256)', () => {
+test('the config hover counts and sizes with the engine family also where a config leaves a default to it (Gemma head_dim 256)', () => {
   for (const name of ['gemma', 'gemma2', 'gemma3-text']) {
     const { head_dim: _, ...withoutHeadDim } = config(name);
     const spec = modelSpecFromConfig(withoutHeadDim, 'x');
     assert.equal((spec as { headDim: number }).headDim, 256);
-    const hover = deriveFacts(withoutHeadDim).parameters!.perLayer;
+    const facts = deriveFacts(withoutHeadDim);
+    assert.equal(facts.attention?.headDim, 256, `${name}: the hover's head size`);
+    assert.equal(facts.kvCache?.bytesPerToken, 2 * 2 * 2 * 256 * 4, `${name}: K and V of 2 layers × 2 KV heads × 256, float32`);
+    const hover = facts.parameters!.perLayer;
     assert.equal(hover.total, familyOf(spec).blockParameters(spec), name);
     assert.equal(hover.norms, (name === 'gemma' ? 2 : 4) * 64 + (name === 'gemma3-text' ? 2 * 256 : 0), `${name}: norms`);
   }
