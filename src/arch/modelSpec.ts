@@ -1,7 +1,9 @@
 // config.json -> the numbers a forward pass needs, for the families the graph builder knows (GPT-2 and the Llama
-// family: Llama, Mistral, Qwen2). Anything the builder cannot honour is refused here, naming the key, rather than
-// giving silently wrong activations.
+// family: Llama, Mistral, Qwen2, here; Qwen3 and Gemma 1/2/3 by a dispatch row to their family files). Anything
+// the builder cannot honour is refused, naming the key, rather than giving silently wrong activations.
 import { InputError } from '../errors';
+import { gemmaSpecFromConfig, GEMMA_TYPES, type GemmaSpec } from '../compute/families/gemma';
+import { qwen3SpecFromConfig, type Qwen3Spec } from '../compute/families/qwen3';
 
 export interface LlamaSpec {
   kind: 'llama';
@@ -58,7 +60,18 @@ export interface Gpt2Spec {
   layerNormEps: number;
 }
 
-export type ModelSpec = LlamaSpec | Gpt2Spec;
+export type ModelSpec = LlamaSpec | Gpt2Spec | Qwen3Spec | GemmaSpec;
+
+/** config.json readers that refuse, naming the key, a value a forward pass cannot use; handed to family parsers. */
+export interface ConfigFields {
+  where: string;
+  /** A positive integer (the fallback when the key is absent). */
+  int(key: string, fallback?: number): number;
+  /** A positive finite number. */
+  num(key: string, fallback: number): number;
+  /** rope_scaling as the rotary tables honour it (undefined: plain RoPE). */
+  ropeScaling(value: unknown): RopeScaling | undefined;
+}
 
 const LLAMA_FAMILY = new Set(['llama', 'mistral', 'qwen2']);
 
@@ -77,6 +90,9 @@ export function modelSpecFromConfig(config: Record<string, unknown>, where: stri
     return value;
   };
 
+  const fields: ConfigFields = { where, int, num, ropeScaling: (value) => ropeScalingFromConfig(value, where) };
+  if (modelType === 'qwen3') return qwen3SpecFromConfig(config, where, (c) => modelSpecFromConfig(c, where) as LlamaSpec);
+  if (modelType && GEMMA_TYPES.has(modelType)) return gemmaSpecFromConfig(config, modelType, fields);
   if (modelType === 'gpt2') {
     const hidden = int('n_embd');
     const heads = int('n_head');
@@ -125,7 +141,7 @@ export function modelSpecFromConfig(config: Record<string, unknown>, where: stri
     };
   }
   throw new InputError(
-    `${where}: model_type ${JSON.stringify(modelType ?? null)} has no forward-pass graph in this version (supported: gpt2, llama, mistral, qwen2); ` +
+    `${where}: model_type ${JSON.stringify(modelType ?? null)} has no forward-pass graph in this version (supported: gpt2, llama, mistral, qwen2, qwen3, ${[...GEMMA_TYPES].join(', ')}); ` +
       'export the model to ONNX and analyse the .onnx file instead',
   );
 }

@@ -64,10 +64,7 @@ export class LanguageModel implements ModelRunner {
   }
 
   get contextLength(): number {
-    const spec = this.spec;
-    // Dynamic NTK scaling exists to run past max_position_embeddings: windows go up to factor × that many tokens.
-    const positions = spec.kind === 'llama' && spec.ropeScaling?.type === 'dynamic' ? Math.floor(spec.maxPositions * spec.ropeScaling.factor) : spec.maxPositions;
-    return spec.kind === 'llama' && spec.slidingWindow ? Math.min(positions, spec.slidingWindow) : positions;
+    return this.engine.family.contextLength?.(this.spec) ?? this.spec.maxPositions;
   }
 
   /** Parameters per block from the architecture (the same for every block of these families). */

@@ -3,6 +3,12 @@
 // module by module from the transformers implementations of each family; a family not listed gets what can be said
 // without knowing its modules (attention grouping, KV cache, positions) and no parameter count.
 import { languageConfig, summaryFromConfig } from '../arch/summary';
+import { modelSpecFromConfig, type ModelSpec } from '../arch/modelSpec';
+import { familyOf } from '../compute/families';
+import { gatedBlockParameters } from '../compute/families/parameters';
+import { InputError } from '../errors';
+
+export { gatedBlockParameters };
 
 type Config = Record<string, unknown>;
 
@@ -72,9 +78,9 @@ export interface DerivedFacts {
 }
 
 /** Gated-MLP decoders with RoPE whose blocks are q/k/v/o + gate/up/down (Phi-3 fuses them, with the same count). */
-const GATED_DECODERS = new Set(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'phi3', 'mixtral']);
+const GATED_DECODERS = new Set(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'gemma3_text', 'phi3', 'mixtral']);
 /** Families whose config class ties the output head to the embeddings when tie_word_embeddings is absent. */
-const TIED_BY_DEFAULT = new Set(['gemma', 'gemma2', 'gpt2']);
+const TIED_BY_DEFAULT = new Set(['gemma', 'gemma2', 'gemma3_text', 'gpt2']);
 
 const DTYPE_BYTES: Record<string, number> = {
   float64: 8, double: 8, float32: 4, float: 4, fp32: 4, float16: 2, half: 2, fp16: 2, bfloat16: 2, bf16: 2,
@@ -95,9 +101,10 @@ export function deriveFacts(raw: Config): DerivedFacts {
   const config = languageConfig(raw);
   const summary = summaryFromConfig(raw, '');
   const family = summary.family;
-  const attention = attentionFacts(config, summary.hidden, summary.heads, summary.kvHeads);
+  const engine = engineBlock(config);
+  const attention = attentionFacts(config, summary.hidden, summary.heads, summary.kvHeads, engine?.spec.headDim);
   const decoder = family !== 'bert';
-  const counted = parameterCount(config, family, attention);
+  const counted = parameterCount(config, family, attention, engine);
   return {
     family,
     parameters: typeof counted === 'string' ? null : counted,
@@ -108,9 +115,10 @@ export function deriveFacts(raw: Config): DerivedFacts {
   };
 }
 
-function attentionFacts(config: Config, hidden: number | null, heads: number | null, kvHeads: number | null): AttentionFacts | null {
+/** `engineHeadDim`: the head size the forward engine's parser settled on (it knows a family's default). */
+function attentionFacts(config: Config, hidden: number | null, heads: number | null, kvHeads: number | null, engineHeadDim?: number): AttentionFacts | null {
   if (heads === null || kvHeads === null || kvHeads > heads || heads % kvHeads !== 0) return null;
-  const headDim = int(config, 'head_dim') ?? (hidden !== null && hidden % heads === 0 ? hidden / heads : null);
+  const headDim = engineHeadDim ?? int(config, 'head_dim') ?? (hidden !== null && hidden % heads === 0 ? hidden / heads : null);
   if (headDim === null) return null;
   return { heads, kvHeads, headDim, kind: kvHeads === heads ? 'MHA' : kvHeads === 1 ? 'MQA' : 'GQA', groupSize: heads / kvHeads };
 }
@@ -131,7 +139,7 @@ function kvCache(raw: Config, config: Config, attention: AttentionFacts, layers:
   };
 }
 
-function parameterCount(config: Config, family: string | null, attention: AttentionFacts | null): ParameterCount | string {
+function parameterCount(config: Config, family: string | null, attention: AttentionFacts | null, engine: ReturnType<typeof engineBlock>): ParameterCount | string {
   if (family === 'gpt2') return gpt2Count(config);
   if (family === 'bert') return bertCount(config);
   if (family === null || !GATED_DECODERS.has(family)) return `no module layout known for model_type ${JSON.stringify(family)}`;
@@ -143,14 +151,18 @@ function parameterCount(config: Config, family: string | null, attention: Attent
   if (missing.length > 0 || attention === null || hidden === null || intermediate === null || layers === null || vocab === null) {
     return missing.length > 0 ? `${missing.join(', ')} missing` : 'attention heads inconsistent with hidden_size';
   }
+  // A config the engine runs is counted from the engine family's spec and function (biases, head_dim defaults,
+  // q/k norms and four-norm blocks as its parser reads them); the attention/MLP split is gatedBlockParameters on
+  // that spec and the norms the rest of the family's count. Other gated decoders: q/k/v/o, gate/up/down, 2 norms.
   const biasAll = config.attention_bias === true && family !== 'qwen2';
-  const { attention: attentionParams, mlp: expert } = gatedBlockParameters({
+  const shape = engine && 'qkvBias' in engine.spec ? engine.spec : {
     hidden, intermediate, heads: attention.heads, kvHeads: attention.kvHeads, headDim: attention.headDim,
     qkvBias: family === 'qwen2' || biasAll, oBias: biasAll, mlpBias: config.mlp_bias === true,
-  });
+  };
+  const { attention: attentionParams, mlp: expert } = gatedBlockParameters(shape);
   const experts = family === 'mixtral' ? int(config, 'num_local_experts') ?? 8 : 1;
   const router = family === 'mixtral' ? hidden * experts : 0;
-  const norms = (family === 'gemma2' ? 4 : 2) * hidden + (family === 'qwen3' ? 2 * attention.headDim : 0);
+  const norms = engine ? engine.total - attentionParams - expert : 2 * hidden;
   const perLayer = layer(attentionParams, expert * experts, norms, router);
   const tied = typeof config.tie_word_embeddings === 'boolean' ? config.tie_word_embeddings : TIED_BY_DEFAULT.has(family);
   const embeddings = vocab * hidden;
@@ -163,6 +175,17 @@ function parameterCount(config: Config, family: string | null, attention: Attent
     activePerToken: perToken === null ? null : layers * (attentionParams + perToken * expert + norms + router) + outside,
     note: null,
   };
+}
+
+/** The forward engine's spec of the config and its family's parameters per block; null when it has no family for it. */
+function engineBlock(config: Config): { spec: ModelSpec; total: number } | null {
+  try {
+    const spec = modelSpecFromConfig(config, 'config.json');
+    return { spec, total: familyOf(spec).blockParameters(spec) };
+  } catch (error) {
+    if (error instanceof InputError) return null;
+    throw error;
+  }
 }
 
 function gpt2Count(config: Config): ParameterCount | string {
@@ -195,21 +218,6 @@ function bertCount(config: Config): ParameterCount | string {
   return {
     layers, perLayer, embeddings, lmHead: 0, other, total: layers * perLayer.total + embeddings + other, activePerToken: null,
     note: 'BertModel with its pooler; task heads (MLM, classifier) not counted',
-  };
-}
-
-/**
- * Parameters of the attention (q, k, v, o and their biases) and of one gated MLP (gate, up, down and their biases)
- * of a Llama-style block. The config hover and the forward engine's llama family both count with this.
- */
-export function gatedBlockParameters(s: {
-  hidden: number; intermediate: number; heads: number; kvHeads: number; headDim: number; qkvBias: boolean; oBias: boolean; mlpBias: boolean;
-}): { attention: number; mlp: number } {
-  const q = s.heads * s.headDim;
-  const kv = s.kvHeads * s.headDim;
-  return {
-    attention: s.hidden * q + 2 * s.hidden * kv + q * s.hidden + (s.qkvBias ? q + 2 * kv : 0) + (s.oBias ? s.hidden : 0),
-    mlp: 3 * s.hidden * s.intermediate + (s.mlpBias ? 2 * s.intermediate + s.hidden : 0),
   };
 }
 

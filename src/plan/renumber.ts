@@ -2,6 +2,7 @@
 // ordinary checkpoint of n blocks that any loader (Hugging Face, this extension) reads without knowing about the
 // plan. Per-layer lists in the config follow the blocks they describe.
 import { tensorRole } from '../arch/names';
+import { gemmaLayerTypes } from '../compute/families/gemma';
 
 const CONTAINER = /(^|[./])(layers|layer|h|blocks|block|blk|decoder_layers|encoder_layers)([._])(\d+)(?=[./]|$)/g;
 
@@ -37,8 +38,9 @@ export function renumberName(name: string, from: number, to: number): string {
 
 /**
  * config.json after dropping blocks: the layer count, lists with one entry per block (layer_types, ...) filtered,
- * lists of block indices (mlp_only_layers) remapped, and Qwen2's max_window_layers (a count from the bottom)
- * recounted.
+ * lists of block indices (mlp_only_layers) remapped, Qwen2's max_window_layers (a count from the bottom)
+ * recounted, and the layer_types Gemma 2/3 derive from block indices when the config has none written out (else
+ * the kept blocks, renumbered, would change between sliding-window and global attention).
  */
 export function prunedConfig(config: Record<string, unknown>, layerKey: string, layers: number, mapping: ReadonlyMap<number, number>): { config: Record<string, unknown>; changed: string[] } {
   const out: Record<string, unknown> = { ...config };
@@ -56,6 +58,11 @@ export function prunedConfig(config: Record<string, unknown>, layerKey: string, 
       out[key] = (value as number[]).filter((l) => mapping.has(l)).map((l) => mapping.get(l)!);
       changed.push(key);
     }
+  }
+  const implied = Array.isArray(config.layer_types) ? null : gemmaLayerTypes(config);
+  if (implied) {
+    out.layer_types = kept.map((l) => implied[l]);
+    changed.push('layer_types');
   }
   if (typeof config.max_window_layers === 'number') {
     out.max_window_layers = kept.filter((l) => l < (config.max_window_layers as number)).length;

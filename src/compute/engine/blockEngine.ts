@@ -1,9 +1,10 @@
 // The block-streaming forward engine: a decoder run one block at a time, with one onnxruntime session per block
-// shape whose weights are graph inputs. Before each block runs, its weights are read from the checkpoint into
-// float32 buffers allocated once per shape (two sets: the next block is read and decoded while the current one
-// runs on onnxruntime's threads). The embedding reads only the rows of the window's tokens; the head runs in
-// vocabulary chunks (headRunner.ts). So memory is two blocks' weights + activations + one head chunk, whatever
-// the number of blocks, and any checkpoint the readers decode runs, however large.
+// shape (and per attention variant, for families whose layers differ: Gemma 2/3) whose weights are graph inputs.
+// Before each block runs, its weights are read from the checkpoint into float32 buffers allocated once per shape
+// (two sets: the next block is read and decoded while the current one runs on onnxruntime's threads). The
+// embedding reads only the rows of the window's tokens; the head runs in vocabulary chunks (headRunner.ts). So
+// memory is two blocks' weights + activations + one head chunk, whatever the number of blocks, and any checkpoint
+// the readers decode runs, however large.
 import { join } from 'node:path';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { modelSpecFromConfig, type ModelSpec } from '../../arch/modelSpec';
@@ -62,8 +63,9 @@ export class BlockEngine {
     private readonly scratch: Scratch,
     private readonly blockTensors: readonly (readonly TensorInfo[])[],
     private readonly roles: readonly BlockTensor[],
-    private readonly session: InferenceSession,
-    private readonly embedding: { tokens: TensorInfo; positions?: TensorInfo },
+    /** By block variant (one entry, '', for families whose blocks all run one graph). */
+    private readonly sessions: ReadonlyMap<string, InferenceSession>,
+    private readonly embedding: { tokens: TensorInfo; positions?: TensorInfo; scale: number },
     readonly head: HeadRunner,
     readonly device: ProviderName,
     readonly headDevice: ProviderName,
@@ -86,9 +88,11 @@ export class BlockEngine {
       const blockTensors = perBlock.map((tensors) => tensors.map((t) => reader.tensor(t.name, t.shape)));
       const roles = perBlock[0] ?? [];
       const names = family.embedding(spec, has);
+      const tokens = reader.tensor(names.tokens, [spec.vocab, spec.hidden]);
       const embedding = {
-        tokens: reader.tensor(names.tokens, [spec.vocab, spec.hidden]),
+        tokens,
         ...(names.positions ? { positions: reader.tensor(names.positions, [spec.maxPositions, spec.hidden]) } : {}),
+        scale: family.embeddingScale?.(spec, tokens.dtype) ?? 1,
       };
       const normTensors = family.finalNorm(spec, has);
       const scratch = newScratch();
@@ -103,7 +107,15 @@ export class BlockEngine {
       ensureFits(directory, floats <= READ_AHEAD_MAX_BLOCK_BYTES ? { 'two blocks of float32 weights': 2 * floats, 'raw block bytes': raw } : { 'one block of float32 weights': floats, 'raw bytes of its largest tensor': largest });
       throwIfAborted(signal);
       const order = parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS);
-      const { session, provider, skipped } = await createWithFallback(family.buildBlock(spec, roles), order);
+      const variants = [...new Set(Array.from({ length: spec.layers }, (_, l) => family.blockVariant?.(spec, l) ?? ''))];
+      const { session, provider, skipped } = await createWithFallback(family.buildBlock(spec, roles, variants[0] || undefined), order);
+      const sessions = new Map([[variants[0]!, session]]);
+      try {
+        for (const variant of variants.slice(1)) sessions.set(variant, await createSession(family.buildBlock(spec, roles, variant), provider));
+      } catch (error) {
+        for (const s of sessions.values()) await s.release();
+        throw error;
+      }
       let headSession: InferenceSession;
       let headDevice = provider;
       try {
@@ -113,7 +125,7 @@ export class BlockEngine {
         headDevice = 'cpu';
       }
       const head = new HeadRunner(headSession, reader, scratch, matrix, norm, spec.vocab, spec.hidden);
-      return new BlockEngine(directory, spec, family, reader, scratch, blockTensors, roles, session, embedding, head, provider, headDevice, skipped);
+      return new BlockEngine(directory, spec, family, reader, scratch, blockTensors, roles, sessions, embedding, head, provider, headDevice, skipped);
     } catch (error) {
       await reader.close();
       throw error;
@@ -188,6 +200,8 @@ export class BlockEngine {
     }
     const out = new Float32Array(rows.length * seq * hidden);
     rows.forEach((row, b) => row.forEach((id, t) => out.set(table.get(id)!, (b * seq + t) * hidden)));
+    const { scale } = this.embedding;
+    if (scale !== 1) for (let i = 0; i < out.length; i++) out[i] = out[i]! * scale;
     if (this.embedding.positions) {
       if (seq > this.spec.maxPositions) throw new InputError(`${seq} tokens is more than the model's ${this.spec.maxPositions} positions`);
       const table = new Float32Array(seq * hidden);
@@ -236,7 +250,7 @@ export class BlockEngine {
     for (const role of this.roles) feeds[role.role] = new Tensor('float32', block.values[role.role]!, role.shape);
     const sites = request.linearInputs ? this.linearSites(block.layer) : [];
     const fetches = [BLOCK_IO.out, ...(request.attention ? [BLOCK_IO.attention] : []), ...sites.map((s) => BLOCK_IO.linearInput(s.site))];
-    const out = await this.session.run(feeds, fetches);
+    const out = await this.sessions.get(this.family.blockVariant?.(this.spec, block.layer) ?? '')!.run(feeds, fetches);
     return {
       hidden: out[BLOCK_IO.out]!.data as Float32Array,
       ...(request.attention ? { attention: out[BLOCK_IO.attention]!.data as Float32Array } : {}),
@@ -250,7 +264,7 @@ export class BlockEngine {
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    for (const session of this.sessions.values()) await session.release();
     await this.head.release();
     await this.reader.close();
   }

@@ -3,10 +3,12 @@
 // untied head, optional q/k/v biases (Qwen2), o_proj biases (attention_bias) and MLP biases (mlp_bias), and the
 // rope_scaling types linear, dynamic (NTK), llama3 and yarn as modeling_rope_utils computes them. Weights are graph
 // inputs in HF's [out, in] layout.
+// The block builder here is shared by the families whose block is a variant of Llama's (Qwen3: q/k norm; Gemma
+// 1/2/3: (1 + w) norms, GeGLU, sandwich norms, soft-capping, sliding windows): they pass GatedBlockOptions.
 import type { LlamaSpec, RopeScaling } from '../../arch/modelSpec';
-import { gatedBlockParameters } from '../../config/derived';
 import { GraphBuilder, value } from '../onnxGraph';
-import { attention, frame, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, silu, splitHeads, unflatten } from './ops';
+import { attention, frame, geluNew, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, silu, splitHeads, unflatten } from './ops';
+import { gatedBlockParameters } from './parameters';
 import { BLOCK_IO, type BlockTensor, type Family, type LinearSite } from './types';
 import { buildHeadGraph } from './head';
 
@@ -17,86 +19,167 @@ const LINEARS = {
   mlp_down: ['mlp.down_proj'],
 } as const;
 
-export const llama: Family<LlamaSpec> = {
-  blockTensors(spec, layer) {
-    const { hidden, heads, kvHeads, headDim, intermediate } = spec;
-    const p = `model.layers.${layer}.`;
-    const t = (role: string, name: string, shape: number[]): BlockTensor => ({ role, name: p + name, shape });
-    return [
-      t('input_norm', 'input_layernorm.weight', [hidden]),
-      t('q', 'self_attn.q_proj.weight', [heads * headDim, hidden]),
-      t('k', 'self_attn.k_proj.weight', [kvHeads * headDim, hidden]),
-      t('v', 'self_attn.v_proj.weight', [kvHeads * headDim, hidden]),
-      ...(spec.qkvBias
-        ? [t('q_bias', 'self_attn.q_proj.bias', [heads * headDim]), t('k_bias', 'self_attn.k_proj.bias', [kvHeads * headDim]), t('v_bias', 'self_attn.v_proj.bias', [kvHeads * headDim])]
-        : []),
-      t('o', 'self_attn.o_proj.weight', [hidden, heads * headDim]),
-      ...(spec.oBias ? [t('o_bias', 'self_attn.o_proj.bias', [hidden])] : []),
-      t('post_norm', 'post_attention_layernorm.weight', [hidden]),
-      t('gate', 'mlp.gate_proj.weight', [intermediate, hidden]),
-      t('up', 'mlp.up_proj.weight', [intermediate, hidden]),
-      t('down', 'mlp.down_proj.weight', [hidden, intermediate]),
-      ...(spec.mlpBias
-        ? [t('gate_bias', 'mlp.gate_proj.bias', [intermediate]), t('up_bias', 'mlp.up_proj.bias', [intermediate]), t('down_bias', 'mlp.down_proj.bias', [hidden])]
-        : []),
-    ];
-  },
+/** What the gated block builder reads of a spec (LlamaSpec and the specs of its variants have these fields). */
+export interface GatedBlockShape {
+  modelType: string;
+  hidden: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  intermediate: number;
+  rmsEps: number;
+  qkvBias: boolean;
+  oBias: boolean;
+  mlpBias: boolean;
+}
 
-  buildBlock(spec, roles) {
-    const { hidden, heads, kvHeads, headDim, intermediate } = spec;
-    const g = new GraphBuilder();
-    const f = frame(g, BLOCK_IO.hidden, hidden);
-    const { ids, causalMask } = positions(g, f);
-    const { cos, sin } = rotaryTables(g, f.batchSeq, ids, spec);
-    const rope = (x: string) => g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotateHalf(g, x, headDim), sin])]);
+/** The rotary embedding of a block: base, max_position_embeddings (dynamic NTK) and rope_scaling. */
+export interface Rope {
+  theta: number;
+  maxPositions: number;
+  scaling?: RopeScaling;
+}
 
-    const x = rmsNorm(g, f.flat, 'input_norm', spec.rmsEps);
-    g.op('Identity', [x], {}, BLOCK_IO.linearInput('attn'));
-    const bias = (name: string) => (spec.qkvBias ? name : undefined);
-    const q = splitHeads(g, f, linearOutIn(g, x, 'q', bias('q_bias')), heads, headDim);
-    const k = splitHeads(g, f, linearOutIn(g, x, 'k', bias('k_bias')), kvHeads, headDim);
-    const v = splitHeads(g, f, linearOutIn(g, x, 'v', bias('v_bias')), kvHeads, headDim);
-    const groups = heads / kvHeads;
-    const { context, probabilities } = attention(g, rope(q), repeatKv(g, rope(k), kvHeads, groups, headDim), repeatKv(g, v, kvHeads, groups, headDim), headDim, causalMask);
-    g.op('Identity', [probabilities], {}, BLOCK_IO.attention);
-    const merged = mergeHeads(g, context, heads, headDim, BLOCK_IO.headMask);
-    g.op('Identity', [merged], {}, BLOCK_IO.linearInput('attn_out'));
-    const h = g.op('Add', [f.flat, linearOutIn(g, merged, 'o', spec.oBias ? 'o_bias' : undefined)]);
+/** How a Llama-variant block differs from Llama's (every option off: Llama's block). */
+export interface GatedBlockOptions {
+  rope: Rope;
+  /** RMSNorm weights are applied as (1 + w), Gemma's GemmaRMSNorm. */
+  normPlusOne?: boolean;
+  /** Per-head RMSNorm of q and k (over head_dim) before RoPE, roles q_norm / k_norm: Qwen3, Gemma 3. */
+  qkNorm?: boolean;
+  /**
+   * Gemma 2/3's four norms: the attention output and the MLP output are normalised before their residual adds
+   * (post_attention_layernorm, post_feedforward_layernorm) and the MLP reads pre_feedforward_layernorm.
+   */
+  sandwichNorms?: boolean;
+  /** The gate's activation: silu (SwiGLU) or the tanh approximation of gelu (GeGLU, gelu_pytorch_tanh). */
+  activation?: 'silu' | 'gelu_tanh';
+  /** Multiplies q·kᵀ (default 1/√head_dim). */
+  scale?: number;
+  /** Attention scores become cap·tanh(scores/cap) (Gemma 2 attn_logit_softcapping). */
+  attnSoftcap?: number;
+  /** Sliding-window attention: a query reads the last `window` positions only. */
+  window?: number;
+}
 
-    const y = rmsNorm(g, h, 'post_norm', spec.rmsEps);
-    g.op('Identity', [y], {}, BLOCK_IO.linearInput('mlp'));
-    const mlpBias = (name: string) => (spec.mlpBias ? name : undefined);
-    const gated = g.op('Mul', [silu(g, linearOutIn(g, y, 'gate', mlpBias('gate_bias'))), linearOutIn(g, y, 'up', mlpBias('up_bias'))]);
-    g.op('Identity', [gated], {}, BLOCK_IO.linearInput('mlp_down'));
-    unflatten(g, f, g.op('Add', [h, linearOutIn(g, gated, 'down', mlpBias('down_bias'))]), [hidden], BLOCK_IO.out);
-    return g.model(`${spec.modelType}_block`, [
-      value(BLOCK_IO.hidden, 'float', ['batch', 'seq', hidden]),
-      value(BLOCK_IO.headMask, 'float', [heads]),
-      ...roles.map((r) => value(r.role, 'float', r.shape)),
-    ], [
-      value(BLOCK_IO.out, 'float', ['batch', 'seq', hidden]),
-      value(BLOCK_IO.attention, 'float', ['batch', heads, 'seq', 'seq']),
-      value(BLOCK_IO.linearInput('attn'), 'float', ['rows', hidden]),
-      value(BLOCK_IO.linearInput('attn_out'), 'float', ['rows', heads * headDim]),
-      value(BLOCK_IO.linearInput('mlp'), 'float', ['rows', hidden]),
-      value(BLOCK_IO.linearInput('mlp_down'), 'float', ['rows', intermediate]),
-    ]);
-  },
+/** The tensors of a Llama-variant block, in role order. */
+export function gatedBlockTensors(spec: GatedBlockShape, layer: number, options: Pick<GatedBlockOptions, 'qkNorm' | 'sandwichNorms'> = {}): BlockTensor[] {
+  const { hidden, heads, kvHeads, headDim, intermediate } = spec;
+  const p = `model.layers.${layer}.`;
+  const t = (role: string, name: string, shape: number[]): BlockTensor => ({ role, name: p + name, shape });
+  return [
+    t('input_norm', 'input_layernorm.weight', [hidden]),
+    t('q', 'self_attn.q_proj.weight', [heads * headDim, hidden]),
+    t('k', 'self_attn.k_proj.weight', [kvHeads * headDim, hidden]),
+    t('v', 'self_attn.v_proj.weight', [kvHeads * headDim, hidden]),
+    ...(spec.qkvBias
+      ? [t('q_bias', 'self_attn.q_proj.bias', [heads * headDim]), t('k_bias', 'self_attn.k_proj.bias', [kvHeads * headDim]), t('v_bias', 'self_attn.v_proj.bias', [kvHeads * headDim])]
+      : []),
+    ...(options.qkNorm ? [t('q_norm', 'self_attn.q_norm.weight', [headDim]), t('k_norm', 'self_attn.k_norm.weight', [headDim])] : []),
+    t('o', 'self_attn.o_proj.weight', [hidden, heads * headDim]),
+    ...(spec.oBias ? [t('o_bias', 'self_attn.o_proj.bias', [hidden])] : []),
+    t('post_norm', 'post_attention_layernorm.weight', [hidden]),
+    ...(options.sandwichNorms ? [t('pre_ffw_norm', 'pre_feedforward_layernorm.weight', [hidden]), t('post_ffw_norm', 'post_feedforward_layernorm.weight', [hidden])] : []),
+    t('gate', 'mlp.gate_proj.weight', [intermediate, hidden]),
+    t('up', 'mlp.up_proj.weight', [intermediate, hidden]),
+    t('down', 'mlp.down_proj.weight', [hidden, intermediate]),
+    ...(spec.mlpBias
+      ? [t('gate_bias', 'mlp.gate_proj.bias', [intermediate]), t('up_bias', 'mlp.up_proj.bias', [intermediate]), t('down_bias', 'mlp.down_proj.bias', [hidden])]
+      : []),
+  ];
+}
 
+/** RMSNorm with a role's weight, as w (Llama) or (1 + w) (Gemma). */
+export function normWith(g: GraphBuilder, x: string, weight: string, eps: number, plusOne = false): string {
+  return rmsNorm(g, x, plusOne ? g.op('Add', [weight, g.constant('float', [1])]) : weight, eps);
+}
+
+/** A Llama-variant block as an ONNX graph (see GatedBlockOptions). */
+export function buildGatedBlock(spec: GatedBlockShape, roles: readonly BlockTensor[], options: GatedBlockOptions): Uint8Array {
+  const { hidden, heads, kvHeads, headDim, intermediate } = spec;
+  const norm = (x: string, weight: string) => normWith(g, x, weight, spec.rmsEps, options.normPlusOne);
+  const g = new GraphBuilder();
+  const f = frame(g, BLOCK_IO.hidden, hidden);
+  const { ids, causalMask } = positions(g, f, options.window);
+  const { cos, sin } = rotaryTables(g, f.batchSeq, ids, headDim, options.rope);
+  const rope = (x: string) => g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotateHalf(g, x, headDim), sin])]);
+
+  const x = norm(f.flat, 'input_norm');
+  g.op('Identity', [x], {}, BLOCK_IO.linearInput('attn'));
+  const bias = (name: string) => (spec.qkvBias ? name : undefined);
+  // q/k norm acts per head on [batch, heads, seq, head_dim], before RoPE (Qwen3Attention, Gemma3Attention).
+  const qkNorm = (x: string, weight: string) => (options.qkNorm ? norm(x, weight) : x);
+  const q = qkNorm(splitHeads(g, f, linearOutIn(g, x, 'q', bias('q_bias')), heads, headDim), 'q_norm');
+  const k = qkNorm(splitHeads(g, f, linearOutIn(g, x, 'k', bias('k_bias')), kvHeads, headDim), 'k_norm');
+  const v = splitHeads(g, f, linearOutIn(g, x, 'v', bias('v_bias')), kvHeads, headDim);
+  const groups = heads / kvHeads;
+  const { context, probabilities } = attention(g, rope(q), repeatKv(g, rope(k), kvHeads, groups, headDim), repeatKv(g, v, kvHeads, groups, headDim), headDim, causalMask, {
+    ...(options.scale !== undefined ? { scale: options.scale } : {}),
+    ...(options.attnSoftcap !== undefined ? { softcap: options.attnSoftcap } : {}),
+  });
+  g.op('Identity', [probabilities], {}, BLOCK_IO.attention);
+  const merged = mergeHeads(g, context, heads, headDim, BLOCK_IO.headMask);
+  g.op('Identity', [merged], {}, BLOCK_IO.linearInput('attn_out'));
+  const attended = linearOutIn(g, merged, 'o', spec.oBias ? 'o_bias' : undefined);
+  const h = g.op('Add', [f.flat, options.sandwichNorms ? norm(attended, 'post_norm') : attended]);
+
+  const y = norm(h, options.sandwichNorms ? 'pre_ffw_norm' : 'post_norm');
+  g.op('Identity', [y], {}, BLOCK_IO.linearInput('mlp'));
+  const mlpBias = (name: string) => (spec.mlpBias ? name : undefined);
+  const gate = linearOutIn(g, y, 'gate', mlpBias('gate_bias'));
+  const gated = g.op('Mul', [options.activation === 'gelu_tanh' ? geluNew(g, gate) : silu(g, gate), linearOutIn(g, y, 'up', mlpBias('up_bias'))]);
+  g.op('Identity', [gated], {}, BLOCK_IO.linearInput('mlp_down'));
+  const down = linearOutIn(g, gated, 'down', mlpBias('down_bias'));
+  unflatten(g, f, g.op('Add', [h, options.sandwichNorms ? norm(down, 'post_ffw_norm') : down]), [hidden], BLOCK_IO.out);
+  return g.model(`${spec.modelType}_block`, [
+    value(BLOCK_IO.hidden, 'float', ['batch', 'seq', hidden]),
+    value(BLOCK_IO.headMask, 'float', [heads]),
+    ...roles.map((r) => value(r.role, 'float', r.shape)),
+  ], [
+    value(BLOCK_IO.out, 'float', ['batch', 'seq', hidden]),
+    value(BLOCK_IO.attention, 'float', ['batch', heads, 'seq', 'seq']),
+    value(BLOCK_IO.linearInput('attn'), 'float', ['rows', hidden]),
+    value(BLOCK_IO.linearInput('attn_out'), 'float', ['rows', heads * headDim]),
+    value(BLOCK_IO.linearInput('mlp'), 'float', ['rows', hidden]),
+    value(BLOCK_IO.linearInput('mlp_down'), 'float', ['rows', intermediate]),
+  ]);
+}
+
+/** The linear layers of a Llama-variant block, by the tensor that feeds them (Wanda's sites). */
+export function gatedLinearSites(spec: GatedBlockShape, layer: number): LinearSite[] {
+  const widths = { attn: spec.hidden, attn_out: spec.heads * spec.headDim, mlp: spec.hidden, mlp_down: spec.intermediate };
+  return (Object.keys(LINEARS) as LinearSite['site'][]).map((site) => ({
+    layer, site, width: widths[site],
+    weights: LINEARS[site].map((l) => ({ name: `model.layers.${layer}.${l}.weight`, layout: 'out-in' as const })),
+  }));
+}
+
+/** The llama family's spec fields as the shared builder reads them (Qwen3 reuses this with its q/k norm). */
+export const llamaRope = (spec: Pick<LlamaSpec, 'ropeTheta' | 'maxPositions' | 'ropeScaling'>): Rope => ({
+  theta: spec.ropeTheta, maxPositions: spec.maxPositions, ...(spec.ropeScaling ? { scaling: spec.ropeScaling } : {}),
+});
+
+/** Dynamic NTK scaling exists to run past max_position_embeddings: windows go up to factor × that many tokens; a sliding window caps them. */
+export function llamaContextLength(spec: Pick<LlamaSpec, 'maxPositions' | 'ropeScaling' | 'slidingWindow'>): number {
+  const positions = spec.ropeScaling?.type === 'dynamic' ? Math.floor(spec.maxPositions * spec.ropeScaling.factor) : spec.maxPositions;
+  return spec.slidingWindow ? Math.min(positions, spec.slidingWindow) : positions;
+}
+
+/** Embedding, final norm and head of the Llama layout (model.embed_tokens, model.norm, lm_head), shared by its variants. */
+export const llamaEnds = {
   embedding: () => ({ tokens: 'model.embed_tokens.weight' }),
-  finalNorm: (spec) => [{ role: 'final_norm', name: 'model.norm.weight', shape: [spec.hidden] }],
+  finalNorm: (spec: { hidden: number }): BlockTensor[] => [{ role: 'final_norm', name: 'model.norm.weight', shape: [spec.hidden] }],
   // A checkpoint saved with a tied head has no lm_head tensor; transformers then uses the embedding, and so do we.
-  head: (spec, has) => (spec.tiedEmbeddings || !has('lm_head.weight') ? 'model.embed_tokens.weight' : 'lm_head.weight'),
-  buildHead: (spec, norm) => buildHeadGraph(spec.hidden, norm, (g, x) => rmsNorm(g, x, 'final_norm', spec.rmsEps)),
+  head: (spec: { tiedEmbeddings: boolean }, has: (name: string) => boolean) => (spec.tiedEmbeddings || !has('lm_head.weight') ? 'model.embed_tokens.weight' : 'lm_head.weight'),
+  buildHead: (spec: { hidden: number; rmsEps: number }, norm: readonly BlockTensor[]) => buildHeadGraph(spec.hidden, norm, (g, x) => rmsNorm(g, x, 'final_norm', spec.rmsEps)),
+};
 
-  linearSites(spec, layer) {
-    const widths = { attn: spec.hidden, attn_out: spec.heads * spec.headDim, mlp: spec.hidden, mlp_down: spec.intermediate };
-    return (Object.keys(LINEARS) as LinearSite['site'][]).map((site) => ({
-      layer, site, width: widths[site],
-      weights: LINEARS[site].map((l) => ({ name: `model.layers.${layer}.${l}.weight`, layout: 'out-in' as const })),
-    }));
-  },
-
+export const llama: Family<LlamaSpec> = {
+  blockTensors: (spec, layer) => gatedBlockTensors(spec, layer),
+  buildBlock: (spec, roles) => buildGatedBlock(spec, roles, { rope: llamaRope(spec) }),
+  ...llamaEnds,
+  linearSites: (spec, layer) => gatedLinearSites(spec, layer),
+  contextLength: llamaContextLength,
   // The config hover's count (src/config/derived.ts) and this one are the same function.
   blockParameters(s) {
     const { attention, mlp } = gatedBlockParameters(s);
@@ -160,8 +243,8 @@ export function ropeFrequencies(headDim: number, theta: number, maxPositions: nu
  * max_position_embeddings (_compute_dynamic_ntk_parameters with seq_len = the window's length; transformers keeps
  * the largest length seen in a stateful cache, a forward pass here is stateless).
  */
-function rotaryTables(g: GraphBuilder, batchSeq: string, ids: string, spec: LlamaSpec): { cos: string; sin: string } {
-  const { headDim, ropeTheta: theta, maxPositions, ropeScaling } = spec;
+function rotaryTables(g: GraphBuilder, batchSeq: string, ids: string, headDim: number, rope: Rope): { cos: string; sin: string } {
+  const { theta, maxPositions, scaling: ropeScaling } = rope;
   const { invFreq: inverse, attentionScaling } = ropeFrequencies(headDim, theta, maxPositions, ropeScaling);
   let invFreq: string;
   if (ropeScaling?.type === 'dynamic') {

@@ -78,23 +78,39 @@ export function repeatKv(g: GraphBuilder, x: string, kvHeads: number, groups: nu
   return g.op('Reshape', [expanded, g.constant('int64', [0, kvHeads * groups, -1, dim])]);
 }
 
-/** Positions 0..seq−1 [seq] int64 and the causal mask [seq, seq] (0 on and below the diagonal, −1e9 above). */
-export function positions(g: GraphBuilder, f: Frame): { ids: string; causalMask: string } {
+/**
+ * Positions 0..seq−1 [seq] int64 and the causal mask [seq, seq] (0 where query i may read key j, −1e9 elsewhere):
+ * j ≤ i, and with a sliding window also i − j < window (transformers' sliding_window_overlay: kv > q − window).
+ */
+export function positions(g: GraphBuilder, f: Frame, window?: number): { ids: string; causalMask: string } {
   const seq = g.op('Gather', [f.batchSeq, g.constant('int64', [1])], { axis: 0 });
   const ids = g.op('Range', [g.constant('int64', [0]), seq, g.constant('int64', [1])]);
   const rows = g.op('Unsqueeze', [ids, g.constant('int64', [1], [1])]);
   const cols = g.op('Unsqueeze', [ids, g.constant('int64', [0], [1])]);
-  const causalMask = g.op('Where', [g.op('Less', [rows, cols]), g.constant('float', [-1e9]), g.constant('float', [0])]);
+  const hidden = window === undefined
+    ? g.op('Less', [rows, cols])
+    : g.op('Or', [g.op('Less', [rows, cols]), g.op('Not', [g.op('Less', [g.op('Sub', [rows, cols]), g.constant('int64', [window])])])]);
+  const causalMask = g.op('Where', [hidden, g.constant('float', [-1e9]), g.constant('float', [0])]);
   return { ids, causalMask };
 }
 
 /**
- * softmax(q·kᵀ/√d + mask)·v over [b, h, s, d]; also the attention probabilities [b, h, s, s]. The 1/√d scale is
- * applied to q ([s, d] per head) rather than to the scores ([s, s]): one pass over seq² values fewer per block.
+ * softmax(q·kᵀ/√d + mask)·v over [b, h, s, d]; also the attention probabilities [b, h, s, s]. The scale (1/√d
+ * unless given: Gemma 2/3 use query_pre_attn_scalar^−½) is applied to q ([s, d] per head) rather than to the
+ * scores ([s, s]): one pass over seq² values fewer per block. With `softcap` the scaled scores become
+ * cap·tanh(scores / cap) before the mask is added (Gemma 2's attn_logit_softcapping).
  */
-export function attention(g: GraphBuilder, q: string, k: string, v: string, dim: number, causalMask: string): { context: string; probabilities: string } {
-  const scaled = g.op('Mul', [q, g.constant('float', [1 / Math.sqrt(dim)])]);
-  const scores = g.op('MatMul', [scaled, g.op('Transpose', [k], { perm: [0, 1, 3, 2] })]);
+export function attention(
+  g: GraphBuilder, q: string, k: string, v: string, dim: number, causalMask: string, options: { scale?: number; softcap?: number } = {},
+): { context: string; probabilities: string } {
+  const scaled = g.op('Mul', [q, g.constant('float', [options.scale ?? 1 / Math.sqrt(dim)])]);
+  let scores = g.op('MatMul', [scaled, g.op('Transpose', [k], { perm: [0, 1, 3, 2] })]);
+  if (options.softcap !== undefined) scores = softcap(g, scores, options.softcap);
   const probabilities = g.op('Softmax', [g.op('Add', [scores, causalMask])], { axis: -1 });
   return { context: g.op('MatMul', [probabilities, v]), probabilities };
+}
+
+/** cap · tanh(x / cap): Gemma 2's soft-capping of attention scores and of the final logits. */
+export function softcap(g: GraphBuilder, x: string, cap: number): string {
+  return g.op('Mul', [g.op('Tanh', [g.op('Div', [x, g.constant('float', [cap])])]), g.constant('float', [cap])]);
 }

@@ -52,8 +52,21 @@ export const HEAD_IO = {
 export interface Family<S extends ModelSpec = ModelSpec> {
   /** The tensors block `layer` reads, in a fixed order of roles (the same roles for every block). */
   blockTensors(spec: S, layer: number, has: (name: string) => boolean): BlockTensor[];
-  /** One block as an ONNX model: inputs BLOCK_IO.hidden, BLOCK_IO.headMask and every role; outputs per BLOCK_IO. */
-  buildBlock(spec: S, roles: readonly BlockTensor[]): Uint8Array;
+  /**
+   * One block as an ONNX model: inputs BLOCK_IO.hidden, BLOCK_IO.headMask and every role; outputs per BLOCK_IO.
+   * `variant`: blockVariant's answer for the blocks this graph serves.
+   */
+  buildBlock(spec: S, roles: readonly BlockTensor[], variant?: string): Uint8Array;
+  /**
+   * For families whose blocks differ in computation though not in weights (Gemma 2/3: sliding-window and global
+   * attention, each with its own RoPE): which graph block `layer` runs. The engine keeps one session per variant.
+   * Absent: one graph serves every block.
+   */
+  blockVariant?(spec: S, layer: number): string;
+  /** Factor the gathered embedding rows are multiplied by (Gemma: √hidden), given the table's checkpoint dtype. */
+  embeddingScale?(spec: S, dtype: string): number;
+  /** The longest window of tokens a forward pass takes (default: max_position_embeddings). */
+  contextLength?(spec: S): number;
   /** Token embedding [vocab, hidden] and, for learned positions, the position table [positions, hidden]. */
   embedding(spec: S, has: (name: string) => boolean): { tokens: string; positions?: string };
   /** Final-norm tensors, fed to the head graph under their roles. */
