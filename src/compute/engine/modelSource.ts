@@ -22,6 +22,8 @@ export interface ModelSource {
   header: CheckpointHeader;
   /** How the checkpoint stores the tensors the family asks for; undefined: as Hugging Face names them. */
   view?: TensorView;
+  /** A GGUF file's metadata as the Hugging Face config the spec was made from (what plans renumber). */
+  ggufConfig?: Record<string, unknown>;
 }
 
 export const isGgufPath = (path: string): boolean => /\.gguf$/i.test(path);
@@ -31,8 +33,8 @@ export async function openModelSource(path: string): Promise<ModelSource> {
     const header = await readGgufHeader(path);
     const values = await readGgufMetadata(path, () => false);
     const shapes = new Map(header.tensors.map((t) => [t.name, t.shape]));
-    const { spec, architecture } = ggufModel(values, (name) => shapes.get(name), path);
-    return { path, directory: dirname(path), spec, header, view: ggufView(spec, architecture) };
+    const { spec, architecture, config } = ggufModel(values, (name) => shapes.get(name), path);
+    return { path, directory: dirname(path), spec, header, view: ggufView(spec, architecture), ggufConfig: config };
   }
   const configPath = join(path, 'config.json');
   const spec = modelSpecFromConfig(await readJsonObject(configPath, MAX_JSON_FILE_BYTES), configPath);
