@@ -5,7 +5,7 @@
 // gemma2, phi3, …) is a row here plus its family's config keys. Anything else is refused by name.
 import { InputError } from '../errors';
 import type { GgufValue } from '../formats/gguf';
-import { modelSpecFromConfig, type ModelSpec } from './modelSpec';
+import { modelSpecFromConfig, type ModelSpec, type RopeScaling } from './modelSpec';
 
 export interface GgufArchitecture {
   /** The HF model_type whose family graph runs it. */
@@ -110,11 +110,14 @@ export interface GgufModel {
   config: Record<string, unknown>;
 }
 
+/** The tensor of per-frequency RoPE divisors (llama.cpp's LLM_TENSOR_ROPE_FREQS), read by the caller. */
+export const ROPE_FACTORS_TENSOR = 'rope_freqs.weight';
+
 /**
  * The spec of the model a GGUF file holds. `tensorShape(name)` gives a tensor's GGUF dims (innermost first) or
- * undefined when the file has no such tensor.
+ * undefined when the file has no such tensor; `ropeFactors`, the values of ROPE_FACTORS_TENSOR when it has one.
  */
-export function ggufModel(values: ReadonlyMap<string, GgufValue>, tensorShape: (name: string) => readonly number[] | undefined, where: string): GgufModel {
+export function ggufModel(values: ReadonlyMap<string, GgufValue>, tensorShape: (name: string) => readonly number[] | undefined, where: string, ropeFactors?: readonly number[]): GgufModel {
   const declared = values.get('general.architecture');
   if (declared?.kind !== 'scalar' || typeof declared.value !== 'string') throw new InputError(`${where}: has no general.architecture, so which model it holds is unknown; it cannot be run`);
   const name = declared.value;
@@ -126,9 +129,7 @@ export function ggufModel(values: ReadonlyMap<string, GgufValue>, tensorShape: (
   const has = (tensor: string) => tensorShape(tensor) !== undefined;
   const experts = meta.number('expert_count');
   if (experts !== undefined && experts > 0) throw new InputError(`${where}: ${name}.expert_count is ${experts}: mixture-of-experts GGUF models cannot be run yet`);
-  if (has('rope_freqs.weight')) {
-    throw new InputError(`${where}: holds rope_freqs.weight (per-frequency RoPE factors, how llama.cpp stores Llama 3.1+ "llama3" rope scaling), which this version does not read yet; the Hugging Face checkpoint runs`);
-  }
+  if (has(ROPE_FACTORS_TENSOR) && !ropeFactors) throw new Error(`ggufModel: ${where} has ${ROPE_FACTORS_TENSOR}; read it and pass its values`);
   const embedding = tensorShape('token_embd.weight');
   if (!embedding || embedding.length !== 2) throw new InputError(`${where}: token_embd.weight (the token embedding, [hidden, vocab] in GGUF order) is missing or not 2-D`);
   const heads = meta.count('attention.head_count');
@@ -161,7 +162,21 @@ export function ggufModel(values: ReadonlyMap<string, GgufValue>, tensorShape: (
     hidden_act: 'silu',
     ...architecture.config(meta, has),
   };
-  return { spec: modelSpecFromConfig(config, `${where} (its GGUF metadata)`), architecture, config };
+  const spec = modelSpecFromConfig(config, `${where} (its GGUF metadata)`);
+  if (ropeFactors && spec.kind === 'llama') spec.ropeScaling = factorScaling(ropeFactors, spec.headDim, config.rope_scaling !== null, where);
+  return { spec, architecture, config };
+}
+
+/**
+ * rope_freqs as divisors of the head's headDim/2 frequencies. llama.cpp would also apply a rope.scaling.type on top;
+ * no converter writes both, so that is refused rather than composed.
+ */
+function factorScaling(factors: readonly number[], headDim: number, alsoScaled: boolean, where: string): RopeScaling {
+  if (alsoScaled) throw new InputError(`${where}: holds ${ROPE_FACTORS_TENSOR} and a rope.scaling.type as well; the two together are not supported`);
+  if (factors.length !== headDim / 2) throw new InputError(`${where}: ${ROPE_FACTORS_TENSOR} has ${factors.length} values, but a head of ${headDim} has ${headDim / 2} rotary frequencies`);
+  const bad = factors.findIndex((f) => !Number.isFinite(f) || f <= 0);
+  if (bad >= 0) throw new InputError(`${where}: ${ROPE_FACTORS_TENSOR}[${bad}] is ${factors[bad]}, not a positive factor`);
+  return { type: 'factors', factors: [...factors] };
 }
 
 function requireKey<T>(value: T | undefined, key: string, where: string): T {

@@ -140,6 +140,30 @@ for (const [source, architecture] of CONVERTED) {
   });
 }
 
+test('llama-rope-llama3 as GGUF: llama3 scaling stored as rope_freqs (per-frequency divisors) gives the safetensors model\'s numbers', async () => {
+  const directory = join(FIXTURES, 'llama-rope-llama3');
+  const gguf = join(FIXTURES, 'gguf', 'llama-rope-llama3.f32.gguf');
+  const g = golden.converted['llama-rope-llama3.f32.gguf']!;
+  const logits = async (path: string) => {
+    const model = await LanguageModel.open(path, CPU);
+    try {
+      return { spec: model.spec, logits: (await model.forward([g.ids])).logits };
+    } finally {
+      await model.release();
+    }
+  };
+  const [hf, fromGguf] = [await logits(directory), await logits(gguf)];
+  assert.equal(fromGguf.spec.kind === 'llama' && fromGguf.spec.ropeScaling?.type, 'factors');
+  let worst = 0;
+  hf.logits.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - fromGguf.logits[i]!))));
+  // Not bit for bit: transformers interpolates inv_freq, llama.cpp divides by a float32 factor.
+  assert.ok(worst <= 1e-4, `logits differ from the safetensors model's by up to ${worst}`);
+  assert.ok(worstLogit(fromGguf.logits, fromGguf.spec.vocab, g) <= 1e-3, 'and from torch\'s on the GGUF');
+  const text = JSON.parse(readFileSync(join(FIXTURES, 'llama-golden.json'), 'utf8')).text.text as string;
+  const ppl = await drain(perplexity({ model: gguf, text: { text }, maxTokens: g.ids.length, providers: CPU }));
+  assert.ok(Math.abs(ppl.nll - g.nll) <= 1e-4 * g.nll, `nll ${ppl.nll} vs torch ${g.nll}`);
+});
+
 test('unpermuteRows undoes llama.cpp\'s LlamaModel.permute (rows 2i + j of a head back to j·d/2 + i)', () => {
   // Two heads of 4 rows of width 2: HF rows r hold r·10 + column.
   const heads = 2, rows = 4, width = 2;
@@ -181,7 +205,12 @@ test('GGUF models the engine cannot run are refused by name', () => {
   refuse(base('gemma2'), /GGUF architecture "gemma2" cannot be run as a model.*supported: llama, qwen2/);
   refuse(base('mamba'), /"mamba"/);
   refuse(new Map([...base('llama'), ['llama.expert_count', scalar(8)]]), /expert_count is 8: mixture-of-experts/);
-  refuse(base('llama'), /rope_freqs\.weight/, [['rope_freqs.weight', [8]]]);
+  const factors = (values: Map<string, GgufValue>, f: number[]) => ggufModel(values, (n) => new Map([...shapes, ['rope_freqs.weight', [f.length]]]).get(n), 'm.gguf', f);
+  const eight = [1, 1, 1, 2, 4, 8, 8, 8];
+  assert.deepEqual(factors(base('llama'), eight).spec, { ...ggufModel(base('llama'), (n) => shapes.get(n), 'm.gguf').spec, ropeScaling: { type: 'factors', factors: eight } });
+  assert.throws(() => factors(base('llama'), [1, 2]), /rope_freqs\.weight has 2 values, but a head of 16 has 8 rotary frequencies/);
+  assert.throws(() => factors(base('llama'), [1, 1, 1, 0, 4, 8, 8, 8]), /rope_freqs\.weight\[3\] is 0, not a positive factor/);
+  assert.throws(() => factors(new Map([...base('llama'), ['llama.rope.scaling.type', scalar('linear')], ['llama.rope.scaling.factor', scalar(2, 'float32')]]), eight), /rope_freqs\.weight and a rope\.scaling\.type as well/);
   refuse(new Map([...base('llama'), ['llama.rope.scaling.type', scalar('yarn')]]), /rope\.scaling\.type "yarn" is not supported/);
   refuse(new Map([...base('llama'), ['llama.rope.dimension_count', scalar(8)]]), /partial_rotary_factor 0\.5 is not supported/);
   const noEps = base('llama');
