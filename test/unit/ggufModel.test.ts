@@ -3,6 +3,7 @@
 // to GGUF as llama.cpp does (make_gguf_fixtures.py: llama with its q/k permutation, qwen2 without; F32 and Q8_0)
 // against the same model as safetensors, and the refusals. No python at test time (golden JSON committed).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -15,7 +16,7 @@ import { GgufTokenizer } from '../../src/compute/ggufTokenizer';
 import { LanguageModel } from '../../src/compute/languageModel';
 import { InputError } from '../../src/errors';
 import type { GgufValue } from '../../src/formats/gguf';
-import { needsShared, ROOT } from './helpers';
+import { DIST, needsShared, ROOT, tempDir, writeTemp } from './helpers';
 
 interface GoldenRun {
   ids: number[];
@@ -91,6 +92,26 @@ test('stories260K.gguf: greedy decoding continues "Once upon a time" as its prov
   assert.deepEqual(generated, g.greedy_ids, 'the same greedy tokens as torch');
   const text = generated.map((id) => tokenizer.vocab.tokens[id]!).join('').replaceAll('\u2581', ' ');
   assert.ok(text.startsWith(', there was a little girl named Lily. She loved to play outside'), text);
+});
+
+test('stories260K.gguf from the CLI: perplexity and layers --json follow the contract', async (t) => {
+  const path = needsShared(t, 'models/stories260K/stories260K.gguf');
+  if (!path) return;
+  const g = golden.stories260K;
+  const text = writeTemp(tempDir(), 'story.txt', g.text);
+  const cli = (...args: string[]) => {
+    const result = spawnSync(process.execPath, [join(DIST, 'cli.js'), ...args, '--json'], { encoding: 'utf8', env: { ...process.env, IMPORTANCE_LENS_PROVIDERS: 'cpu' } });
+    assert.equal(result.status, 0, result.stderr);
+    return JSON.parse(result.stdout);
+  };
+  const ppl = cli('perplexity', path, '--text-file', text);
+  assert.deepEqual([ppl.tokens, ppl.device], [g.ids.length, 'cpu']);
+  assert.ok(Math.abs(ppl.nll - g.nll) <= 1e-4 * g.nll && Math.abs(ppl.perplexity - g.perplexity) <= 1e-4 * g.perplexity);
+  const ablation = cli('layers', path, '--metric', 'ablation', '--text-file', text);
+  assert.equal(ablation.metric, 'ablation');
+  for (const l of ablation.layers as { index: number; score: number; rank: number }[]) assert.ok(Math.abs(l.score - g.ablation_perplexity[l.index]!) <= 1e-4 * g.ablation_perplexity[l.index]!);
+  // rank 1 = most important: the block whose removal hurts most.
+  assert.equal((ablation.layers as { index: number; rank: number }[]).find((l) => l.rank === 1)!.index, g.ablation_perplexity.indexOf(Math.max(...g.ablation_perplexity)));
 });
 
 /** The converted GGUF files, by source fixture: [F32 file, Q8_0 file]. */
