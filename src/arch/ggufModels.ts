@@ -18,6 +18,8 @@ export interface GgufArchitecture {
   permutedQk: boolean;
   /** HF config keys that this architecture adds to the shared ones (biases read from which tensors exist). */
   config(meta: GgufMeta, has: (name: string) => boolean): Record<string, unknown>;
+  /** Block modules beyond the shared llama layout (HF module path -> llama.cpp's), e.g. Qwen3's q/k norms. */
+  blockNames?: Readonly<Record<string, string>>;
 }
 
 export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
@@ -49,12 +51,17 @@ const BLOCK_NAMES: Readonly<Record<string, string>> = {
 };
 
 /** llama.cpp's name for the tensor a family calls `hfName`; undefined when GGUF has no such tensor. */
-export function ggufTensorName(hfName: string): string | undefined {
-  const global = GLOBAL_NAMES[hfName];
+export function ggufTensorName(hfName: string, architecture?: GgufArchitecture): string | undefined {
+  const global = entry(GLOBAL_NAMES, hfName);
   if (global) return global;
   const match = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(hfName);
-  const module = match ? BLOCK_NAMES[match[2]!] : undefined;
+  const module = match ? entry(BLOCK_NAMES, match[2]!) ?? entry(architecture?.blockNames, match[2]!) : undefined;
   return match && module ? `blk.${match[1]}.${module}.${match[3]}` : undefined;
+}
+
+/** A table's own entry (never an Object.prototype member such as "constructor"). */
+function entry(table: Readonly<Record<string, string>> | undefined, key: string): string | undefined {
+  return table && Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
 /** The permutation convert_hf_to_gguf.py applied to a tensor (by its GGUF name), as heads of rows; null if none. */

@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { activationLayers } from '../../src/analyses/activationLayers';
 import { perplexity } from '../../src/analyses/perplexity';
-import { ggufModel, ggufTensorName } from '../../src/arch/ggufModels';
+import { GGUF_ARCHITECTURES, ggufModel, ggufTensorName } from '../../src/arch/ggufModels';
 import { unpermuteRows } from '../../src/compute/engine/ggufView';
 import { GgufTokenizer } from '../../src/compute/ggufTokenizer';
 import { LanguageModel } from '../../src/compute/languageModel';
@@ -208,6 +208,10 @@ test('llama.cpp tensor names map onto the family\'s', () => {
   assert.equal(ggufTensorName('model.layers.3.post_attention_layernorm.weight'), 'blk.3.ffn_norm.weight');
   assert.equal(ggufTensorName('model.layers.3.mlp.down_proj.weight'), 'blk.3.ffn_down.weight');
   assert.equal(ggufTensorName('model.layers.3.self_attn.q_norm.weight'), undefined);
+  assert.equal(ggufTensorName('model.layers.3.constructor.weight'), undefined);
+  // An architecture's own block modules are one entry of its row.
+  const withNorms = { ...GGUF_ARCHITECTURES.qwen2!, blockNames: { 'self_attn.q_norm': 'attn_q_norm' } };
+  assert.equal(ggufTensorName('model.layers.3.self_attn.q_norm.weight', withNorms), 'blk.3.attn_q_norm.weight');
 });
 
 test('GGUF models the engine cannot run are refused by name', () => {

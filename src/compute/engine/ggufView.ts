@@ -8,7 +8,7 @@ import type { TensorView } from './weightReader';
 
 export function ggufView(spec: ModelSpec, architecture: GgufArchitecture): TensorView {
   return {
-    own: (name) => ggufTensorName(name) ?? name,
+    own: (name) => ggufTensorName(name, architecture) ?? name,
     stored: (shape) => [...shape].reverse(),
     restore: (ownName, values) => {
       const heads = permutedHeads(spec, architecture, ownName);
