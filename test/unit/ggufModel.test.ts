@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { activationLayers } from '../../src/analyses/activationLayers';
 import { perplexity } from '../../src/analyses/perplexity';
+import { saliency } from '../../src/analyses/saliency';
 import { GGUF_ARCHITECTURES, ggufModel, ggufTensorName } from '../../src/arch/ggufModels';
 import { unpermuteRows } from '../../src/compute/engine/ggufView';
 import { GgufTokenizer } from '../../src/compute/ggufTokenizer';
@@ -160,6 +161,22 @@ for (const [source, architecture] of CONVERTED) {
     }
   });
 }
+
+test('saliency (occlusion, ReAGent, attention rollout) and Wanda on the llama F32 GGUF equal the safetensors model\'s', async () => {
+  const directory = join(FIXTURES, 'llama-rope-linear');
+  const gguf = join(FIXTURES, 'gguf', 'llama-rope-linear.f32.gguf');
+  const text = 'The LORD is my shepherd; I shall not want. He maketh me to lie down';
+  for (const method of ['occlusion', 'reagent', 'attention'] as const) {
+    const run = (model: string) => drain(saliency({ model, text: { text }, method, seeds: 3, providers: CPU }));
+    const [hf, fromGguf] = [await run(directory), await run(gguf)];
+    assert.deepEqual(fromGguf.tokens, hf.tokens, `${method}: scores per token`);
+    assert.deepEqual(fromGguf.target, hf.target);
+  }
+  const wanda = (model: string) => drain(activationLayers({ model, text: { text }, metric: 'wanda', providers: CPU }));
+  const [hf, fromGguf] = [await wanda(directory), await wanda(gguf)];
+  // The weights are read under GGUF names, [in, out] dims: the same bytes, so the same sums.
+  fromGguf.layers.forEach((l, i) => assert.ok(Math.abs(l.score - hf.layers[i]!.score) <= 1e-12 * hf.layers[i]!.score, `wanda ${l.index}: ${l.score} vs ${hf.layers[i]!.score}`));
+});
 
 test('llama-rope-llama3 as GGUF: llama3 scaling stored as rope_freqs (per-frequency divisors) gives the safetensors model\'s numbers', async () => {
   const directory = join(FIXTURES, 'llama-rope-llama3');
