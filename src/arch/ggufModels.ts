@@ -134,6 +134,11 @@ export function ggufModel(values: ReadonlyMap<string, GgufValue>, tensorShape: (
   }
   const meta = new GgufMeta(values, name, where);
   const has = (tensor: string) => tensorShape(tensor) !== undefined;
+  // llama.cpp's gguf-split writes a model as several files, each with split.count; this reader opens one.
+  const split = values.get('split.count');
+  if (split?.kind === 'scalar' && Number(split.value) > 1) {
+    throw new InputError(`${where}: is one of ${String(split.value)} split GGUF files (split.count); merge them into one first (llama-gguf-split --merge FIRST.gguf OUT.gguf)`);
+  }
   const experts = meta.number('expert_count');
   if (experts !== undefined && experts > 0) throw new InputError(`${where}: ${name}.expert_count is ${experts}: mixture-of-experts GGUF models cannot be run yet`);
   if (has(ROPE_FACTORS_TENSOR) && !ropeFactors) throw new Error(`ggufModel: ${where} has ${ROPE_FACTORS_TENSOR}; read it and pass its values`);

@@ -247,6 +247,7 @@ test('GGUF models the engine cannot run are refused by name', () => {
   refuse(base('gemma2'), /GGUF architecture "gemma2" cannot be run as a model.*supported: llama, qwen2/);
   refuse(base('mamba'), /"mamba"/);
   refuse(new Map([...base('llama'), ['llama.expert_count', scalar(8)]]), /expert_count is 8: mixture-of-experts/);
+  refuse(new Map([...base('llama'), ['split.count', { kind: 'scalar', type: 'uint16', value: 3 }]]), /one of 3 split GGUF files.*llama-gguf-split --merge/);
   const factors = (values: Map<string, GgufValue>, f: number[]) => ggufModel(values, (n) => new Map([...shapes, ['rope_freqs.weight', [f.length]]]).get(n), 'm.gguf', f);
   const eight = [1, 1, 1, 2, 4, 8, 8, 8];
   assert.deepEqual(factors(base('llama'), eight).spec, { ...ggufModel(base('llama'), (n) => shapes.get(n), 'm.gguf').spec, ropeScaling: { type: 'factors', factors: eight } });
