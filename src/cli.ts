@@ -14,7 +14,8 @@ ${Object.values(COMMANDS).map((c) => `  ${c.summary}`).join('\n')}
 
 PATH is a checkpoint file (.safetensors, .onnx, .gguf, PyTorch .bin/.pt/.pth, a sharded *.index.json), a
 Hugging Face model or adapter directory, or its config.json. MODEL is a Hugging Face model directory
-(config.json, weights, tokenizer.json) of a GPT-2 or Llama-family model; the analyses that run it use the
+(config.json, weights, tokenizer.json) of a GPT-2 or Llama-family model, or a .gguf file of architecture llama
+or qwen2 (its metadata and tokenizer are used, its quantised blocks dequantised as they stream); the analyses that run it use the
 onnxruntime execution providers in IMPORTANCE_LENS_PROVIDERS (default cuda,webgpu,cpu), falling back in order.
 MODEL may also be an exported decoder .onnx with tokenizer.json beside it; its residual stream is found from the
 exporter's node names, or given with --residual-stream IN0,OUT0,OUT1,... (tensor names).

@@ -44,7 +44,8 @@ export async function* wandaScores(model: ModelRunner, text: TokenizedText, sign
   const sites = model.linearSites;
   const squares = yield* inputSquares(model, text, signal);
   yield { message: 'Weights × input norms', fraction: text.windows.length / (text.windows.length + 1) };
-  const { header } = await openCheckpoint(model.directory);
+  // The model's path: its directory, or its .gguf file (linear sites name the checkpoint's own tensors).
+  const { header } = await openCheckpoint(model.path);
   const byName = new Map((header?.tensors ?? []).map((t) => [t.name, t]));
   const totals = new Float64Array(model.layers);
   const counts = new Float64Array(model.layers);

@@ -42,6 +42,11 @@ export type RopeScaling =
   | { type: 'dynamic'; factor: number }
   | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositions: number }
   /** factor absent: max_position_embeddings / original_max_position_embeddings (transformers 5). */
+  /**
+   * Per-frequency divisors of inv_freq, from a GGUF file's rope_freqs tensor: ggml_rope_ext divides θ_i by
+   * freq_factors[i]. convert_hf_to_gguf.py stores Llama 3.1+ "llama3" scaling this way (no metadata keys).
+   */
+  | { type: 'factors'; factors: number[] }
   | {
       type: 'yarn'; factor?: number; betaFast: number; betaSlow: number; truncate: boolean;
       attentionFactor?: number; mscale?: number; mscaleAllDim?: number; originalMaxPositions?: number;

@@ -79,10 +79,10 @@ export const COMMANDS: Record<string, Command> = {
     help:
       'Usage: importance-lens layers PATH [--metric weight-l2|block-influence|angular|ablation|wanda] [--text-file F] [--max-tokens N] [--json]\n\n' +
       'Scores every block and ranks them (rank 1 = most important). weight-l2: Frobenius norm of the block\'s weights.\n' +
-      'The activation metrics run the model (a Hugging Face directory: GPT-2, Llama, Mistral, Qwen2) on the text of F\n' +
-      '(its first N tokens, default 512, in windows of the model\'s context): block-influence = 1 − mean cos(input,\n' +
-      'output) of the block over all positions (ShortGPT); angular = mean arccos(cos)/π; ablation = perplexity with\n' +
-      'the block skipped; wanda = mean |W|·‖X‖₂ over the block\'s linear weights (Wanda), X the layer inputs on the text.',
+      'The activation metrics run the model (a Hugging Face directory: GPT-2, Llama, Mistral, Qwen2; a .gguf file:\n' +
+      'llama, qwen2) on the text of F (its first N tokens, default 512, in windows of the model\'s context):\n' +
+      'block-influence = 1 − mean cos(input, output) of the block over all positions (ShortGPT); angular = mean\n' +
+      'arccos(cos)/π; ablation = perplexity with the block skipped; wanda = mean |W|·‖X‖₂ over the block\'s linear weights (Wanda), X the layer inputs on the text.',
     options: { metric: { type: 'string' }, ...TEXT_OPTIONS },
     positionals: 1,
     run: async (args) => {
@@ -97,9 +97,9 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'perplexity MODEL --text-file F  exp(mean NLL) of the model on a text',
     help:
       'Usage: importance-lens perplexity MODEL --text-file F [--max-tokens N] [--json]\n\n' +
-      'Runs the model (a Hugging Face directory with config.json, weights and tokenizer.json) over the first N tokens\n' +
-      '(default 512) of F in windows of its context; nll is the mean negative log-likelihood in nats per predicted\n' +
-      'token (every position but a window\'s first), perplexity = exp(nll).',
+      'Runs the model (a Hugging Face directory with config.json, weights and tokenizer.json, or a .gguf file with\n' +
+      'its own tokenizer) over the first N tokens (default 512) of F in windows of its context; nll is the mean\n' +
+      'negative log-likelihood in nats per predicted token (every position but a window\'s first), perplexity = exp(nll).',
     options: TEXT_OPTIONS,
     positionals: 1,
     run: async (args) => {

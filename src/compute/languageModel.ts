@@ -1,5 +1,6 @@
-// A Hugging Face language model ready to run: config.json -> ModelSpec, its family's block graph on the block
-// engine (engine/blockEngine.ts), weights streamed from the checkpoint block by block. forward() is the whole
+// A language model ready to run, from a Hugging Face directory or a .gguf file: config.json (or the GGUF
+// metadata) -> ModelSpec, its family's block graph on the block engine (engine/blockEngine.ts), weights streamed
+// from the checkpoint block by block. forward() is the whole
 // pass as analyses ask for it: embeddings, every block (skipped, head-masked, observed through onBlock), the head
 // in vocabulary chunks (log-probabilities of targets, and full logits only when asked for).
 import type { ModelSpec } from '../arch/modelSpec';
@@ -19,8 +20,9 @@ export class LanguageModel implements ModelRunner {
     this.linearSites = Array.from({ length: engine.layers }, (_, l) => engine.linearSites(l)).flat();
   }
 
-  static async open(directory: string, providers?: readonly string[], signal?: AbortSignal): Promise<LanguageModel> {
-    return new LanguageModel(await BlockEngine.open(directory, providers, signal));
+  /** `path`: a Hugging Face model directory or a .gguf file. */
+  static async open(path: string, providers?: readonly string[], signal?: AbortSignal): Promise<LanguageModel> {
+    return new LanguageModel(await BlockEngine.open(path, providers, signal));
   }
 
   get spec(): ModelSpec {
@@ -31,8 +33,9 @@ export class LanguageModel implements ModelRunner {
     return this.engine.directory;
   }
 
+  /** The directory, or the .gguf file (which carries the tokenizer too). */
   get path(): string {
-    return this.engine.directory;
+    return this.engine.path;
   }
 
   get device(): ProviderName {

@@ -61,9 +61,9 @@ export interface ForwardOptions {
 }
 
 export interface ModelRunner {
-  /** What the user named (a directory or an .onnx file). */
+  /** What the user named (a directory, a .gguf file or an .onnx file). */
   readonly path: string;
-  /** The directory holding tokenizer.json (and config.json, when there is one). */
+  /** The directory holding tokenizer.json (and config.json, when there is one); a .gguf file's own directory. */
   readonly directory: string;
   readonly device: ProviderName;
   readonly devicesSkipped: string[];

@@ -66,6 +66,7 @@ export async function* applyPlan(planPath: string, outPath: string, options: { p
   const planDir = dirname(planPath);
   const modelDir = resolve(planDir, plan.model.path);
   const source = await openSource(modelDir);
+  if (source.format === 'gguf') throw new InputError(`${planPath}: is a plan for the GGUF model ${source.path}; writing a pruned GGUF is not supported in this version: verify it without writing (apply PLAN --verify --text-file F, no --out)`);
   const checked = checkAgainstModel(plan, source, planPath);
   const out = resolve(outPath);
   await checkOutput(out, source.directory);

@@ -23,9 +23,9 @@ export function checkAgainstModel(plan: PrunePlan, source: SourceModel, where: s
     throw new InputError(`${where}: ${message}`);
   };
   if (plan.model.fingerprint !== source.fingerprint) {
-    fail(`model.fingerprint does not match ${source.directory} (its config.json or tensors differ from the checkpoint the plan was made for); make a new plan for it`);
+    fail(`model.fingerprint does not match ${source.path} (its config.json or tensors differ from the checkpoint the plan was made for); make a new plan for it`);
   }
-  if (plan.model.layers !== source.layers) fail(`model.layers is ${plan.model.layers} but ${source.directory} has ${source.layers} blocks`);
+  if (plan.model.layers !== source.layers) fail(`model.layers is ${plan.model.layers} but ${source.path} has ${source.layers} blocks`);
   const dropped = new Set<number>();
   const ratios = new Map<number, number>();
   let sparsityMetric: CheckedPlan['sparsityMetric'] = null;

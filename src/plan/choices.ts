@@ -14,7 +14,8 @@ import { openSource } from './source';
 
 export async function planChoices(model: string): Promise<PlanChoices> {
   const source = await openSource(resolve(model));
-  const runsOnText = (await pathKind(join(source.directory, 'tokenizer.json'))) === 'file';
+  // A .gguf file carries its tokenizer; a Hugging Face directory has tokenizer.json.
+  const runsOnText = source.format === 'gguf' || (await pathKind(join(source.directory, 'tokenizer.json'))) === 'file';
   const metrics = (weightOnly: string, onText: string[]) => [
     ...(runsOnText ? onText.map((name) => ({ name, needsText: true })) : []),
     { name: weightOnly, needsText: false },
@@ -59,7 +60,7 @@ export async function planChoices(model: string): Promise<PlanChoices> {
     if (most < 1) return `${layout.experts} experts with ${layout.perToken} routed per token: none can go`;
     return [{ kind: 'drop-experts', max: most, metrics: [{ name: 'expert-l2', needsText: false }] }];
   });
-  return { model: source.directory, family: source.family, layers: source.layers, runsOnText, available, unavailable };
+  return { model: source.path, family: source.family, layers: source.layers, runsOnText, available, unavailable };
 }
 
 /** The amount, validated as generatePlan would: a count in 1..max, or a sparsity fraction (0.5 or 50%). */

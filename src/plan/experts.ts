@@ -27,6 +27,7 @@ export function expertOf(name: string): number | null {
 }
 
 export function expertLayout(source: SourceModel): ExpertLayout {
+  if (source.format === 'gguf') throw new InputError(`${source.path}: dropping experts of a GGUF model is not supported in this version`);
   const moeBlocks = new Set<number>();
   for (const t of source.tensors) {
     const { layer } = tensorRole(t.name);

@@ -86,10 +86,10 @@ export async function* generatePlanOnDevice(request: PlanRequest, signal?: Abort
     const name = parseLayerMetric(request.metric ?? (text ? 'block-influence' : 'weight-l2'));
     if (name !== 'weight-l2' && !text) throw new InputError(`plan: metric '${name}' runs the model on a text; give --text-file F (or --metric weight-l2)`);
     const providers = request.providers ? { providers: request.providers } : {};
-    const result = yield* layerScores({ path: source.directory, metric: name, ...(text ? { text, maxTokens } : {}), ...providers }, signal);
+    const result = yield* layerScores({ path: source.path, metric: name, ...(text ? { text, maxTokens } : {}), ...providers }, signal);
     if (text) device = result.device;
     const scores = result.layers.map((l) => ({ index: l.index, score: l.score }));
-    const distances = text ? yield* blockAngularDistances(source.directory, text, maxTokens, n, request.providers, signal) : null;
+    const distances = text ? yield* blockAngularDistances(source.path, text, maxTokens, n, request.providers, signal) : null;
     const lowest: PlanAlternative = { selection: 'lowest-score', layers: lowestScoring(scores, n), angularDistance: null, scoreSum: sum(scores, lowestScoring(scores, n)) };
     const block = contiguousAlternative(scores, n, distances);
     const [chosen, other] = request.contiguous ? [block, lowest] : [lowest, block];
@@ -120,7 +120,7 @@ export async function* generatePlanOnDevice(request: PlanRequest, signal?: Abort
   const plan: PrunePlan = {
     kind: PLAN_KIND,
     version: PLAN_VERSION,
-    model: { path: where(source.directory), family: source.family, layers: source.layers, parameters: source.parameters, bytes: source.bytes, fingerprint: source.fingerprint },
+    model: { path: where(source.path), family: source.family, layers: source.layers, parameters: source.parameters, bytes: source.bytes, fingerprint: source.fingerprint },
     metric,
     actions,
     alternatives,

@@ -22,6 +22,9 @@ export interface HeadLayout {
 const int = (v: unknown) => (typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : null);
 
 export function headLayout(source: SourceModel): HeadLayout {
+  // Head scores and slices read [out, in] rows of q/k/v and columns of o_proj; a GGUF file's are transposed in
+  // its dims order and its q/k rows permuted within each head.
+  if (source.format === 'gguf') throw new InputError(`${source.path}: dropping heads of a GGUF model is not supported in this version (drop layers or sparsify it, or plan on the Hugging Face checkpoint)`);
   const c = source.config;
   const heads = int(c.num_attention_heads);
   const hidden = int(c.hidden_size);

@@ -33,19 +33,20 @@ export function linearWeights(source: SourceModel): LinearWeight[] {
     const { layer, module } = tensorRole(tensor.name);
     if (layer === null || !LINEAR_MODULES.has(module) || tensor.shape.length !== 2 || !tensor.name.endsWith('.weight')) continue;
     if (!SPARSIFIABLE_DTYPES.has(tensor.dtype)) throw new InputError(`tensor '${tensor.name}' is ${tensor.dtype}; sparsity supports F32, F16 and BF16 weights`);
-    const [rows, cols] = tensor.shape as [number, number];
+    // GGUF lists dims innermost-first: its [in, out] is HF's [out, in], the same bytes.
+    const [rows, cols] = (source.format === 'gguf' ? [...tensor.shape].reverse() : tensor.shape) as [number, number];
     out.push({ tensor, layer, layout, outputs: layout === 'out-in' ? rows : cols, inputs: layout === 'out-in' ? cols : rows });
   }
-  if (out.length === 0) throw new InputError(`${source.directory}: no linear weights found in its blocks to sparsify`);
+  if (out.length === 0) throw new InputError(`${source.path}: no linear weights found in its blocks to sparsify`);
   return out;
 }
 
 /** Attaches Wanda's input-feature norms, from the linear layers' inputs in forward passes over the text; returns the device. */
 export async function* attachInputNorms(source: SourceModel, weights: LinearWeight[], text: TextSource, maxTokens: number, providers?: readonly string[], signal?: AbortSignal): AsyncGenerator<Progress, string> {
-  yield { message: `Building ${source.directory} for the layer inputs` };
-  const model = await openModelRunner(source.directory, providers, signal);
+  yield { message: `Building ${source.path} for the layer inputs` };
+  const model = await openModelRunner(source.path, providers, signal);
   try {
-    if (model.linearSites.length === 0) throw new InputError(`${source.directory}: Wanda needs the linear layers' inputs, which this model does not expose`);
+    if (model.linearSites.length === 0) throw new InputError(`${source.path}: Wanda needs the linear layers' inputs, which this model does not expose`);
     const tokens = await tokenizeText(model, text, maxTokens);
     const squares = yield* inputSquares(model, tokens, signal);
     const byName = new Map<string, Float64Array>();
@@ -55,7 +56,7 @@ export async function* attachInputNorms(source: SourceModel, weights: LinearWeig
     });
     for (const weight of weights) {
       const norms = byName.get(weight.tensor.name);
-      if (!norms) throw new InputError(`${source.directory}: no layer input found for '${weight.tensor.name}' (Wanda needs one per linear weight)`);
+      if (!norms) throw new InputError(`${source.path}: no layer input found for '${weight.tensor.name}' (Wanda needs one per linear weight)`);
       if (norms.length !== weight.inputs) throw new Error(`input width ${norms.length} of '${weight.tensor.name}' is not its ${weight.inputs} inputs`);
       weight.norms = norms;
     }

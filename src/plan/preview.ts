@@ -26,7 +26,7 @@ export async function planPreview(planPath: string, text?: string): Promise<Plan
   const indexBefore = index && (await stat(index)).size <= MAX_INDEX_BYTES ? await readFile(index, 'utf8') : null;
   return {
     plan,
-    model: source.directory,
+    model: source.path,
     configPath: source.configPath,
     config: { before: source.configText, after: plannedConfigText(source.configText, source.config, layout.config) },
     weightMap: {

@@ -62,10 +62,10 @@ export async function* verifyVirtually(planPath: string, textFile: string, optio
       masks.set(layer, mask);
     }
   }
-  yield { message: `Building ${source.directory}` };
-  const model = await openModelRunner(source.directory, options.providers, signal);
+  yield { message: `Building ${source.path}` };
+  const model = await openModelRunner(source.path, options.providers, signal);
   try {
-    if (!model.streams) throw new InputError(`${source.directory}: verifying without writing needs a model the block engine runs`);
+    if (!model.streams) throw new InputError(`${source.path}: verifying without writing needs a model the block engine runs`);
     const text = await tokenizeText(model, { file: textFile }, options.maxTokens ?? DEFAULT_MAX_TOKENS);
     const before = yield* textNll(model, text, {}, signal);
     const after = yield* textNll(model, text, {
@@ -85,7 +85,7 @@ export async function* verifyVirtually(planPath: string, textFile: string, optio
     const layout = plannedLayout(source, checked);
     const planned = [...layout.shards.values()].flat();
     const result: ApplyResult = {
-      out: '', source: source.directory, files: [],
+      out: '', source: source.path, files: [],
       parameters: { before: source.parameters, after: planned.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0) },
       bytes: { before: source.bytes, after: planned.reduce((s, t) => s + t.byteLength, 0) },
       layers: { before: source.layers, after: layout.mapping.size },

@@ -19,12 +19,15 @@ export interface LayersOnTextOptions {
 }
 
 /**
- * The Hugging Face model directory a path stands for (the folder itself, or the folder of its config.json or
- * weights) when the forward-pass analyses can run it: config.json and tokenizer.json are both there.
+ * The model a path stands for when the forward-pass analyses can run it: a Hugging Face directory (the folder
+ * itself, or the folder of its config.json or weights) with config.json and tokenizer.json both there, or a .gguf
+ * file itself (its metadata holds the config and the tokenizer; an architecture the engine does not run is refused
+ * by name when it runs).
  */
 export function textModelDirectory(path: string): string | null {
   let directory: string;
   try {
+    if (/\.gguf$/i.test(path) && statSync(path).isFile()) return path;
     directory = statSync(path).isDirectory() ? path : /^(config\.json|.*\.safetensors(\.index\.json)?)$/.test(basename(path)) ? dirname(path) : '';
   } catch {
     return null;

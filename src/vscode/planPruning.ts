@@ -50,10 +50,14 @@ export function parsePlanPruningArgs(args: unknown): PlanPruningArgs {
   };
 }
 
-/** The model folder a URI stands for: the folder itself, or the folder of its config.json or safetensors weights. */
+/**
+ * The model a URI stands for: the folder itself, or the folder of its config.json or safetensors weights; a .gguf
+ * file is a model by itself (its plans are verified in memory, not written).
+ */
 export function modelFolder(uri: vscode.Uri | undefined): string | null {
   if (!uri || uri.scheme !== 'file' || !existsSync(uri.fsPath)) return null;
   if (statSync(uri.fsPath).isDirectory()) return uri.fsPath;
+  if (/\.gguf$/i.test(uri.fsPath)) return uri.fsPath;
   return /^(config\.json|.*\.safetensors(\.index\.json)?)$/.test(basename(uri.fsPath)) ? dirname(uri.fsPath) : null;
 }
 
@@ -82,13 +86,15 @@ export async function planPruning(extensionUri: vscode.Uri, target: vscode.Uri |
   const amount = args.amount ?? (await askAmount(choice));
   if (amount === undefined) return undefined;
   const { providers, maxTokens } = runSettings();
+  // The plan is written next to the model: in its folder, or beside its .gguf file.
+  const planDirectory = /\.gguf$/i.test(model) ? dirname(model) : model;
   const request: { analysis: 'plan' } & PlanRequest = {
-    analysis: 'plan', model, planDirectory: model, metric: metric.name, providers, maxTokens, ...(textFile ? { textFile } : {}), ...amountOption(choice.kind, amount),
+    analysis: 'plan', model, planDirectory, metric: metric.name, providers, maxTokens, ...(textFile ? { textFile } : {}), ...amountOption(choice.kind, amount),
   };
   const outcome = await withCancellableProgress(`Plan Pruning: ${KINDS[choice.kind].label.toLowerCase()} by ${METRICS[metric.name] ?? metric.name}`, (signal, onProgress) => runAnalysis(request, { signal, onProgress }))
     .then((o) => o.result, reportFailure('Plan Pruning'));
   if (!outcome) return undefined;
-  const written = await writeNewPlanFile(model, planStem(choice.kind, amount, metric.name), `${JSON.stringify(outcome.plan, null, 2)}\n`).catch(reportFailure('Plan Pruning'));
+  const written = await writeNewPlanFile(planDirectory, planStem(choice.kind, amount, metric.name), `${JSON.stringify(outcome.plan, null, 2)}\n`).catch(reportFailure('Plan Pruning'));
   if (!written) return undefined;
   const uri = vscode.Uri.file(written);
   await vscode.window.showTextDocument(uri, { preview: false });

@@ -16,7 +16,7 @@ const MODEL_KEY = 'importanceLens.saliencyModel';
 const METHODS: readonly SaliencyMethod[] = ['occlusion', 'reagent', 'attention'];
 
 export interface SaliencyArgs {
-  /** A Hugging Face model directory (config.json + weights + tokenizer.json). */
+  /** A Hugging Face model directory (config.json + weights + tokenizer.json) or a .gguf file. */
   model?: string;
   method?: SaliencyMethod;
   seeds?: number;
@@ -69,7 +69,7 @@ async function tokenSaliency(context: vscode.ExtensionContext, args: SaliencyArg
   if (!model || !method) return undefined;
   const directory = textModelDirectory(model);
   if (!directory) {
-    void vscode.window.showErrorMessage(`Importance Lens: ${model} is not a Hugging Face model folder with config.json and tokenizer.json.`);
+    void vscode.window.showErrorMessage(`Importance Lens: ${model} is not a Hugging Face model folder with config.json and tokenizer.json, nor a .gguf file.`);
     return undefined;
   }
   const document = editor.document;

@@ -88,3 +88,22 @@ export function needsReference(t: Pick<TestContext, 'skip'>, modules: string[], 
   t.skip(reason);
   return false;
 }
+
+/**
+ * The models shared beside the repository (../shared: real trained models that are not copied into it; CI has it
+ * too). IMPORTANCE_LENS_SHARED names another place, for a checkout that is not beside it (a git worktree).
+ */
+export const SHARED = process.env.IMPORTANCE_LENS_SHARED || join(ROOT, '..', 'shared');
+
+/**
+ * The path of `relative` under SHARED for a test that needs it, or undefined after skipping the test when it is
+ * missing; under CI (CI=true) a missing file fails the test instead.
+ */
+export function needsShared(t: Pick<TestContext, 'skip'>, relative: string, ci = /^(true|1)$/i.test(process.env.CI ?? '')): string | undefined {
+  const path = join(SHARED, relative);
+  if (existsSync(path)) return path;
+  const reason = `${path} is missing (the shared models beside the repository; set IMPORTANCE_LENS_SHARED to where they are)`;
+  if (ci) throw new Error(`cannot run under CI: ${reason}`);
+  t.skip(reason);
+  return undefined;
+}

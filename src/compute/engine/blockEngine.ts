@@ -5,19 +5,16 @@
 // embedding reads only the rows of the window's tokens; the head runs in vocabulary chunks (headRunner.ts). So
 // memory is two blocks' weights + activations + one head chunk, whatever the number of blocks, and any checkpoint
 // the readers decode runs, however large.
-import { join } from 'node:path';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { modelSpecFromConfig, type ModelSpec } from '../../arch/modelSpec';
+import type { ModelSpec } from '../../arch/modelSpec';
 import { InputError, throwIfAborted } from '../../errors';
-import { readJsonObject } from '../../formats/fileio';
-import { MAX_JSON_FILE_BYTES } from '../../formats/limits';
-import { openCheckpoint } from '../../formats/open';
 import type { TensorInfo } from '../../formats/types';
 import { familyOf } from '../families';
 import { BLOCK_IO, type BlockTensor, type Family, type LinearSite } from '../families/types';
 import { createSession, createWithFallback, onnxruntime, parseProviders, type ProviderName } from '../session';
 import { HeadRunner, type HeadOutput, type HeadRequest } from './headRunner';
 import { activationBytesPerRow, ensureFits, freeBytes, type BlockShape } from './memory';
+import { openModelSource } from './modelSource';
 import { newScratch, WeightReader, type Scratch } from './weightReader';
 
 /** One block's weights in memory, valid until the sweep that yielded it has moved two blocks on. */
@@ -56,6 +53,9 @@ export class BlockEngine {
   readonly readAhead: boolean;
 
   private constructor(
+    /** What the model was opened from: its Hugging Face directory or its .gguf file. */
+    readonly path: string,
+    /** The directory the model is in (the Hugging Face directory itself). */
     readonly directory: string,
     readonly spec: ModelSpec,
     readonly family: Family,
@@ -75,12 +75,10 @@ export class BlockEngine {
     this.readAhead = this.blockBytes <= READ_AHEAD_MAX_BLOCK_BYTES;
   }
 
-  static async open(directory: string, providers?: readonly string[], signal?: AbortSignal): Promise<BlockEngine> {
-    const configPath = join(directory, 'config.json');
-    const spec = modelSpecFromConfig(await readJsonObject(configPath, MAX_JSON_FILE_BYTES), configPath);
-    const { header } = await openCheckpoint(directory);
-    if (!header) throw new InputError(`${directory}: holds config.json but no weights`);
-    const reader = new WeightReader(header, directory);
+  /** A Hugging Face model directory or a .gguf file (modelSource.ts). */
+  static async open(path: string, providers?: readonly string[], signal?: AbortSignal): Promise<BlockEngine> {
+    const { spec, header, view, directory } = await openModelSource(path);
+    const reader = new WeightReader(header, path, view);
     try {
       const family = familyOf(spec);
       const has = reader.has;
@@ -104,7 +102,7 @@ export class BlockEngine {
       const floats = Math.max(0, ...blockTensors.map((ts) => ts.reduce((s, t) => s + t.count * 4, 0)));
       const raw = Math.max(0, ...blockTensors.map((ts) => ts.reduce((s, t) => s + t.byteLength, 0)));
       const largest = Math.max(0, ...blockTensors.flat().map((t) => t.byteLength));
-      ensureFits(directory, floats <= READ_AHEAD_MAX_BLOCK_BYTES ? { 'two blocks of float32 weights': 2 * floats, 'raw block bytes': raw } : { 'one block of float32 weights': floats, 'raw bytes of its largest tensor': largest });
+      ensureFits(path, floats <= READ_AHEAD_MAX_BLOCK_BYTES ? { 'two blocks of float32 weights': 2 * floats, 'raw block bytes': raw } : { 'one block of float32 weights': floats, 'raw bytes of its largest tensor': largest });
       throwIfAborted(signal);
       const order = parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS);
       const variants = [...new Set(Array.from({ length: spec.layers }, (_, l) => family.blockVariant?.(spec, l) ?? ''))];
@@ -125,7 +123,7 @@ export class BlockEngine {
         headDevice = 'cpu';
       }
       const head = new HeadRunner(headSession, reader, scratch, matrix, norm, spec.vocab, spec.hidden);
-      return new BlockEngine(directory, spec, family, reader, scratch, blockTensors, roles, sessions, embedding, head, provider, headDevice, skipped);
+      return new BlockEngine(path, directory, spec, family, reader, scratch, blockTensors, roles, sessions, embedding, head, provider, headDevice, skipped);
     } catch (error) {
       await reader.close();
       throw error;
@@ -136,8 +134,10 @@ export class BlockEngine {
     return this.spec.layers;
   }
 
+  /** The family's linear sites, their weights under the checkpoint's own names. */
   linearSites(layer: number): LinearSite[] {
-    return this.family.linearSites(this.spec, layer, this.reader.has);
+    const { view } = this.reader;
+    return this.family.linearSites(this.spec, layer, this.reader.has).map((site) => ({ ...site, weights: site.weights.map((w) => ({ ...w, name: view.own(w.name) })) }));
   }
 
   /** The shape memory estimates use: the widest linear output of a block. */
@@ -169,7 +169,7 @@ export class BlockEngine {
 
   /** Refuses the job with the figure needed and the figure free when it does not fit (see needs). */
   ensureFits(rows: number, seq: number, keptStates: number, logits = false): void {
-    ensureFits(this.directory, this.needs(rows, seq, keptStates, logits));
+    ensureFits(this.path, this.needs(rows, seq, keptStates, logits));
   }
 
   /** The most batch rows (1..maxRows) of `seq` tokens that fit in free memory. */

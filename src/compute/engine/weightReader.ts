@@ -1,7 +1,8 @@
 // Reads groups of checkpoint tensors (one block's weights, one chunk of the head, a few embedding rows) into
 // float32 buffers that are allocated once and reused: one byte range per shard and group where the group's tensors
 // lie together (safetensors stores a block's tensors side by side), decoded in place by decode.ts (F32/F16/BF16,
-// F8, GGUF block quantisations). Nothing here holds more than the buffers its caller owns.
+// F8, GGUF block quantisations). Nothing here holds more than the buffers its caller owns. A TensorView translates
+// between the names and layout a family asks for (Hugging Face's) and the checkpoint's own (a GGUF file's).
 import type { FileHandle } from 'node:fs/promises';
 import { InputError, throwIfAborted } from '../../errors';
 import type { CheckpointHeader, TensorInfo } from '../../formats/types';
@@ -13,27 +14,50 @@ const SPAN_SLACK = 1.25;
 /** Larger groups are read a tensor at a time, so the raw bytes held stay one tensor's (a 7B block is 400 MB of BF16). */
 const MAX_SPAN = 128 * 2 ** 20;
 
+/**
+ * How a checkpoint stores what a family asks for by Hugging Face name and [out, in] shape. The identity for
+ * safetensors; a GGUF file renames tensors, lists dims innermost-first and permutes some rows (ggufView.ts).
+ */
+export interface TensorView {
+  /** The checkpoint's own name of the tensor the family calls `name`. */
+  own(name: string): string;
+  /** The dims as the checkpoint lists them, for HF's `shape`. */
+  stored(shape: readonly number[]): number[];
+  /** Undoes, in place, what the checkpoint did to a tensor's decoded values (by its own name), if anything. */
+  restore(ownName: string, values: Float32Array): void;
+  /** Where the shape a family expects comes from, for messages ("config.json", "its GGUF metadata"). */
+  readonly shapeSource: string;
+}
+
+const IDENTITY: TensorView = { own: (name) => name, stored: (shape) => [...shape], restore: () => undefined, shapeSource: 'config.json' };
+
 export class WeightReader {
   private readonly byName: Map<string, TensorInfo>;
   private readonly handles = new FileHandles();
 
-  constructor(header: CheckpointHeader, readonly where: string) {
+  constructor(header: CheckpointHeader, readonly where: string, readonly view: TensorView = IDENTITY) {
     this.byName = new Map(header.tensors.map((t) => [t.name, t]));
   }
 
-  has = (name: string): boolean => this.byName.has(name);
+  /** Whether the checkpoint has the tensor a family calls `name`. */
+  has = (name: string): boolean => this.byName.has(this.view.own(name));
 
-  /** The tensor, checked against the shape the architecture expects and for a decodable dtype. */
+  /**
+   * The tensor a family calls `name`, checked against the [out, in] shape the architecture expects (in the
+   * checkpoint's own order) and for a decodable dtype. Its `name` is the checkpoint's own.
+   */
   tensor(name: string, shape: readonly number[]): TensorInfo {
-    const tensor = this.byName.get(name);
-    if (!tensor) throw new InputError(`${this.where}: tensor '${name}' is missing (the ${shape.length}-D weight [${shape.join(', ')}] the architecture needs)`);
-    if (tensor.shape.join() !== shape.join()) {
-      throw new InputError(`${this.where}: tensor '${name}' has shape [${tensor.shape.join(', ')}], but config.json implies [${shape.join(', ')}]`);
+    const own = this.view.own(name);
+    const stored = this.view.stored(shape);
+    const tensor = this.byName.get(own);
+    if (!tensor) throw new InputError(`${this.where}: tensor '${own}' is missing (the ${stored.length}-D weight [${stored.join(', ')}] the architecture needs)`);
+    if (tensor.shape.join() !== stored.join()) {
+      throw new InputError(`${this.where}: tensor '${own}' has shape [${tensor.shape.join(', ')}], but ${this.view.shapeSource} implies [${stored.join(', ')}]`);
     }
     const layout = layoutOf(tensor.dtype);
-    if (!layout || tensor.encoding !== undefined) throw new InputError(`${this.where}: tensor '${name}' is ${tensor.dtype}, which cannot be decoded for a forward pass`);
+    if (!layout || tensor.encoding !== undefined) throw new InputError(`${this.where}: tensor '${own}' is ${tensor.dtype}, which cannot be decoded for a forward pass`);
     if ((tensor.count / layout.elements) * layout.bytes > tensor.byteLength || tensor.count % layout.elements !== 0) {
-      throw new InputError(`${this.where}: tensor '${name}': ${tensor.count} ${tensor.dtype} elements do not fit its ${tensor.byteLength} bytes`);
+      throw new InputError(`${this.where}: tensor '${own}': ${tensor.count} ${tensor.dtype} elements do not fit its ${tensor.byteLength} bytes`);
     }
     return tensor;
   }
@@ -43,6 +67,11 @@ export class WeightReader {
    * grows when a group needs more; the caller keeps it for the next group of the same shape.
    */
   async read(tensors: readonly TensorInfo[], outs: readonly Float32Array[], scratch: Scratch, signal?: AbortSignal): Promise<void> {
+    await this.decodeGroup(tensors, outs, scratch, signal);
+    tensors.forEach((t, i) => this.view.restore(t.name, outs[i]!.subarray(0, t.count)));
+  }
+
+  private async decodeGroup(tensors: readonly TensorInfo[], outs: readonly Float32Array[], scratch: Scratch, signal?: AbortSignal): Promise<void> {
     throwIfAborted(signal);
     const byFile = new Map<string, number[]>();
     tensors.forEach((t, i) => byFile.set(t.file, [...(byFile.get(t.file) ?? []), i]));
@@ -61,13 +90,13 @@ export class WeightReader {
     }
   }
 
-  /** Rows `first..first+count` of a [rows, width] tensor, decoded into `out`. */
+  /** Rows `first..first+count` of a [rows, width] tensor, decoded into `out` (embedding and head rows: no view restores those). */
   async readRows(tensor: TensorInfo, width: number, first: number, count: number, out: Float32Array, scratch: Scratch, signal?: AbortSignal): Promise<void> {
     const layout = layoutOf(tensor.dtype)!;
     if (width % layout.elements !== 0) throw new InputError(`${this.where}: rows of '${tensor.name}' (${width}) are not whole ${tensor.dtype} blocks of ${layout.elements}`);
     const rowBytes = (width / layout.elements) * layout.bytes;
     const slice: TensorInfo = { ...tensor, byteOffset: tensor.byteOffset + first * rowBytes, byteLength: count * rowBytes, count: count * width };
-    await this.read([slice], [out], scratch, signal);
+    await this.decodeGroup([slice], [out], scratch, signal);
   }
 
   close(): Promise<void> {

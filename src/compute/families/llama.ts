@@ -1,7 +1,8 @@
 // The Llama family (Llama, Mistral, Qwen2) for the block engine, following transformers' modeling_llama: RMSNorm,
 // rotary embeddings (rotate_half, inv_freq = θ^(−2i/d) in float32), grouped-query attention, SwiGLU, tied or
 // untied head, optional q/k/v biases (Qwen2), o_proj biases (attention_bias) and MLP biases (mlp_bias), and the
-// rope_scaling types linear, dynamic (NTK), llama3 and yarn as modeling_rope_utils computes them. Weights are graph
+// rope_scaling types linear, dynamic (NTK), llama3 and yarn as modeling_rope_utils computes them (and a GGUF
+// file's per-frequency factors, how llama.cpp stores llama3 scaling). Weights are graph
 // inputs in HF's [out, in] layout.
 // The block builder here is shared by the families whose block is a variant of Llama's (Qwen3: q/k norm; Gemma
 // 1/2/3: (1 + w) norms, GeGLU, sandwich norms, soft-capping, sliding windows): they pass GatedBlockOptions.
@@ -197,6 +198,7 @@ export function ropeFrequencies(headDim: number, theta: number, maxPositions: nu
   const base = Array.from({ length: half }, (_, i) => 1 / theta ** ((2 * i) / headDim));
   if (!scaling || scaling.type === 'dynamic') return { invFreq: base, attentionScaling: 1 };
   if (scaling.type === 'linear') return { invFreq: base.map((f) => f / scaling.factor), attentionScaling: 1 };
+  if (scaling.type === 'factors') return { invFreq: base.map((f, i) => f / scaling.factors[i]!), attentionScaling: 1 };
   if (scaling.type === 'llama3') {
     const { factor, lowFreqFactor, highFreqFactor, originalMaxPositions: old } = scaling;
     const lowWavelen = old / lowFreqFactor;

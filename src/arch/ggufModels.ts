@@ -1,0 +1,215 @@
+// A .gguf file as a model for the block engine: llama.cpp's metadata ("{arch}.block_count", …) becomes the
+// Hugging Face config the family's spec is made from (modelSpecFromConfig, so one place validates and refuses),
+// and llama.cpp's tensor names (gguf-py's TensorNameMap: token_embd, blk.N.attn_q, …) are mapped onto the HF names
+// the families ask for. One row of GGUF_ARCHITECTURES per general.architecture the engine runs; adding one (qwen3,
+// gemma2, phi3, …) is a row here plus its family's config keys. Anything else is refused by name.
+import { InputError } from '../errors';
+import type { GgufValue } from '../formats/gguf';
+import { modelSpecFromConfig, type ModelSpec, type RopeScaling } from './modelSpec';
+
+export interface GgufArchitecture {
+  /** The HF model_type whose family graph runs it. */
+  modelType: string;
+  /**
+   * llama.cpp's converter (convert_hf_to_gguf.py, LlamaModel.permute) reorders the rows of q_proj and k_proj (and
+   * their biases) within each head from HF's rotate-half layout to the interleaved pairs of llama.cpp's "normal"
+   * RoPE; the reader undoes it. Architectures with NEOX RoPE (qwen2) are stored unpermuted.
+   */
+  permutedQk: boolean;
+  /** HF config keys that this architecture adds to the shared ones (biases read from which tensors exist). */
+  config(meta: GgufMeta, has: (name: string) => boolean): Record<string, unknown>;
+  /** Block modules beyond the shared llama layout (HF module path -> llama.cpp's), e.g. Qwen3's q/k norms. */
+  blockNames?: Readonly<Record<string, string>>;
+}
+
+export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
+  // LlamaAttention: q/k/v and o biases together (attention_bias), LlamaMLP: gate/up/down (mlp_bias).
+  llama: {
+    modelType: 'llama', permutedQk: true,
+    config: (_, has) => ({ attention_bias: has('blk.0.attn_q.bias'), mlp_bias: has('blk.0.ffn_gate.bias') }),
+  },
+  // Qwen2: q/k/v biases always (the family adds them for model_type qwen2), NEOX RoPE, so no permutation.
+  qwen2: { modelType: 'qwen2', permutedQk: false, config: () => ({}) },
+};
+
+/** HF tensor name -> llama.cpp's, for the tensors of the llama-layout families (gguf-py's TensorNameMap). */
+const GLOBAL_NAMES: Readonly<Record<string, string>> = {
+  'model.embed_tokens.weight': 'token_embd.weight',
+  'model.norm.weight': 'output_norm.weight',
+  'lm_head.weight': 'output.weight',
+};
+const BLOCK_NAMES: Readonly<Record<string, string>> = {
+  'input_layernorm': 'attn_norm',
+  'self_attn.q_proj': 'attn_q',
+  'self_attn.k_proj': 'attn_k',
+  'self_attn.v_proj': 'attn_v',
+  'self_attn.o_proj': 'attn_output',
+  'post_attention_layernorm': 'ffn_norm',
+  'mlp.gate_proj': 'ffn_gate',
+  'mlp.up_proj': 'ffn_up',
+  'mlp.down_proj': 'ffn_down',
+};
+
+/** llama.cpp's name for the tensor a family calls `hfName`; undefined when GGUF has no such tensor. */
+export function ggufTensorName(hfName: string, architecture?: GgufArchitecture): string | undefined {
+  const global = entry(GLOBAL_NAMES, hfName);
+  if (global) return global;
+  const match = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(hfName);
+  const module = match ? entry(BLOCK_NAMES, match[2]!) ?? entry(architecture?.blockNames, match[2]!) : undefined;
+  return match && module ? `blk.${match[1]}.${module}.${match[3]}` : undefined;
+}
+
+/** A table's own entry (never an Object.prototype member such as "constructor"). */
+function entry(table: Readonly<Record<string, string>> | undefined, key: string): string | undefined {
+  return table && Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+/** The permutation convert_hf_to_gguf.py applied to a tensor (by its GGUF name), as heads of rows; null if none. */
+export function permutedHeads(spec: ModelSpec, architecture: GgufArchitecture, ggufName: string): number | null {
+  if (!architecture.permutedQk || spec.kind !== 'llama') return null;
+  const match = /^blk\.\d+\.attn_(q|k)\.(weight|bias)$/.exec(ggufName);
+  if (!match) return null;
+  // LlamaModel.permute(w, n_head, n_head_kv) reshapes by n_head_kv when it differs: the k projection's heads.
+  return match[1] === 'q' ? spec.heads : spec.kvHeads;
+}
+
+/** Typed reads of "{arch}.…" metadata, each naming the key when it is missing or not what llama.cpp writes. */
+export class GgufMeta {
+  constructor(private readonly values: ReadonlyMap<string, GgufValue>, readonly architecture: string, readonly where: string) {}
+
+  private scalar(suffix: string): { key: string; value: unknown } {
+    const key = `${this.architecture}.${suffix}`;
+    const value = this.values.get(key);
+    if (value && value.kind !== 'scalar') throw new InputError(`${this.where}: metadata ${key} is an array; llama.cpp reads one value there`);
+    return { key, value: value?.value };
+  }
+
+  /** A positive integer, or `fallback` when absent (required when no fallback). */
+  count(suffix: string, fallback?: number): number {
+    const { key, value } = this.scalar(suffix);
+    if (value === undefined) {
+      if (fallback !== undefined) return fallback;
+      throw new InputError(`${this.where}: metadata ${key} is missing; it is needed to run the model (llama.cpp requires it too)`);
+    }
+    const n = typeof value === 'bigint' ? Number(value) : value;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new InputError(`${this.where}: metadata ${key} is ${String(value)}, not a positive integer`);
+    return n;
+  }
+
+  number(suffix: string): number | undefined {
+    const { key, value } = this.scalar(suffix);
+    if (value === undefined) return undefined;
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new InputError(`${this.where}: metadata ${key} is ${String(value)}, not a number`);
+    return value;
+  }
+
+  text(suffix: string): string | undefined {
+    const { key, value } = this.scalar(suffix);
+    if (value !== undefined && typeof value !== 'string') throw new InputError(`${this.where}: metadata ${key} is ${String(value)}, not a string`);
+    return value;
+  }
+}
+
+export interface GgufModel {
+  spec: ModelSpec;
+  architecture: GgufArchitecture;
+  /** HF config keys made from the metadata (what the spec was validated as). */
+  config: Record<string, unknown>;
+}
+
+/** The tensor of per-frequency RoPE divisors (llama.cpp's LLM_TENSOR_ROPE_FREQS), read by the caller. */
+export const ROPE_FACTORS_TENSOR = 'rope_freqs.weight';
+
+/**
+ * The spec of the model a GGUF file holds. `tensorShape(name)` gives a tensor's GGUF dims (innermost first) or
+ * undefined when the file has no such tensor; `ropeFactors`, the values of ROPE_FACTORS_TENSOR when it has one.
+ */
+export function ggufModel(values: ReadonlyMap<string, GgufValue>, tensorShape: (name: string) => readonly number[] | undefined, where: string, ropeFactors?: readonly number[]): GgufModel {
+  const declared = values.get('general.architecture');
+  if (declared?.kind !== 'scalar' || typeof declared.value !== 'string') throw new InputError(`${where}: has no general.architecture, so which model it holds is unknown; it cannot be run`);
+  const name = declared.value;
+  const architecture = Object.hasOwn(GGUF_ARCHITECTURES, name) ? GGUF_ARCHITECTURES[name] : undefined;
+  if (!architecture) {
+    throw new InputError(`${where}: GGUF architecture "${name}" cannot be run as a model in this version (supported: ${Object.keys(GGUF_ARCHITECTURES).join(', ')}); its weights can still be inspected`);
+  }
+  const meta = new GgufMeta(values, name, where);
+  const has = (tensor: string) => tensorShape(tensor) !== undefined;
+  // llama.cpp's gguf-split writes a model as several files, each with split.count; this reader opens one.
+  const split = values.get('split.count');
+  if (split?.kind === 'scalar' && Number(split.value) > 1) {
+    throw new InputError(`${where}: is one of ${String(split.value)} split GGUF files (split.count); merge them into one first (llama-gguf-split --merge FIRST.gguf OUT.gguf)`);
+  }
+  const experts = meta.number('expert_count');
+  if (experts !== undefined && experts > 0) throw new InputError(`${where}: ${name}.expert_count is ${experts}: mixture-of-experts GGUF models cannot be run yet`);
+  if (has(ROPE_FACTORS_TENSOR) && !ropeFactors) throw new Error(`ggufModel: ${where} has ${ROPE_FACTORS_TENSOR}; read it and pass its values`);
+  const embedding = tensorShape('token_embd.weight');
+  if (!embedding || embedding.length !== 2) throw new InputError(`${where}: token_embd.weight (the token embedding, [hidden, vocab] in GGUF order) is missing or not 2-D`);
+  const heads = meta.count('attention.head_count');
+  const hidden = meta.count('embedding_length');
+  const keyLength = meta.number('attention.key_length');
+  const valueLength = meta.number('attention.value_length');
+  if (keyLength !== undefined && valueLength !== undefined && keyLength !== valueLength) {
+    throw new InputError(`${where}: ${name}.attention.key_length ${keyLength} differs from value_length ${valueLength}; the graph has one head size`);
+  }
+  const headDim = keyLength ?? hidden / heads;
+  const ropeDims = meta.number('rope.dimension_count');
+  const config: Record<string, unknown> = {
+    model_type: architecture.modelType,
+    hidden_size: hidden,
+    num_hidden_layers: meta.count('block_count'),
+    num_attention_heads: heads,
+    num_key_value_heads: meta.count('attention.head_count_kv', heads),
+    intermediate_size: meta.count('feed_forward_length'),
+    vocab_size: embedding[1],
+    max_position_embeddings: meta.count('context_length'),
+    // llama.cpp's defaults when a key is absent: freq_base 10000; the RMS epsilon has none (it must be there).
+    rope_theta: meta.number('rope.freq_base') ?? 10000,
+    rms_norm_eps: requireKey(meta.number('attention.layer_norm_rms_epsilon'), `${name}.attention.layer_norm_rms_epsilon`, where),
+    ...(keyLength !== undefined ? { head_dim: keyLength } : {}),
+    // A rotary dimension below the head size is partial rotary, which modelSpecFromConfig refuses by name.
+    ...(ropeDims !== undefined && ropeDims !== headDim ? { partial_rotary_factor: ropeDims / headDim } : {}),
+    rope_scaling: ropeScaling(meta),
+    // llama.cpp uses token_embd for the output when output.weight is absent: a tied head.
+    tie_word_embeddings: !has('output.weight'),
+    hidden_act: 'silu',
+    ...architecture.config(meta, has),
+  };
+  const spec = modelSpecFromConfig(config, `${where} (its GGUF metadata)`);
+  if (ropeFactors && spec.kind === 'llama') spec.ropeScaling = factorScaling(ropeFactors, spec.headDim, config.rope_scaling !== null, where);
+  return { spec, architecture, config };
+}
+
+/**
+ * rope_freqs as divisors of the head's headDim/2 frequencies. llama.cpp would also apply a rope.scaling.type on top;
+ * no converter writes both, so that is refused rather than composed.
+ */
+function factorScaling(factors: readonly number[], headDim: number, alsoScaled: boolean, where: string): RopeScaling {
+  if (alsoScaled) throw new InputError(`${where}: holds ${ROPE_FACTORS_TENSOR} and a rope.scaling.type as well; the two together are not supported`);
+  if (factors.length !== headDim / 2) throw new InputError(`${where}: ${ROPE_FACTORS_TENSOR} has ${factors.length} values, but a head of ${headDim} has ${headDim / 2} rotary frequencies`);
+  const bad = factors.findIndex((f) => !Number.isFinite(f) || f <= 0);
+  if (bad >= 0) throw new InputError(`${where}: ${ROPE_FACTORS_TENSOR}[${bad}] is ${factors[bad]}, not a positive factor`);
+  return { type: 'factors', factors: [...factors] };
+}
+
+function requireKey<T>(value: T | undefined, key: string, where: string): T {
+  if (value === undefined) throw new InputError(`${where}: metadata ${key} is missing; it is needed to run the model`);
+  return value;
+}
+
+/**
+ * "{arch}.rope.scaling.*" (and the legacy rope.scale_linear) as HF's rope_scaling. llama.cpp's yarn and longrope
+ * take their parameters differently from transformers' (ext_factor, attn_factor); refused rather than guessed.
+ */
+function ropeScaling(meta: GgufMeta): Record<string, unknown> | null {
+  const type = meta.text('rope.scaling.type');
+  const factor = meta.number('rope.scaling.factor') ?? meta.number('rope.scale_linear');
+  if (type === undefined || type === 'none') {
+    if (type === undefined && factor !== undefined && factor !== 1) return { type: 'linear', factor };
+    return null;
+  }
+  if (type === 'linear') {
+    if (factor === undefined) throw new InputError(`${meta.where}: ${meta.architecture}.rope.scaling.type is linear but rope.scaling.factor is missing`);
+    return factor === 1 ? null : { type: 'linear', factor };
+  }
+  throw new InputError(`${meta.where}: ${meta.architecture}.rope.scaling.type "${type}" is not supported for GGUF models yet (supported: none, linear)`);
+}

@@ -1,0 +1,40 @@
+// A GGUF file seen as the Hugging Face checkpoint a family asks for: llama.cpp's tensor names mapped to HF's
+// (arch/ggufModels.ts), dims reversed (GGUF lists ne[0], the contiguous row, first: an HF [out, in] weight is
+// stored as [in, out] with the same row-major bytes), and the q/k row permutation of llama.cpp's converter undone
+// after decoding, so the family's rotate-half RoPE sees HF's layout.
+import { ggufTensorName, permutedHeads, type GgufArchitecture } from '../../arch/ggufModels';
+import type { ModelSpec } from '../../arch/modelSpec';
+import type { TensorView } from './weightReader';
+
+export function ggufView(spec: ModelSpec, architecture: GgufArchitecture): TensorView {
+  return {
+    own: (name) => ggufTensorName(name, architecture) ?? name,
+    stored: (shape) => [...shape].reverse(),
+    restore: (ownName, values) => {
+      const heads = permutedHeads(spec, architecture, ownName);
+      if (heads !== null) unpermuteRows(values, heads, values.length / (heads * spec.headDim));
+    },
+    shapeSource: 'its GGUF metadata',
+  };
+}
+
+/**
+ * Undoes convert_hf_to_gguf.py's LlamaModel.permute on a [heads·headDim, width] matrix (width 1: a bias): there,
+ * within each head, HF row j·(d/2) + i (half j, pair i) was stored as row 2i + j. In place, one head at a time.
+ */
+export function unpermuteRows(values: Float32Array, heads: number, width: number): void {
+  const rowsPerHead = values.length / (heads * width);
+  if (!Number.isInteger(rowsPerHead) || rowsPerHead % 2 !== 0) throw new Error(`unpermuteRows: ${values.length} values are not ${heads} heads of an even number of rows of ${width}`);
+  const half = rowsPerHead / 2;
+  const head = new Float32Array(rowsPerHead * width);
+  for (let h = 0; h < heads; h++) {
+    const base = h * rowsPerHead * width;
+    head.set(values.subarray(base, base + rowsPerHead * width));
+    for (let j = 0; j < 2; j++) {
+      for (let i = 0; i < half; i++) {
+        const from = (2 * i + j) * width;
+        values.set(head.subarray(from, from + width), base + (j * half + i) * width);
+      }
+    }
+  }
+}
