@@ -67,7 +67,7 @@ export class LanguageModel implements ModelRunner {
     const spec = this.spec;
     // Dynamic NTK scaling exists to run past max_position_embeddings: windows go up to factor × that many tokens.
     const positions = spec.kind === 'llama' && spec.ropeScaling?.type === 'dynamic' ? Math.floor(spec.maxPositions * spec.ropeScaling.factor) : spec.maxPositions;
-    return spec.kind === 'llama' && spec.slidingWindow ? Math.min(positions, spec.slidingWindow) : positions;
+    return 'slidingWindow' in spec && spec.slidingWindow ? Math.min(positions, spec.slidingWindow) : positions;
   }
 
   /** Parameters per block from the architecture (the same for every block of these families). */

@@ -2,7 +2,11 @@
 // count, the GQA grouping, the KV cache per token at the checkpoint's dtype, and how positions are encoded. Counted
 // module by module from the transformers implementations of each family; a family not listed gets what can be said
 // without knowing its modules (attention grouping, KV cache, positions) and no parameter count.
+import { modelSpecFromConfig } from '../arch/modelSpec';
 import { languageConfig, summaryFromConfig } from '../arch/summary';
+import { familyOf } from '../compute/families';
+import { gatedBlockParameters } from '../compute/families/llama';
+import { InputError } from '../errors';
 
 type Config = Record<string, unknown>;
 
@@ -71,8 +75,10 @@ export interface DerivedFacts {
   positions: PositionFacts | null;
 }
 
-/** Gated-MLP decoders with RoPE whose blocks are q/k/v/o + gate/up/down (Phi-3 fuses them, with the same count). */
-const GATED_DECODERS = new Set(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'phi3', 'mixtral']);
+/** Gated-MLP decoders with RoPE whose blocks are q/k/v/o + gate/up/down, counted here (families whose engine file has its own count are counted there). */
+const GATED_DECODERS = new Set(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'mixtral']);
+/** Families whose positions are rotary although their config may name no rope_theta (GPT-NeoX: rotary_emb_base). */
+const ROTARY_FAMILIES = new Set([...GATED_DECODERS, 'phi3', 'gpt_neox', 'olmo2']);
 /** Families whose config class ties the output head to the embeddings when tie_word_embeddings is absent. */
 const TIED_BY_DEFAULT = new Set(['gemma', 'gemma2', 'gpt2']);
 
@@ -132,9 +138,12 @@ function kvCache(raw: Config, config: Config, attention: AttentionFacts, layers:
 }
 
 function parameterCount(config: Config, family: string | null, attention: AttentionFacts | null): ParameterCount | string {
+  const counted = familyCount(config);
+  if (counted !== null && typeof counted !== 'string') return counted;
   if (family === 'gpt2') return gpt2Count(config);
   if (family === 'bert') return bertCount(config);
-  if (family === null || !GATED_DECODERS.has(family)) return `no module layout known for model_type ${JSON.stringify(family)}`;
+  // A family the engine counts but whose config it refused: the refusal says why there is no count.
+  if (family === null || !GATED_DECODERS.has(family)) return counted ?? `no module layout known for model_type ${JSON.stringify(family)}`;
   const hidden = int(config, 'hidden_size');
   const intermediate = int(config, 'intermediate_size');
   const layers = int(config, 'num_hidden_layers');
@@ -162,6 +171,28 @@ function parameterCount(config: Config, family: string | null, attention: Attent
     total: layers * perLayer.total + outside,
     activePerToken: perToken === null ? null : layers * (attentionParams + perToken * expert + norms + router) + outside,
     note: null,
+  };
+}
+
+/**
+ * The count of an engine family that has its own (src/compute/families/<family>.ts `parameters`): the numbers the
+ * engine and the plans use. A config that family refuses gives the refusal; null where no such family applies.
+ */
+function familyCount(config: Config): ParameterCount | string | null {
+  let spec;
+  try {
+    spec = modelSpecFromConfig(config, 'config.json');
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    return /has no forward-pass graph/.test(error.message) ? null : error.message;
+  }
+  const count = familyOf(spec).parameters?.(spec);
+  if (!count) return null;
+  const perLayer = layer(count.attention, count.mlp, count.norms, 0);
+  const outside = count.embeddings + count.lmHead + count.other;
+  return {
+    layers: spec.layers, perLayer, embeddings: count.embeddings, lmHead: count.lmHead, other: count.other,
+    total: spec.layers * perLayer.total + outside, activePerToken: null, note: null,
   };
 }
 
@@ -198,35 +229,20 @@ function bertCount(config: Config): ParameterCount | string {
   };
 }
 
-/**
- * Parameters of the attention (q, k, v, o and their biases) and of one gated MLP (gate, up, down and their biases)
- * of a Llama-style block. The config hover and the forward engine's llama family both count with this.
- */
-export function gatedBlockParameters(s: {
-  hidden: number; intermediate: number; heads: number; kvHeads: number; headDim: number; qkvBias: boolean; oBias: boolean; mlpBias: boolean;
-}): { attention: number; mlp: number } {
-  const q = s.heads * s.headDim;
-  const kv = s.kvHeads * s.headDim;
-  return {
-    attention: s.hidden * q + 2 * s.hidden * kv + q * s.hidden + (s.qkvBias ? q + 2 * kv : 0) + (s.oBias ? s.hidden : 0),
-    mlp: 3 * s.hidden * s.intermediate + (s.mlpBias ? 2 * s.intermediate + s.hidden : 0),
-  };
-}
-
 function layer(attention: number, mlp: number, norms: number, router: number): LayerParameters {
   return { attention, mlp, norms, router, total: attention + mlp + norms + router };
 }
 
 function positions(config: Config, family: string | null): PositionFacts | null {
-  const theta = num(config, 'rope_theta');
+  const theta = num(config, 'rope_theta') ?? num(config, 'rotary_emb_base');
   const base = { scaling: null, slidingWindow: null, rotaryFraction: null, ropeTheta: null };
   if (family === 'gpt2') return { ...base, kind: 'learned', context: int(config, 'n_positions') ?? int(config, 'n_ctx') };
   if (family === 'bert') return { ...base, kind: 'learned', context: int(config, 'max_position_embeddings') };
   const context = int(config, 'max_position_embeddings');
-  const rope = (family !== null && GATED_DECODERS.has(family)) || theta !== null || config.rope_scaling != null;
+  const rope = (family !== null && ROTARY_FAMILIES.has(family)) || theta !== null || config.rope_scaling != null;
   if (!rope && context === null) return null;
   const window = int(config, 'sliding_window');
-  const fraction = num(config, 'partial_rotary_factor');
+  const fraction = num(config, 'partial_rotary_factor') ?? num(config, 'rotary_pct');
   return {
     kind: rope ? 'rope' : 'unknown',
     context,

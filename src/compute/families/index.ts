@@ -3,9 +3,10 @@
 import type { ModelSpec } from '../../arch/modelSpec';
 import { gpt2 } from './gpt2';
 import { llama } from './llama';
+import { phi3 } from './phi3';
 import type { Family } from './types';
 
-const FAMILIES: { [K in ModelSpec['kind']]: Family<Extract<ModelSpec, { kind: K }>> } = { llama, gpt2 };
+const FAMILIES: { [K in ModelSpec['kind']]: Family<Extract<ModelSpec, { kind: K }>> } = { llama, gpt2, phi3 };
 
 export function familyOf(spec: ModelSpec): Family {
   return FAMILIES[spec.kind] as Family;

@@ -4,7 +4,6 @@
 // rope_scaling types linear, dynamic (NTK), llama3 and yarn as modeling_rope_utils computes them. Weights are graph
 // inputs in HF's [out, in] layout.
 import type { LlamaSpec, RopeScaling } from '../../arch/modelSpec';
-import { gatedBlockParameters } from '../../config/derived';
 import { GraphBuilder, value } from '../onnxGraph';
 import { attention, frame, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, silu, splitHeads, unflatten } from './ops';
 import { BLOCK_IO, type BlockTensor, type Family, type LinearSite } from './types';
@@ -97,12 +96,27 @@ export const llama: Family<LlamaSpec> = {
     }));
   },
 
-  // The config hover's count (src/config/derived.ts) and this one are the same function.
+  // The config hover (src/config/derived.ts) counts with the same function.
   blockParameters(s) {
     const { attention, mlp } = gatedBlockParameters(s);
     return attention + mlp + 2 * s.hidden;
   },
 };
+
+/**
+ * Parameters of the attention (q, k, v, o and their biases) and of one gated MLP (gate, up, down and their biases)
+ * of a Llama-style block. The config hover (src/config/derived.ts) and this family both count with it.
+ */
+export function gatedBlockParameters(s: {
+  hidden: number; intermediate: number; heads: number; kvHeads: number; headDim: number; qkvBias: boolean; oBias: boolean; mlpBias: boolean;
+}): { attention: number; mlp: number } {
+  const q = s.heads * s.headDim;
+  const kv = s.kvHeads * s.headDim;
+  return {
+    attention: s.hidden * q + 2 * s.hidden * kv + q * s.hidden + (s.qkvBias ? q + 2 * kv : 0) + (s.oBias ? s.hidden : 0),
+    mlp: 3 * s.hidden * s.intermediate + (s.mlpBias ? 2 * s.intermediate + s.hidden : 0),
+  };
+}
 
 /**
  * The rotary frequencies inv_freq [headDim/2] and the factor cos and sin are multiplied by, for every rope_scaling
