@@ -43,7 +43,7 @@ const TEXT = golden.text.text;
 const PLAN_TEXT = join(ROOT, 'samples', 'text', 'john-1.txt');
 const config = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name, 'config.json'), 'utf8')) as Record<string, unknown>;
 /** The families this file covers, in the order they were added. */
-const FAMILIES = ['phi3'];
+const FAMILIES = ['phi3', 'gpt_neox'];
 const models = Object.entries(golden.models).filter(([, g]) => FAMILIES.includes(g.family));
 
 for (const [name, g] of models) {
@@ -146,7 +146,7 @@ for (const family of FAMILIES) {
       // Every row (output) of each fused weight lost exactly half its inputs.
       const tensors = readSafetensors(join(out, 'model.safetensors'));
       const fused = [...tensors.keys()].filter((k) => /\.(qkv_proj|gate_up_proj|query_key_value)\.weight$/.test(k));
-      assert.equal(fused.length, g.family === 'olmo2' ? 0 : 2 * g.layers, `fused weights: ${fused.join(', ')}`);
+      assert.equal(fused.length, { phi3: 2, gpt_neox: 1, olmo2: 0 }[g.family]! * g.layers, `fused weights: ${fused.join(', ')}`);
       for (const k of fused) {
         const { shape, values } = tensors.get(k)!;
         const [rows, cols] = shape as [number, number];
@@ -199,6 +199,29 @@ test('phi3: what the graph cannot honour is refused by key', () => {
   refused({ sliding_window: -5 }, /"sliding_window" must be a positive integer/);
   // The hover says why it has no count rather than counting a model the engine refuses.
   assert.match(deriveFacts({ ...base, hidden_act: 'gelu' }).parametersUnavailable!, /hidden_act "gelu"/);
+});
+
+test('gpt_neox: head pruning is refused (per-head fused query_key_value); what the graph cannot honour is refused by key', async () => {
+  const choices = await planChoices(join(FIXTURES, 'gpt-neox-parallel'));
+  assert.deepEqual(choices.available.map((c) => c.kind).sort(), ['contiguous-block', 'drop-layers', 'sparsity']);
+  assert.match(choices.unavailable.find((u) => u.kind === 'drop-query-heads')!.reason, /gpt_neox is not one/);
+  const base = config('gpt-neox-parallel');
+  const refused = (change: Record<string, unknown>, pattern: RegExp) =>
+    assert.throws(() => modelSpecFromConfig({ ...base, ...change }, 'cfg'), (e: unknown) => e instanceof InputError && pattern.test(e.message), JSON.stringify(change));
+  refused({ hidden_act: 'relu' }, /hidden_act "relu" is not supported for gpt_neox; supported: gelu, gelu_new, gelu_fast, gelu_pytorch_tanh/);
+  refused({ rope_scaling: { type: 'linear', factor: 2 } }, /rope_scaling type "linear" is not supported for gpt_neox/);
+  refused({ rotary_pct: 0.1 }, /rotary_pct 0.1 gives 1 rotary features/);
+  refused({ num_attention_heads: 5 }, /hidden_size 64 is not divisible by num_attention_heads 5/);
+  refused({ use_parallel_residual: 'yes' }, /"use_parallel_residual" must be true or false/);
+  // Pythia's keys, and transformers 5's rope_parameters, name the same rotary.
+  const spec = modelSpecFromConfig(base, 'x');
+  assert.deepEqual([spec.kind === 'gpt_neox' && spec.rotaryDim, spec.kind === 'gpt_neox' && spec.ropeTheta], [4, 10000]);
+  const v5 = modelSpecFromConfig({ ...base, rotary_pct: undefined, rotary_emb_base: undefined, rope_parameters: { rope_type: 'default', rope_theta: 20000, partial_rotary_factor: 0.5 } }, 'x');
+  assert.deepEqual([v5.kind === 'gpt_neox' && v5.rotaryDim, v5.kind === 'gpt_neox' && v5.ropeTheta], [8, 20000]);
+  // attention_bias false: query_key_value and dense without biases, and counted so.
+  const unbiased = modelSpecFromConfig({ ...base, attention_bias: false }, 'x');
+  assert.equal(familyOf(unbiased).blockParameters(unbiased), golden.models['gpt-neox-parallel']!.block_parameters - 4 * 64);
+  assert.equal(familyOf(unbiased).blockTensors(unbiased, 0, () => true).filter((t) => t.name.endsWith('.bias')).length, 4, 'the two LayerNorms\' and the MLP\'s');
 });
 
 test('phi3: a Phi-3-mini-4k config (no rope_scaling, sliding_window 2047) runs plain RoPE over windows capped to 2047 tokens', () => {

@@ -2,11 +2,12 @@
 // is one file beside these and one row here.
 import type { ModelSpec } from '../../arch/modelSpec';
 import { gpt2 } from './gpt2';
+import { gptNeox } from './gptNeox';
 import { llama } from './llama';
 import { phi3 } from './phi3';
 import type { Family } from './types';
 
-const FAMILIES: { [K in ModelSpec['kind']]: Family<Extract<ModelSpec, { kind: K }>> } = { llama, gpt2, phi3 };
+const FAMILIES: { [K in ModelSpec['kind']]: Family<Extract<ModelSpec, { kind: K }>> } = { llama, gpt2, phi3, gpt_neox: gptNeox };
 
 export function familyOf(spec: ModelSpec): Family {
   return FAMILIES[spec.kind] as Family;
