@@ -1,8 +1,9 @@
 // config.json -> the numbers a forward pass needs, for the families the graph builder knows (GPT-2 and the Llama
 // family: Llama, Mistral, Qwen2). Anything the builder cannot honour is refused here, naming the key, rather than
-// giving silently wrong activations. Families with a file of their own in src/compute/families/ (phi3, gpt_neox, …) parse
+// giving silently wrong activations. Families with a file of their own in src/compute/families/ (phi3, gpt_neox, olmo2, …) parse
 // their config there; this file dispatches to them by model_type.
 import { gptNeoxSpecFromConfig, type GptNeoxSpec } from '../compute/families/gptNeox';
+import { olmo2SpecFromConfig, type Olmo2Spec } from '../compute/families/olmo2';
 import { phi3SpecFromConfig, type Phi3Spec } from '../compute/families/phi3';
 import { InputError } from '../errors';
 
@@ -61,7 +62,7 @@ export interface Gpt2Spec {
   layerNormEps: number;
 }
 
-export type ModelSpec = LlamaSpec | Gpt2Spec | Phi3Spec | GptNeoxSpec;
+export type ModelSpec = LlamaSpec | Gpt2Spec | Phi3Spec | GptNeoxSpec | Olmo2Spec;
 
 const LLAMA_FAMILY = new Set(['llama', 'mistral', 'qwen2']);
 
@@ -82,6 +83,7 @@ export function modelSpecFromConfig(config: Record<string, unknown>, where: stri
 
   if (modelType === 'phi3') return phi3SpecFromConfig(config, where);
   if (modelType === 'gpt_neox') return gptNeoxSpecFromConfig(config, where);
+  if (modelType === 'olmo2') return olmo2SpecFromConfig(config, where);
   if (modelType === 'gpt2') {
     const hidden = int('n_embd');
     const heads = int('n_head');
@@ -130,7 +132,7 @@ export function modelSpecFromConfig(config: Record<string, unknown>, where: stri
     };
   }
   throw new InputError(
-    `${where}: model_type ${JSON.stringify(modelType ?? null)} has no forward-pass graph in this version (supported: gpt2, llama, mistral, qwen2, phi3, gpt_neox); ` +
+    `${where}: model_type ${JSON.stringify(modelType ?? null)} has no forward-pass graph in this version (supported: gpt2, llama, mistral, qwen2, phi3, gpt_neox, olmo2); ` +
       'export the model to ONNX and analyse the .onnx file instead',
   );
 }

@@ -43,7 +43,7 @@ const TEXT = golden.text.text;
 const PLAN_TEXT = join(ROOT, 'samples', 'text', 'john-1.txt');
 const config = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name, 'config.json'), 'utf8')) as Record<string, unknown>;
 /** The families this file covers, in the order they were added. */
-const FAMILIES = ['phi3', 'gpt_neox'];
+const FAMILIES = ['phi3', 'gpt_neox', 'olmo2'];
 const models = Object.entries(golden.models).filter(([, g]) => FAMILIES.includes(g.family));
 
 for (const [name, g] of models) {
@@ -222,6 +222,25 @@ test('gpt_neox: head pruning is refused (per-head fused query_key_value); what t
   const unbiased = modelSpecFromConfig({ ...base, attention_bias: false }, 'x');
   assert.equal(familyOf(unbiased).blockParameters(unbiased), golden.models['gpt-neox-parallel']!.block_parameters - 4 * 64);
   assert.equal(familyOf(unbiased).blockTensors(unbiased, 0, () => true).filter((t) => t.name.endsWith('.bias')).length, 4, 'the two LayerNorms\' and the MLP\'s');
+});
+
+test('olmo2: head pruning is refused (q/k norms span all heads); what the graph cannot honour is refused by key', async () => {
+  const model = join(FIXTURES, 'olmo2');
+  const choices = await planChoices(model);
+  assert.deepEqual(choices.available.map((c) => c.kind).sort(), ['contiguous-block', 'drop-layers', 'sparsity']);
+  for (const kind of ['drop-heads', 'drop-query-heads']) assert.match(choices.unavailable.find((u) => u.kind === kind)!.reason, /not possible for olmo2: q_norm and k_norm normalise all heads/);
+  const dir = tempDir();
+  await assert.rejects(makePlan({ model, dropQueryHeads: 1 }, join(dir, 'p.json')), (e: unknown) => e instanceof InputError && /q_norm and k_norm/.test(e.message));
+  const base = config('olmo2');
+  const refused = (change: Record<string, unknown>, pattern: RegExp) =>
+    assert.throws(() => modelSpecFromConfig({ ...base, ...change }, 'cfg'), (e: unknown) => e instanceof InputError && pattern.test(e.message), JSON.stringify(change));
+  refused({ rope_scaling: { rope_type: 'yarn', factor: 2 } }, /rope_scaling type "yarn" is not supported for olmo2/);
+  refused({ hidden_act: 'gelu' }, /hidden_act "gelu" is not supported for olmo2/);
+  refused({ num_key_value_heads: 3 }, /not a multiple of num_key_value_heads 3/);
+  // attention_bias: q/k/v/o biases are read and counted.
+  const biased = modelSpecFromConfig({ ...base, attention_bias: true }, 'x');
+  assert.equal(familyOf(biased).blockParameters(biased), golden.models.olmo2!.block_parameters + 64 + 2 * 32 + 64);
+  assert.equal(familyOf(biased).blockTensors(biased, 0, () => true).filter((t) => t.name.endsWith('.bias')).length, 4);
 });
 
 test('phi3: a Phi-3-mini-4k config (no rope_scaling, sliding_window 2047) runs plain RoPE over windows capped to 2047 tokens', () => {

@@ -4,10 +4,11 @@ import type { ModelSpec } from '../../arch/modelSpec';
 import { gpt2 } from './gpt2';
 import { gptNeox } from './gptNeox';
 import { llama } from './llama';
+import { olmo2 } from './olmo2';
 import { phi3 } from './phi3';
 import type { Family } from './types';
 
-const FAMILIES: { [K in ModelSpec['kind']]: Family<Extract<ModelSpec, { kind: K }>> } = { llama, gpt2, phi3, gpt_neox: gptNeox };
+const FAMILIES: { [K in ModelSpec['kind']]: Family<Extract<ModelSpec, { kind: K }>> } = { llama, gpt2, phi3, gpt_neox: gptNeox, olmo2 };
 
 export function familyOf(spec: ModelSpec): Family {
   return FAMILIES[spec.kind] as Family;

@@ -84,4 +84,6 @@ export interface Family<S extends ModelSpec = ModelSpec> {
   blockParameters(spec: S): number;
   /** The whole count, split as the config hover shows it (families that have one; blockParameters is its block). */
   parameters?(spec: S): FamilyParameters;
+  /** Why a plan may not drop this family's attention heads, where it may not (plan/heads.ts refuses with it). */
+  headPruningRefused?: string;
 }
