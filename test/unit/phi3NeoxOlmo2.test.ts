@@ -1,7 +1,7 @@
 // The phi3 (Phi-3 / 3.5 / Phi-4-mini), gpt_neox (GPT-NeoX / Pythia) and olmo2 families against the plain-torch
 // reference (test/fixtures/models/reference_phi3_neox_olmo2.py) through phi3-neox-olmo2-golden.json
 // (make_phi3_neox_olmo2_fixtures.py, make_phi3_neox_olmo2_golden.py): logits, perplexity, Block Influence,
-// ablation, parameter counts (hover = engine = checkpoint), the CLI, layer-drop plans and Wanda on fused weights,
+// ablation, Wanda, parameter counts (hover = engine = checkpoint), the CLI, layer-drop plans and Wanda on fused weights,
 // and the refusals. No python at test time.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -36,6 +36,7 @@ interface GoldenModel {
   block_influence: number[];
   ablation_perplexity: number[];
   block_parameters: number;
+  wanda: number[];
 }
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'models');
 const golden = JSON.parse(readFileSync(join(FIXTURES, 'phi3-neox-olmo2-golden.json'), 'utf8')) as { text: { text: string }; models: Record<string, GoldenModel> };
@@ -73,6 +74,9 @@ for (const [name, g] of models) {
       const expected = g.ablation_perplexity[l.index]!;
       assert.ok(Math.abs(l.score - expected) <= 1e-4 * expected, `ablation ${l.index}: ${l.score} vs torch ${expected}`);
     });
+    // Wanda reads every linear layer's input, the fused ones included: the right tensor at each site.
+    const wanda = await drain(activationLayers({ ...input, metric: 'wanda' }));
+    wanda.layers.forEach((l) => assert.ok(Math.abs(l.score - g.wanda[l.index]!) <= 1e-5 * g.wanda[l.index]!, `Wanda ${l.index}: ${l.score} vs torch ${g.wanda[l.index]}`));
   });
 
   test(`${name}: the config hover counts what the engine counts, and the checkpoint holds`, () => {
@@ -124,7 +128,7 @@ for (const family of FAMILIES) {
 
   for (const [what, request] of [
     ['drop one block (ShortGPT)', { dropLayers: 1, metric: 'block-influence', textFile: PLAN_TEXT, maxTokens: 64 }],
-    ['Wanda sparsity on the fused weights', { sparsity: 0.5, metric: 'wanda', allocation: 'uniform', textFile: PLAN_TEXT, maxTokens: 64 }],
+    ['Wanda sparsity, fused weights included', { sparsity: 0.5, metric: 'wanda', allocation: 'uniform', textFile: PLAN_TEXT, maxTokens: 64 }],
   ] as const) {
     test(`${name}: ${what}: apply --verify's written copy agrees with the virtual run`, async () => {
       const dir = tempDir();
