@@ -257,3 +257,41 @@ test('phi3: a Phi-3-mini-4k config (no rope_scaling, sliding_window 2047) runs p
   assert.equal(spec.slidingWindow, 2047);
   assert.equal(familyOf(spec).blockParameters(spec), 3072 * 3 * 3072 + 3072 * 3072 + 3 * 3072 * 8192 + 2 * 3072);
 });
+
+test('the config hover counts published checkpoints as their model cards do (the family\'s own count)', () => {
+  const ones = (n: number) => new Array<number>(n).fill(1);
+  const cases: [string, Record<string, unknown>, number][] = [
+    // Phi-4-mini-instruct: 3.84 B, GQA 24 / 8 heads, partial_rotary_factor 0.75 (48 longrope factors), tied head.
+    ['Phi-4-mini', {
+      model_type: 'phi3', hidden_size: 3072, intermediate_size: 8192, num_hidden_layers: 32, num_attention_heads: 24, num_key_value_heads: 8,
+      vocab_size: 200064, max_position_embeddings: 131072, original_max_position_embeddings: 4096, partial_rotary_factor: 0.75,
+      rope_scaling: { type: 'longrope', short_factor: ones(48), long_factor: ones(48) }, sliding_window: 262144, tie_word_embeddings: true,
+    }, 3_836_021_760],
+    // Pythia-160m: 162,322,944 with its untied embed_out.
+    ['Pythia-160m', {
+      model_type: 'gpt_neox', hidden_size: 768, intermediate_size: 3072, num_hidden_layers: 12, num_attention_heads: 12, vocab_size: 50304,
+      rotary_pct: 0.25, rotary_emb_base: 10000, use_parallel_residual: true, tie_word_embeddings: false,
+    }, 162_322_944],
+    // OLMo-2-0425-1B: 1,484,916,736.
+    ['OLMo-2-1B', {
+      model_type: 'olmo2', hidden_size: 2048, intermediate_size: 8192, num_hidden_layers: 16, num_attention_heads: 16, num_key_value_heads: 16,
+      vocab_size: 100352, rope_theta: 500000, tie_word_embeddings: false,
+    }, 1_484_916_736],
+  ];
+  for (const [name, cfg, total] of cases) {
+    const facts = deriveFacts(cfg);
+    assert.equal(facts.parameters?.total, total, name);
+    const spec = modelSpecFromConfig(cfg, name);
+    assert.equal(facts.parameters!.perLayer.total, familyOf(spec).blockParameters(spec), `${name}: hover block = engine block`);
+  }
+  assert.equal(deriveFacts({ model_type: 'gpt_neox', rotary_pct: 0.25, rotary_emb_base: 10000, max_position_embeddings: 2048 }).positions?.rotaryFraction, 0.25);
+});
+
+test('phi3: windows are capped to sliding_window', async () => {
+  const model = await LanguageModel.open(join(FIXTURES, 'phi3-longrope'), ['cpu']);
+  try {
+    assert.equal(model.contextLength, 100, 'sliding_window 100 of max_position_embeddings 128');
+  } finally {
+    await model.release();
+  }
+});
