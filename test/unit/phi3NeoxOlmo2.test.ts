@@ -37,6 +37,7 @@ interface GoldenModel {
   ablation_perplexity: number[];
   block_parameters: number;
   wanda: number[];
+  longrope_boundary?: { tokens: number[]; nll: number[] };
 }
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'models');
 const golden = JSON.parse(readFileSync(join(FIXTURES, 'phi3-neox-olmo2-golden.json'), 'utf8')) as { text: { text: string }; models: Record<string, GoldenModel> };
@@ -187,6 +188,17 @@ test('phi3: longrope picks long_factor past original_max_position_embeddings, sc
   const v5 = phi3SpecFromConfig({ ...base, rope_scaling: undefined, rope_theta: undefined, rope_parameters: { ...rs, rope_theta: 250000 } }, 'x');
   assert.equal(v5.ropeTheta, 250000);
   assert.deepEqual(v5.longRope, rope);
+});
+
+test('phi3: longrope switches to long_factor at original_max_position_embeddings + 1 tokens, as torch', async () => {
+  for (const [name, g] of models.filter(([, m]) => m.longrope_boundary)) {
+    const { tokens, nll } = g.longrope_boundary!;
+    for (const [i, n] of tokens.entries()) {
+      const ppl = await drain(perplexity({ model: join(ROOT, g.path), text: { file: join(ROOT, 'samples', 'text', 'psalms-23.txt') }, maxTokens: n, providers: ['cpu'] }));
+      assert.equal(ppl.predicted, n - 1);
+      assert.ok(Math.abs(ppl.nll - nll[i]!) <= 1e-4 * nll[i]!, `${name}, ${n} tokens: nll ${ppl.nll} vs torch ${nll[i]}`);
+    }
+  }
 });
 
 test('phi3: what the graph cannot honour is refused by key', () => {
