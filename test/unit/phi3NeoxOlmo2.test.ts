@@ -17,6 +17,7 @@ import { phi3SpecFromConfig, type Phi3Spec } from '../../src/compute/families/ph
 import { LanguageModel } from '../../src/compute/languageModel';
 import { TextTokenizer } from '../../src/compute/tokenizer';
 import { deriveFacts } from '../../src/config/derived';
+import { keyMeaning } from '../../src/config/keyDocs';
 import { InputError } from '../../src/errors';
 import { applyPlan } from '../../src/plan/apply';
 import { planChoices } from '../../src/plan/choices';
@@ -296,7 +297,9 @@ test('the config hover counts published checkpoints as their model cards do (the
     const spec = modelSpecFromConfig(cfg, name);
     assert.equal(facts.parameters!.perLayer.total, familyOf(spec).blockParameters(spec), `${name}: hover block = engine block`);
   }
-  assert.equal(deriveFacts({ model_type: 'gpt_neox', rotary_pct: 0.25, rotary_emb_base: 10000, max_position_embeddings: 2048 }).positions?.rotaryFraction, 0.25);
+  const neox = deriveFacts({ model_type: 'gpt_neox', rotary_pct: 0.25, rotary_emb_base: 10000, max_position_embeddings: 2048 }).positions!;
+  assert.deepEqual([neox.kind, neox.rotaryFraction, neox.ropeTheta], ['rope', 0.25, 10000]);
+  for (const key of ['rotary_pct', 'rotary_emb_base', 'use_parallel_residual']) assert.match(keyMeaning('model', [key])?.meaning ?? '', /GPT-NeoX/, key);
 });
 
 test('phi3: windows are capped to sliding_window', async () => {
