@@ -252,6 +252,8 @@ test('olmo2: head pruning is refused (q/k norms span all heads); what the graph 
   const refused = (change: Record<string, unknown>, pattern: RegExp) =>
     assert.throws(() => modelSpecFromConfig({ ...base, ...change }, 'cfg'), (e: unknown) => e instanceof InputError && pattern.test(e.message), JSON.stringify(change));
   refused({ rope_scaling: { rope_type: 'yarn', factor: 2 } }, /rope_scaling type "yarn" is not supported for olmo2/);
+  refused({ rope_scaling: 5 }, /rope_scaling must be an object \(found 5\)/);
+  refused({ rope_parameters: [] }, /rope_parameters must be an object/);
   refused({ hidden_act: 'gelu' }, /hidden_act "gelu" is not supported for olmo2/);
   refused({ num_key_value_heads: 3 }, /not a multiple of num_key_value_heads 3/);
   // attention_bias: q/k/v/o biases are read and counted.

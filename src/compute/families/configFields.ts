@@ -12,6 +12,11 @@ export interface ConfigFields {
   bool(key: string, fallback: boolean): boolean;
   /** The key's value when present and not null. */
   has(key: string): boolean;
+  /**
+   * The RoPE settings object: rope_scaling (transformers 4.x) or rope_parameters (transformers 5, which also holds
+   * rope_theta and partial_rotary_factor); undefined when neither is given.
+   */
+  rope(): Record<string, unknown> | undefined;
 }
 
 export function configFields(config: Record<string, unknown>, where: string): ConfigFields {
@@ -30,5 +35,12 @@ export function configFields(config: Record<string, unknown>, where: string): Co
       return config[key] as boolean;
     },
     has: given,
+    rope() {
+      const key = given('rope_scaling') ? 'rope_scaling' : 'rope_parameters';
+      const value = config[key];
+      if (value === undefined || value === null) return undefined;
+      if (typeof value !== 'object' || Array.isArray(value)) throw new InputError(`${where}: ${key} must be an object (found ${JSON.stringify(value)})`);
+      return value as Record<string, unknown>;
+    },
   };
 }

@@ -48,11 +48,10 @@ export function gptNeoxSpecFromConfig(config: Record<string, unknown>, where: st
   const gelu = ACTIVATIONS[activation];
   if (!gelu) throw new InputError(`${where}: hidden_act ${JSON.stringify(activation)} is not supported for gpt_neox; supported: ${Object.keys(ACTIVATIONS).join(', ')}`);
   // transformers 5 keeps theta and the rotary fraction in rope_parameters; 4.x in rotary_emb_base and rotary_pct.
-  const rope = config.rope_scaling ?? config.rope_parameters;
+  const r = f.rope();
   let ropeTheta = f.num('rope_theta', f.num('rotary_emb_base', 10000));
   let fraction = f.num('partial_rotary_factor', f.num('rotary_pct', 0.25));
-  if (rope !== undefined && rope !== null) {
-    const r = (typeof rope === 'object' && !Array.isArray(rope) ? rope : {}) as Record<string, unknown>;
+  if (r) {
     const type = r.rope_type ?? r.type ?? 'default';
     if (type !== 'default') throw new InputError(`${where}: rope_scaling type ${JSON.stringify(type)} is not supported for gpt_neox (only plain rotary embeddings)`);
     if (typeof r.rope_theta === 'number') ropeTheta = r.rope_theta;

@@ -42,9 +42,8 @@ export function olmo2SpecFromConfig(config: Record<string, unknown>, where: stri
   if (activation !== 'silu') throw new InputError(`${where}: hidden_act ${JSON.stringify(activation)} is not supported for olmo2 (its graph uses silu)`);
   // transformers 5 keeps theta in rope_parameters; only plain RoPE is honoured (OLMo 2 checkpoints use no scaling).
   let ropeTheta = f.num('rope_theta', 10000);
-  const rope = config.rope_scaling ?? config.rope_parameters;
-  if (rope !== undefined && rope !== null) {
-    const r = (typeof rope === 'object' && !Array.isArray(rope) ? rope : {}) as Record<string, unknown>;
+  const r = f.rope();
+  if (r) {
     const type = r.rope_type ?? r.type ?? 'default';
     if (type !== 'default') throw new InputError(`${where}: rope_scaling type ${JSON.stringify(type)} is not supported for olmo2 (only plain RoPE)`);
     if (typeof r.rope_theta === 'number') ropeTheta = r.rope_theta;

@@ -56,7 +56,7 @@ export function phi3SpecFromConfig(config: Record<string, unknown>, where: strin
   const activation = config.hidden_act ?? 'silu';
   if (activation !== 'silu') throw new InputError(`${where}: hidden_act ${JSON.stringify(activation)} is not supported for phi3 (its graph uses silu, as every Phi-3 checkpoint)`);
   // transformers 5 writes rope_parameters (theta and type inside) where 4.x wrote rope_theta and rope_scaling.
-  const rope = ropeObject(config.rope_scaling ?? config.rope_parameters, where);
+  const rope = f.rope();
   const ropeTheta = typeof rope?.rope_theta === 'number' ? rope.rope_theta : f.num('rope_theta', 10000);
   const fraction = typeof rope?.partial_rotary_factor === 'number' ? rope.partial_rotary_factor : f.num('partial_rotary_factor', 1);
   const rotaryDim = Math.floor(headDim * fraction);
@@ -73,12 +73,6 @@ export function phi3SpecFromConfig(config: Record<string, unknown>, where: strin
     tiedEmbeddings: f.bool('tie_word_embeddings', false),
     ...(f.has('sliding_window') ? { slidingWindow: f.int('sliding_window') } : {}),
   };
-}
-
-function ropeObject(value: unknown, where: string): Record<string, unknown> | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'object' || Array.isArray(value)) throw new InputError(`${where}: rope_scaling must be an object (found ${JSON.stringify(value)})`);
-  return value as Record<string, unknown>;
 }
 
 function longRopeFromConfig(rope: Record<string, unknown> | undefined, rotaryDim: number, maxPositions: number, configOriginal: number, where: string): LongRope | undefined {
