@@ -64,6 +64,9 @@ export interface Gpt2Spec {
 
 export type ModelSpec = LlamaSpec | Gpt2Spec | Phi3Spec | GptNeoxSpec | Olmo2Spec;
 
+/** The config names a model_type no family runs (as against a family's config it refuses: a plain InputError). */
+export class NoForwardGraph extends InputError {}
+
 const LLAMA_FAMILY = new Set(['llama', 'mistral', 'qwen2']);
 
 export function modelSpecFromConfig(config: Record<string, unknown>, where: string): ModelSpec {
@@ -131,7 +134,7 @@ export function modelSpecFromConfig(config: Record<string, unknown>, where: stri
       ...(typeof config.sliding_window === 'number' && config.sliding_window > 0 && config.use_sliding_window !== false ? { slidingWindow: config.sliding_window } : {}),
     };
   }
-  throw new InputError(
+  throw new NoForwardGraph(
     `${where}: model_type ${JSON.stringify(modelType ?? null)} has no forward-pass graph in this version (supported: gpt2, llama, mistral, qwen2, phi3, gpt_neox, olmo2); ` +
       'export the model to ONNX and analyse the .onnx file instead',
   );

@@ -2,7 +2,7 @@
 // count, the GQA grouping, the KV cache per token at the checkpoint's dtype, and how positions are encoded. Counted
 // module by module from the transformers implementations of each family; a family not listed gets what can be said
 // without knowing its modules (attention grouping, KV cache, positions) and no parameter count.
-import { modelSpecFromConfig } from '../arch/modelSpec';
+import { modelSpecFromConfig, NoForwardGraph } from '../arch/modelSpec';
 import { languageConfig, summaryFromConfig } from '../arch/summary';
 import { familyOf } from '../compute/families';
 import { gatedBlockParameters } from '../compute/families/llama';
@@ -183,8 +183,9 @@ function familyCount(config: Config): ParameterCount | string | null {
   try {
     spec = modelSpecFromConfig(config, 'config.json');
   } catch (error) {
-    if (!(error instanceof InputError)) throw error;
-    return /has no forward-pass graph/.test(error.message) ? null : error.message;
+    if (error instanceof NoForwardGraph) return null;
+    if (error instanceof InputError) return error.message;
+    throw error;
   }
   const count = familyOf(spec).parameters?.(spec);
   if (!count) return null;
