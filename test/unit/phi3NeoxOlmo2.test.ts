@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { onnx } from 'onnx-proto';
 import { drain } from '../../src/analyses';
 import { activationLayers } from '../../src/analyses/activationLayers';
 import { perplexity } from '../../src/analyses/perplexity';
@@ -239,6 +240,16 @@ test('gpt_neox: head pruning is refused (per-head fused query_key_value); what t
   const unbiased = modelSpecFromConfig({ ...base, attention_bias: false }, 'x');
   assert.equal(familyOf(unbiased).blockParameters(unbiased), golden.models['gpt-neox-parallel']!.block_parameters - 4 * 64);
   assert.equal(familyOf(unbiased).blockTensors(unbiased, 0, () => true).filter((t) => t.name.endsWith('.bias')).length, 4, 'the two LayerNorms\' and the MLP\'s');
+});
+
+test('gpt_neox: gelu is the erf form, gelu_new / gelu_fast / gelu_pytorch_tanh the tanh form (too close for the golden numbers to tell)', () => {
+  const ops = (hiddenAct: string) => {
+    const spec = modelSpecFromConfig({ ...config('gpt-neox-parallel'), hidden_act: hiddenAct }, 'x');
+    const family = familyOf(spec);
+    return new Set(onnx.ModelProto.decode(family.buildBlock(spec, family.blockTensors(spec, 0, () => true))).graph!.node!.map((n) => n.opType));
+  };
+  assert.ok(ops('gelu').has('Erf') && !ops('gelu').has('Tanh'));
+  for (const act of ['gelu_new', 'gelu_fast', 'gelu_pytorch_tanh']) assert.ok(ops(act).has('Tanh') && !ops(act).has('Erf'), act);
 });
 
 test('olmo2: head pruning is refused (q/k norms span all heads); what the graph cannot honour is refused by key', async () => {
