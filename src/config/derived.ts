@@ -1,7 +1,8 @@
 // Facts a config implies but does not state: parameters per block and their attention/MLP split, the whole model's
 // count, the GQA grouping, the KV cache per token at the checkpoint's dtype, and how positions are encoded. Counted
-// module by module from the transformers implementations of each family; a family not listed gets what can be said
-// without knowing its modules (attention grouping, KV cache, positions) and no parameter count.
+// module by module from the transformers implementations of each family; an engine family with a count of its own
+// (src/compute/families/<family>.ts `parameters`: phi3, gpt_neox, olmo2) is counted there, by the engine's function;
+// a family not known gets what can be said without its modules (attention grouping, KV cache, positions) and no count.
 import { modelSpecFromConfig, NoForwardGraph } from '../arch/modelSpec';
 import { languageConfig, summaryFromConfig } from '../arch/summary';
 import { familyOf } from '../compute/families';

@@ -3,7 +3,8 @@
 // heads/kvHeads is unchanged. q/k/v lose the group's rows (and bias elements), o_proj the group's columns; config.json
 // gets the new num_attention_heads / num_key_value_heads and an explicit head_dim (HF would otherwise derive it
 // from hidden_size / num_attention_heads, which no longer holds). Llama-family layouts only: GPT-2 fuses q|k|v and
-// derives its head size from n_embd.
+// derives its head size from n_embd. An engine family may refuse head drops outright (its headPruningRefused: OLMo 2,
+// whose q/k norms span all heads).
 import { modelSpecFromConfig } from '../arch/modelSpec';
 import { tensorRole } from '../arch/names';
 import { familyOf } from '../compute/families';
