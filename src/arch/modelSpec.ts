@@ -1,6 +1,10 @@
 // config.json -> the numbers a forward pass needs, for the families the graph builder knows (GPT-2 and the Llama
-// family: Llama, Mistral, Qwen2, here; Qwen3 and Gemma 1/2/3 by a dispatch row to their family files). Anything
-// the builder cannot honour is refused, naming the key, rather than giving silently wrong activations.
+// family: Llama, Mistral, Qwen2, here). Anything the builder cannot honour is refused, naming the key, rather than
+// giving silently wrong activations. Families with a file of their own in src/compute/families/ (qwen3, gemma*,
+// phi3, gpt_neox, olmo2, …) parse their config there; this file dispatches to them by model_type.
+import { gptNeoxSpecFromConfig, type GptNeoxSpec } from '../compute/families/gptNeox';
+import { olmo2SpecFromConfig, type Olmo2Spec } from '../compute/families/olmo2';
+import { phi3SpecFromConfig, type Phi3Spec } from '../compute/families/phi3';
 import { InputError } from '../errors';
 import { gemmaSpecFromConfig, GEMMA_TYPES, type GemmaSpec } from '../compute/families/gemma';
 import { qwen3SpecFromConfig, type Qwen3Spec } from '../compute/families/qwen3';
@@ -65,7 +69,7 @@ export interface Gpt2Spec {
   layerNormEps: number;
 }
 
-export type ModelSpec = LlamaSpec | Gpt2Spec | Qwen3Spec | GemmaSpec;
+export type ModelSpec = LlamaSpec | Gpt2Spec | Qwen3Spec | GemmaSpec | Phi3Spec | GptNeoxSpec | Olmo2Spec;
 
 /** config.json readers that refuse, naming the key, a value a forward pass cannot use; handed to family parsers. */
 export interface ConfigFields {
@@ -77,6 +81,9 @@ export interface ConfigFields {
   /** rope_scaling as the rotary tables honour it (undefined: plain RoPE). */
   ropeScaling(value: unknown): RopeScaling | undefined;
 }
+
+/** The config names a model_type no family runs (as against a family's config it refuses: a plain InputError). */
+export class NoForwardGraph extends InputError {}
 
 const LLAMA_FAMILY = new Set(['llama', 'mistral', 'qwen2']);
 
@@ -98,6 +105,9 @@ export function modelSpecFromConfig(config: Record<string, unknown>, where: stri
   const fields: ConfigFields = { where, int, num, ropeScaling: (value) => ropeScalingFromConfig(value, where) };
   if (modelType === 'qwen3') return qwen3SpecFromConfig(config, where, (c) => modelSpecFromConfig(c, where) as LlamaSpec);
   if (modelType && GEMMA_TYPES.has(modelType)) return gemmaSpecFromConfig(config, modelType, fields);
+  if (modelType === 'phi3') return phi3SpecFromConfig(config, where);
+  if (modelType === 'gpt_neox') return gptNeoxSpecFromConfig(config, where);
+  if (modelType === 'olmo2') return olmo2SpecFromConfig(config, where);
   if (modelType === 'gpt2') {
     const hidden = int('n_embd');
     const heads = int('n_head');
@@ -145,8 +155,8 @@ export function modelSpecFromConfig(config: Record<string, unknown>, where: stri
       ...(typeof config.sliding_window === 'number' && config.sliding_window > 0 && config.use_sliding_window !== false ? { slidingWindow: config.sliding_window } : {}),
     };
   }
-  throw new InputError(
-    `${where}: model_type ${JSON.stringify(modelType ?? null)} has no forward-pass graph in this version (supported: gpt2, llama, mistral, qwen2, qwen3, ${[...GEMMA_TYPES].join(', ')}); ` +
+  throw new NoForwardGraph(
+    `${where}: model_type ${JSON.stringify(modelType ?? null)} has no forward-pass graph in this version (supported: gpt2, llama, mistral, qwen2, qwen3, ${[...GEMMA_TYPES].join(', ')}, phi3, gpt_neox, olmo2); ` +
       'export the model to ONNX and analyse the .onnx file instead',
   );
 }

@@ -67,7 +67,12 @@ export class LanguageModel implements ModelRunner {
   }
 
   get contextLength(): number {
-    return this.engine.family.contextLength?.(this.spec) ?? this.spec.maxPositions;
+    const spec = this.spec;
+    const own = this.engine.family.contextLength?.(spec);
+    if (own !== undefined) return own;
+    // Dynamic NTK scaling exists to run past max_position_embeddings: windows go up to factor × that many tokens.
+    const positions = spec.kind === 'llama' && spec.ropeScaling?.type === 'dynamic' ? Math.floor(spec.maxPositions * spec.ropeScaling.factor) : spec.maxPositions;
+    return 'slidingWindow' in spec && spec.slidingWindow ? Math.min(positions, spec.slidingWindow) : positions;
   }
 
   /** Parameters per block from the architecture (the same for every block of these families). */

@@ -1,9 +1,10 @@
 // Facts a config implies but does not state: parameters per block and their attention/MLP split, the whole model's
 // count, the GQA grouping, the KV cache per token at the checkpoint's dtype, and how positions are encoded. Counted
-// module by module from the transformers implementations of each family; a family not listed gets what can be said
-// without knowing its modules (attention grouping, KV cache, positions) and no parameter count.
+// module by module from the transformers implementations of each family; an engine family with a count of its own
+// (src/compute/families/<family>.ts `parameters`: phi3, gpt_neox, olmo2) is counted there, by the engine's function;
+// a family not known gets what can be said without its modules (attention grouping, KV cache, positions) and no count.
+import { modelSpecFromConfig, NoForwardGraph, type ModelSpec } from '../arch/modelSpec';
 import { languageConfig, summaryFromConfig } from '../arch/summary';
-import { modelSpecFromConfig, type ModelSpec } from '../arch/modelSpec';
 import { familyOf } from '../compute/families';
 import { gatedBlockParameters } from '../compute/families/parameters';
 import { InputError } from '../errors';
@@ -77,8 +78,10 @@ export interface DerivedFacts {
   positions: PositionFacts | null;
 }
 
-/** Gated-MLP decoders with RoPE whose blocks are q/k/v/o + gate/up/down (Phi-3 fuses them, with the same count). */
-const GATED_DECODERS = new Set(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'gemma3_text', 'phi3', 'mixtral']);
+/** Gated-MLP decoders with RoPE whose blocks are q/k/v/o + gate/up/down, counted here (families whose engine file has its own count, phi3, gpt_neox, olmo2, are counted there). */
+const GATED_DECODERS = new Set(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'gemma3_text', 'mixtral']);
+/** Families whose positions are rotary although their config may name no rope_theta (GPT-NeoX: rotary_emb_base). */
+const ROTARY_FAMILIES = new Set([...GATED_DECODERS, 'phi3', 'gpt_neox', 'olmo2']);
 /** Families whose config class ties the output head to the embeddings when tie_word_embeddings is absent. */
 const TIED_BY_DEFAULT = new Set(['gemma', 'gemma2', 'gemma3_text', 'gpt2']);
 
@@ -140,9 +143,12 @@ function kvCache(raw: Config, config: Config, attention: AttentionFacts, layers:
 }
 
 function parameterCount(config: Config, family: string | null, attention: AttentionFacts | null, engine: ReturnType<typeof engineBlock>): ParameterCount | string {
+  const counted = familyCount(config);
+  if (counted !== null && typeof counted !== 'string') return counted;
   if (family === 'gpt2') return gpt2Count(config);
   if (family === 'bert') return bertCount(config);
-  if (family === null || !GATED_DECODERS.has(family)) return `no module layout known for model_type ${JSON.stringify(family)}`;
+  // A family the engine counts but whose config it refused: the refusal says why there is no count.
+  if (family === null || !GATED_DECODERS.has(family)) return counted ?? `no module layout known for model_type ${JSON.stringify(family)}`;
   const hidden = int(config, 'hidden_size');
   const intermediate = int(config, 'intermediate_size');
   const layers = int(config, 'num_hidden_layers');
@@ -188,6 +194,29 @@ function engineBlock(config: Config): { spec: ModelSpec; total: number } | null 
   }
 }
 
+/**
+ * The count of an engine family that has its own (src/compute/families/<family>.ts `parameters`): the numbers the
+ * engine and the plans use. A config that family refuses gives the refusal; null where no such family applies.
+ */
+function familyCount(config: Config): ParameterCount | string | null {
+  let spec;
+  try {
+    spec = modelSpecFromConfig(config, 'config.json');
+  } catch (error) {
+    if (error instanceof NoForwardGraph) return null;
+    if (error instanceof InputError) return error.message;
+    throw error;
+  }
+  const count = familyOf(spec).parameters?.(spec);
+  if (!count) return null;
+  const perLayer = layer(count.attention, count.mlp, count.norms, 0);
+  const outside = count.embeddings + count.lmHead + count.other;
+  return {
+    layers: spec.layers, perLayer, embeddings: count.embeddings, lmHead: count.lmHead, other: count.other,
+    total: spec.layers * perLayer.total + outside, activePerToken: null, note: null,
+  };
+}
+
 function gpt2Count(config: Config): ParameterCount | string {
   const h = int(config, 'n_embd');
   const layers = int(config, 'n_layer');
@@ -226,15 +255,15 @@ function layer(attention: number, mlp: number, norms: number, router: number): L
 }
 
 function positions(config: Config, family: string | null): PositionFacts | null {
-  const theta = num(config, 'rope_theta');
+  const theta = num(config, 'rope_theta') ?? num(config, 'rotary_emb_base');
   const base = { scaling: null, slidingWindow: null, rotaryFraction: null, ropeTheta: null };
   if (family === 'gpt2') return { ...base, kind: 'learned', context: int(config, 'n_positions') ?? int(config, 'n_ctx') };
   if (family === 'bert') return { ...base, kind: 'learned', context: int(config, 'max_position_embeddings') };
   const context = int(config, 'max_position_embeddings');
-  const rope = (family !== null && GATED_DECODERS.has(family)) || theta !== null || config.rope_scaling != null;
+  const rope = (family !== null && ROTARY_FAMILIES.has(family)) || theta !== null || config.rope_scaling != null;
   if (!rope && context === null) return null;
   const window = int(config, 'sliding_window');
-  const fraction = num(config, 'partial_rotary_factor');
+  const fraction = num(config, 'partial_rotary_factor') ?? num(config, 'rotary_pct');
   return {
     kind: rope ? 'rope' : 'unknown',
     context,

@@ -3,8 +3,11 @@
 // heads/kvHeads is unchanged. q/k/v lose the group's rows (and bias elements), o_proj the group's columns; config.json
 // gets the new num_attention_heads / num_key_value_heads and an explicit head_dim (HF would otherwise derive it
 // from hidden_size / num_attention_heads, which no longer holds). Llama-family layouts only: GPT-2 fuses q|k|v and
-// derives its head size from n_embd.
+// derives its head size from n_embd. An engine family may refuse head drops outright (its headPruningRefused: OLMo 2,
+// whose q/k norms span all heads).
+import { modelSpecFromConfig } from '../arch/modelSpec';
 import { tensorRole } from '../arch/names';
+import { familyOf } from '../compute/families';
 import { FileHandles, tensorChunks } from '../compute/tensorStream';
 import { InputError, throwIfAborted } from '../errors';
 import type { Progress } from '../protocol/results';
@@ -26,6 +29,8 @@ export function headLayout(source: SourceModel): HeadLayout {
   // its dims order and its q/k rows permuted within each head.
   if (source.format === 'gguf') throw new InputError(`${source.path}: dropping heads of a GGUF model is not supported in this version (drop layers or sparsify it, or plan on the Hugging Face checkpoint)`);
   const c = source.config;
+  const refused = familyRefusal(c, source.configPath);
+  if (refused) throw new InputError(`${source.directory}: dropping heads is not possible for ${source.family}: ${refused}`);
   const heads = int(c.num_attention_heads);
   const hidden = int(c.hidden_size);
   if (!heads || !hidden || source.tensors.every((t) => tensorRole(t.name).module !== 'attn.q')) {
@@ -35,6 +40,17 @@ export function headLayout(source: SourceModel): HeadLayout {
   const headDim = int(c.head_dim) ?? hidden / heads;
   if (!Number.isInteger(headDim) || heads % kvHeads !== 0) throw new InputError(`${source.configPath}: heads ${heads}, KV heads ${kvHeads}, hidden ${hidden} do not make whole heads and groups`);
   return { heads, kvHeads, headDim, group: heads / kvHeads };
+}
+
+/** The engine family's reason to refuse head drops, for a config it parses (others take the checks below). */
+function familyRefusal(config: Record<string, unknown>, configPath: string): string | undefined {
+  try {
+    const spec = modelSpecFromConfig(config, configPath);
+    return familyOf(spec).headPruningRefused;
+  } catch (error) {
+    if (error instanceof InputError) return undefined;
+    throw error;
+  }
 }
 
 /** What one block loses: whole KV groups, and query heads within the groups it keeps (source indices). */

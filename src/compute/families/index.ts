@@ -5,11 +5,16 @@ import { gemma } from './gemma';
 import { gemma2 } from './gemma2';
 import { gemma3 } from './gemma3';
 import { gpt2 } from './gpt2';
+import { gptNeox } from './gptNeox';
 import { llama } from './llama';
+import { olmo2 } from './olmo2';
+import { phi3 } from './phi3';
 import { qwen3 } from './qwen3';
 import type { Family } from './types';
 
-const FAMILIES: { [K in ModelSpec['kind']]: Family<Extract<ModelSpec, { kind: K }>> } = { llama, gpt2, qwen3, gemma, gemma2, gemma3 };
+const FAMILIES: { [K in ModelSpec['kind']]: Family<Extract<ModelSpec, { kind: K }>> } = {
+  llama, gpt2, qwen3, gemma, gemma2, gemma3, phi3, gpt_neox: gptNeox, olmo2,
+};
 
 export function familyOf(spec: ModelSpec): Family {
   return FAMILIES[spec.kind] as Family;

@@ -188,6 +188,7 @@ export const llama: Family<LlamaSpec> = {
   },
 };
 
+
 /**
  * The rotary frequencies inv_freq [headDim/2] and the factor cos and sin are multiplied by, for every rope_scaling
  * type but dynamic (whose frequencies depend on the text's length and are computed in the graph), following

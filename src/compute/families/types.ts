@@ -49,6 +49,22 @@ export const HEAD_IO = {
   picked: 'picked',
 } as const;
 
+/**
+ * A model's parameters as its family counts them from the spec: one block's attention, MLP and norms, and what lies
+ * outside the blocks. The config hover (src/config/derived.ts), the plans and the engine all read this one count.
+ */
+export interface FamilyParameters {
+  attention: number;
+  mlp: number;
+  norms: number;
+  /** Token embeddings (and learned positions where the family has them). */
+  embeddings: number;
+  /** 0 when the head is tied to the embeddings. */
+  lmHead: number;
+  /** Final norm. */
+  other: number;
+}
+
 export interface Family<S extends ModelSpec = ModelSpec> {
   /** The tensors block `layer` reads, in a fixed order of roles (the same roles for every block). */
   blockTensors(spec: S, layer: number, has: (name: string) => boolean): BlockTensor[];
@@ -79,4 +95,8 @@ export interface Family<S extends ModelSpec = ModelSpec> {
   linearSites(spec: S, layer: number, has: (name: string) => boolean): LinearSite[];
   /** Parameters of one block. */
   blockParameters(spec: S): number;
+  /** The whole count, split as the config hover shows it (families that have one; blockParameters is its block). */
+  parameters?(spec: S): FamilyParameters;
+  /** Why a plan may not drop this family's attention heads, where it may not (plan/heads.ts refuses with it). */
+  headPruningRefused?: string;
 }

@@ -1,0 +1,46 @@
+// Reading config.json numbers for a family's spec: a missing key takes the family config class's default, a present
+// one must be of the right kind, and a bad value is an InputError that names the key and the file. Shared by the
+// family files that parse their own config (phi3, gpt_neox, olmo2), so each states only its keys and defaults.
+import { InputError } from '../../errors';
+
+export interface ConfigFields {
+  /** A positive integer; `fallback` when the key is absent or null (then required when there is none). */
+  int(key: string, fallback?: number): number;
+  /** A positive finite number, likewise. */
+  num(key: string, fallback?: number): number;
+  /** true / false; `fallback` when absent or null. */
+  bool(key: string, fallback: boolean): boolean;
+  /** The key's value when present and not null. */
+  has(key: string): boolean;
+  /**
+   * The RoPE settings object: rope_scaling (transformers 4.x) or rope_parameters (transformers 5, which also holds
+   * rope_theta and partial_rotary_factor); undefined when neither is given.
+   */
+  rope(): Record<string, unknown> | undefined;
+}
+
+export function configFields(config: Record<string, unknown>, where: string): ConfigFields {
+  const given = (key: string) => config[key] !== undefined && config[key] !== null;
+  const read = (key: string, fallback: number | undefined, ok: (v: number) => boolean, what: string): number => {
+    const value = given(key) ? config[key] : fallback;
+    if (typeof value !== 'number' || !ok(value)) throw new InputError(`${where}: "${key}" must be ${what} for a forward pass (found ${JSON.stringify(config[key] ?? null)})`);
+    return value;
+  };
+  return {
+    int: (key, fallback) => read(key, fallback, (v) => Number.isSafeInteger(v) && v > 0, 'a positive integer'),
+    num: (key, fallback) => read(key, fallback, (v) => Number.isFinite(v) && v > 0, 'a positive number'),
+    bool(key, fallback) {
+      if (!given(key)) return fallback;
+      if (typeof config[key] !== 'boolean') throw new InputError(`${where}: "${key}" must be true or false (found ${JSON.stringify(config[key])})`);
+      return config[key] as boolean;
+    },
+    has: given,
+    rope() {
+      const key = given('rope_scaling') ? 'rope_scaling' : 'rope_parameters';
+      const value = config[key];
+      if (value === undefined || value === null) return undefined;
+      if (typeof value !== 'object' || Array.isArray(value)) throw new InputError(`${where}: ${key} must be an object (found ${JSON.stringify(value)})`);
+      return value as Record<string, unknown>;
+    },
+  };
+}

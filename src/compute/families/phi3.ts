@@ -1,0 +1,207 @@
+// Phi-3, Phi-3.5 and Phi-4-mini (model_type phi3) for the block engine, following transformers' modeling_phi3: the
+// Llama block with q|k|v fused into one qkv_proj and gate|up into one gate_up_proj (split along the outputs, no
+// biases), RoPE on the first int(head_dim · partial_rotary_factor) features of each head (Phi-4-mini: 0.75), and
+// rope_scaling longrope: per-frequency factors, short_factor while the text fits original_max_position_embeddings
+// and long_factor past it (chosen in the graph from the window's length, as transformers' dynamic update does), and
+// cos/sin × attention_factor, by default √(1 + ln s / ln original) with s = factor or max / original. Where the
+// transformers versions differ (an explicit rope_scaling.factor: 4.x replaced it by max / original), this follows
+// transformers 5. sliding_window caps the text windows (attention within a window equals full attention).
+import { InputError } from '../../errors';
+import { GraphBuilder, value } from '../onnxGraph';
+import { configFields } from './configFields';
+import { buildHeadGraph } from './head';
+import { attention, frame, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, silu, splitHeads, unflatten } from './ops';
+import { applyRotary, defaultInvFreq, rotaryTables } from './rotary';
+import { BLOCK_IO, type BlockTensor, type Family, type FamilyParameters } from './types';
+
+/** LongRoPE as _compute_longrope_parameters resolves it for one config. */
+export interface LongRope {
+  shortFactor: number[];
+  longFactor: number[];
+  /** Windows longer than this many tokens use longFactor. */
+  originalMaxPositions: number;
+  /** cos and sin are multiplied by it. */
+  attentionFactor: number;
+}
+
+export interface Phi3Spec {
+  kind: 'phi3';
+  modelType: 'phi3';
+  layers: number;
+  hidden: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  /** Features of a head that RoPE rotates: int(headDim · partial_rotary_factor). */
+  rotaryDim: number;
+  intermediate: number;
+  vocab: number;
+  maxPositions: number;
+  ropeTheta: number;
+  rmsEps: number;
+  longRope?: LongRope;
+  tiedEmbeddings: boolean;
+  slidingWindow?: number;
+}
+
+/** Phi3Config -> Phi3Spec with Phi3Config's defaults; refuses, by key, what the graph cannot honour. */
+export function phi3SpecFromConfig(config: Record<string, unknown>, where: string): Phi3Spec {
+  const f = configFields(config, where);
+  const hidden = f.int('hidden_size');
+  const heads = f.int('num_attention_heads');
+  const kvHeads = f.int('num_key_value_heads', heads);
+  const headDim = f.has('head_dim') ? f.int('head_dim') : hidden / heads;
+  if (!Number.isInteger(headDim)) throw new InputError(`${where}: hidden_size ${hidden} is not divisible by num_attention_heads ${heads}; give head_dim`);
+  if (heads % kvHeads !== 0) throw new InputError(`${where}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
+  const activation = config.hidden_act ?? 'silu';
+  if (activation !== 'silu') throw new InputError(`${where}: hidden_act ${JSON.stringify(activation)} is not supported for phi3 (its graph uses silu, as every Phi-3 checkpoint)`);
+  // transformers 5 writes rope_parameters (theta and type inside) where 4.x wrote rope_theta and rope_scaling.
+  const rope = f.rope();
+  const ropeTheta = typeof rope?.rope_theta === 'number' ? rope.rope_theta : f.num('rope_theta', 10000);
+  const fraction = typeof rope?.partial_rotary_factor === 'number' ? rope.partial_rotary_factor : f.num('partial_rotary_factor', 1);
+  const rotaryDim = Math.floor(headDim * fraction);
+  if (!(fraction <= 1) || rotaryDim < 2 || rotaryDim % 2 !== 0) {
+    throw new InputError(`${where}: partial_rotary_factor ${fraction} gives ${rotaryDim} rotary features of head_dim ${headDim}; it must give an even number from 2 to head_dim`);
+  }
+  const maxPositions = f.int('max_position_embeddings', 4096);
+  const longRope = longRopeFromConfig(rope, rotaryDim, maxPositions, f.int('original_max_position_embeddings', 4096), where);
+  return {
+    kind: 'phi3', modelType: 'phi3', layers: f.int('num_hidden_layers'), hidden, heads, kvHeads, headDim, rotaryDim,
+    intermediate: f.int('intermediate_size'), vocab: f.int('vocab_size'), maxPositions, ropeTheta,
+    rmsEps: f.num('rms_norm_eps', 1e-5),
+    ...(longRope ? { longRope } : {}),
+    tiedEmbeddings: f.bool('tie_word_embeddings', false),
+    ...(f.has('sliding_window') ? { slidingWindow: f.int('sliding_window') } : {}),
+  };
+}
+
+function longRopeFromConfig(rope: Record<string, unknown> | undefined, rotaryDim: number, maxPositions: number, configOriginal: number, where: string): LongRope | undefined {
+  const type = rope?.rope_type ?? rope?.type;
+  if (rope === undefined || type === 'default' || (type === undefined && rope.short_factor === undefined)) return undefined;
+  if (type !== 'longrope' && type !== 'su') {
+    throw new InputError(`${where}: rope_scaling type ${JSON.stringify(type ?? null)} is not supported for phi3; supported: longrope (or its old name su), or none`);
+  }
+  const factors = (key: string): number[] => {
+    const list = rope[key];
+    if (!Array.isArray(list) || list.length !== rotaryDim / 2 || !list.every((x) => typeof x === 'number' && Number.isFinite(x) && x > 0)) {
+      throw new InputError(`${where}: rope_scaling "${key}" must list ${rotaryDim / 2} positive numbers (one per rotary frequency of ${rotaryDim} rotated features)`);
+    }
+    return list as number[];
+  };
+  const positive = (key: string): number | undefined => {
+    const v = rope[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new InputError(`${where}: rope_scaling "${key}" must be a positive number (found ${JSON.stringify(v)})`);
+    return v;
+  };
+  const originalMaxPositions = positive('original_max_position_embeddings') ?? configOriginal;
+  const factor = positive('factor') ?? maxPositions / originalMaxPositions;
+  return {
+    shortFactor: factors('short_factor'), longFactor: factors('long_factor'), originalMaxPositions,
+    attentionFactor: positive('attention_factor') ?? (factor <= 1 ? 1 : Math.sqrt(1 + Math.log(factor) / Math.log(originalMaxPositions))),
+  };
+}
+
+/** The block's attention (fused qkv and o) and MLP (fused gate|up and down), no biases, two RMSNorms. */
+export function phi3Parameters(s: Phi3Spec): FamilyParameters {
+  const q = s.heads * s.headDim;
+  const kv = s.kvHeads * s.headDim;
+  return {
+    attention: s.hidden * (q + 2 * kv) + q * s.hidden, mlp: 3 * s.hidden * s.intermediate, norms: 2 * s.hidden,
+    embeddings: s.vocab * s.hidden, lmHead: s.tiedEmbeddings ? 0 : s.vocab * s.hidden, other: s.hidden,
+  };
+}
+
+export const phi3: Family<Phi3Spec> = {
+  blockTensors(spec, layer) {
+    const { hidden, heads, kvHeads, headDim, intermediate } = spec;
+    const p = `model.layers.${layer}.`;
+    const t = (role: string, name: string, shape: number[]): BlockTensor => ({ role, name: p + name, shape });
+    return [
+      t('input_norm', 'input_layernorm.weight', [hidden]),
+      t('qkv', 'self_attn.qkv_proj.weight', [(heads + 2 * kvHeads) * headDim, hidden]),
+      t('o', 'self_attn.o_proj.weight', [hidden, heads * headDim]),
+      t('post_norm', 'post_attention_layernorm.weight', [hidden]),
+      t('gate_up', 'mlp.gate_up_proj.weight', [2 * intermediate, hidden]),
+      t('down', 'mlp.down_proj.weight', [hidden, intermediate]),
+    ];
+  },
+
+  buildBlock(spec, roles) {
+    const { hidden, heads, kvHeads, headDim, rotaryDim, intermediate } = spec;
+    const g = new GraphBuilder();
+    const f = frame(g, BLOCK_IO.hidden, hidden);
+    const { ids, causalMask } = positions(g, f);
+    const tables = rotaryTables(g, ids, invFreq(g, f.batchSeq, spec), spec.longRope?.attentionFactor ?? 1);
+    const rope = (x: string) => applyRotary(g, x, tables, headDim, rotaryDim);
+
+    const x = rmsNorm(g, f.flat, 'input_norm', spec.rmsEps);
+    g.op('Identity', [x], {}, BLOCK_IO.linearInput('attn'));
+    const [qFlat, kFlat, vFlat] = g.ops('Split', [linearOutIn(g, x, 'qkv'), g.constant('int64', [heads * headDim, kvHeads * headDim, kvHeads * headDim])], 3, { axis: -1 }) as [string, string, string];
+    const q = splitHeads(g, f, qFlat, heads, headDim);
+    const k = splitHeads(g, f, kFlat, kvHeads, headDim);
+    const v = splitHeads(g, f, vFlat, kvHeads, headDim);
+    const groups = heads / kvHeads;
+    const { context, probabilities } = attention(g, rope(q), repeatKv(g, rope(k), kvHeads, groups, headDim), repeatKv(g, v, kvHeads, groups, headDim), headDim, causalMask);
+    g.op('Identity', [probabilities], {}, BLOCK_IO.attention);
+    const merged = mergeHeads(g, context, heads, headDim, BLOCK_IO.headMask);
+    g.op('Identity', [merged], {}, BLOCK_IO.linearInput('attn_out'));
+    const h = g.op('Add', [f.flat, linearOutIn(g, merged, 'o')]);
+
+    const y = rmsNorm(g, h, 'post_norm', spec.rmsEps);
+    g.op('Identity', [y], {}, BLOCK_IO.linearInput('mlp'));
+    // Phi3MLP: gate, up = gate_up_proj(x).chunk(2); up · silu(gate).
+    const [gate, up] = g.ops('Split', [linearOutIn(g, y, 'gate_up'), g.constant('int64', [intermediate, intermediate])], 2, { axis: -1 }) as [string, string];
+    const gated = g.op('Mul', [up, silu(g, gate)]);
+    g.op('Identity', [gated], {}, BLOCK_IO.linearInput('mlp_down'));
+    unflatten(g, f, g.op('Add', [h, linearOutIn(g, gated, 'down')]), [hidden], BLOCK_IO.out);
+    return g.model('phi3_block', [
+      value(BLOCK_IO.hidden, 'float', ['batch', 'seq', hidden]),
+      value(BLOCK_IO.headMask, 'float', [heads]),
+      ...roles.map((r) => value(r.role, 'float', r.shape)),
+    ], [
+      value(BLOCK_IO.out, 'float', ['batch', 'seq', hidden]),
+      value(BLOCK_IO.attention, 'float', ['batch', heads, 'seq', 'seq']),
+      value(BLOCK_IO.linearInput('attn'), 'float', ['rows', hidden]),
+      value(BLOCK_IO.linearInput('attn_out'), 'float', ['rows', heads * headDim]),
+      value(BLOCK_IO.linearInput('mlp'), 'float', ['rows', hidden]),
+      value(BLOCK_IO.linearInput('mlp_down'), 'float', ['rows', intermediate]),
+    ]);
+  },
+
+  embedding: () => ({ tokens: 'model.embed_tokens.weight' }),
+  finalNorm: (spec) => [{ role: 'final_norm', name: 'model.norm.weight', shape: [spec.hidden] }],
+  head: (spec, has) => (spec.tiedEmbeddings || !has('lm_head.weight') ? 'model.embed_tokens.weight' : 'lm_head.weight'),
+  buildHead: (spec, norm) => buildHeadGraph(spec.hidden, norm, (g, x) => rmsNorm(g, x, 'final_norm', spec.rmsEps)),
+
+  // The fused weights read one input each: Wanda's norms of x feed every row of qkv_proj, of y every row of gate_up_proj.
+  linearSites(spec, layer) {
+    const w = (name: string) => [{ name: `model.layers.${layer}.${name}.weight`, layout: 'out-in' as const }];
+    return [
+      { layer, site: 'attn', width: spec.hidden, weights: w('self_attn.qkv_proj') },
+      { layer, site: 'attn_out', width: spec.heads * spec.headDim, weights: w('self_attn.o_proj') },
+      { layer, site: 'mlp', width: spec.hidden, weights: w('mlp.gate_up_proj') },
+      { layer, site: 'mlp_down', width: spec.intermediate, weights: w('mlp.down_proj') },
+    ];
+  },
+
+  blockParameters(spec) {
+    const { attention: a, mlp, norms } = phi3Parameters(spec);
+    return a + mlp + norms;
+  },
+  parameters: phi3Parameters,
+};
+
+/**
+ * inv_freq [1, rotaryDim/2]: plain RoPE, or LongRoPE's 1 / (ext · θ^(2i/d)) with ext = long_factor when the window
+ * is longer than original_max_position_embeddings (transformers: max(position_ids) + 1 > original), else short_factor.
+ */
+function invFreq(g: GraphBuilder, batchSeq: string, spec: Phi3Spec): string {
+  const base = defaultInvFreq(spec.rotaryDim, spec.ropeTheta);
+  const shape = [1, spec.rotaryDim / 2];
+  if (!spec.longRope) return g.constant('float', base, shape);
+  const { shortFactor, longFactor, originalMaxPositions } = spec.longRope;
+  const seq = g.op('Gather', [batchSeq, g.constant('int64', [1], [1])], { axis: 0 });
+  const long = g.op('Greater', [seq, g.constant('int64', [originalMaxPositions], [1])]);
+  return g.op('Where', [long, g.constant('float', base.map((b, i) => b / longFactor[i]!), shape), g.constant('float', base.map((b, i) => b / shortFactor[i]!), shape)]);
+}
