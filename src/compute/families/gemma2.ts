@@ -33,6 +33,8 @@ const SANDWICH = { sandwichNorms: true } as const;
 export const gemma2: Family<Gemma2Spec> = {
   blockTensors: (spec, layer) => gatedBlockTensors(spec, layer, SANDWICH),
   blockVariant: (spec, layer) => spec.layerTypes[layer]!,
+  // Not capped to the sliding window: the global layers read the whole text, the local ones mask the rest.
+  contextLength: (spec) => spec.maxPositions,
   buildBlock: (spec, roles, variant) => buildGatedBlock(spec, roles, {
     ...GEMMA_BLOCK, ...SANDWICH, ...gemma2Attention(spec, variant),
     rope: { theta: spec.ropeTheta, maxPositions: spec.maxPositions, ...(spec.ropeScaling ? { scaling: spec.ropeScaling } : {}) },

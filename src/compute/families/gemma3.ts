@@ -20,6 +20,8 @@ const OPTIONS = { qkNorm: true, sandwichNorms: true } as const;
 export const gemma3: Family<Gemma3Spec> = {
   blockTensors: (spec, layer) => gatedBlockTensors(spec, layer, OPTIONS),
   blockVariant: (spec, layer) => spec.layerTypes[layer]!,
+  // Not capped to the sliding window: the global layers read the whole text, the local ones mask the rest.
+  contextLength: (spec) => spec.maxPositions,
   buildBlock: (spec, roles, variant) => buildGatedBlock(spec, roles, {
     ...GEMMA_BLOCK, ...OPTIONS, ...gemma2Attention(spec, variant),
     rope: variant === 'sliding_attention'
