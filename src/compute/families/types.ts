@@ -81,7 +81,8 @@ export interface Family<S extends ModelSpec = ModelSpec> {
   blockVariant?(spec: S, layer: number): string;
   /** Factor the gathered embedding rows are multiplied by (Gemma: √hidden), given the table's checkpoint dtype. */
   embeddingScale?(spec: S, dtype: string): number;
-  /** The longest window of tokens a forward pass takes (default: max_position_embeddings). */
+  /** The longest window of tokens a forward pass takes (default: max_position_embeddings, stretched by dynamic NTK
+   * scaling, capped to a sliding window where the spec has one). */
   contextLength?(spec: S): number;
   /** Token embedding [vocab, hidden] and, for learned positions, the position table [positions, hidden]. */
   embedding(spec: S, has: (name: string) => boolean): { tokens: string; positions?: string };
