@@ -5,6 +5,7 @@
 import { gptNeoxSpecFromConfig, type GptNeoxSpec } from '../compute/families/gptNeox';
 import { olmo2SpecFromConfig, type Olmo2Spec } from '../compute/families/olmo2';
 import { phi3SpecFromConfig, type Phi3Spec } from '../compute/families/phi3';
+import { configFields, type ConfigFields } from '../compute/families/configFields';
 import { InputError } from '../errors';
 import { gemmaSpecFromConfig, GEMMA_TYPES, type GemmaSpec } from '../compute/families/gemma';
 import { qwen3SpecFromConfig, type Qwen3Spec } from '../compute/families/qwen3';
@@ -71,13 +72,9 @@ export interface Gpt2Spec {
 
 export type ModelSpec = LlamaSpec | Gpt2Spec | Qwen3Spec | GemmaSpec | Phi3Spec | GptNeoxSpec | Olmo2Spec;
 
-/** config.json readers that refuse, naming the key, a value a forward pass cannot use; handed to family parsers. */
-export interface ConfigFields {
+/** The config readers (configFields.ts) with the file's name and rope_scaling as the rotary tables honour it, for family parsers. */
+export interface SpecFields extends ConfigFields {
   where: string;
-  /** A positive integer (the fallback when the key is absent). */
-  int(key: string, fallback?: number): number;
-  /** A positive finite number. */
-  num(key: string, fallback: number): number;
   /** rope_scaling as the rotary tables honour it (undefined: plain RoPE). */
   ropeScaling(value: unknown): RopeScaling | undefined;
 }
@@ -89,20 +86,11 @@ const LLAMA_FAMILY = new Set(['llama', 'mistral', 'qwen2']);
 
 export function modelSpecFromConfig(config: Record<string, unknown>, where: string): ModelSpec {
   const modelType = typeof config.model_type === 'string' ? config.model_type : undefined;
-  const int = (key: string, fallback?: number): number => {
-    const value = config[key] ?? fallback;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-      throw new InputError(`${where}: "${key}" must be a positive integer for a forward pass (found ${JSON.stringify(config[key])})`);
-    }
-    return value;
-  };
-  const num = (key: string, fallback: number): number => {
-    const value = config[key] ?? fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new InputError(`${where}: "${key}" must be a positive number (found ${JSON.stringify(value)})`);
-    return value;
-  };
+  const read = configFields(config, where);
+  const int = read.int;
+  const num = (key: string, fallback: number): number => read.num(key, fallback);
 
-  const fields: ConfigFields = { where, int, num, ropeScaling: (value) => ropeScalingFromConfig(value, where) };
+  const fields: SpecFields = { ...read, where, ropeScaling: (value) => ropeScalingFromConfig(value, where) };
   if (modelType === 'qwen3') return qwen3SpecFromConfig(config, where, (c) => modelSpecFromConfig(c, where) as LlamaSpec);
   if (modelType && GEMMA_TYPES.has(modelType)) return gemmaSpecFromConfig(config, modelType, fields);
   if (modelType === 'phi3') return phi3SpecFromConfig(config, where);
@@ -122,11 +110,7 @@ export function modelSpecFromConfig(config: Record<string, unknown>, where: stri
   }
   if (modelType && LLAMA_FAMILY.has(modelType)) {
     const hidden = int('hidden_size');
-    const heads = int('num_attention_heads');
-    const kvHeads = int('num_key_value_heads', heads);
-    const headDim = config.head_dim === undefined || config.head_dim === null ? hidden / heads : int('head_dim');
-    if (!Number.isInteger(headDim)) throw new InputError(`${where}: hidden_size ${hidden} is not divisible by num_attention_heads ${heads}`);
-    if (heads % kvHeads !== 0) throw new InputError(`${where}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
+    const { heads, kvHeads, headDim } = read.attentionShape(hidden);
     const ropeScaling = ropeScalingFromConfig(config.rope_scaling, where);
     // transformers' rope init reads partial_rotary_factor for any config; the Llama family's attention rotates the
     // whole head, so anything but 1 is a model this graph cannot reproduce.

@@ -17,6 +17,12 @@ export interface ConfigFields {
    * rope_theta and partial_rotary_factor); undefined when neither is given.
    */
   rope(): Record<string, unknown> | undefined;
+  /**
+   * The attention's shape, the one reading of it for every family: num_attention_heads, num_key_value_heads
+   * (default: as many as heads) and head_dim (default: `headDimDefault`, else hidden_size / heads, which must divide),
+   * refused where the KV heads do not group the query heads evenly.
+   */
+  attentionShape(hidden: number, headDimDefault?: number): { heads: number; kvHeads: number; headDim: number };
 }
 
 export function configFields(config: Record<string, unknown>, where: string): ConfigFields {
@@ -26,8 +32,9 @@ export function configFields(config: Record<string, unknown>, where: string): Co
     if (typeof value !== 'number' || !ok(value)) throw new InputError(`${where}: "${key}" must be ${what} for a forward pass (found ${JSON.stringify(config[key] ?? null)})`);
     return value;
   };
+  const int = (key: string, fallback?: number) => read(key, fallback, (v) => Number.isSafeInteger(v) && v > 0, 'a positive integer');
   return {
-    int: (key, fallback) => read(key, fallback, (v) => Number.isSafeInteger(v) && v > 0, 'a positive integer'),
+    int,
     num: (key, fallback) => read(key, fallback, (v) => Number.isFinite(v) && v > 0, 'a positive number'),
     bool(key, fallback) {
       if (!given(key)) return fallback;
@@ -41,6 +48,14 @@ export function configFields(config: Record<string, unknown>, where: string): Co
       if (value === undefined || value === null) return undefined;
       if (typeof value !== 'object' || Array.isArray(value)) throw new InputError(`${where}: ${key} must be an object (found ${JSON.stringify(value)})`);
       return value as Record<string, unknown>;
+    },
+    attentionShape(hidden, headDimDefault) {
+      const heads = int('num_attention_heads');
+      const kvHeads = int('num_key_value_heads', heads);
+      const headDim = given('head_dim') || headDimDefault !== undefined ? int('head_dim', headDimDefault) : hidden / heads;
+      if (!Number.isInteger(headDim)) throw new InputError(`${where}: hidden_size ${hidden} is not divisible by num_attention_heads ${heads}; give head_dim`);
+      if (heads % kvHeads !== 0) throw new InputError(`${where}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
+      return { heads, kvHeads, headDim };
     },
   };
 }

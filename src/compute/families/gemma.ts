@@ -5,7 +5,7 @@
 // absent, GemmaConfig's default), attention_bias on q/k/v/o, a head tied to the embeddings unless
 // tie_word_embeddings is false, and embeddings multiplied by √hidden_size as a value of the embedding's dtype
 // (bf16 turns √3072 = 55.4256 into 55.5; the product itself is float32 here as the rest of the pass).
-import type { ConfigFields, RopeScaling } from '../../arch/modelSpec';
+import type { RopeScaling, SpecFields } from '../../arch/modelSpec';
 import { InputError } from '../../errors';
 import { buildHeadGraph } from './head';
 import { buildGatedBlock, gatedBlockTensors, gatedLinearSites, normWith, type GatedBlockOptions } from './llama';
@@ -73,7 +73,7 @@ export function gemmaLayerTypes(config: Record<string, unknown>, where = 'config
 }
 
 /** config.json of model_type gemma, gemma2 or gemma3_text -> its spec; refuses by name what the graphs cannot honour. */
-export function gemmaSpecFromConfig(config: Record<string, unknown>, modelType: string, f: ConfigFields): GemmaSpec {
+export function gemmaSpecFromConfig(config: Record<string, unknown>, modelType: string, f: SpecFields): GemmaSpec {
   const { where } = f;
   const present = (key: string) => config[key] !== undefined && config[key] !== null;
   const activation = config.hidden_activation ?? 'gelu_pytorch_tanh';
@@ -85,14 +85,12 @@ export function gemmaSpecFromConfig(config: Record<string, unknown>, modelType: 
     throw new InputError(`${where}: rope_parameters (transformers 5's per-layer-type RoPE) is not read; give rope_theta${modelType === 'gemma3_text' ? ', rope_local_base_freq' : ''} and rope_scaling instead`);
   }
   const hidden = f.int('hidden_size');
-  const heads = f.int('num_attention_heads');
-  const kvHeads = f.int('num_key_value_heads', heads);
-  if (heads % kvHeads !== 0) throw new InputError(`${where}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
+  const { heads, kvHeads, headDim } = f.attentionShape(hidden, 256);
   const bias = config.attention_bias === true;
   const gemma3 = modelType === 'gemma3_text';
   const ropeScaling = f.ropeScaling(config.rope_scaling);
   const base: GemmaBase = {
-    modelType, layers: f.int('num_hidden_layers'), hidden, heads, kvHeads, headDim: f.int('head_dim', 256),
+    modelType, layers: f.int('num_hidden_layers'), hidden, heads, kvHeads, headDim,
     intermediate: f.int('intermediate_size'), vocab: f.int('vocab_size'),
     maxPositions: f.int('max_position_embeddings', gemma3 ? 131072 : 8192), rmsEps: f.num('rms_norm_eps', 1e-6),
     ropeTheta: f.num('rope_theta', gemma3 ? 1_000_000 : 10000), ...(ropeScaling ? { ropeScaling } : {}),

@@ -33,11 +33,7 @@ export interface Olmo2Spec {
 export function olmo2SpecFromConfig(config: Record<string, unknown>, where: string): Olmo2Spec {
   const f = configFields(config, where);
   const hidden = f.int('hidden_size');
-  const heads = f.int('num_attention_heads');
-  const kvHeads = f.int('num_key_value_heads', heads);
-  const headDim = f.has('head_dim') ? f.int('head_dim') : hidden / heads;
-  if (!Number.isInteger(headDim)) throw new InputError(`${where}: hidden_size ${hidden} is not divisible by num_attention_heads ${heads}; give head_dim`);
-  if (heads % kvHeads !== 0) throw new InputError(`${where}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
+  const { heads, kvHeads, headDim } = f.attentionShape(hidden);
   const activation = config.hidden_act ?? 'silu';
   if (activation !== 'silu') throw new InputError(`${where}: hidden_act ${JSON.stringify(activation)} is not supported for olmo2 (its graph uses silu)`);
   // transformers 5 keeps theta in rope_parameters; only plain RoPE is honoured (OLMo 2 checkpoints use no scaling).

@@ -48,11 +48,7 @@ export interface Phi3Spec {
 export function phi3SpecFromConfig(config: Record<string, unknown>, where: string): Phi3Spec {
   const f = configFields(config, where);
   const hidden = f.int('hidden_size');
-  const heads = f.int('num_attention_heads');
-  const kvHeads = f.int('num_key_value_heads', heads);
-  const headDim = f.has('head_dim') ? f.int('head_dim') : hidden / heads;
-  if (!Number.isInteger(headDim)) throw new InputError(`${where}: hidden_size ${hidden} is not divisible by num_attention_heads ${heads}; give head_dim`);
-  if (heads % kvHeads !== 0) throw new InputError(`${where}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
+  const { heads, kvHeads, headDim } = f.attentionShape(hidden);
   const activation = config.hidden_act ?? 'silu';
   if (activation !== 'silu') throw new InputError(`${where}: hidden_act ${JSON.stringify(activation)} is not supported for phi3 (its graph uses silu, as every Phi-3 checkpoint)`);
   // transformers 5 writes rope_parameters (theta and type inside) where 4.x wrote rope_theta and rope_scaling.
