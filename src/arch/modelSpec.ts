@@ -1,6 +1,7 @@
 // config.json -> the numbers a forward pass needs, for the families the graph builder knows (GPT-2 and the Llama
-// family: Llama, Mistral, Qwen2). Anything the builder cannot honour is refused here, naming the key, rather than
+// family: Llama, Mistral, Qwen2; the MoE families' own parsing is in compute/families/moe.ts). Anything the builder cannot honour is refused here, naming the key, rather than
 // giving silently wrong activations.
+import { MOE_MODEL_TYPES, moeSpecFromConfig, type MoeModelType, type MoeSpec } from '../compute/families/moe';
 import { InputError } from '../errors';
 
 export interface LlamaSpec {
@@ -58,7 +59,7 @@ export interface Gpt2Spec {
   layerNormEps: number;
 }
 
-export type ModelSpec = LlamaSpec | Gpt2Spec;
+export type ModelSpec = LlamaSpec | Gpt2Spec | MoeSpec;
 
 const LLAMA_FAMILY = new Set(['llama', 'mistral', 'qwen2']);
 
@@ -124,8 +125,11 @@ export function modelSpecFromConfig(config: Record<string, unknown>, where: stri
       ...(typeof config.sliding_window === 'number' && config.sliding_window > 0 && config.use_sliding_window !== false ? { slidingWindow: config.sliding_window } : {}),
     };
   }
+  if (modelType && (MOE_MODEL_TYPES as string[]).includes(modelType)) {
+    return moeSpecFromConfig(config, where, modelType as MoeModelType, { int, num, ropeScaling: ropeScalingFromConfig(config.rope_scaling, where) });
+  }
   throw new InputError(
-    `${where}: model_type ${JSON.stringify(modelType ?? null)} has no forward-pass graph in this version (supported: gpt2, llama, mistral, qwen2); ` +
+    `${where}: model_type ${JSON.stringify(modelType ?? null)} has no forward-pass graph in this version (supported: gpt2, llama, mistral, qwen2, ${MOE_MODEL_TYPES.join(', ')}); ` +
       'export the model to ONNX and analyse the .onnx file instead',
   );
 }

@@ -66,13 +66,14 @@ export class LanguageModel implements ModelRunner {
   get contextLength(): number {
     const spec = this.spec;
     // Dynamic NTK scaling exists to run past max_position_embeddings: windows go up to factor × that many tokens.
-    const positions = spec.kind === 'llama' && spec.ropeScaling?.type === 'dynamic' ? Math.floor(spec.maxPositions * spec.ropeScaling.factor) : spec.maxPositions;
-    return spec.kind === 'llama' && spec.slidingWindow ? Math.min(positions, spec.slidingWindow) : positions;
+    const rotary = spec.kind === 'llama' || spec.kind === 'moe' ? spec : undefined;
+    const positions = rotary?.ropeScaling?.type === 'dynamic' ? Math.floor(spec.maxPositions * rotary.ropeScaling.factor) : spec.maxPositions;
+    return rotary?.slidingWindow ? Math.min(positions, rotary.slidingWindow) : positions;
   }
 
-  /** Parameters per block from the architecture (the same for every block of these families). */
+  /** Parameters per block from the architecture (MoE families: dense and sparse blocks differ). */
   get blockParameters(): number[] {
-    return new Array<number>(this.spec.layers).fill(this.engine.family.blockParameters(this.spec));
+    return Array.from({ length: this.spec.layers }, (_, l) => this.engine.family.blockParameters(this.spec, l));
   }
 
   /** Runs rows of token ids (all the same length) block by block; see ForwardOptions. */

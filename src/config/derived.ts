@@ -2,7 +2,12 @@
 // count, the GQA grouping, the KV cache per token at the checkpoint's dtype, and how positions are encoded. Counted
 // module by module from the transformers implementations of each family; a family not listed gets what can be said
 // without knowing its modules (attention grouping, KV cache, positions) and no parameter count.
+import { gatedBlockParameters } from '../arch/gatedParameters';
+import { modelSpecFromConfig } from '../arch/modelSpec';
 import { languageConfig, summaryFromConfig } from '../arch/summary';
+import { MOE_MODEL_TYPES, moeBlockParameters, type MoeModelType } from '../compute/families/moe';
+
+export { gatedBlockParameters };
 
 type Config = Record<string, unknown>;
 
@@ -72,7 +77,7 @@ export interface DerivedFacts {
 }
 
 /** Gated-MLP decoders with RoPE whose blocks are q/k/v/o + gate/up/down (Phi-3 fuses them, with the same count). */
-const GATED_DECODERS = new Set(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'phi3', 'mixtral']);
+const GATED_DECODERS = new Set(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'phi3']);
 /** Families whose config class ties the output head to the embeddings when tie_word_embeddings is absent. */
 const TIED_BY_DEFAULT = new Set(['gemma', 'gemma2', 'gpt2']);
 
@@ -134,6 +139,7 @@ function kvCache(raw: Config, config: Config, attention: AttentionFacts, layers:
 function parameterCount(config: Config, family: string | null, attention: AttentionFacts | null): ParameterCount | string {
   if (family === 'gpt2') return gpt2Count(config);
   if (family === 'bert') return bertCount(config);
+  if (family !== null && MOE_MODEL_TYPES.includes(family as MoeModelType)) return moeCount(config);
   if (family === null || !GATED_DECODERS.has(family)) return `no module layout known for model_type ${JSON.stringify(family)}`;
   const hidden = int(config, 'hidden_size');
   const intermediate = int(config, 'intermediate_size');
@@ -148,20 +154,35 @@ function parameterCount(config: Config, family: string | null, attention: Attent
     hidden, intermediate, heads: attention.heads, kvHeads: attention.kvHeads, headDim: attention.headDim,
     qkvBias: family === 'qwen2' || biasAll, oBias: biasAll, mlpBias: config.mlp_bias === true,
   });
-  const experts = family === 'mixtral' ? int(config, 'num_local_experts') ?? 8 : 1;
-  const router = family === 'mixtral' ? hidden * experts : 0;
   const norms = (family === 'gemma2' ? 4 : 2) * hidden + (family === 'qwen3' ? 2 * attention.headDim : 0);
-  const perLayer = layer(attentionParams, expert * experts, norms, router);
+  const perLayer = layer(attentionParams, expert, norms, 0);
   const tied = typeof config.tie_word_embeddings === 'boolean' ? config.tie_word_embeddings : TIED_BY_DEFAULT.has(family);
   const embeddings = vocab * hidden;
   const lmHead = tied ? 0 : vocab * hidden;
   const outside = embeddings + lmHead + hidden;
-  const perToken = family === 'mixtral' ? Math.min(int(config, 'num_experts_per_tok') ?? 2, experts) : null;
+  return { layers, perLayer, embeddings, lmHead, other: hidden, total: layers * perLayer.total + outside, activePerToken: null, note: null };
+}
+
+/** Mixtral, Qwen2-MoE, Qwen3-MoE: the engine's own count (families/moe.ts), block by block (dense blocks differ). */
+function moeCount(config: Config): ParameterCount | string {
+  let spec;
+  try {
+    spec = modelSpecFromConfig(config, 'config.json');
+  } catch (error) {
+    return error instanceof Error ? error.message.replace(/^config\.json: /, '') : String(error);
+  }
+  if (spec.kind !== 'moe') return 'not an MoE config';
+  const blocks = Array.from({ length: spec.layers }, (_, l) => moeBlockParameters(spec, l));
+  const shown = blocks[spec.sparse.indexOf(true)] ?? blocks[0]!;
+  const perLayer = layer(shown.attention, shown.mlp, shown.norms, shown.router);
+  const embeddings = spec.vocab * spec.hidden;
+  const lmHead = spec.tiedEmbeddings ? 0 : embeddings;
+  const outside = embeddings + lmHead + spec.hidden;
   return {
-    layers, perLayer, embeddings, lmHead, other: hidden,
-    total: layers * perLayer.total + outside,
-    activePerToken: perToken === null ? null : layers * (attentionParams + perToken * expert + norms + router) + outside,
-    note: null,
+    layers: spec.layers, perLayer, embeddings, lmHead, other: spec.hidden,
+    total: blocks.reduce((s, b) => s + b.attention + b.mlp + b.norms + b.router, 0) + outside,
+    activePerToken: blocks.reduce((s, b) => s + b.active, 0) + outside,
+    note: spec.sparse.every(Boolean) ? null : `per layer: an MoE block; ${spec.sparse.filter((s) => !s).length} of ${spec.layers} blocks are dense MLPs of ${spec.intermediate}`,
   };
 }
 
@@ -195,21 +216,6 @@ function bertCount(config: Config): ParameterCount | string {
   return {
     layers, perLayer, embeddings, lmHead: 0, other, total: layers * perLayer.total + embeddings + other, activePerToken: null,
     note: 'BertModel with its pooler; task heads (MLM, classifier) not counted',
-  };
-}
-
-/**
- * Parameters of the attention (q, k, v, o and their biases) and of one gated MLP (gate, up, down and their biases)
- * of a Llama-style block. The config hover and the forward engine's llama family both count with this.
- */
-export function gatedBlockParameters(s: {
-  hidden: number; intermediate: number; heads: number; kvHeads: number; headDim: number; qkvBias: boolean; oBias: boolean; mlpBias: boolean;
-}): { attention: number; mlp: number } {
-  const q = s.heads * s.headDim;
-  const kv = s.kvHeads * s.headDim;
-  return {
-    attention: s.hidden * q + 2 * s.hidden * kv + q * s.hidden + (s.qkvBias ? q + 2 * kv : 0) + (s.oBias ? s.hidden : 0),
-    mlp: 3 * s.hidden * s.intermediate + (s.mlpBias ? 2 * s.intermediate + s.hidden : 0),
   };
 }
 

@@ -3,9 +3,10 @@
 import type { ModelSpec } from '../../arch/modelSpec';
 import { gpt2 } from './gpt2';
 import { llama } from './llama';
+import { moe } from './moe';
 import type { Family } from './types';
 
-const FAMILIES: { [K in ModelSpec['kind']]: Family<Extract<ModelSpec, { kind: K }>> } = { llama, gpt2 };
+const FAMILIES: { [K in ModelSpec['kind']]: Family<Extract<ModelSpec, { kind: K }>> } = { llama, gpt2, moe };
 
 export function familyOf(spec: ModelSpec): Family {
   return FAMILIES[spec.kind] as Family;

@@ -4,7 +4,7 @@
 // rope_scaling types linear, dynamic (NTK), llama3 and yarn as modeling_rope_utils computes them. Weights are graph
 // inputs in HF's [out, in] layout.
 import type { LlamaSpec, RopeScaling } from '../../arch/modelSpec';
-import { gatedBlockParameters } from '../../config/derived';
+import { gatedBlockParameters } from '../../arch/gatedParameters';
 import { GraphBuilder, value } from '../onnxGraph';
 import { attention, frame, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, silu, splitHeads, unflatten } from './ops';
 import { BLOCK_IO, type BlockTensor, type Family, type LinearSite } from './types';
@@ -160,7 +160,7 @@ export function ropeFrequencies(headDim: number, theta: number, maxPositions: nu
  * max_position_embeddings (_compute_dynamic_ntk_parameters with seq_len = the window's length; transformers keeps
  * the largest length seen in a stateful cache, a forward pass here is stateless).
  */
-function rotaryTables(g: GraphBuilder, batchSeq: string, ids: string, spec: LlamaSpec): { cos: string; sin: string } {
+export function rotaryTables(g: GraphBuilder, batchSeq: string, ids: string, spec: Pick<LlamaSpec, 'headDim' | 'ropeTheta' | 'maxPositions' | 'ropeScaling'>): { cos: string; sin: string } {
   const { headDim, ropeTheta: theta, maxPositions, ropeScaling } = spec;
   const { invFreq: inverse, attentionScaling } = ropeFrequencies(headDim, theta, maxPositions, ropeScaling);
   let invFreq: string;
@@ -186,7 +186,7 @@ function rotaryTables(g: GraphBuilder, batchSeq: string, ids: string, spec: Llam
 }
 
 /** [x1, x2] -> [−x2, x1] over the last axis. */
-function rotateHalf(g: GraphBuilder, x: string, headDim: number): string {
+export function rotateHalf(g: GraphBuilder, x: string, headDim: number): string {
   const [first, second] = g.ops('Split', [x, g.constant('int64', [headDim / 2, headDim / 2])], 2, { axis: -1 }) as [string, string];
   return g.op('Concat', [g.op('Neg', [second]), first], { axis: -1 });
 }

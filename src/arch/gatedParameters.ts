@@ -1,0 +1,18 @@
+// The parameter count of a Llama-style block's attention and gated MLP, in a file of its own (no imports) so that
+// the config hover (src/config/derived.ts) and the engine's families (llama.ts, moe.ts) count with one function
+// without importing each other.
+
+/**
+ * Parameters of the attention (q, k, v, o and their biases) and of one gated MLP (gate, up, down and their biases)
+ * of a Llama-style block. The config hover and the forward engine's llama family both count with this.
+ */
+export function gatedBlockParameters(s: {
+  hidden: number; intermediate: number; heads: number; kvHeads: number; headDim: number; qkvBias: boolean; oBias: boolean; mlpBias: boolean;
+}): { attention: number; mlp: number } {
+  const q = s.heads * s.headDim;
+  const kv = s.kvHeads * s.headDim;
+  return {
+    attention: s.hidden * q + 2 * s.hidden * kv + q * s.hidden + (s.qkvBias ? q + 2 * kv : 0) + (s.oBias ? s.hidden : 0),
+    mlp: 3 * s.hidden * s.intermediate + (s.mlpBias ? 2 * s.intermediate + s.hidden : 0),
+  };
+}
