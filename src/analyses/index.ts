@@ -9,6 +9,7 @@ import { generatePlanOnDevice } from '../plan/generate';
 import { planPreview } from '../plan/preview';
 import { csvAnalysis } from './csv';
 import { delta } from './delta';
+import { expertImportance } from './experts';
 import { histogram } from './histogram';
 import { inspect } from './inspect';
 import { perplexity } from './perplexity';
@@ -33,6 +34,8 @@ async function* dispatch(request: AnalysisRequest, signal?: AbortSignal): AsyncG
       return { analysis: 'perplexity', result: yield* perplexity(request, signal) };
     case 'saliency':
       return { analysis: 'saliency', result: yield* saliency(request, signal) };
+    case 'experts':
+      return { analysis: 'experts', result: yield* expertImportance(request, signal) };
     case 'csv':
       return { analysis: 'csv', result: yield* csvAnalysis(request, signal) };
     case 'delta':

@@ -75,6 +75,8 @@ function modelExecution(request: AnalysisRequest): string | null {
       return TEXT_METRICS.has(request.metric) ? `Layer importance by ${request.metric}` : null;
     case 'perplexity':
       return 'Perplexity';
+    case 'experts':
+      return 'Expert importance';
     case 'saliency':
       return 'Token saliency';
     case 'csv':
@@ -124,6 +126,7 @@ function checkpointInputs(request: AnalysisRequest): string[] {
     case 'delta':
       return [request.base, request.tuned];
     case 'perplexity':
+    case 'experts':
     case 'saliency':
     case 'plan':
     case 'plan-choices':

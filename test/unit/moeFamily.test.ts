@@ -18,31 +18,8 @@ import { TextTokenizer } from '../../src/compute/tokenizer';
 import { deriveFacts } from '../../src/config/derived';
 import { InputError } from '../../src/errors';
 import { ROOT } from './helpers';
+import { MOE_FIXTURES, moeGolden } from './moeGolden';
 
-export interface GoldenExpert {
-  index: number;
-  share: number;
-  meanGate: number | null;
-  score: number;
-  outputChange: number;
-}
-export interface GoldenMoe {
-  path: string;
-  layers: number;
-  ids: number[];
-  logit_positions: number[];
-  logits: number[][];
-  nll: number;
-  perplexity: number;
-  block_influence: number[];
-  ablation_perplexity: number[];
-  block_parameters: number[];
-  parameters: number;
-  sparse_blocks: number[];
-  experts: { index: number; experts: GoldenExpert[] }[];
-}
-export const MOE_FIXTURES = join(ROOT, 'test', 'fixtures', 'models');
-export const moeGolden = JSON.parse(readFileSync(join(MOE_FIXTURES, 'moe-golden.json'), 'utf8')) as { text: { text: string; tokens: number }; models: Record<string, GoldenMoe> };
 const TEXT = moeGolden.text.text;
 const config = (name: string) => JSON.parse(readFileSync(join(MOE_FIXTURES, name, 'config.json'), 'utf8')) as Record<string, unknown>;
 

@@ -1,0 +1,70 @@
+// Expert importance on the MoE fixtures against the torch reference (moe-golden.json, make_moe_golden.py): each
+// expert's routing share, mean gate, Δ NLL when dropped and re-routed, and the block output's change; the CLI's
+// `experts`, `perplexity` and `layers --metric block-influence` on a fixture; a dense model refused.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { drain } from '../../src/analyses';
+import { expertImportance } from '../../src/analyses/experts';
+import { InputError } from '../../src/errors';
+import { DIST, ROOT, tempDir } from './helpers';
+import { MOE_FIXTURES, moeGolden } from './moeGolden';
+
+const TEXT = moeGolden.text.text;
+
+for (const [name, g] of Object.entries(moeGolden.models)) {
+  test(`${name}: expert shares, gates, drop scores and output changes match torch`, async () => {
+    const result = await drain(expertImportance({ model: join(ROOT, g.path), text: { text: TEXT }, maxTokens: g.ids.length, providers: ['cpu'] }));
+    assert.equal(result.tokens, g.ids.length);
+    assert.ok(Math.abs(result.nll - g.nll) <= 1e-4 * g.nll, `plain nll ${result.nll} vs ${g.nll}`);
+    assert.deepEqual(result.blocks.map((b) => b.index), g.experts.map((b) => b.index));
+    assert.deepEqual(result.denseBlocks, Array.from({ length: g.layers }, (_, l) => l).filter((l) => !g.sparse_blocks.includes(l)));
+    for (const [i, block] of result.blocks.entries()) {
+      const expected = g.experts[i]!.experts;
+      assert.ok(Math.abs(block.experts.reduce((s, e) => s + e.share, 0) - 1) < 1e-12, 'shares sum to 1');
+      for (const [e, got] of block.experts.entries()) {
+        const want = expected[e]!;
+        const at = `block ${block.index} expert ${e}`;
+        assert.ok(Math.abs(got.share - want.share) < 1e-12, `${at} share ${got.share} vs ${want.share}`);
+        if (want.meanGate === null) assert.equal(got.meanGate, null);
+        else assert.ok(got.meanGate !== null && Math.abs(got.meanGate - want.meanGate) <= 1e-5, `${at} mean gate ${got.meanGate} vs ${want.meanGate}`);
+        assert.ok(Math.abs(got.score - want.score) <= 1e-4, `${at} score ${got.score} vs ${want.score}`);
+        assert.ok(Math.abs(got.outputChange - want.outputChange) <= 1e-4, `${at} output change ${got.outputChange} vs ${want.outputChange}`);
+      }
+      const best = block.experts.reduce((a, b) => (b.score > a.score ? b : a));
+      assert.equal(best.rank, 1);
+    }
+  });
+}
+
+test('experts on a dense model is refused, naming what it needs', async () => {
+  await assert.rejects(drain(expertImportance({ model: join(MOE_FIXTURES, 'tiny-qwen2'), text: { text: TEXT }, providers: ['cpu'] })),
+    (e: unknown) => e instanceof InputError && /has no routed experts.*mixtral, qwen2_moe, qwen3_moe/.test(e.message));
+});
+
+function cli(...args: string[]) {
+  const result = spawnSync(process.execPath, [join(DIST, 'cli.js'), ...args], { encoding: 'utf8', env: { ...process.env, IMPORTANCE_LENS_PROVIDERS: 'cpu' } });
+  assert.equal(result.status, 0, result.stderr);
+  return result.stdout;
+}
+
+test('CLI on an MoE fixture: experts (JSON and table), perplexity and layers --metric block-influence', () => {
+  const g = moeGolden.models['moe-qwen2']!;
+  const textFile = join(tempDir(), 'text.txt');
+  writeFileSync(textFile, TEXT);
+  const model = join(ROOT, g.path);
+  const experts = JSON.parse(cli('experts', model, '--text-file', textFile, '--json'));
+  assert.equal(experts.device, 'cpu');
+  assert.deepEqual(experts.blocks.map((b: { index: number }) => b.index), [0]);
+  for (const e of experts.blocks[0].experts) for (const key of ['index', 'share', 'meanGate', 'score', 'rank']) assert.ok(key in e, key);
+  assert.ok(Math.abs(experts.blocks[0].experts[2].score - g.experts[0]!.experts[2]!.score) <= 1e-4);
+  const table = cli('experts', model, '--text-file', textFile);
+  assert.match(table, /dense blocks \(no experts\): 1/);
+  assert.match(table, /block\s+expert\s+share\s+mean gate\s+score\s+rank/);
+  const ppl = JSON.parse(cli('perplexity', model, '--text-file', textFile, '--json'));
+  assert.ok(Math.abs(ppl.nll - g.nll) <= 1e-4 * g.nll, `cli nll ${ppl.nll} vs ${g.nll}`);
+  const bi = JSON.parse(cli('layers', model, '--metric', 'block-influence', '--text-file', textFile, '--json'));
+  bi.layers.forEach((l: { index: number; score: number }) => assert.ok(Math.abs(l.score - g.block_influence[l.index]!) <= 1e-4));
+});
