@@ -103,7 +103,8 @@ export class LanguageModel implements ModelRunner {
           const block = (await sweep.next()).value!;
           options.editBlock?.(l, block.byName);
           const headMask = options.headMask?.(l);
-          out = await engine.runBlock(block, h, batch, seq, { attention: options.attention, linearInputs: options.linearInputs, ...(headMask ? { headMask } : {}) });
+          const drop = options.dropExperts?.(l);
+          out = await engine.runBlock(block, h, batch, seq, { attention: options.attention, linearInputs: options.linearInputs, ...(headMask ? { headMask } : {}), ...(drop ? { moe: { drop } } : {}) });
         }
         options.onBlock?.({ layer: l, input: h, output: out.hidden, ...(out.attention ? { attention: out.attention } : {}), ...(out.linearInputs ? { linearInputs: out.linearInputs } : {}) });
         // Observed blocks are handed to onBlock and not kept: that is what keeps a pass's memory per block.

@@ -14,7 +14,7 @@ import { GraphBuilder, value } from '../onnxGraph';
 import { buildHeadGraph } from './head';
 import { rotaryTables, rotateHalf } from './llama';
 import { attention, frame, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, splitHeads, unflatten } from './ops';
-import { BLOCK_IO, type BlockMlp, type BlockTensor, type Family, type LinearSite, type MlpTensors } from './types';
+import { BLOCK_IO, type BlockMlp, type BlockTensor, type Family, type MlpTensors } from './types';
 
 /** What differs between the MoE model types: one row each. */
 const VARIANTS = {
@@ -212,15 +212,9 @@ export const moe: Family<MoeSpec> = {
   head: (spec, has) => (spec.tiedEmbeddings || !has('lm_head.weight') ? 'model.embed_tokens.weight' : 'lm_head.weight'),
   buildHead: (spec, norm) => buildHeadGraph(spec.hidden, norm, (g, x) => rmsNorm(g, x, 'final_norm', spec.rmsEps)),
 
-  // Wanda's per-feature input norms for experts would need each expert's own rows; plans refuse Wanda for MoE
-  // models (plan/generate.ts), so only attention's inputs are offered.
-  linearSites(spec, layer) {
-    const p = `model.layers.${layer}.self_attn.`;
-    return [
-      { layer, site: 'attn', width: spec.hidden, weights: ['q_proj', 'k_proj', 'v_proj'].map((n) => ({ name: `${p}${n}.weight`, layout: 'out-in' as const })) },
-      { layer, site: 'attn_out', width: spec.heads * spec.headDim, weights: [{ name: `${p}o_proj.weight`, layout: 'out-in' as const }] },
-    ] satisfies LinearSite[];
-  },
+  // Wanda needs each expert's input norms over the rows routed to it, which the engine does not collect: no sites,
+  // and Wanda is refused for MoE models by name (analyses/wanda.ts refuseWandaOnExperts).
+  linearSites: () => [],
 
   blockParameters(spec, layer = 0) {
     const { attention: a, mlp, norms, router } = moeBlockParameters(spec, layer);
