@@ -176,7 +176,6 @@ export const moe: Family<MoeSpec> = {
     const { cos, sin } = rotaryTables(g, f.batchSeq, ids, spec);
     const rope = (x: string) => g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotateHalf(g, x, headDim), sin])]);
     const x = rmsNorm(g, f.flat, 'input_norm', spec.rmsEps);
-    g.op('Identity', [x], {}, BLOCK_IO.linearInput('attn'));
     const bias = (name: string) => (spec.qkvBias ? name : undefined);
     // Qwen3-MoE normalises each head's q and k over head_dim: split into heads first ([b, h, s, d]), norm the last axis.
     const heads4 = (name: string, width: number, norm?: string) => {
@@ -190,7 +189,6 @@ export const moe: Family<MoeSpec> = {
     const { context, probabilities } = attention(g, rope(q), repeatKv(g, rope(k), kvHeads, groups, headDim), repeatKv(g, v, kvHeads, groups, headDim), headDim, causalMask);
     g.op('Identity', [probabilities], {}, BLOCK_IO.attention);
     const merged = mergeHeads(g, context, heads, headDim, BLOCK_IO.headMask);
-    g.op('Identity', [merged], {}, BLOCK_IO.linearInput('attn_out'));
     const h = g.op('Add', [f.flat, linearOutIn(g, merged, 'o', spec.oBias ? 'o_bias' : undefined)]);
     g.op('Identity', [rmsNorm(g, h, 'post_norm', spec.rmsEps)], {}, BLOCK_IO.mlpInput);
     unflatten(g, f, h, [hidden], BLOCK_IO.out);
@@ -202,8 +200,6 @@ export const moe: Family<MoeSpec> = {
       value(BLOCK_IO.out, 'float', ['batch', 'seq', hidden]),
       value(BLOCK_IO.mlpInput, 'float', ['rows', hidden]),
       value(BLOCK_IO.attention, 'float', ['batch', heads, 'seq', 'seq']),
-      value(BLOCK_IO.linearInput('attn'), 'float', ['rows', hidden]),
-      value(BLOCK_IO.linearInput('attn_out'), 'float', ['rows', heads * headDim]),
     ]);
   },
 
