@@ -2,7 +2,7 @@
 // the host sends nothing before it.
 import type { CsvDatasetView } from './csv';
 import type { PlanLinkTarget, PlanPanelCommand, PlanPanelView } from './plan';
-import type { DeltaResult, HistogramResult, InspectResult, LayersResult, PerplexityResult, Progress, SaliencyResult, StatsResult } from './results';
+import type { DeltaResult, ExpertsResult, HistogramResult, InspectResult, LayersResult, PerplexityResult, Progress, SaliencyResult, StatsResult } from './results';
 import type { AnalysisRequest } from './worker';
 
 /** The layer metrics the panel offers on a model with a tokenizer (weight-l2 needs no text). */
@@ -33,6 +33,11 @@ export type HostToWebview =
   | { type: 'layersProgress'; progress: Progress }
   | { type: 'layersResult'; result: TextLayersResult }
   | { type: 'layersError'; title: string; message: string }
+  /** The model is a Mixture of Experts with a tokenizer: the Layers view offers expert importance on the sample text. */
+  | { type: 'expertsOffer' }
+  | { type: 'expertsProgress'; progress: Progress }
+  | { type: 'expertsResult'; result: ExpertsResult; textFile: string }
+  | { type: 'expertsError'; title: string; message: string }
   /** The value histogram of one tensor, asked for by the tensor detail of the inspect view. */
   | { type: 'histogramResult'; result: HistogramResult }
   | { type: 'histogramError'; tensor: string; message: string }
@@ -53,6 +58,8 @@ export type WebviewToHost =
   | { type: 'cancelStats' }
   | { type: 'computeLayers'; metric: LayerMetricName }
   | { type: 'cancelLayers' }
+  | { type: 'computeExperts' }
+  | { type: 'cancelExperts' }
   /** Value histogram of one tensor of the inspected checkpoint (by name; the host checks it against the result). */
   | { type: 'computeHistogram'; tensor: string }
   /** Keep the text picked for the shown layer result as importanceLens.sampleTextFile. */

@@ -3,11 +3,12 @@
 // the jobs that compute the metrics), Tensors (the virtualised table and a tensor's detail). Holds the results
 // that arrive on top of the summary (statistics, layer metrics, histograms) and the choices a user made, so the
 // webview can save them when hidden and restore them when shown.
-import type { InspectResult, InspectTensor, StatsResult, TensorStats } from '../../src/protocol/results';
+import type { ExpertsResult, InspectResult, InspectTensor, StatsResult, TensorStats } from '../../src/protocol/results';
 import { formatBytes, formatCount } from '../../src/protocol/units';
 import type { HostToWebview, TextLayersResult, WebviewToHost } from '../../src/protocol/webview';
 import { basename, h } from '../dom';
 import { formatValue } from '../format';
+import { expertsSection, type ExpertsState } from './expertsSection';
 import { layersSection, TEXT_METRICS, type LayersState } from './layerTextSection';
 import { layersView, rankScores, type LayerSeries, type LayerSort } from './layersView';
 import { overviewView } from './overviewView';
@@ -29,6 +30,8 @@ export interface InspectSaved {
   stats?: StatsResult;
   textResults: TextLayersResult[];
   textOffer?: string | null;
+  /** MoE models: the latest expert importance, with the text it ran on. */
+  experts?: { result: ExpertsResult; textFile: string };
   ui: InspectUiState;
 }
 
@@ -67,6 +70,14 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
     cancel: () => post({ type: 'cancelLayers' }),
     remember: () => post({ type: 'rememberSampleText' }),
   }) : undefined;
+  let expertsState: ExpertsState = saved?.experts ? { kind: 'done', ...saved.experts } : { kind: 'unavailable' };
+  const expertsJob = post ? expertsSection({ compute: () => post({ type: 'computeExperts' }), cancel: () => post({ type: 'cancelExperts' }) }) : undefined;
+  expertsJob?.update(expertsState);
+  const setExperts = (state: ExpertsState) => {
+    expertsState = state;
+    expertsJob?.update(state);
+    if (state.kind === 'done') onSave();
+  };
 
   // Each view is built when first shown: a panel opened on one view pays for that one.
   const overviewHost = h('vscode-panel-view', { id: 'view-overview', class: 'view' });
@@ -81,7 +92,7 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
   const layers = once(() => {
     const view = layersView({
     result,
-    jobs: [statsJob?.element, textJob?.element].filter((e): e is HTMLElement => e !== undefined),
+    jobs: [statsJob?.element, textJob?.element, expertsJob?.element].filter((e): e is HTMLElement => e !== undefined),
     metric: ui.metric,
     sort: ui.sort,
     onChange: (metric, sort) => {
@@ -267,6 +278,19 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
         case 'layersError':
           setLayers({ kind: 'failed', title: message.title, message: message.message });
           return true;
+        case 'expertsOffer':
+          // An offer does not replace a result already on screen.
+          if (expertsState.kind !== 'done') setExperts({ kind: 'idle' });
+          return true;
+        case 'expertsProgress':
+          setExperts({ kind: 'running', progress: message.progress });
+          return true;
+        case 'expertsResult':
+          setExperts({ kind: 'done', result: message.result, textFile: message.textFile });
+          return true;
+        case 'expertsError':
+          setExperts({ kind: 'failed', title: message.title, message: message.message });
+          return true;
         case 'histogramResult':
           histograms.set(message.result.tensor, { kind: 'done', result: message.result });
           if (detailTensor?.name === message.result.tensor) renderDetail();
@@ -284,6 +308,7 @@ export function inspectPanel(result: InspectResult, post: ((message: WebviewToHo
         ...(stats ? { stats } : {}),
         textResults: [...textResults.values()],
         ...(layersState.kind === 'idle' ? { textOffer: layersState.textFile } : {}),
+        ...(expertsState.kind === 'done' ? { experts: { result: expertsState.result, textFile: expertsState.textFile } } : {}),
         ui: { ...ui, table: { ...ui.table } },
       };
     },
