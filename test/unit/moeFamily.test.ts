@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { activationLayers } from '../../src/analyses/activationLayers';
 import { perplexity } from '../../src/analyses/perplexity';
+import { saliency } from '../../src/analyses/saliency';
 import { modelSpecFromConfig } from '../../src/arch/modelSpec';
 import { route } from '../../src/compute/engine/moeRunner';
 import type { MoeSpec } from '../../src/compute/families/moe';
@@ -122,4 +123,21 @@ test('a checkpoint whose experts are missing is refused naming the tensor', asyn
     name: t.name, dtype: 'F32', shape: t.shape, data: bytes.subarray(t.byteOffset, t.byteOffset + t.byteLength),
   })), { format: 'pt' }));
   await assert.rejects(LanguageModel.open(dir, ['cpu']), /tensor 'model\.layers\.0\.block_sparse_moe\.experts\.3\.w2\.weight' is missing/);
+});
+
+test('saliency runs on an MoE model: the target\'s log-probability is torch\'s, occlusion and attention rollout cover every token', async () => {
+  const g = moeGolden.models['moe-qwen2']!;
+  const directory = join(ROOT, g.path);
+  // Tokens 0..17: the text's last token is predicted from position 16, whose logits the golden file holds.
+  const spans = await (await TextTokenizer.load(directory)).encode(TEXT);
+  const text = TEXT.slice(0, spans[17]!.end);
+  const row = g.logits[g.logit_positions.indexOf(16)]!;
+  const max = Math.max(...row);
+  const expected = row[g.ids[17]!]! - max - Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0));
+  for (const method of ['occlusion', 'attention'] as const) {
+    const result = await drain(saliency({ model: directory, text: { text }, method, seeds: 1, providers: ['cpu'] }));
+    assert.ok(Math.abs(result.target.logProbability - expected) <= 1e-4, `${method}: log p ${result.target.logProbability} vs torch ${expected}`);
+    assert.equal(result.tokens.length, 17);
+    assert.ok(result.tokens.every((t) => Number.isFinite(t.score)) && result.tokens.some((t) => t.score !== 0), method);
+  }
 });
