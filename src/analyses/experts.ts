@@ -2,9 +2,10 @@
 // the share of token-slots routed to the expert and its mean routing weight when chosen. From the model: Δ NLL when
 // the expert is dropped as a pruned checkpoint drops it (its router row removed, so softmax and top-k run over the
 // others and its tokens go to their next choice; plan/experts.ts writes exactly that model), and how far the
-// block's output moves. The drops of block l start from the stream entering it (kept from the plain pass) and run
-// blocks l..L−1 for all of the block's experts as one batch, so each block's weights are read once per MoE block
-// (L(L+1)/2 reads per window), like layer ablation's sweeps (engine/ablation.ts).
+// block's output moves. The drops of block l start from the stream entering it (kept from the plain pass): block
+// l's experts each run once on the tokens that have them among their top-(k + 1) (MoeRunner.runEachDrop), and
+// blocks l+1..L−1 run for all of the block's drops as one batch, so each block's weights are read once per MoE
+// block (L(L+1)/2 reads per window), like layer ablation's sweeps (engine/ablation.ts).
 import type { BlockEngine } from '../compute/engine/blockEngine';
 import { LanguageModel } from '../compute/languageModel';
 import { openModelRunner } from '../compute/modelRunner';
@@ -24,6 +25,7 @@ export async function* expertImportance(input: TextAnalysisInput, signal?: Abort
       throw new InputError(`${input.model}: has no routed experts; the experts analysis runs Mixture-of-Experts models (model_type mixtral, qwen2_moe, qwen3_moe)`);
     }
     const spec = engine.spec;
+    if (spec.topK >= spec.experts) throw new InputError(`${input.model}: every token is routed to all ${spec.experts} experts (num_experts_per_tok ${spec.topK}); dropping one would leave fewer than it needs`);
     const text = await tokenizeText(model, input.text, input.maxTokens);
     const E = spec.experts;
     const counts = sparse.map(() => new Float64Array(E));
@@ -130,12 +132,10 @@ async function dropEach(engine: BlockEngine, ids: readonly number[], layer: numb
         const block = (await sweep.next()).value!;
         if (l === layer) {
           const { mlpParts } = await engine.runBlock(block, input, 1, seq, { moe: { parts: true } });
-          for (const e of experts) {
-            const { y } = await moe.run(layer, mlpParts!.input, seq, { drop: [e], ...(signal ? { signal } : {}) });
-            const out = new Float32Array(seq * H);
-            for (let i = 0; i < out.length; i++) out[i] = mlpParts!.residual[i]! + y[i]!;
-            rows.push(out);
-            change.push(relativeChange(out, plain, seq, H));
+          for (const y of await moe.runEachDrop(layer, mlpParts!.input, seq, experts, signal)) {
+            for (let i = 0; i < y.length; i++) y[i] = mlpParts!.residual[i]! + y[i]!;
+            rows.push(y);
+            change.push(relativeChange(y, plain, seq, H));
           }
           continue;
         }

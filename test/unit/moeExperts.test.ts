@@ -68,3 +68,25 @@ test('CLI on an MoE fixture: experts (JSON and table), perplexity and layers --m
   const bi = JSON.parse(cli('layers', model, '--metric', 'block-influence', '--text-file', textFile, '--json'));
   bi.layers.forEach((l: { index: number; score: number }) => assert.ok(Math.abs(l.score - g.block_influence[l.index]!) <= 1e-4));
 });
+
+test('each expert read once for all drops: runEachDrop equals a run with that expert dropped (renormalised or not, shared expert)', async () => {
+  const { LanguageModel } = await import('../../src/compute/languageModel');
+  for (const name of ['moe-mixtral', 'moe-qwen2']) {
+    const model = await LanguageModel.open(join(MOE_FIXTURES, name), ['cpu']);
+    try {
+      const moe = model.engine.moe!;
+      const rows = 40;
+      const random = (await import('../../src/compute/random')).seededRandom(5);
+      const x = Float32Array.from({ length: rows * model.hidden }, () => random() * 2 - 1);
+      const each = await moe.runEachDrop(0, x, rows, [0, 1, 2, 3]);
+      for (let e = 0; e < 4; e++) {
+        const { y } = await moe.run(0, x, rows, { drop: [e] });
+        let worst = 0;
+        for (let i = 0; i < y.length; i++) worst = Math.max(worst, Math.abs(y[i]! - each[e]![i]!));
+        assert.ok(worst <= 1e-5, `${name} drop ${e}: differs by ${worst}`);
+      }
+    } finally {
+      await model.release();
+    }
+  }
+});

@@ -71,13 +71,18 @@ interface Mlp {
   width: number;
 }
 
-/** One gated MLP to run: on the rows listed (all rows when absent), each output row scaled by its weight. */
+/**
+ * One gated MLP to run on the rows listed (all rows when absent), output row i added, times scale[i], into row at[i]
+ * (default: the input row) of `into`.
+ */
 interface Job {
   mlp: Mlp;
   rows?: number[];
   scale?: number[];
-  /** Per row: sigmoid(x·gate), the shared expert's gate. */
+  at?: number[];
+  /** Per row: sigmoid(x·gate), the shared expert's gate, as the scale. */
   gate?: TensorInfo;
+  into: Float32Array;
 }
 
 type Weights = { tensors: [Float32Array, Float32Array, Float32Array]; scratch: Scratch };
@@ -143,14 +148,12 @@ export class MoeRunner {
     const block = this.blocks[layer]!;
     const y = new Float32Array(rows * this.hidden);
     if (block.kind === 'dense') {
-      await this.runJobs([{ mlp: block.mlp }], x, rows, y, request.signal);
+      await this.runJobs([{ mlp: block.mlp, into: y }], x, rows, request.signal);
       return { y };
     }
     const experts = block.experts.length;
-    const router = new Float32Array(experts * this.hidden);
-    await this.reader.read([block.router], [router], this.routerScratch, request.signal);
-    const routing = route(await this.linear(x, rows, router, experts), rows, experts, block.topK, block.normTopK, request.drop);
-    const jobs: Job[] = block.experts.map((mlp) => ({ mlp, rows: [], scale: [] }));
+    const routing = route(await this.routerLogits(block, x, rows, request.signal), rows, experts, block.topK, block.normTopK, request.drop);
+    const jobs: Job[] = block.experts.map((mlp) => ({ mlp, rows: [], scale: [], into: y }));
     for (let r = 0; r < rows; r++) {
       for (let k = 0; k < block.topK; k++) {
         const job = jobs[routing.chosen[r * block.topK + k]!]!;
@@ -158,8 +161,56 @@ export class MoeRunner {
         job.scale!.push(routing.weights[r * block.topK + k]!);
       }
     }
-    await this.runJobs([...jobs.filter((j) => j.rows!.length > 0), ...(block.shared ? [{ mlp: block.shared.mlp, gate: block.shared.gate }] : [])], x, rows, y, request.signal);
+    await this.runJobs([...jobs.filter((j) => j.rows!.length > 0), ...(block.shared ? [{ mlp: block.shared.mlp, gate: block.shared.gate, into: y }] : [])], x, rows, request.signal);
     return { y, routing };
+  }
+
+  /**
+   * The MLP's output with each expert of `drops` removed in turn (what run(…, { drop: [e] }) gives for each e), with
+   * every expert read and run once: after one drop a token's experts are among its top-(k + 1), so each expert runs on
+   * the rows that have it there and each drop only re-weighs those outputs.
+   */
+  async runEachDrop(layer: number, x: Float32Array, rows: number, drops: readonly number[], signal?: AbortSignal): Promise<Float32Array[]> {
+    const block = this.blocks[layer]!;
+    if (block.kind !== 'sparse') throw new Error(`block ${layer} has no routed experts`);
+    const H = this.hidden;
+    const experts = block.experts.length;
+    const { topK, normTopK } = block;
+    if (topK >= experts) throw new Error(`block ${layer}: dropping one of ${experts} experts leaves fewer than top-${topK}`);
+    const logits = await this.routerLogits(block, x, rows, signal);
+    const wide = topK + 1;
+    const candidates = route(logits, rows, experts, wide, false).chosen;
+    // outputs[(r·wide + j)·H …]: candidate j of token r's expert output on that token.
+    const outputs = new Float32Array(rows * wide * H);
+    const jobs: Job[] = block.experts.map((mlp) => ({ mlp, rows: [], at: [], into: outputs }));
+    for (let slot = 0; slot < rows * wide; slot++) {
+      const job = jobs[candidates[slot]!]!;
+      job.rows!.push(Math.floor(slot / wide));
+      job.at!.push(slot);
+    }
+    const shared = new Float32Array(block.shared ? rows * H : 0);
+    await this.runJobs([...jobs.filter((j) => j.rows!.length > 0), ...(block.shared ? [{ mlp: block.shared.mlp, gate: block.shared.gate, into: shared }] : [])], x, rows, signal);
+    return drops.map((e) => {
+      const routing = route(logits, rows, experts, topK, normTopK, [e]);
+      const y = block.shared ? Float32Array.from(shared) : new Float32Array(rows * H);
+      for (let r = 0; r < rows; r++) {
+        for (let k = 0; k < topK; k++) {
+          const expert = routing.chosen[r * topK + k]!;
+          let j = 0;
+          while (candidates[r * wide + j] !== expert) j++;
+          const w = routing.weights[r * topK + k]!;
+          const from = (r * wide + j) * H;
+          for (let c = 0; c < H; c++) y[r * H + c] = y[r * H + c]! + w * outputs[from + c]!;
+        }
+      }
+      return y;
+    });
+  }
+
+  private async routerLogits(block: Extract<Resolved, { kind: 'sparse' }>, x: Float32Array, rows: number, signal?: AbortSignal): Promise<Float32Array> {
+    const router = new Float32Array(block.experts.length * this.hidden);
+    await this.reader.read([block.router], [router], this.routerScratch, signal);
+    return this.linear(x, rows, router, block.experts.length);
   }
 
   private async linear(x: Float32Array, rows: number, weight: Float32Array, out: number): Promise<Float32Array> {
@@ -171,8 +222,8 @@ export class MoeRunner {
     return result[LINEAR_IO.y]!.data as Float32Array;
   }
 
-  /** Runs the jobs in order, reading job i + 1's weights while job i runs; adds their outputs into y. */
-  private async runJobs(jobs: readonly Job[], x: Float32Array, rows: number, y: Float32Array, signal?: AbortSignal): Promise<void> {
+  /** Runs the jobs in order, reading job i + 1's weights while job i runs; adds their outputs where they say. */
+  private async runJobs(jobs: readonly Job[], x: Float32Array, rows: number, signal?: AbortSignal): Promise<void> {
     const load = (job: Job): Promise<Weights> => {
       const weights = this.weights(job.mlp.width);
       return this.reader.read(job.mlp.tensors, weights.tensors, weights.scratch, signal).then(() => weights);
@@ -201,8 +252,9 @@ export class MoeRunner {
           scale = Array.from(await this.linear(x, rows, gate, 1), (v) => 1 / (1 + Math.exp(-v)));
         }
         const H = this.hidden;
+        const y = job.into;
         for (let i = 0; i < n; i++) {
-          const row = job.rows ? job.rows[i]! : i;
+          const row = job.at ? job.at[i]! : job.rows ? job.rows[i]! : i;
           const s = scale ? scale[i]! : 1;
           for (let c = 0; c < H; c++) y[row * H + c] = y[row * H + c]! + s * out[i * H + c]!;
         }
