@@ -5,9 +5,11 @@
 // routing loop) runs the top-k model in the same run. Also the weights the engine holds against one block's
 // attention weights plus two experts. Ratios and figures only; nothing here is asserted in `npm test`.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { drain } from '../src/analyses';
+import { expertImportance } from '../src/analyses/experts';
 import { LanguageModel } from '../src/compute/languageModel';
 import { encodeSafetensors, normalF32, seededRandom, type TensorSpec } from '../test/fixtures/safetensorsWriter';
 import { ROOT } from '../test/unit/helpers';
@@ -34,6 +36,8 @@ export function writeModel(dir: string, topK: number): void {
   tensors.push(t('model.norm.weight', [hidden], 1), t('lm_head.weight', [vocab, hidden], 0.2));
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(tensors, { format: 'pt' }));
+  // The sample model's tokenizer (1024 ids, the vocabulary here), for the analyses that read a text.
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(ROOT, 'samples', 'tiny-llama-kjv', f), join(dir, f));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({
     model_type: 'mixtral', hidden_size: hidden, intermediate_size: intermediate, num_hidden_layers: layers, num_attention_heads: heads,
     num_key_value_heads: kvHeads, num_local_experts: experts, num_experts_per_tok: topK, vocab_size: vocab, max_position_embeddings: 4096,
@@ -70,6 +74,8 @@ export async function moeBench(tokens = 256): Promise<string[]> {
     };
     const ours = await time(routed);
     const all = await time(dense);
+    const text = readFileSync(join(ROOT, 'samples', 'text', 'john-1.txt'), 'utf8');
+    const analysis = await best(1, () => drain(expertImportance({ model: routed, text: { text }, maxTokens: tokens, providers: ['cpu'] })));
     const idsFile = join(root, 'ids.json');
     writeFileSync(idsFile, JSON.stringify(ids));
     const torch = JSON.parse(execFileSync('/usr/bin/python3', [join(ROOT, 'bench', 'torch_moe.py'), routed, idsFile], { encoding: 'utf8' })) as { seconds: number };
@@ -79,6 +85,7 @@ export async function moeBench(tokens = 256): Promise<string[]> {
       `MoE forward, ${tokens} tokens, ${layers} blocks of ${experts} experts (hidden ${hidden}, expert width ${intermediate}), top-${topK}: ` +
         `${ours.seconds.toFixed(3)} s routed; every expert on every token ${all.seconds.toFixed(3)} s (${(all.seconds / ours.seconds).toFixed(1)}× slower); ` +
         `torch eager routing ${torch.seconds.toFixed(3)} s (ratio ${(torch.seconds / ours.seconds).toFixed(2)}×)`,
+      `experts analysis (every expert of every block dropped in turn, Δ NLL), ${tokens} tokens: ${analysis.toFixed(2)} s = ${(analysis / ours.seconds).toFixed(1)} routed forwards for ${layers * experts} drops`,
       `MoE weights held: ${mb(ours.held)} (attention weights ${mb(ours.attention)} × 2 read-ahead + expert buffers; one expert ${mb(ours.expert)}) vs ${mb(readFileSync(join(routed, 'model.safetensors')).length / layers)} per block on disk`,
     ];
   } finally {
