@@ -118,8 +118,11 @@ async function dropEach(engine: BlockEngine, ids: readonly number[], layer: numb
   const E = moe.experts(layer);
   const seq = ids.length;
   const H = engine.spec.hidden;
-  const group = Math.max(1, Math.min(E, engine.rowsThatFit(seq, 3, E)));
-  engine.ensureFits(group, seq, 3);
+  // Per drop row: its stream, the batch copy and the output (3 streams); once per group, every token's top-(k + 1)
+  // expert outputs and the shared expert's (k + 2 streams), spread over the group's rows for the estimate.
+  const once = engine.spec.kind === 'moe' ? engine.spec.topK + 2 : 0;
+  const group = Math.max(1, Math.min(E, engine.rowsThatFit(seq, 3 + Math.ceil(once / E), E)));
+  engine.ensureFits(group, seq, 3 + Math.ceil(once / group));
   const nll: number[] = [];
   const change: number[] = [];
   for (let a = 0; a < E; a += group) {

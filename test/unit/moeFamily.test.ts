@@ -141,3 +141,39 @@ test('saliency runs on an MoE model: the target\'s log-probability is torch\'s, 
     assert.ok(result.tokens.every((t) => Number.isFinite(t.score)) && result.tokens.some((t) => t.score !== 0), method);
   }
 });
+
+test('memory: the engine holds two blocks\' attention weights and two experts\' buffers, not an MoE block\'s experts', async () => {
+  const { mkdirSync, writeFileSync } = await import('node:fs');
+  const { tempDir } = await import('./helpers');
+  const { encodeSafetensors, normalF32, seededRandom } = await import('../fixtures/safetensorsWriter');
+  const [H, I, E, L, V] = [32, 64, 16, 3, 64];
+  const random = seededRandom(3);
+  const t = (name: string, shape: number[]) => ({ name, dtype: 'F32', shape, data: normalF32(shape.reduce((a, b) => a * b, 1), 0.1, random) });
+  const tensors = [t('model.embed_tokens.weight', [V, H])];
+  for (let l = 0; l < L; l++) {
+    const p = `model.layers.${l}.`;
+    tensors.push(t(`${p}input_layernorm.weight`, [H]), t(`${p}post_attention_layernorm.weight`, [H]), t(`${p}block_sparse_moe.gate.weight`, [E, H]));
+    for (const m of ['q', 'k', 'v', 'o']) tensors.push(t(`${p}self_attn.${m}_proj.weight`, [H, H]));
+    for (let e = 0; e < E; e++) tensors.push(t(`${p}block_sparse_moe.experts.${e}.w1.weight`, [I, H]), t(`${p}block_sparse_moe.experts.${e}.w3.weight`, [I, H]), t(`${p}block_sparse_moe.experts.${e}.w2.weight`, [H, I]));
+  }
+  tensors.push(t('model.norm.weight', [H]), t('lm_head.weight', [V, H]));
+  const dir = join(tempDir(), 'wide-moe');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(tensors, { format: 'pt' }));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'mixtral', hidden_size: H, intermediate_size: I, num_hidden_layers: L, num_attention_heads: 2, num_key_value_heads: 2, num_local_experts: E, num_experts_per_tok: 2, vocab_size: V }));
+  const model = await LanguageModel.open(dir, ['cpu']);
+  try {
+    await model.forward([Array.from({ length: 40 }, (_, i) => (i * 13) % V)], { logits: false });
+    const expert = 3 * I * H * 4;
+    const attention = (4 * H * H + 2 * H) * 4;
+    assert.equal(model.engine.blockBytes, attention, 'the streamed block is its attention');
+    assert.equal(model.engine.moe!.mlpBytes, expert);
+    const held = model.engine.bytesHeld.blocks;
+    // Two attention sets (read ahead) + two expert sets of float32 and their raw reading buffers.
+    assert.ok(held <= 2 * attention + 2 * expert + 2 * expert + E * H * 4 * 2, `held ${held}`);
+    assert.ok(held < (E * expert) / 2, `held ${held} vs one block's experts ${E * expert}`);
+    assert.ok(model.engine.needs(1, 40, 2)['two experts of float32 weights'] === 2 * expert);
+  } finally {
+    await model.release();
+  }
+});

@@ -145,7 +145,8 @@ export class BlockEngine {
 
   /** The shape memory estimates use: the widest linear output of a block. */
   get shape(): BlockShape {
-    const widest = Math.max(...this.roles.map((r) => (r.shape.length === 2 ? Math.max(...r.shape) : 0)));
+    // MoE: the MLP runs outside the block graph, and its widest (shared expert, dense MLP) sees every row.
+    const widest = Math.max(this.moe?.widest ?? 0, ...this.roles.map((r) => (r.shape.length === 2 ? Math.max(...r.shape) : 0)));
     return { hidden: this.spec.hidden, heads: this.spec.heads, widest };
   }
 

@@ -137,6 +137,11 @@ export class MoeRunner {
     return this.resolved.mlpBytes;
   }
 
+  /** The widest MLP (an expert, the shared expert or a dense MLP): activation estimates. */
+  get widest(): number {
+    return Math.max(0, ...this.blocks.flatMap((b) => (b.kind === 'dense' ? [b.mlp] : [...b.experts, ...(b.shared ? [b.shared.mlp] : [])])).map((m) => m.width));
+  }
+
   /** Whether block `layer` routes to experts, and how many. */
   experts(layer: number): number {
     const b = this.blocks[layer]!;
