@@ -3,7 +3,7 @@
 // `experts`, `perplexity` and `layers --metric block-influence` on a fixture; a dense model refused.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { drain } from '../../src/analyses';
@@ -89,4 +89,21 @@ test('each expert read once for all drops: runEachDrop equals a run with that ex
       await model.release();
     }
   }
+});
+
+test('CLI: plan --drop-experts on a text, then apply --verify without --out runs the plan virtually', () => {
+  const dir = tempDir();
+  const textFile = join(dir, 'text.txt');
+  writeFileSync(textFile, TEXT);
+  const planPath = join(dir, 'experts.pruneplan.json');
+  cli('plan', join(MOE_FIXTURES, 'moe-mixtral'), '--drop-experts', '1', '--text-file', textFile, '--out', planPath);
+  const plan = JSON.parse(readFileSync(planPath, 'utf8'));
+  assert.equal(plan.metric.name, 'expert-drop');
+  const g = moeGolden.models['moe-mixtral']!;
+  const lowest = (b: number) => g.experts[b]!.experts.reduce((lo, e) => (e.score < lo.score ? e : lo)).index;
+  assert.deepEqual(plan.actions[0].experts, { 0: [lowest(0)], 1: [lowest(1)] });
+  const verified = JSON.parse(cli('apply', planPath, '--verify', '--text-file', textFile, '--json'));
+  assert.ok(Math.abs(Math.log(verified.perplexity.before) - g.nll) <= 1e-4 * g.nll);
+  assert.ok(verified.perplexity.after !== verified.perplexity.before);
+  assert.ok(verified.warnings.some((w: string) => /experts removed from their routers/.test(w)), JSON.stringify(verified.warnings));
 });
