@@ -7,6 +7,7 @@
 // blocks l+1..L−1 run for all of the block's drops as one batch, so each block's weights are read once per MoE
 // block (L(L+1)/2 reads per window), like layer ablation's sweeps (engine/ablation.ts).
 import type { BlockEngine } from '../compute/engine/blockEngine';
+import { MOE_MODEL_TYPES } from '../compute/families/moe';
 import { LanguageModel } from '../compute/languageModel';
 import { openModelRunner } from '../compute/modelRunner';
 import { InputError, throwIfAborted } from '../errors';
@@ -22,7 +23,7 @@ export async function* expertImportance(input: TextAnalysisInput, signal?: Abort
     const moe = engine?.moe;
     const sparse = moe ? Array.from({ length: engine.layers }, (_, l) => l).filter((l) => moe.experts(l) > 0) : [];
     if (!engine || !moe || sparse.length === 0 || engine.spec.kind !== 'moe') {
-      throw new InputError(`${input.model}: has no routed experts; the experts analysis runs Mixture-of-Experts models (model_type mixtral, qwen2_moe, qwen3_moe)`);
+      throw new InputError(`${input.model}: has no routed experts; the experts analysis runs Mixture-of-Experts models (model_type ${MOE_MODEL_TYPES.join(', ')})`);
     }
     const spec = engine.spec;
     if (spec.topK >= spec.experts) throw new InputError(`${input.model}: every token is routed to all ${spec.experts} experts (num_experts_per_tok ${spec.topK}); dropping one would leave fewer than it needs`);

@@ -20,6 +20,7 @@ import { readText } from '../analyses/textInput';
 import { CSV_REPORT_OPTIONS, csvCommand, csvReportView, inspectCsvIfCsv } from './csvCommand';
 import type { HostToWebview } from '../protocol/webview';
 import { PLAN_COMMANDS } from '../plan/commands';
+import { MOE_MODEL_TYPES } from '../compute/families/moe';
 
 export interface Command {
   summary: string;
@@ -132,7 +133,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: 'experts MODEL --text-file F  routing share, mean gate and Δ NLL of each MoE expert (extension)',
     help:
       'Usage: importance-lens experts MODEL --text-file F [--max-tokens N] [--json]\n\n' +
-      'Mixture-of-Experts models (model_type mixtral, qwen2_moe, qwen3_moe): per MoE block and routed expert, on the\n' +
+      `Mixture-of-Experts models (model_type ${MOE_MODEL_TYPES.join(', ')}): per MoE block and routed expert, on the\n` +
       'first N tokens (default 512) of F: share = token-slots routed to it / (tokens · num_experts_per_tok); meanGate =\n' +
       'its mean routing weight when chosen; score = Δ mean NLL (nats per predicted token) when it is dropped as a pruned\n' +
       'checkpoint drops it (router row removed: its tokens go to their next choice); rank 1 = highest score in its block;\n' +

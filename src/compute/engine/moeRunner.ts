@@ -118,7 +118,7 @@ export class MoeRunner {
         ...(b.shared ? { shared: { mlp: mlp(b.shared.mlp), gate: reader.tensor(b.shared.gate, [1, hidden]) } } : {}),
       };
     });
-    const all = blocks.flatMap((b) => (b.kind === 'dense' ? [b.mlp] : [...b.experts, ...(b.shared ? [b.shared.mlp] : [])]));
+    const all = everyMlp(blocks);
     return {
       blocks,
       mlpBytes: Math.max(0, ...all.map((m) => m.tensors.reduce((s, t) => s + t.count * 4, 0))),
@@ -139,7 +139,7 @@ export class MoeRunner {
 
   /** The widest MLP (an expert, the shared expert or a dense MLP): activation estimates. */
   get widest(): number {
-    return Math.max(0, ...this.blocks.flatMap((b) => (b.kind === 'dense' ? [b.mlp] : [...b.experts, ...(b.shared ? [b.shared.mlp] : [])])).map((m) => m.width));
+    return Math.max(0, ...everyMlp(this.blocks).map((m) => m.width));
   }
 
   /** Whether block `layer` routes to experts, and how many. */
@@ -289,6 +289,10 @@ export class MoeRunner {
     await this.mlpSession.release();
     await this.linearSession.release();
   }
+}
+
+function everyMlp(blocks: readonly Resolved[]): Mlp[] {
+  return blocks.flatMap((b) => (b.kind === 'dense' ? [b.mlp] : [...b.experts, ...(b.shared ? [b.shared.mlp] : [])]));
 }
 
 function gatherRows(x: Float32Array, rows: readonly number[], width: number): Float32Array {
