@@ -7,7 +7,7 @@
 // blocks l+1..L−1 run for all of the block's drops as one batch, so each block's weights are read once per MoE
 // block (L(L+1)/2 reads per window), like layer ablation's sweeps (engine/ablation.ts).
 import type { BlockEngine } from '../compute/engine/blockEngine';
-import { MOE_MODEL_TYPES } from '../compute/families/moe';
+import { MOE_MODEL_TYPES } from '../compute/families/moeSpec';
 import { LanguageModel } from '../compute/languageModel';
 import { openModelRunner } from '../compute/modelRunner';
 import { InputError, throwIfAborted } from '../errors';

@@ -1,7 +1,7 @@
 // config.json -> the numbers a forward pass needs, for the families the graph builder knows (GPT-2 and the Llama
 // family: Llama, Mistral, Qwen2; the MoE families' own parsing is in compute/families/moe.ts). Anything the builder cannot honour is refused here, naming the key, rather than
 // giving silently wrong activations.
-import { MOE_MODEL_TYPES, moeSpecFromConfig, type MoeModelType, type MoeSpec } from '../compute/families/moe';
+import { MOE_MODEL_TYPES, moeSpecFromConfig, type MoeModelType, type MoeSpec } from '../compute/families/moeSpec';
 import { InputError } from '../errors';
 
 export interface LlamaSpec {

@@ -20,7 +20,7 @@ import { readText } from '../analyses/textInput';
 import { CSV_REPORT_OPTIONS, csvCommand, csvReportView, inspectCsvIfCsv } from './csvCommand';
 import type { HostToWebview } from '../protocol/webview';
 import { PLAN_COMMANDS } from '../plan/commands';
-import { MOE_MODEL_TYPES } from '../compute/families/moe';
+import { MOE_MODEL_TYPES } from '../compute/families/moeSpec';
 
 export interface Command {
   summary: string;

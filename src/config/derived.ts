@@ -5,7 +5,7 @@
 import { gatedBlockParameters } from '../arch/gatedParameters';
 import { modelSpecFromConfig } from '../arch/modelSpec';
 import { languageConfig, summaryFromConfig } from '../arch/summary';
-import { MOE_MODEL_TYPES, moeBlockParameters, type MoeModelType } from '../compute/families/moe';
+import { MOE_MODEL_TYPES, moeBlockParameters, type MoeModelType } from '../compute/families/moeSpec';
 
 export { gatedBlockParameters };
 

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { InputError } from '../errors';
 import { pathKind } from '../formats/fileio';
 import type { PlanChoice, PlanChoices, PlanKind } from '../protocol/plan';
-import { MOE_MODEL_TYPES } from '../compute/families/moe';
+import { MOE_MODEL_TYPES } from '../compute/families/moeSpec';
 import { expertLayout } from './experts';
 import { headLayout } from './heads';
 import { linearWeights } from './linearWeights';

@@ -19,7 +19,7 @@ import { openSource } from './source';
 import { sparsifyValues } from './sparsify';
 import type { ApplyResult, PlanVerification } from './types';
 import { perOutput } from './allocation';
-import { MOE_MODEL_TYPES } from '../compute/families/moe';
+import { MOE_MODEL_TYPES } from '../compute/families/moeSpec';
 import { plannedLayout } from './layout';
 
 export interface VirtualOptions {

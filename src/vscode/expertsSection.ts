@@ -3,7 +3,7 @@
 // sample text with progress and cancel, and keeps the result so a reloaded webview gets it back.
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { MOE_MODEL_TYPES } from '../compute/families/moe';
+import { MOE_MODEL_TYPES } from '../compute/families/moeSpec';
 import { InputError } from '../errors';
 import type { ExpertsResult } from '../protocol/results';
 import type { HostToWebview } from '../protocol/webview';

@@ -13,7 +13,7 @@ import { perplexity } from '../../src/analyses/perplexity';
 import { saliency } from '../../src/analyses/saliency';
 import { modelSpecFromConfig } from '../../src/arch/modelSpec';
 import { route } from '../../src/compute/engine/moeRunner';
-import type { MoeSpec } from '../../src/compute/families/moe';
+import type { MoeSpec } from '../../src/compute/families/moeSpec';
 import { LanguageModel } from '../../src/compute/languageModel';
 import { TextTokenizer } from '../../src/compute/tokenizer';
 import { deriveFacts } from '../../src/config/derived';
