@@ -77,3 +77,40 @@ test('Wanda is refused for MoE models by name, and not offered', async () => {
   assert.ok(!metricsOf('drop-layers').includes('wanda'));
   assert.deepEqual(metricsOf('drop-experts'), ['expert-drop', 'expert-share', 'expert-l2']);
 });
+
+test('dropping blocks of a Qwen-MoE with decoder_sparse_step 2: the pattern is written out as mlp_only_layers, and the pruned model runs as verified', async () => {
+  const { copyFileSync, mkdirSync } = await import('node:fs');
+  const { encodeSafetensors, normalF32, seededRandom } = await import('../fixtures/safetensorsWriter');
+  const { openCheckpoint } = await import('../../src/formats/open');
+  const src = model('moe-qwen3');
+  const dir = tempDir();
+  const stepped = join(dir, 'stepped');
+  mkdirSync(stepped);
+  for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(src, f), join(stepped, f));
+  // Block 0 becomes dense (step 2: only block 1 routes): its experts and router go, a gated MLP of 128 comes in.
+  const { header } = await openCheckpoint(src);
+  const bytes = readFileSync(join(src, 'model.safetensors'));
+  const random = seededRandom(9);
+  const tensors: { name: string; dtype: string; shape: number[]; data: Buffer }[] = header!.tensors.filter((t) => !t.name.startsWith('model.layers.0.mlp.')).map((t) => ({ name: t.name, dtype: 'F32', shape: t.shape, data: bytes.subarray(t.byteOffset, t.byteOffset + t.byteLength) }));
+  for (const [name, shape] of [['gate_proj', [128, 64]], ['up_proj', [128, 64]], ['down_proj', [64, 128]]] as const) {
+    tensors.push({ name: `model.layers.0.mlp.${name}.weight`, dtype: 'F32', shape: [...shape], data: normalF32(shape[0] * shape[1], 0.15, random) });
+  }
+  writeFileSync(join(stepped, 'model.safetensors'), encodeSafetensors(tensors, { format: 'pt' }));
+  const config = JSON.parse(readFileSync(join(src, 'config.json'), 'utf8'));
+  writeFileSync(join(stepped, 'config.json'), JSON.stringify({ ...config, decoder_sparse_step: 2 }, null, 2));
+
+  for (const drop of [0, 1]) {
+    const planPath = join(dir, `drop${drop}.pruneplan.json`);
+    await makePlan({ model: stepped, dropLayers: 1 }, planPath);
+    const plan = JSON.parse(readFileSync(planPath, 'utf8'));
+    plan.actions[0].layers = [drop];
+    writeFileSync(planPath, JSON.stringify(plan, null, 2));
+    const out = join(dir, `pruned${drop}`);
+    await drain(applyPlan(planPath, out, { providers: ['cpu'] }));
+    const written = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+    assert.deepEqual([written.decoder_sparse_step, written.mlp_only_layers], [1, drop === 0 ? [] : [0]], `drop ${drop}`);
+    const ppl = await drain(perplexity({ model: out, text: { file: JOHN }, maxTokens: MAX_TOKENS, providers: ['cpu'] }));
+    const { verification } = await drain(verifyVirtually(planPath, JOHN, { maxTokens: MAX_TOKENS, providers: ['cpu'] }));
+    assert.ok(Math.abs(verification.perplexity.after - ppl.perplexity) <= 1e-5 * ppl.perplexity, `drop ${drop}: virtual ${verification.perplexity.after} vs written ${ppl.perplexity}`);
+  }
+});
