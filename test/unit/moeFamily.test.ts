@@ -12,7 +12,7 @@ import { activationLayers } from '../../src/analyses/activationLayers';
 import { perplexity } from '../../src/analyses/perplexity';
 import { saliency } from '../../src/analyses/saliency';
 import { modelSpecFromConfig } from '../../src/arch/modelSpec';
-import { route } from '../../src/compute/engine/moeRunner';
+import { route } from '../../src/compute/engine/routing';
 import type { MoeSpec } from '../../src/compute/families/moeSpec';
 import { LanguageModel } from '../../src/compute/languageModel';
 import { TextTokenizer } from '../../src/compute/tokenizer';

@@ -17,7 +17,8 @@ import { BLOCK_IO, type BlockTensor, type Family, type LinearSite } from '../fam
 import { createSession, createWithFallback, onnxruntime, parseProviders, type ProviderName } from '../session';
 import { HeadRunner, type HeadOutput, type HeadRequest } from './headRunner';
 import { activationBytesPerRow, ensureFits, freeBytes, type BlockShape } from './memory';
-import { MoeRunner, type MoeRequest, type Routing } from './moeRunner';
+import { MoeRunner, type MoeRequest } from './moeRunner';
+import type { Routing } from './routing';
 import { newScratch, WeightReader, type Scratch } from './weightReader';
 
 /** One block's weights in memory, valid until the sweep that yielded it has moved two blocks on. */

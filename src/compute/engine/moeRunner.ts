@@ -10,48 +10,13 @@ import type { TensorInfo } from '../../formats/types';
 import { buildGatedMlp, buildLinear, LINEAR_IO, MLP_IO } from '../families/expertGraphs';
 import type { BlockMlp, MlpTensors } from '../families/types';
 import { createSession, onnxruntime, type ProviderName } from '../session';
+import { route, type Routing } from './routing';
 import { newScratch, type Scratch, type WeightReader } from './weightReader';
-
-/** Per token (row) of a block: the experts chosen, best first, and the weights their outputs are scaled by. */
-export interface Routing {
-  experts: number;
-  topK: number;
-  /** [rows · topK] expert ids. */
-  chosen: Int32Array;
-  /** [rows · topK] routing weights as applied (renormalised when the family does). */
-  weights: Float32Array;
-}
 
 export interface MoeRequest {
   /** Experts of this block removed as a pruned checkpoint removes them: softmax and top-k over the others. */
   drop?: readonly number[];
   signal?: AbortSignal;
-}
-
-/** The routing of `rows` tokens from router logits [rows, experts] (transformers: softmax in float32, topk, renormalise). */
-export function route(logits: Float32Array, rows: number, experts: number, topK: number, normTopK: boolean, drop: readonly number[] = []): Routing {
-  const dropped = new Set(drop);
-  const chosen = new Int32Array(rows * topK);
-  const weights = new Float32Array(rows * topK);
-  const p = new Float64Array(experts);
-  for (let r = 0; r < rows; r++) {
-    let max = -Infinity;
-    for (let e = 0; e < experts; e++) if (!dropped.has(e)) max = Math.max(max, logits[r * experts + e]!);
-    let sum = 0;
-    for (let e = 0; e < experts; e++) sum += p[e] = dropped.has(e) ? -1 : Math.exp(logits[r * experts + e]! - max);
-    sum += dropped.size;
-    let picked = 0;
-    for (let k = 0; k < topK; k++) {
-      let best = -1;
-      for (let e = 0; e < experts; e++) if (p[e]! >= 0 && (best < 0 || p[e]! > p[best]!)) best = e;
-      chosen[r * topK + k] = best;
-      weights[r * topK + k] = p[best]! / sum;
-      picked += p[best]! / sum;
-      p[best] = -1;
-    }
-    if (normTopK) for (let k = 0; k < topK; k++) weights[r * topK + k] = weights[r * topK + k]! / picked;
-  }
-  return { experts, topK, chosen, weights };
 }
 
 /** A block's MLP with its tensors checked against the checkpoint. */
