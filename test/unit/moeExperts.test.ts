@@ -107,3 +107,18 @@ test('CLI: plan --drop-experts on a text, then apply --verify without --out runs
   assert.ok(verified.perplexity.after !== verified.perplexity.before);
   assert.ok(verified.warnings.some((w: string) => /experts removed from their routers/.test(w)), JSON.stringify(verified.warnings));
 });
+
+test('the experts job runs in the analysis process (the panel\'s path) and returns the typed result', async (t) => {
+  const { AnalysisWorkerClient } = await import('../../src/worker/client');
+  const client = new AnalysisWorkerClient(join(DIST, 'worker.js'));
+  t.after(() => client.dispose());
+  const g = moeGolden.models['moe-mixtral']!;
+  const progress: string[] = [];
+  const outcome = await client.run({ analysis: 'experts', model: join(ROOT, g.path), text: { text: TEXT }, providers: ['cpu'] }, { onProgress: (p) => progress.push(p.message) });
+  assert.equal(outcome.analysis, 'experts');
+  assert.deepEqual(outcome.result.blocks.map((b) => b.experts.map((e) => e.rank)), g.experts.map((b) => {
+    const order = [...b.experts].sort((x, y) => y.score - x.score).map((e) => e.index);
+    return b.experts.map((e) => order.indexOf(e.index) + 1);
+  }));
+  assert.ok(progress.length >= 1);
+});
