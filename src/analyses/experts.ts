@@ -19,10 +19,11 @@ export async function* expertImportance(input: TextAnalysisInput, signal?: Abort
   yield { message: `Building ${input.model}` };
   const model = await openModelRunner(input.model, input.providers, signal, input.residualStream);
   try {
-    const engine = model instanceof LanguageModel ? model.engine : undefined;
-    const moe = engine?.moe;
+    if (!(model instanceof LanguageModel)) throw new InputError(`${input.model}: the experts analysis needs a Hugging Face model directory (config.json, safetensors, tokenizer.json) of model_type ${MOE_MODEL_TYPES.join(', ')}; an exported .onnx does not expose its router`);
+    const engine = model.engine;
+    const moe = engine.moe;
     const sparse = moe ? Array.from({ length: engine.layers }, (_, l) => l).filter((l) => moe.experts(l) > 0) : [];
-    if (!engine || !moe || sparse.length === 0 || engine.spec.kind !== 'moe') {
+    if (!moe || sparse.length === 0 || engine.spec.kind !== 'moe') {
       throw new InputError(`${input.model}: has no routed experts; the experts analysis runs Mixture-of-Experts models (model_type ${MOE_MODEL_TYPES.join(', ')})`);
     }
     const spec = engine.spec;

@@ -39,9 +39,11 @@ for (const [name, g] of Object.entries(moeGolden.models)) {
   });
 }
 
-test('experts on a dense model is refused, naming what it needs', async () => {
+test('experts on a dense model or an exported .onnx is refused, naming what it needs', async () => {
   await assert.rejects(drain(expertImportance({ model: join(MOE_FIXTURES, 'tiny-qwen2'), text: { text: TEXT }, providers: ['cpu'] })),
     (e: unknown) => e instanceof InputError && /has no routed experts.*mixtral, qwen2_moe, qwen3_moe/.test(e.message));
+  await assert.rejects(drain(expertImportance({ model: join(ROOT, 'test', 'fixtures', 'onnx-decoder', 'tiny-qwen2.onnx'), text: { text: TEXT }, providers: ['cpu'] })),
+    (e: unknown) => e instanceof InputError && /needs a Hugging Face model directory .* an exported \.onnx does not expose its router/.test(e.message));
 });
 
 function cli(...args: string[]) {
