@@ -82,6 +82,10 @@ function render(message: HostToWebview): void {
     case 'layersProgress':
     case 'layersResult':
     case 'layersError':
+    case 'expertsOffer':
+    case 'expertsProgress':
+    case 'expertsResult':
+    case 'expertsError':
     case 'histogramResult':
     case 'histogramError':
       // Sections of the model panel: they update it in place, never replace it.

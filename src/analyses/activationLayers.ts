@@ -12,7 +12,7 @@ import { rank, type LayerMetric } from './layerMetrics';
 import { cosineAt } from './logits';
 import type { TextAnalysisInput, TokenizedText } from './textInput';
 import { tokenizeText, windowBatches } from './textInput';
-import { wandaScores } from './wanda';
+import { refuseWandaOnExperts, wandaScores } from './wanda';
 
 export async function* activationLayers(input: TextAnalysisInput & { metric: Exclude<LayerMetric, 'weight-l2'> }, signal?: AbortSignal): AsyncGenerator<Progress, LayersResult> {
   yield { message: `Building ${input.model}` };
@@ -21,6 +21,7 @@ export async function* activationLayers(input: TextAnalysisInput & { metric: Exc
     const text = await tokenizeText(model, input.text, input.maxTokens);
     let scores: Float64Array;
     if (input.metric === 'ablation' && !model.ablate) throw new InputError(`${input.model}: ablation skips blocks, which needs a graph built from a Hugging Face directory; an exported .onnx cannot skip them (use block-influence or angular)`);
+    if (input.metric === 'wanda') refuseWandaOnExperts(model);
     if (input.metric === 'wanda' && model.linearSites.length === 0) throw new InputError(`${input.model}: wanda needs the linear layers' inputs, which only graphs built from a Hugging Face directory expose`);
     if (input.metric === 'wanda') scores = yield* wandaScores(model, text, signal);
     else if (input.metric === 'ablation') scores = yield* ablationPerplexities(model, text, signal);

@@ -26,7 +26,7 @@ export async function* perplexity(input: TextAnalysisInput, signal?: AbortSignal
 
 /** Total NLL and predicted-token count over the windows, optionally with blocks skipped, heads masked or weights edited (a plan run virtually). */
 export async function* textNll(
-  model: ModelRunner, text: TokenizedText, variant: Pick<ForwardOptions, 'skip' | 'headMask' | 'editBlock'>, signal?: AbortSignal,
+  model: ModelRunner, text: TokenizedText, variant: Pick<ForwardOptions, 'skip' | 'headMask' | 'editBlock' | 'dropExperts'>, signal?: AbortSignal,
 ): AsyncGenerator<Progress, { nll: number; predicted: number }> {
   const { skip } = variant;
   let nll = 0;

@@ -2,6 +2,7 @@
 // over every token of the text; a block's score is the mean over the weights of its linear layers. The feature
 // norms come from the linear layers' inputs in the forward pass; the weights are streamed from the checkpoint
 // (|W| summed per input feature), so no weight matrix is held twice.
+import { LanguageModel } from '../compute/languageModel';
 import type { ModelRunner } from '../compute/modelRunner';
 import { FileHandles, tensorChunks } from '../compute/tensorStream';
 import { InputError, throwIfAborted } from '../errors';
@@ -15,6 +16,7 @@ import type { TokenizedText } from './textInput';
  * gathered as each block finishes: a block's linear inputs are reduced and dropped before the next block runs.
  */
 export async function* inputSquares(model: ModelRunner, text: TokenizedText, signal?: AbortSignal): AsyncGenerator<Progress, Float64Array[]> {
+  refuseWandaOnExperts(model);
   const sites = model.linearSites;
   const squares = sites.map((site) => new Float64Array(site.width));
   const byLayer = new Map<number, number[]>();
@@ -73,4 +75,14 @@ export async function* wandaScores(model: ModelRunner, text: TokenizedText, sign
     await handles.close();
   }
   return totals.map((total, l) => (counts[l]! > 0 ? total / counts[l]! : 0));
+}
+
+/**
+ * Wanda on a Mixture-of-Experts model would need each expert's input norms over the rows routed to it, which the
+ * engine does not collect; scoring only attention (and leaving experts dense) would not be Wanda. Refused by name.
+ */
+export function refuseWandaOnExperts(model: ModelRunner): void {
+  if (model instanceof LanguageModel && model.spec.kind === 'moe') {
+    throw new InputError(`${model.path}: Wanda is not supported for Mixture-of-Experts models (model_type ${model.spec.modelType}): each expert's inputs are only the tokens routed to it, which this version does not collect; use --metric magnitude, or drop experts with --drop-experts`);
+  }
 }

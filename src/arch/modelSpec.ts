@@ -1,11 +1,12 @@
 // config.json -> the numbers a forward pass needs, for the families the graph builder knows (GPT-2 and the Llama
 // family: Llama, Mistral, Qwen2, here). Anything the builder cannot honour is refused, naming the key, rather than
 // giving silently wrong activations. Families with a file of their own in src/compute/families/ (qwen3, gemma*,
-// phi3, gpt_neox, olmo2, …) parse their config there; this file dispatches to them by model_type.
+// phi3, gpt_neox, olmo2, the MoE families, …) parse their config there; this file dispatches to them by model_type.
 import { gptNeoxSpecFromConfig, type GptNeoxSpec } from '../compute/families/gptNeox';
 import { olmo2SpecFromConfig, type Olmo2Spec } from '../compute/families/olmo2';
 import { phi3SpecFromConfig, type Phi3Spec } from '../compute/families/phi3';
 import { configFields, type ConfigFields } from '../compute/families/configFields';
+import { MOE_MODEL_TYPES, moeSpecFromConfig, type MoeModelType, type MoeSpec } from '../compute/families/moeSpec';
 import { InputError } from '../errors';
 import { gemmaSpecFromConfig, GEMMA_TYPES, type GemmaSpec } from '../compute/families/gemma';
 import { qwen3SpecFromConfig, type Qwen3Spec } from '../compute/families/qwen3';
@@ -70,7 +71,7 @@ export interface Gpt2Spec {
   layerNormEps: number;
 }
 
-export type ModelSpec = LlamaSpec | Gpt2Spec | Qwen3Spec | GemmaSpec | Phi3Spec | GptNeoxSpec | Olmo2Spec;
+export type ModelSpec = LlamaSpec | Gpt2Spec | Qwen3Spec | GemmaSpec | Phi3Spec | GptNeoxSpec | Olmo2Spec | MoeSpec;
 
 /** The config readers (configFields.ts) with the file's name and rope_scaling as the rotary tables honour it, for family parsers. */
 export interface SpecFields extends ConfigFields {
@@ -139,8 +140,11 @@ export function modelSpecFromConfig(config: Record<string, unknown>, where: stri
       ...(typeof config.sliding_window === 'number' && config.sliding_window > 0 && config.use_sliding_window !== false ? { slidingWindow: config.sliding_window } : {}),
     };
   }
+  if (modelType && (MOE_MODEL_TYPES as string[]).includes(modelType)) {
+    return moeSpecFromConfig(config, where, modelType as MoeModelType, { int, num, ropeScaling: ropeScalingFromConfig(config.rope_scaling, where) });
+  }
   throw new NoForwardGraph(
-    `${where}: model_type ${JSON.stringify(modelType ?? null)} has no forward-pass graph in this version (supported: gpt2, llama, mistral, qwen2, qwen3, ${[...GEMMA_TYPES].join(', ')}, phi3, gpt_neox, olmo2); ` +
+    `${where}: model_type ${JSON.stringify(modelType ?? null)} has no forward-pass graph in this version (supported: gpt2, llama, mistral, qwen2, qwen3, ${[...GEMMA_TYPES].join(', ')}, phi3, gpt_neox, olmo2, ${MOE_MODEL_TYPES.join(', ')}); ` +
       'export the model to ONNX and analyse the .onnx file instead',
   );
 }

@@ -8,7 +8,7 @@ import { renderReport } from '../report/html';
 import { assertReplaceableReport, writeFileAtomically } from '../report/write';
 import { parse, requireString, type Parsed } from './args';
 import { admitRequest } from './restricted';
-import { renderDelta, renderInspect, renderLayers, renderPerplexity, renderSaliency, renderStats } from './text';
+import { renderDelta, renderExperts, renderInspect, renderLayers, renderPerplexity, renderSaliency, renderStats } from './text';
 import { SALIENCY_METHODS } from '../analyses/saliency';
 import type { SaliencyMethod } from '../protocol/results';
 import type { TextSource } from '../protocol/worker';
@@ -19,6 +19,7 @@ import { CSV_REPORT_OPTIONS, csvCommand, csvReportView, inspectCsvIfCsv } from '
 import type { HostToWebview } from '../protocol/webview';
 import { PLAN_COMMANDS } from './planCommands';
 import { json, withTerminalProgress, type Command } from './command';
+import { MOE_MODEL_TYPES } from '../compute/families/moeSpec';
 
 async function analyse<R extends AnalysisRequest>(request: R): Promise<ResultFor<R>> {
   await admitRequest(request);
@@ -108,6 +109,25 @@ export const COMMANDS: Record<string, Command> = {
       const maxTokens = positiveInteger(args, 'max-tokens', 'perplexity');
       const { result } = await analyse({ analysis: 'perplexity', model: path(args), text, ...(maxTokens ? { maxTokens } : {}), ...residualStream(args) });
       return args.values.json ? json(result) : `${renderPerplexity(result)}\n`;
+    },
+  },
+  experts: {
+    summary: 'experts MODEL --text-file F  routing share, mean gate and Δ NLL of each MoE expert (extension)',
+    help:
+      'Usage: importance-lens experts MODEL --text-file F [--max-tokens N] [--json]\n\n' +
+      `Mixture-of-Experts models (model_type ${MOE_MODEL_TYPES.join(', ')}): per MoE block and routed expert, on the\n` +
+      'first N tokens (default 512) of F: share = token-slots routed to it / (tokens · num_experts_per_tok); meanGate =\n' +
+      'its mean routing weight when chosen; score = Δ mean NLL (nats per predicted token) when it is dropped as a pruned\n' +
+      'checkpoint drops it (router row removed: its tokens go to their next choice); rank 1 = highest score in its block;\n' +
+      'outputChange = mean ‖Δh‖/‖h‖ of the block output. An extension of docs/cli.md.',
+    options: { 'text-file': { type: 'string' }, 'max-tokens': { type: 'string' } },
+    positionals: 1,
+    run: async (args) => {
+      const text = textSource(args, 'experts');
+      if (!text) throw new InputError('experts: --text-file is required');
+      const maxTokens = positiveInteger(args, 'max-tokens', 'experts');
+      const { result } = await analyse({ analysis: 'experts', model: path(args), text, ...(maxTokens ? { maxTokens } : {}) });
+      return args.values.json ? json(result) : `${renderExperts(result)}\n`;
     },
   },
   saliency: {

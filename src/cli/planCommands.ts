@@ -65,7 +65,9 @@ export const PLAN_COMMANDS: Record<string, Command> = {
       '--drop-heads G: drop G whole KV groups (a K/V head and the query heads sharing it, so GQA stays valid) in every\n' +
       '  block, the lowest by head-l2 (norm of the group\'s q/k/v rows and o_proj columns). Llama-family checkpoints.\n' +
       '--drop-query-heads Q: drop the Q lowest query heads (head-l2: q rows and o_proj columns) of every KV group.\n' +
-      '--drop-experts E: drop the E experts with the lowest weight norm (expert-l2) in every MoE block; router rows follow.',
+      '--drop-experts E: drop the E lowest-scoring experts in every MoE block; router rows follow. --metric expert-l2\n' +
+      '  (weight norm; default without a text), expert-drop (Δ NLL on --text-file with the expert dropped and its tokens\n' +
+      '  re-routed; default with a text) or expert-share (the router\'s share of token-slots on the text).',
     options: {
       'drop-layers': { type: 'string' }, 'drop-heads': { type: 'string' }, 'drop-query-heads': { type: 'string' }, 'drop-experts': { type: 'string' }, sparsity: { type: 'string' }, metric: { type: 'string' }, 'text-file': { type: 'string' },
       'max-tokens': { type: 'string' }, out: { type: 'string' }, allocation: { type: 'string' }, lambda: { type: 'string' }, contiguous: { type: 'boolean' },

@@ -1,5 +1,5 @@
 // Human-readable renderings for the CLI without --json.
-import type { DeltaResult, InspectResult, LayersResult, PerplexityResult, SaliencyResult, StatsResult } from '../protocol/results';
+import type { DeltaResult, ExpertsResult, InspectResult, LayersResult, PerplexityResult, SaliencyResult, StatsResult } from '../protocol/results';
 import { formatBytes, formatCount } from '../protocol/units';
 import { table } from './terminalText';
 
@@ -94,6 +94,22 @@ export function renderSaliency(result: SaliencyResult): string {
     table([
       ['token', 'chars', 'score', 'sd', ''],
       ...result.tokens.map((t) => [JSON.stringify(t.text), `${t.start}-${t.end}`, num(t.score), num(t.sd), (t.score >= 0 ? '+' : '-').repeat(Math.max(1, Math.round((Math.abs(t.score) / max) * 20)))]),
+    ]),
+  ].join('\n');
+}
+
+export function renderExperts(result: ExpertsResult): string {
+  const gate = (g: number | null) => (g === null ? '—' : g.toFixed(3));
+  return [
+    `${result.path}: expert importance (${result.modelType}, ${result.experts} experts, top-${result.topK}; ${result.tokens} tokens, mean NLL ${result.nll.toFixed(4)}; device: ${result.device})`,
+    'score = Δ mean NLL (nats) with the expert dropped and its tokens re-routed to the next choice; rank 1 = most important in its block',
+    ...(result.denseBlocks.length > 0 ? [`dense blocks (no experts): ${result.denseBlocks.join(', ')}`] : []),
+    ...(result.truncated ? [`note: the text was cut to its first ${result.tokens} tokens (--max-tokens)`] : []),
+    ...result.warnings.map((w) => `warning: ${w}`),
+    '',
+    table([
+      ['block', 'expert', 'share', 'mean gate', 'score', 'rank', 'output change'],
+      ...result.blocks.flatMap((b) => b.experts.map((e) => [String(b.index), String(e.index), `${(e.share * 100).toFixed(1)}%`, gate(e.meanGate), e.score.toFixed(5), String(e.rank), e.outputChange.toFixed(4)])),
     ]),
   ].join('\n');
 }

@@ -71,13 +71,14 @@ export class LanguageModel implements ModelRunner {
     const own = this.engine.family.contextLength?.(spec);
     if (own !== undefined) return own;
     // Dynamic NTK scaling exists to run past max_position_embeddings: windows go up to factor × that many tokens.
-    const positions = spec.kind === 'llama' && spec.ropeScaling?.type === 'dynamic' ? Math.floor(spec.maxPositions * spec.ropeScaling.factor) : spec.maxPositions;
+    const scaling = 'ropeScaling' in spec ? spec.ropeScaling : undefined;
+    const positions = scaling?.type === 'dynamic' ? Math.floor(spec.maxPositions * scaling.factor) : spec.maxPositions;
     return 'slidingWindow' in spec && spec.slidingWindow ? Math.min(positions, spec.slidingWindow) : positions;
   }
 
-  /** Parameters per block from the architecture (the same for every block of these families). */
+  /** Parameters per block from the architecture (MoE families: dense and sparse blocks differ). */
   get blockParameters(): number[] {
-    return new Array<number>(this.spec.layers).fill(this.engine.family.blockParameters(this.spec));
+    return Array.from({ length: this.spec.layers }, (_, l) => this.engine.family.blockParameters(this.spec, l));
   }
 
   /** Runs rows of token ids (all the same length) block by block; see ForwardOptions. */
@@ -107,7 +108,8 @@ export class LanguageModel implements ModelRunner {
           const block = (await sweep.next()).value!;
           options.editBlock?.(l, block.byName);
           const headMask = options.headMask?.(l);
-          out = await engine.runBlock(block, h, batch, seq, { attention: options.attention, linearInputs: options.linearInputs, ...(headMask ? { headMask } : {}) });
+          const drop = options.dropExperts?.(l);
+          out = await engine.runBlock(block, h, batch, seq, { attention: options.attention, linearInputs: options.linearInputs, ...(headMask ? { headMask } : {}), ...(drop ? { moe: { drop } } : {}) });
         }
         options.onBlock?.({ layer: l, input: h, output: out.hidden, ...(out.attention ? { attention: out.attention } : {}), ...(out.linearInputs ? { linearInputs: out.linearInputs } : {}) });
         // Observed blocks are handed to onBlock and not kept: that is what keeps a pass's memory per block.

@@ -50,6 +50,8 @@ export interface ForwardOptions {
   editBlock?: (layer: number, weights: ReadonlyMap<string, Float32Array>) => void;
   /** Per block, [heads] 1 keeps a query head and 0 masks it; undefined keeps all. */
   headMask?: (layer: number) => Float32Array | undefined;
+  /** MoE models: per block, routed experts removed as a pruned checkpoint removes them (router rows gone). */
+  dropExperts?: (layer: number) => readonly number[] | undefined;
   /**
    * Called as each block finishes, so analyses reduce as they go instead of keeping every block's tensors; with it,
    * a streaming runner does not keep attention or linear inputs in the output.

@@ -1,13 +1,14 @@
 // Facts a config implies but does not state: parameters per block and their attention/MLP split, the whole model's
 // count, the GQA grouping, the KV cache per token at the checkpoint's dtype, and how positions are encoded. Counted
 // module by module from the transformers implementations of each family; an engine family with a count of its own
-// (src/compute/families/<family>.ts `parameters`: phi3, gpt_neox, olmo2) is counted there, by the engine's function;
+// (src/compute/families/<family>.ts `parameters`: phi3, gpt_neox, olmo2; the MoE families by moeSpec.ts) is counted there, by the engine's function;
 // a family not known gets what can be said without its modules (attention grouping, KV cache, positions) and no count.
 import { modelSpecFromConfig, NoForwardGraph, type ModelSpec } from '../arch/modelSpec';
 import { languageConfig, summaryFromConfig } from '../arch/summary';
 import { familyOf } from '../compute/families';
 import { gatedBlockParameters } from '../compute/families/parameters';
 import { InputError } from '../errors';
+import { MOE_MODEL_TYPES, moeBlockParameters, type MoeModelType } from '../compute/families/moeSpec';
 
 export { gatedBlockParameters };
 
@@ -78,10 +79,10 @@ export interface DerivedFacts {
   positions: PositionFacts | null;
 }
 
-/** Gated-MLP decoders with RoPE whose blocks are q/k/v/o + gate/up/down, counted here (families whose engine file has its own count, phi3, gpt_neox, olmo2, are counted there). */
-const GATED_DECODERS = new Set(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'gemma3_text', 'mixtral']);
+/** Gated-MLP decoders with RoPE whose blocks are q/k/v/o + gate/up/down, counted here (families whose engine file has its own count, phi3, gpt_neox, olmo2, are counted there; MoE families by moeCount). */
+const GATED_DECODERS = new Set(['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'gemma3_text']);
 /** Families whose positions are rotary although their config may name no rope_theta (GPT-NeoX: rotary_emb_base). */
-const ROTARY_FAMILIES = new Set([...GATED_DECODERS, 'phi3', 'gpt_neox', 'olmo2']);
+const ROTARY_FAMILIES = new Set([...GATED_DECODERS, 'phi3', 'gpt_neox', 'olmo2', ...MOE_MODEL_TYPES]);
 /** Families whose config class ties the output head to the embeddings when tie_word_embeddings is absent. */
 const TIED_BY_DEFAULT = new Set(['gemma', 'gemma2', 'gemma3_text', 'gpt2']);
 
@@ -147,6 +148,7 @@ function parameterCount(config: Config, family: string | null, attention: Attent
   if (counted !== null && typeof counted !== 'string') return counted;
   if (family === 'gpt2') return gpt2Count(config);
   if (family === 'bert') return bertCount(config);
+  if (family !== null && MOE_MODEL_TYPES.includes(family as MoeModelType)) return moeCount(config);
   // A family the engine counts but whose config it refused: the refusal says why there is no count.
   if (family === null || !GATED_DECODERS.has(family)) return counted ?? `no module layout known for model_type ${JSON.stringify(family)}`;
   const hidden = int(config, 'hidden_size');
@@ -161,25 +163,40 @@ function parameterCount(config: Config, family: string | null, attention: Attent
   // q/k norms and four-norm blocks as its parser reads them); the attention/MLP split is gatedBlockParameters on
   // that spec and the norms the rest of the family's count. Other gated decoders: q/k/v/o, gate/up/down, 2 norms.
   const biasAll = config.attention_bias === true && family !== 'qwen2';
-  const shape = engine && 'qkvBias' in engine.spec ? engine.spec : {
+  const shape = engine && 'qkvBias' in engine.spec && 'mlpBias' in engine.spec ? engine.spec : {
     hidden, intermediate, heads: attention.heads, kvHeads: attention.kvHeads, headDim: attention.headDim,
     qkvBias: family === 'qwen2' || biasAll, oBias: biasAll, mlpBias: config.mlp_bias === true,
   };
   const { attention: attentionParams, mlp: expert } = gatedBlockParameters(shape);
-  const experts = family === 'mixtral' ? int(config, 'num_local_experts') ?? 8 : 1;
-  const router = family === 'mixtral' ? hidden * experts : 0;
   const norms = engine ? engine.total - attentionParams - expert : 2 * hidden;
-  const perLayer = layer(attentionParams, expert * experts, norms, router);
+  const perLayer = layer(attentionParams, expert, norms, 0);
   const tied = typeof config.tie_word_embeddings === 'boolean' ? config.tie_word_embeddings : TIED_BY_DEFAULT.has(family);
   const embeddings = vocab * hidden;
   const lmHead = tied ? 0 : vocab * hidden;
   const outside = embeddings + lmHead + hidden;
-  const perToken = family === 'mixtral' ? Math.min(int(config, 'num_experts_per_tok') ?? 2, experts) : null;
+  return { layers, perLayer, embeddings, lmHead, other: hidden, total: layers * perLayer.total + outside, activePerToken: null, note: null };
+}
+
+/** Mixtral, Qwen2-MoE, Qwen3-MoE: the engine's own count (families/moe.ts), block by block (dense blocks differ). */
+function moeCount(config: Config): ParameterCount | string {
+  let spec;
+  try {
+    spec = modelSpecFromConfig(config, 'config.json');
+  } catch (error) {
+    return error instanceof Error ? error.message.replace(/^config\.json: /, '') : String(error);
+  }
+  if (spec.kind !== 'moe') return 'not an MoE config';
+  const blocks = Array.from({ length: spec.layers }, (_, l) => moeBlockParameters(spec, l));
+  const shown = blocks[spec.sparse.indexOf(true)] ?? blocks[0]!;
+  const perLayer = layer(shown.attention, shown.mlp, shown.norms, shown.router);
+  const embeddings = spec.vocab * spec.hidden;
+  const lmHead = spec.tiedEmbeddings ? 0 : embeddings;
+  const outside = embeddings + lmHead + spec.hidden;
   return {
-    layers, perLayer, embeddings, lmHead, other: hidden,
-    total: layers * perLayer.total + outside,
-    activePerToken: perToken === null ? null : layers * (attentionParams + perToken * expert + norms + router) + outside,
-    note: null,
+    layers: spec.layers, perLayer, embeddings, lmHead, other: spec.hidden,
+    total: blocks.reduce((s, b) => s + b.attention + b.mlp + b.norms + b.router, 0) + outside,
+    activePerToken: blocks.reduce((s, b) => s + b.active, 0) + outside,
+    note: spec.sparse.every(Boolean) ? null : `per layer: an MoE block; ${spec.sparse.filter((s) => !s).length} of ${spec.layers} blocks are dense MLPs of ${spec.intermediate}`,
   };
 }
 

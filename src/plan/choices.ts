@@ -6,6 +6,7 @@ import { InputError } from '../errors';
 import { pathKind } from '../formats/fileio';
 import { TEXT_LAYER_METRICS } from '../protocol/layerMetrics';
 import type { PlanChoice, PlanChoices, PlanKind } from '../protocol/plan';
+import { MOE_MODEL_TYPES } from '../compute/families/moeSpec';
 import { expertLayout } from './experts';
 import { headLayout } from './heads';
 import { linearWeights } from './linearWeights';
@@ -20,6 +21,8 @@ export async function planChoices(model: string): Promise<PlanChoices> {
     ...(runsOnText ? onText.map((name) => ({ name, needsText: true })) : []),
     { name: weightOnly, needsText: false },
   ];
+  // Wanda is refused for MoE models (analyses/wanda.ts refuseWandaOnExperts): not offered for them.
+  const moe = (MOE_MODEL_TYPES as readonly string[]).includes(source.family);
   const available: PlanChoice[] = [];
   const unavailable: { kind: PlanKind; reason: string }[] = [];
   /** Runs a layout check; an InputError (the model lacks what the kind needs) makes the kind unavailable. */
@@ -37,13 +40,13 @@ export async function planChoices(model: string): Promise<PlanChoices> {
 
   probe(['drop-layers', 'contiguous-block'], () => {
     if (source.layers < 2) return `the model has ${source.layers} block; at least one must remain`;
-    const layerMetrics = metrics('weight-l2', [...TEXT_LAYER_METRICS]);
+    const layerMetrics = metrics('weight-l2', TEXT_LAYER_METRICS.filter((m) => !(moe && m === 'wanda')));
     return [
       { kind: 'drop-layers', max: source.layers - 1, metrics: layerMetrics },
       { kind: 'contiguous-block', max: source.layers - 1, metrics: layerMetrics },
     ];
   });
-  probe(['sparsity'], () => (linearWeights(source), [{ kind: 'sparsity', max: 0.99, metrics: metrics('magnitude', ['wanda']) }]));
+  probe(['sparsity'], () => (linearWeights(source), [{ kind: 'sparsity', max: 0.99, metrics: metrics('magnitude', moe ? [] : ['wanda']) }]));
   probe(['drop-heads', 'drop-query-heads'], () => {
     const layout = headLayout(source);
     const headMetrics = [{ name: 'head-l2', needsText: false }];
@@ -58,7 +61,7 @@ export async function planChoices(model: string): Promise<PlanChoices> {
     const layout = expertLayout(source);
     const most = layout.experts - layout.perToken;
     if (most < 1) return `${layout.experts} experts with ${layout.perToken} routed per token: none can go`;
-    return [{ kind: 'drop-experts', max: most, metrics: [{ name: 'expert-l2', needsText: false }] }];
+    return [{ kind: 'drop-experts', max: most, metrics: metrics('expert-l2', ['expert-drop', 'expert-share']) }];
   });
   return { model: source.path, family: source.family, layers: source.layers, runsOnText, available, unavailable };
 }

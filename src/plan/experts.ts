@@ -2,6 +2,8 @@
 // rest are renumbered 0..E'−1, and the router's rows (and per-expert bias) follow, so the router still scores
 // exactly the experts that remain. config.json holds one expert count, so every MoE block must drop the same
 // number, and at least num_experts_per_tok must remain for top-k routing to stay defined. Shared experts stay.
+import { expertImportance } from '../analyses/experts';
+import type { TextSource } from '../analyses/textInput';
 import { tensorRole } from '../arch/names';
 import { FileHandles, tensorChunks } from '../compute/tensorStream';
 import { InputError, throwIfAborted } from '../errors';
@@ -9,10 +11,16 @@ import type { Progress } from '../protocol/results';
 import type { Slice } from './slice';
 import type { SourceModel } from './source';
 
+/** How a plan scores experts: weight norm (no text), or on a text Δ NLL when dropped, or routing share. */
+export const EXPERT_METRICS = ['expert-l2', 'expert-drop', 'expert-share'] as const;
+export type ExpertMetric = (typeof EXPERT_METRICS)[number];
+
 const EXPERT_COUNT_KEYS = ['num_local_experts', 'num_experts', 'n_routed_experts'] as const;
 const EXPERT = /(^|\.)experts\.(\d+)\./;
 
 export interface ExpertLayout {
+  /** config.json's model_type. */
+  family: string;
   experts: number;
   countKey: (typeof EXPERT_COUNT_KEYS)[number];
   perToken: number;
@@ -40,7 +48,7 @@ export function expertLayout(source: SourceModel): ExpertLayout {
   const countKey = EXPERT_COUNT_KEYS.find((k) => typeof source.config[k] === 'number');
   if (!countKey) throw new InputError(`${source.configPath}: has expert tensors but no expert count (${EXPERT_COUNT_KEYS.join(', ')})`);
   const perToken = source.config.num_experts_per_tok;
-  return { experts: source.config[countKey] as number, countKey, perToken: typeof perToken === 'number' ? perToken : 1, moeBlocks };
+  return { family: source.family, experts: source.config[countKey] as number, countKey, perToken: typeof perToken === 'number' ? perToken : 1, moeBlocks };
 }
 
 /** The new name of an expert's tensor (or null when its expert is dropped). */
@@ -102,4 +110,15 @@ export async function* expertScores(source: SourceModel, layout: ExpertLayout, s
     await handles.close();
   }
   return sums.map((s, layer) => (layout.moeBlocks.has(layer) ? Array.from(s, Math.sqrt) : []));
+}
+
+/**
+ * Expert importance on a text (analyses/experts.ts): scores[layer][expert] = Δ NLL when dropped (expert-drop) or
+ * routing share (expert-share); [] for blocks without routed experts.
+ */
+export async function* routedExpertScores(source: SourceModel, metric: 'expert-drop' | 'expert-share', text: TextSource, maxTokens: number, providers?: readonly string[], signal?: AbortSignal): AsyncGenerator<Progress, { scores: number[][]; device: string }> {
+  const result = yield* expertImportance({ model: source.directory, text, maxTokens, ...(providers ? { providers } : {}) }, signal);
+  const scores = Array.from({ length: source.layers }, (): number[] => []);
+  for (const block of result.blocks) scores[block.index] = block.experts.map((e) => (metric === 'expert-drop' ? e.score : e.share));
+  return { scores, device: result.device };
 }

@@ -11,7 +11,7 @@ import { allocation, outlierRatios, round, zeroedIn } from './allocation';
 import { blockAngularDistances, contiguousAlternative, lowestScoring } from './layerSelection';
 import { attachInputNorms, linearWeights } from './linearWeights';
 import { openSource, type SourceModel } from './source';
-import { expertLayout, expertScores, renumberExpert, routerSlices } from './experts';
+import { EXPERT_METRICS, expertLayout, expertScores, renumberExpert, routedExpertScores, routerSlices, type ExpertMetric } from './experts';
 import { checkHeadDrops, headLayout, headScores, headSlices } from './heads';
 import { elementBytes, slicedShape, type Slice } from './slice';
 import type { TensorInfo } from '../formats/types';
@@ -46,8 +46,17 @@ export async function* generatePlanOnDevice(request: PlanRequest, signal?: Abort
     const n = request.dropExperts;
     const most = layout.experts - layout.perToken;
     if (!Number.isSafeInteger(n) || n < 1 || n > most) throw new InputError(`plan: --drop-experts must be between 1 and ${most} (${layout.experts} experts, ${layout.perToken} routed per token; got ${n})`);
-    if ((request.metric ?? 'expert-l2') !== 'expert-l2') throw new InputError(`plan: experts are scored by 'expert-l2' (the norm of each expert's weights) in this version, not '${request.metric}'`);
-    const scores = yield* expertScores(source, layout, signal);
+    const name = (request.metric ?? (text ? 'expert-drop' : 'expert-l2')) as ExpertMetric;
+    if (!EXPERT_METRICS.includes(name)) throw new InputError(`plan: experts are scored by one of ${EXPERT_METRICS.join(', ')}, not '${request.metric}'`);
+    if (name !== 'expert-l2' && !text) throw new InputError(`plan: metric '${name}' routes the model's tokens on a text; give --text-file F (or --metric expert-l2)`);
+    let scores: number[][];
+    if (name === 'expert-l2') {
+      scores = yield* expertScores(source, layout, signal);
+    } else {
+      const routed = yield* routedExpertScores(source, name, text!, maxTokens, request.providers, signal);
+      scores = routed.scores;
+      device = routed.device;
+    }
     const flat = scores.flatMap((list, layer) => list.map((score, group) => ({ layer, group, score })));
     const ranked = rank(flat.map((s, index) => ({ index, score: s.score })));
     const experts: Record<string, number[]> = {};
@@ -55,8 +64,12 @@ export async function* generatePlanOnDevice(request: PlanRequest, signal?: Abort
       if (list.length > 0) experts[String(layer)] = lowestScoring(list.map((score, index) => ({ index, score })), n);
     });
     actions.push({ type: 'drop-experts', experts });
-    metric = { name: 'expert-l2', text: null, scores: flat.map((s, i) => ({ layer: s.layer, group: s.group, score: s.score, rank: ranked[i]!.rank })) };
-    notes.push(`expert-l2: the norm of each expert's weights (group = expert), a weight-only proxy: routing frequencies on data would be better and need an MoE forward pass this version does not build`);
+    metric = { name, text: name === 'expert-l2' ? null : planText, scores: flat.map((s, i) => ({ layer: s.layer, group: s.group, score: s.score, rank: ranked[i]!.rank })) };
+    notes.push({
+      'expert-l2': `expert-l2: the norm of each expert's weights (group = expert), a weight-only proxy; expert-drop (Δ NLL on a text) measures what dropping one does`,
+      'expert-drop': 'expert-drop: Δ mean NLL on the text when the expert alone is dropped and its tokens re-routed to their next choice (group = expert; the experts analysis); each MoE block drops its lowest',
+      'expert-share': 'expert-share: the fraction of token-slots the router sends to the expert on the text (group = expert); each MoE block drops its least used',
+    }[name]);
   } else if (request.dropHeads !== undefined || request.dropQueryHeads !== undefined) {
     const layout = headLayout(source);
     if ((request.metric ?? 'head-l2') !== 'head-l2') throw new InputError(`plan: heads are scored by 'head-l2' (the norm of their q/k/v rows and o_proj columns) in this version, not '${request.metric}'`);

@@ -3,7 +3,7 @@
 // score per element is |W| (magnitude) or |W|·‖X_j‖₂ (Wanda), with X_j input feature j of that layer on a text;
 // weights are compared within one output (a row of an HF Linear [out, in], a column of a GPT-2 Conv1D [in, out]).
 import { tokenizeText, type TextSource } from '../analyses/textInput';
-import { inputSquares } from '../analyses/wanda';
+import { inputSquares, refuseWandaOnExperts } from '../analyses/wanda';
 import { tensorRole } from '../arch/names';
 import { openModelRunner } from '../compute/modelRunner';
 import { InputError } from '../errors';
@@ -46,6 +46,7 @@ export async function* attachInputNorms(source: SourceModel, weights: LinearWeig
   yield { message: `Building ${source.path} for the layer inputs` };
   const model = await openModelRunner(source.path, providers, signal);
   try {
+    refuseWandaOnExperts(model);
     if (model.linearSites.length === 0) throw new InputError(`${source.path}: Wanda needs the linear layers' inputs, which this model does not expose`);
     const tokens = await tokenizeText(model, text, maxTokens);
     const squares = yield* inputSquares(model, tokens, signal);

@@ -84,7 +84,7 @@ function planRows(plan: PrunePlan, source: SourceModel, checked: CheckedPlan, la
         break;
       }
       case 'drop-experts': {
-        const experts = plan.metric.name === 'expert-l2';
+        const experts = plan.metric.name.startsWith('expert-');
         const countKey = checked.experts?.layout.countKey ?? 'num_local_experts';
         for (const [layer, dropped] of numbered(action.experts)) {
           for (const expert of dropped) rows.push({ ...base, kind: 'expert', layer, index: expert, ...scored(layer, { group: expert }, experts), configKey: countKey, tensor: tensorOf(layer, (name) => expertOf(name) === expert) });

@@ -40,7 +40,8 @@ export function renumberName(name: string, from: number, to: number): string {
  * config.json after dropping blocks: the layer count, lists with one entry per block (layer_types, ...) filtered,
  * lists of block indices (mlp_only_layers) remapped, Qwen2's max_window_layers (a count from the bottom)
  * recounted, and the layer_types Gemma 2/3 derive from block indices when the config has none written out (else
- * the kept blocks, renumbered, would change between sliding-window and global attention).
+ * the kept blocks, renumbered, would change between sliding-window and global attention), and Qwen*-MoE's decoder_sparse_step pattern written
+ * out as mlp_only_layers.
  */
 export function prunedConfig(config: Record<string, unknown>, layerKey: string, layers: number, mapping: ReadonlyMap<number, number>): { config: Record<string, unknown>; changed: string[] } {
   const out: Record<string, unknown> = { ...config };
@@ -67,6 +68,15 @@ export function prunedConfig(config: Record<string, unknown>, layerKey: string, 
   if (typeof config.max_window_layers === 'number') {
     out.max_window_layers = kept.filter((l) => l < (config.max_window_layers as number)).length;
     changed.push('max_window_layers');
+  }
+  // Qwen*-MoE: block l routes when (l + 1) % decoder_sparse_step = 0 and l is not in mlp_only_layers. Positions move
+  // when blocks go, so a step above 1 is written out as the list of dense blocks with decoder_sparse_step 1.
+  const step = config.decoder_sparse_step;
+  if (typeof step === 'number' && Number.isSafeInteger(step) && step > 1) {
+    const only = Array.isArray(config.mlp_only_layers) ? config.mlp_only_layers : [];
+    out.mlp_only_layers = kept.filter((l) => only.includes(l) || (l + 1) % step !== 0).map((l) => mapping.get(l)!);
+    out.decoder_sparse_step = 1;
+    changed.push(...(changed.includes('mlp_only_layers') ? [] : ['mlp_only_layers']), 'decoder_sparse_step');
   }
   return { config: out, changed };
 }

@@ -1,7 +1,7 @@
 // Verifying an applied plan: the source and the result run on the same text by the `perplexity` analysis, the
 // numbers `apply --verify` prints. applyAndVerify is apply as the editor asks for it: into a folder the user chose,
-// or, to verify only, run virtually on the source (virtual.ts) — or, for what cannot run so (expert drops), written
-// into a scratch folder that is removed afterwards (the original is only read either way).
+// or, to verify only, run virtually on the source (virtual.ts) — or, for what cannot run so (expert drops of an MoE
+// model the engine does not run), written into a scratch folder that is removed afterwards (the original is only read either way).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

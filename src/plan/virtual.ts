@@ -3,7 +3,8 @@
 // o_proj, as removing its q rows and o columns does; a dropped KV group takes its query heads with it), sparsified
 // weights zeroed in float32 exactly where apply zeroes them (sparsify.ts sparsifyValues). The result is the
 // perplexity apply --verify reports on the written copy (test/unit/planVirtual.test.ts checks they agree), at the
-// cost of no disk writes. Expert drops are not run virtually (the engine has no MoE family yet).
+// cost of no disk writes. Dropped experts are removed from their router on the fly (softmax and top-k over the
+// others), which is what the written copy's sliced router does (MoE families, engine/moeRunner.ts).
 import { resolve, dirname } from 'node:path';
 import { textNll } from '../analyses/perplexity';
 import { DEFAULT_MAX_TOKENS, tokenizeText } from '../analyses/textInput';
@@ -18,6 +19,7 @@ import { openSource } from './source';
 import { sparsifyValues } from './sparsify';
 import type { ApplyResult, PlanVerification } from './types';
 import { perOutput } from './allocation';
+import { MOE_MODEL_TYPES } from '../compute/families/moeSpec';
 import { plannedLayout } from './layout';
 
 export interface VirtualOptions {
@@ -25,9 +27,9 @@ export interface VirtualOptions {
   providers?: readonly string[];
 }
 
-/** Whether a checked plan can run without being written (every action but drop-experts). */
+/** Whether a checked plan can run without being written: every action can (drop-experts on the engine's MoE families). */
 export function runsVirtually(checked: CheckedPlan): boolean {
-  return checked.experts === null;
+  return checked.experts === null || (MOE_MODEL_TYPES as readonly string[]).includes(checked.experts.layout.family);
 }
 
 /** Is the plan at `planPath` one verifyVirtually runs (checked against its model)? */
@@ -46,7 +48,7 @@ export async function* verifyVirtually(planPath: string, textFile: string, optio
   const planDir = dirname(planPath);
   const source = await openSource(resolve(planDir, plan.model.path));
   const checked = checkAgainstModel(plan, source, planPath);
-  if (!runsVirtually(checked)) throw new InputError(`${planPath}: dropping experts cannot be verified without writing the pruned model in this version; apply it to a folder and verify that`);
+  if (!runsVirtually(checked)) throw new InputError(`${planPath}: dropping experts of a ${checked.experts!.layout.family} model cannot be verified without writing the pruned model (the engine runs ${MOE_MODEL_TYPES.join(', ')}); apply it to a folder and verify that`);
   const sparsified = new Map<string, LinearWeight>();
   if (checked.ratios.size > 0) {
     const weights = linearWeights(source).filter((w) => checked.ratios.has(w.layer));
@@ -71,6 +73,7 @@ export async function* verifyVirtually(planPath: string, textFile: string, optio
     const after = yield* textNll(model, text, {
       skip: [...checked.dropped],
       headMask: (layer) => masks.get(layer),
+      dropExperts: (layer) => checked.experts?.dropped.get(layer),
       editBlock: (layer, weights) => {
         if (!checked.ratios.has(layer)) return;
         for (const [name, values] of weights) {
@@ -90,7 +93,7 @@ export async function* verifyVirtually(planPath: string, textFile: string, optio
       bytes: { before: source.bytes, after: planned.reduce((s, t) => s + t.byteLength, 0) },
       layers: { before: source.layers, after: layout.mapping.size },
       zeroed, configChanges: layout.configChanges,
-      warnings: ['verified without writing: the plan ran on the source model (blocks skipped, heads masked, weights zeroed in memory)'],
+      warnings: ['verified without writing: the plan ran on the source model (blocks skipped, heads masked, weights zeroed, experts removed from their routers, in memory)'],
     };
     return { result, verification };
   } finally {

@@ -277,3 +277,38 @@ export interface HistogramResult {
   /** NaN and ±Inf elements, left out of the bins. */
   nonFinite: number;
 }
+
+/** One routed expert of one MoE block on a text (`experts MODEL --text-file F`; docs/analyses.md). */
+export interface ExpertScore {
+  index: number;
+  /** Token-slots routed to the expert / (tokens · num_experts_per_tok). */
+  share: number;
+  /** Mean routing weight applied to its output when chosen; null when no token chose it. */
+  meanGate: number | null;
+  /** Δ mean NLL (nats per predicted token) when the expert is dropped and its tokens re-routed to the next choice. */
+  score: number;
+  /** 1 = most important in its block (highest score). */
+  rank: number;
+  /** Mean over tokens of ‖h′ − h‖ / ‖h‖ for the block's output with the expert dropped. */
+  outputChange: number;
+}
+
+export interface ExpertsResult {
+  path: string;
+  device: string;
+  modelType: string;
+  /** Routed experts per MoE block, and how many each token goes to. */
+  experts: number;
+  topK: number;
+  tokens: number;
+  predicted: number;
+  windows: number;
+  truncated: boolean;
+  /** The plain model's mean NLL on the text (nats per predicted token). */
+  nll: number;
+  /** MoE blocks only; blocks with a dense MLP are listed in denseBlocks. */
+  blocks: { index: number; experts: ExpertScore[] }[];
+  denseBlocks: number[];
+  devicesSkipped: string[];
+  warnings: string[];
+}

@@ -4,7 +4,7 @@ import type { ErrorKind } from '../errors';
 import type { LayerMetric } from './layerMetrics';
 import type { CsvRequest, CsvResult } from './csv';
 import type { PlanWorkerRequest, PlanWorkerResult } from './plan';
-import type { DeltaResult, HistogramResult, InspectResult, LayersResult, PerplexityResult, Progress, SaliencyMethod, SaliencyResult, StatsResult } from './results';
+import type { DeltaResult, ExpertsResult, HistogramResult, InspectResult, LayersResult, PerplexityResult, Progress, SaliencyMethod, SaliencyResult, StatsResult } from './results';
 
 /**
  * residualStream (on forward-pass requests): for an exported .onnx decoder, the tensors entering block 0 and leaving
@@ -23,6 +23,8 @@ export type AnalysisRequest =
   /** One tensor's value histogram (the panel's tensor detail). */
   | { analysis: 'histogram'; path: string; tensor: string; bins?: number }
   | { analysis: 'perplexity'; model: string; text: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
+  /** MoE models: per block and routed expert, routing share, mean gate and Δ NLL when dropped (analyses/experts.ts). */
+  | { analysis: 'experts'; model: string; text: TextSource; maxTokens?: number; providers?: string[] }
   | { analysis: 'saliency'; model: string; text: TextSource; target?: string; method: SaliencyMethod; seeds: number; maxTokens?: number; providers?: string[]; residualStream?: string[] }
   | CsvRequest
   | PlanWorkerRequest;
@@ -35,6 +37,7 @@ export type AnalysisResult =
   | { analysis: 'histogram'; result: HistogramResult }
   | { analysis: 'perplexity'; result: PerplexityResult }
   | { analysis: 'saliency'; result: SaliencyResult }
+  | { analysis: 'experts'; result: ExpertsResult }
   | { analysis: 'csv'; result: CsvResult }
   | PlanWorkerResult;
 

@@ -1,12 +1,13 @@
 // Binds one webview (panel or custom editor) to the analyses of one path: waits for `ready`, runs the inspect
-// analysis in the child process with progress and cancel, runs weight statistics, layer importance on text and a
-// tensor's histogram when the webview asks for them, and answers the webview's requests.
+// analysis in the child process with progress and cancel, runs weight statistics, layer importance on text, expert
+// importance (MoE models) and a tensor's histogram when the webview asks for them, and answers the webview's requests.
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { topLevelKeyRange } from '../arch/configKey';
 import type { InspectResult, StatsResult } from '../protocol/results';
 import type { ModelPanelFromView, ModelPanelToView } from '../protocol/panels/model';
 import { runAnalysis } from './analysisService';
+import { expertsSection } from './expertsSection';
 import { layerTextSection } from './layerTextSection';
 import { LatestJob, onWebviewMessage } from './sessionJob';
 import { runSettings } from './settings';
@@ -25,6 +26,7 @@ export function attachInspectSession(webview: vscode.Webview, target: vscode.Uri
   let tensors = new Set<string>();
   const post = (message: ModelPanelToView) => void webview.postMessage(message);
   const layers = layerTextSection(target.fsPath, post);
+  const experts = expertsSection(target.fsPath, post);
 
   const start = async () => {
     if (target.scheme !== 'file') {
@@ -50,6 +52,7 @@ export function attachInspectSession(webview: vscode.Webview, target: vscode.Uri
     post({ type: 'inspectResult', result: inspected });
     if (stats) post({ type: 'statsResult', result: stats });
     layers.offer();
+    experts.offer();
   };
 
   const computeStats = async () => {
@@ -97,7 +100,9 @@ export function attachInspectSession(webview: vscode.Webview, target: vscode.Uri
     computeLayers: (message) => void layers.compute(message.metric),
     cancelLayers: () => layers.cancel(),
     rememberSampleText: () => void layers.remember(),
+    computeExperts: () => void experts.compute(),
+    cancelExperts: () => experts.cancel(),
     computeHistogram: (message) => void computeHistogram(message.tensor),
   });
-  return { dispose: () => (inspectJob.cancel(), statsJob.cancel(), histogramJob.cancel(), layers.dispose(), subscription.dispose()) };
+  return { dispose: () => (inspectJob.cancel(), statsJob.cancel(), histogramJob.cancel(), layers.dispose(), experts.dispose(), subscription.dispose()) };
 }

@@ -29,13 +29,14 @@ const KINDS: Record<PlanKind, { label: string; detail: string; unit: string }> =
   sparsity: { label: 'Unstructured sparsity', detail: 'Per-block ratios averaging S, OWL allocation; zeros are stored, so the files do not shrink', unit: 'mean sparsity' },
   'drop-heads': { label: 'Drop attention heads (KV groups)', detail: 'Whole KV groups in every block, so GQA stays valid', unit: 'KV groups to drop per block' },
   'drop-query-heads': { label: 'Drop query heads', detail: 'Query heads within every KV group; all groups keep as many', unit: 'query heads to drop per KV group' },
-  'drop-experts': { label: 'Drop MoE experts', detail: 'The lowest-norm experts of every MoE block; router rows follow', unit: 'experts to drop per block' },
+  'drop-experts': { label: 'Drop MoE experts', detail: 'The lowest-scoring experts of every MoE block (weight norm, or on a text Δ NLL when dropped or routing share); router rows follow', unit: 'experts to drop per block' },
 };
 
 /** Plan metrics: the layer metrics of the registry, and the weight-only scores of sparsity, heads and experts. */
 const METRICS: Record<string, string> = {
   ...Object.fromEntries(LAYER_METRIC_INFO.map((m) => [m.id, m.label])),
   magnitude: 'Magnitude |W|', 'head-l2': 'Head L2', 'expert-l2': 'Expert L2',
+  'expert-drop': 'Expert drop Δ NLL', 'expert-share': 'Expert routing share',
 };
 
 /** Arguments from scripts and keybindings are untyped JSON: keep the well-formed fields. */

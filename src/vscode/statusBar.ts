@@ -89,6 +89,7 @@ export function deviceOf(result: AnalysisResult): string | null {
     case 'delta':
     case 'perplexity':
     case 'saliency':
+    case 'experts':
       return result.result.device;
     case 'plan-choices':
     case 'plan-preview':
@@ -123,6 +124,8 @@ export function describe(request: AnalysisRequest): string {
       return `perplexity of ${request.model}`;
     case 'saliency':
       return `${request.method} saliency with ${request.model}`;
+    case 'experts':
+      return `expert importance of ${request.model}`;
     case 'plan':
       return `pruning plan for ${request.model}`;
     case 'plan-choices':

@@ -9,6 +9,7 @@ import { generatePlanOnDevice } from '../plan/generate';
 import { planPreview } from '../plan/preview';
 import { csvAnalysis } from '../analyses/csv';
 import { delta } from '../analyses/delta';
+import { expertImportance } from '../analyses/experts';
 import { histogram } from '../analyses/histogram';
 import { inspect } from '../analyses/inspect';
 import { perplexity } from '../analyses/perplexity';
@@ -33,6 +34,8 @@ async function* dispatch(request: AnalysisRequest, signal?: AbortSignal): AsyncG
       return { analysis: 'perplexity', result: yield* perplexity(request, signal) };
     case 'saliency':
       return { analysis: 'saliency', result: yield* saliency(request, signal) };
+    case 'experts':
+      return { analysis: 'experts', result: yield* expertImportance(request, signal) };
     case 'csv':
       return { analysis: 'csv', result: yield* csvAnalysis(request, signal) };
     case 'delta':

@@ -34,6 +34,7 @@ export function jobLabel(request: AnalysisRequest): string {
 function smallerInput(request: AnalysisRequest): string {
   switch (request.analysis) {
     case 'perplexity':
+    case 'experts':
     case 'saliency':
     case 'layers':
       return 'try fewer tokens (--max-tokens, or the importanceLens.maxTokens setting) or a smaller model';

@@ -17,7 +17,8 @@ import { TEXT_LAYER_METRICS } from '../protocol/layerMetrics';
 export type Admission = { allowed: true } | { allowed: false; reason: string };
 
 /** Layer and plan metrics that run the model on a text. */
-const TEXT_METRICS: ReadonlySet<string> = new Set(TEXT_LAYER_METRICS);
+/** Layer metrics (the registry's text metrics) and plan metrics that run the model on a text. */
+const TEXT_METRICS: ReadonlySet<string> = new Set([...TEXT_LAYER_METRICS, 'expert-drop', 'expert-share']);
 
 /** Who restricts: VS Code's Restricted Mode, or the CLI's --restricted; they differ in how to lift it. */
 export type RestrictedBy = 'workspace' | 'cli';
@@ -76,6 +77,8 @@ function modelExecution(request: AnalysisRequest): string | null {
       return TEXT_METRICS.has(request.metric) ? `Layer importance by ${request.metric}` : null;
     case 'perplexity':
       return 'Perplexity';
+    case 'experts':
+      return 'Expert importance';
     case 'saliency':
       return 'Token saliency';
     case 'csv':
@@ -125,6 +128,7 @@ function checkpointInputs(request: AnalysisRequest): string[] {
     case 'delta':
       return [request.base, request.tuned];
     case 'perplexity':
+    case 'experts':
     case 'saliency':
     case 'plan':
     case 'plan-choices':

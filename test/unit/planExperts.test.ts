@@ -1,6 +1,7 @@
-// drop-experts on a tiny Mixtral-layout checkpoint made here (no MoE forward pass exists in this version, so the
-// checks are structural and byte-level): dropped experts' tensors are gone, the rest renumbered, router rows
-// follow the experts they score, config's expert count updated; composes with drop-layers; bad splits refused.
+// drop-experts on a tiny Mixtral-layout checkpoint made here, structural and byte-level (forward passes of pruned
+// models and text-scored expert plans: moePlans.test.ts): dropped experts' tensors are gone, the rest renumbered,
+// router rows follow the experts they score, config's expert count updated; composes with drop-layers; bad splits
+// refused.
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -33,6 +33,7 @@ const EVERY_KIND: { [K in Kind]: { allowed: Of<K>[]; refused: [Of<K>, Restricted
   delta: { allowed: [{ analysis: 'delta', base: SAMPLE_DIR, tuned: SAMPLE_DIR }], refused: [[{ analysis: 'delta', base: '/m', tuned: '/m' }, PICKLE, /PyTorch pickle/]] },
   histogram: { allowed: [{ analysis: 'histogram', path: SAMPLE_DIR, tensor: 'x' }], refused: [[{ analysis: 'histogram', path: '/m', tensor: 'x' }, PICKLE, /PyTorch pickle/]] },
   perplexity: { allowed: [], refused: [[{ analysis: 'perplexity', model: SAMPLE_DIR, text: TEXT }, NONE, /^Perplexity runs a model/]] },
+  experts: { allowed: [], refused: [[{ analysis: 'experts', model: SAMPLE_DIR, text: TEXT }, NONE, /^Expert importance runs a model/]] },
   saliency: { allowed: [], refused: [[{ analysis: 'saliency', model: SAMPLE_DIR, text: TEXT, method: 'occlusion', seeds: 1 }, NONE, /^Token saliency runs a model/]] },
   csv: {
     allowed: [{ analysis: 'csv', mode: 'columns', path: 'a.csv', target: 'y' }],
@@ -117,6 +118,7 @@ test('the CLI\'s --restricted refuses what runs a model (exit 2, one line saying
     [['apply', wanda, '--out', join(dir, 'a')], /^importance-lens: Applying w\.pruneplan\.json \(its actions\[0\] is sparsity by wanda, scored on a text\) runs a model; --restricted runs only checkpoint headers and weight statistics\. Run without --restricted to run it\.\n$/],
     [['apply', magnitude, '--out', join(dir, 'b'), '--verify', '--text-file', text], /^importance-lens: Verifying a pruned model runs a model/],
     [['perplexity', SAMPLE_DIR, '--text-file', text], /^importance-lens: Perplexity runs a model/],
+    [['experts', SAMPLE_DIR, '--text-file', text], /^importance-lens: Expert importance runs a model/],
     [['layers', SAMPLE_DIR, '--metric', 'angular', '--text-file', text], /^importance-lens: Layer importance by angular runs a model/],
     [['plan', SAMPLE_DIR, '--sparsity', '0.5', '--text-file', text], /^importance-lens: A pruning plan on a text runs a model/],
     [['inspect', join(ROOT, 'test', 'fixtures', 'pytorch', 'legacy.pt')], /^importance-lens: legacy\.pt is a PyTorch pickle .*Run without --restricted to read it/],

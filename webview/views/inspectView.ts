@@ -8,6 +8,7 @@ import { formatBytes, formatCount } from '../../src/protocol/units';
 import type { ModelPanelFromView, ModelPanelToView, TextLayersResult } from '../../src/protocol/panels/model';
 import { basename, h } from '../dom';
 import { formatValue } from '../format';
+import { expertsSection, type ExpertsState } from './expertsSection';
 import { layersSection, TEXT_METRICS, type LayersState } from './layerTextSection';
 import { layersView, rankScores, type LayerSeries, type LayerSort } from './layersView';
 import { overviewView } from './overviewView';
@@ -63,6 +64,14 @@ export function inspectPanel(result: InspectResult, post: ((message: ModelPanelF
     cancel: () => post({ type: 'cancelLayers' }),
     remember: () => post({ type: 'rememberSampleText' }),
   }) : undefined;
+  let expertsState: ExpertsState = { kind: 'unavailable' };
+  const expertsJob = post ? expertsSection({ compute: () => post({ type: 'computeExperts' }), cancel: () => post({ type: 'cancelExperts' }) }) : undefined;
+  expertsJob?.update(expertsState);
+  const setExperts = (state: ExpertsState) => {
+    expertsState = state;
+    expertsJob?.update(state);
+    if (state.kind === 'done') onSave();
+  };
 
   // Each view is built when first shown: a panel opened on one view pays for that one.
   const overviewHost = h('vscode-panel-view', { id: 'view-overview', class: 'view' });
@@ -77,7 +86,7 @@ export function inspectPanel(result: InspectResult, post: ((message: ModelPanelF
   const layers = once(() => {
     const view = layersView({
     result,
-    jobs: [statsJob?.element, textJob?.element].filter((e): e is HTMLElement => e !== undefined),
+    jobs: [statsJob?.element, textJob?.element, expertsJob?.element].filter((e): e is HTMLElement => e !== undefined),
     metric: ui.metric,
     sort: ui.sort,
     onChange: (metric, sort) => {
@@ -262,6 +271,19 @@ export function inspectPanel(result: InspectResult, post: ((message: ModelPanelF
           return true;
         case 'layersError':
           setLayers({ kind: 'failed', title: message.title, message: message.message });
+          return true;
+        case 'expertsOffer':
+          // An offer does not replace a result already on screen.
+          if (expertsState.kind !== 'done') setExperts({ kind: 'idle' });
+          return true;
+        case 'expertsProgress':
+          setExperts({ kind: 'running', progress: message.progress });
+          return true;
+        case 'expertsResult':
+          setExperts({ kind: 'done', result: message.result, textFile: message.textFile });
+          return true;
+        case 'expertsError':
+          setExperts({ kind: 'failed', title: message.title, message: message.message });
           return true;
         case 'histogramResult':
           histograms.set(message.result.tensor, { kind: 'done', result: message.result });

@@ -15,6 +15,8 @@ import { createSession, createWithFallback, onnxruntime, parseProviders, type Pr
 import { HeadRunner, type HeadOutput, type HeadRequest } from './headRunner';
 import { activationBytesPerRow, ensureFits, freeBytes, type BlockShape } from './memory';
 import { openModelSource } from './modelSource';
+import { MoeRunner, type MoeRequest } from './moeRunner';
+import type { Routing } from './routing';
 import { newScratch, WeightReader, type Scratch } from './weightReader';
 
 /** One block's weights in memory, valid until the sweep that yielded it has moved two blocks on. */
@@ -31,6 +33,8 @@ export interface BlockRequest {
   linearInputs?: boolean;
   /** [heads] 1 keeps a query head, 0 masks it. */
   headMask?: Float32Array;
+  /** MoE families: experts to drop from this block's router; `parts` asks for the MLP's input and the stream before it. */
+  moe?: Omit<MoeRequest, 'signal'> & { parts?: boolean };
 }
 
 export interface BlockOutput {
@@ -38,6 +42,10 @@ export interface BlockOutput {
   attention?: Float32Array;
   /** In the order of linearSites(layer). */
   linearInputs?: Float32Array[];
+  /** MoE blocks with routed experts: each token's experts and weights. */
+  routing?: Routing;
+  /** MoE families, when asked: the residual stream after attention and the normed MLP input ([batch·seq, hidden]). */
+  mlpParts?: { residual: Float32Array; input: Float32Array };
 }
 
 /**
@@ -70,6 +78,8 @@ export class BlockEngine {
     readonly device: ProviderName,
     readonly headDevice: ProviderName,
     readonly devicesSkipped: string[],
+    /** MoE families: the block's MLP, run after the attention graph. */
+    readonly moe?: MoeRunner,
   ) {
     this.onesMask = new Float32Array(spec.heads).fill(1);
     this.readAhead = this.blockBytes <= READ_AHEAD_MAX_BLOCK_BYTES;
@@ -102,7 +112,13 @@ export class BlockEngine {
       const floats = Math.max(0, ...blockTensors.map((ts) => ts.reduce((s, t) => s + t.count * 4, 0)));
       const raw = Math.max(0, ...blockTensors.map((ts) => ts.reduce((s, t) => s + t.byteLength, 0)));
       const largest = Math.max(0, ...blockTensors.flat().map((t) => t.byteLength));
-      ensureFits(path, floats <= READ_AHEAD_MAX_BLOCK_BYTES ? { 'two blocks of float32 weights': 2 * floats, 'raw block bytes': raw } : { 'one block of float32 weights': floats, 'raw bytes of its largest tensor': largest });
+      const blockMlp = family.mlp;
+      // Checks every block's MLP tensors before any session exists; its sessions follow the block's provider.
+      const moe = blockMlp ? MoeRunner.resolve(spec.hidden, spec.layers, (l) => blockMlp(spec, l), reader) : undefined;
+      ensureFits(path, {
+        ...(floats <= READ_AHEAD_MAX_BLOCK_BYTES ? { 'two blocks of float32 weights': 2 * floats, 'raw block bytes': raw } : { 'one block of float32 weights': floats, 'raw bytes of its largest tensor': largest }),
+        ...(moe ? { 'two experts of float32 weights': 2 * moe.mlpBytes, 'raw expert bytes': 2 * moe.mlpRawBytes } : {}),
+      });
       throwIfAborted(signal);
       const order = parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS);
       const variants = [...new Set(Array.from({ length: spec.layers }, (_, l) => family.blockVariant?.(spec, l) ?? ''))];
@@ -123,7 +139,7 @@ export class BlockEngine {
         headDevice = 'cpu';
       }
       const head = new HeadRunner(headSession, reader, scratch, matrix, norm, spec.vocab, spec.hidden);
-      return new BlockEngine(path, directory, spec, family, reader, scratch, blockTensors, roles, sessions, embedding, head, provider, headDevice, skipped);
+      return new BlockEngine(path, directory, spec, family, reader, scratch, blockTensors, roles, sessions, embedding, head, provider, headDevice, skipped, moe ? await MoeRunner.create(moe, reader, spec.hidden, provider) : undefined);
     } catch (error) {
       await reader.close();
       throw error;
@@ -142,7 +158,8 @@ export class BlockEngine {
 
   /** The shape memory estimates use: the widest linear output of a block. */
   get shape(): BlockShape {
-    const widest = Math.max(...this.roles.map((r) => (r.shape.length === 2 ? Math.max(...r.shape) : 0)));
+    // MoE: the MLP runs outside the block graph, and its widest (shared expert, dense MLP) sees every row.
+    const widest = Math.max(this.moe?.widest ?? 0, ...this.roles.map((r) => (r.shape.length === 2 ? Math.max(...r.shape) : 0)));
     return { hidden: this.spec.hidden, heads: this.spec.heads, widest };
   }
 
@@ -153,7 +170,7 @@ export class BlockEngine {
 
   /** What the engine's own buffers hold now (block weights, head rows, raw bytes): its accounting of weights. */
   get bytesHeld(): { blocks: number; head: number; raw: number } {
-    const blocks = this.slots.reduce((s, slot) => s + Object.values(slot).reduce((a, v) => a + v.byteLength, 0), 0);
+    const blocks = this.slots.reduce((s, slot) => s + Object.values(slot).reduce((a, v) => a + v.byteLength, 0), 0) + (this.moe?.bytesHeld ?? 0);
     return { blocks, head: this.head.bytesHeld, raw: this.scratch.bytes.length };
   }
 
@@ -162,6 +179,7 @@ export class BlockEngine {
     const headRows = rows * seq;
     return {
       ...(this.readAhead ? { 'two blocks of float32 weights': 2 * this.blockBytes } : { 'one block of float32 weights': this.blockBytes }),
+      ...(this.moe ? { 'two experts of float32 weights': 2 * this.moe.mlpBytes } : {}),
       'activations': rows * activationBytesPerRow(this.shape, seq) + keptStates * rows * seq * this.spec.hidden * 4,
       'head chunk': this.head.bytesFor(headRows) + (logits ? headRows * this.spec.vocab * 4 : 0),
     };
@@ -249,10 +267,22 @@ export class BlockEngine {
     };
     for (const role of this.roles) feeds[role.role] = new Tensor('float32', block.values[role.role]!, role.shape);
     const sites = request.linearInputs ? this.linearSites(block.layer) : [];
-    const fetches = [BLOCK_IO.out, ...(request.attention ? [BLOCK_IO.attention] : []), ...sites.map((s) => BLOCK_IO.linearInput(s.site))];
+    const fetches = [BLOCK_IO.out, ...(this.moe ? [BLOCK_IO.mlpInput] : []), ...(request.attention ? [BLOCK_IO.attention] : []), ...sites.map((s) => BLOCK_IO.linearInput(s.site))];
     const out = await this.sessions.get(this.family.blockVariant?.(this.spec, block.layer) ?? '')!.run(feeds, fetches);
+    let hidden = out[BLOCK_IO.out]!.data as Float32Array;
+    let moe: Pick<BlockOutput, 'routing' | 'mlpParts'> = {};
+    if (this.moe) {
+      // The graph ended after attention: the MLP (experts on their rows, shared expert, or dense) runs here.
+      const input = out[BLOCK_IO.mlpInput]!.data as Float32Array;
+      const { y, routing } = await this.moe.run(block.layer, input, batch * seq, { ...(request.moe?.drop ? { drop: request.moe.drop } : {}) });
+      const residual = hidden;
+      hidden = new Float32Array(residual.length);
+      for (let i = 0; i < hidden.length; i++) hidden[i] = residual[i]! + y[i]!;
+      moe = { ...(routing ? { routing } : {}), ...(request.moe?.parts ? { mlpParts: { residual, input } } : {}) };
+    }
     return {
-      hidden: out[BLOCK_IO.out]!.data as Float32Array,
+      hidden,
+      ...moe,
       ...(request.attention ? { attention: out[BLOCK_IO.attention]!.data as Float32Array } : {}),
       ...(request.linearInputs ? { linearInputs: sites.map((s) => out[BLOCK_IO.linearInput(s.site)]!.data as Float32Array) } : {}),
     };
@@ -265,6 +295,7 @@ export class BlockEngine {
 
   async release(): Promise<void> {
     for (const session of this.sessions.values()) await session.release();
+    await this.moe?.release();
     await this.head.release();
     await this.reader.close();
   }

@@ -246,7 +246,7 @@ export function ropeFrequencies(headDim: number, theta: number, maxPositions: nu
  * max_position_embeddings (_compute_dynamic_ntk_parameters with seq_len = the window's length; transformers keeps
  * the largest length seen in a stateful cache, a forward pass here is stateless).
  */
-function rotaryTables(g: GraphBuilder, batchSeq: string, ids: string, headDim: number, rope: Rope): { cos: string; sin: string } {
+export function rotaryTables(g: GraphBuilder, batchSeq: string, ids: string, headDim: number, rope: Rope): { cos: string; sin: string } {
   const { theta, maxPositions, scaling: ropeScaling } = rope;
   const { invFreq: inverse, attentionScaling } = ropeFrequencies(headDim, theta, maxPositions, ropeScaling);
   let invFreq: string;
@@ -272,7 +272,7 @@ function rotaryTables(g: GraphBuilder, batchSeq: string, ids: string, headDim: n
 }
 
 /** [x1, x2] -> [−x2, x1] over the last axis. */
-function rotateHalf(g: GraphBuilder, x: string, headDim: number): string {
+export function rotateHalf(g: GraphBuilder, x: string, headDim: number): string {
   const [first, second] = g.ops('Split', [x, g.constant('int64', [headDim / 2, headDim / 2])], 2, { axis: -1 }) as [string, string];
   return g.op('Concat', [g.op('Neg', [second]), first], { axis: -1 });
 }

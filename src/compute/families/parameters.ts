@@ -1,4 +1,4 @@
-// Parameter counts shared by the gated-MLP families (Llama, Qwen3, Gemma 1/2/3) and by the config hover
+// Parameter counts shared by the gated-MLP families (Llama, Qwen3, Gemma 1/2/3, the MoE experts) and by the config hover
 // (src/config/derived.ts). A leaf module: the family files and the hover both import it, so neither imports the
 // other through it.
 

@@ -27,8 +27,10 @@ export const BLOCK_IO = {
   hidden: 'hidden',
   /** [heads] float: 1 keeps a query head, 0 masks it (its context is zeroed before the output projection). */
   headMask: 'head_mask',
-  /** [batch, seq, hidden] out, the residual stream leaving the block. */
+  /** [batch, seq, hidden] out, the residual stream leaving the block (after attention, for a family with `mlp`). */
   out: 'hidden_out',
+  /** [batch·seq, hidden] out, families with `mlp` only: the normed input of the block's MLP, which the engine runs. */
+  mlpInput: 'mlp_input',
   /** [batch, heads, seq, seq] out, the attention probabilities. */
   attention: 'attention',
   linearInput: (site: LinearSite['site']): string => `linear_in_${site}`,
@@ -94,10 +96,32 @@ export interface Family<S extends ModelSpec = ModelSpec> {
   buildHead(spec: S, norm: readonly BlockTensor[]): Uint8Array;
   /** The linear-layer inputs of block `layer` that the block graph can output. */
   linearSites(spec: S, layer: number, has: (name: string) => boolean): LinearSite[];
-  /** Parameters of one block. */
-  blockParameters(spec: S): number;
+  /** Parameters of block `layer` (default 0; the same for every block of a family without `mlp`). */
+  blockParameters(spec: S, layer?: number): number;
   /** The whole count, split as the config hover shows it (families that have one; blockParameters is its block). */
   parameters?(spec: S): FamilyParameters;
   /** Why a plan may not drop this family's attention heads, where it may not (plan/heads.ts refuses with it). */
   headPruningRefused?: string;
+  /**
+   * Families whose MLP runs outside the block graph (Mixture of Experts, engine/moeRunner.ts): block `layer`'s MLP
+   * tensors. The block graph then ends after attention (BLOCK_IO.out, BLOCK_IO.mlpInput).
+   */
+  mlp?(spec: S, layer: number): BlockMlp;
 }
+
+/** A gated MLP down(silu(gate·x) ⊙ up·x): checkpoint names of its [out, in] weights. */
+export interface MlpTensors {
+  gate: string;
+  up: string;
+  down: string;
+  intermediate: number;
+}
+
+/**
+ * A block's MLP as the engine runs it outside the block graph: dense, or a router [experts, hidden] whose softmax
+ * picks topK experts per token (weights divided by their sum when normTopK), plus an always-on shared expert scaled
+ * by sigmoid(gate·x) (Qwen2-MoE).
+ */
+export type BlockMlp =
+  | { kind: 'dense'; mlp: MlpTensors }
+  | { kind: 'sparse'; router: string; experts: MlpTensors[]; topK: number; normTopK: boolean; shared?: { mlp: MlpTensors; gate: string } };

@@ -1,7 +1,7 @@
 // The model panel (Analyze Importance, and the custom editor of a checkpoint file): the inspect result, then jobs
 // on top of it — weight statistics, layer importance on a text, a tensor's histogram — each answered with its own
 // progress/result/error messages, which update a section and never replace the view.
-import type { HistogramResult, InspectResult, LayersResult, PerplexityResult, Progress, StatsResult } from '../results';
+import type { ExpertsResult, HistogramResult, InspectResult, LayersResult, PerplexityResult, Progress, StatsResult } from '../results';
 import type { LayerMetric } from '../layerMetrics';
 import type { JobControl, JobStatus, OpenFile, ViewReady } from './common';
 
@@ -32,6 +32,12 @@ export type ModelPanelToView =
   | { type: 'layersProgress'; progress: Progress }
   | { type: 'layersResult'; result: TextLayersResult }
   | { type: 'layersError'; title: string; message: string }
+  /** The model is a Mixture of Experts with a tokenizer: the Layers view offers expert importance on the sample text. */
+  | { type: 'expertsOffer' }
+  /** Answer computeExperts. */
+  | { type: 'expertsProgress'; progress: Progress }
+  | { type: 'expertsResult'; result: ExpertsResult; textFile: string }
+  | { type: 'expertsError'; title: string; message: string }
   /** Answer computeHistogram. */
   | { type: 'histogramResult'; result: HistogramResult }
   | { type: 'histogramError'; tensor: string; message: string };
@@ -44,6 +50,8 @@ export type ModelPanelFromView =
   | { type: 'cancelStats' }
   | { type: 'computeLayers'; metric: LayerMetricName }
   | { type: 'cancelLayers' }
+  | { type: 'computeExperts' }
+  | { type: 'cancelExperts' }
   /** Value histogram of one tensor of the inspected checkpoint (by name; the host checks it against the result). */
   | { type: 'computeHistogram'; tensor: string }
   /** Keep the text picked for the shown layer result as importanceLens.sampleTextFile. */

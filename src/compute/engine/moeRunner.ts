@@ -1,0 +1,267 @@
+// The MLP half of a Mixture-of-Experts block, run by the block engine after the family's attention graph: the
+// router's logits (one Gemm), softmax and top-k per token here, then each routed expert on only the rows routed to
+// it (gathered, run through one gated-MLP session whose weights are inputs, scattered back times the routing
+// weight), plus the shared expert on every row (Qwen2-MoE) or a dense MLP for blocks without experts. Experts
+// nobody is routed to are not read. The next expert's weights are read while the current one runs (two sets of
+// buffers per width), so the weights held are the attention block's plus two experts', never a whole MoE block.
+import type { InferenceSession } from 'onnxruntime-node';
+import { throwIfAborted } from '../../errors';
+import type { TensorInfo } from '../../formats/types';
+import { buildGatedMlp, buildLinear, LINEAR_IO, MLP_IO } from '../families/expertGraphs';
+import type { BlockMlp, MlpTensors } from '../families/types';
+import { createSession, onnxruntime, type ProviderName } from '../session';
+import { route, type Routing } from './routing';
+import { newScratch, type Scratch, type WeightReader } from './weightReader';
+
+export interface MoeRequest {
+  /** Experts of this block removed as a pruned checkpoint removes them: softmax and top-k over the others. */
+  drop?: readonly number[];
+  signal?: AbortSignal;
+}
+
+/** A block's MLP with its tensors checked against the checkpoint. */
+type Resolved =
+  | { kind: 'dense'; mlp: Mlp }
+  | { kind: 'sparse'; router: TensorInfo; experts: Mlp[]; topK: number; normTopK: boolean; shared?: { mlp: Mlp; gate: TensorInfo } };
+
+/** Every block's MLP, checked, and the float32 / raw bytes of the widest one (what memory estimates need). */
+export interface ResolvedMlps {
+  blocks: readonly Resolved[];
+  mlpBytes: number;
+  mlpRawBytes: number;
+}
+
+interface Mlp {
+  tensors: [TensorInfo, TensorInfo, TensorInfo];
+  width: number;
+}
+
+/**
+ * One gated MLP to run on the rows listed (all rows when absent), output row i added, times scale[i], into row at[i]
+ * (default: the input row) of `into`.
+ */
+interface Job {
+  mlp: Mlp;
+  rows?: number[];
+  scale?: number[];
+  at?: number[];
+  /** Per row: sigmoid(x·gate), the shared expert's gate, as the scale. */
+  gate?: TensorInfo;
+  into: Float32Array;
+}
+
+type Weights = { tensors: [Float32Array, Float32Array, Float32Array]; scratch: Scratch };
+
+export class MoeRunner {
+  /** Two sets of gated-MLP buffers per width: the one running and the one being read. */
+  private readonly buffers = new Map<number, Weights[]>();
+  private readonly routerScratch = newScratch();
+  private turn = 0;
+  private readonly blocks: readonly Resolved[];
+
+  private constructor(
+    private readonly hidden: number,
+    private readonly resolved: ResolvedMlps,
+    private readonly reader: WeightReader,
+    private readonly mlpSession: InferenceSession,
+    private readonly linearSession: InferenceSession,
+  ) {
+    this.blocks = resolved.blocks;
+  }
+
+  /** Every block's MLP tensors checked (names, shapes, dtypes) against the checkpoint: call before anything runs. */
+  static resolve(hidden: number, layers: number, blockMlp: (layer: number) => BlockMlp, reader: WeightReader): ResolvedMlps {
+    const mlp = (m: MlpTensors): Mlp => ({
+      tensors: [reader.tensor(m.gate, [m.intermediate, hidden]), reader.tensor(m.up, [m.intermediate, hidden]), reader.tensor(m.down, [hidden, m.intermediate])],
+      width: m.intermediate,
+    });
+    const blocks = Array.from({ length: layers }, (_, l): Resolved => {
+      const b = blockMlp(l);
+      if (b.kind === 'dense') return { kind: 'dense', mlp: mlp(b.mlp) };
+      return {
+        kind: 'sparse', router: reader.tensor(b.router, [b.experts.length, hidden]), experts: b.experts.map(mlp), topK: b.topK, normTopK: b.normTopK,
+        ...(b.shared ? { shared: { mlp: mlp(b.shared.mlp), gate: reader.tensor(b.shared.gate, [1, hidden]) } } : {}),
+      };
+    });
+    const all = everyMlp(blocks);
+    return {
+      blocks,
+      mlpBytes: Math.max(0, ...all.map((m) => m.tensors.reduce((s, t) => s + t.count * 4, 0))),
+      mlpRawBytes: Math.max(0, ...all.map((m) => m.tensors.reduce((s, t) => s + t.byteLength, 0))),
+    };
+  }
+
+  static async create(resolved: ResolvedMlps, reader: WeightReader, hidden: number, provider: ProviderName): Promise<MoeRunner> {
+    const mlpSession = await createSession(buildGatedMlp(hidden), provider);
+    const linearSession = await createSession(buildLinear(hidden), provider);
+    return new MoeRunner(hidden, resolved, reader, mlpSession, linearSession);
+  }
+
+  /** Float32 bytes of the widest MLP's weights (an expert, the shared expert or a dense MLP). */
+  get mlpBytes(): number {
+    return this.resolved.mlpBytes;
+  }
+
+  /** The widest MLP (an expert, the shared expert or a dense MLP): activation estimates. */
+  get widest(): number {
+    return Math.max(0, ...everyMlp(this.blocks).map((m) => m.width));
+  }
+
+  /** Whether block `layer` routes to experts, and how many. */
+  experts(layer: number): number {
+    const b = this.blocks[layer]!;
+    return b.kind === 'sparse' ? b.experts.length : 0;
+  }
+
+  /** The MLP's output [rows, hidden] for its normed input `x` [rows, hidden], and the routing of a sparse block. */
+  async run(layer: number, x: Float32Array, rows: number, request: MoeRequest = {}): Promise<{ y: Float32Array; routing?: Routing }> {
+    const block = this.blocks[layer]!;
+    const y = new Float32Array(rows * this.hidden);
+    if (block.kind === 'dense') {
+      await this.runJobs([{ mlp: block.mlp, into: y }], x, rows, request.signal);
+      return { y };
+    }
+    const experts = block.experts.length;
+    const routing = route(await this.routerLogits(block, x, rows, request.signal), rows, experts, block.topK, block.normTopK, request.drop);
+    const jobs: Job[] = block.experts.map((mlp) => ({ mlp, rows: [], scale: [], into: y }));
+    for (let r = 0; r < rows; r++) {
+      for (let k = 0; k < block.topK; k++) {
+        const job = jobs[routing.chosen[r * block.topK + k]!]!;
+        job.rows!.push(r);
+        job.scale!.push(routing.weights[r * block.topK + k]!);
+      }
+    }
+    await this.runJobs([...jobs.filter((j) => j.rows!.length > 0), ...(block.shared ? [{ mlp: block.shared.mlp, gate: block.shared.gate, into: y }] : [])], x, rows, request.signal);
+    return { y, routing };
+  }
+
+  /**
+   * The MLP's output with each expert of `drops` removed in turn (what run(…, { drop: [e] }) gives for each e), with
+   * every expert read and run once: after one drop a token's experts are among its top-(k + 1), so each expert runs on
+   * the rows that have it there and each drop only re-weighs those outputs.
+   */
+  async runEachDrop(layer: number, x: Float32Array, rows: number, drops: readonly number[], signal?: AbortSignal): Promise<Float32Array[]> {
+    const block = this.blocks[layer]!;
+    if (block.kind !== 'sparse') throw new Error(`block ${layer} has no routed experts`);
+    const H = this.hidden;
+    const experts = block.experts.length;
+    const { topK, normTopK } = block;
+    if (topK >= experts) throw new Error(`block ${layer}: dropping one of ${experts} experts leaves fewer than top-${topK}`);
+    const logits = await this.routerLogits(block, x, rows, signal);
+    const wide = topK + 1;
+    const candidates = route(logits, rows, experts, wide, false).chosen;
+    // outputs[(r·wide + j)·H …]: candidate j of token r's expert output on that token.
+    const outputs = new Float32Array(rows * wide * H);
+    const jobs: Job[] = block.experts.map((mlp) => ({ mlp, rows: [], at: [], into: outputs }));
+    for (let slot = 0; slot < rows * wide; slot++) {
+      const job = jobs[candidates[slot]!]!;
+      job.rows!.push(Math.floor(slot / wide));
+      job.at!.push(slot);
+    }
+    const shared = new Float32Array(block.shared ? rows * H : 0);
+    await this.runJobs([...jobs.filter((j) => j.rows!.length > 0), ...(block.shared ? [{ mlp: block.shared.mlp, gate: block.shared.gate, into: shared }] : [])], x, rows, signal);
+    return drops.map((e) => {
+      const routing = route(logits, rows, experts, topK, normTopK, [e]);
+      const y = block.shared ? Float32Array.from(shared) : new Float32Array(rows * H);
+      for (let r = 0; r < rows; r++) {
+        for (let k = 0; k < topK; k++) {
+          const expert = routing.chosen[r * topK + k]!;
+          let j = 0;
+          while (candidates[r * wide + j] !== expert) j++;
+          const w = routing.weights[r * topK + k]!;
+          const from = (r * wide + j) * H;
+          for (let c = 0; c < H; c++) y[r * H + c] = y[r * H + c]! + w * outputs[from + c]!;
+        }
+      }
+      return y;
+    });
+  }
+
+  private async routerLogits(block: Extract<Resolved, { kind: 'sparse' }>, x: Float32Array, rows: number, signal?: AbortSignal): Promise<Float32Array> {
+    const router = new Float32Array(block.experts.length * this.hidden);
+    await this.reader.read([block.router], [router], this.routerScratch, signal);
+    return this.linear(x, rows, router, block.experts.length);
+  }
+
+  private async linear(x: Float32Array, rows: number, weight: Float32Array, out: number): Promise<Float32Array> {
+    const { Tensor } = onnxruntime();
+    const result = await this.linearSession.run({
+      [LINEAR_IO.x]: new Tensor('float32', x, [rows, this.hidden]),
+      [LINEAR_IO.weight]: new Tensor('float32', weight, [out, this.hidden]),
+    });
+    return result[LINEAR_IO.y]!.data as Float32Array;
+  }
+
+  /** Runs the jobs in order, reading job i + 1's weights while job i runs; adds their outputs where they say. */
+  private async runJobs(jobs: readonly Job[], x: Float32Array, rows: number, signal?: AbortSignal): Promise<void> {
+    const load = (job: Job): Promise<Weights> => {
+      const weights = this.weights(job.mlp.width);
+      return this.reader.read(job.mlp.tensors, weights.tensors, weights.scratch, signal).then(() => weights);
+    };
+    const { Tensor } = onnxruntime();
+    let pending: Promise<Weights> | undefined = jobs.length > 0 ? load(jobs[0]!) : undefined;
+    try {
+      for (let j = 0; j < jobs.length; j++) {
+        throwIfAborted(signal);
+        const job = jobs[j]!;
+        const weights = await pending!;
+        pending = j + 1 < jobs.length ? load(jobs[j + 1]!) : undefined;
+        const n = job.rows?.length ?? rows;
+        const input = job.rows ? gatherRows(x, job.rows, this.hidden) : x;
+        const w = job.mlp.width;
+        const out = (await this.mlpSession.run({
+          [MLP_IO.x]: new Tensor('float32', input, [n, this.hidden]),
+          [MLP_IO.gate]: new Tensor('float32', weights.tensors[0], [w, this.hidden]),
+          [MLP_IO.up]: new Tensor('float32', weights.tensors[1], [w, this.hidden]),
+          [MLP_IO.down]: new Tensor('float32', weights.tensors[2], [this.hidden, w]),
+        }))[MLP_IO.y]!.data as Float32Array;
+        let scale = job.scale;
+        if (job.gate) {
+          const gate = new Float32Array(this.hidden);
+          await this.reader.read([job.gate], [gate], this.routerScratch, signal);
+          scale = Array.from(await this.linear(x, rows, gate, 1), (v) => 1 / (1 + Math.exp(-v)));
+        }
+        const H = this.hidden;
+        const y = job.into;
+        for (let i = 0; i < n; i++) {
+          const row = job.at ? job.at[i]! : job.rows ? job.rows[i]! : i;
+          const s = scale ? scale[i]! : 1;
+          for (let c = 0; c < H; c++) y[row * H + c] = y[row * H + c]! + s * out[i * H + c]!;
+        }
+      }
+    } finally {
+      pending?.catch(() => undefined);
+    }
+  }
+
+  /** The next of the two buffer sets for MLPs of this width (allocated on first use). */
+  private weights(width: number): Weights {
+    let sets = this.buffers.get(width);
+    if (!sets) {
+      const set = (): Weights => ({ tensors: [new Float32Array(width * this.hidden), new Float32Array(width * this.hidden), new Float32Array(width * this.hidden)], scratch: newScratch() });
+      sets = [set(), set()];
+      this.buffers.set(width, sets);
+    }
+    return sets[this.turn++ % 2]!;
+  }
+
+  /** Bytes of the MLP buffers held now. */
+  get bytesHeld(): number {
+    return [...this.buffers.values()].flat().reduce((s, w) => s + w.tensors.reduce((a, t) => a + t.byteLength, 0) + w.scratch.bytes.length, 0);
+  }
+
+  async release(): Promise<void> {
+    await this.mlpSession.release();
+    await this.linearSession.release();
+  }
+}
+
+function everyMlp(blocks: readonly Resolved[]): Mlp[] {
+  return blocks.flatMap((b) => (b.kind === 'dense' ? [b.mlp] : [...b.experts, ...(b.shared ? [b.shared.mlp] : [])]));
+}
+
+function gatherRows(x: Float32Array, rows: readonly number[], width: number): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  rows.forEach((r, i) => out.set(x.subarray(r * width, (r + 1) * width), i * width));
+  return out;
+}
