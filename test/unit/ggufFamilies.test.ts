@@ -8,6 +8,7 @@
 // What the metadata leaves to llama-model.cpp (27B attention scale) and what it cannot hold is checked on
 // synthetic metadata. No python at test time.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -18,7 +19,7 @@ import { ggufModel, ggufTensorName, GGUF_ARCHITECTURES } from '../../src/arch/gg
 import { LanguageModel } from '../../src/compute/languageModel';
 import { InputError } from '../../src/errors';
 import type { GgufValue } from '../../src/formats/gguf';
-import { ROOT, tempDir } from './helpers';
+import { needsReference, PYTHON, ROOT, tempDir } from './helpers';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'models');
 const CPU = ['cpu'];
@@ -169,4 +170,28 @@ test('GGUF metadata the families cannot run is refused by name', () => {
   refuse(meta('phi3'), /holds rope_factors_long\.weight without rope_factors_short\.weight/, [long], [[long[0], [1, 1, 1, 1, 1, 1, 1, 1]]]);
   refuse(meta('llama'), /holds rope_factors_long\.weight, which llama\.cpp does not read for llama/, [long], [[long[0], [1, 1, 1, 1, 1, 1, 1, 1]]]);
   refuse(meta('gemma2'), /holds rope_freqs\.weight, which llama\.cpp does not read for gemma2/, [['rope_freqs.weight', [16]]], [['rope_freqs.weight', Array(16).fill(1)]]);
+});
+
+test('the test converter refuses by name what llama.cpp\'s keys cannot express (make_gguf_fixtures.refusals)', (t) => {
+  if (!needsReference(t, ['numpy', 'torch'])) return;
+  const script = [
+    'import json, sys',
+    `sys.path[:0] = [${JSON.stringify(FIXTURES)}, ${JSON.stringify(join(ROOT, 'scripts', 'sample-model'))}]`,
+    'from make_gguf_fixtures import refusals',
+    `d = ${JSON.stringify(FIXTURES)}`,
+    'c = lambda n: json.load(open(f"{d}/{n}/config.json"))',
+    'print(json.dumps({"gemma2": refusals(c("gemma2"), "gemma2"), "gemma3": refusals(c("gemma3-text"), "gemma3"),',
+    '  "gemma_theta": refusals({**c("gemma"), "rope_theta": 1e6}, "gemma"), "gemma_untied": refusals({**c("gemma"), "tie_word_embeddings": False}, "gemma"),',
+    '  "phi3": refusals({**c("phi3-longrope"), "rope_scaling": {**c("phi3-longrope")["rope_scaling"], "attention_factor": 1.2}}, "phi3"),',
+    '  "ok": [refusals(c(n), a) for n, a in [("qwen3-head-dim", "qwen3"), ("gemma", "gemma"), ("phi3-longrope", "phi3"), ("phi4-mini-partial", "phi3")]]}))',
+  ].join('\n');
+  const result = spawnSync(PYTHON, ['-c', script], { encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  const r = JSON.parse(result.stdout) as Record<string, string[]>;
+  assert.deepEqual(r.gemma2, ['query_pre_attn_scalar 24 (llama.cpp uses 32)']);
+  assert.match(r.gemma3!.join('; '), /query_pre_attn_scalar 24 \(llama\.cpp uses 32\); sliding_window_pattern \/ layer_types \(llama\.cpp makes every 6th layer global\)/);
+  assert.match(r.gemma_theta!.join(), /rope_theta \(the converter writes no rope\.freq_base/);
+  assert.match(r.gemma_untied!.join(), /tie_word_embeddings false/);
+  assert.match(r.phi3!.join(), /attention_factor/);
+  assert.deepEqual(r.ok, [[], [], [], []]);
 });

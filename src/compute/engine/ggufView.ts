@@ -2,7 +2,7 @@
 // (arch/ggufModels.ts), dims reversed (GGUF lists ne[0], the contiguous row, first: an HF [out, in] weight is
 // stored as [in, out] with the same row-major bytes), and after decoding what llama.cpp's converter did undone: the
 // q/k row permutation (so the family's rotate-half RoPE sees HF's layout) and Gemma's 1 + w norm weights (the
-// family graph adds the 1 itself; for weights in [-0.5, 1] (w + 1) − 1 + 1 is exactly the float32 w + 1 again).
+// family graph adds the 1 itself; for w ≥ −0.5, (w + 1) − 1 + 1 is exactly the stored float32 w + 1 again).
 import { ggufTensorName, permutedHeads, type GgufArchitecture } from '../../arch/ggufModels';
 import type { ModelSpec } from '../../arch/modelSpec';
 import type { TensorView } from './weightReader';
