@@ -2,7 +2,8 @@
 // phi3): HF fixtures converted as llama.cpp's convert_hf_to_gguf.py converts them (make_gguf_fixtures.py: Gemma's
 // norms stored as 1 + w, Gemma 2/3's four norms under gguf-py's names, Phi-3's fused qkv / gate_up and LongRoPE as
 // two factor tensors) must give the numbers of the same model as safetensors: spec, parameter counts, logits,
-// perplexity, Block Influence and ablation; Q8_0 within quantisation error. Where llama.cpp's keys cannot say what the
+// perplexity, Block Influence, ablation and plans (drop a block, Wanda sparsity, verified in memory); Q8_0 within
+// quantisation error. Where llama.cpp's keys cannot say what the
 // fixture's config says (Gemma 2/3's query_pre_attn_scalar, Gemma 3's sliding pattern), the converter refuses unless
 // the conversion states the config llama.cpp implies (gguf/<fixture>.config.json), and that is what is compared.
 // What the metadata leaves to llama-model.cpp (27B attention scale) and what it cannot hold is checked on
@@ -18,8 +19,10 @@ import { perplexity } from '../../src/analyses/perplexity';
 import { ggufModel, ggufTensorName, GGUF_ARCHITECTURES } from '../../src/arch/ggufModels';
 import { LanguageModel } from '../../src/compute/languageModel';
 import { InputError } from '../../src/errors';
+import { verifyVirtually } from '../../src/plan/virtual';
 import type { GgufValue } from '../../src/formats/gguf';
-import { needsReference, PYTHON, ROOT, tempDir } from './helpers';
+import { needsReference, PYTHON, ROOT, tempDir, writeTemp } from './helpers';
+import { makePlan } from './planHelpers';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'models');
 const CPU = ['cpu'];
@@ -115,6 +118,32 @@ for (const [source, architecture, quantised] of CONVERTED) {
     const [bq, bf] = [await drain(activationLayers({ ...on(q8), metric: 'block-influence' })), await drain(activationLayers({ ...on(f32), metric: 'block-influence' }))];
     bq.layers.forEach((l, i) => assert.ok(Math.abs(l.score - bf.layers[i]!.score) <= 0.02 * bf.layers[i]!.score + 1e-4, `Q8_0 block influence ${l.index}: ${l.score} vs F32 ${bf.layers[i]!.score}`));
     console.log(`${source}: Q8_0 nll ${pplQ8.nll} vs F32 ${ppl.nll}; block influence ${bq.layers.map((l) => l.score.toFixed(5))} vs ${bf.layers.map((l) => l.score.toFixed(5))}`);
+  });
+}
+
+for (const [source, sparsity] of [['gemma2', 0.5], ['phi3-longrope', 0.4]] as const) {
+  test(`${source}: plans made from the GGUF choose and verify as from the safetensors model (drop a block by Block Influence, Wanda sparsity)`, async () => {
+    const dir = tempDir();
+    const text = writeTemp(dir, 'text.txt', TEXT);
+    const gguf = join(FIXTURES, 'gguf', `${source}.f32.gguf`);
+    const directory = safetensorsModel(source);
+    for (const request of [{ dropLayers: 1 }, { sparsity, metric: 'wanda' as const }]) {
+      const verify = async (model: string, name: string) => {
+        const planPath = join(dir, `${name}.pruneplan.json`);
+        await makePlan({ ...request, model, textFile: text, maxTokens: MAX_TOKENS }, planPath);
+        const plan = JSON.parse(readFileSync(planPath, 'utf8')) as { model: { family: string }; actions: unknown[] };
+        const { verification } = await drain(verifyVirtually(planPath, text, { maxTokens: MAX_TOKENS, providers: CPU }));
+        return { plan, perplexity: verification.perplexity };
+      };
+      const [hf, fromGguf] = [await verify(directory, 'hf'), await verify(gguf, 'gguf')];
+      assert.deepEqual(fromGguf.plan.actions, hf.plan.actions, `${JSON.stringify(request)}: the same blocks, ratios`);
+      assert.equal(fromGguf.plan.model.family, hf.plan.model.family);
+      for (const when of ['before', 'after'] as const) {
+        const [a, b] = [fromGguf.perplexity[when], hf.perplexity[when]];
+        assert.ok(Math.abs(a - b) <= F32_TOLERANCE * b, `${JSON.stringify(request)} perplexity ${when}: ${a} vs ${b}`);
+      }
+      assert.notEqual(fromGguf.perplexity.after, fromGguf.perplexity.before);
+    }
   });
 }
 
