@@ -7,7 +7,7 @@
 // fixture's config says (Gemma 2/3's query_pre_attn_scalar, Gemma 3's sliding pattern), the converter refuses unless
 // the conversion states the config llama.cpp implies (gguf/<fixture>.config.json), and that is what is compared.
 // What the metadata leaves to llama-model.cpp (27B attention scale) and what it cannot hold is checked on
-// synthetic metadata. No python at test time.
+// synthetic metadata. No python at test time but for the converter's own refusals (needsReference).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync } from 'node:fs';
@@ -35,9 +35,10 @@ const F32_SPEC = 1e-6;
 const F32_TOLERANCE = 1e-5;
 
 /** The fixture directory, or (for a conversion with overrides) a copy of its weights with the config the GGUF holds. */
-function safetensorsModel(source: string): string {
+function safetensorsModel(fixture: string): string {
+  const source = fixture.replace(/^gguf\//, '');
   const config = join(FIXTURES, 'gguf', `${source}.config.json`);
-  if (!existsSync(config)) return join(FIXTURES, source);
+  if (!existsSync(config)) return join(FIXTURES, fixture);
   const dir = tempDir();
   for (const file of ['model.safetensors', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(FIXTURES, source, file), join(dir, file));
   copyFileSync(config, join(dir, 'config.json'));
@@ -76,19 +77,22 @@ async function forward(path: string, ids: number[]) {
 
 const on = (model: string) => ({ model, text: { text: TEXT }, maxTokens: MAX_TOKENS, providers: CPU });
 
-/** [fixture, general.architecture, whether a Q8_0 file was written too] */
+/** [fixture (under test/fixtures/models), general.architecture, whether a Q8_0 file was written too] */
 const CONVERTED = [
   ['qwen3-head-dim', 'qwen3', false],
   ['gemma', 'gemma', false],
   ['gemma2', 'gemma2', true],
   ['gemma3-text', 'gemma3', false],
+  // gemma3-text's blocks repeated to six: llama.cpp's pattern makes block 5 global (rope.freq_base, linear scaling).
+  ['gguf/gemma3-text-6', 'gemma3', false],
   ['phi3-longrope', 'phi3', true],
   ['phi4-mini-partial', 'phi3', false],
 ] as const;
 
-for (const [source, architecture, quantised] of CONVERTED) {
+for (const [fixture, architecture, quantised] of CONVERTED) {
+  const source = fixture.replace(/^gguf\//, '');
   test(`${source} as GGUF (${architecture}): the safetensors model's spec, parameters, logits, perplexity, Block Influence and ablation`, async () => {
-    const directory = safetensorsModel(source);
+    const directory = safetensorsModel(fixture);
     const f32 = join(FIXTURES, 'gguf', `${source}.f32.gguf`);
     // Token ids of the GGUF's own gpt2 vocabulary, which must be tokenizer.json's.
     const ppl = await drain(perplexity(on(f32)));
@@ -97,6 +101,7 @@ for (const [source, architecture, quantised] of CONVERTED) {
     const ids = Array.from({ length: 48 }, (_, i) => (i * 37 + 11) % 1000);
     const [hf, gguf] = [await forward(directory, ids), await forward(f32, ids)];
     assertClose(gguf.spec, hf.spec, F32_SPEC);
+    if (source === 'gemma3-text-6') assert.equal((gguf.spec as { layerTypes: string[] }).layerTypes[5], 'full_attention');
     assert.deepEqual(gguf.params, hf.params, 'block parameters');
     // Relative to the largest logit: Phi-3's float32 LongRoPE factors move the rotation angles by ~1e-7 of themselves.
     const scale = Math.max(1, ...Array.from(hf.logits, Math.abs));
