@@ -91,7 +91,7 @@ const CONVERTED = [
 
 for (const [fixture, architecture, quantised] of CONVERTED) {
   const source = fixture.replace(/^gguf\//, '');
-  test(`${source} as GGUF (${architecture}): the safetensors model's spec, parameters, logits, perplexity, Block Influence and ablation`, async () => {
+  test(`${source} as GGUF (${architecture}): the safetensors model's spec, parameters, logits, perplexity, Block Influence and ablation`, async (t) => {
     const directory = safetensorsModel(fixture);
     const f32 = join(FIXTURES, 'gguf', `${source}.f32.gguf`);
     // Token ids of the GGUF's own gpt2 vocabulary, which must be tokenizer.json's.
@@ -113,7 +113,7 @@ for (const [fixture, architecture, quantised] of CONVERTED) {
       const [a, b] = [await drain(activationLayers({ ...on(f32), metric })), await drain(activationLayers({ ...on(directory), metric }))];
       a.layers.forEach((l, i) => assert.ok(Math.abs(l.score - b.layers[i]!.score) <= F32_TOLERANCE * Math.max(1, b.layers[i]!.score), `${metric} ${l.index}: ${l.score} vs ${b.layers[i]!.score}`));
     }
-    console.log(`${source}: F32 GGUF vs safetensors: logits ${logits.toExponential(2)} (largest ${scale.toFixed(2)}), nll ${ppl.nll} vs ${pplHf.nll}`);
+    t.diagnostic(`${source}: F32 GGUF vs safetensors: logits ${logits.toExponential(2)} (largest ${scale.toFixed(2)}), nll ${ppl.nll} vs ${pplHf.nll}`);
     if (!quantised) return;
 
     const q8 = join(FIXTURES, 'gguf', `${source}.q8_0.gguf`);
@@ -122,7 +122,7 @@ for (const [fixture, architecture, quantised] of CONVERTED) {
     assert.ok(Math.abs(pplQ8.nll - ppl.nll) <= 0.01 * ppl.nll, `Q8_0 nll ${pplQ8.nll} within 1 % of F32 ${ppl.nll}`);
     const [bq, bf] = [await drain(activationLayers({ ...on(q8), metric: 'block-influence' })), await drain(activationLayers({ ...on(f32), metric: 'block-influence' }))];
     bq.layers.forEach((l, i) => assert.ok(Math.abs(l.score - bf.layers[i]!.score) <= 0.02 * bf.layers[i]!.score + 1e-4, `Q8_0 block influence ${l.index}: ${l.score} vs F32 ${bf.layers[i]!.score}`));
-    console.log(`${source}: Q8_0 nll ${pplQ8.nll} vs F32 ${ppl.nll}; block influence ${bq.layers.map((l) => l.score.toFixed(5))} vs ${bf.layers.map((l) => l.score.toFixed(5))}`);
+    t.diagnostic(`${source}: Q8_0 nll ${pplQ8.nll} vs F32 ${ppl.nll}; block influence ${bq.layers.map((l) => l.score.toFixed(5))} vs ${bf.layers.map((l) => l.score.toFixed(5))}`);
   });
 }
 
@@ -203,6 +203,10 @@ test('GGUF metadata the families cannot run is refused by name', () => {
   const long = ['rope_factors_long.weight', [8]] as [string, number[]];
   refuse(meta('phi3'), /holds rope_factors_long\.weight without rope_factors_short\.weight/, [long], [[long[0], [1, 1, 1, 1, 1, 1, 1, 1]]]);
   refuse(meta('llama'), /holds rope_factors_long\.weight, which llama\.cpp does not read for llama/, [long], [[long[0], [1, 1, 1, 1, 1, 1, 1, 1]]]);
+  // Qwen3 reads rope_freqs as llama does (Llama 3-style scaling, per-frequency divisors), the Gemmas do not.
+  const factors = Array.from({ length: 16 }, (_, i) => 1 + i);
+  const qwen3 = ggufModel(meta('qwen3'), shapes([['rope_freqs.weight', [16]]]), 'm.gguf', new Map([['rope_freqs.weight', factors]]));
+  assert.deepEqual(qwen3.spec.kind === 'qwen3' && qwen3.spec.ropeScaling, { type: 'factors', factors });
   refuse(meta('gemma2'), /holds rope_freqs\.weight, which llama\.cpp does not read for gemma2/, [['rope_freqs.weight', [16]]], [['rope_freqs.weight', Array(16).fill(1)]]);
 });
 
