@@ -145,7 +145,7 @@ export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
   },
 };
 
-/** The head size the metadata gives (key_length, else hidden / heads), as ggufModel reads it. */
+/** The head size the metadata gives: key_length, else hidden / heads (ggufModel and the Gemma rows read it here). */
 function headDimOf(meta: GgufMeta): number {
   return meta.number('attention.key_length') ?? meta.count('embedding_length') / meta.count('attention.head_count');
 }
@@ -270,7 +270,7 @@ export function ggufModel(values: ReadonlyMap<string, GgufValue>, tensorShape: (
   if (keyLength !== undefined && valueLength !== undefined && keyLength !== valueLength) {
     throw new InputError(`${where}: ${name}.attention.key_length ${keyLength} differs from value_length ${valueLength}; the graph has one head size`);
   }
-  const headDim = keyLength ?? hidden / heads;
+  const headDim = headDimOf(meta);
   const ropeDims = meta.number('rope.dimension_count');
   const config: Record<string, unknown> = {
     model_type: architecture.modelType,
