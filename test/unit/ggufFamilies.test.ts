@@ -16,6 +16,7 @@ import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { activationLayers } from '../../src/analyses/activationLayers';
 import { perplexity } from '../../src/analyses/perplexity';
+import { saliency } from '../../src/analyses/saliency';
 import { ggufModel, ggufTensorName, GGUF_ARCHITECTURES } from '../../src/arch/ggufModels';
 import { LanguageModel } from '../../src/compute/languageModel';
 import { InputError } from '../../src/errors';
@@ -151,6 +152,16 @@ for (const [source, sparsity] of [['gemma2', 0.5], ['phi3-longrope', 0.4]] as co
     }
   });
 }
+
+test('saliency (occlusion, attention rollout) on the gemma3 six-block GGUF equals the safetensors model\'s', async () => {
+  const text = 'The LORD is my shepherd; I shall not want. He maketh me to lie down';
+  for (const method of ['occlusion', 'attention'] as const) {
+    const run = (model: string) => drain(saliency({ model, text: { text }, method, seeds: 3, providers: CPU }));
+    const [hf, fromGguf] = [await run(safetensorsModel('gguf/gemma3-text-6')), await run(join(FIXTURES, 'gguf', 'gemma3-text-6.f32.gguf'))];
+    assert.deepEqual(fromGguf.tokens, hf.tokens, `${method}: scores per token`);
+    assert.deepEqual(fromGguf.target, hf.target);
+  }
+});
 
 test('gguf-py names of the families\' own tensors: q/k norms, Gemma 2/3\'s four norms, Phi-3\'s fused projections', () => {
   const name = (hf: string, arch: string) => ggufTensorName(hf, GGUF_ARCHITECTURES[arch]);
