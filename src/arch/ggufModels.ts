@@ -1,8 +1,10 @@
 // A .gguf file as a model for the block engine: llama.cpp's metadata ("{arch}.block_count", …) becomes the
 // Hugging Face config the family's spec is made from (modelSpecFromConfig, so one place validates and refuses),
 // and llama.cpp's tensor names (gguf-py's TensorNameMap: token_embd, blk.N.attn_q, …) are mapped onto the HF names
-// the families ask for. One row of GGUF_ARCHITECTURES per general.architecture the engine runs; adding one (qwen3,
-// gemma2, phi3, …) is a row here plus its family's config keys. Anything else is refused by name.
+// the families ask for. One row of GGUF_ARCHITECTURES per general.architecture the engine runs (llama, qwen2, qwen3,
+// gemma, gemma2, gemma3, phi3), each reading what llama.cpp's convert_hf_to_gguf.py writes for it and filling in,
+// as llama-model.cpp does, what it does not write (Gemma 2/3's attention scale, Gemma 3's sliding pattern and local
+// RoPE base). Anything else is refused by name.
 import { InputError } from '../errors';
 import type { GgufValue } from '../formats/gguf';
 import { modelSpecFromConfig, type ModelSpec, type RopeScaling } from './modelSpec';
@@ -16,21 +18,137 @@ export interface GgufArchitecture {
    * RoPE; the reader undoes it. Architectures with NEOX RoPE (qwen2) are stored unpermuted.
    */
   permutedQk: boolean;
-  /** HF config keys that this architecture adds to the shared ones (biases read from which tensors exist). */
-  config(meta: GgufMeta, has: (name: string) => boolean): Record<string, unknown>;
-  /** Block modules beyond the shared llama layout (HF module path -> llama.cpp's), e.g. Qwen3's q/k norms. */
+  /**
+   * HF config keys that this architecture adds to (or overrides in) the shared ones: biases read from which tensors
+   * exist, `vectors` the values of the 1-D RoPE tensors it reads (ropeTensors).
+   */
+  config(meta: GgufMeta, has: (name: string) => boolean, vectors: ReadonlyMap<string, readonly number[]>): Record<string, unknown>;
+  /**
+   * Block modules where this architecture differs from the shared llama layout (HF module path -> llama.cpp's; these
+   * entries win): Qwen3's q/k norms, Gemma 2's four norms, Phi-3's fused projections.
+   */
   blockNames?: Readonly<Record<string, string>>;
+  /**
+   * llama.cpp's Gemma converters store every RMSNorm weight ("…norm.weight") as 1 + w, GemmaRMSNorm's scale, so that
+   * its graph multiplies by the weight; the family graph applies (1 + w) itself, so the reader subtracts this.
+   */
+  normShift?: number;
+  /** The 1-D RoPE tensors (ROPE_TENSORS) it reads; a file holding another is refused, not run without it. */
+  ropeTensors: readonly string[];
 }
+
+/** llama.cpp's tensors of per-frequency RoPE divisors: Llama 3's rope_freqs, Phi-3's LongRoPE pair. */
+export const ROPE_FACTORS_TENSOR = 'rope_freqs.weight';
+export const ROPE_LONG_TENSOR = 'rope_factors_long.weight';
+export const ROPE_SHORT_TENSOR = 'rope_factors_short.weight';
+export const ROPE_TENSORS: readonly string[] = [ROPE_FACTORS_TENSOR, ROPE_LONG_TENSOR, ROPE_SHORT_TENSOR];
+
+const QK_NORMS = { 'self_attn.q_norm': 'attn_q_norm', 'self_attn.k_norm': 'attn_k_norm' } as const;
+/** gguf-py's names of Gemma 2/3's four norms: post_attention_layernorm is ATTN_POST_NORM, the pre-MLP norm FFN_NORM. */
+const SANDWICH_NORMS = {
+  'post_attention_layernorm': 'post_attention_norm',
+  'pre_feedforward_layernorm': 'ffn_norm',
+  'post_feedforward_layernorm': 'post_ffw_norm',
+} as const;
+/** llama-model.cpp's LLM_TYPE_27B layer counts: there Gemma 2/3 scale q·kᵀ by (hidden/heads)^-½, not head_dim^-½. */
+const GEMMA_27B_LAYERS: Readonly<Record<string, number>> = { gemma2: 46, gemma3: 62 };
+
+/**
+ * query_pre_attn_scalar as llama.cpp fixes it (no converter writes it): head_dim, or hidden / heads for the 27B
+ * checkpoints (gemma_pytorch's config).
+ */
+function gemmaQueryScalar(meta: GgufMeta, headDim: number): number {
+  return meta.count('block_count') === GEMMA_27B_LAYERS[meta.architecture] ? meta.count('embedding_length') / meta.count('attention.head_count') : headDim;
+}
+
+/** A soft-cap as llama.cpp reads it: absent is its default (undefined here: the family's), present must be > 0. */
+function softcap(meta: GgufMeta, suffix: string): number | undefined {
+  const value = meta.number(suffix);
+  if (value !== undefined && value <= 0) throw new InputError(`${meta.where}: metadata ${meta.architecture}.${suffix} is ${value}; a soft-cap must be positive`);
+  return value;
+}
+
+/** attention.sliding_window, 0 or absent meaning none (how Phi3MiniModel marks Phi-4-mini). */
+function slidingWindow(meta: GgufMeta): number | undefined {
+  const value = meta.number('attention.sliding_window');
+  if (value === undefined || value === 0) return undefined;
+  if (!Number.isSafeInteger(value) || value < 0) throw new InputError(`${meta.where}: metadata ${meta.architecture}.attention.sliding_window is ${value}, not a window size`);
+  return value;
+}
+
+/** Gemma (1/2/3): tied head (the converters drop lm_head), GeGLU, norms stored as 1 + w. */
+const GEMMA_COMMON = { hidden_activation: 'gelu_pytorch_tanh', tie_word_embeddings: true } as const;
 
 export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
   // LlamaAttention: q/k/v and o biases together (attention_bias), LlamaMLP: gate/up/down (mlp_bias).
   llama: {
-    modelType: 'llama', permutedQk: true,
+    modelType: 'llama', permutedQk: true, ropeTensors: [ROPE_FACTORS_TENSOR],
     config: (_, has) => ({ attention_bias: has('blk.0.attn_q.bias'), mlp_bias: has('blk.0.ffn_gate.bias') }),
   },
   // Qwen2: q/k/v biases always (the family adds them for model_type qwen2), NEOX RoPE, so no permutation.
-  qwen2: { modelType: 'qwen2', permutedQk: false, config: () => ({}) },
+  qwen2: { modelType: 'qwen2', permutedQk: false, ropeTensors: [ROPE_FACTORS_TENSOR], config: () => ({}) },
+  // Qwen3Model: TextModel's keys with key_length = head_dim, q/k RMSNorm per head, NEOX RoPE (unpermuted).
+  qwen3: {
+    modelType: 'qwen3', permutedQk: false, ropeTensors: [ROPE_FACTORS_TENSOR], blockNames: QK_NORMS,
+    config: (_, has) => ({ attention_bias: has('blk.0.attn_q.bias') }),
+  },
+  // GemmaModel: no rope.freq_base (llama.cpp's 10000), head_dim as key_length.
+  gemma: { modelType: 'gemma', permutedQk: false, normShift: 1, ropeTensors: [], config: () => ({ ...GEMMA_COMMON }) },
+  // Gemma2Model: soft-caps and the window as keys; scale and the alternating pattern (layer 0 sliding) as llama.cpp fixes them.
+  gemma2: {
+    modelType: 'gemma2', permutedQk: false, normShift: 1, ropeTensors: [], blockNames: SANDWICH_NORMS,
+    config: (meta) => {
+      const [attn, final, window] = [softcap(meta, 'attn_logit_softcapping'), softcap(meta, 'final_logit_softcapping'), slidingWindow(meta)];
+      return {
+        ...GEMMA_COMMON, query_pre_attn_scalar: gemmaQueryScalar(meta, headDimOf(meta)),
+        ...(attn !== undefined ? { attn_logit_softcapping: attn } : {}), ...(final !== undefined ? { final_logit_softcapping: final } : {}),
+        ...(window !== undefined ? { sliding_window: window } : {}),
+      };
+    },
+  },
+  // Gemma3Model: rope.freq_base and linear scaling of the global layers; llama.cpp fixes the local base (10000) and
+  // makes every 6th layer global. No attention soft-cap; a final one only where the file has the key.
+  gemma3: {
+    modelType: 'gemma3_text', permutedQk: false, normShift: 1, ropeTensors: [], blockNames: { ...SANDWICH_NORMS, ...QK_NORMS },
+    config: (meta) => {
+      const window = slidingWindow(meta);
+      if (window === undefined) throw new InputError(`${meta.where}: metadata gemma3.attention.sliding_window is missing or 0; Gemma 3 text models without local layers cannot be run yet`);
+      const final = softcap(meta, 'final_logit_softcapping');
+      return {
+        ...GEMMA_COMMON, query_pre_attn_scalar: gemmaQueryScalar(meta, headDimOf(meta)), sliding_window: window,
+        sliding_window_pattern: 6, rope_local_base_freq: 10000,
+        attn_logit_softcapping: null, final_logit_softcapping: final ?? null,
+      };
+    },
+  },
+  // Phi3MiniModel: fused attn_qkv and ffn_up (gate|up), NEOX RoPE over rope.dimension_count features, LongRoPE as
+  // two factor tensors and rope.scaling.attn_factor; the factor set is chosen per text as transformers does.
+  phi3: {
+    modelType: 'phi3', permutedQk: false, ropeTensors: [ROPE_LONG_TENSOR, ROPE_SHORT_TENSOR],
+    blockNames: { 'self_attn.qkv_proj': 'attn_qkv', 'mlp.gate_up_proj': 'ffn_up' },
+    config: (meta, _, vectors) => {
+      const original = meta.count('rope.scaling.original_context_length', meta.count('context_length'));
+      const [long, short] = [vectors.get(ROPE_LONG_TENSOR), vectors.get(ROPE_SHORT_TENSOR)];
+      if ((long === undefined) !== (short === undefined)) {
+        throw new InputError(`${meta.where}: holds ${long ? ROPE_LONG_TENSOR : ROPE_SHORT_TENSOR} without ${long ? ROPE_SHORT_TENSOR : ROPE_LONG_TENSOR}; LongRoPE needs both`);
+      }
+      const attnFactor = meta.number('rope.scaling.attn_factor');
+      const window = slidingWindow(meta);
+      return {
+        original_max_position_embeddings: original,
+        rope_scaling: long && short
+          ? { type: 'longrope', long_factor: [...long], short_factor: [...short], original_max_position_embeddings: original, ...(attnFactor !== undefined ? { attention_factor: attnFactor } : {}) }
+          : null,
+        ...(window !== undefined ? { sliding_window: window } : {}),
+      };
+    },
+  },
 };
+
+/** The head size the metadata gives: key_length, else hidden / heads (ggufModel and the Gemma rows read it here). */
+function headDimOf(meta: GgufMeta): number {
+  return meta.number('attention.key_length') ?? meta.count('embedding_length') / meta.count('attention.head_count');
+}
 
 /** HF tensor name -> llama.cpp's, for the tensors of the llama-layout families (gguf-py's TensorNameMap). */
 const GLOBAL_NAMES: Readonly<Record<string, string>> = {
@@ -55,7 +173,7 @@ export function ggufTensorName(hfName: string, architecture?: GgufArchitecture):
   const global = entry(GLOBAL_NAMES, hfName);
   if (global) return global;
   const match = /^model\.layers\.(\d+)\.(.+)\.(weight|bias)$/.exec(hfName);
-  const module = match ? entry(BLOCK_NAMES, match[2]!) ?? entry(architecture?.blockNames, match[2]!) : undefined;
+  const module = match ? entry(architecture?.blockNames, match[2]!) ?? entry(BLOCK_NAMES, match[2]!) : undefined;
   return match && module ? `blk.${match[1]}.${module}.${match[3]}` : undefined;
 }
 
@@ -117,14 +235,11 @@ export interface GgufModel {
   config: Record<string, unknown>;
 }
 
-/** The tensor of per-frequency RoPE divisors (llama.cpp's LLM_TENSOR_ROPE_FREQS), read by the caller. */
-export const ROPE_FACTORS_TENSOR = 'rope_freqs.weight';
-
 /**
  * The spec of the model a GGUF file holds. `tensorShape(name)` gives a tensor's GGUF dims (innermost first) or
- * undefined when the file has no such tensor; `ropeFactors`, the values of ROPE_FACTORS_TENSOR when it has one.
+ * undefined when the file has no such tensor; `vectors`, the values of the ROPE_TENSORS it has (read by the caller).
  */
-export function ggufModel(values: ReadonlyMap<string, GgufValue>, tensorShape: (name: string) => readonly number[] | undefined, where: string, ropeFactors?: readonly number[]): GgufModel {
+export function ggufModel(values: ReadonlyMap<string, GgufValue>, tensorShape: (name: string) => readonly number[] | undefined, where: string, vectors: ReadonlyMap<string, readonly number[]> = new Map()): GgufModel {
   const declared = values.get('general.architecture');
   if (declared?.kind !== 'scalar' || typeof declared.value !== 'string') throw new InputError(`${where}: has no general.architecture, so which model it holds is unknown; it cannot be run`);
   const name = declared.value;
@@ -141,7 +256,11 @@ export function ggufModel(values: ReadonlyMap<string, GgufValue>, tensorShape: (
   }
   const experts = meta.number('expert_count');
   if (experts !== undefined && experts > 0) throw new InputError(`${where}: ${name}.expert_count is ${experts}: mixture-of-experts GGUF models cannot be run yet`);
-  if (has(ROPE_FACTORS_TENSOR) && !ropeFactors) throw new Error(`ggufModel: ${where} has ${ROPE_FACTORS_TENSOR}; read it and pass its values`);
+  for (const tensor of ROPE_TENSORS.filter(has)) {
+    if (!architecture.ropeTensors.includes(tensor)) throw new InputError(`${where}: holds ${tensor}, which llama.cpp does not read for ${name}; refusing rather than running without it`);
+    if (!vectors.has(tensor)) throw new Error(`ggufModel: ${where} has ${tensor}; read it and pass its values`);
+  }
+  const ropeFactors = vectors.get(ROPE_FACTORS_TENSOR);
   const embedding = tensorShape('token_embd.weight');
   if (!embedding || embedding.length !== 2) throw new InputError(`${where}: token_embd.weight (the token embedding, [hidden, vocab] in GGUF order) is missing or not 2-D`);
   const heads = meta.count('attention.head_count');
@@ -151,7 +270,7 @@ export function ggufModel(values: ReadonlyMap<string, GgufValue>, tensorShape: (
   if (keyLength !== undefined && valueLength !== undefined && keyLength !== valueLength) {
     throw new InputError(`${where}: ${name}.attention.key_length ${keyLength} differs from value_length ${valueLength}; the graph has one head size`);
   }
-  const headDim = keyLength ?? hidden / heads;
+  const headDim = headDimOf(meta);
   const ropeDims = meta.number('rope.dimension_count');
   const config: Record<string, unknown> = {
     model_type: architecture.modelType,
@@ -172,10 +291,10 @@ export function ggufModel(values: ReadonlyMap<string, GgufValue>, tensorShape: (
     // llama.cpp uses token_embd for the output when output.weight is absent: a tied head.
     tie_word_embeddings: !has('output.weight'),
     hidden_act: 'silu',
-    ...architecture.config(meta, has),
+    ...architecture.config(meta, has, vectors),
   };
   const spec = modelSpecFromConfig(config, `${where} (its GGUF metadata)`);
-  if (ropeFactors && spec.kind === 'llama') spec.ropeScaling = factorScaling(ropeFactors, spec.headDim, config.rope_scaling !== null, where);
+  if (ropeFactors && (spec.kind === 'llama' || spec.kind === 'qwen3')) spec.ropeScaling = factorScaling(ropeFactors, spec.headDim, config.rope_scaling !== null, where);
   return { spec, architecture, config };
 }
 

@@ -80,8 +80,8 @@ export const COMMANDS: Record<string, Command> = {
     help:
       'Usage: importance-lens layers PATH [--metric weight-l2|block-influence|angular|ablation|wanda] [--text-file F] [--max-tokens N] [--json]\n\n' +
       'Scores every block and ranks them (rank 1 = most important). weight-l2: Frobenius norm of the block\'s weights.\n' +
-      'The activation metrics run the model (a Hugging Face directory: GPT-2, Llama, Mistral, Qwen2; a .gguf file:\n' +
-      'llama, qwen2) on the text of F (its first N tokens, default 512, in windows of the model\'s context):\n' +
+      'The activation metrics run the model (a Hugging Face directory of a supported family; a .gguf file: llama,\n' +
+      'qwen2, qwen3, gemma, gemma2, gemma3, phi3) on the text of F (its first N tokens, default 512, in windows of the model\'s context):\n' +
       'block-influence = 1 − mean cos(input, output) of the block over all positions (ShortGPT); angular = mean\n' +
       'arccos(cos)/π; ablation = perplexity with the block skipped; wanda = mean |W|·‖X‖₂ over the block\'s linear weights (Wanda), X the layer inputs on the text.',
     options: { metric: { type: 'string' }, ...TEXT_OPTIONS },

@@ -52,8 +52,8 @@ export const PLAN_COMMANDS: Record<string, Command> = {
       '                            --drop-experts E) [--metric M] [--text-file F] [--max-tokens N]\n' +
       '                            [--contiguous] [--allocation owl|uniform] [--lambda L] [--out P.pruneplan.json] [--json]\n\n' +
       'Prints a pruning plan for a Hugging Face model directory (safetensors); --out also writes it (replacing only an\n' +
-      'earlier plan). Edit it, commit it, then carry it out with `apply`. For a .gguf file (llama, qwen2): drop layers\n' +
-      'and sparsity, verified with `apply PLAN --verify --text-file F` (a pruned GGUF is not written).\n' +
+      'earlier plan). Edit it, commit it, then carry it out with `apply`. For a .gguf file (llama, qwen2, qwen3, gemma*, phi3):\n' +
+      'drop layers and sparsity, verified with `apply PLAN --verify --text-file F` (a pruned GGUF is not written).\n' +
       '--drop-layers N: drop the N blocks with the lowest score of --metric (weight-l2, or with --text-file F:\n' +
       '  block-influence (default), angular, ablation, wanda). The best contiguous block of N (lowest angular distance\n' +
       '  between its input and output on the text; lowest score sum without a text) is listed under "alternatives", or\n' +

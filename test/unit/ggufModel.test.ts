@@ -244,11 +244,11 @@ test('GGUF models the engine cannot run are refused by name', () => {
     assert.throws(() => ggufModel(values, (n) => all.get(n), 'm.gguf'), (e: unknown) => e instanceof InputError && pattern.test(e.message));
   };
   assert.equal(ggufModel(base('llama'), (n) => shapes.get(n), 'm.gguf').spec.vocab, 100);
-  refuse(base('gemma2'), /GGUF architecture "gemma2" cannot be run as a model.*supported: llama, qwen2/);
+  refuse(base('phi2'), /GGUF architecture "phi2" cannot be run as a model.*supported: llama, qwen2, qwen3, gemma, gemma2, gemma3, phi3/);
   refuse(base('mamba'), /"mamba"/);
   refuse(new Map([...base('llama'), ['llama.expert_count', scalar(8)]]), /expert_count is 8: mixture-of-experts/);
   refuse(new Map([...base('llama'), ['split.count', { kind: 'scalar', type: 'uint16', value: 3 }]]), /one of 3 split GGUF files.*llama-gguf-split --merge/);
-  const factors = (values: Map<string, GgufValue>, f: number[]) => ggufModel(values, (n) => new Map([...shapes, ['rope_freqs.weight', [f.length]]]).get(n), 'm.gguf', f);
+  const factors = (values: Map<string, GgufValue>, f: number[]) => ggufModel(values, (n) => new Map([...shapes, ['rope_freqs.weight', [f.length]]]).get(n), 'm.gguf', new Map([['rope_freqs.weight', f]]));
   const eight = [1, 1, 1, 2, 4, 8, 8, 8];
   assert.deepEqual(factors(base('llama'), eight).spec, { ...ggufModel(base('llama'), (n) => shapes.get(n), 'm.gguf').spec, ropeScaling: { type: 'factors', factors: eight } });
   assert.throws(() => factors(base('llama'), [1, 2]), /rope_freqs\.weight has 2 values, but a head of 16 has 8 rotary frequencies/);

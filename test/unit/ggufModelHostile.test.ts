@@ -71,12 +71,12 @@ test('GGUF tensors that do not match the metadata are refused, naming the tensor
 
 test('an unsupported GGUF architecture: exit 2 and one importance-lens: line naming it', () => {
   const dir = tempDir();
-  const path = writeTemp(dir, 'gemma.gguf', modelFile('gemma2'));
+  const path = writeTemp(dir, 'phi2.gguf', modelFile('phi2'));
   const text = writeTemp(dir, 'text.txt', 'Once upon a time');
   for (const args of [['perplexity', path, '--text-file', text], ['layers', path, '--metric', 'block-influence', '--text-file', text], ['plan', path, '--drop-layers', '1']]) {
     const result = spawnSync(process.execPath, [join(DIST, 'cli.js'), ...args], { encoding: 'utf8' });
     assert.equal(result.status, 2, `${args[0]}: ${result.stderr}`);
-    assert.match(result.stderr, /^importance-lens: .*GGUF architecture "gemma2" cannot be run as a model in this version \(supported: llama, qwen2\)/);
+    assert.match(result.stderr, /^importance-lens: .*GGUF architecture "phi2" cannot be run as a model in this version \(supported: llama, qwen2, qwen3, gemma, gemma2, gemma3, phi3\)/);
     assert.equal(result.stderr.trim().split('\n').length, 1);
   }
   // Still a checkpoint to inspect.

@@ -1,7 +1,8 @@
 // A GGUF file seen as the Hugging Face checkpoint a family asks for: llama.cpp's tensor names mapped to HF's
 // (arch/ggufModels.ts), dims reversed (GGUF lists ne[0], the contiguous row, first: an HF [out, in] weight is
-// stored as [in, out] with the same row-major bytes), and the q/k row permutation of llama.cpp's converter undone
-// after decoding, so the family's rotate-half RoPE sees HF's layout.
+// stored as [in, out] with the same row-major bytes), and after decoding what llama.cpp's converter did undone: the
+// q/k row permutation (so the family's rotate-half RoPE sees HF's layout) and Gemma's 1 + w norm weights (the
+// family graph adds the 1 itself; for w ≥ −0.5, (w + 1) − 1 + 1 is exactly the stored float32 w + 1 again).
 import { ggufTensorName, permutedHeads, type GgufArchitecture } from '../../arch/ggufModels';
 import type { ModelSpec } from '../../arch/modelSpec';
 import type { TensorView } from './weightReader';
@@ -13,6 +14,8 @@ export function ggufView(spec: ModelSpec, architecture: GgufArchitecture): Tenso
     restore: (ownName, values) => {
       const heads = permutedHeads(spec, architecture, ownName);
       if (heads !== null) unpermuteRows(values, heads, values.length / (heads * spec.headDim));
+      const shift = architecture.normShift;
+      if (shift !== undefined && ownName.endsWith('norm.weight')) for (let i = 0; i < values.length; i++) values[i]! -= shift;
     },
     shapeSource: 'its GGUF metadata',
   };

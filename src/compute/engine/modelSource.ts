@@ -2,7 +2,7 @@
 // safetensors as they are) or a .gguf file (its metadata -> spec, its tensors through ggufView). Everything after
 // this point is the same for both.
 import { dirname, join } from 'node:path';
-import { ggufModel, ROPE_FACTORS_TENSOR } from '../../arch/ggufModels';
+import { ggufModel, ROPE_TENSORS } from '../../arch/ggufModels';
 import { modelSpecFromConfig, type ModelSpec } from '../../arch/modelSpec';
 import { InputError } from '../../errors';
 import { readJsonObject } from '../../formats/fileio';
@@ -30,16 +30,18 @@ export interface ModelSource {
 
 export const isGgufPath = (path: string): boolean => /\.gguf$/i.test(path);
 
-/** The values of a GGUF file's rope_freqs tensor (a few dozen floats), when it has one. */
-async function ropeFactors(header: CheckpointHeader): Promise<number[] | undefined> {
-  const tensor = header.tensors.find((t) => t.name === ROPE_FACTORS_TENSOR);
-  if (!tensor) return undefined;
-  if (tensor.shape.length !== 1 || tensor.count > MAX_ROPE_FACTORS || !layoutOf(tensor.dtype)) {
-    throw new InputError(`${tensor.file}: ${ROPE_FACTORS_TENSOR} is ${tensor.dtype} [${tensor.shape.join(', ')}]; llama.cpp writes one F32 value per rotary frequency`);
-  }
+/** The values of a GGUF file's RoPE factor tensors (rope_freqs, rope_factors_long/short: a few dozen floats each). */
+async function ropeVectors(header: CheckpointHeader): Promise<Map<string, number[]>> {
+  const vectors = new Map<string, number[]>();
   const handles = new FileHandles();
   try {
-    return Array.from(await readWholeTensor(tensor, handles));
+    for (const tensor of header.tensors.filter((t) => ROPE_TENSORS.includes(t.name))) {
+      if (tensor.shape.length !== 1 || tensor.count > MAX_ROPE_FACTORS || !layoutOf(tensor.dtype)) {
+        throw new InputError(`${tensor.file}: ${tensor.name} is ${tensor.dtype} [${tensor.shape.join(', ')}]; llama.cpp writes one F32 value per rotary frequency`);
+      }
+      vectors.set(tensor.name, Array.from(await readWholeTensor(tensor, handles)));
+    }
+    return vectors;
   } finally {
     await handles.close();
   }
@@ -53,7 +55,7 @@ export async function openModelSource(path: string): Promise<ModelSource> {
     const header = await readGgufHeader(path);
     const values = await readGgufMetadata(path, () => false);
     const shapes = new Map(header.tensors.map((t) => [t.name, t.shape]));
-    const { spec, architecture, config } = ggufModel(values, (name) => shapes.get(name), path, await ropeFactors(header));
+    const { spec, architecture, config } = ggufModel(values, (name) => shapes.get(name), path, await ropeVectors(header));
     return { path, directory: dirname(path), spec, header, view: ggufView(spec, architecture), ggufConfig: config };
   }
   const configPath = join(path, 'config.json');
