@@ -49,7 +49,8 @@ test('model panel: expert importance card on an MoE model', { timeout: 120_000 }
   assert.match(await page.locator('.experts-result').innerText(), /psalms-23\.txt · 64 tokens · qwen3_moe, 4 experts, top-2/);
   if (process.env.IMPORTANCE_LENS_SCREENSHOTS) await page.locator('.experts-on-text').screenshot({ path: join(process.env.IMPORTANCE_LENS_SCREENSHOTS, 'experts-card.png') });
 
-  const state = await page.evaluate('window.__state') as { inspect: { experts?: { textFile: string } } };
-  assert.equal(state.inspect.experts?.textFile, '/texts/psalms-23.txt');
+  // The webview keeps only the view's choices; the host sends the kept expert result again when the panel is shown.
+  const state = await page.evaluate('window.__state') as { inspect: Record<string, unknown> };
+  assert.deepEqual(Object.keys(state.inspect), ['ui']);
   assert.deepEqual(errors, []);
 });
