@@ -27,7 +27,7 @@ const CLOSE_BRACKET = 0x5d;
 const ZERO = 0x30;
 const NINE = 0x39;
 const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f]/;
-const BREAKS = /[\t\n\r]/;
+const UNUSUAL = /[\x00-\x1f\\]/;
 /** 15 digits stay below 2^53: every such integer is read exactly by the running sum. */
 const MAX_DIGITS = 15;
 
@@ -35,9 +35,12 @@ const MAX_DIGITS = 15;
 const NOT_PLAIN = Symbol('not plain');
 
 export function scanSafetensorsHeader(text: string): ScannedHeader | undefined {
-  if (text.includes('\\') || CONTROL.test(text)) return undefined;
+  // One pass for the usual header (no backslash, no character below 0x20 at all); only a header with some looks
+  // again for which: escapes and control characters go to JSON.parse, tabs and line breaks are legal between tokens.
+  const unusual = UNUSUAL.test(text);
+  if (unusual && (text.includes('\\') || CONTROL.test(text))) return undefined;
   try {
-    return new Scanner(text).header();
+    return new Scanner(text, unusual).header();
   } catch (error) {
     if (error === NOT_PLAIN) return undefined;
     throw error;
@@ -51,9 +54,9 @@ class Scanner {
   /** Tabs or line breaks somewhere: only then are strings searched for them (they are legal between tokens). */
   private readonly breaks: boolean;
 
-  constructor(private readonly text: string) {
+  constructor(private readonly text: string, breaks: boolean) {
     this.n = text.length;
-    this.breaks = BREAKS.test(text);
+    this.breaks = breaks;
   }
 
   header(): ScannedHeader {
