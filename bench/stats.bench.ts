@@ -91,19 +91,25 @@ async function main(): Promise<void> {
     const gb = (SIDE * SIDE * tensors * (dtype === 'F32' ? 4 : 2)) / 1e9;
     timed('cat', [file]); // warm the page cache (stdout discarded)
     const cat = best(3, () => timed('sh', ['-c', `cat '${file}' > /dev/null`]));
-    // Ours and numpy back to back, with and without stable rank, best of BENCH_RUNS (2) each.
+    // Ours (with each thread count of BENCH_THREADS, default 1 and 2) and numpy back to back, with and without
+    // stable rank, best of BENCH_RUNS (2) each.
     const runs = Number(process.env.BENCH_RUNS ?? 2);
+    const threadCounts = (process.env.BENCH_THREADS ?? '1,2').split(',').map(Number);
+    const momentsRates: string[] = [];
     for (const rank of [true, false]) {
       const flag = rank ? [] : ['--no-stable-rank'];
-      const ours = best(runs, () => timed(process.execPath, [CLI, 'stats', file, '--json', ...flag]));
       const numpy = best(runs, () => timed('/usr/bin/python3', [join(ROOT, 'bench', 'numpy_stats.py'), file, ...flag]));
-      rows.push([
-        `${dtype} ${gb.toFixed(2)} GB${rank ? '' : ', no stable rank'}`, `${ours.seconds.toFixed(2)} s`, `${(gb / ours.seconds).toFixed(2)} GB/s`,
-        `${numpy.seconds.toFixed(2)} s`, `${(numpy.seconds / ours.seconds).toFixed(2)}×`,
-        `${cat.seconds.toFixed(2)} s`, `${(cat.seconds / ours.seconds).toFixed(2)}×`, `${ours.peakMb.toFixed(0)} MB`, `${numpy.peakMb.toFixed(0)} MB`,
-      ]);
+      for (const threads of threadCounts) {
+        const ours = best(runs, () => timed(process.execPath, [CLI, 'stats', file, '--json', '--threads', String(threads), ...flag]));
+        rows.push([
+          `${dtype} ${gb.toFixed(2)} GB${rank ? '' : ', no stable rank'}, ${threads} thread${threads > 1 ? 's' : ''}`, `${ours.seconds.toFixed(2)} s`, `${(gb / ours.seconds).toFixed(2)} GB/s`,
+          `${numpy.seconds.toFixed(2)} s`, `${(numpy.seconds / ours.seconds).toFixed(2)}×`,
+          `${cat.seconds.toFixed(2)} s`, `${(cat.seconds / ours.seconds).toFixed(2)}×`, `${ours.peakMb.toFixed(0)} MB`, `${numpy.peakMb.toFixed(0)} MB`,
+        ]);
+        if (!rank) momentsRates.push(`${threads} thread${threads > 1 ? 's' : ''} ${(gb / ours.seconds).toFixed(2)} GB/s`);
+      }
     }
-    passRows.push(await momentsPassThroughput(file, gb));
+    passRows.push(`${await momentsPassThroughput(file, gb)}; whole \`stats --no-stable-rank\` (process start, outliers included): ${momentsRates.join(', ')}`);
   }
 
   const many = join(DIR, 'bench-100k-tensors.safetensors');

@@ -1,12 +1,14 @@
 // `stats`: per-tensor weight statistics and per-layer aggregates, streamed over every tensor's bytes in bounded
 // chunks. The kernels (typed-array loops or small ONNX graphs on the chosen execution provider) are picked in
-// compute/statsKernels.ts.
+// compute/statsKernels.ts; with more than one thread the tensors the CPU kernels take are spread over a pool of
+// worker threads (compute/statsPool.ts), each tensor reduced whole by one thread, so the numbers do not change.
 import { basename } from 'node:path';
 import { tensorRole } from '../arch/names';
 import { isDecodable } from '../compute/decode';
 import { emptyMoments, finishMoments, mergeMoments, type TensorMoments } from '../compute/moments';
 import { statsKernels, type StatsKernels } from '../compute/statsKernels';
-import { simdTensorMoments, simdTensorOutliers } from '../compute/momentsPass';
+import { momentNumbers, needsOutlierPass, OUTLIER_SIGMAS, simdTensorStats, type NumericStats } from '../compute/simdTensorStats';
+import { batches, StatsPool, threadCount } from '../compute/statsPool';
 import { FileHandles, tensorChunks } from '../compute/tensorStream';
 import { throwIfAborted } from '../errors';
 import { openCheckpoint } from '../formats/open';
@@ -19,13 +21,14 @@ import { loraImportance } from './loraImportance';
 
 /** 2-D tensors up to this many elements are held in memory (64 MB as float32) for the power iteration. */
 export const STABLE_RANK_MAX_ELEMENTS = 1 << 24;
-const OUTLIER_SIGMAS = 6;
 
 /**
+ * `threads`: how many worker threads reduce tensors (default: the machine's cores, capped; 1 runs everything here).
  * `stableRank: false` leaves stable rank out (null) for a run that only needs the moments: it is most of the time
  * of a run (a few passes over every matrix). The CLI offers it as --no-stable-rank; the panel always computes it.
  */
-export async function* stats(input: { path: string; providers?: readonly string[]; stableRank?: boolean }, signal?: AbortSignal): AsyncGenerator<Progress, StatsResult> {
+export async function* stats(input: { path: string; providers?: readonly string[]; stableRank?: boolean; threads?: number }, signal?: AbortSignal): AsyncGenerator<Progress, StatsResult> {
+  const threads = threadCount(input.threads);
   yield { message: `Reading ${input.path}` };
   const opened = await openCheckpoint(input.path);
   const header = opened.header;
@@ -38,27 +41,48 @@ export async function* stats(input: { path: string; providers?: readonly string[
   const totalBytes = tensors.reduce((sum, t) => sum + t.byteLength, 0) || 1;
   const handles = new FileHandles();
   const kernels = await statsKernels(input.providers);
-  const results: TensorStats[] = [];
+  const results: TensorStats[] = new Array(tensors.length);
   const undecodable = new Map<string, number>();
   let bigMatrices = 0;
   let doneBytes = 0;
   let lora: LoraModuleImportance[] | null = null;
+  // What each tensor needs, and the order the files are read in: shard by shard, front to back in each.
+  const plan = tensors.map((tensor) => {
+    if (!isDecodable(tensor.dtype) || tensor.encoding !== undefined) return { tensor, matrix: null, decodable: false };
+    const matrix = wantRank ? matrixDims(tensor.shape, gguf) : null;
+    if (matrix && tensor.count > STABLE_RANK_MAX_ELEMENTS) bigMatrices++;
+    return { tensor, matrix: tensor.count <= STABLE_RANK_MAX_ELEMENTS ? matrix : null, decodable: true };
+  });
+  const fileIndex = new Map(files.map((f, i) => [f, i]));
+  const order = plan.map((_, i) => i).sort((a, b) => (fileIndex.get(tensors[a]!.file) ?? 0) - (fileIndex.get(tensors[b]!.file) ?? 0) || tensors[a]!.byteOffset - tensors[b]!.byteOffset);
+  // With threads, every tensor the thread kernels compute exactly as this thread would goes to the pool up front,
+  // in read order; the others (an ONNX/GPU kernel, a matrix the WebAssembly product cannot take) stay here.
+  const inPool = new Map<number, { batch: Promise<NumericStats[]>; at: number }>();
+  const jobs = threads > 1 ? order.filter((i) => plan[i]!.decodable && kernels.inThreads(plan[i]!.matrix)).map((i) => ({ ...plan[i]!, index: i })) : [];
+  const groups = batches(jobs);
+  const pool = groups.length > 1 ? new StatsPool(Math.min(threads, groups.length), signal) : undefined;
+  if (pool) {
+    for (const group of groups) {
+      const batch = pool.run(group.map(({ tensor, matrix }) => ({ tensor, matrix })));
+      group.forEach((job, at) => inPool.set(job.index, { batch, at }));
+    }
+  }
   try {
-    for (const [i, tensor] of tensors.entries()) {
+    for (const [k, i] of order.entries()) {
       throwIfAborted(signal);
+      const { tensor, matrix, decodable } = plan[i]!;
       // A sharded checkpoint says which shard too: on a 70B-class model one shard is minutes of work.
-      const shard = files.length > 1 ? ` (shard ${files.indexOf(tensor.file) + 1}/${files.length}, ${basename(tensor.file)})` : '';
-      yield { message: `Tensor ${i + 1}/${tensors.length}${shard}: ${tensor.name}`, fraction: doneBytes / totalBytes };
+      const shard = files.length > 1 ? ` (shard ${(fileIndex.get(tensor.file) ?? 0) + 1}/${files.length}, ${basename(tensor.file)})` : '';
+      yield { message: `Tensor ${k + 1}/${tensors.length}${shard}: ${tensor.name}`, fraction: doneBytes / totalBytes };
       const role = tensorRole(tensor.roleName ?? tensor.name);
       const base = { name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, count: tensor.count, ...role };
-      if (!isDecodable(tensor.dtype) || tensor.encoding !== undefined) {
+      if (!decodable) {
         const why = tensor.encoding === 'varint' ? `${tensor.dtype} stored as varints` : tensor.dtype;
         undecodable.set(why, (undecodable.get(why) ?? 0) + 1);
-        results.push({ ...base, l2: null, mean: null, std: null, absmax: null, zeros: null, kurtosis: null, outliers: null, stableRank: null, stableRankBound: null, nonFinite: 0 });
+        results[i] = { ...base, l2: null, mean: null, std: null, absmax: null, zeros: null, kurtosis: null, outliers: null, stableRank: null, stableRankBound: null, nonFinite: 0 };
       } else {
-        const matrix = wantRank ? matrixDims(tensor.shape, gguf) : null;
-        if (matrix && tensor.count > STABLE_RANK_MAX_ELEMENTS) bigMatrices++;
-        results.push({ ...base, ...(await tensorStats(tensor, tensor.count <= STABLE_RANK_MAX_ELEMENTS ? matrix : null, kernels, handles, signal)) });
+        const pooled = inPool.get(i);
+        results[i] = { ...base, ...(pooled ? (await pooled.batch)[pooled.at]! : await tensorStats(tensor, matrix, kernels, handles, signal)) };
       }
       doneBytes += tensor.byteLength;
     }
@@ -68,7 +92,7 @@ export async function* stats(input: { path: string; providers?: readonly string[
       lora = await loraImportance(tensors, scale, handles, warnings, signal);
     }
   } finally {
-    await Promise.all([handles.close(), kernels.close()]);
+    await Promise.all([handles.close(), kernels.close(), pool?.close()]);
   }
   for (const [what, count] of undecodable) warnings.push(`${count} tensor(s) of ${what} have no statistics: this version cannot decode ${what}`);
   if (bigMatrices > 0) warnings.push(`stable rank skipped for ${bigMatrices} matrices above ${STABLE_RANK_MAX_ELEMENTS} elements`);
@@ -86,20 +110,8 @@ export function matrixDims(shape: readonly number[], innermostFirst: boolean): {
   return innermostFirst ? { rows: shape[1]!, cols: shape[0]! } : { rows: shape[0]!, cols: shape[1]! };
 }
 
-type NumericStats = Omit<TensorStats, 'name' | 'dtype' | 'shape' | 'count' | 'layer' | 'module'>;
-
 async function tensorStats(tensor: TensorInfo, matrix: { rows: number; cols: number } | null, kernels: StatsKernels, handles: FileHandles, signal?: AbortSignal): Promise<NumericStats> {
-  if (kernels.simd) {
-    // One pass for the moments (the matrix gathered as float32 when stable rank needs it), a second over the
-    // file for the outliers (page cache, SIMD: cheaper than a JavaScript loop over the gathered matrix), only
-    // when an element can be 6σ out.
-    const keep = matrix ? kernels.matrixBuffer(tensor.count, matrix.cols) : undefined;
-    const moments = finishMoments(await simdTensorMoments(tensor, handles, kernels.simd, signal, keep));
-    const spectral = matrix && keep ? await kernels.stableRank(keep, matrix.rows, matrix.cols, moments.l2 * moments.l2, signal) : null;
-    let outliers = 0;
-    if (needsOutlierPass(moments)) outliers = (await simdTensorOutliers(tensor, handles, kernels.simd, moments.mean, OUTLIER_SIGMAS * moments.std, signal)) / moments.count;
-    return { ...numbers(moments), outliers, stableRank: spectral?.stableRank ?? null, stableRankBound: spectral?.bound ?? null };
-  }
+  if (kernels.simd) return simdTensorStats(tensor, matrix, { ...kernels, simd: kernels.simd }, handles, signal);
   if (matrix) {
     // Moments per chunk while the chunk is in cache (a second pass over a 64 MB matrix is memory-bound), and the
     // chunks gathered into the whole matrix the power iteration needs.
@@ -111,7 +123,7 @@ async function tensorStats(tensor: TensorInfo, matrix: { rows: number; cols: num
     }
     const moments = finishMoments(state);
     const spectral = await kernels.stableRank(values, matrix.rows, matrix.cols, moments.l2 * moments.l2, signal);
-    return { ...numbers(moments), outliers: outlierFraction([values], moments), stableRank: spectral?.stableRank ?? null, stableRankBound: spectral?.bound ?? null };
+    return { ...momentNumbers(moments), outliers: outlierFraction([values], moments), stableRank: spectral?.stableRank ?? null, stableRankBound: spectral?.bound ?? null };
   }
   let state = emptyMoments();
   for await (const { values, count } of tensorChunks(tensor, handles, signal)) state = mergeMoments(state, await kernels.moments(values, count));
@@ -122,16 +134,7 @@ async function tensorStats(tensor: TensorInfo, matrix: { rows: number; cols: num
     for await (const { values, count } of tensorChunks(tensor, handles, signal)) over += countOutliers(values, count, moments);
     outliers = over / moments.count;
   }
-  return { ...numbers(moments), outliers, stableRank: null, stableRankBound: null };
-}
-
-function numbers(m: TensorMoments): Omit<NumericStats, 'outliers' | 'stableRank' | 'stableRankBound'> {
-  return { l2: m.l2, mean: m.mean, std: m.std, absmax: m.absmax, zeros: m.zeros, kurtosis: m.kurtosis, nonFinite: m.nonFinite };
-}
-
-/** No element can be 6σ from the mean when |mean| + absmax is within 6σ: skip the second pass. */
-function needsOutlierPass(m: TensorMoments): boolean {
-  return m.count > 0 && m.std > 0 && m.absmax + Math.abs(m.mean) > OUTLIER_SIGMAS * m.std;
+  return { ...momentNumbers(moments), outliers, stableRank: null, stableRankBound: null };
 }
 
 function outlierFraction(chunks: Float32Array[], m: TensorMoments): number {

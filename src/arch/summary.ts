@@ -81,13 +81,22 @@ export function summaryFromTensors(tensors: readonly InspectTensor[]): Architect
   };
 }
 
-// Literal name parts are matched with includes: a 100 000-tensor MoE checkpoint scans every name once per marker.
+// Literal name parts are matched with includes, all markers in one pass over the names (a 100 000-tensor MoE
+// checkpoint has no marker at all, and was scanned once per marker), then decided in the order of precedence.
 function guessFamily(tensors: readonly InspectTensor[]): string | null {
-  const has = (test: (name: string) => boolean) => tensors.some((t) => test(t.name));
-  if (has((n) => n.includes('block_sparse_moe.'))) return 'mixtral';
-  if (has((n) => n.includes('.c_attn.')) && has((n) => n.startsWith('wte.') || n.includes('.wte.'))) return 'gpt2';
-  if (has((n) => n.includes('attention.self.query'))) return 'bert';
-  if (has((n) => n.startsWith('blk.') && /^blk\.\d+\./.test(n))) return 'gguf';
-  if (has((n) => n.includes('.q_proj.')) && has((n) => n.includes('.gate_proj.'))) return 'llama';
+  let cAttn = false, wte = false, bert = false, gguf = false, qProj = false, gateProj = false;
+  for (const { name: n } of tensors) {
+    if (n.includes('block_sparse_moe.')) return 'mixtral'; // first in precedence: decided at once
+    if (!cAttn && n.includes('.c_attn.')) cAttn = true;
+    if (!wte && (n.startsWith('wte.') || n.includes('.wte.'))) wte = true;
+    if (!bert && n.includes('attention.self.query')) bert = true;
+    if (!gguf && n.startsWith('blk.') && /^blk\.\d+\./.test(n)) gguf = true;
+    if (!qProj && n.includes('.q_proj.')) qProj = true;
+    if (!gateProj && n.includes('.gate_proj.')) gateProj = true;
+  }
+  if (cAttn && wte) return 'gpt2';
+  if (bert) return 'bert';
+  if (gguf) return 'gguf';
+  if (qProj && gateProj) return 'llama';
   return null;
 }

@@ -67,11 +67,12 @@ export const COMMANDS: Record<string, Command> = {
   },
   stats: {
     summary: 'stats PATH                 per-tensor l2, mean, std, absmax, zeros, kurtosis, outliers, stable rank; per layer',
-    help: 'Usage: importance-lens stats PATH [--no-stable-rank] [--json]\n\nStreams every tensor (bounded memory) and computes its statistics in float64: L2, mean, population std, absmax,\nfraction of exact zeros, excess kurtosis, fraction of |x − mean| > 6σ, stable rank of 2-D weights (Lanczos, with\nits relative bound in stableRankBound); and per-layer sums. --no-stable-rank: moments only, several times faster.',
-    options: { 'no-stable-rank': { type: 'boolean' } },
+    help: 'Usage: importance-lens stats PATH [--no-stable-rank] [--threads N] [--json]\n\nStreams every tensor (bounded memory) and computes its statistics in float64: L2, mean, population std, absmax,\nfraction of exact zeros, excess kurtosis, fraction of |x − mean| > 6σ, stable rank of 2-D weights (Lanczos, with\nits relative bound in stableRankBound); and per-layer sums. --no-stable-rank: moments only, several times faster.\n--threads N: worker threads that reduce tensors (default: the machine\'s cores, at most 4); the numbers are\nthe same for any N.',
+    options: { 'no-stable-rank': { type: 'boolean' }, threads: { type: 'string' } },
     positionals: 1,
     run: async (args) => {
-      const { result } = await analyse({ analysis: 'stats', path: path(args), ...(args.values['no-stable-rank'] ? { stableRank: false } : {}) });
+      const threads = positiveInteger(args, 'threads', 'stats');
+      const { result } = await analyse({ analysis: 'stats', path: path(args), ...(args.values['no-stable-rank'] ? { stableRank: false } : {}), ...(threads !== undefined ? { threads } : {}) });
       return args.values.json ? json(result) : `${renderStats(result)}\n`;
     },
   },

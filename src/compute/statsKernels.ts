@@ -5,6 +5,8 @@
 // IMPORTANCE_LENS_KERNEL=onnx runs the moments as a graph too (as before; a GPU provider runs it there);
 // IMPORTANCE_LENS_KERNEL=js keeps everything in JavaScript (the loops in moments.ts and spectral.ts, which are also
 // the reference the other kernels are tested against).
+// threadKernels() is the subset a stats thread (statsThread.ts) builds: SIMD moments and the WebAssembly product,
+// the very kernels of the main thread's default run, so a tensor's numbers are the same on any thread.
 import { chunkMoments, type MomentState } from './moments';
 import { MomentsKernel, momentsModel } from './momentsKernel';
 import { chooseProvider, parseProviders, providersWorthProbing, type ProviderName } from './session';
@@ -20,6 +22,11 @@ export interface StatsKernels {
   skipped: string[];
   /** The SIMD moments kernel, which reads tensors itself (momentsPass.ts); absent: moments() per decoded chunk. */
   simd?: SimdMoments;
+  /**
+   * Whether a tensor (with its stable-rank matrix, or null) can go to a stats thread: threadKernels() computes
+   * exactly what these kernels would (SIMD moments, and the WebAssembly product for the matrix).
+   */
+  inThreads(matrix: { cols: number } | null): boolean;
   /** Where to gather a matrix for stableRank() (in the WebAssembly product's memory when that runs it). */
   matrixBuffer(count: number, cols: number): Float32Array;
   moments(values: Float32Array, count: number): Promise<MomentState> | MomentState;
@@ -27,11 +34,14 @@ export interface StatsKernels {
   close(): Promise<void>;
 }
 
+/** What a SIMD run of one tensor needs (simdTensorStats.ts). */
+export type SimdKernels = Required<Pick<StatsKernels, 'simd'>> & Pick<StatsKernels, 'matrixBuffer' | 'stableRank'>;
+
 export async function statsKernels(providers?: readonly string[]): Promise<StatsKernels> {
   const mode = process.env.IMPORTANCE_LENS_KERNEL;
   const order = parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS);
   const { worth, skipped } = providersWorthProbing(order);
-  if (mode === 'js') return { device: 'cpu', skipped, matrixBuffer: (count) => new Float32Array(count), moments: chunkMoments, stableRank: (values, rows, cols, frobeniusSquared) => stableRank(values, rows, cols, frobeniusSquared), close: async () => undefined };
+  if (mode === 'js') return { device: 'cpu', skipped, inThreads: () => false, matrixBuffer: (count) => new Float32Array(count), moments: chunkMoments, stableRank: (values, rows, cols, frobeniusSquared) => stableRank(values, rows, cols, frobeniusSquared), close: async () => undefined };
   const choice = await chooseProvider(worth, momentsModel());
   const device = choice.provider;
   // On the CPU the one-pass WebAssembly product beats the graph's two passes (2x on a 4096² matrix, more on a
@@ -44,6 +54,7 @@ export async function statsKernels(providers?: readonly string[]): Promise<Stats
     device,
     skipped: [...skipped, ...choice.skipped],
     ...(mode === 'onnx' ? {} : { simd: new SimdMoments() }),
+    inThreads: (matrix) => mode !== 'onnx' && gram !== undefined && (matrix === null || GramKernel.fits(matrix.cols)),
     matrixBuffer: (count, cols) => (gram && GramKernel.fits(cols) ? gram.matrix(count, cols) : new Float32Array(count)),
     moments: (values, count) => graphMoments.moments(values, count),
     stableRank: async (values, rows, cols, frobeniusSquared, signal) => gram && GramKernel.fits(cols)
@@ -52,5 +63,15 @@ export async function statsKernels(providers?: readonly string[]): Promise<Stats
     close: async () => {
       await Promise.all([spectral?.then((k) => k.release()), graphMoments.release()]);
     },
+  };
+}
+
+/** A stats thread's kernels: for the tensors inThreads() admits, the same arithmetic as statsKernels() on the CPU. */
+export function threadKernels(): SimdKernels {
+  const gram = new GramKernel();
+  return {
+    simd: new SimdMoments(),
+    matrixBuffer: (count, cols) => gram.matrix(count, cols),
+    stableRank: (values, rows, cols, frobeniusSquared, signal) => gram.stableRank(values, rows, cols, frobeniusSquared, undefined, signal),
   };
 }

@@ -2,6 +2,7 @@
 // read. Every entry is validated against the file: dtype known, shape sane, byte range inside the data region and
 // consistent with dtype x shape, no two tensors overlapping.
 import { InputError } from '../errors';
+import { scanSafetensorsHeader, type ScannedHeader } from './safetensorsScan';
 import { openForReading, readExactly, isPlainObject } from './fileio';
 import { MAX_DIMS, MAX_HEADER_BYTES, MAX_TENSORS, MAX_TENSOR_NAME_BYTES } from './limits';
 import type { CheckpointHeader, TensorInfo } from './types';
@@ -16,7 +17,8 @@ export const SAFETENSORS_DTYPE_BITS: Readonly<Record<string, number>> = {
   F6_E2M3: 6, F6_E3M2: 6, F4: 4,
 };
 
-export async function readSafetensorsHeader(path: string): Promise<CheckpointHeader> {
+/** `scan: false` reads the JSON with JSON.parse only: the reference the scan is tested against. */
+export async function readSafetensorsHeader(path: string, scan = true): Promise<CheckpointHeader> {
   const { handle, size } = await openForReading(path);
   try {
     if (size < 8) throw new InputError(`${path}: ${size} bytes is too short for a safetensors file (needs an 8-byte header length)`);
@@ -31,6 +33,11 @@ export async function readSafetensorsHeader(path: string): Promise<CheckpointHea
     const bytes = await readExactly(handle, 8, n, path);
     checkObjectCount(bytes, path);
     const json = bytes.toString('utf8');
+    // The usual header (no escapes, integers, the three known fields) is read straight into a table of columns:
+    // no object per entry, a third of JSON.parse's time on 100 000 tensors. Anything else goes through JSON.parse,
+    // whose errors and key semantics the scan is tested against (safetensorsScan.test.ts).
+    const scanned = scan ? scanSafetensorsHeader(json) : undefined;
+    if (scanned !== undefined) return checkedColumns(scanned, path, 8 + n, size);
     let parsed: unknown;
     try {
       parsed = JSON.parse(json);
@@ -86,24 +93,46 @@ export function parseSafetensorsHeader(parsed: unknown, path: string, dataStart:
       }
       continue;
     }
-    tensors.push(parseEntry(name, entry, path, dataStart, dataLength));
+    checkName(name, path);
+    if (!isPlainObject(entry)) throw new InputError(`${path}: tensor '${name}' must be an object with dtype, shape and data_offsets`);
+    const offsets = entry.data_offsets;
+    tensors.push(checkedEntry(name, entry.dtype, entry.shape, offsets, Array.isArray(offsets) ? offsets[0] : undefined, Array.isArray(offsets) ? offsets[1] : undefined, path, dataStart, dataLength));
   }
+  return finishedHeader(tensors, metadata, path, dataLength, dataStart);
+}
+
+/** The scanned header's columns (safetensorsScan.ts) checked entry by entry in the same order and words. */
+function checkedColumns(scanned: ScannedHeader, path: string, dataStart: number, fileSize: number): CheckpointHeader {
+  const dataLength = fileSize - dataStart;
+  const tensors: TensorInfo[] = new Array(scanned.names.length);
+  for (let i = 0; i < tensors.length; i++) {
+    const name = scanned.names[i]!;
+    checkName(name, path);
+    tensors[i] = checkedEntry(name, scanned.dtypes[i], scanned.shapes[i], undefined, scanned.begins[i], scanned.ends[i], path, dataStart, dataLength);
+  }
+  return finishedHeader(tensors, scanned.metadata, path, dataLength, dataStart);
+}
+
+function finishedHeader(tensors: TensorInfo[], metadata: Record<string, string>, path: string, dataLength: number, dataStart: number): CheckpointHeader {
   checkNoOverlap(tensors, path, dataStart);
   const warnings: string[] = [];
-  const covered = tensors.reduce((sum, t) => sum + t.byteLength, 0);
+  let covered = 0;
+  for (const t of tensors) covered += t.byteLength;
   if (covered < dataLength) {
     warnings.push(`${path}: ${dataLength - covered} bytes of the data region belong to no tensor`);
   }
   return { format: 'safetensors', files: [path], tensors, metadata, warnings };
 }
 
-function parseEntry(name: string, entry: unknown, path: string, dataStart: number, dataLength: number): TensorInfo {
-  // Runs once per tensor (100 000 in a large MoE checkpoint): plain loops, and the error text built only on error.
-  const fail = (problem: string) => new InputError(`${path}: tensor '${name}' ${problem}`);
+function checkName(name: string, path: string): void {
   // A UTF-8 character is at most 3 bytes per UTF-16 unit: only long names need counting.
   if (name.length * 3 > MAX_TENSOR_NAME_BYTES && Buffer.byteLength(name) > MAX_TENSOR_NAME_BYTES) throw new InputError(`${path}: a tensor name is longer than ${MAX_TENSOR_NAME_BYTES} bytes`);
-  if (!isPlainObject(entry)) throw fail('must be an object with dtype, shape and data_offsets');
-  const { dtype, shape, data_offsets: offsets } = entry;
+}
+
+/** `offsets`: the JSON value, checked for its form; undefined when the scan has already read two integers. */
+function checkedEntry(name: string, dtype: unknown, shape: unknown, offsets: unknown, begin: unknown, end: unknown, path: string, dataStart: number, dataLength: number): TensorInfo {
+  // Runs once per tensor (100 000 in a large MoE checkpoint): plain loops, and the error text built only on error.
+  const fail = (problem: string) => new InputError(`${path}: tensor '${name}' ${problem}`);
   const bits = typeof dtype === 'string' && Object.hasOwn(SAFETENSORS_DTYPE_BITS, dtype) ? SAFETENSORS_DTYPE_BITS[dtype]! : 0;
   if (bits === 0) throw fail(`${dtype === undefined ? 'has no "dtype"' : `has unknown dtype ${JSON.stringify(dtype)}`} (known: ${Object.keys(SAFETENSORS_DTYPE_BITS).join(', ')})`);
   if (!Array.isArray(shape) || shape.length > MAX_DIMS) throw fail(`has an invalid shape ${JSON.stringify(shape)} (want at most ${MAX_DIMS} non-negative integers)`);
@@ -113,9 +142,7 @@ function parseEntry(name: string, entry: unknown, path: string, dataStart: numbe
     count *= d as number;
     if (!Number.isSafeInteger(count)) throw fail('has a shape whose element count overflows');
   }
-  const begin: unknown = Array.isArray(offsets) ? offsets[0] : undefined;
-  const end: unknown = Array.isArray(offsets) ? offsets[1] : undefined;
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || (begin as number) < 0 || (end as number) < 0) {
+  if (offsets !== undefined && (!Array.isArray(offsets) || offsets.length !== 2 || !Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || (begin as number) < 0 || (end as number) < 0)) {
     throw fail(`has invalid data_offsets ${JSON.stringify(offsets)} (want [begin, end])`);
   }
   if ((begin as number) > (end as number)) throw fail(`has data_offsets begin ${begin} after end ${end}`);

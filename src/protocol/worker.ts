@@ -16,8 +16,11 @@ export type TextSource = { text: string } | { file: string };
 
 export type AnalysisRequest =
   | { analysis: 'inspect'; path: string }
-  /** stableRank: false leaves stable rank out of the run (it costs most of the time). */
-  | { analysis: 'stats'; path: string; providers?: string[]; stableRank?: boolean }
+  /**
+   * stableRank: false leaves stable rank out of the run (it costs most of the time); threads: worker threads that
+   * reduce tensors (default: the machine's cores, capped at 4; the numbers are the same for any count).
+   */
+  | { analysis: 'stats'; path: string; providers?: string[]; stableRank?: boolean; threads?: number }
   | { analysis: 'layers'; path: string; metric: LayerMetric; text?: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
   | { analysis: 'delta'; base: string; tuned: string }
   /** One tensor's value histogram (the panel's tensor detail). */

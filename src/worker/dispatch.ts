@@ -27,7 +27,7 @@ async function* dispatch(request: AnalysisRequest, signal?: AbortSignal): AsyncG
     case 'inspect':
       return { analysis: 'inspect', result: yield* inspect({ path: request.path }, signal) };
     case 'stats':
-      return { analysis: 'stats', result: yield* stats({ path: request.path, ...(request.providers ? { providers: request.providers } : {}), ...(request.stableRank === false ? { stableRank: false } : {}) }, signal) };
+      return { analysis: 'stats', result: yield* stats({ path: request.path, ...(request.providers ? { providers: request.providers } : {}), ...(request.stableRank === false ? { stableRank: false } : {}), ...(request.threads !== undefined ? { threads: request.threads } : {}) }, signal) };
     case 'layers':
       return { analysis: 'layers', result: yield* layers(request, signal) };
     case 'perplexity':

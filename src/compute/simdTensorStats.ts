@@ -1,0 +1,37 @@
+// One tensor's statistics through the WebAssembly kernels (moments, outliers, stable rank), the same function on
+// the analysis process's main thread (one thread) and in each stats thread (statsThread.ts): a tensor is always
+// reduced whole by one thread, in the same chunk order, so its numbers do not depend on the thread count.
+import type { TensorStats } from '../protocol/results';
+import type { TensorInfo } from '../formats/types';
+import { finishMoments, type TensorMoments } from './moments';
+import { simdTensorMoments, simdTensorOutliers } from './momentsPass';
+import type { SimdKernels } from './statsKernels';
+import type { FileHandles } from './tensorStream';
+
+/** |x − mean| > OUTLIER_SIGMAS · σ counts as an outlier (docs/analyses.md). */
+export const OUTLIER_SIGMAS = 6;
+
+export type NumericStats = Omit<TensorStats, 'name' | 'dtype' | 'shape' | 'count' | 'layer' | 'module'>;
+
+/**
+ * One pass for the moments (the matrix gathered as float32 when stable rank needs it), a second over the file for
+ * the outliers (page cache, SIMD: cheaper than a JavaScript loop over the gathered matrix), only when an element
+ * can be 6σ out.
+ */
+export async function simdTensorStats(tensor: TensorInfo, matrix: { rows: number; cols: number } | null, kernels: SimdKernels, handles: FileHandles, signal?: AbortSignal): Promise<NumericStats> {
+  const keep = matrix ? kernels.matrixBuffer(tensor.count, matrix.cols) : undefined;
+  const moments = finishMoments(await simdTensorMoments(tensor, handles, kernels.simd, signal, keep));
+  const spectral = matrix && keep ? await kernels.stableRank(keep, matrix.rows, matrix.cols, moments.l2 * moments.l2, signal) : null;
+  let outliers = 0;
+  if (needsOutlierPass(moments)) outliers = (await simdTensorOutliers(tensor, handles, kernels.simd, moments.mean, OUTLIER_SIGMAS * moments.std, signal)) / moments.count;
+  return { ...momentNumbers(moments), outliers, stableRank: spectral?.stableRank ?? null, stableRankBound: spectral?.bound ?? null };
+}
+
+export function momentNumbers(m: TensorMoments): Omit<NumericStats, 'outliers' | 'stableRank' | 'stableRankBound'> {
+  return { l2: m.l2, mean: m.mean, std: m.std, absmax: m.absmax, zeros: m.zeros, kurtosis: m.kurtosis, nonFinite: m.nonFinite };
+}
+
+/** No element can be 6σ from the mean when |mean| + absmax is within 6σ: skip the second pass. */
+export function needsOutlierPass(m: TensorMoments): boolean {
+  return m.count > 0 && m.std > 0 && m.absmax + Math.abs(m.mean) > OUTLIER_SIGMAS * m.std;
+}

@@ -1,0 +1,213 @@
+// The usual safetensors header read without JSON.parse: one pass over the text into columns (names, dtypes,
+// shapes, offsets), with no object per entry and none for its offsets. It takes only the plain form writers
+// produce: strings without escapes or control characters, non-negative integers without sign, fraction or
+// exponent, entries with exactly "dtype", "shape" and "data_offsets" ([begin, end]), an optional __metadata__ of
+// strings, no repeated name, no name that JSON.parse would list out of order (an array index such as "0"), at most
+// MAX_TENSORS entries. Anything else returns undefined and safetensors.ts uses JSON.parse, so every file outside
+// the plain form keeps JSON.parse's errors and key semantics; inside it the scan reads exactly what JSON.parse
+// would (test/unit/safetensorsScan.test.ts holds the two together on mutants).
+import { MAX_TENSORS } from './limits';
+
+export interface ScannedHeader {
+  names: string[];
+  dtypes: string[];
+  shapes: number[][];
+  begins: number[];
+  ends: number[];
+  metadata: Record<string, string>;
+}
+
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const ZERO = 0x30;
+const NINE = 0x39;
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f]/;
+const UNUSUAL = /[\x00-\x1f\\]/;
+/** 15 digits stay below 2^53: every such integer is read exactly by the running sum. */
+const MAX_DIGITS = 15;
+
+/** Thrown inside the scan when the text leaves the plain form; caught once at the top. */
+const NOT_PLAIN = Symbol('not plain');
+
+export function scanSafetensorsHeader(text: string): ScannedHeader | undefined {
+  // One pass for the usual header (no backslash, no character below 0x20 at all); only a header with some looks
+  // again for which: escapes and control characters go to JSON.parse, tabs and line breaks are legal between tokens.
+  const unusual = UNUSUAL.test(text);
+  if (unusual && (text.includes('\\') || CONTROL.test(text))) return undefined;
+  try {
+    return new Scanner(text, unusual).header();
+  } catch (error) {
+    if (error === NOT_PLAIN) return undefined;
+    throw error;
+  }
+}
+
+/** A cursor over the text (fields, not closure variables: V8 keeps these in registers, closures' in a context). */
+class Scanner {
+  private i = 0;
+  private readonly n: number;
+  /** Tabs or line breaks somewhere: only then are strings searched for them (they are legal between tokens). */
+  private readonly breaks: boolean;
+
+  constructor(private readonly text: string, breaks: boolean) {
+    this.n = text.length;
+    this.breaks = breaks;
+  }
+
+  header(): ScannedHeader {
+    const out: ScannedHeader = { names: [], dtypes: [], shapes: [], begins: [], ends: [], metadata: {} };
+    const seen = new Set<string>();
+    let metadataSeen = false;
+    this.expect(OPEN_BRACE);
+    if (this.text.charCodeAt(this.i) === CLOSE_BRACE) this.i++;
+    else {
+      do {
+        const name = this.string();
+        this.expect(COLON);
+        if (name === '__metadata__') {
+          if (metadataSeen) throw NOT_PLAIN;
+          metadataSeen = true;
+          this.metadata(out.metadata);
+        } else {
+          if (seen.has(name) || isArrayIndex(name) || out.names.length === MAX_TENSORS) throw NOT_PLAIN;
+          seen.add(name);
+          out.names.push(name);
+          this.entry(out);
+        }
+      } while (this.separator(CLOSE_BRACE));
+    }
+    this.skipSpace();
+    if (this.i !== this.n) throw NOT_PLAIN;
+    return out;
+  }
+
+  /** {"dtype": "...", "shape": [...], "data_offsets": [begin, end]} in any order, each once. */
+  private entry(out: ScannedHeader): void {
+    let dtype: string | undefined;
+    let shape: number[] | undefined;
+    let offsets = false;
+    this.expect(OPEN_BRACE);
+    do {
+      // The three keys are compared in place: no string made for them.
+      const text = this.text;
+      if (text.charCodeAt(this.i) !== QUOTE) throw NOT_PLAIN;
+      if (dtype === undefined && text.startsWith('dtype"', this.i + 1)) {
+        this.i += 7;
+        this.expect(COLON);
+        dtype = this.string();
+      } else if (shape === undefined && text.startsWith('shape"', this.i + 1)) {
+        this.i += 7;
+        this.expect(COLON);
+        shape = this.integers();
+      } else if (!offsets && text.startsWith('data_offsets"', this.i + 1)) {
+        this.i += 14;
+        this.expect(COLON);
+        this.expect(OPEN_BRACKET);
+        out.begins.push(this.integer());
+        this.expect(COMMA);
+        out.ends.push(this.integer());
+        this.expect(CLOSE_BRACKET);
+        offsets = true;
+      } else throw NOT_PLAIN;
+    } while (this.separator(CLOSE_BRACE));
+    if (dtype === undefined || shape === undefined || !offsets) throw NOT_PLAIN;
+    out.dtypes.push(dtype);
+    out.shapes.push(shape);
+  }
+
+  private metadata(into: Record<string, string>): void {
+    this.expect(OPEN_BRACE);
+    if (this.text.charCodeAt(this.i) === CLOSE_BRACE) {
+      this.i++;
+      return;
+    }
+    do {
+      const key = this.string();
+      this.expect(COLON);
+      // JSON.parse's object lists array-index keys first; "__proto__" is an own key there, a setter here.
+      if (isArrayIndex(key) || key === '__proto__') throw NOT_PLAIN;
+      into[key] = this.string();
+    } while (this.separator(CLOSE_BRACE));
+  }
+
+  /** After a member: true at a comma (more follow), false at `close` (consumed). */
+  private separator(close: number): boolean {
+    this.skipSpace();
+    const c = this.text.charCodeAt(this.i++);
+    if (c === close) return false;
+    if (c !== COMMA) throw NOT_PLAIN;
+    this.skipSpace();
+    return true;
+  }
+
+  private skipSpace(): void {
+    const text = this.text;
+    let i = this.i;
+    for (; i < this.n; i++) {
+      const c = text.charCodeAt(i);
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+    }
+    this.i = i;
+  }
+
+  private expect(code: number): void {
+    this.skipSpace();
+    if (this.text.charCodeAt(this.i) !== code) throw NOT_PLAIN;
+    this.i++;
+    this.skipSpace();
+  }
+
+  /** Strings end at the next quote (indexOf, not a loop over the characters: escapes were ruled out above). */
+  private string(): string {
+    const text = this.text;
+    if (text.charCodeAt(this.i) !== QUOTE) throw NOT_PLAIN;
+    const start = this.i + 1;
+    const end = text.indexOf('"', start);
+    if (end === -1) throw NOT_PLAIN;
+    if (this.breaks) for (let k = start; k < end; k++) if (text.charCodeAt(k) < 0x20) throw NOT_PLAIN;
+    this.i = end + 1;
+    return text.slice(start, end);
+  }
+
+  private integer(): number {
+    const text = this.text;
+    const start = this.i;
+    let i = start;
+    let value = 0;
+    for (; i < this.n; i++) {
+      const c = text.charCodeAt(i);
+      if (c < ZERO || c > NINE) break;
+      value = value * 10 + (c - ZERO);
+    }
+    const digits = i - start;
+    // A leading zero before more digits, a fraction or an exponent is another number form: JSON.parse decides.
+    if (digits === 0 || digits > MAX_DIGITS || (digits > 1 && text.charCodeAt(start) === ZERO)) throw NOT_PLAIN;
+    const c = text.charCodeAt(i);
+    if (c === 0x2e || c === 0x65 || c === 0x45) throw NOT_PLAIN;
+    this.i = i;
+    return value;
+  }
+
+  private integers(): number[] {
+    const values: number[] = [];
+    this.expect(OPEN_BRACKET);
+    if (this.text.charCodeAt(this.i) === CLOSE_BRACKET) {
+      this.i++;
+      return values;
+    }
+    do values.push(this.integer());
+    while (this.separator(CLOSE_BRACKET));
+    return values;
+  }
+}
+
+/** Keys an object lists first, in numeric order (integers below 2³² − 1): leave those headers to JSON.parse. */
+function isArrayIndex(key: string): boolean {
+  const c = key.charCodeAt(0);
+  return c >= ZERO && c <= NINE && /^(?:0|[1-9]\d*)$/.test(key) && Number(key) < 4294967295;
+}
