@@ -22,7 +22,7 @@ export type AnalysisRequest =
   /** One tensor's value histogram (the panel's tensor detail). */
   | { analysis: 'histogram'; path: string; tensor: string; bins?: number }
   | { analysis: 'perplexity'; model: string; text: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
-  | { analysis: 'saliency'; model: string; text: TextSource; target?: string; method: SaliencyMethod; seeds: number; maxTokens?: number; providers?: string[]; residualStream?: string[] }
+  | { analysis: 'saliency'; model: string; text: TextSource; target?: string; method: SaliencyMethod; seeds: number; steps?: number; maxTokens?: number; providers?: string[]; residualStream?: string[] }
   | CsvRequest
   | PlanWorkerRequest;
 
