@@ -3,6 +3,7 @@
 //   angular          mean over positions of arccos(cos)/π
 //   ablation         perplexity with block l skipped (its residual updates left out), from shared block passes
 //   wanda            mean |W|·‖X‖₂ over the block's linear weights (wanda.ts)
+//   taylor           Σ |W ⊙ ∂L/∂W| over the block's weights, L the mean NLL of the text (LLM-Pruner; taylor.ts)
 // Each block's cosines are taken as it finishes, so only the stream entering and leaving it is held.
 import { openModelRunner, type ModelRunner } from '../compute/modelRunner';
 import { InputError, throwIfAborted } from '../errors';
@@ -12,6 +13,7 @@ import { rank, type LayerMetric } from './layerMetrics';
 import { cosineAt } from './logits';
 import type { TextAnalysisInput, TokenizedText } from './textInput';
 import { tokenizeText, windowBatches } from './textInput';
+import { taylorScores } from './taylor';
 import { wandaScores } from './wanda';
 
 export async function* activationLayers(input: TextAnalysisInput & { metric: Exclude<LayerMetric, 'weight-l2'> }, signal?: AbortSignal): AsyncGenerator<Progress, LayersResult> {
@@ -23,6 +25,7 @@ export async function* activationLayers(input: TextAnalysisInput & { metric: Exc
     if (input.metric === 'ablation' && !model.ablate) throw new InputError(`${input.model}: ablation skips blocks, which needs a graph built from a Hugging Face directory; an exported .onnx cannot skip them (use block-influence or angular)`);
     if (input.metric === 'wanda' && model.linearSites.length === 0) throw new InputError(`${input.model}: wanda needs the linear layers' inputs, which only graphs built from a Hugging Face directory expose`);
     if (input.metric === 'wanda') scores = yield* wandaScores(model, text, signal);
+    else if (input.metric === 'taylor') scores = yield* taylorScores(model, text, signal);
     else if (input.metric === 'ablation') scores = yield* ablationPerplexities(model, text, signal);
     else scores = yield* cosineScores(model, text, input.metric, signal);
     return {

@@ -22,6 +22,7 @@ const METRIC_LABELS: Record<string, string> = {
   angular: 'angular distance',
   ablation: 'ablation Δ perplexity',
   wanda: 'Wanda score',
+  taylor: 'Taylor |W ⊙ ∂L/∂W|',
 };
 
 export function layerMetricLabel(metric: string): string {

@@ -13,6 +13,7 @@ const METRIC_NAMES: Record<LayerMetricName, string> = {
   ablation: 'ablation Δ perplexity',
   'weight-l2': 'weight L2',
   wanda: 'Wanda scores',
+  taylor: 'Taylor |W ⊙ ∂L/∂W| scores',
 };
 
 export interface LayerTextSection {

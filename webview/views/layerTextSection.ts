@@ -33,6 +33,7 @@ export const TEXT_METRICS: { key: LayerMetricName; label: string; definition: st
   { key: 'angular', label: 'Angular distance', definition: 'Angular distance = mean over tokens of arccos(cos(block input, block output))/π; higher = the block turns the hidden state further.' },
   { key: 'ablation', label: 'Ablation Δ perplexity', definition: 'Δ perplexity = perplexity with the block skipped (its residual update left out) − the full model’s; higher = removing the block hurts more.' },
   { key: 'wanda', label: 'Wanda |W|·‖X‖', definition: 'Wanda = mean over the block’s linear weights of |W|·‖X‖₂, X the layer inputs on the text; higher = larger weights on stronger signals.' },
+  { key: 'taylor', label: 'Taylor |W ⊙ ∂L/∂W|', definition: 'First-order Taylor importance (LLM-Pruner) = Σ over the block’s weights of |W ⊙ ∂L/∂W|, L the mean next-token NLL of the text, gradients from the engine’s backward graphs; higher = removing the block’s weights changes the loss more.' },
   { key: 'weight-l2', label: 'Weight L2', definition: 'Weight L2 = Frobenius norm of the block’s weights; reads no text (the perplexity beside it does).' },
 ];
 

@@ -20,6 +20,11 @@ export interface GradientRequest {
   targets: Int32Array;
   signal?: AbortSignal;
   onProgress?: (message: string, fraction: number) => void;
+  /**
+   * Also the gradient of every block weight, handed over block by block (last block first) with the block's
+   * weights, by role; both are valid only during the call.
+   */
+  onWeightGradient?: (layer: number, gradients: Record<string, Float32Array>, weights: Record<string, Float32Array>) => void;
 }
 
 export interface GradientOutput {
@@ -33,6 +38,9 @@ export interface GradientOutput {
 const BACKWARD_COST = 3;
 
 export class ModelGradients {
+  /** The block's backward graph that also outputs every weight's gradient, built when first asked for. */
+  private weightBlock: Promise<InferenceSession> | undefined;
+
   private constructor(private readonly engine: BlockEngine, private readonly block: InferenceSession, private readonly head: InferenceSession) {}
 
   static async open(engine: BlockEngine): Promise<ModelGradients> {
@@ -51,6 +59,13 @@ export class ModelGradients {
   async release(): Promise<void> {
     await this.block.release();
     await this.head.release();
+    await (await this.weightBlock?.catch(() => undefined))?.release();
+  }
+
+  private weightSession(): Promise<InferenceSession> {
+    const { engine } = this;
+    this.weightBlock ??= createSession(buildBackward(engine.family.buildBlock(engine.spec, engine.roles), { output: BLOCK_IO.out, wrt: [BLOCK_IO.hidden, ...engine.roles.map((r) => r.role)] }), engine.device);
+    return this.weightBlock;
   }
 
   async inputGradient(request: GradientRequest): Promise<GradientOutput> {
@@ -88,6 +103,9 @@ export class ModelGradients {
     // Blocks in reverse, each from its kept input.
     const { Tensor } = onnxruntime();
     const onesMask = new Float32Array(heads).fill(1);
+    const weightGradients = request.onWeightGradient;
+    const session = weightGradients ? await this.weightSession() : this.block;
+    const fetches = [gradName(BLOCK_IO.hidden), ...(weightGradients ? engine.roles.map((r) => gradName(r.role)) : [])];
     for await (const block of engine.sweep(Array.from({ length: layers }, (_, l) => layers - 1 - l), signal)) {
       throwIfAborted(signal);
       const l = block.layer;
@@ -98,8 +116,9 @@ export class ModelGradients {
         [gradName(BLOCK_IO.out)]: new Tensor('float32', g, [batch, seq, hidden]),
       };
       for (const role of engine.roles) feeds[role.role] = new Tensor('float32', block.values[role.role]!, role.shape);
-      const out = await this.block.run(feeds, [gradName(BLOCK_IO.hidden)]);
+      const out = await session.run(feeds, fetches);
       g = out[gradName(BLOCK_IO.hidden)]!.data as Float32Array;
+      if (weightGradients) weightGradients(l, Object.fromEntries(engine.roles.map((r) => [r.role, out[gradName(r.role)]!.data as Float32Array])), block.values);
       states[l + 1] = new Float32Array(0);
     }
     return { gradient: g, logProbs };
