@@ -2,7 +2,7 @@
 // activation metrics (activationLayers.ts, which layers.ts dispatches to) can use them without importing it back.
 import { InputError } from '../errors';
 
-export const LAYER_METRICS = ['weight-l2', 'block-influence', 'angular', 'ablation', 'wanda', 'taylor'] as const;
+export const LAYER_METRICS = ['weight-l2', 'block-influence', 'angular', 'ablation', 'wanda', 'taylor', 'fisher'] as const;
 export type LayerMetric = (typeof LAYER_METRICS)[number];
 
 export function parseLayerMetric(value: string | undefined): LayerMetric {

@@ -95,15 +95,16 @@ export const COMMANDS: Record<string, Command> = {
   layers: {
     summary: 'layers PATH [--metric M]   one score per block, ranked (weight-l2)',
     help:
-      'Usage: importance-lens layers PATH [--metric weight-l2|block-influence|angular|ablation|wanda|taylor] [--text-file F]\n' +
-      '                                [--max-tokens N] [--json]\n\n' +
+      'Usage: importance-lens layers PATH [--metric weight-l2|block-influence|angular|ablation|wanda|taylor|fisher]\n' +
+      '                                [--text-file F] [--max-tokens N] [--json]\n\n' +
       'Scores every block and ranks them (rank 1 = most important). weight-l2: Frobenius norm of the block\'s weights.\n' +
       'The activation metrics run the model (a Hugging Face directory: GPT-2, Llama, Mistral, Qwen2) on the text of F\n' +
       '(its first N tokens, default 512, in windows of the model\'s context): block-influence = 1 − mean cos(input,\n' +
       'output) of the block over all positions (ShortGPT); angular = mean arccos(cos)/π; ablation = perplexity with\n' +
       'the block skipped; wanda = mean |W|·‖X‖₂ over the block\'s linear weights (Wanda), X the layer inputs on the text;\n' +
       'taylor = Σ |W ⊙ ∂L/∂W| over the block\'s weights (LLM-Pruner\'s first-order Taylor), L the mean NLL of the text,\n' +
-      'gradients from the backward graphs the engine builds.',
+      'gradients from the backward graphs the engine builds; fisher = ½ Σ F·W² over the block\'s weights, F the diagonal\n' +
+      'empirical Fisher (mean over tokens of the squared gradient of each token\'s NLL; one backward pass per token).',
     options: { metric: { type: 'string' }, ...TEXT_OPTIONS },
     positionals: 1,
     run: async (args) => {

@@ -23,6 +23,7 @@ const METRIC_LABELS: Record<string, string> = {
   ablation: 'ablation Δ perplexity',
   wanda: 'Wanda score',
   taylor: 'Taylor |W ⊙ ∂L/∂W|',
+  fisher: 'Fisher ½ΣF·W²',
 };
 
 export function layerMetricLabel(metric: string): string {

@@ -17,7 +17,7 @@ export type AnalysisRequest =
   | { analysis: 'inspect'; path: string }
   /** stableRank: false leaves stable rank out of the run (it costs most of the time). */
   | { analysis: 'stats'; path: string; providers?: string[]; stableRank?: boolean }
-  | { analysis: 'layers'; path: string; metric: 'weight-l2' | 'block-influence' | 'angular' | 'ablation' | 'wanda' | 'taylor'; text?: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
+  | { analysis: 'layers'; path: string; metric: 'weight-l2' | 'block-influence' | 'angular' | 'ablation' | 'wanda' | 'taylor' | 'fisher'; text?: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
   | { analysis: 'delta'; base: string; tuned: string }
   /** One tensor's value histogram (the panel's tensor detail). */
   | { analysis: 'histogram'; path: string; tensor: string; bins?: number }

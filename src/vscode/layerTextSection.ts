@@ -14,6 +14,7 @@ const METRIC_NAMES: Record<LayerMetricName, string> = {
   'weight-l2': 'weight L2',
   wanda: 'Wanda scores',
   taylor: 'Taylor |W ⊙ ∂L/∂W| scores',
+  fisher: 'Fisher ½ΣF·W² scores',
 };
 
 export interface LayerTextSection {

@@ -32,7 +32,7 @@ const KINDS: Record<PlanKind, { label: string; detail: string; unit: string }> =
 };
 
 const METRICS: Record<string, string> = {
-  'block-influence': 'Block Influence', angular: 'Angular distance', ablation: 'Ablation Δ perplexity', wanda: 'Wanda |W|·‖X‖', taylor: 'Taylor |W ⊙ ∂L/∂W|',
+  'block-influence': 'Block Influence', angular: 'Angular distance', ablation: 'Ablation Δ perplexity', wanda: 'Wanda |W|·‖X‖', taylor: 'Taylor |W ⊙ ∂L/∂W|', fisher: 'Fisher ½ΣF·W²',
   'weight-l2': 'Weight L2', magnitude: 'Magnitude |W|', 'head-l2': 'Head L2', 'expert-l2': 'Expert L2',
 };
 

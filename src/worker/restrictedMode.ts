@@ -16,7 +16,7 @@ import type { AnalysisRequest } from '../protocol/worker';
 export type Admission = { allowed: true } | { allowed: false; reason: string };
 
 /** Layer and plan metrics that run the model on a text. */
-const TEXT_METRICS = new Set(['block-influence', 'angular', 'ablation', 'wanda', 'taylor']);
+const TEXT_METRICS = new Set(['block-influence', 'angular', 'ablation', 'wanda', 'taylor', 'fisher']);
 
 /** Who restricts: VS Code's Restricted Mode, or the CLI's --restricted; they differ in how to lift it. */
 export type RestrictedBy = 'workspace' | 'cli';

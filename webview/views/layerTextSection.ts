@@ -34,6 +34,7 @@ export const TEXT_METRICS: { key: LayerMetricName; label: string; definition: st
   { key: 'ablation', label: 'Ablation Δ perplexity', definition: 'Δ perplexity = perplexity with the block skipped (its residual update left out) − the full model’s; higher = removing the block hurts more.' },
   { key: 'wanda', label: 'Wanda |W|·‖X‖', definition: 'Wanda = mean over the block’s linear weights of |W|·‖X‖₂, X the layer inputs on the text; higher = larger weights on stronger signals.' },
   { key: 'taylor', label: 'Taylor |W ⊙ ∂L/∂W|', definition: 'First-order Taylor importance (LLM-Pruner) = Σ over the block’s weights of |W ⊙ ∂L/∂W|, L the mean next-token NLL of the text, gradients from the engine’s backward graphs; higher = removing the block’s weights changes the loss more.' },
+  { key: 'fisher', label: 'Fisher ½ΣF·W²', definition: 'Fisher importance = ½ Σ over the block’s weights of F·W², F the diagonal empirical Fisher (mean over the text’s tokens of the squared gradient of each token’s NLL): Optimal Brain Damage’s loss increase when the block’s weights are removed. One backward pass per token.' },
   { key: 'weight-l2', label: 'Weight L2', definition: 'Weight L2 = Frobenius norm of the block’s weights; reads no text (the perplexity beside it does).' },
 ];
 
