@@ -55,3 +55,15 @@ for (const metric of ['taylor', 'fisher']) {
     assert.ok(doc.layers.every((l: { score: number }) => l.score > 0));
   });
 }
+
+test('CLI: plan --drop-layers 1 --metric taylor drops the block with the lowest Taylor score', () => {
+  const model = join(ROOT, 'test/fixtures/models/tiny-qwen2');
+  const text = join(ROOT, 'samples/text/psalms-23.txt');
+  const run = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'plan', model, '--drop-layers', '1', '--metric', 'taylor', '--text-file', text, '--max-tokens', '24', '--json'], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const plan = JSON.parse(run.stdout);
+  assert.equal(plan.metric.name, 'taylor');
+  assert.equal(plan.metric.scores.length, 2);
+  const lowest = plan.metric.scores.find((s: { rank: number }) => s.rank === 2).layer;
+  assert.deepEqual(plan.actions[0].layers, [lowest]);
+});
