@@ -9,7 +9,6 @@
 //               Captum's convergence delta: how far the steps are from completeness.
 // The input embedding is the token's row of the embedding table (what transformers' inputs_embeds is).
 import { ModelGradients } from '../compute/autodiff/modelGradients';
-import { activationBytesPerRow, freeBytes } from '../compute/engine/memory';
 import { LanguageModel } from '../compute/languageModel';
 import type { ModelRunner } from '../compute/runner';
 import { InputError, throwIfAborted } from '../errors';
@@ -66,10 +65,7 @@ export async function gradientScores(
     // α = 1 is the text itself; IG adds α = 0 (the baseline) and the nodes of the path.
     const { nodes, weights } = method === 'ig' ? gaussLegendre(steps) : { nodes: new Float64Array(0), weights: new Float64Array(0) };
     const alphas = [1, ...(method === 'ig' ? [0, ...nodes] : [])];
-    // Per row: every block boundary is kept, and a backward block's working set is about three forward ones.
-    const perRow = 3 * activationBytesPerRow(engine.shape, seq) + (engine.layers + 2) * seq * hidden * 4;
-    const fixed = Object.values(engine.needs(0, seq, 0)).reduce((s, b) => s + b, 0);
-    const perPass = Math.max(1, Math.min(alphas.length, Math.floor((freeBytes() - fixed) / perRow)));
+    const perPass = gradients.rowsThatFit(seq, alphas.length);
     const scores = new Float64Array(c);
     const objectives: number[] = [];
     for (let start = 0; start < alphas.length; start += perPass) {

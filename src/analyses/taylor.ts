@@ -10,21 +10,31 @@ import type { ModelRunner } from '../compute/runner';
 import { InputError, throwIfAborted } from '../errors';
 import type { Progress } from '../protocol/results';
 import { withProgress } from './blockPass';
-import { windowBatches, type TokenizedText } from './textInput';
+import type { TokenizedText } from './textInput';
+
+/** Windows per backward pass at most (memory permitting). */
+const MAX_ROWS = 16;
 
 export async function* taylorScores(model: ModelRunner, text: TokenizedText, signal?: AbortSignal): AsyncGenerator<Progress, Float64Array> {
   if (!(model instanceof LanguageModel)) {
     throw new InputError(`${model.path}: taylor needs gradients, which the block engine computes from the graphs it builds; an exported .onnx decoder runs inference only — give the Hugging Face model directory`);
   }
   const engine = model.engine;
-  const batches = windowBatches(model, text);
   const predicted = text.windows.reduce((s, w) => s + w.length - 1, 0);
   if (predicted < 1) throw new InputError('taylor needs a text of at least two tokens (the loss is the NLL of each token after the first)');
   const scores = new Float64Array(engine.layers);
-  // Several batches: Σ ∂(Σ log p)/∂W per block over the batches, then |W ⊙ mean| at the end.
-  const sums = batches.length > 1 ? new Map<number, Record<string, Float32Array>>() : undefined;
   const gradients = await ModelGradients.open(engine);
   try {
+    // Windows of one length share a batch, as many as a backward pass with weight gradients fits.
+    const batches: { first: number; rows: number[][] }[] = [];
+    text.windows.forEach((window, w) => {
+      const ids = window.map((s) => s.id);
+      const last = batches[batches.length - 1];
+      if (last && last.rows[0]!.length === ids.length && last.rows.length < gradients.rowsThatFit(ids.length, MAX_ROWS, true)) last.rows.push(ids);
+      else batches.push({ first: w, rows: [ids] });
+    });
+    // Several batches: Σ ∂(Σ log p)/∂W per block over the batches, then |W ⊙ mean| at the end.
+    const sums = batches.length > 1 ? new Map<number, Record<string, Float32Array>>() : undefined;
     for (const [b, { first, rows }] of batches.entries()) {
       throwIfAborted(signal);
       const seq = rows[0]!.length;

@@ -71,3 +71,24 @@ test('the head backward sums its vocabulary chunks: gradients equal with one chu
     await engine.release();
   }
 });
+
+test('a backward pass that does not fit in free memory is refused with the need and what is free', async () => {
+  const reference = golden.models['tiny-qwen2']!;
+  const engine = await BlockEngine.open(join(ROOT, 'test/fixtures/models/tiny-qwen2'));
+  const gradients = await ModelGradients.open(engine);
+  const saved = process.env.IMPORTANCE_LENS_MEMORY_BUDGET;
+  try {
+    const embeddings = await engine.embed([reference.ids]);
+    process.env.IMPORTANCE_LENS_MEMORY_BUDGET = String(2 ** 20);
+    assert.equal(gradients.rowsThatFit(reference.ids.length, 8), 1);
+    await assert.rejects(
+      gradients.inputGradient({ embeddings, batch: 1, seq: reference.ids.length, targets: new Int32Array(reference.ids.length).fill(-1) }),
+      /needs about .* \(.*kept block boundaries.*backward activations.*\), but only 0\.00 GB is free/,
+    );
+  } finally {
+    if (saved === undefined) delete process.env.IMPORTANCE_LENS_MEMORY_BUDGET;
+    else process.env.IMPORTANCE_LENS_MEMORY_BUDGET = saved;
+    await gradients.release();
+    await engine.release();
+  }
+});

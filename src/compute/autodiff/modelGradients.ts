@@ -6,6 +6,7 @@
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { throwIfAborted } from '../../errors';
 import type { BlockEngine } from '../engine/blockEngine';
+import { activationBytesPerRow, ensureFits, freeBytes } from '../engine/memory';
 import { BLOCK_IO, HEAD_IO } from '../families/types';
 import { createSession, onnxruntime } from '../session';
 import { buildBackward, gradName } from './backward';
@@ -56,6 +57,36 @@ export class ModelGradients {
     }
   }
 
+  /**
+   * The memory a backward pass of `rows` rows of `seq` tokens needs, by part: the engine's weights and head chunk,
+   * per row the L + 1 kept block boundaries and the gradient, and a backward block's working set (the recomputed
+   * forward and its cotangents: about three forward blocks' activations); with weight gradients, one block's more.
+   */
+  needs(rows: number, seq: number, weightGradients = false): Record<string, number> {
+    const { engine } = this;
+    const stream = seq * engine.spec.hidden * 4;
+    return {
+      ...engine.needs(0, seq, 0),
+      'kept block boundaries': rows * (engine.layers + 2) * stream,
+      'backward activations': rows * 3 * activationBytesPerRow(engine.shape, seq),
+      ...(weightGradients ? { 'one block of weight gradients': engine.blockBytes } : {}),
+    };
+  }
+
+  /** The most rows (1..maxRows) of `seq` tokens whose backward pass fits in free memory. */
+  rowsThatFit(seq: number, maxRows: number, weightGradients = false): number {
+    const free = freeBytes();
+    const total = (rows: number) => Object.values(this.needs(rows, seq, weightGradients)).reduce((s, b) => s + b, 0);
+    let rows = Math.max(1, maxRows);
+    while (rows > 1 && total(rows) > free) rows--;
+    return rows;
+  }
+
+  /** Refuses a pass that does not fit, naming the need and what is free. */
+  ensureFits(rows: number, seq: number, weightGradients = false): void {
+    ensureFits(this.engine.directory, this.needs(rows, seq, weightGradients));
+  }
+
   async release(): Promise<void> {
     await this.block.release();
     await this.head.release();
@@ -71,6 +102,7 @@ export class ModelGradients {
   async inputGradient(request: GradientRequest): Promise<GradientOutput> {
     const { engine } = this;
     const { batch, seq, signal } = request;
+    this.ensureFits(batch, seq, request.onWeightGradient !== undefined);
     const { hidden, heads } = engine.spec;
     const layers = engine.layers;
     const total = layers * (1 + BACKWARD_COST) + 1;
