@@ -214,6 +214,32 @@ export const RULES: Record<string, Rule> = {
     const axis = normalise(intAttr(n, 'axis', 0), c.rank(I(n)[0]!));
     return [c.e.op('Concat', O(n).map((y, i) => gy[i] ?? c.e.zerosLike(y)), { axis })];
   },
+  // The slice's cotangent padded with zeros back to the input's shape; starts and ends may be computed in the graph
+  // (clamped as ONNX does), axes and steps must be constant, steps 1.
+  Slice: (c, n, gy, wanted) => {
+    if (!gy[0] || !wanted[0]) return [];
+    const [x, starts, ends, axesInput, stepsInput] = I(n) as [string, string, string, string | undefined, string | undefined];
+    const r = c.rank(x);
+    const count = c.ints(starts)?.length ?? c.ints(ends)?.length;
+    const axes = axesInput ? c.ints(axesInput) : count !== undefined ? Array.from({ length: count }, (_, i) => i) : undefined;
+    if (!axes) throw new Error(`Slice ${O(n)[0]}: its axes (or the number of its starts) must be constant to differentiate it`);
+    if (stepsInput && !(c.ints(stepsInput) ?? [0]).every((s) => s === 1)) throw new Error(`Slice ${O(n)[0]}: only steps of 1 have a vector–Jacobian rule here`);
+    const e = c.e;
+    const shape = e.op('Shape', [x]);
+    const zero = e.constant('int64', [0], [1]);
+    const at = (t: string, k: number) => e.op('Gather', [t, e.constant('int64', [k], [1])], { axis: 0 });
+    // ONNX's clamping: negative counts from the end, then into [0, dim].
+    const clamp = (v: string, dim: string) => e.op('Min', [e.op('Max', [e.op('Where', [e.op('Less', [v, zero]), e.op('Add', [v, dim]), v]), zero]), dim]);
+    const begin = new Array<string>(r).fill(zero);
+    const end = new Array<string>(r).fill(zero);
+    axes.map((a) => normalise(a, r)).forEach((a, k) => {
+      const dim = at(shape, a);
+      const first = clamp(at(starts, k), dim);
+      begin[a] = first;
+      end[a] = e.op('Sub', [dim, e.op('Max', [clamp(at(ends, k), dim), first])]);
+    });
+    return [e.op('Pad', [gy[0], e.op('Concat', [...begin, ...end], { axis: 0 })])];
+  },
   // Rows gathered along axis 0 (an embedding lookup): their cotangents are scattered back, repeats adding up.
   Gather: (c, n, gy, wanted) => {
     if (!gy[0] || !wanted[0]) return [];
