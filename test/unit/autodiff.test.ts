@@ -115,10 +115,14 @@ test('every vector–Jacobian rule matches torch autograd and finite differences
       grads[name] = out[gradName(name)]!;
       assertClose(grads[name], c.grads[name] ?? new Array(grads[name].length).fill(0), 1e-5, `${c.name} d/d${name} vs torch`);
     }
-    await checkFiniteDifferences(forward, feeds, cotangent, grads, c.name, 1e-2, 2e-2);
+    // Max-like ops are not differentiable at ties (the 'ties' cases check torch's convention only), and a step
+    // must not move the maximum: those take a smaller one.
+    if (!c.name.includes('ties')) await checkFiniteDifferences(forward, feeds, cotangent, grads, c.name, NONSMOOTH.has(c.op) ? 1e-3 : 1e-2, 2e-2);
     await Promise.all([backward.release(), forward.release()]);
   }
 });
+
+const NONSMOOTH = new Set(['Max', 'Min', 'ReduceMax', 'ReduceMin', 'Relu', 'Abs']);
 
 test('buildBackward names an op without a rule and a gradient that does not exist', () => {
   const c: GoldenCase = { name: 'hardmax', op: 'Hardmax', attrs: {}, inputs: [{ name: 'x', type: 'float', shape: [2, 3], data: [1, 2, 3, 4, 5, 6], const: false }], outputs: [[2, 3]], cotangents: [[]], grads: {} };

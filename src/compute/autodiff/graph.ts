@@ -155,7 +155,7 @@ function inferNode(n: Node, ranks: Map<string, number>, types: Map<string, numbe
     case 'MatMul': set(Math.max(r(0) ?? NaN, r(1) ?? NaN)); break;
     case 'Gemm': set(2); break;
     case 'Split': for (let k = 0; k < out.length; k++) set(r(0), types.get(input[0]!), k); break;
-    case 'ReduceMean': case 'ReduceSum': case 'ReduceLogSumExp': case 'ReduceMax': {
+    case 'ReduceMean': case 'ReduceSum': case 'ReduceLogSumExp': case 'ReduceMax': case 'ReduceMin': {
       const keep = intAttr(n, 'keepdims', 1) === 1;
       const axes = axesOf();
       set(keep ? r(0) : axes && r(0) !== undefined ? r(0)! - axes.length : axes === undefined ? 0 : undefined);

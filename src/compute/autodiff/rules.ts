@@ -60,6 +60,15 @@ function keepDims(c: RuleContext, n: Node, t: string, axes: number[]): string {
   return intAttr(n, 'keepdims', 1) === 1 ? t : c.e.op('Unsqueeze', [t, c.e.constant('int64', axes, [axes.length])]);
 }
 
+function extremeRule(c: RuleContext, n: Node, gy: (string | undefined)[]): (string | undefined)[] {
+  if (!gy[0]) return [];
+  const x = I(n)[0]!;
+  const axes = reductionAxes(c, n);
+  const hit = c.e.op('Cast', [c.e.op('Equal', [x, keepDims(c, n, O(n)[0]!, axes)])], { to: 1 });
+  const ties = c.e.op('ReduceSum', [hit, c.e.constant('int64', axes, [axes.length])], { keepdims: 1 });
+  return [c.e.op('Mul', [hit, c.e.op('Div', [keepDims(c, n, gy[0], axes), ties])])];
+}
+
 const reshapeLike: Rule = (c, n, gy) => [gy[0] ? c.e.op('Reshape', [gy[0], c.e.op('Shape', [I(n)[0]!])]) : undefined];
 
 export const RULES: Record<string, Rule> = {
@@ -170,6 +179,9 @@ export const RULES: Record<string, Rule> = {
     const axes = reductionAxes(c, n);
     return [c.e.op('Mul', [keepDims(c, n, gy[0], axes), c.e.op('Exp', [c.e.op('Sub', [x, keepDims(c, n, O(n)[0]!, axes)])])])];
   },
+  // The cotangent goes to the extreme elements, split evenly among ties (as torch's amax/amin).
+  ReduceMax: (c, n, gy) => extremeRule(c, n, gy),
+  ReduceMin: (c, n, gy) => extremeRule(c, n, gy),
   // Over the last axes from `axis`: x̂ = (x − μ)/σ, y = x̂·w + b. gx = (ĝ − mean ĝ − x̂·mean(ĝ·x̂))/σ with ĝ = gy·w.
   LayerNormalization: (c, n, gy, wanted) => {
     if (!gy[0]) return [];
