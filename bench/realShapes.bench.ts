@@ -6,6 +6,9 @@
 // time (wall seconds, peak RSS). Ratios against torch from the same run; nothing here is asserted in `npm test`.
 // Goals: ≥ 1.0× torch's speed with ≤ 1/3 of its peak RSS on the 0.5B and 1B shapes; the 7B shape runs at all, peak RSS
 // < 2 GB (torch in float32 cannot load it on a 24 GB machine: the script says so instead of being OOM-killed).
+// Gradient saliency (issue #17): integrated gradients (20 steps) and gradient × input explaining the last of 256 tokens,
+// `saliency --method ig|grad-input` against torch autograd in the same script (goal ≥ 1.0× torch; peak RSS within 2×
+// of the forward pass's).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -52,16 +55,35 @@ async function benchText(model: string, tokens: number): Promise<{ file: string;
   return { file, idsFile };
 }
 
-interface Job { analysis: 'bi' | 'ppl' | 'ablation'; tokens: number }
+/** A text of exactly `tokens` tokens (the bench text cut after its token `tokens`): saliency explains one window whole. */
+async function exactText(model: string, tokens: number): Promise<{ file: string; idsFile: string }> {
+  const { file } = await benchText(model, tokens);
+  const tokenizer = await TextTokenizer.load(model);
+  const spans = await tokenizer.encode(readFileSync(file, 'utf8'));
+  const text = readFileSync(file, 'utf8').slice(0, spans[tokens - 1]!.end);
+  const ids = (await tokenizer.encode(text)).map((s) => s.id);
+  if (ids.length !== tokens) throw new Error(`the bench text cut after token ${tokens} re-encodes to ${ids.length} tokens`);
+  const exact = { file: join(OUT, `real-text-${tokens}.txt`), idsFile: join(OUT, `real-ids-${tokens}.json`) };
+  writeFileSync(exact.file, text);
+  writeFileSync(exact.idsFile, JSON.stringify(ids));
+  return exact;
+}
+
+interface Job { analysis: 'bi' | 'ppl' | 'ablation' | 'ig' | 'grad-input'; tokens: number }
+const GRADIENT_JOBS: Job[] = [{ analysis: 'ig', tokens: 256 }, { analysis: 'grad-input', tokens: 256 }];
 const JOBS: Record<string, Job[]> = {
-  'qwen0.5b': [{ analysis: 'bi', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
+  'qwen0.5b': [{ analysis: 'bi', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }, ...GRADIENT_JOBS],
   llama1b: [{ analysis: 'bi', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
   'llama1b-norope': [{ analysis: 'bi', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
   llama7b: [{ analysis: 'bi', tokens: 256 }, { analysis: 'ablation', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
 };
-const LABEL = { bi: 'Block Influence', ppl: 'perplexity', ablation: 'ablation, every block' } as const;
+const LABEL = { bi: 'Block Influence', ppl: 'perplexity', ablation: 'ablation, every block', ig: 'saliency IG, 20 steps', 'grad-input': 'saliency grad × input' } as const;
+const IG_STEPS = 20;
 
 function cliArgs(dir: string, job: Job, text: string): string[] {
+  if (job.analysis === 'ig' || job.analysis === 'grad-input') {
+    return [CLI, 'saliency', dir, '--method', job.analysis, ...(job.analysis === 'ig' ? ['--steps', String(IG_STEPS)] : []), '--text-file', text, '--json'];
+  }
   const common = ['--text-file', text, '--max-tokens', String(job.tokens), '--json'];
   if (job.analysis === 'ppl') return [CLI, 'perplexity', dir, ...common];
   return [CLI, 'layers', dir, '--metric', job.analysis === 'bi' ? 'block-influence' : 'ablation', ...common];
@@ -70,13 +92,21 @@ function cliArgs(dir: string, job: Job, text: string): string[] {
 /** How far the two sides' numbers are apart (max |Δ| of the block scores, or of the mean NLL). */
 function agreement(job: Job, ours: Record<string, unknown>, torch: Record<string, unknown>): string {
   if (job.analysis === 'ppl') return `|Δnll| ${Math.abs((ours.nll as number) - (torch.nll as number)).toExponential(1)}`;
+  if (job.analysis === 'ig' || job.analysis === 'grad-input') {
+    const scores = (ours.tokens as { score: number }[]).map((t) => t.score);
+    const values = torch.values as number[];
+    const scale = Math.max(...values.map(Math.abs));
+    const worst = Math.max(...scores.map((s, i) => Math.abs(s - values[i]!)));
+    const deltas = job.analysis === 'ig' ? `; delta ${(ours.delta as number).toExponential(1)} / torch ${(torch.delta as number).toExponential(1)}` : '';
+    return `max |Δ|/max ${(worst / scale).toExponential(1)}${deltas}`;
+  }
   const scores = [...(ours.layers as { index: number; score: number }[])].sort((a, b) => a.index - b.index).map((l) => l.score);
   const values = torch.values as number[];
   const worst = Math.max(...scores.map((s, l) => Math.abs(s - values[l]!) / (job.analysis === 'ablation' ? values[l]! : 1)));
   return `max ${job.analysis === 'ablation' ? 'rel ' : ''}|Δ| ${worst.toExponential(1)}`;
 }
 
-/** BENCH_JOBS / --jobs: `bi,ppl,ablation` or `bi:256,ppl:2048` (analysis, optionally its token count); absent: all. */
+/** BENCH_JOBS / --jobs: `bi,ppl,ablation,ig,grad-input` or `bi:256,ppl:2048` (analysis, optionally its token count); absent: all. */
 function selected(job: Job, jobs: string[] | undefined): boolean {
   return !jobs || jobs.some((j) => { const [a, t] = j.split(':'); return a === job.analysis && (t === undefined || Number(t) === job.tokens); });
 }
@@ -98,13 +128,15 @@ export async function realShapesBench(names: string[], jobs?: string[]): Promise
     if (bytes < 8e9) spawnSync('sh', ['-c', `cat '${dir}'/*.safetensors > /dev/null`]);
     for (const job of (JOBS[name] ?? JOBS['qwen0.5b']!).filter((j) => selected(j, jobs))) {
       process.stderr.write(`bench: ${name} ${job.analysis} ${job.tokens} tokens: ours\n`);
-      const ours = timed(process.execPath, cliArgs(dir, job, text.file));
+      const gradient = job.analysis === 'ig' || job.analysis === 'grad-input';
+      const input = gradient ? await exactText(dir, job.tokens) : text;
+      const ours = timed(process.execPath, cliArgs(dir, job, input.file));
       process.stderr.write(`bench: ${name} ${job.analysis} ${job.tokens} tokens: torch\n`);
-      const torch = timed(PYTHON, [TORCH, dir, text.idsFile, '--analysis', job.analysis, '--tokens', String(job.tokens)]);
+      const torch = timed(PYTHON, [TORCH, dir, input.idsFile, '--analysis', job.analysis, '--tokens', String(job.tokens), ...(job.analysis === 'ig' ? ['--steps', String(IG_STEPS)] : [])]);
       const oursJson = ours.code === 0 ? (JSON.parse(ours.stdout) as Record<string, unknown>) : undefined;
       const torchJson = torch.code === 0 ? (JSON.parse(torch.stdout) as Record<string, unknown>) : undefined;
       // Tokens pushed through the model: ablation runs one pass per block.
-      const passes = job.analysis === 'ablation' ? (SHAPES[name]!().config.num_hidden_layers as number) : 1;
+      const passes = job.analysis === 'ablation' ? (SHAPES[name]!().config.num_hidden_layers as number) : job.analysis === 'ig' ? IG_STEPS : 1;
       const rate = (r: Run) => `${((job.tokens * passes) / r.seconds).toFixed(0)} tok/s`;
       const side = (r: Run, ok: boolean) => (ok ? `${r.seconds.toFixed(1)} s (CPU ${r.cpuSeconds.toFixed(1)} s) / ${r.peakMb.toFixed(0)} MB` : `no result, exit ${r.code} (${r.seconds.toFixed(1)} s, ${r.peakMb.toFixed(0)} MB)`);
       rows.push([
@@ -185,7 +217,7 @@ function listArg(argv: string[], name: string, env: string | undefined, allValue
 if (require.main === module) {
   const names = requestedShapes();
   if (names.length === 0) {
-    console.error(`usage: node out/bench/realShapes.bench.js --real SHAPE[,SHAPE...] [--jobs bi,ppl,ablation | --every]   (${Object.keys(SHAPES).join(', ')}, or all)`);
+    console.error(`usage: node out/bench/realShapes.bench.js --real SHAPE[,SHAPE...] [--jobs bi,ppl,ablation,ig,grad-input | --every]   (${Object.keys(SHAPES).join(', ')}, or all)`);
     process.exit(2);
   }
   if (!existsSync(CLI)) throw new Error(`${CLI} missing: npm run build first`);

@@ -10,6 +10,10 @@ It tokenizes nothing: IDS_JSON is the list of token ids the TypeScript bench got
                         cos(input of block l, output of block l), before the final norm (docs/analyses.md)
   --analysis ppl        perplexity on the first --tokens ids, one window: exp(mean NLL over positions 1..n-1)
   --analysis ablation   perplexity with each block skipped in turn (its residual updates left out)
+  --analysis grad-input / ig   token saliency of the last of the --tokens ids from the ones before it, by torch
+                        autograd: Σ embedding × d log p / d embedding per token; integrated gradients from the zero
+                        embedding over --steps Gauss–Legendre nodes (one forward + backward per step, as Captum with
+                        internal_batch_size 1), values per token and delta = |Σ values − (F(x) − F(0))|
 Prints one JSON line: {analysis, tokens, loadSeconds, seconds, values | perplexity, nll, peakRssMb}.
 Before loading, it estimates the memory the float32 model and the pass need; when that exceeds MemAvailable it prints
 {"refused": "..."} and exits 3 instead of being killed by the OOM killer (the Llama-2-7B shape: ~27 GB in float32).
@@ -29,7 +33,8 @@ import torch
 p = argparse.ArgumentParser()
 p.add_argument('model')
 p.add_argument('ids')
-p.add_argument('--analysis', choices=['bi', 'ppl', 'ablation'], required=True)
+p.add_argument('--analysis', choices=['bi', 'ppl', 'ablation', 'grad-input', 'ig'], required=True)
+p.add_argument('--steps', type=int, default=20)
 p.add_argument('--tokens', type=int, required=True)
 p.add_argument('--threads', type=int, default=os.cpu_count())
 args = p.parse_args()
@@ -37,6 +42,11 @@ torch.set_num_threads(args.threads)
 
 config = json.load(open(os.path.join(args.model, 'config.json')))
 ids = json.load(open(args.ids))[:args.tokens]
+GRADIENT = args.analysis in ('grad-input', 'ig')
+if GRADIENT:
+    # The last token is the target, predicted from the others; it is never fed.
+    TARGET = ids[-1]
+    ids = ids[:-1]
 T = len(ids)
 L = config['num_hidden_layers']
 D = config['hidden_size']
@@ -66,6 +76,8 @@ params = V * D * (1 if TIED else 2) + D + L * (2 * D + D * H * HD * 2 + D * KV *
 activations = 4 * (T * (4 * D + 2 * (H + 2 * KV) * HD + 3 * I) + 3 * H * T * T + 2 * min(T, LOGIT_CHUNK) * V)
 if args.analysis == 'bi':
     activations += 12 * (L + 1) * T * D  # the stream in float32 and in float64
+if GRADIENT:
+    activations *= 2 * L  # autograd keeps every block's activations, and their gradients
 need = 4 * params + activations + 400 * 2**20  # + the interpreter, torch and numpy themselves
 available = next(int(line.split()[1]) * 1024 for line in open('/proc/meminfo') if line.startswith('MemAvailable:'))
 if need > available:
@@ -186,10 +198,43 @@ def nll(skip=None):
     return total
 
 
+def log_p_target(token_embeddings):
+    """log p(TARGET | ids) from [T, D] token embeddings."""
+    h = token_embeddings
+    for l in range(L):
+        h = block(h, l)
+    logits = rms_norm(h[-1:], W['model.norm.weight']) @ head.T
+    return torch.log_softmax(logits[0].double(), dim=-1)[TARGET]
+
+
+def gradient_at(e):
+    x = e.detach().clone().requires_grad_(True)
+    f = log_p_target(x)
+    (g,) = torch.autograd.grad(f, x)
+    return f.item(), g
+
+
 start = time.perf_counter()
 result = {'analysis': args.analysis, 'tokens': T, 'threads': args.threads}
+if GRADIENT:
+    e = W['model.embed_tokens.weight'][torch.tensor(ids)]
+    if args.analysis == 'grad-input':
+        _, g = gradient_at(e)
+        result['values'] = (g.double() * e.double()).sum(-1).tolist()
+    else:
+        nodes, weights = np.polynomial.legendre.leggauss(args.steps)
+        total = torch.zeros(T, dtype=torch.float64)
+        for a, w in zip((nodes + 1) / 2, weights / 2):
+            _, g = gradient_at(e * float(a))
+            total += float(w) * (g.double() * e.double()).sum(-1)
+        with torch.no_grad():
+            f1, f0 = log_p_target(e).item(), log_p_target(torch.zeros_like(e)).item()
+        result['values'] = total.tolist()
+        result['delta'] = abs(total.sum().item() - (f1 - f0))
 with torch.no_grad():
-    if args.analysis == 'bi':
+    if GRADIENT:
+        pass
+    elif args.analysis == 'bi':
         stream = [h.double() for h in residual_stream()]
         result['values'] = [(1 - torch.nn.functional.cosine_similarity(stream[l], stream[l + 1], dim=-1, eps=0.0).mean()).item() for l in range(L)]
     elif args.analysis == 'ppl':

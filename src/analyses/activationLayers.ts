@@ -3,6 +3,8 @@
 //   angular          mean over positions of arccos(cos)/π
 //   ablation         perplexity with block l skipped (its residual updates left out), from shared block passes
 //   wanda            mean |W|·‖X‖₂ over the block's linear weights (wanda.ts)
+//   taylor           Σ |W ⊙ ∂L/∂W| over the block's weights, L the mean NLL of the text (LLM-Pruner; taylor.ts)
+//   fisher           ½ Σ F_ii·W_i² over the block's weights, F the diagonal empirical Fisher of per-token NLLs (fisher.ts)
 // Each block's cosines are taken as it finishes, so only the stream entering and leaving it is held.
 import { openModelRunner, type ModelRunner } from '../compute/modelRunner';
 import { InputError, throwIfAborted } from '../errors';
@@ -12,6 +14,8 @@ import { rank, type LayerMetric } from './layerMetrics';
 import { cosineAt } from './logits';
 import type { TextAnalysisInput, TokenizedText } from './textInput';
 import { tokenizeText, windowBatches } from './textInput';
+import { fisherScores } from './fisher';
+import { taylorScores } from './taylor';
 import { refuseWandaOnExperts, wandaScores } from './wanda';
 
 export async function* activationLayers(input: TextAnalysisInput & { metric: Exclude<LayerMetric, 'weight-l2'> }, signal?: AbortSignal): AsyncGenerator<Progress, LayersResult> {
@@ -24,6 +28,8 @@ export async function* activationLayers(input: TextAnalysisInput & { metric: Exc
     if (input.metric === 'wanda') refuseWandaOnExperts(model);
     if (input.metric === 'wanda' && model.linearSites.length === 0) throw new InputError(`${input.model}: wanda needs the linear layers' inputs, which only graphs built from a Hugging Face directory expose`);
     if (input.metric === 'wanda') scores = yield* wandaScores(model, text, signal);
+    else if (input.metric === 'taylor') scores = yield* taylorScores(model, text, signal);
+    else if (input.metric === 'fisher') scores = yield* fisherScores(model, text, signal);
     else if (input.metric === 'ablation') scores = yield* ablationPerplexities(model, text, signal);
     else scores = yield* cosineScores(model, text, input.metric, signal);
     return {

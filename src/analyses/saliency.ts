@@ -4,6 +4,8 @@
 //   reagent    ReAGent-style random replacement: per seed, masks that replace ~30% of the tokens with random
 //              vocabulary tokens; a token's score is the mean drop of log p(target) when it was replaced minus when
 //              it was kept. Mean ± sd over seeds says how stable the explanation is.
+//   ig, grad-input, grad  gradient methods on the block engine's backward graphs (gradientSaliency.ts); ig takes
+//              --steps and reports its convergence delta
 //   attention  attention rollout (Abnar & Zuidema): per block, head-averaged attention mixed half with identity,
 //              rows renormalised, multiplied through the blocks; the flow from each token to the target positions
 import { openModelRunner, type ModelRunner } from '../compute/modelRunner';
@@ -12,11 +14,13 @@ import { loadModelTokenizer } from '../compute/modelTokenizer';
 import type { TokenSpan } from '../compute/tokenizer';
 import { InputError, throwIfAborted } from '../errors';
 import type { Progress, SaliencyMethod, SaliencyResult, SaliencyToken } from '../protocol/results';
+import { DEFAULT_IG_STEPS, SALIENCY_METHOD_INFO } from '../protocol/saliencyMethods';
 import { observeBlocks, withProgress } from './blockPass';
+import { gradientScores } from './gradientSaliency';
 import { logProbsOf } from './logits';
 import { contextLength, DEFAULT_MAX_TOKENS, readText, type TextAnalysisInput } from './textInput';
 
-export const SALIENCY_METHODS: readonly SaliencyMethod[] = ['occlusion', 'reagent', 'attention'];
+export { SALIENCY_METHODS } from '../protocol/saliencyMethods';
 const REPLACE_PROBABILITY = 0.3;
 /** Batches hold at most this many logits (floats), whatever the text length: 64 MB. */
 const MAX_BATCH_LOGITS = 16 * 2 ** 20;
@@ -28,10 +32,15 @@ export interface SaliencyInput extends TextAnalysisInput {
   target?: string;
   method: SaliencyMethod;
   seeds: number;
+  /** Integrated gradients' steps (default DEFAULT_IG_STEPS). */
+  steps?: number;
 }
 
 export async function* saliency(input: SaliencyInput, signal?: AbortSignal): AsyncGenerator<Progress, SaliencyResult> {
   if (!Number.isSafeInteger(input.seeds) || input.seeds < 1 || input.seeds > 1000) throw new InputError(`seeds must be an integer from 1 to 1000 (got ${input.seeds})`);
+  const steps = input.steps ?? DEFAULT_IG_STEPS;
+  if (!Number.isSafeInteger(steps) || steps < 1 || steps > 1000) throw new InputError(`steps must be an integer from 1 to 1000 (got ${steps})`);
+  let delta: number | undefined;
   yield { message: `Building ${input.model}` };
   const model = await openModelRunner(input.model, input.providers, signal, input.residualStream);
   try {
@@ -72,6 +81,12 @@ export async function* saliency(input: SaliencyInput, signal?: AbortSignal): Asy
         yield { message: `Random replacement, seed ${seed + 1}/${input.seeds}`, fraction: seed / input.seeds };
         perSeed.push(yield* withProgress((onProgress) => replacementScores(scorer, contextIds, baseline, seed, model.vocab, special, signal, onProgress), `Seed ${seed + 1}/${input.seeds}`, seed / input.seeds, (seed + 1) / input.seeds));
       }
+    } else if (SALIENCY_METHOD_INFO[input.method].gradient) {
+      const method = input.method as 'ig' | 'grad-input' | 'grad';
+      yield { message: SALIENCY_METHOD_INFO[method].label, fraction: 0 };
+      const out = yield* withProgress((onProgress) => gradientScores(model, contextIds, targetIds, method, steps, signal, onProgress), SALIENCY_METHOD_INFO[method].label);
+      perSeed.push(out.scores);
+      delta = out.delta;
     } else {
       if (!model.canExposeAttention) throw new InputError(`${input.model}: attention rollout needs the attention probabilities, which only graphs built from a Hugging Face directory expose (use occlusion or reagent)`);
       yield { message: 'Attention rollout', fraction: 0 };
@@ -85,6 +100,7 @@ export async function* saliency(input: SaliencyInput, signal?: AbortSignal): Asy
       target: { text: input.target ?? target[0]!.text, tokens: targetIds.length, logProbability: baseline, fromText: input.target === undefined },
       seeds: perSeed.length,
       tokens: context.map((span, i) => ({ text: span.text, start: span.start, end: span.end, ...meanSd(perSeed.map((scores) => scores[i]!)) }) satisfies SaliencyToken),
+      ...(input.method === 'ig' ? { steps, delta: delta! } : {}),
       devicesSkipped: model.devicesSkipped,
       ...(model.devices ? { devices: model.devices } : {}),
       warnings: input.method !== 'reagent' && input.seeds > 1 ? [`${input.method} is deterministic: seeds do not apply (sd is 0)`] : [],

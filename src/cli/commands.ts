@@ -79,12 +79,16 @@ export const COMMANDS: Record<string, Command> = {
   layers: {
     summary: 'layers PATH [--metric M]   one score per block, ranked (weight-l2)',
     help:
-      'Usage: importance-lens layers PATH [--metric weight-l2|block-influence|angular|ablation|wanda] [--text-file F] [--max-tokens N] [--json]\n\n' +
+      'Usage: importance-lens layers PATH [--metric weight-l2|block-influence|angular|ablation|wanda|taylor|fisher]\n' +
+      '                                [--text-file F] [--max-tokens N] [--json]\n\n' +
       'Scores every block and ranks them (rank 1 = most important). weight-l2: Frobenius norm of the block\'s weights.\n' +
       'The activation metrics run the model (a Hugging Face directory of a supported family; a .gguf file: llama,\n' +
       'qwen2, qwen3, gemma, gemma2, gemma3, phi3) on the text of F (its first N tokens, default 512, in windows of the model\'s context):\n' +
       'block-influence = 1 − mean cos(input, output) of the block over all positions (ShortGPT); angular = mean\n' +
-      'arccos(cos)/π; ablation = perplexity with the block skipped; wanda = mean |W|·‖X‖₂ over the block\'s linear weights (Wanda), X the layer inputs on the text.',
+      'arccos(cos)/π; ablation = perplexity with the block skipped; wanda = mean |W|·‖X‖₂ over the block\'s linear weights (Wanda), X the layer inputs on the text;\n' +
+      'taylor = Σ |W ⊙ ∂L/∂W| over the block\'s weights (LLM-Pruner\'s first-order Taylor), L the mean NLL of the text,\n' +
+      'gradients from the backward graphs the engine builds (Hugging Face GPT-2 and Llama-family models); fisher = ½ Σ F·W² over the block\'s weights, F the diagonal\n' +
+      'empirical Fisher (mean over tokens of the squared gradient of each token\'s NLL; one backward pass per token).',
     options: { metric: { type: 'string' }, ...TEXT_OPTIONS },
     positionals: 1,
     run: async (args) => {
@@ -132,15 +136,20 @@ export const COMMANDS: Record<string, Command> = {
     },
   },
   saliency: {
-    summary: 'saliency MODEL --text T     which tokens drove the prediction (occlusion, reagent, attention)',
+    summary: 'saliency MODEL --text T     which tokens drove the prediction (occlusion, reagent, attention, ig, grad-input, grad)',
     help:
-      'Usage: importance-lens saliency MODEL (--text T | --text-file F) [--target C] [--method occlusion|reagent|attention]\n' +
-      '                                [--seeds R] [--max-tokens N] [--json]\n\n' +
+      'Usage: importance-lens saliency MODEL (--text T | --text-file F) [--target C]\n' +
+      '                                [--method occlusion|reagent|attention|ig|grad-input|grad] [--seeds R] [--steps N]\n' +
+      '                                [--max-tokens N] [--json]\n\n' +
       'Scores every token of the text by how much it supports the model\'s prediction of the target: the text\'s last\n' +
       'token, or the continuation C. occlusion (default): drop in log p(target) when the token is left out.\n' +
       'reagent: random replacement of ~30% of the tokens over R seeds (default 5); score = mean drop when replaced −\n' +
-      'when kept, with the sd over seeds. attention: attention rollout. start/end are offsets into the text.',
-    options: { text: { type: 'string' }, target: { type: 'string' }, method: { type: 'string' }, seeds: { type: 'string' }, ...TEXT_OPTIONS },
+      'when kept, with the sd over seeds. attention: attention rollout. Gradient methods (a Hugging Face directory;\n' +
+      'gradients of log p(target) w.r.t. the token embeddings, computed by the backward graphs the engine builds): ig:\n' +
+      'integrated gradients from the zero embedding over N steps (default 20; the result adds delta, the\n' +
+      'completeness gap |Σ scores − (F(text) − F(zero))|); grad-input: Σ embedding × gradient; grad: the gradient\'s\n' +
+      'L2 norm. start/end are offsets into the text.',
+    options: { text: { type: 'string' }, target: { type: 'string' }, method: { type: 'string' }, seeds: { type: 'string' }, steps: { type: 'string' }, ...TEXT_OPTIONS },
     positionals: 1,
     run: async (args) => {
       const text = textSource(args, 'saliency', true);
@@ -148,9 +157,11 @@ export const COMMANDS: Record<string, Command> = {
       const method = (args.values.method ?? 'occlusion') as SaliencyMethod;
       if (!SALIENCY_METHODS.includes(method)) throw new InputError(`saliency: unknown method '${String(method)}' (one of ${SALIENCY_METHODS.join(', ')})`);
       const seeds = positiveInteger(args, 'seeds', 'saliency') ?? (method === 'reagent' ? 5 : 1);
+      const steps = positiveInteger(args, 'steps', 'saliency');
+      if (steps !== undefined && method !== 'ig') throw new InputError(`saliency: --steps applies to --method ig only (got --method ${method})`);
       const maxTokens = positiveInteger(args, 'max-tokens', 'saliency');
       const target = typeof args.values.target === 'string' ? args.values.target : undefined;
-      const { result } = await analyse({ analysis: 'saliency', model: path(args), text, method, seeds, ...(target !== undefined ? { target } : {}), ...(maxTokens ? { maxTokens } : {}), ...residualStream(args) });
+      const { result } = await analyse({ analysis: 'saliency', model: path(args), text, method, seeds, ...(steps ? { steps } : {}), ...(target !== undefined ? { target } : {}), ...(maxTokens ? { maxTokens } : {}), ...residualStream(args) });
       return args.values.json ? json(result) : `${renderSaliency(result)}\n`;
     },
   },

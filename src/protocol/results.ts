@@ -230,7 +230,8 @@ export interface PerplexityResult {
   warnings: string[];
 }
 
-export type SaliencyMethod = 'occlusion' | 'reagent' | 'attention';
+/** Names and descriptions of each: protocol/saliencyMethods.ts. */
+export type SaliencyMethod = 'occlusion' | 'reagent' | 'attention' | 'ig' | 'grad-input' | 'grad';
 
 export interface SaliencyToken {
   text: string;
@@ -255,6 +256,9 @@ export interface SaliencyResult {
   target: { text: string; tokens: number; logProbability: number; fromText: boolean };
   seeds: number;
   tokens: SaliencyToken[];
+  /** Integrated gradients only: the path's steps, and the completeness gap |Σ scores − (F(text) − F(baseline))| (F = log p(target); as Captum's convergence delta). */
+  steps?: number;
+  delta?: number;
   /** Providers earlier in the user's order that could not start here, with why (JSON only; the CLI text omits them). */
   devicesSkipped: string[];
   warnings: string[];

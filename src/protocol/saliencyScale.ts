@@ -2,6 +2,7 @@
 // has the same colour in both. Orange = supports the prediction, blue = against (readable with the common colour
 // vision deficiencies); translucent, so the text stays legible on light and dark themes. Pure: the webview imports it.
 import type { SaliencyMethod } from './results';
+import { SALIENCY_METHOD_INFO } from './saliencyMethods';
 
 /**
  * −3..3: sign = direction, magnitude = strength relative to the largest |score| of the result; 0 = negligible.
@@ -40,8 +41,6 @@ export function formatScore(score: number, sd: number): string {
   return `${score > 0 ? '+' : ''}${digits(score)} ± ${digits(sd)}`;
 }
 
-const METHOD_NAMES: Record<SaliencyMethod, string> = { occlusion: 'occlusion', reagent: 'ReAGent', attention: 'attention rollout' };
-
 export function saliencyMethodName(method: SaliencyMethod): string {
-  return METHOD_NAMES[method];
+  return SALIENCY_METHOD_INFO[method].name;
 }

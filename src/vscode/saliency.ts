@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import { CancelledError, errorMessage, InputError } from '../errors';
 import type { SaliencyMethod, SaliencyResult } from '../protocol/results';
+import { SALIENCY_METHOD_INFO, SALIENCY_METHODS } from '../protocol/saliencyMethods';
 import { runAnalysis } from './analysisService';
 import { textModelDirectory } from './layersOnText';
 import { log } from './log';
@@ -13,7 +14,6 @@ import { showSaliencyPanel } from './saliencyPanel';
 import { runSettings } from './settings';
 
 const MODEL_KEY = 'importanceLens.saliencyModel';
-const METHODS: readonly SaliencyMethod[] = ['occlusion', 'reagent', 'attention'];
 
 export interface SaliencyArgs {
   /** A Hugging Face model directory (config.json + weights + tokenizer.json) or a .gguf file. */
@@ -44,7 +44,7 @@ function parseArgs(args: unknown): SaliencyArgs {
   const a = args as Record<string, unknown>;
   return {
     ...(typeof a.model === 'string' ? { model: a.model } : {}),
-    ...(typeof a.method === 'string' && (METHODS as readonly string[]).includes(a.method) ? { method: a.method as SaliencyMethod } : {}),
+    ...(typeof a.method === 'string' && (SALIENCY_METHODS as readonly string[]).includes(a.method) ? { method: a.method as SaliencyMethod } : {}),
     ...(typeof a.seeds === 'number' && Number.isInteger(a.seeds) && a.seeds >= 1 ? { seeds: a.seeds } : {}),
     ...(typeof a.target === 'string' && a.target !== '' ? { target: a.target } : {}),
   };
@@ -127,9 +127,10 @@ interface MethodItem extends vscode.QuickPickItem {
 async function pickMethod(model: string): Promise<SaliencyMethod | 'model' | undefined> {
   const { seeds } = runSettings();
   const items: (MethodItem | vscode.QuickPickItem)[] = [
-    { label: 'Occlusion', description: 'leave each token out', detail: 'Δ log-probability of the target when the token is removed; deterministic', choice: 'occlusion' },
-    { label: 'ReAGent', description: `random replacement, ${seeds} seed${seeds === 1 ? '' : 's'}`, detail: 'Mean drop of log p(target) when the token is replaced by random tokens; mean ± sd over seeds (importanceLens.seeds)', choice: 'reagent' },
-    { label: 'Attention rollout', description: 'attention flow to the target', detail: 'Head-averaged attention multiplied through the blocks; deterministic', choice: 'attention' },
+    ...SALIENCY_METHODS.map((choice): MethodItem => {
+      const { label, description, detail } = SALIENCY_METHOD_INFO[choice];
+      return { label, description: choice === 'reagent' ? `random replacement, ${seeds} seed${seeds === 1 ? '' : 's'}` : description, detail, choice };
+    }),
     { label: '', kind: vscode.QuickPickItemKind.Separator },
     { label: '$(folder) Pick another model…', description: model, choice: 'model' },
   ];

@@ -36,6 +36,7 @@ function header(result: SaliencyResult, document: string): HTMLElement {
     ['log p(target)', formatValue(result.target.logProbability), `Log-probability of the target (${result.target.tokens} token${result.target.tokens === 1 ? '' : 's'}) given the whole text`],
     ['method', saliencyMethodName(result.method), 'How each token’s support was measured'],
     ['seeds', seeds, 'Random seeds averaged; sd over them is the explanation’s stability'],
+    ...(result.delta !== undefined ? [['IG delta', `${formatValue(result.delta)} (${result.steps} steps)`, 'Convergence delta of integrated gradients: |Σ scores − (log p(target) − log p(target | zero embeddings))|; large means more steps are needed'] as [string, string, string]] : []),
     ['tokens', String(result.tokens.length), 'Context tokens scored'],
     ['device', result.device, 'Where the model ran'],
   ];

@@ -70,7 +70,8 @@ export class BlockEngine {
     private readonly reader: WeightReader,
     private readonly scratch: Scratch,
     private readonly blockTensors: readonly (readonly TensorInfo[])[],
-    private readonly roles: readonly BlockTensor[],
+    /** The block graph's weight inputs, in order (the same for every block). */
+    readonly roles: readonly BlockTensor[],
     /** By block variant (one entry, '', for families whose blocks all run one graph). */
     private readonly sessions: ReadonlyMap<string, InferenceSession>,
     private readonly embedding: { tokens: TensorInfo; positions?: TensorInfo; scale: number },
@@ -220,13 +221,18 @@ export class BlockEngine {
     rows.forEach((row, b) => row.forEach((id, t) => out.set(table.get(id)!, (b * seq + t) * hidden)));
     const { scale } = this.embedding;
     if (scale !== 1) for (let i = 0; i < out.length; i++) out[i] = out[i]! * scale;
-    if (this.embedding.positions) {
-      if (seq > this.spec.maxPositions) throw new InputError(`${seq} tokens is more than the model's ${this.spec.maxPositions} positions`);
-      const table = new Float32Array(seq * hidden);
-      await this.reader.readRows(this.embedding.positions, hidden, 0, seq, table, this.scratch, signal);
-      for (let b = 0; b < rows.length; b++) for (let i = 0; i < seq * hidden; i++) out[b * seq * hidden + i]! += table[i]!;
-    }
+    const positions = await this.positionRows(seq, signal);
+    if (positions) for (let b = 0; b < rows.length; b++) for (let i = 0; i < seq * hidden; i++) out[b * seq * hidden + i]! += positions[i]!;
     return out;
+  }
+
+  /** [seq, hidden] learned position rows 0..seq−1 that embed() adds (GPT-2), or undefined for rotary families. */
+  async positionRows(seq: number, signal?: AbortSignal): Promise<Float32Array | undefined> {
+    if (!this.embedding.positions) return undefined;
+    if (seq > this.spec.maxPositions) throw new InputError(`${seq} tokens is more than the model's ${this.spec.maxPositions} positions`);
+    const table = new Float32Array(seq * this.spec.hidden);
+    await this.reader.readRows(this.embedding.positions, this.spec.hidden, 0, seq, table, this.scratch, signal);
+    return table;
   }
 
   /**

@@ -15,6 +15,8 @@ export interface HeadRequest {
   /** [rows] token whose log-probability each row predicts; −1: none. */
   targets?: Int32Array;
   logits?: boolean;
+  /** Also return each row's log-sum-exp over the vocabulary (the backward pass of the head needs it). */
+  lse?: boolean;
   signal?: AbortSignal;
   onChunk?: (chunk: number, chunks: number) => void;
 }
@@ -24,6 +26,19 @@ export interface HeadOutput {
   logits?: Float32Array;
   /** [rows] log p(target) (NaN where no target), when targets were given. */
   logProbs?: Float64Array;
+  /** [rows] log Σ exp over the whole vocabulary, when asked for. */
+  lse?: Float64Array;
+}
+
+/** One vocabulary chunk's rows of the head matrix, valid until the generator has moved two chunks on. */
+export interface HeadChunk {
+  index: number;
+  chunks: number;
+  /** First vocabulary id of the chunk. */
+  first: number;
+  count: number;
+  /** [count, hidden]. */
+  weight: Float32Array;
 }
 
 export class HeadRunner {
@@ -34,7 +49,8 @@ export class HeadRunner {
     private readonly reader: WeightReader,
     private readonly scratch: Scratch,
     private readonly matrix: TensorInfo,
-    private readonly norm: Record<string, Float32Array>,
+    /** The final norm's weights by role (inputs of the head graph). */
+    readonly norm: Record<string, Float32Array>,
     readonly vocab: number,
     readonly hidden: number,
   ) {}
@@ -59,8 +75,11 @@ export class HeadRunner {
     return this.buffers.reduce((s, b) => s + b.byteLength, 0);
   }
 
-  async run(final: Float32Array, rows: number, request: HeadRequest): Promise<HeadOutput> {
-    const { Tensor } = onnxruntime();
+  /**
+   * The head matrix in chunks of chunkRows(rows) vocabulary rows, each next chunk read while the caller works on
+   * the current one (two buffers).
+   */
+  async *chunks(rows: number, signal?: AbortSignal): AsyncGenerator<HeadChunk> {
     const { vocab, hidden } = this;
     const size = this.chunkRows(rows);
     if (this.buffers.length === 0 || this.buffers[0]!.length < size * hidden) this.buffers = [new Float32Array(size * hidden), new Float32Array(size * hidden)];
@@ -68,8 +87,24 @@ export class HeadRunner {
     const load = (c: number) => {
       const count = Math.min(size, vocab - c * size);
       const out = this.buffers[c % 2]!.subarray(0, count * hidden);
-      return this.reader.readRows(this.matrix, hidden, c * size, count, out, this.scratch, request.signal).then(() => out);
+      return this.reader.readRows(this.matrix, hidden, c * size, count, out, this.scratch, signal).then(() => out);
     };
+    let pending = load(0);
+    try {
+      for (let c = 0; c < chunks; c++) {
+        throwIfAborted(signal);
+        const weight = await pending;
+        if (c + 1 < chunks) pending = load(c + 1);
+        yield { index: c, chunks, first: c * size, count: weight.length / hidden, weight };
+      }
+    } finally {
+      pending.catch(() => undefined);
+    }
+  }
+
+  async run(final: Float32Array, rows: number, request: HeadRequest): Promise<HeadOutput> {
+    const { Tensor } = onnxruntime();
+    const { vocab, hidden } = this;
     const lse = new Float64Array(rows).fill(-Infinity);
     const picked = new Float64Array(rows).fill(NaN);
     const logits = request.logits ? new Float32Array(rows * vocab) : undefined;
@@ -77,43 +112,33 @@ export class HeadRunner {
     const fetches = [HEAD_IO.lse, ...(request.targets ? [HEAD_IO.picked] : []), ...(logits ? [HEAD_IO.logits] : [])];
     const feeds: Record<string, InstanceType<typeof Tensor>> = { [HEAD_IO.hidden]: new Tensor('float32', final, [rows, hidden]) };
     for (const [role, values] of Object.entries(this.norm)) feeds[role] = new Tensor('float32', values, [values.length]);
-    let pending = load(0);
-    try {
-      for (let c = 0; c < chunks; c++) {
-        throwIfAborted(request.signal);
-        const weight = await pending;
-        if (c + 1 < chunks) pending = load(c + 1);
-        const first = c * size;
-        const count = weight.length / hidden;
-        const targets = request.targets;
-        if (targets) for (let r = 0; r < rows; r++) local[r] = BigInt(targets[r]! >= first && targets[r]! < first + count ? targets[r]! - first : 0);
-        feeds[HEAD_IO.weight] = new Tensor('float32', weight, [count, hidden]);
-        feeds[HEAD_IO.targets] = new Tensor('int64', local, [rows]);
-        const out = await this.session.run(feeds, fetches);
-        const chunkLse = out[HEAD_IO.lse]!.data as Float32Array;
-        for (let r = 0; r < rows; r++) {
-          const a = lse[r]!;
-          const b = chunkLse[r]!;
-          const m = Math.max(a, b);
-          lse[r] = m === -Infinity ? -Infinity : m + Math.log(Math.exp(a - m) + Math.exp(b - m));
-        }
-        if (targets) {
-          const values = out[HEAD_IO.picked]!.data as Float32Array;
-          for (let r = 0; r < rows; r++) if (targets[r]! >= first && targets[r]! < first + count) picked[r] = values[r]!;
-        }
-        if (logits) {
-          const values = out[HEAD_IO.logits]!.data as Float32Array;
-          for (let r = 0; r < rows; r++) logits.set(values.subarray(r * count, (r + 1) * count), r * vocab + first);
-        }
-        request.onChunk?.(c, chunks);
+    for await (const { index: c, chunks, first, count, weight } of this.chunks(rows, request.signal)) {
+      const targets = request.targets;
+      if (targets) for (let r = 0; r < rows; r++) local[r] = BigInt(targets[r]! >= first && targets[r]! < first + count ? targets[r]! - first : 0);
+      feeds[HEAD_IO.weight] = new Tensor('float32', weight, [count, hidden]);
+      feeds[HEAD_IO.targets] = new Tensor('int64', local, [rows]);
+      const out = await this.session.run(feeds, fetches);
+      const chunkLse = out[HEAD_IO.lse]!.data as Float32Array;
+      for (let r = 0; r < rows; r++) {
+        const a = lse[r]!;
+        const b = chunkLse[r]!;
+        const m = Math.max(a, b);
+        lse[r] = m === -Infinity ? -Infinity : m + Math.log(Math.exp(a - m) + Math.exp(b - m));
       }
-    } catch (error) {
-      pending.catch(() => undefined);
-      throw error;
+      if (targets) {
+        const values = out[HEAD_IO.picked]!.data as Float32Array;
+        for (let r = 0; r < rows; r++) if (targets[r]! >= first && targets[r]! < first + count) picked[r] = values[r]!;
+      }
+      if (logits) {
+        const values = out[HEAD_IO.logits]!.data as Float32Array;
+        for (let r = 0; r < rows; r++) logits.set(values.subarray(r * count, (r + 1) * count), r * vocab + first);
+      }
+      request.onChunk?.(c, chunks);
     }
     return {
       ...(logits ? { logits } : {}),
       ...(request.targets ? { logProbs: Float64Array.from(picked, (p, r) => (request.targets![r]! >= 0 ? p - lse[r]! : NaN)) } : {}),
+      ...(request.lse ? { lse } : {}),
     };
   }
 }

@@ -1,0 +1,210 @@
+// Gradients of a decoder's log-probabilities with respect to its input embeddings, on the block-streaming engine:
+// a forward sweep keeps the residual stream at every block boundary (nothing inside a block), the head's backward
+// runs in vocabulary chunks on the rows that have a target (headObjective.ts), and the blocks run backward in
+// reverse order, each backward graph recomputing its block's forward from the kept boundary (backward.ts). Block
+// weights stream from the checkpoint as in the forward pass: two blocks' weights, whatever the model's size.
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
+import { InputError, throwIfAborted } from '../../errors';
+import type { BlockEngine } from '../engine/blockEngine';
+import { activationBytesPerRow, ensureFits, freeBytes } from '../engine/memory';
+import { BLOCK_IO, HEAD_IO } from '../families/types';
+import { createSession, onnxruntime } from '../session';
+import { buildBackward, gradName } from './backward';
+import { buildHeadBackward, HEAD_GRADIENT, HEAD_OBJECTIVE_IO, OBJECTIVE_COTANGENT } from './headObjective';
+
+export interface GradientRequest {
+  /** [batch, seq, hidden] what enters block 0 (token embeddings, plus learned positions for GPT-2). */
+  embeddings: Float32Array;
+  batch: number;
+  seq: number;
+  /** [batch·seq] the token each position predicts, −1 where none: the objective is Σ log p(target) per row. */
+  targets: Int32Array;
+  signal?: AbortSignal;
+  onProgress?: (message: string, fraction: number) => void;
+  /**
+   * Also the gradient of every block weight, handed over block by block (last block first) with the block's
+   * weights, by role; both are valid only during the call.
+   */
+  onWeightGradient?: (layer: number, gradients: Record<string, Float32Array>, weights: Record<string, Float32Array>) => void;
+}
+
+export interface GradientOutput {
+  /** [batch, seq, hidden] d(Σ_t log p(target_t)) / d embeddings, per row. */
+  gradient: Float32Array;
+  /** [batch] Σ_t log p(target_t) of each row (float64 over float32 terms). */
+  logProbs: Float64Array;
+}
+
+/** Relative cost of a block's backward (recompute + two products per linear) against its forward, for progress. */
+const BACKWARD_COST = 3;
+
+export class ModelGradients {
+  /** By block variant: the block's backward graph that also outputs every weight's gradient, built when first asked for. */
+  private readonly weightBlocks = new Map<string, Promise<InferenceSession>>();
+
+  /** `blocks`: the backward graph of each block variant (Gemma 2/3 run sliding-window and global layers apart). */
+  private constructor(private readonly engine: BlockEngine, private readonly blocks: ReadonlyMap<string, InferenceSession>, private readonly head: InferenceSession) {}
+
+  static async open(engine: BlockEngine): Promise<ModelGradients> {
+    const { spec, family } = engine;
+    // An MoE block's experts run outside its graph (engine/moeRunner.ts): there is no one graph to differentiate.
+    if (family.mlp) throw new InputError(`gradient methods do not run on Mixture-of-Experts models (${spec.modelType}) in this version: their experts run outside the block graph; use occlusion or ReAGent`);
+    const blocks = new Map<string, InferenceSession>();
+    try {
+      for (const variant of variantsOf(engine)) {
+        blocks.set(variant, await createSession(buildBackward(family.buildBlock(spec, engine.roles, variant || undefined), { output: BLOCK_IO.out, wrt: [BLOCK_IO.hidden] }), engine.device));
+      }
+      const norm = Object.entries(engine.head.norm).map(([role, v]) => ({ role, name: role, shape: [v.length] }));
+      const head = await createSession(buildHeadBackward(family.buildHead(spec, norm)), engine.headDevice);
+      return new ModelGradients(engine, blocks, head);
+    } catch (error) {
+      for (const block of blocks.values()) await block.release();
+      throw error;
+    }
+  }
+
+  /**
+   * The memory a backward pass of `rows` rows of `seq` tokens needs, by part: the engine's weights and head chunk,
+   * per row the L + 1 kept block boundaries and the gradient, and a backward block's working set (the recomputed
+   * forward and its cotangents: about three forward blocks' activations); with weight gradients, one block's more.
+   */
+  needs(rows: number, seq: number, weightGradients = false): Record<string, number> {
+    const { engine } = this;
+    const stream = seq * engine.spec.hidden * 4;
+    return {
+      ...engine.needs(0, seq, 0),
+      'kept block boundaries': rows * (engine.layers + 2) * stream,
+      'backward activations': rows * 3 * activationBytesPerRow(engine.shape, seq),
+      ...(weightGradients ? { 'one block of weight gradients': engine.blockBytes } : {}),
+    };
+  }
+
+  /** The most rows (1..maxRows) of `seq` tokens whose backward pass fits in free memory. */
+  rowsThatFit(seq: number, maxRows: number, weightGradients = false): number {
+    const free = freeBytes();
+    const total = (rows: number) => Object.values(this.needs(rows, seq, weightGradients)).reduce((s, b) => s + b, 0);
+    let rows = Math.max(1, maxRows);
+    while (rows > 1 && total(rows) > free) rows--;
+    return rows;
+  }
+
+  /** Refuses a pass that does not fit, naming the need and what is free. */
+  ensureFits(rows: number, seq: number, weightGradients = false): void {
+    ensureFits(this.engine.directory, this.needs(rows, seq, weightGradients));
+  }
+
+  async release(): Promise<void> {
+    for (const block of this.blocks.values()) await block.release();
+    await this.head.release();
+    for (const weightBlock of this.weightBlocks.values()) await (await weightBlock.catch(() => undefined))?.release();
+  }
+
+  private weightSession(variant: string): Promise<InferenceSession> {
+    const { engine } = this;
+    let session = this.weightBlocks.get(variant);
+    if (!session) {
+      session = createSession(buildBackward(engine.family.buildBlock(engine.spec, engine.roles, variant || undefined), { output: BLOCK_IO.out, wrt: [BLOCK_IO.hidden, ...engine.roles.map((r) => r.role)] }), engine.device);
+      this.weightBlocks.set(variant, session);
+    }
+    return session;
+  }
+
+  async inputGradient(request: GradientRequest): Promise<GradientOutput> {
+    const { engine } = this;
+    const { batch, seq, signal } = request;
+    this.ensureFits(batch, seq, request.onWeightGradient !== undefined);
+    const { hidden, heads } = engine.spec;
+    const layers = engine.layers;
+    const total = layers * (1 + BACKWARD_COST) + 1;
+    const progress = (message: string, done: number) => request.onProgress?.(message, done / total);
+    const start = Date.now();
+    const seconds = () => `${((Date.now() - start) / 1000).toFixed(1)} s`;
+
+    // Forward: the residual stream at each block boundary.
+    const states: Float32Array[] = [request.embeddings];
+    for await (const block of engine.sweep(Array.from({ length: layers }, (_, l) => l), signal)) {
+      throwIfAborted(signal);
+      progress(`block ${block.layer + 1} / ${layers}, ${seconds()}`, block.layer);
+      states.push((await engine.runBlock(block, states[states.length - 1]!, batch, seq)).hidden);
+    }
+
+    // Head: only the rows that predict a target.
+    const rows: number[] = [];
+    request.targets.forEach((t, i) => t >= 0 && rows.push(i));
+    const final = states[layers]!;
+    const selected = new Float32Array(rows.length * hidden);
+    rows.forEach((r, k) => selected.set(final.subarray(r * hidden, (r + 1) * hidden), k * hidden));
+    const targets = Int32Array.from(rows, (r) => request.targets[r]!);
+    progress(`head, ${seconds()}`, layers);
+    const headGradient = rows.length > 0 ? await this.headGradient(selected, targets, signal) : { gradient: new Float32Array(0), logProbs: new Float64Array(0) };
+    const logProbs = new Float64Array(batch);
+    rows.forEach((r, k) => (logProbs[Math.floor(r / seq)]! += headGradient.logProbs[k]!));
+    let g: Float32Array = new Float32Array(batch * seq * hidden);
+    rows.forEach((r, k) => g.set(headGradient.gradient.subarray(k * hidden, (k + 1) * hidden), r * hidden));
+
+    // Blocks in reverse, each from its kept input.
+    const { Tensor } = onnxruntime();
+    const onesMask = new Float32Array(heads).fill(1);
+    const weightGradients = request.onWeightGradient;
+    const fetches = [gradName(BLOCK_IO.hidden), ...(weightGradients ? engine.roles.map((r) => gradName(r.role)) : [])];
+    for await (const block of engine.sweep(Array.from({ length: layers }, (_, l) => layers - 1 - l), signal)) {
+      throwIfAborted(signal);
+      const l = block.layer;
+      progress(`backward block ${l + 1} / ${layers}, ${seconds()}`, layers + 1 + (layers - 1 - l) * BACKWARD_COST);
+      const feeds: Record<string, OrtTensor> = {
+        [BLOCK_IO.hidden]: new Tensor('float32', states[l]!, [batch, seq, hidden]),
+        [BLOCK_IO.headMask]: new Tensor('float32', onesMask, [heads]),
+        [gradName(BLOCK_IO.out)]: new Tensor('float32', g, [batch, seq, hidden]),
+      };
+      for (const role of engine.roles) feeds[role.role] = new Tensor('float32', block.values[role.role]!, role.shape);
+      const variant = variantOf(engine, l);
+      const session = weightGradients ? await this.weightSession(variant) : this.blocks.get(variant)!;
+      const out = await session.run(feeds, fetches);
+      g = out[gradName(BLOCK_IO.hidden)]!.data as Float32Array;
+      if (weightGradients) weightGradients(l, Object.fromEntries(engine.roles.map((r) => [r.role, out[gradName(r.role)]!.data as Float32Array])), block.values);
+      states[l + 1] = new Float32Array(0);
+    }
+    return { gradient: g, logProbs };
+  }
+
+  /** d Σ_r log p(target_r) / d final hidden for [rows, hidden] `final`, and each row's log p. */
+  private async headGradient(final: Float32Array, targets: Int32Array, signal?: AbortSignal): Promise<{ gradient: Float32Array; logProbs: Float64Array }> {
+    const { engine } = this;
+    const { hidden } = engine.spec;
+    const rows = targets.length;
+    const { logProbs, lse } = await engine.runHead(final, rows, { targets, lse: true, ...(signal ? { signal } : {}) });
+    const { Tensor } = onnxruntime();
+    const feeds: Record<string, OrtTensor> = {
+      [HEAD_IO.hidden]: new Tensor('float32', final, [rows, hidden]),
+      [HEAD_OBJECTIVE_IO.lse]: new Tensor('float32', Float32Array.from(lse!), [rows]),
+      [HEAD_OBJECTIVE_IO.weight]: new Tensor('float32', new Float32Array(rows).fill(1), [rows]),
+      [OBJECTIVE_COTANGENT]: new Tensor('float32', Float32Array.of(1), []),
+    };
+    for (const [role, values] of Object.entries(engine.head.norm)) feeds[role] = new Tensor('float32', values, [values.length]);
+    const gradient = new Float64Array(rows * hidden);
+    const local = new BigInt64Array(rows);
+    const pick = new Float32Array(rows);
+    for await (const { first, count, weight } of engine.head.chunks(rows, signal)) {
+      for (let r = 0; r < rows; r++) {
+        const inside = targets[r]! >= first && targets[r]! < first + count;
+        local[r] = BigInt(inside ? targets[r]! - first : 0);
+        pick[r] = inside ? 1 : 0;
+      }
+      feeds[HEAD_IO.weight] = new Tensor('float32', weight, [count, hidden]);
+      feeds[HEAD_IO.targets] = new Tensor('int64', local, [rows]);
+      feeds[HEAD_OBJECTIVE_IO.pick] = new Tensor('float32', pick, [rows]);
+      const out = (await this.head.run(feeds, [HEAD_GRADIENT]))[HEAD_GRADIENT]!.data as Float32Array;
+      for (let i = 0; i < out.length; i++) gradient[i]! += out[i]!;
+    }
+    return { gradient: Float32Array.from(gradient), logProbs: logProbs! };
+  }
+}
+
+/** The block variant layer `l` runs ('' for families whose blocks all run one graph), as the forward engine picks it. */
+function variantOf(engine: BlockEngine, l: number): string {
+  return engine.family.blockVariant?.(engine.spec, l) ?? '';
+}
+
+function variantsOf(engine: BlockEngine): string[] {
+  return [...new Set(Array.from({ length: engine.layers }, (_, l) => variantOf(engine, l)))];
+}
