@@ -92,3 +92,38 @@ test('a backward pass that does not fit in free memory is refused with the need 
     await engine.release();
   }
 });
+
+// The families without a torch-autograd golden (their forward passes are checked against torch in their own tests):
+// the backward graphs, built by the same rules for their ops (q/k norms, (1 + w) norms, soft-capping, sliding-window
+// masks per block variant, partial rotary, parallel residuals, fused projections), against central finite differences
+// of the engine's own forward along a random direction: (F(x + εd) − F(x − εd)) / 2ε = ∇F · d.
+for (const name of ['qwen3-head-dim', 'gemma', 'gemma2', 'gemma3-text', 'phi3-longrope', 'gpt-neox-parallel', 'olmo2']) {
+  test(`${name}: d log p / d input embeddings agrees with finite differences of the forward pass`, async () => {
+    const engine = await BlockEngine.open(join(ROOT, 'test/fixtures/models', name));
+    const gradients = await ModelGradients.open(engine);
+    try {
+      const ids = [5, 17, 99, 3, 250, 42, 7, 311, 64, 128, 9, 500];
+      const seq = ids.length;
+      const targets = Int32Array.from({ length: seq }, (_, t) => (t >= 5 && t < seq - 1 ? ids[t + 1]! : -1));
+      const x = await engine.embed([ids]);
+      const { gradient, logProbs } = await gradients.inputGradient({ embeddings: x, batch: 1, seq, targets });
+      // A fixed direction of unit RMS per coordinate, scaled to the embeddings' size.
+      let rms = 0;
+      for (const v of x) rms += v * v;
+      rms = Math.sqrt(rms / x.length);
+      let state = 12345;
+      const d = Float32Array.from(x, () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31 - 0.5) * 2 * rms);
+      const eps = 1e-2;
+      const shifted = async (sign: number) => (await gradients.inputGradient({ embeddings: Float32Array.from(x, (v, i) => v + sign * eps * d[i]!), batch: 1, seq, targets })).logProbs[0]!;
+      const numeric = ((await shifted(1)) - (await shifted(-1))) / (2 * eps);
+      let analytic = 0;
+      for (let i = 0; i < d.length; i++) analytic += gradient[i]! * d[i]!;
+      assert.ok(Number.isFinite(logProbs[0]!));
+      assert.ok(Math.abs(numeric) > 1e-2, `${name}: the direction must move log p (finite difference ${numeric})`);
+      assert.ok(Math.abs(analytic - numeric) <= 2e-2 * Math.max(Math.abs(numeric), 1e-3), `${name}: ∇F·d ${analytic} vs finite difference ${numeric}`);
+    } finally {
+      await gradients.release();
+      await engine.release();
+    }
+  });
+}
