@@ -1,20 +1,20 @@
 // Activation registers contributions and nothing else: no file is read and no process is started until used.
 // The returned API runs analyses through the same service the panels use (other extensions, the in-host tests).
 import type * as vscode from 'vscode';
-import * as analysisService from './vscode/analysisService';
-import type { ImportanceLensApi } from './vscode/api';
-import * as checkpointEditor from './vscode/checkpointEditor';
-import * as commands from './vscode/commands';
-import * as configCodeLens from './vscode/configCodeLens';
-import * as configHover from './vscode/configHover';
-import * as csvHover from './vscode/csvHover';
-import * as jobLog from './vscode/jobLog';
-import { layersOnText } from './vscode/layersOnText';
-import * as layerRankings from './vscode/layerRankings';
-import * as log from './vscode/log';
-import * as plans from './vscode/plans';
-import * as saliency from './vscode/saliency';
-import * as statusBar from './vscode/statusBar';
+import * as analysisService from './vscode/shared/analysisService';
+import type { ImportanceLensApi } from './vscode/shared/api';
+import * as checkpointEditor from './vscode/model/checkpointEditor';
+import * as commands from './vscode/model/commands';
+import * as configCodeLens from './vscode/config/configCodeLens';
+import * as configHover from './vscode/config/configHover';
+import * as csvHover from './vscode/dataset/csvHover';
+import * as jobLog from './vscode/shared/jobLog';
+import { layersOnText } from './vscode/model/layersOnText';
+import * as layerRankings from './vscode/config/layerRankings';
+import * as log from './vscode/shared/log';
+import * as plans from './vscode/plan/plans';
+import * as saliency from './vscode/saliency/saliency';
+import * as statusBar from './vscode/shared/statusBar';
 
 export function activate(context: vscode.ExtensionContext): ImportanceLensApi {
   log.register(context);

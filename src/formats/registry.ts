@@ -1,6 +1,6 @@
 // The checkpoint formats this build reads: one row each, and everything else reads this table — detection by
 // content (detect.ts), the header reader (readers.ts), the message listing what is supported, the open dialog's
-// filters (src/vscode/commands.ts) and the custom editor's file patterns (package.json, kept equal by a unit test).
+// filters (src/vscode/model/commands.ts) and the custom editor's file patterns (package.json, kept equal by a unit test).
 // Adding a format: a reader under src/formats/<format>/, a member of CheckpointFormat (types.ts), one row here,
 // and its tests (CONTRIBUTING.md).
 import { readGgufHeader } from './gguf';

@@ -1,8 +1,8 @@
 // Inside a real VS Code: activation, contributed commands and menus, the custom editor, the panel.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { FinishedAnalysis } from '../../src/vscode/analysisService';
-import type { ImportanceLensApi } from '../../src/vscode/api';
+import type { FinishedAnalysis } from '../../src/vscode/shared/analysisService';
+import type { ImportanceLensApi } from '../../src/vscode/shared/api';
 import { EXTENSION_ID, waitFor, workspaceFile } from './helpers';
 
 const COMMANDS = ['analyze', 'saliency', 'clearSaliency', 'planPruning', 'applyPlan', 'previewPlan', 'verifyPlan', 'showPlan', 'compareWithBase', 'analyzeCsv', 'openReport', 'cancelJob'].map((c) => `importanceLens.${c}`);

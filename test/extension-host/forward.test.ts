@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { SaliencyResult } from '../../src/protocol/results';
-import type { ImportanceLensApi } from '../../src/vscode/api';
+import type { ImportanceLensApi } from '../../src/vscode/shared/api';
 import { EXTENSION_ID, waitFor, workspaceFile } from './helpers';
 
 const PHRASE = 'The LORD is my shepherd; I shall not want';

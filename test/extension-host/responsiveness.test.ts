@@ -6,7 +6,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import type { ImportanceLensApi } from '../../src/vscode/api';
+import type { ImportanceLensApi } from '../../src/vscode/shared/api';
 import { EXTENSION_ID } from './helpers';
 
 const SIDE = 4096;
