@@ -7,16 +7,12 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { drain } from '../../src/analyses';
-import { activationLayers } from '../../src/analyses/activationLayers';
-import { perplexity } from '../../src/analyses/perplexity';
 import { modelSpecFromConfig } from '../../src/arch/modelSpec';
 import { familyOf } from '../../src/compute/families';
 import { embeddingNormalizer, gemmaLayerTypes } from '../../src/compute/families/gemma';
-import { LanguageModel } from '../../src/compute/languageModel';
-import { TextTokenizer } from '../../src/compute/tokenizer';
 import { deriveFacts } from '../../src/config/derived';
 import { InputError } from '../../src/errors';
+import { assertForwardMatches, assertTextMetricsMatch } from './familyGolden';
 import { DIST, ROOT, tempDir, writeTemp } from './helpers';
 
 interface GoldenModel {
@@ -40,33 +36,12 @@ const config = (name: string) => JSON.parse(readFileSync(join(FIXTURES, name, 'c
 
 for (const [name, g] of Object.entries(golden.models)) {
   test(`${name}: logits, perplexity, Block Influence, ablation and parameters match torch`, async () => {
-    const directory = join(ROOT, g.path);
-    const spans = await (await TextTokenizer.load(directory)).encode(TEXT);
-    assert.deepEqual(spans.map((s) => s.id), g.ids);
-    const model = await LanguageModel.open(directory, ['cpu']);
-    try {
+    await assertForwardMatches(TEXT, g, async (model) => {
       assert.equal(model.blockParameters[0], g.block_parameters, 'engine: parameters of one block');
-      const out = await model.forward([g.ids]);
-      const vocab = model.spec.vocab;
-      let worst = 0;
-      g.logit_positions.forEach((t, r) => g.logits[r]!.forEach((x, v) => (worst = Math.max(worst, Math.abs(out.logits[t * vocab + v]! - x)))));
-      assert.ok(worst <= 1e-3, `logits differ by up to ${worst}`);
-    } finally {
-      await model.release();
-    }
+    });
     const facts = deriveFacts(config(name));
     assert.equal(facts.parameters?.perLayer.total, g.block_parameters, 'config hover: parameters of one block');
-    const input = { model: directory, text: { text: TEXT }, maxTokens: g.ids.length, providers: ['cpu'] };
-    const ppl = await drain(perplexity(input));
-    assert.equal(ppl.predicted, g.ids.length - 1, 'one window of all the tokens');
-    assert.ok(Math.abs(ppl.nll - g.nll) <= 1e-4 * Math.abs(g.nll), `nll ${ppl.nll} vs torch ${g.nll}`);
-    const bi = await drain(activationLayers({ ...input, metric: 'block-influence' }));
-    bi.layers.forEach((l) => assert.ok(Math.abs(l.score - g.block_influence[l.index]!) <= 1e-4, `BI ${l.index}: ${l.score} vs torch ${g.block_influence[l.index]}`));
-    const ablation = await drain(activationLayers({ ...input, metric: 'ablation' }));
-    ablation.layers.forEach((l) => {
-      const expected = g.ablation_perplexity[l.index]!;
-      assert.ok(Math.abs(l.score - expected) <= 1e-4 * expected, `ablation ${l.index}: ${l.score} vs torch ${expected}`);
-    });
+    await assertTextMetricsMatch(TEXT, g);
   });
 }
 

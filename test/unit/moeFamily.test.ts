@@ -8,8 +8,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { drain } from '../../src/analyses';
-import { activationLayers } from '../../src/analyses/activationLayers';
-import { perplexity } from '../../src/analyses/perplexity';
 import { saliency } from '../../src/analyses/saliency';
 import { modelSpecFromConfig } from '../../src/arch/modelSpec';
 import { route } from '../../src/compute/engine/routing';
@@ -18,6 +16,7 @@ import { LanguageModel } from '../../src/compute/languageModel';
 import { TextTokenizer } from '../../src/compute/tokenizer';
 import { deriveFacts } from '../../src/config/derived';
 import { InputError } from '../../src/errors';
+import { assertForwardMatches, assertTextMetricsMatch } from './familyGolden';
 import { ROOT } from './helpers';
 import { MOE_FIXTURES, moeGolden } from './moeGolden';
 
@@ -26,39 +25,18 @@ const config = (name: string) => JSON.parse(readFileSync(join(MOE_FIXTURES, name
 
 for (const [name, g] of Object.entries(moeGolden.models)) {
   test(`${name}: logits, perplexity, Block Influence, ablation and parameters match torch`, async () => {
-    const directory = join(ROOT, g.path);
-    const spans = await (await TextTokenizer.load(directory)).encode(TEXT);
-    assert.deepEqual(spans.map((s) => s.id), g.ids);
-    const model = await LanguageModel.open(directory, ['cpu']);
-    try {
+    await assertForwardMatches(TEXT, g, async (model, logits) => {
       assert.deepEqual(model.blockParameters, g.block_parameters, 'parameters per block, counted from the architecture');
       const spec = model.spec as MoeSpec;
       assert.deepEqual(spec.sparse.flatMap((s, l) => (s ? [l] : [])), g.sparse_blocks);
-      const out = await model.forward([g.ids]);
-      const vocab = model.spec.vocab;
-      let worst = 0;
-      g.logit_positions.forEach((t, r) => g.logits[r]!.forEach((x, v) => (worst = Math.max(worst, Math.abs(out.logits[t * vocab + v]! - x)))));
-      assert.ok(worst <= 1e-3, `logits differ by up to ${worst}`);
       // Batched rows route independently: two copies of the text give the same logits as one.
       const twice = await model.forward([g.ids, g.ids], { logits: true });
-      const half = g.ids.length * vocab;
+      const half = g.ids.length * model.spec.vocab;
       let batchWorst = 0;
-      for (let i = 0; i < half; i++) batchWorst = Math.max(batchWorst, Math.abs(twice.logits[half + i]! - out.logits[i]!));
+      for (let i = 0; i < half; i++) batchWorst = Math.max(batchWorst, Math.abs(twice.logits[half + i]! - logits[i]!));
       assert.ok(batchWorst <= 1e-4, `second batch row differs by ${batchWorst}`);
-    } finally {
-      await model.release();
-    }
-    const input = { model: directory, text: { text: TEXT }, maxTokens: g.ids.length, providers: ['cpu'] };
-    const ppl = await drain(perplexity(input));
-    assert.equal(ppl.predicted, g.ids.length - 1, 'one window of all the tokens');
-    assert.ok(Math.abs(ppl.nll - g.nll) <= 1e-4 * Math.abs(g.nll), `nll ${ppl.nll} vs torch ${g.nll}`);
-    const bi = await drain(activationLayers({ ...input, metric: 'block-influence' }));
-    bi.layers.forEach((l) => assert.ok(Math.abs(l.score - g.block_influence[l.index]!) <= 1e-4, `BI ${l.index}: ${l.score} vs torch ${g.block_influence[l.index]}`));
-    const ablation = await drain(activationLayers({ ...input, metric: 'ablation' }));
-    ablation.layers.forEach((l) => {
-      const expected = g.ablation_perplexity[l.index]!;
-      assert.ok(Math.abs(l.score - expected) <= 1e-4 * expected, `ablation ${l.index}: ${l.score} vs torch ${expected}`);
     });
+    await assertTextMetricsMatch(TEXT, g);
   });
 }
 

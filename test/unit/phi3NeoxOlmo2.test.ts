@@ -16,13 +16,13 @@ import { modelSpecFromConfig } from '../../src/arch/modelSpec';
 import { familyOf } from '../../src/compute/families';
 import { phi3SpecFromConfig, type Phi3Spec } from '../../src/compute/families/phi3';
 import { LanguageModel } from '../../src/compute/languageModel';
-import { TextTokenizer } from '../../src/compute/tokenizer';
 import { deriveFacts } from '../../src/config/derived';
 import { keyMeaning } from '../../src/config/keyDocs';
 import { InputError } from '../../src/errors';
 import { applyPlan } from '../../src/plan/apply';
 import { planChoices } from '../../src/plan/choices';
 import { verifyVirtually } from '../../src/plan/virtual';
+import { assertForwardMatches, assertTextMetricsMatch } from './familyGolden';
 import { DIST, ROOT, tempDir } from './helpers';
 import { makePlan } from './planHelpers';
 
@@ -52,31 +52,10 @@ const models = Object.entries(golden.models).filter(([, g]) => FAMILIES.includes
 
 for (const [name, g] of models) {
   test(`${name}: logits, perplexity, Block Influence, ablation and parameters match torch`, async () => {
-    const directory = join(ROOT, g.path);
-    const spans = await (await TextTokenizer.load(directory)).encode(TEXT);
-    assert.deepEqual(spans.map((s) => s.id), g.ids);
-    const model = await LanguageModel.open(directory, ['cpu']);
-    try {
+    await assertForwardMatches(TEXT, g, async (model) => {
       assert.equal(model.blockParameters[0], g.block_parameters, 'engine: parameters of one block = the checkpoint\'s block-0 tensors');
-      const out = await model.forward([g.ids]);
-      const vocab = model.spec.vocab;
-      let worst = 0;
-      g.logit_positions.forEach((t, r) => g.logits[r]!.forEach((x, v) => (worst = Math.max(worst, Math.abs(out.logits[t * vocab + v]! - x)))));
-      assert.ok(worst <= 1e-3, `logits differ by up to ${worst}`);
-    } finally {
-      await model.release();
-    }
-    const input = { model: directory, text: { text: TEXT }, maxTokens: g.ids.length, providers: ['cpu'] };
-    const ppl = await drain(perplexity(input));
-    assert.equal(ppl.predicted, g.ids.length - 1, 'one window of all the tokens');
-    assert.ok(Math.abs(ppl.nll - g.nll) <= 1e-4 * Math.abs(g.nll), `nll ${ppl.nll} vs torch ${g.nll}`);
-    const bi = await drain(activationLayers({ ...input, metric: 'block-influence' }));
-    bi.layers.forEach((l) => assert.ok(Math.abs(l.score - g.block_influence[l.index]!) <= 1e-4, `BI ${l.index}: ${l.score} vs torch ${g.block_influence[l.index]}`));
-    const ablation = await drain(activationLayers({ ...input, metric: 'ablation' }));
-    ablation.layers.forEach((l) => {
-      const expected = g.ablation_perplexity[l.index]!;
-      assert.ok(Math.abs(l.score - expected) <= 1e-4 * expected, `ablation ${l.index}: ${l.score} vs torch ${expected}`);
     });
+    const input = await assertTextMetricsMatch(TEXT, g);
     // Wanda reads every linear layer's input, the fused ones included: the right tensor at each site.
     const wanda = await drain(activationLayers({ ...input, metric: 'wanda' }));
     wanda.layers.forEach((l) => assert.ok(Math.abs(l.score - g.wanda[l.index]!) <= 1e-5 * g.wanda[l.index]!, `Wanda ${l.index}: ${l.score} vs torch ${g.wanda[l.index]}`));
