@@ -4,7 +4,7 @@
 import { join, resolve } from 'node:path';
 import { InputError } from '../errors';
 import { pathKind } from '../formats/fileio';
-import { TEXT_LAYER_METRICS } from '../protocol/layerMetrics';
+import { layerMetricInfo, TEXT_LAYER_METRICS } from '../protocol/layerMetrics';
 import type { PlanChoice, PlanChoices, PlanKind } from '../protocol/plan';
 import { MOE_MODEL_TYPES } from '../compute/families/moeSpec';
 import { expertLayout } from './experts';
@@ -40,7 +40,7 @@ export async function planChoices(model: string): Promise<PlanChoices> {
 
   probe(['drop-layers', 'contiguous-block'], () => {
     if (source.layers < 2) return `the model has ${source.layers} block; at least one must remain`;
-    const layerMetrics = metrics('weight-l2', TEXT_LAYER_METRICS.filter((m) => !(moe && m === 'wanda')));
+    const layerMetrics = metrics('weight-l2', TEXT_LAYER_METRICS.filter((m) => !(moe && (m === 'wanda' || layerMetricInfo(m)?.needsGradients))));
     return [
       { kind: 'drop-layers', max: source.layers - 1, metrics: layerMetrics },
       { kind: 'contiguous-block', max: source.layers - 1, metrics: layerMetrics },

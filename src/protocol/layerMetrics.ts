@@ -15,6 +15,8 @@ export interface LayerMetricInfo {
   definition: string;
   /** True when it runs the model on a text (and so is refused in Restricted Mode and needs a tokenizer). */
   needsText: boolean;
+  /** True when it runs the backward graphs (not offered for the MoE families, whose experts run outside the block graph). */
+  needsGradients?: boolean;
 }
 
 export const LAYER_METRIC_INFO = [
@@ -28,9 +30,9 @@ export const LAYER_METRIC_INFO = [
     definition: 'Δ perplexity = perplexity with the block skipped (its residual update left out) − the full model’s; higher = removing the block hurts more.' },
   { id: 'wanda', label: 'Wanda |W|·‖X‖', inSentence: 'Wanda scores', needsText: true,
     definition: 'Wanda = mean over the block’s linear weights of |W|·‖X‖₂, X the layer inputs on the text; higher = larger weights on stronger signals.' },
-  { id: 'taylor', label: 'Taylor |W ⊙ ∂L/∂W|', inSentence: 'Taylor |W ⊙ ∂L/∂W| scores', needsText: true,
+  { id: 'taylor', label: 'Taylor |W ⊙ ∂L/∂W|', inSentence: 'Taylor |W ⊙ ∂L/∂W| scores', needsText: true, needsGradients: true,
     definition: 'First-order Taylor importance (LLM-Pruner) = Σ over the block’s weights of |W ⊙ ∂L/∂W|, L the mean next-token NLL of the text, gradients from the engine’s backward graphs; higher = removing the block’s weights changes the loss more.' },
-  { id: 'fisher', label: 'Fisher ½ΣF·W²', inSentence: 'Fisher ½ΣF·W² scores', needsText: true,
+  { id: 'fisher', label: 'Fisher ½ΣF·W²', inSentence: 'Fisher ½ΣF·W² scores', needsText: true, needsGradients: true,
     definition: 'Fisher importance = ½ Σ over the block’s weights of F·W², F the diagonal empirical Fisher (mean over the text’s tokens of the squared gradient of each token’s NLL): Optimal Brain Damage’s loss increase when the block’s weights are removed. One backward pass per token.' },
 ] as const satisfies readonly LayerMetricInfo[];
 

@@ -30,7 +30,7 @@ test('plan-choices lists what generatePlan accepts for the model, with limits an
   assert.deepEqual([...byKind.keys()], ['drop-layers', 'contiguous-block', 'sparsity', 'drop-heads', 'drop-query-heads']);
   assert.equal(byKind.get('drop-layers')!.max, 3);
   assert.equal(byKind.get('drop-heads')!.max, 1, '2 KV heads: one group may go');
-  assert.deepEqual(byKind.get('drop-layers')!.metrics.map((m) => m.name), ['block-influence', 'angular', 'ablation', 'wanda', 'weight-l2']);
+  assert.deepEqual(byKind.get('drop-layers')!.metrics.map((m) => m.name), ['block-influence', 'angular', 'ablation', 'wanda', 'taylor', 'fisher', 'weight-l2']);
   assert.deepEqual(byKind.get('sparsity')!.metrics, [{ name: 'wanda', needsText: true }, { name: 'magnitude', needsText: false }]);
   assert.match(result.unavailable.find((u) => u.kind === 'drop-experts')!.reason, /no MoE experts/);
   // No tokenizer: weight-only metrics only.
