@@ -1,9 +1,11 @@
 // The block-streaming forward engine: a decoder run one block at a time, with one onnxruntime session per block
-// shape whose weights are graph inputs. Before each block runs, its weights are read from the checkpoint into
+// shape (and per set of outputs a caller fetches: the graph is pruned to them) whose weights are graph inputs. Before each block runs, its weights are read from the checkpoint into
 // float32 buffers allocated once per shape (two sets: the next block is read and decoded while the current one
 // runs on onnxruntime's threads). The embedding reads only the rows of the window's tokens; the head runs in
-// vocabulary chunks (headRunner.ts). So memory is two blocks' weights + activations + one head chunk, whatever
-// the number of blocks, and any checkpoint the readers decode runs, however large.
+// vocabulary chunks (headRunner.ts). A batch runs in sub-batches of rowsPerRun rows, so the activations onnxruntime
+// allocates stay ~RUN_ACTIVATION_BYTES however many rows a caller passes (ablation passes L + 1). So memory is two
+// blocks' weights + one run's activations + the callers' residual streams + one head chunk, whatever the number of
+// blocks, and any checkpoint the readers decode runs, however large.
 import { join } from 'node:path';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { modelSpecFromConfig, type ModelSpec } from '../../arch/modelSpec';
@@ -14,9 +16,10 @@ import { openCheckpoint } from '../../formats/open';
 import type { TensorInfo } from '../../formats/types';
 import { familyOf } from '../families';
 import { BLOCK_IO, type BlockTensor, type Family, type LinearSite } from '../families/types';
-import { createSession, createWithFallback, onnxruntime, parseProviders, type ProviderName } from '../session';
+import { pruneToOutputs } from '../onnxGraph';
+import { createSession, createWithFallback, onnxruntime, parseProviders, type ProviderName, type SessionTuning } from '../session';
 import { HeadRunner, type HeadOutput, type HeadRequest } from './headRunner';
-import { activationBytesPerRow, ensureFits, freeBytes, type BlockShape } from './memory';
+import { activationBytesPerRow, ensureFits, freeBytes, RUN_ACTIVATION_BYTES, type BlockShape } from './memory';
 import { newScratch, WeightReader, type Scratch } from './weightReader';
 
 /** One block's weights in memory, valid until the sweep that yielded it has moved two blocks on. */
@@ -48,11 +51,18 @@ export interface BlockOutput {
  */
 export const READ_AHEAD_MAX_BLOCK_BYTES = 512 * 2 ** 20;
 
+/** Block sessions allocate per intermediate (see SessionTuning.lowMemory): their runs are the engine's largest. */
+const BLOCK_SESSION: SessionTuning = { lowMemory: true };
+
 export class BlockEngine {
   private slots: Record<string, Float32Array>[] = [];
   private readonly onesMask: Float32Array;
+  /** Block sessions by the outputs they compute (comma-joined), made on first use; the hidden-only one at open. */
+  private readonly sessions = new Map<string, Promise<InferenceSession>>();
   /** Whether the next block's weights are read while the current one runs (see READ_AHEAD_MAX_BLOCK_BYTES). */
   readonly readAhead: boolean;
+  /** A block run's activation budget (rowsPerRun); tests lower it to run sub-batches on tiny models. */
+  runActivationBytes = RUN_ACTIVATION_BYTES;
 
   private constructor(
     readonly directory: string,
@@ -62,7 +72,8 @@ export class BlockEngine {
     private readonly scratch: Scratch,
     private readonly blockTensors: readonly (readonly TensorInfo[])[],
     private readonly roles: readonly BlockTensor[],
-    private readonly session: InferenceSession,
+    private readonly model: Uint8Array,
+    session: InferenceSession,
     private readonly embedding: { tokens: TensorInfo; positions?: TensorInfo },
     readonly head: HeadRunner,
     readonly device: ProviderName,
@@ -71,6 +82,7 @@ export class BlockEngine {
   ) {
     this.onesMask = new Float32Array(spec.heads).fill(1);
     this.readAhead = this.blockBytes <= READ_AHEAD_MAX_BLOCK_BYTES;
+    this.sessions.set(BLOCK_IO.out, Promise.resolve(session));
   }
 
   static async open(directory: string, providers?: readonly string[], signal?: AbortSignal): Promise<BlockEngine> {
@@ -79,6 +91,8 @@ export class BlockEngine {
     const { header } = await openCheckpoint(directory);
     if (!header) throw new InputError(`${directory}: holds config.json but no weights`);
     const reader = new WeightReader(header, directory);
+    // Sessions made so far, released if a later step fails (a failed open must not leak native memory).
+    const made: InferenceSession[] = [];
     try {
       const family = familyOf(spec);
       const has = reader.has;
@@ -103,7 +117,10 @@ export class BlockEngine {
       ensureFits(directory, floats <= READ_AHEAD_MAX_BLOCK_BYTES ? { 'two blocks of float32 weights': 2 * floats, 'raw block bytes': raw } : { 'one block of float32 weights': floats, 'raw bytes of its largest tensor': largest });
       throwIfAborted(signal);
       const order = parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS);
-      const { session, provider, skipped } = await createWithFallback(family.buildBlock(spec, roles), order);
+      const model = family.buildBlock(spec, roles);
+      const { session, provider, skipped } = await createWithFallback(pruneToOutputs(model, [BLOCK_IO.out]), order, BLOCK_SESSION);
+      made.push(session);
+      throwIfAborted(signal);
       let headSession: InferenceSession;
       let headDevice = provider;
       try {
@@ -112,9 +129,12 @@ export class BlockEngine {
         headSession = await createSession(family.buildHead(spec, normTensors), 'cpu');
         headDevice = 'cpu';
       }
+      made.push(headSession);
+      throwIfAborted(signal);
       const head = new HeadRunner(headSession, reader, scratch, matrix, norm, spec.vocab, spec.hidden);
-      return new BlockEngine(directory, spec, family, reader, scratch, blockTensors, roles, session, embedding, head, provider, headDevice, skipped);
+      return new BlockEngine(directory, spec, family, reader, scratch, blockTensors, roles, model, session, embedding, head, provider, headDevice, skipped);
     } catch (error) {
+      await Promise.all(made.map((s) => s.release().catch(() => undefined)));
       await reader.close();
       throw error;
     }
@@ -145,19 +165,28 @@ export class BlockEngine {
     return { blocks, head: this.head.bytesHeld, raw: this.scratch.bytes.length };
   }
 
-  /** The memory a job of `rows` batch rows of `seq` tokens needs, by part, keeping `keptStates` residual streams per row. */
-  needs(rows: number, seq: number, keptStates: number, logits = false): Record<string, number> {
+  /** Batch rows of `seq` tokens per block run: as many as keep one run's activations under runActivationBytes, ≥ 1. */
+  rowsPerRun(seq: number, attention = false): number {
+    return Math.max(1, Math.floor(this.runActivationBytes / activationBytesPerRow(this.shape, seq, attention)));
+  }
+
+  /**
+   * The memory a job of `rows` batch rows of `seq` tokens needs, by part, keeping `keptStates` residual streams per
+   * row (with `attention`, each run also computes its rows' whole [heads, seq, seq] probabilities).
+   */
+  needs(rows: number, seq: number, keptStates: number, logits = false, attention = false): Record<string, number> {
     const headRows = rows * seq;
+    const perRun = Math.min(rows, this.rowsPerRun(seq, attention));
     return {
       ...(this.readAhead ? { 'two blocks of float32 weights': 2 * this.blockBytes } : { 'one block of float32 weights': this.blockBytes }),
-      'activations': rows * activationBytesPerRow(this.shape, seq) + keptStates * rows * seq * this.spec.hidden * 4,
+      'activations': perRun * activationBytesPerRow(this.shape, seq, attention) + keptStates * rows * seq * this.spec.hidden * 4,
       'head chunk': this.head.bytesFor(headRows) + (logits ? headRows * this.spec.vocab * 4 : 0),
     };
   }
 
   /** Refuses the job with the figure needed and the figure free when it does not fit (see needs). */
-  ensureFits(rows: number, seq: number, keptStates: number, logits = false): void {
-    ensureFits(this.directory, this.needs(rows, seq, keptStates, logits));
+  ensureFits(rows: number, seq: number, keptStates: number, logits = false, attention = false): void {
+    ensureFits(this.directory, this.needs(rows, seq, keptStates, logits, attention));
   }
 
   /** The most batch rows (1..maxRows) of `seq` tokens that fit in free memory. */
@@ -226,8 +255,52 @@ export class BlockEngine {
     }
   }
 
-  /** Runs one block on [batch, seq, hidden] `h`. */
+  /** The block session computing exactly `fetches` (made from the pruned graph on first use). */
+  private session(fetches: readonly string[]): Promise<InferenceSession> {
+    const key = fetches.join(',');
+    let session = this.sessions.get(key);
+    if (!session) {
+      session = createSession(pruneToOutputs(this.model, fetches), this.device, BLOCK_SESSION);
+      this.sessions.set(key, session);
+      session.catch(() => this.sessions.delete(key)); // a failed creation is retried by the next caller
+    }
+    return session;
+  }
+
+  /** Runs one block on [batch, seq, hidden] `h`, in sub-batches of rowsPerRun rows (outputs concatenated). */
   async runBlock(block: LoadedBlock, h: Float32Array, batch: number, seq: number, request: BlockRequest = {}): Promise<BlockOutput> {
+    const per = this.rowsPerRun(seq, request.attention);
+    if (batch <= per) return this.run(block, h, batch, seq, request);
+    const width = seq * this.spec.hidden;
+    const parts: BlockOutput[] = [];
+    for (let r = 0; r < batch; r += per) {
+      const rows = Math.min(per, batch - r);
+      parts.push(await this.run(block, h.subarray(r * width, (r + rows) * width), rows, seq, request));
+    }
+    const attention = parts.every((p) => p.attention) ? concat(parts.map((p) => p.attention!)) : undefined;
+    const linearInputs = parts[0]!.linearInputs?.map((_, i) => concat(parts.map((p) => p.linearInputs![i]!)));
+    return { hidden: concat(parts.map((p) => p.hidden)), ...(attention ? { attention } : {}), ...(linearInputs ? { linearInputs } : {}) };
+  }
+
+  /**
+   * Runs one block on separate residual streams ([seq, hidden] each) and returns each one's output, in
+   * sub-batches of rowsPerRun rows: only one run's batch is ever copied together (ablation's L + 1 rows).
+   */
+  async runRows(block: LoadedBlock, rows: readonly Float32Array[], seq: number): Promise<Float32Array[]> {
+    const width = seq * this.spec.hidden;
+    const per = this.rowsPerRun(seq);
+    const outputs: Float32Array[] = [];
+    for (let r = 0; r < rows.length; r += per) {
+      const group = rows.slice(r, r + per);
+      const batch = group.length === 1 ? group[0]! : new Float32Array(group.length * width);
+      if (group.length > 1) group.forEach((row, i) => batch.set(row, i * width));
+      const { hidden } = await this.run(block, batch, group.length, seq, {});
+      group.forEach((_, i) => outputs.push(hidden.subarray(i * width, (i + 1) * width)));
+    }
+    return outputs;
+  }
+
+  private async run(block: LoadedBlock, h: Float32Array, batch: number, seq: number, request: BlockRequest): Promise<BlockOutput> {
     const { Tensor } = onnxruntime();
     const feeds: Record<string, OrtTensor> = {
       [BLOCK_IO.hidden]: new Tensor('float32', h, [batch, seq, this.spec.hidden]),
@@ -236,7 +309,7 @@ export class BlockEngine {
     for (const role of this.roles) feeds[role.role] = new Tensor('float32', block.values[role.role]!, role.shape);
     const sites = request.linearInputs ? this.linearSites(block.layer) : [];
     const fetches = [BLOCK_IO.out, ...(request.attention ? [BLOCK_IO.attention] : []), ...sites.map((s) => BLOCK_IO.linearInput(s.site))];
-    const out = await this.session.run(feeds, fetches);
+    const out = await (await this.session(fetches)).run(feeds, fetches);
     return {
       hidden: out[BLOCK_IO.out]!.data as Float32Array,
       ...(request.attention ? { attention: out[BLOCK_IO.attention]!.data as Float32Array } : {}),
@@ -250,8 +323,20 @@ export class BlockEngine {
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(sessions.map((s) => s.then((session) => session.release(), () => undefined)));
     await this.head.release();
     await this.reader.close();
   }
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
