@@ -6,11 +6,15 @@
 // time (wall seconds, peak RSS). Ratios against torch from the same run; nothing here is asserted in `npm test`.
 // Goals: ≥ 1.0× torch's speed with ≤ 1/3 of its peak RSS on the 0.5B and 1B shapes; the 7B shape runs at all, peak RSS
 // < 2 GB (torch in float32 cannot load it on a 24 GB machine: the script says so instead of being OOM-killed).
+// `--jobs cancel` (on by default for the 7B shape): how long a cancel takes to take effect through the analysis
+// process the extension uses, sent in the middle of a block's run (cancelLatency).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { TextTokenizer } from '../src/compute/tokenizer';
+import { CancelledError } from '../src/errors';
+import { AnalysisWorkerClient } from '../src/worker/client';
 import { ROOT } from '../test/unit/helpers';
 import { SHAPES, weightTwin, writeModelFolder } from '../test/fixtures/realShapes';
 
@@ -52,14 +56,57 @@ async function benchText(model: string, tokens: number): Promise<{ file: string;
   return { file, idsFile };
 }
 
-interface Job { analysis: 'bi' | 'ppl' | 'ablation'; tokens: number }
+interface Job { analysis: 'bi' | 'ppl' | 'ablation' | 'cancel'; tokens: number }
 const JOBS: Record<string, Job[]> = {
   'qwen0.5b': [{ analysis: 'bi', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
   llama1b: [{ analysis: 'bi', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
   'llama1b-norope': [{ analysis: 'bi', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
-  llama7b: [{ analysis: 'bi', tokens: 256 }, { analysis: 'ablation', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
+  llama7b: [{ analysis: 'bi', tokens: 256 }, { analysis: 'ablation', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }, { analysis: 'cancel', tokens: 256 }],
 };
-const LABEL = { bi: 'Block Influence', ppl: 'perplexity', ablation: 'ablation, every block' } as const;
+const LABEL = { bi: 'Block Influence', ppl: 'perplexity', ablation: 'ablation, every block', cancel: 'cancel' } as const;
+
+/**
+ * Block Influence through the analysis process (dist/worker.js, as the extension runs it), cancelled half a block
+ * after the first block's step arrived, so that the cancel lands inside a block's onnxruntime run: milliseconds from
+ * the abort to the job's rejection, and to the process that ran it being gone.
+ */
+async function cancelLatency(dir: string, text: string, tokens: number): Promise<string> {
+  const client = new AnalysisWorkerClient(join(ROOT, 'dist', 'worker.js'));
+  const controller = new AbortController();
+  let firstStep = 0;
+  let abortedAt = 0;
+  let pid: number | undefined;
+  const job = client.run({ analysis: 'layers', path: dir, metric: 'block-influence', text: { file: text }, maxTokens: tokens }, {
+    signal: controller.signal,
+    onProgress: (p) => {
+      if (firstStep || !/block 1 \//.test(p.message)) return;
+      firstStep = Date.now();
+      pid = client.pid;
+      const seconds = Number(/, ([\d.]+) s/.exec(p.message)?.[1] ?? 1);
+      setTimeout(() => { abortedAt = Date.now(); controller.abort(); }, (seconds * 1000) / 2);
+    },
+  });
+  try {
+    await job;
+    return 'finished before the cancel';
+  } catch (error) {
+    const rejected = Date.now() - abortedAt;
+    if (!(error instanceof CancelledError)) return `failed: ${String(error)}`;
+    let gone = NaN;
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(pid!, 0);
+      } catch {
+        gone = Date.now() - abortedAt;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return `cancelled ${rejected} ms after the abort, its process gone after ${Number.isNaN(gone) ? '> 5 s' : `${gone} ms`}`;
+  } finally {
+    client.dispose();
+  }
+}
 
 function cliArgs(dir: string, job: Job, text: string): string[] {
   const common = ['--text-file', text, '--max-tokens', String(job.tokens), '--json'];
@@ -96,7 +143,12 @@ export async function realShapesBench(names: string[], jobs?: string[]): Promise
     text ??= await benchText(dir, 2048);
     // Warm the page cache for both sides alike, where the weights fit comfortably in memory.
     if (bytes < 8e9) spawnSync('sh', ['-c', `cat '${dir}'/*.safetensors > /dev/null`]);
-    for (const job of (JOBS[name] ?? JOBS['qwen0.5b']!).filter((j) => selected(j, jobs))) {
+    for (const job of (JOBS[name] ?? JOBS['qwen0.5b']!).concat(jobs?.includes('cancel') && name !== 'llama7b' ? [{ analysis: 'cancel', tokens: 256 }] : []).filter((j) => selected(j, jobs))) {
+      if (job.analysis === 'cancel') {
+        process.stderr.write(`bench: ${name} cancel inside a block\n`);
+        lines.push(`${name} cancel of Block Influence (${job.tokens} tokens) half a block after the first block's step: ${await cancelLatency(dir, text.file, job.tokens)}`);
+        continue;
+      }
       process.stderr.write(`bench: ${name} ${job.analysis} ${job.tokens} tokens: ours\n`);
       const ours = timed(process.execPath, cliArgs(dir, job, text.file));
       process.stderr.write(`bench: ${name} ${job.analysis} ${job.tokens} tokens: torch\n`);
