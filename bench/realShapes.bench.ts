@@ -61,7 +61,7 @@ const JOBS: Record<string, Job[]> = {
   'qwen0.5b': [{ analysis: 'bi', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
   llama1b: [{ analysis: 'bi', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
   'llama1b-norope': [{ analysis: 'bi', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
-  llama7b: [{ analysis: 'bi', tokens: 256 }, { analysis: 'ablation', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }, { analysis: 'cancel', tokens: 256 }],
+  llama7b: [{ analysis: 'bi', tokens: 256 }, { analysis: 'ablation', tokens: 256 }, { analysis: 'cancel', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
 };
 const LABEL = { bi: 'Block Influence', ppl: 'perplexity', ablation: 'ablation, every block', cancel: 'cancel' } as const;
 
@@ -168,6 +168,8 @@ export async function realShapesBench(names: string[], jobs?: string[]): Promise
         oursJson && torchJson ? agreement(job, oursJson, torchJson) : '–',
         `${oursJson ? String(oursJson.device) : '–'} / cpu ×${cpus().length} threads`,
       ]);
+      // Each row as it is measured, so a run stopped half-way still leaves its figures.
+      process.stderr.write(`bench: | ${rows.at(-1)!.join(' | ')} |\n`);
       if (!oursJson) lines.push(`${name} ${job.analysis}, ours (exit ${ours.code}): ${ours.stderr.trim().split('\n').pop()}`);
       if (!torchJson) lines.push(`${name} ${job.analysis}, torch (exit ${torch.code}): ${torch.code === 3 ? (JSON.parse(torch.stdout) as { refused: string }).refused : torch.stderr.trim().split('\n').pop()}`);
       else lines.push(`${name} ${job.analysis}, torch: load ${(torchJson.loadSeconds as number).toFixed(1)} s + compute ${(torchJson.seconds as number).toFixed(1)} s`);
