@@ -1,7 +1,7 @@
 // How the block engine runs a block, beyond what it computes (forward.test.ts checks that against torch): attention
 // in query chunks equals plain causal softmax attention past one chunk; a session not asked for the attention
 // probabilities is built without them; a batch split into sub-batches gives what one run gives (forward and
-// ablation); a failed open releases the sessions it made.
+// ablation), and so does the head in several passes over its rows; a failed open releases the sessions it made.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -131,6 +131,24 @@ test('ablation with its rows run one at a time equals skipping the block in a fu
     model.engine.runActivationBytes = 1;
     const swept = await ablationNll(model.engine, IDS);
     swept.forEach((nll, l) => assert.ok(Math.abs(nll - gated[l]!) <= 1e-5 * Math.abs(gated[l]!), `block ${l}: ${nll} vs ${gated[l]}`));
+  } finally {
+    await model.release();
+  }
+});
+
+test('the head over many rows in several passes over the vocabulary gives what one pass gives: logits and log-probabilities', async () => {
+  const model = await LanguageModel.open(join(FIXTURES, 'tiny-qwen2'), ['cpu']);
+  try {
+    const rows = [IDS, [...IDS].reverse(), IDS.map((id) => (id * 3) % 1000)];
+    const targets = rows.map((r) => nextTokenTargets(r));
+    const once = await model.forward(rows, { targets, logits: true });
+    model.engine.head.rowBytes = 5 * 4 * model.hidden; // 5 of the 36 rows per pass: 8 passes, the last of 1 row
+    assert.equal(model.engine.head.rowsPerPass, 5);
+    const chunks: string[] = [];
+    const split = await model.forward(rows, { targets, logits: true, onProgress: (m) => chunks.push(m) });
+    assert.ok(chunks.some((m) => /^head 8 \/ 8,/.test(m)), chunks.join('\n'));
+    once.logits.forEach((v, i) => assert.ok(Math.abs(v - split.logits[i]!) <= 1e-5 * (1 + Math.abs(v)), `logit ${i}`));
+    once.logProbs!.forEach((v, i) => assert.ok(Number.isNaN(v) ? Number.isNaN(split.logProbs![i]!) : Math.abs(v - split.logProbs![i]!) <= 1e-5 * (1 + Math.abs(v)), `log p ${i}: ${v} vs ${split.logProbs![i]}`));
   } finally {
     await model.release();
   }
