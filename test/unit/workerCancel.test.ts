@@ -12,10 +12,10 @@ import { llama7bConfig, tinyConfig, writeModelFolder } from '../fixtures/realSha
 import { DIST, ROOT, SAMPLE_DIR, tempDir } from './helpers';
 
 test('a cancel during a long block run ends the job as cancelled, and the next job runs on a fresh process', { timeout: 120_000 }, async (t) => {
-  // Llama-2's layout at hidden 768, MLP 3072, 4 blocks (75 MB of BF16): about a second per block on 1 024 tokens.
+  // Llama-2's layout at hidden 768, MLP 3072, 6 blocks (113 MB of BF16): seconds per block on 2 048 tokens.
   const model = join(tempDir(), 'model');
-  writeModelFolder(model, { config: { ...tinyConfig(llama7bConfig()), num_hidden_layers: 4, hidden_size: 768, intermediate_size: 3072, num_attention_heads: 12, num_key_value_heads: 12 } });
-  const text = readFileSync(join(ROOT, 'samples', 'text', 'john-1.txt'), 'utf8').repeat(3);
+  writeModelFolder(model, { config: { ...tinyConfig(llama7bConfig()), num_hidden_layers: 6, hidden_size: 768, intermediate_size: 3072, num_attention_heads: 12, num_key_value_heads: 12 } });
+  const text = readFileSync(join(ROOT, 'samples', 'text', 'john-1.txt'), 'utf8').repeat(8);
   const logs: string[] = [];
   const client = new AnalysisWorkerClient(join(DIST, 'worker.js'), { log: (l) => logs.push(l) });
   t.after(() => client.dispose());
@@ -24,12 +24,13 @@ test('a cancel during a long block run ends the job as cancelled, and the next j
   const steps: string[] = [];
   let abortedAt = 0;
   let pid: number | undefined;
-  const job = client.run({ analysis: 'perplexity', model, text: { text }, maxTokens: 1024, providers: ['cpu'] }, {
+  const job = client.run({ analysis: 'perplexity', model, text: { text }, maxTokens: 2048, providers: ['cpu'] }, {
     signal: controller.signal,
     onProgress: (p) => {
       steps.push(p.message);
-      // The first block's step: the process is now inside (or entering) the second block's run.
-      if (!abortedAt && /block 1 \/ 4/.test(p.message)) {
+      // The first block step that reaches us (at most one progress a second): the process is now inside (or
+      // entering) the next block's run.
+      if (!abortedAt && /block [1-5] \/ 6/.test(p.message)) {
         pid = client.pid;
         abortedAt = Date.now();
         controller.abort();
