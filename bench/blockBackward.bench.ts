@@ -7,6 +7,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { modelSpecFromConfig } from '../src/arch/modelSpec';
 import { buildBackward, gradName } from '../src/compute/autodiff/backward';
 import { familyOf } from '../src/compute/families';
+import { withWholeAttention } from '../src/compute/families/ops';
 import { BLOCK_IO } from '../src/compute/families/types';
 import { seededRandom } from '../src/compute/random';
 import { onnxruntime } from '../src/compute/session';
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
   const family = familyOf(spec);
   const roles = family.blockTensors(spec, 0, () => false);
   const { InferenceSession, Tensor } = onnxruntime();
-  const forwardGraph = family.buildBlock(spec, roles);
+  const forwardGraph = withWholeAttention(() => family.buildBlock(spec, roles));
   const random = seededRandom(1);
   const feeds: Record<string, InstanceType<typeof Tensor>> = {
     [BLOCK_IO.hidden]: new Tensor('float32', Float32Array.from({ length: tokens * spec.hidden }, () => random() - 0.5), [1, tokens, spec.hidden]),

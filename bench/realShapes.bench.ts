@@ -9,11 +9,15 @@
 // Gradient saliency (issue #17): integrated gradients (20 steps) and gradient × input explaining the last of 256 tokens,
 // `saliency --method ig|grad-input` against torch autograd in the same script (goal ≥ 1.0× torch; peak RSS within 2×
 // of the forward pass's).
+// `--jobs cancel` (on by default for the 7B shape): how long a cancel takes to take effect through the analysis
+// process the extension uses, sent in the middle of a block's run (cancelLatency).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { TextTokenizer } from '../src/compute/tokenizer';
+import { CancelledError } from '../src/errors';
+import { AnalysisWorkerClient } from '../src/worker/client';
 import { ROOT } from '../test/unit/helpers';
 import { SHAPES, weightTwin, writeModelFolder } from '../test/fixtures/realShapes';
 
@@ -69,16 +73,59 @@ async function exactText(model: string, tokens: number): Promise<{ file: string;
   return exact;
 }
 
-interface Job { analysis: 'bi' | 'ppl' | 'ablation' | 'ig' | 'grad-input'; tokens: number }
+interface Job { analysis: 'bi' | 'ppl' | 'ablation' | 'ig' | 'grad-input' | 'cancel'; tokens: number }
 const GRADIENT_JOBS: Job[] = [{ analysis: 'ig', tokens: 256 }, { analysis: 'grad-input', tokens: 256 }];
 const JOBS: Record<string, Job[]> = {
   'qwen0.5b': [{ analysis: 'bi', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }, ...GRADIENT_JOBS],
   llama1b: [{ analysis: 'bi', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
   'llama1b-norope': [{ analysis: 'bi', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
-  llama7b: [{ analysis: 'bi', tokens: 256 }, { analysis: 'ablation', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
+  llama7b: [{ analysis: 'bi', tokens: 256 }, { analysis: 'ablation', tokens: 256 }, { analysis: 'cancel', tokens: 256 }, { analysis: 'ppl', tokens: 2048 }],
 };
-const LABEL = { bi: 'Block Influence', ppl: 'perplexity', ablation: 'ablation, every block', ig: 'saliency IG, 20 steps', 'grad-input': 'saliency grad × input' } as const;
+const LABEL = { bi: 'Block Influence', ppl: 'perplexity', ablation: 'ablation, every block', ig: 'saliency IG, 20 steps', 'grad-input': 'saliency grad × input', cancel: 'cancel' } as const;
 const IG_STEPS = 20;
+
+/**
+ * Block Influence through the analysis process (dist/worker.js, as the extension runs it), cancelled half a block
+ * after the first block's step arrived, so that the cancel lands inside a block's onnxruntime run: milliseconds from
+ * the abort to the job's rejection, and to the process that ran it being gone.
+ */
+async function cancelLatency(dir: string, text: string, tokens: number): Promise<string> {
+  const client = new AnalysisWorkerClient(join(ROOT, 'dist', 'worker.js'));
+  const controller = new AbortController();
+  let firstStep = 0;
+  let abortedAt = 0;
+  let pid: number | undefined;
+  const job = client.run({ analysis: 'layers', path: dir, metric: 'block-influence', text: { file: text }, maxTokens: tokens }, {
+    signal: controller.signal,
+    onProgress: (p) => {
+      if (firstStep || !/block 1 \//.test(p.message)) return;
+      firstStep = Date.now();
+      pid = client.pid;
+      const seconds = Number(/, ([\d.]+) s/.exec(p.message)?.[1] ?? 1);
+      setTimeout(() => { abortedAt = Date.now(); controller.abort(); }, (seconds * 1000) / 2);
+    },
+  });
+  try {
+    await job;
+    return 'finished before the cancel';
+  } catch (error) {
+    const rejected = Date.now() - abortedAt;
+    if (!(error instanceof CancelledError)) return `failed: ${String(error)}`;
+    let gone = NaN;
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(pid!, 0);
+      } catch {
+        gone = Date.now() - abortedAt;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return `cancelled ${rejected} ms after the abort, its process gone after ${Number.isNaN(gone) ? '> 5 s' : `${gone} ms`}`;
+  } finally {
+    client.dispose();
+  }
+}
 
 function cliArgs(dir: string, job: Job, text: string): string[] {
   if (job.analysis === 'ig' || job.analysis === 'grad-input') {
@@ -126,7 +173,12 @@ export async function realShapesBench(names: string[], jobs?: string[]): Promise
     text ??= await benchText(dir, 2048);
     // Warm the page cache for both sides alike, where the weights fit comfortably in memory.
     if (bytes < 8e9) spawnSync('sh', ['-c', `cat '${dir}'/*.safetensors > /dev/null`]);
-    for (const job of (JOBS[name] ?? JOBS['qwen0.5b']!).filter((j) => selected(j, jobs))) {
+    for (const job of (JOBS[name] ?? JOBS['qwen0.5b']!).concat(jobs?.includes('cancel') && name !== 'llama7b' ? [{ analysis: 'cancel', tokens: 256 }] : []).filter((j) => selected(j, jobs))) {
+      if (job.analysis === 'cancel') {
+        process.stderr.write(`bench: ${name} cancel inside a block\n`);
+        lines.push(`${name} cancel of Block Influence (${job.tokens} tokens) half a block after the first block's step: ${await cancelLatency(dir, text.file, job.tokens)}`);
+        continue;
+      }
       process.stderr.write(`bench: ${name} ${job.analysis} ${job.tokens} tokens: ours\n`);
       const gradient = job.analysis === 'ig' || job.analysis === 'grad-input';
       const input = gradient ? await exactText(dir, job.tokens) : text;
@@ -148,6 +200,8 @@ export async function realShapesBench(names: string[], jobs?: string[]): Promise
         oursJson && torchJson ? agreement(job, oursJson, torchJson) : '–',
         `${oursJson ? String(oursJson.device) : '–'} / cpu ×${cpus().length} threads`,
       ]);
+      // Each row as it is measured, so a run stopped half-way still leaves its figures.
+      process.stderr.write(`bench: | ${rows.at(-1)!.join(' | ')} |\n`);
       if (!oursJson) lines.push(`${name} ${job.analysis}, ours (exit ${ours.code}): ${ours.stderr.trim().split('\n').pop()}`);
       if (!torchJson) lines.push(`${name} ${job.analysis}, torch (exit ${torch.code}): ${torch.code === 3 ? (JSON.parse(torch.stdout) as { refused: string }).refused : torch.stderr.trim().split('\n').pop()}`);
       else lines.push(`${name} ${job.analysis}, torch: load ${(torchJson.loadSeconds as number).toFixed(1)} s + compute ${(torchJson.seconds as number).toFixed(1)} s`);

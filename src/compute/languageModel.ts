@@ -91,7 +91,7 @@ export class LanguageModel implements ModelRunner {
     const skip = new Set(typeof options.skip === 'number' ? [options.skip] : options.skip ?? []);
     const wantLogits = options.logits !== false;
     const linearWidth = options.linearInputs && !options.onBlock ? this.linearSites.reduce((s, site) => s + site.width, 0) / this.hidden : 0;
-    engine.ensureFits(batch, seq, (options.hidden ? layers + 1 : 2) + linearWidth, wantLogits);
+    engine.ensureFits(batch, seq, (options.hidden ? layers + 1 : 2) + linearWidth, wantLogits, !!options.attention);
     let h = await engine.embed(rows, signal);
     const hidden = options.hidden ? [h] : [];
     const attention: Float32Array[] = [];

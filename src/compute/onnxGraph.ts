@@ -14,13 +14,18 @@ const ELEMENT_TYPES: Record<ElementType, onnx.TensorProto.DataType> = {
   bool: onnx.TensorProto.DataType.BOOL,
 };
 
-/** A graph input or output: a name, an element type and a shape whose symbolic dims are strings. */
-export function value(name: string, type: ElementType, shape: Array<number | string>): onnx.IValueInfoProto {
+/**
+ * A graph input or output: a name, an element type and a shape whose symbolic dims are strings (no shape: any rank,
+ * as a Loop body's carried values whose length grows per iteration).
+ */
+export function value(name: string, type: ElementType, shape?: Array<number | string>): onnx.IValueInfoProto {
+  if (!shape) return { name, type: { tensorType: { elemType: ELEMENT_TYPES[type] } } };
   const dim = shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d }));
   return { name, type: { tensorType: { elemType: ELEMENT_TYPES[type], shape: { dim } } } };
 }
 
-export type Attribute = number | number[] | string;
+/** A node attribute; `{ graph }` is a subgraph (a Loop's body). */
+export type Attribute = number | number[] | string | { graph: onnx.IGraphProto };
 
 export function node(opType: string, inputs: string[], outputs: string[], attributes: Record<string, Attribute> = {}): onnx.INodeProto {
   return {
@@ -35,6 +40,7 @@ export function node(opType: string, inputs: string[], outputs: string[], attrib
 function attribute(name: string, a: Attribute): onnx.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if (typeof a === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(a) };
+  if (!Array.isArray(a) && typeof a === 'object') return { name, type: T.GRAPH, g: a.graph };
   if (Array.isArray(a)) return { name, type: T.INTS, ints: a };
   return Number.isInteger(a) ? { name, type: T.INT, i: a } : { name, type: T.FLOAT, f: a };
 }
@@ -61,7 +67,8 @@ export function modelBytes(parts: GraphParts): Uint8Array {
 
 /**
  * Accumulates a graph: every op call adds a node and returns the name of its (first) output, so model code reads
- * as expressions. Initializers are added with their float32 values.
+ * as expressions. Initializers are added with their float32 values. A builder made for a subgraph (`loop`) shares
+ * its parent's names and constants: the body refers to them from the outer scope, as ONNX allows.
  */
 export class GraphBuilder {
   readonly nodes: onnx.INodeProto[] = [];
@@ -69,8 +76,10 @@ export class GraphBuilder {
   private counter = 0;
   private readonly constants = new Map<string, string>();
 
+  constructor(private readonly parent?: GraphBuilder) {}
+
   fresh(hint: string): string {
-    return `${hint}_${this.counter++}`;
+    return this.parent ? this.parent.fresh(hint) : `${hint}_${this.counter++}`;
   }
 
   op(opType: string, inputs: string[], attributes: Record<string, Attribute> = {}, outputName?: string): string {
@@ -93,6 +102,7 @@ export class GraphBuilder {
 
   /** A shared constant (a scalar or a short vector), added once. */
   constant(type: 'float' | 'int64', values: number[], dims: number[] = values.length === 1 ? [] : [values.length]): string {
+    if (this.parent) return this.parent.constant(type, values, dims);
     const key = `${type}:${dims.join('x')}:${values.join(',')}`;
     let name = this.constants.get(key);
     if (!name) {
@@ -103,7 +113,60 @@ export class GraphBuilder {
     return name;
   }
 
+  /**
+   * An ONNX Loop of `trips` iterations (an int64 scalar) carrying float tensors: `body` gets a builder for the loop
+   * body, the iteration number (int64 scalar) and the carried values, and returns their next values (which may
+   * change shape between iterations). Returns the carried values after the last iteration.
+   */
+  loop(trips: string, initial: string[], body: (sub: GraphBuilder, iteration: string, carried: string[]) => string[]): string[] {
+    const sub = new GraphBuilder(this);
+    const iteration = this.fresh('loop_iteration');
+    const condition = this.fresh('loop_condition');
+    const carried = initial.map(() => this.fresh('loop_carried'));
+    const next = body(sub, iteration, carried);
+    const graph: onnx.IGraphProto = {
+      name: this.fresh('loop_body'),
+      node: sub.nodes,
+      initializer: sub.initializers,
+      input: [value(iteration, 'int64', []), value(condition, 'bool', []), ...carried.map((n) => value(n, 'float'))],
+      output: [value(sub.op('Identity', [condition]), 'bool', []), ...next.map((n) => value(n, 'float'))],
+    };
+    return this.ops('Loop', [trips, '', ...initial], initial.length, { body: { graph } });
+  }
+
   model(name: string, inputs: onnx.IValueInfoProto[], outputs: onnx.IValueInfoProto[]): Uint8Array {
     return modelBytes({ name, inputs, outputs, nodes: this.nodes, initializers: this.initializers });
   }
+}
+
+/**
+ * The model with only the graph outputs named in `outputs`, and only the nodes and initializers they depend on.
+ * onnxruntime runs every node of a graph whatever a run fetches, and even nodes no output depends on, so a session
+ * that is not asked for attention probabilities must be built from a graph that does not compute them.
+ */
+export function pruneToOutputs(model: Uint8Array, outputs: readonly string[]): Uint8Array {
+  const proto = onnx.ModelProto.decode(model);
+  const graph = proto.graph!;
+  const allOutputs = graph.output ?? [];
+  const missing = outputs.filter((name) => !allOutputs.some((o) => o.name === name));
+  if (missing.length > 0) throw new Error(`pruneToOutputs: the graph has no output ${missing.join(', ')}`);
+  const needed = new Set(outputs);
+  const kept: onnx.INodeProto[] = [];
+  // Builders add nodes in topological order, so one backward walk finds every node an output depends on.
+  for (const n of [...(graph.node ?? [])].reverse()) {
+    if (!n.output!.some((o) => needed.has(o))) continue;
+    kept.push(n);
+    for (const name of inputsOf(n)) needed.add(name);
+  }
+  graph.node = kept.reverse();
+  graph.output = allOutputs.filter((o) => outputs.includes(o.name!));
+  graph.initializer = (graph.initializer ?? []).filter((t) => needed.has(t.name!));
+  return onnx.ModelProto.encode(proto).finish();
+}
+
+/** A node's inputs and every name its subgraphs read (a Loop body reads outer-scope values by name). */
+function inputsOf(n: onnx.INodeProto): string[] {
+  const names = [...(n.input ?? [])];
+  for (const a of n.attribute ?? []) for (const g of [a.g, ...(a.graphs ?? [])]) for (const inner of g?.node ?? []) names.push(...inputsOf(inner));
+  return names.filter(Boolean);
 }

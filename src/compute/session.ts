@@ -95,11 +95,11 @@ async function probe(order: readonly ProviderName[], model: Uint8Array): Promise
 }
 
 /** A session on the first provider of `order` that can run `model` here, and which that was. */
-export async function createWithFallback(model: Uint8Array, order: readonly ProviderName[]): Promise<{ session: InferenceSession; provider: ProviderName; skipped: string[] }> {
+export async function createWithFallback(model: Uint8Array, order: readonly ProviderName[], tuning: SessionTuning = {}): Promise<{ session: InferenceSession; provider: ProviderName; skipped: string[] }> {
   const { worth, skipped } = providersWorthProbing(order);
   for (const provider of worth) {
     try {
-      return { session: await createSession(model, provider), provider, skipped };
+      return { session: await createSession(model, provider, tuning), provider, skipped };
     } catch (error) {
       if (provider === 'cpu') throw error;
       skipped.push(`${provider}: ${(error as Error).message.split('\n')[0]!.replace(/^.*?\] /, '')}`);
@@ -108,6 +108,19 @@ export async function createWithFallback(model: Uint8Array, order: readonly Prov
   throw new Error('no execution provider could start (cpu is always tried last)');
 }
 
-export function createSession(model: Uint8Array, provider: ProviderName): Promise<InferenceSession> {
-  return onnxruntime().InferenceSession.create(model, { executionProviders: [provider], graphOptimizationLevel: 'all' });
+export interface SessionTuning {
+  /**
+   * No memory pattern: onnxruntime then allocates each intermediate when it is produced instead of one block for the
+   * whole run's plan, which lets a chunked attention's Loop reuse memory. Measured on a Qwen2.5-0.5B block at 2 048
+   * tokens: peak RSS 414 MB against 555 MB, the same CPU time; turning the CPU arena off as well saved nothing more
+   * and cost ~15 % CPU. For the block engine's sessions, whose runs are its largest.
+   */
+  lowMemory?: boolean;
+}
+
+export function createSession(model: Uint8Array, provider: ProviderName, tuning: SessionTuning = {}): Promise<InferenceSession> {
+  return onnxruntime().InferenceSession.create(model, {
+    executionProviders: [provider], graphOptimizationLevel: 'all',
+    ...(tuning.lowMemory ? { enableMemPattern: false } : {}),
+  });
 }

@@ -9,7 +9,13 @@ import type { AnalysisRequest, AnalysisResult, HostToWorker, ResultFor, WorkerTo
 import type { Progress } from '../protocol/results';
 import { ANALYSIS_HEAP_LIMIT_MB, JOB_STALL_MS, JobStalledError, OUT_OF_MEMORY_PATTERN, WorkerOutOfMemoryError } from './limits';
 
-export const CANCEL_GRACE_MS = 2000;
+/**
+ * How long a cancelled job may take to stop by itself before its process is ended. onnxruntime-node runs a session
+ * synchronously on the analysis process's main thread, so while one block runs (a 7B-shaped block: seconds) the
+ * process cannot even read the cancel; ending it is the only way to stop that work. 1 s here, plus at most 1 s of
+ * ping when other jobs share the process (retire), keeps "cancel takes effect within 2 s" true at any point.
+ */
+export const CANCEL_GRACE_MS = 1000;
 
 export class WorkerCrashedError extends Error {
   constructor(message: string) {

@@ -13,6 +13,7 @@ import { modelBytes, value, type ElementType } from '../../src/compute/onnxGraph
 import { onnxruntime } from '../../src/compute/session';
 import { modelSpecFromConfig } from '../../src/arch/modelSpec';
 import { familyOf } from '../../src/compute/families';
+import { withWholeAttention } from '../../src/compute/families/ops';
 import { BLOCK_IO } from '../../src/compute/families/types';
 import { seededRandom } from '../../src/compute/random';
 import { ROOT } from './helpers';
@@ -137,7 +138,7 @@ for (const fixture of ['tiny-qwen2', 'tiny-gpt2']) {
     const spec = modelSpecFromConfig(JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')), 'config.json');
     const family = familyOf(spec);
     const roles = family.blockTensors(spec, 0, (name) => name.startsWith('transformer.'));
-    const forwardBytes = family.buildBlock(spec, roles);
+    const forwardBytes = withWholeAttention(() => family.buildBlock(spec, roles));
     const wrt = [BLOCK_IO.hidden, ...roles.map((r) => r.role)];
     const backward = await InferenceSession.create(buildBackward(forwardBytes, { output: BLOCK_IO.out, wrt, keep: [BLOCK_IO.out] }));
     // The forward graph with its output renamed y, for the finite differences.

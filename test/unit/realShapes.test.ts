@@ -60,3 +60,23 @@ for (const name of ['tiny-qwen', 'tiny-llama']) {
     assert.ok(Math.abs(ppl.nll - reference.nll) < 1e-4, `nll: ours ${ppl.nll}, torch ${reference.nll}`);
   });
 }
+
+test('real shapes: past one attention query chunk (700 tokens = 3 chunks of ≤ 256), the CLI still agrees with torch on tiny-qwen', async (t) => {
+  if (!needsReference(t, ['torch', 'numpy'])) return;
+  const dir = tempDir();
+  const model = join(dir, 'model');
+  writeModelFolder(model, SHAPES['tiny-qwen']!());
+  const text = join(dir, 'text.txt');
+  writeFileSync(text, readFileSync(TEXT, 'utf8').repeat(3));
+  const ids = (await (await TextTokenizer.load(model)).encode(readFileSync(text, 'utf8'))).map((s) => s.id);
+  assert.ok(ids.length >= 700, `${ids.length} tokens`);
+  const idsFile = join(dir, 'ids.json');
+  writeFileSync(idsFile, JSON.stringify(ids));
+  const ppl = cli('perplexity', model, '--text-file', text, '--max-tokens', '700') as { nll: number; tokens: number };
+  const reference = torch(model, idsFile, 'ppl', 700) as { nll: number; tokens: number };
+  assert.equal(ppl.tokens, 700);
+  assert.ok(Math.abs(ppl.nll - reference.nll) < 1e-4, `nll: ours ${ppl.nll}, torch ${reference.nll}`);
+  const ours = cli('layers', model, '--metric', 'block-influence', '--text-file', text, '--max-tokens', '700') as { layers: { index: number; score: number }[] };
+  const theirs = torch(model, idsFile, 'bi', 700) as { values: number[] };
+  [...ours.layers].sort((a, b) => a.index - b.index).forEach((l) => assert.ok(Math.abs(l.score - theirs.values[l.index]!) < 1e-4, `block ${l.index}: ours ${l.score}, torch ${theirs.values[l.index]}`));
+});

@@ -7,6 +7,7 @@ import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { InputError, throwIfAborted } from '../../errors';
 import type { BlockEngine } from '../engine/blockEngine';
 import { activationBytesPerRow, ensureFits, freeBytes } from '../engine/memory';
+import { withWholeAttention } from '../families/ops';
 import { BLOCK_IO, HEAD_IO } from '../families/types';
 import { createSession, onnxruntime } from '../session';
 import { buildBackward, gradName } from './backward';
@@ -52,7 +53,7 @@ export class ModelGradients {
     const blocks = new Map<string, InferenceSession>();
     try {
       for (const variant of variantsOf(engine)) {
-        blocks.set(variant, await createSession(buildBackward(family.buildBlock(spec, engine.roles, variant || undefined), { output: BLOCK_IO.out, wrt: [BLOCK_IO.hidden] }), engine.device));
+        blocks.set(variant, await createSession(buildBackward(withWholeAttention(() => family.buildBlock(spec, engine.roles, variant || undefined)), { output: BLOCK_IO.out, wrt: [BLOCK_IO.hidden] }), engine.device));
       }
       const norm = Object.entries(engine.head.norm).map(([role, v]) => ({ role, name: role, shape: [v.length] }));
       const head = await createSession(buildHeadBackward(family.buildHead(spec, norm)), engine.headDevice);
@@ -103,7 +104,7 @@ export class ModelGradients {
     const { engine } = this;
     let session = this.weightBlocks.get(variant);
     if (!session) {
-      session = createSession(buildBackward(engine.family.buildBlock(engine.spec, engine.roles, variant || undefined), { output: BLOCK_IO.out, wrt: [BLOCK_IO.hidden, ...engine.roles.map((r) => r.role)] }), engine.device);
+      session = createSession(buildBackward(withWholeAttention(() => engine.family.buildBlock(engine.spec, engine.roles, variant || undefined)), { output: BLOCK_IO.out, wrt: [BLOCK_IO.hidden, ...engine.roles.map((r) => r.role)] }), engine.device);
       this.weightBlocks.set(variant, session);
     }
     return session;

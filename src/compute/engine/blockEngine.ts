@@ -1,19 +1,22 @@
 // The block-streaming forward engine: a decoder run one block at a time, with one onnxruntime session per block
-// shape (and per attention variant, for families whose layers differ: Gemma 2/3) whose weights are graph inputs.
-// Before each block runs, its weights are read from the checkpoint into float32 buffers allocated once per shape
-// (two sets: the next block is read and decoded while the current one runs on onnxruntime's threads). The
-// embedding reads only the rows of the window's tokens; the head runs in vocabulary chunks (headRunner.ts). So
-// memory is two blocks' weights + activations + one head chunk, whatever the number of blocks, and any checkpoint
-// the readers decode runs, however large.
+// shape whose weights are graph inputs — per attention variant, for families whose layers differ (Gemma 2/3), and
+// per set of outputs a caller fetches (the graph is pruned to them). Before each block runs, its weights are read
+// from the checkpoint into float32 buffers allocated once per shape (two sets: the next block is read and decoded
+// while the current one runs on onnxruntime's threads). The embedding reads only the rows of the window's tokens;
+// the head runs in vocabulary chunks (headRunner.ts). A batch runs in sub-batches of rowsPerRun rows, so the
+// activations onnxruntime allocates stay ~RUN_ACTIVATION_BYTES however many rows a caller passes (ablation passes
+// L + 1). So memory is two blocks' weights + one run's activations + the callers' residual streams + one head
+// chunk, whatever the number of blocks, and any checkpoint the readers decode runs, however large.
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { ModelSpec } from '../../arch/modelSpec';
 import { InputError, throwIfAborted } from '../../errors';
 import type { TensorInfo } from '../../formats/types';
 import { familyOf } from '../families';
 import { BLOCK_IO, type BlockTensor, type Family, type LinearSite } from '../families/types';
-import { createSession, createWithFallback, onnxruntime, parseProviders, type ProviderName } from '../session';
+import { pruneToOutputs } from '../onnxGraph';
+import { createSession, createWithFallback, onnxruntime, parseProviders, type ProviderName, type SessionTuning } from '../session';
 import { HeadRunner, type HeadOutput, type HeadRequest } from './headRunner';
-import { activationBytesPerRow, ensureFits, freeBytes, type BlockShape } from './memory';
+import { activationBytesPerRow, ensureFits, freeBytes, RUN_ACTIVATION_BYTES, type BlockShape } from './memory';
 import { openModelSource } from './modelSource';
 import { MoeRunner, type MoeRequest } from './moeRunner';
 import type { Routing } from './routing';
@@ -54,11 +57,18 @@ export interface BlockOutput {
  */
 export const READ_AHEAD_MAX_BLOCK_BYTES = 512 * 2 ** 20;
 
+/** Block sessions allocate per intermediate (see SessionTuning.lowMemory): their runs are the engine's largest. */
+const BLOCK_SESSION: SessionTuning = { lowMemory: true };
+
 export class BlockEngine {
   private slots: Record<string, Float32Array>[] = [];
   private readonly onesMask: Float32Array;
+  /** Block sessions by the outputs they compute (comma-joined), made on first use; the hidden-only one at open. */
+  private readonly sessions = new Map<string, Promise<InferenceSession>>();
   /** Whether the next block's weights are read while the current one runs (see READ_AHEAD_MAX_BLOCK_BYTES). */
   readonly readAhead: boolean;
+  /** A block run's activation budget (rowsPerRun); tests lower it to run sub-batches on tiny models. */
+  runActivationBytes = RUN_ACTIVATION_BYTES;
 
   private constructor(
     /** What the model was opened from: its Hugging Face directory or its .gguf file. */
@@ -72,8 +82,10 @@ export class BlockEngine {
     private readonly blockTensors: readonly (readonly TensorInfo[])[],
     /** The block graph's weight inputs, in order (the same for every block). */
     readonly roles: readonly BlockTensor[],
-    /** By block variant (one entry, '', for families whose blocks all run one graph). */
-    private readonly sessions: ReadonlyMap<string, InferenceSession>,
+    /** The whole block graph by variant ('' for families whose blocks all run one graph); sessions are pruned from it. */
+    private readonly models: ReadonlyMap<string, Uint8Array>,
+    /** The first variant's session for the default outputs, made (and its provider found) at open. */
+    session: InferenceSession,
     private readonly embedding: { tokens: TensorInfo; positions?: TensorInfo; scale: number },
     readonly head: HeadRunner,
     readonly device: ProviderName,
@@ -84,12 +96,15 @@ export class BlockEngine {
   ) {
     this.onesMask = new Float32Array(spec.heads).fill(1);
     this.readAhead = this.blockBytes <= READ_AHEAD_MAX_BLOCK_BYTES;
+    this.sessions.set(sessionKey([...models.keys()][0]!, defaultFetches(family)), Promise.resolve(session));
   }
 
   /** A Hugging Face model directory or a .gguf file (modelSource.ts). */
   static async open(path: string, providers?: readonly string[], signal?: AbortSignal): Promise<BlockEngine> {
     const { spec, header, view, directory } = await openModelSource(path);
     const reader = new WeightReader(header, path, view);
+    // Sessions made so far, released if a later step fails (a failed open must not leak native memory).
+    const made: InferenceSession[] = [];
     try {
       const family = familyOf(spec);
       const has = reader.has;
@@ -123,14 +138,10 @@ export class BlockEngine {
       throwIfAborted(signal);
       const order = parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS);
       const variants = [...new Set(Array.from({ length: spec.layers }, (_, l) => family.blockVariant?.(spec, l) ?? ''))];
-      const { session, provider, skipped } = await createWithFallback(family.buildBlock(spec, roles, variants[0] || undefined), order);
-      const sessions = new Map([[variants[0]!, session]]);
-      try {
-        for (const variant of variants.slice(1)) sessions.set(variant, await createSession(family.buildBlock(spec, roles, variant), provider));
-      } catch (error) {
-        for (const s of sessions.values()) await s.release();
-        throw error;
-      }
+      const models = new Map(variants.map((variant) => [variant, family.buildBlock(spec, roles, variant || undefined)]));
+      const { session, provider, skipped } = await createWithFallback(pruneToOutputs(models.get(variants[0]!)!, defaultFetches(family)), order, BLOCK_SESSION);
+      made.push(session);
+      throwIfAborted(signal);
       let headSession: InferenceSession;
       let headDevice = provider;
       try {
@@ -139,9 +150,13 @@ export class BlockEngine {
         headSession = await createSession(family.buildHead(spec, normTensors), 'cpu');
         headDevice = 'cpu';
       }
+      made.push(headSession);
+      throwIfAborted(signal);
       const head = new HeadRunner(headSession, reader, scratch, matrix, norm, spec.vocab, spec.hidden);
-      return new BlockEngine(path, directory, spec, family, reader, scratch, blockTensors, roles, sessions, embedding, head, provider, headDevice, skipped, moe ? await MoeRunner.create(moe, reader, spec.hidden, provider) : undefined);
+      const moeRunner = moe ? await MoeRunner.create(moe, reader, spec.hidden, provider) : undefined;
+      return new BlockEngine(path, directory, spec, family, reader, scratch, blockTensors, roles, models, session, embedding, head, provider, headDevice, skipped, moeRunner);
     } catch (error) {
+      await Promise.all(made.map((s) => s.release().catch(() => undefined)));
       await reader.close();
       throw error;
     }
@@ -175,20 +190,29 @@ export class BlockEngine {
     return { blocks, head: this.head.bytesHeld, raw: this.scratch.bytes.length };
   }
 
-  /** The memory a job of `rows` batch rows of `seq` tokens needs, by part, keeping `keptStates` residual streams per row. */
-  needs(rows: number, seq: number, keptStates: number, logits = false): Record<string, number> {
+  /** Batch rows of `seq` tokens per block run: as many as keep one run's activations under runActivationBytes, ≥ 1. */
+  rowsPerRun(seq: number, attention = false): number {
+    return Math.max(1, Math.floor(this.runActivationBytes / activationBytesPerRow(this.shape, seq, attention)));
+  }
+
+  /**
+   * The memory a job of `rows` batch rows of `seq` tokens needs, by part, keeping `keptStates` residual streams per
+   * row (with `attention`, each run also computes its rows' whole [heads, seq, seq] probabilities).
+   */
+  needs(rows: number, seq: number, keptStates: number, logits = false, attention = false): Record<string, number> {
     const headRows = rows * seq;
+    const perRun = Math.min(rows, this.rowsPerRun(seq, attention));
     return {
       ...(this.readAhead ? { 'two blocks of float32 weights': 2 * this.blockBytes } : { 'one block of float32 weights': this.blockBytes }),
       ...(this.moe ? { 'two experts of float32 weights': 2 * this.moe.mlpBytes } : {}),
-      'activations': rows * activationBytesPerRow(this.shape, seq) + keptStates * rows * seq * this.spec.hidden * 4,
+      'activations': perRun * activationBytesPerRow(this.shape, seq, attention) + keptStates * rows * seq * this.spec.hidden * 4,
       'head chunk': this.head.bytesFor(headRows) + (logits ? headRows * this.spec.vocab * 4 : 0),
     };
   }
 
   /** Refuses the job with the figure needed and the figure free when it does not fit (see needs). */
-  ensureFits(rows: number, seq: number, keptStates: number, logits = false): void {
-    ensureFits(this.path, this.needs(rows, seq, keptStates, logits));
+  ensureFits(rows: number, seq: number, keptStates: number, logits = false, attention = false): void {
+    ensureFits(this.path, this.needs(rows, seq, keptStates, logits, attention));
   }
 
   /** The most batch rows (1..maxRows) of `seq` tokens that fit in free memory. */
@@ -264,8 +288,53 @@ export class BlockEngine {
     }
   }
 
-  /** Runs one block on [batch, seq, hidden] `h`. */
+  /** The block session of `variant` computing exactly `fetches` (made from the pruned graph on first use). */
+  private session(variant: string, fetches: readonly string[]): Promise<InferenceSession> {
+    const key = sessionKey(variant, fetches);
+    let session = this.sessions.get(key);
+    if (!session) {
+      session = createSession(pruneToOutputs(this.models.get(variant)!, fetches), this.device, BLOCK_SESSION);
+      this.sessions.set(key, session);
+      session.catch(() => this.sessions.delete(key)); // a failed creation is retried by the next caller
+    }
+    return session;
+  }
+
+  /** Runs one block on [batch, seq, hidden] `h`, in sub-batches of rowsPerRun rows (outputs concatenated). */
   async runBlock(block: LoadedBlock, h: Float32Array, batch: number, seq: number, request: BlockRequest = {}): Promise<BlockOutput> {
+    const per = this.rowsPerRun(seq, request.attention);
+    // MoE blocks run whole: their routing and MLP parts are per token of the whole batch.
+    if (batch <= per || this.moe) return this.run(block, h, batch, seq, request);
+    const width = seq * this.spec.hidden;
+    const parts: BlockOutput[] = [];
+    for (let r = 0; r < batch; r += per) {
+      const rows = Math.min(per, batch - r);
+      parts.push(await this.run(block, h.subarray(r * width, (r + rows) * width), rows, seq, request));
+    }
+    const attention = parts.every((p) => p.attention) ? concat(parts.map((p) => p.attention!)) : undefined;
+    const linearInputs = parts[0]!.linearInputs?.map((_, i) => concat(parts.map((p) => p.linearInputs![i]!)));
+    return { hidden: concat(parts.map((p) => p.hidden)), ...(attention ? { attention } : {}), ...(linearInputs ? { linearInputs } : {}) };
+  }
+
+  /**
+   * Runs one block on separate residual streams ([seq, hidden] each) and returns each one's output, in
+   * sub-batches of rowsPerRun rows: only one run's batch is ever copied together (ablation's L + 1 rows).
+   */
+  async runRows(block: LoadedBlock, rows: readonly Float32Array[], seq: number): Promise<Float32Array[]> {
+    const width = seq * this.spec.hidden;
+    const per = this.rowsPerRun(seq);
+    const outputs: Float32Array[] = [];
+    for (let r = 0; r < rows.length; r += per) {
+      const group = rows.slice(r, r + per);
+      const batch = group.length === 1 ? group[0]! : new Float32Array(group.length * width);
+      if (group.length > 1) group.forEach((row, i) => batch.set(row, i * width));
+      const { hidden } = await this.run(block, batch, group.length, seq, {});
+      group.forEach((_, i) => outputs.push(hidden.subarray(i * width, (i + 1) * width)));
+    }
+    return outputs;
+  }
+
+  private async run(block: LoadedBlock, h: Float32Array, batch: number, seq: number, request: BlockRequest): Promise<BlockOutput> {
     const { Tensor } = onnxruntime();
     const feeds: Record<string, OrtTensor> = {
       [BLOCK_IO.hidden]: new Tensor('float32', h, [batch, seq, this.spec.hidden]),
@@ -273,8 +342,8 @@ export class BlockEngine {
     };
     for (const role of this.roles) feeds[role.role] = new Tensor('float32', block.values[role.role]!, role.shape);
     const sites = request.linearInputs ? this.linearSites(block.layer) : [];
-    const fetches = [BLOCK_IO.out, ...(this.moe ? [BLOCK_IO.mlpInput] : []), ...(request.attention ? [BLOCK_IO.attention] : []), ...sites.map((s) => BLOCK_IO.linearInput(s.site))];
-    const out = await this.sessions.get(this.family.blockVariant?.(this.spec, block.layer) ?? '')!.run(feeds, fetches);
+    const fetches = [...defaultFetches(this.family), ...(request.attention ? [BLOCK_IO.attention] : []), ...sites.map((s) => BLOCK_IO.linearInput(s.site))];
+    const out = await (await this.session(this.family.blockVariant?.(this.spec, block.layer) ?? '', fetches)).run(feeds, fetches);
     let hidden = out[BLOCK_IO.out]!.data as Float32Array;
     let moe: Pick<BlockOutput, 'routing' | 'mlpParts'> = {};
     if (this.moe) {
@@ -300,9 +369,30 @@ export class BlockEngine {
   }
 
   async release(): Promise<void> {
-    for (const session of this.sessions.values()) await session.release();
+    const sessions = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(sessions.map((s) => s.then((session) => session.release(), () => undefined)));
     await this.moe?.release();
     await this.head.release();
     await this.reader.close();
   }
+}
+
+function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** What every run of a family's block graph fetches: the block's output, and for MoE families the MLP's input. */
+function defaultFetches(family: Family): string[] {
+  return [BLOCK_IO.out, ...(family.mlp ? [BLOCK_IO.mlpInput] : [])];
+}
+
+function sessionKey(variant: string, fetches: readonly string[]): string {
+  return `${variant}|${fetches.join(',')}`;
 }

@@ -1,6 +1,8 @@
 // The LM head over vocabulary chunks: each chunk's rows of the head matrix are read (the next chunk's while the
 // current one runs), the head graph gives the chunk's log-sum-exp and target logits, and a running log-sum-exp in
-// float64 combines them. Full [rows, vocab] logits are assembled only when asked for (small models, tests).
+// float64 combines them. Full [rows, vocab] logits are assembled only when asked for (small models, tests). Many
+// rows (ablation's L windows: 8 192 rows on the 7B shape) go through in groups of HEAD_ROW_BYTES of input, since
+// the graph's final norm holds a few [rows, hidden] intermediates besides the chunk's logits.
 import type { InferenceSession } from 'onnxruntime-node';
 import { throwIfAborted } from '../../errors';
 import type { TensorInfo } from '../../formats/types';
@@ -10,6 +12,12 @@ import type { Scratch, WeightReader } from './weightReader';
 
 /** One chunk's head rows and its logits stay under this many bytes each (whatever the vocabulary). */
 export const HEAD_CHUNK_BYTES = 64 * 2 ** 20;
+
+/**
+ * Rows of input per pass over the vocabulary: [rows, hidden] float32 at most this. Each pass reads the head matrix
+ * again (Llama-2-7B: 262 MB of BF16, a fraction of a second), and keeps the norm's intermediates to ~4 × this.
+ */
+export const HEAD_ROW_BYTES = 32 * 2 ** 20;
 
 export interface HeadRequest {
   /** [rows] token whose log-probability each row predicts; −1: none. */
@@ -43,6 +51,8 @@ export interface HeadChunk {
 
 export class HeadRunner {
   private buffers: Float32Array[] = [];
+  /** Input bytes per pass (HEAD_ROW_BYTES); tests lower it to run several passes on tiny models. */
+  rowBytes = HEAD_ROW_BYTES;
 
   constructor(
     private readonly session: InferenceSession,
@@ -64,10 +74,19 @@ export class HeadRunner {
     return Math.max(1, Math.min(this.vocab, Math.floor(HEAD_CHUNK_BYTES / (4 * Math.max(this.hidden, rows)))));
   }
 
-  /** Float32 bytes the head holds at most for `rows` rows: two chunks of head rows and a chunk's logits (twice, for exp). */
+  /** Rows of input per pass over the vocabulary (HEAD_ROW_BYTES). */
+  get rowsPerPass(): number {
+    return Math.max(1, Math.floor(this.rowBytes / (4 * this.hidden)));
+  }
+
+  /**
+   * Float32 bytes the head holds at most for `rows` rows: two chunks of head rows, a chunk's logits (twice, for exp)
+   * and the final norm's intermediates of one pass's rows.
+   */
   bytesFor(rows: number): number {
-    const chunk = this.chunkRows(rows);
-    return 2 * chunk * this.hidden * 4 + 2 * rows * chunk * 4;
+    const pass = Math.min(rows, this.rowsPerPass);
+    const chunk = this.chunkRows(pass);
+    return 2 * chunk * this.hidden * 4 + 2 * pass * chunk * 4 + 4 * pass * this.hidden * 4;
   }
 
   /** Bytes of head rows held now, for the engine's accounting. */
@@ -102,7 +121,32 @@ export class HeadRunner {
     }
   }
 
+  /** The head on `rows` rows, in passes of at most rowsPerPass rows (each pass one sweep over the vocabulary). */
   async run(final: Float32Array, rows: number, request: HeadRequest): Promise<HeadOutput> {
+    const per = this.rowsPerPass;
+    if (rows <= per) return this.pass(final, rows, request);
+    const { vocab, hidden } = this;
+    const passes = Math.ceil(rows / per);
+    const logits = request.logits ? new Float32Array(rows * vocab) : undefined;
+    const logProbs = request.targets ? new Float64Array(rows) : undefined;
+    const lse = request.lse ? new Float64Array(rows) : undefined;
+    for (let p = 0; p < passes; p++) {
+      const first = p * per;
+      const count = Math.min(per, rows - first);
+      const out = await this.pass(final.subarray(first * hidden, (first + count) * hidden), count, {
+        ...request,
+        ...(request.targets ? { targets: request.targets.subarray(first, first + count) } : {}),
+        ...(request.onChunk ? { onChunk: (c: number, chunks: number) => request.onChunk!(p * chunks + c, passes * chunks) } : {}),
+      });
+      if (logits) logits.set(out.logits!, first * vocab);
+      if (logProbs) logProbs.set(out.logProbs!, first);
+      if (lse) lse.set(out.lse!, first);
+    }
+    return { ...(logits ? { logits } : {}), ...(logProbs ? { logProbs } : {}), ...(lse ? { lse } : {}) };
+  }
+
+  /** One pass over the vocabulary for `rows` rows. */
+  private async pass(final: Float32Array, rows: number, request: HeadRequest): Promise<HeadOutput> {
     const { Tensor } = onnxruntime();
     const { vocab, hidden } = this;
     const lse = new Float64Array(rows).fill(-Infinity);

@@ -2,10 +2,18 @@
 // cannot fit is refused before it starts, with both figures, instead of being killed by the OS half-way.
 // The need is the engine's own buffers (two blocks' float32 weights, for prefetch, and their raw bytes; one head
 // chunk and its logits), plus activations per batch row: the residual stream, the MLP's widest intermediates and
-// attention's [heads, seq, seq] scores, probabilities and mask. Independent of the number of blocks by design.
+// attention's scores and probabilities for one chunk of queries (ops.ts attention; the whole [heads, seq, seq] when a
+// caller fetches the probabilities). Independent of the number of blocks by design.
 import { readFileSync } from 'node:fs';
 import { freemem } from 'node:os';
 import { InputError } from '../../errors';
+import { ATTENTION_QUERY_CHUNK } from '../families/ops';
+
+/**
+ * A block run's activations are kept near this by running a batch in sub-batches (BlockEngine.rowsPerRun): large
+ * enough that a Gemm sees ≥ 256 rows on every real shape, small beside the weights of the blocks that need it.
+ */
+export const RUN_ACTIVATION_BYTES = 256 * 2 ** 20;
 
 export interface BlockShape {
   hidden: number;
@@ -14,12 +22,16 @@ export interface BlockShape {
   widest: number;
 }
 
-/** Float32 bytes of one batch row of `seq` tokens inside a block (what onnxruntime allocates while it runs). */
-export function activationBytesPerRow(shape: BlockShape, seq: number): number {
+/**
+ * Float32 bytes of one batch row of `seq` tokens inside a block (what onnxruntime allocates while it runs): scores,
+ * masked scores and probabilities of one query chunk, plus, when the probabilities are fetched, the whole ones.
+ */
+export function activationBytesPerRow(shape: BlockShape, seq: number, attentionFetched = false): number {
   const stream = seq * shape.hidden * 4;
-  const attention = shape.heads * seq * seq * 4 * 3;
+  const chunked = shape.heads * Math.min(seq, ATTENTION_QUERY_CHUNK) * seq * 4 * 3;
+  const whole = attentionFetched ? shape.heads * seq * seq * 4 * 3 : 0;
   const mlp = seq * shape.widest * 4 * 4;
-  return stream * 8 + attention + mlp;
+  return stream * 8 + chunked + whole + mlp;
 }
 
 /** Bytes free for a job: MemAvailable, or the cgroup's limit less its usage if smaller; IMPORTANCE_LENS_MEMORY_BUDGET overrides. */

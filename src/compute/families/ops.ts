@@ -94,20 +94,66 @@ export function positions(g: GraphBuilder, f: Frame, window?: number): { ids: st
   return { ids, causalMask };
 }
 
+/** Queries per step of the chunked attention: the scores held at once are [batch, heads, 256, keys]. */
+export const ATTENTION_QUERY_CHUNK = 256;
+
+let chunkedAttention = true;
+
 /**
- * softmax(q·kᵀ/√d + mask)·v over [b, h, s, d]; also the attention probabilities [b, h, s, s]. The scale (1/√d
- * unless given: Gemma 2/3 use query_pre_attn_scalar^−½) is applied to q ([s, d] per head) rather than to the
- * scores ([s, s]): one pass over seq² values fewer per block. With `softcap` the scaled scores become
- * cap·tanh(scores / cap) before the mask is added (Gemma 2's attn_logit_softcapping).
+ * Builds with attention as one matrix product (no Loop): the block graphs that reverse mode differentiates
+ * (src/compute/autodiff/) are built this way. Graph building is synchronous, so the setting cannot leak.
+ */
+export function withWholeAttention<T>(build: () => T): T {
+  const before = chunkedAttention;
+  chunkedAttention = false;
+  try {
+    return build();
+  } finally {
+    chunkedAttention = before;
+  }
+}
+
+/**
+/**
+ * softmax(q·kᵀ·scale + mask)·v over [b, h, s, d] for a causal `mask` ([s, s], additive, nothing above the diagonal:
+ * sliding windows may mask more); also the attention probabilities [b, h, s, s]. The scale (1/√d unless given:
+ * Gemma 2/3 use query_pre_attn_scalar^−½) is applied to q ([s, d] per head) rather than to the scores. With
+ * `softcap` the scaled scores become cap·tanh(scores / cap) before the mask is added (Gemma 2's attn_logit_softcapping).
+ *
+ * The context is computed ATTENTION_QUERY_CHUNK queries at a time in an ONNX Loop, each chunk against the keys up
+ * to its last query only (causality: the keys after it would get probability 0), so the scores held at once are
+ * [b, h, 256, ≤ s] instead of [b, h, s, s] — at 2 048 tokens on 32 heads 67 MB instead of 537 MB, and about half
+ * the multiply-adds. `probabilities` [b, h, s, s] is a separate, whole path for graphs that output it; a session
+ * that does not fetch it is built without it (pruneToOutputs), so only attention rollout pays for it. Inside
+ * withWholeAttention the context is the one-matrix product instead (reverse mode has no rule for Loop).
  */
 export function attention(
   g: GraphBuilder, q: string, k: string, v: string, dim: number, causalMask: string, options: { scale?: number; softcap?: number } = {},
 ): { context: string; probabilities: string } {
   const scaled = g.op('Mul', [q, g.constant('float', [options.scale ?? 1 / Math.sqrt(dim)])]);
-  let scores = g.op('MatMul', [scaled, g.op('Transpose', [k], { perm: [0, 1, 3, 2] })]);
-  if (options.softcap !== undefined) scores = softcap(g, scores, options.softcap);
-  const probabilities = g.op('Softmax', [g.op('Add', [scores, causalMask])], { axis: -1 });
-  return { context: g.op('MatMul', [probabilities, v]), probabilities };
+  const keysT = g.op('Transpose', [k], { perm: [0, 1, 3, 2] });
+  const capped = (b: GraphBuilder, scores: string) => (options.softcap !== undefined ? softcap(b, scores, options.softcap) : scores);
+  const probabilities = g.op('Softmax', [g.op('Add', [capped(g, g.op('MatMul', [scaled, keysT])), causalMask])], { axis: -1 });
+  if (!chunkedAttention) return { context: g.op('MatMul', [probabilities, v]), probabilities };
+
+  const chunk = g.constant('int64', [ATTENTION_QUERY_CHUNK], [1]);
+  const zero = g.constant('int64', [0], [1]);
+  const axis = (a: number) => g.constant('int64', [a], [1]);
+  const seq = g.op('Gather', [g.op('Shape', [scaled]), axis(2)], { axis: 0 });
+  const chunks = g.op('Div', [g.op('Add', [seq, g.constant('int64', [ATTENTION_QUERY_CHUNK - 1], [1])]), chunk]);
+  const trips = g.op('Squeeze', [chunks, zero]);
+  const none = g.op('Slice', [scaled, zero, zero, axis(2)]); // [b, h, 0, d]: the context so far
+  const [context] = g.loop(trips, [none], (b, iteration, [sofar]) => {
+    const start = b.op('Mul', [b.op('Unsqueeze', [iteration, zero]), chunk]);
+    const end = b.op('Min', [b.op('Add', [start, chunk]), seq]);
+    const queries = b.op('Slice', [scaled, start, end, axis(2)]);
+    const keys = b.op('Slice', [keysT, zero, end, axis(3)]);
+    const values = b.op('Slice', [v, zero, end, axis(2)]);
+    const mask = b.op('Slice', [causalMask, b.op('Concat', [start, zero], { axis: 0 }), b.op('Concat', [end, end], { axis: 0 }), g.constant('int64', [0, 1])]);
+    const weights = b.op('Softmax', [b.op('Add', [capped(b, b.op('MatMul', [queries, keys])), mask])], { axis: -1 });
+    return [b.op('Concat', [sofar!, b.op('MatMul', [weights, values])], { axis: 2 })];
+  });
+  return { context: context!, probabilities };
 }
 
 /** cap · tanh(x / cap): Gemma 2's soft-capping of attention scores and of the final logits. */
