@@ -2,9 +2,9 @@
 // token rows by the engine), pre-LayerNorm blocks, fused c_attn, Conv1D weights stored [in, out] (Gemm without
 // transpose), gelu_new, head tied to wte.
 import type { Gpt2Spec } from '../../arch/modelSpec';
-import { GraphBuilder, value } from '../onnxGraph';
+import { GraphBuilder } from '../onnxGraph';
 import { buildHeadGraph } from './head';
-import { attention, frame, geluNew, layerNorm, linearInOut, mergeHeads, positions, splitHeads, unflatten } from './ops';
+import { attention, blockModel, frame, geluNew, layerNorm, linearInOut, mergeHeads, positions, splitHeads, unflatten } from './ops';
 import { BLOCK_IO, type BlockTensor, type Family } from './types';
 
 /** HF GPT-2 checkpoints name tensors with or without the "transformer." prefix (GPT2Model vs GPT2LMHeadModel). */
@@ -44,18 +44,7 @@ export const gpt2: Family<Gpt2Spec> = {
     const inner = geluNew(g, linearInOut(g, y, 'fc', 'fc_b'));
     g.op('Identity', [inner], {}, BLOCK_IO.linearInput('mlp_down'));
     unflatten(g, f, g.op('Add', [h, linearInOut(g, inner, 'out', 'out_b')]), [hidden], BLOCK_IO.out);
-    return g.model('gpt2_block', [
-      value(BLOCK_IO.hidden, 'float', ['batch', 'seq', hidden]),
-      value(BLOCK_IO.headMask, 'float', [heads]),
-      ...roles.map((r) => value(r.role, 'float', r.shape)),
-    ], [
-      value(BLOCK_IO.out, 'float', ['batch', 'seq', hidden]),
-      value(BLOCK_IO.attention, 'float', ['batch', heads, 'seq', 'seq']),
-      value(BLOCK_IO.linearInput('attn'), 'float', ['rows', hidden]),
-      value(BLOCK_IO.linearInput('attn_out'), 'float', ['rows', hidden]),
-      value(BLOCK_IO.linearInput('mlp'), 'float', ['rows', hidden]),
-      value(BLOCK_IO.linearInput('mlp_down'), 'float', ['rows', intermediate]),
-    ]);
+    return blockModel(g, 'gpt2_block', roles, { hidden, heads, attnOut: hidden, intermediate });
   },
 
   embedding: (_, has) => ({ tokens: `${prefixOf(has)}wte.weight`, positions: `${prefixOf(has)}wpe.weight` }),

@@ -6,10 +6,10 @@
 // (use_parallel_residual: attention and MLP both read the block input, h + attn(ln1 h) + mlp(ln2 h)) or the
 // sequential one.
 import { InputError } from '../../errors';
-import { GraphBuilder, value } from '../onnxGraph';
+import { GraphBuilder } from '../onnxGraph';
 import { configFields } from './configFields';
 import { buildHeadGraph } from './head';
-import { attention, frame, geluNew, layerNorm, linearOutIn, mergeHeads, positions, unflatten } from './ops';
+import { attention, blockModel, frame, geluNew, layerNorm, linearOutIn, mergeHeads, positions, unflatten } from './ops';
 import { applyRotary, defaultInvFreq, rotaryTables } from './rotary';
 import { BLOCK_IO, type BlockTensor, type Family, type FamilyParameters } from './types';
 
@@ -127,18 +127,7 @@ export const gptNeox: Family<GptNeoxSpec> = {
     const mlp = linearOutIn(g, activated, 'out', 'out_b');
     const result = spec.parallelResidual ? g.op('Add', [g.op('Add', [mlp, attended]), f.flat]) : g.op('Add', [mlp, mlpInput]);
     unflatten(g, f, result, [hidden], BLOCK_IO.out);
-    return g.model('gpt_neox_block', [
-      value(BLOCK_IO.hidden, 'float', ['batch', 'seq', hidden]),
-      value(BLOCK_IO.headMask, 'float', [heads]),
-      ...roles.map((r) => value(r.role, 'float', r.shape)),
-    ], [
-      value(BLOCK_IO.out, 'float', ['batch', 'seq', hidden]),
-      value(BLOCK_IO.attention, 'float', ['batch', heads, 'seq', 'seq']),
-      value(BLOCK_IO.linearInput('attn'), 'float', ['rows', hidden]),
-      value(BLOCK_IO.linearInput('attn_out'), 'float', ['rows', hidden]),
-      value(BLOCK_IO.linearInput('mlp'), 'float', ['rows', hidden]),
-      value(BLOCK_IO.linearInput('mlp_down'), 'float', ['rows', intermediate]),
-    ]);
+    return blockModel(g, 'gpt_neox_block', roles, { hidden, heads, attnOut: hidden, intermediate });
   },
 
   embedding: (_, has) => ({ tokens: `${prefixOf(has)}embed_in.weight` }),

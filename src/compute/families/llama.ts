@@ -7,8 +7,8 @@
 // The block builder here is shared by the families whose block is a variant of Llama's (Qwen3: q/k norm; Gemma
 // 1/2/3: (1 + w) norms, GeGLU, sandwich norms, soft-capping, sliding windows): they pass GatedBlockOptions.
 import type { LlamaSpec, RopeScaling } from '../../arch/modelSpec';
-import { GraphBuilder, value } from '../onnxGraph';
-import { attention, frame, geluNew, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, silu, splitHeads, unflatten } from './ops';
+import { GraphBuilder } from '../onnxGraph';
+import { attention, blockModel, frame, geluNew, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, silu, splitHeads, unflatten } from './ops';
 import { gatedBlockParameters } from './parameters';
 import { BLOCK_IO, type BlockTensor, type Family, type LinearSite } from './types';
 import { buildHeadGraph } from './head';
@@ -132,18 +132,7 @@ export function buildGatedBlock(spec: GatedBlockShape, roles: readonly BlockTens
   g.op('Identity', [gated], {}, BLOCK_IO.linearInput('mlp_down'));
   const down = linearOutIn(g, gated, 'down', mlpBias('down_bias'));
   unflatten(g, f, g.op('Add', [h, options.sandwichNorms ? norm(down, 'post_ffw_norm') : down]), [hidden], BLOCK_IO.out);
-  return g.model(`${spec.modelType}_block`, [
-    value(BLOCK_IO.hidden, 'float', ['batch', 'seq', hidden]),
-    value(BLOCK_IO.headMask, 'float', [heads]),
-    ...roles.map((r) => value(r.role, 'float', r.shape)),
-  ], [
-    value(BLOCK_IO.out, 'float', ['batch', 'seq', hidden]),
-    value(BLOCK_IO.attention, 'float', ['batch', heads, 'seq', 'seq']),
-    value(BLOCK_IO.linearInput('attn'), 'float', ['rows', hidden]),
-    value(BLOCK_IO.linearInput('attn_out'), 'float', ['rows', heads * headDim]),
-    value(BLOCK_IO.linearInput('mlp'), 'float', ['rows', hidden]),
-    value(BLOCK_IO.linearInput('mlp_down'), 'float', ['rows', intermediate]),
-  ]);
+  return blockModel(g, `${spec.modelType}_block`, roles, { hidden, heads, attnOut: heads * headDim, intermediate });
 }
 
 /** The linear layers of a Llama-variant block, by the tensor that feeds them (Wanda's sites). */

@@ -7,8 +7,7 @@
 // costs up to num_experts / num_experts_per_tok times too much (64x for 128 experts, top-2). Reference:
 // test/fixtures/models/moe_reference.py.
 import { GraphBuilder, value } from '../onnxGraph';
-import { buildHeadGraph } from './head';
-import { llamaRope, rotaryTables, rotateHalf } from './llama';
+import { llamaEnds, llamaRope, rotaryTables, rotateHalf } from './llama';
 import { moeBlockMlp, moeBlockParameters, type MoeSpec } from './moeSpec';
 import { attention, frame, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, splitHeads, unflatten } from './ops';
 import { BLOCK_IO, type BlockTensor, type Family } from './types';
@@ -69,10 +68,8 @@ export const moe: Family<MoeSpec> = {
     ]);
   },
 
-  embedding: () => ({ tokens: 'model.embed_tokens.weight' }),
-  finalNorm: (spec) => [{ role: 'final_norm', name: 'model.norm.weight', shape: [spec.hidden] }],
-  head: (spec, has) => (spec.tiedEmbeddings || !has('lm_head.weight') ? 'model.embed_tokens.weight' : 'lm_head.weight'),
-  buildHead: (spec, norm) => buildHeadGraph(spec.hidden, norm, (g, x) => rmsNorm(g, x, 'final_norm', spec.rmsEps)),
+  // Llama's embedding, final RMSNorm and (tied or own) head.
+  ...llamaEnds,
 
   // Wanda needs each expert's input norms over the rows routed to it, which the engine does not collect: no sites,
   // and Wanda is refused for MoE models by name (analyses/wanda.ts refuseWandaOnExperts).

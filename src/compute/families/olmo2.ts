@@ -4,12 +4,12 @@
 // features at once, not per head) before RoPE. Otherwise the Llama block: full-head rotate_half RoPE, GQA, SwiGLU,
 // optional q/k/v/o biases (attention_bias), tied or untied head.
 import { InputError } from '../../errors';
-import { GraphBuilder, value } from '../onnxGraph';
+import { GraphBuilder } from '../onnxGraph';
 import { configFields } from './configFields';
-import { buildHeadGraph } from './head';
-import { attention, frame, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, silu, splitHeads, unflatten } from './ops';
+import { attention, blockModel, frame, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, silu, splitHeads, unflatten } from './ops';
 import { applyRotary, defaultInvFreq, rotaryTables } from './rotary';
 import { BLOCK_IO, type BlockTensor, type Family, type FamilyParameters } from './types';
+import { llamaEnds } from './llama';
 
 export interface Olmo2Spec {
   kind: 'olmo2';
@@ -114,24 +114,11 @@ export const olmo2: Family<Olmo2Spec> = {
     const gated = g.op('Mul', [silu(g, linearOutIn(g, h, 'gate')), linearOutIn(g, h, 'up')]);
     g.op('Identity', [gated], {}, BLOCK_IO.linearInput('mlp_down'));
     unflatten(g, f, g.op('Add', [h, rmsNorm(g, linearOutIn(g, gated, 'down'), 'post_ff_norm', spec.rmsEps)]), [hidden], BLOCK_IO.out);
-    return g.model('olmo2_block', [
-      value(BLOCK_IO.hidden, 'float', ['batch', 'seq', hidden]),
-      value(BLOCK_IO.headMask, 'float', [heads]),
-      ...roles.map((r) => value(r.role, 'float', r.shape)),
-    ], [
-      value(BLOCK_IO.out, 'float', ['batch', 'seq', hidden]),
-      value(BLOCK_IO.attention, 'float', ['batch', heads, 'seq', 'seq']),
-      value(BLOCK_IO.linearInput('attn'), 'float', ['rows', hidden]),
-      value(BLOCK_IO.linearInput('attn_out'), 'float', ['rows', heads * headDim]),
-      value(BLOCK_IO.linearInput('mlp'), 'float', ['rows', hidden]),
-      value(BLOCK_IO.linearInput('mlp_down'), 'float', ['rows', intermediate]),
-    ]);
+    return blockModel(g, 'olmo2_block', roles, { hidden, heads, attnOut: heads * headDim, intermediate });
   },
 
-  embedding: () => ({ tokens: 'model.embed_tokens.weight' }),
-  finalNorm: (spec) => [{ role: 'final_norm', name: 'model.norm.weight', shape: [spec.hidden] }],
-  head: (spec, has) => (spec.tiedEmbeddings || !has('lm_head.weight') ? 'model.embed_tokens.weight' : 'lm_head.weight'),
-  buildHead: (spec, norm) => buildHeadGraph(spec.hidden, norm, (g, x) => rmsNorm(g, x, 'final_norm', spec.rmsEps)),
+  // Llama's embedding, final RMSNorm and (tied or own) head.
+  ...llamaEnds,
 
   linearSites(spec, layer) {
     const w = (...names: string[]) => names.map((n) => ({ name: `model.layers.${layer}.${n}.weight`, layout: 'out-in' as const }));

@@ -3,7 +3,8 @@
 // [out, in] weights as they are stored (transB = 1): on onnxruntime's CPU provider that measured 53 ms for
 // [256, 896]·[4864, 896]ᵀ against 70 ms for MatMul on a pre-transposed weight and 113 ms for MatMul∘Transpose,
 // and it spares a JS transpose of every weight on every block.
-import type { GraphBuilder } from '../onnxGraph';
+import { value, type GraphBuilder } from '../onnxGraph';
+import { BLOCK_IO, type BlockTensor } from './types';
 
 /** The shapes a block graph needs over and over: [batch, seq] of its input and the flattening constant. */
 export interface Frame {
@@ -159,4 +160,24 @@ export function attention(
 /** cap · tanh(x / cap): Gemma 2's soft-capping of attention scores and of the final logits. */
 export function softcap(g: GraphBuilder, x: string, cap: number): string {
   return g.op('Mul', [g.op('Tanh', [g.op('Div', [x, g.constant('float', [cap])])]), g.constant('float', [cap])]);
+}
+
+/**
+ * The block graph as an ONNX model with the inputs and outputs every family declares (BLOCK_IO): the residual
+ * stream and head mask in, the block's weights by role; the residual stream out, the attention probabilities and
+ * the four linear-layer inputs Wanda reads (`attnOut`: the width entering the output projection).
+ */
+export function blockModel(g: GraphBuilder, name: string, roles: readonly BlockTensor[], s: { hidden: number; heads: number; attnOut: number; intermediate: number }): Uint8Array {
+  return g.model(name, [
+    value(BLOCK_IO.hidden, 'float', ['batch', 'seq', s.hidden]),
+    value(BLOCK_IO.headMask, 'float', [s.heads]),
+    ...roles.map((r) => value(r.role, 'float', r.shape)),
+  ], [
+    value(BLOCK_IO.out, 'float', ['batch', 'seq', s.hidden]),
+    value(BLOCK_IO.attention, 'float', ['batch', s.heads, 'seq', 'seq']),
+    value(BLOCK_IO.linearInput('attn'), 'float', ['rows', s.hidden]),
+    value(BLOCK_IO.linearInput('attn_out'), 'float', ['rows', s.attnOut]),
+    value(BLOCK_IO.linearInput('mlp'), 'float', ['rows', s.hidden]),
+    value(BLOCK_IO.linearInput('mlp_down'), 'float', ['rows', s.intermediate]),
+  ]);
 }

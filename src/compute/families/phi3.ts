@@ -7,12 +7,12 @@
 // transformers versions differ (an explicit rope_scaling.factor: 4.x replaced it by max / original), this follows
 // transformers 5. sliding_window caps the text windows (attention within a window equals full attention).
 import { InputError } from '../../errors';
-import { GraphBuilder, value } from '../onnxGraph';
+import { GraphBuilder } from '../onnxGraph';
 import { configFields } from './configFields';
-import { buildHeadGraph } from './head';
-import { attention, frame, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, silu, splitHeads, unflatten } from './ops';
+import { attention, blockModel, frame, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, silu, splitHeads, unflatten } from './ops';
 import { applyRotary, defaultInvFreq, rotaryTables } from './rotary';
 import { BLOCK_IO, type BlockTensor, type Family, type FamilyParameters } from './types';
+import { llamaEnds } from './llama';
 
 /** LongRoPE as _compute_longrope_parameters resolves it for one config. */
 export interface LongRope {
@@ -151,24 +151,11 @@ export const phi3: Family<Phi3Spec> = {
     const gated = g.op('Mul', [up, silu(g, gate)]);
     g.op('Identity', [gated], {}, BLOCK_IO.linearInput('mlp_down'));
     unflatten(g, f, g.op('Add', [h, linearOutIn(g, gated, 'down')]), [hidden], BLOCK_IO.out);
-    return g.model('phi3_block', [
-      value(BLOCK_IO.hidden, 'float', ['batch', 'seq', hidden]),
-      value(BLOCK_IO.headMask, 'float', [heads]),
-      ...roles.map((r) => value(r.role, 'float', r.shape)),
-    ], [
-      value(BLOCK_IO.out, 'float', ['batch', 'seq', hidden]),
-      value(BLOCK_IO.attention, 'float', ['batch', heads, 'seq', 'seq']),
-      value(BLOCK_IO.linearInput('attn'), 'float', ['rows', hidden]),
-      value(BLOCK_IO.linearInput('attn_out'), 'float', ['rows', heads * headDim]),
-      value(BLOCK_IO.linearInput('mlp'), 'float', ['rows', hidden]),
-      value(BLOCK_IO.linearInput('mlp_down'), 'float', ['rows', intermediate]),
-    ]);
+    return blockModel(g, 'phi3_block', roles, { hidden, heads, attnOut: heads * headDim, intermediate });
   },
 
-  embedding: () => ({ tokens: 'model.embed_tokens.weight' }),
-  finalNorm: (spec) => [{ role: 'final_norm', name: 'model.norm.weight', shape: [spec.hidden] }],
-  head: (spec, has) => (spec.tiedEmbeddings || !has('lm_head.weight') ? 'model.embed_tokens.weight' : 'lm_head.weight'),
-  buildHead: (spec, norm) => buildHeadGraph(spec.hidden, norm, (g, x) => rmsNorm(g, x, 'final_norm', spec.rmsEps)),
+  // Llama's embedding, final RMSNorm and (tied or own) head.
+  ...llamaEnds,
 
   // The fused weights read one input each: Wanda's norms of x feed every row of qkv_proj, of y every row of gate_up_proj.
   linearSites(spec, layer) {
