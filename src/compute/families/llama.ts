@@ -63,9 +63,9 @@ export interface GatedBlockOptions {
   window?: number;
 }
 
-/** The tensors of a Llama-variant block, in role order. */
-export function gatedBlockTensors(spec: GatedBlockShape, layer: number, options: Pick<GatedBlockOptions, 'qkNorm' | 'sandwichNorms'> = {}): BlockTensor[] {
-  const { hidden, heads, kvHeads, headDim, intermediate } = spec;
+/** The attention half of a Llama-variant block (input norm, q/k/v/o with their biases and q/k norms, post-attention norm), in role order; MoE blocks end here. */
+export function gatedAttentionTensors(spec: Pick<GatedBlockShape, 'hidden' | 'heads' | 'kvHeads' | 'headDim' | 'qkvBias' | 'oBias'>, layer: number, options: Pick<GatedBlockOptions, 'qkNorm'> = {}): BlockTensor[] {
+  const { hidden, heads, kvHeads, headDim } = spec;
   const p = `model.layers.${layer}.`;
   const t = (role: string, name: string, shape: number[]): BlockTensor => ({ role, name: p + name, shape });
   return [
@@ -80,6 +80,16 @@ export function gatedBlockTensors(spec: GatedBlockShape, layer: number, options:
     t('o', 'self_attn.o_proj.weight', [hidden, heads * headDim]),
     ...(spec.oBias ? [t('o_bias', 'self_attn.o_proj.bias', [hidden])] : []),
     t('post_norm', 'post_attention_layernorm.weight', [hidden]),
+  ];
+}
+
+/** The tensors of a Llama-variant block, in role order. */
+export function gatedBlockTensors(spec: GatedBlockShape, layer: number, options: Pick<GatedBlockOptions, 'qkNorm' | 'sandwichNorms'> = {}): BlockTensor[] {
+  const { hidden, intermediate } = spec;
+  const p = `model.layers.${layer}.`;
+  const t = (role: string, name: string, shape: number[]): BlockTensor => ({ role, name: p + name, shape });
+  return [
+    ...gatedAttentionTensors(spec, layer, options),
     ...(options.sandwichNorms ? [t('pre_ffw_norm', 'pre_feedforward_layernorm.weight', [hidden]), t('post_ffw_norm', 'post_feedforward_layernorm.weight', [hidden])] : []),
     t('gate', 'mlp.gate_proj.weight', [intermediate, hidden]),
     t('up', 'mlp.up_proj.weight', [intermediate, hidden]),

@@ -7,30 +7,13 @@
 // costs up to num_experts / num_experts_per_tok times too much (64x for 128 experts, top-2). Reference:
 // test/fixtures/models/moe_reference.py.
 import { GraphBuilder, value } from '../onnxGraph';
-import { llamaEnds, llamaRope, rotaryTables, rotateHalf } from './llama';
+import { gatedAttentionTensors, llamaEnds, llamaRope, rotaryTables, rotateHalf } from './llama';
 import { moeBlockMlp, moeBlockParameters, type MoeSpec } from './moeSpec';
 import { attention, frame, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, splitHeads, unflatten } from './ops';
-import { BLOCK_IO, type BlockTensor, type Family } from './types';
+import { BLOCK_IO, type Family } from './types';
 
 export const moe: Family<MoeSpec> = {
-  blockTensors(spec, layer) {
-    const { hidden, heads, kvHeads, headDim } = spec;
-    const p = `model.layers.${layer}.`;
-    const t = (role: string, name: string, shape: number[]): BlockTensor => ({ role, name: p + name, shape });
-    return [
-      t('input_norm', 'input_layernorm.weight', [hidden]),
-      t('q', 'self_attn.q_proj.weight', [heads * headDim, hidden]),
-      t('k', 'self_attn.k_proj.weight', [kvHeads * headDim, hidden]),
-      t('v', 'self_attn.v_proj.weight', [kvHeads * headDim, hidden]),
-      ...(spec.qkvBias
-        ? [t('q_bias', 'self_attn.q_proj.bias', [heads * headDim]), t('k_bias', 'self_attn.k_proj.bias', [kvHeads * headDim]), t('v_bias', 'self_attn.v_proj.bias', [kvHeads * headDim])]
-        : []),
-      ...(spec.qkNorm ? [t('q_norm', 'self_attn.q_norm.weight', [headDim]), t('k_norm', 'self_attn.k_norm.weight', [headDim])] : []),
-      t('o', 'self_attn.o_proj.weight', [hidden, heads * headDim]),
-      ...(spec.oBias ? [t('o_bias', 'self_attn.o_proj.bias', [hidden])] : []),
-      t('post_norm', 'post_attention_layernorm.weight', [hidden]),
-    ];
-  },
+  blockTensors: (spec, layer) => gatedAttentionTensors(spec, layer, { qkNorm: spec.qkNorm }),
 
   /** Attention only: hidden_out is the residual stream after attention, mlp_input the post-attention norm of it. */
   buildBlock(spec, roles) {
