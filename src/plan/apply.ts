@@ -4,7 +4,7 @@
 // not exist or is complete; the source files are only ever opened for reading. Tensors are streamed by range.
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, copyFile, lstat, mkdtemp, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdtemp, readFile, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { DEFAULT_MAX_TOKENS } from '../analyses/textInput';
 import { FileHandles } from '../compute/tensorStream';
@@ -23,34 +23,13 @@ import { writeSlice } from './slice';
 import { fileSha256, openSource } from './source';
 import { writeSparsified } from './sparsify';
 import type { ApplyResult, PrunePlan } from './types';
-import { validatePlan } from './validate';
+import { readPlanFile } from './validate';
 
 /** Files beside the weights that a reloaded checkpoint needs (tokenizer, generation defaults); copied as they are. */
 export const COPIED_FILES = [
   'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json', 'vocab.json', 'merges.txt',
   'tokenizer.model', 'spiece.model', 'generation_config.json', 'chat_template.jinja', 'chat_template.json',
 ];
-export const MAX_PLAN_BYTES = 16 * 2 ** 20;
-
-export async function readPlanFile(planPath: string): Promise<PrunePlan> {
-  if ((await pathKind(planPath)) !== 'file') throw new InputError(`${planPath}: no such plan file`);
-  const { size } = await stat(planPath);
-  if (size > MAX_PLAN_BYTES) throw new InputError(`${planPath}: ${size} bytes; plan files above ${MAX_PLAN_BYTES} bytes are refused`);
-  return parsePlanText(await readFile(planPath, 'utf8'), planPath);
-}
-
-/** A plan document's text, parsed and validated; `where` names it in errors. */
-export function parsePlanText(text: string, where: string): PrunePlan {
-  if (Buffer.byteLength(text) > MAX_PLAN_BYTES) throw new InputError(`${where}: plan documents above ${MAX_PLAN_BYTES} bytes are refused`);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(`${where} is not valid JSON: ${(error as Error).message}`);
-  }
-  return validatePlan(json, where);
-}
-
 /** Wanda's input norms on the plan's own text, refused when that text changed since the plan was made. */
 export async function* attachPlanInputNorms(plan: PrunePlan, planPath: string, source: Parameters<typeof attachInputNorms>[0], weights: LinearWeight[], providers: readonly string[] | undefined, signal?: AbortSignal): AsyncGenerator<Progress, void> {
   const text = plan.metric.text!;

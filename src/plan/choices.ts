@@ -65,16 +65,3 @@ export async function planChoices(model: string): Promise<PlanChoices> {
   });
   return { model: source.path, family: source.family, layers: source.layers, runsOnText, available, unavailable };
 }
-
-/** The amount, validated as generatePlan would: a count in 1..max, or a sparsity fraction (0.5 or 50%). */
-export function parseAmount(kind: PlanKind, max: number, raw: string): number | string {
-  const text = raw.trim();
-  if (kind === 'sparsity') {
-    const value = text.endsWith('%') ? Number(text.slice(0, -1)) / 100 : Number(text);
-    if (text === '' || !Number.isFinite(value) || value <= 0 || value > max) return `A fraction in (0, ${max}], such as 0.5 or 50%`;
-    return value;
-  }
-  const value = Number(text);
-  if (text === '' || !Number.isSafeInteger(value) || value < 1 || value > max) return `A whole number from 1 to ${max}`;
-  return value;
-}

@@ -2,8 +2,6 @@
 // rest are renumbered 0..E'−1, and the router's rows (and per-expert bias) follow, so the router still scores
 // exactly the experts that remain. config.json holds one expert count, so every MoE block must drop the same
 // number, and at least num_experts_per_tok must remain for top-k routing to stay defined. Shared experts stay.
-import { expertImportance } from '../analyses/experts';
-import type { TextSource } from '../analyses/textInput';
 import { tensorRole } from '../arch/names';
 import { FileHandles, tensorChunks } from '../compute/tensorStream';
 import { InputError, throwIfAborted } from '../errors';
@@ -112,13 +110,3 @@ export async function* expertScores(source: SourceModel, layout: ExpertLayout, s
   return sums.map((s, layer) => (layout.moeBlocks.has(layer) ? Array.from(s, Math.sqrt) : []));
 }
 
-/**
- * Expert importance on a text (analyses/experts.ts): scores[layer][expert] = Δ NLL when dropped (expert-drop) or
- * routing share (expert-share); [] for blocks without routed experts.
- */
-export async function* routedExpertScores(source: SourceModel, metric: 'expert-drop' | 'expert-share', text: TextSource, maxTokens: number, providers?: readonly string[], signal?: AbortSignal): AsyncGenerator<Progress, { scores: number[][]; device: string }> {
-  const result = yield* expertImportance({ model: source.directory, text, maxTokens, ...(providers ? { providers } : {}) }, signal);
-  const scores = Array.from({ length: source.layers }, (): number[] => []);
-  for (const block of result.blocks) scores[block.index] = block.experts.map((e) => (metric === 'expert-drop' ? e.score : e.share));
-  return { scores, device: result.device };
-}

@@ -3,7 +3,8 @@
 import { relative, resolve } from 'node:path';
 import { fileSha256 } from './source';
 import { layers as layerScores, parseLayerMetric, rank } from '../analyses/layers';
-import { DEFAULT_MAX_TOKENS } from '../analyses/textInput';
+import { expertImportance } from '../analyses/experts';
+import { DEFAULT_MAX_TOKENS, type TextSource } from '../analyses/textInput';
 import { tensorRole } from '../arch/names';
 import { InputError } from '../errors';
 import type { Progress } from '../protocol/results';
@@ -11,7 +12,7 @@ import { allocation, outlierRatios, round, zeroedIn } from './allocation';
 import { blockAngularDistances, contiguousAlternative, lowestScoring } from './layerSelection';
 import { attachInputNorms, linearWeights } from './linearWeights';
 import { openSource, type SourceModel } from './source';
-import { EXPERT_METRICS, expertLayout, expertScores, renumberExpert, routedExpertScores, routerSlices, type ExpertMetric } from './experts';
+import { EXPERT_METRICS, expertLayout, expertScores, renumberExpert, routerSlices, type ExpertMetric } from './experts';
 import { checkHeadDrops, headLayout, headScores, headSlices } from './heads';
 import { elementBytes, slicedShape, type Slice } from './slice';
 import type { TensorInfo } from '../formats/types';
@@ -179,4 +180,16 @@ export function predict(source: SourceModel, actions: readonly PlanAction[]): Pr
     bytes: { before: source.bytes, after: kept.reduce((s, t) => s + sizeOf(t).bytes, 0) },
     zeroed,
   };
+}
+
+/**
+ * Expert importance on a text (analyses/experts.ts; here, not in experts.ts, which the extension host reads for the
+ * plan choices and which must not pull in the engine): scores[layer][expert] = Δ NLL when dropped (expert-drop) or
+ * routing share (expert-share); [] for blocks without routed experts.
+ */
+export async function* routedExpertScores(source: SourceModel, metric: 'expert-drop' | 'expert-share', text: TextSource, maxTokens: number, providers?: readonly string[], signal?: AbortSignal): AsyncGenerator<Progress, { scores: number[][]; device: string }> {
+  const result = yield* expertImportance({ model: source.directory, text, maxTokens, ...(providers ? { providers } : {}) }, signal);
+  const scores = Array.from({ length: source.layers }, (): number[] => []);
+  for (const block of result.blocks) scores[block.index] = block.experts.map((e) => (metric === 'expert-drop' ? e.score : e.share));
+  return { scores, device: result.device };
 }

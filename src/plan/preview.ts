@@ -5,7 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { tensorRole } from '../arch/names';
 import type { PlanPreview, PlanRow } from '../protocol/plan';
-import { parsePlanText, readPlanFile } from './apply';
+import { parsePlanText, readPlanFile } from './validate';
 import { plannedConfigText } from './configText';
 import { checkAgainstModel, type CheckedPlan } from './checkAgainstModel';
 import { expertOf } from './experts';

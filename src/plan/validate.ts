@@ -1,8 +1,33 @@
 // A plan file is user-editable, so it is distrusted like a checkpoint: every field is checked against the shape in
 // media/pruneplan.schema.json and every error names where it is ("actions[0].layers[2]: 7 is not an integer ≥ 0"). This
-// is the structural check; checkAgainstModel.ts then checks the plan against the checkpoint it names.
+// is the structural check; checkAgainstModel.ts then checks the plan against the checkpoint it names. Reading a
+// plan file is here too, not beside apply: the extension host reads plans (Restricted Mode's admission) and must
+// not load apply's engine code with it.
+import { readFile, stat } from 'node:fs/promises';
 import { InputError } from '../errors';
+import { pathKind } from '../formats/fileio';
 import { PLAN_KIND, PLAN_VERSION, type PlanAction, type PlanAlternative, type PrunePlan } from './types';
+
+export const MAX_PLAN_BYTES = 16 * 2 ** 20;
+
+export async function readPlanFile(planPath: string): Promise<PrunePlan> {
+  if ((await pathKind(planPath)) !== 'file') throw new InputError(`${planPath}: no such plan file`);
+  const { size } = await stat(planPath);
+  if (size > MAX_PLAN_BYTES) throw new InputError(`${planPath}: ${size} bytes; plan files above ${MAX_PLAN_BYTES} bytes are refused`);
+  return parsePlanText(await readFile(planPath, 'utf8'), planPath);
+}
+
+/** A plan document's text, parsed and validated; `where` names it in errors. */
+export function parsePlanText(text: string, where: string): PrunePlan {
+  if (Buffer.byteLength(text) > MAX_PLAN_BYTES) throw new InputError(`${where}: plan documents above ${MAX_PLAN_BYTES} bytes are refused`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`${where} is not valid JSON: ${(error as Error).message}`);
+  }
+  return validatePlan(json, where);
+}
 
 type Json = unknown;
 

@@ -9,7 +9,7 @@ import { assertNever, InputError } from '../errors';
 import { detectFormat } from '../formats/detect';
 import { pathKind } from '../formats/fileio';
 import { indexFormat, locateModelDirectory } from '../formats/huggingface';
-import { readPlanFile } from '../plan/apply';
+import { readPlanFile } from '../plan/validate';
 import type { PrunePlan } from '../protocol/pruneplan';
 import type { AnalysisRequest } from '../protocol/worker';
 import { TEXT_LAYER_METRICS } from '../protocol/layerMetrics';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseAmount } from '../../src/plan/choices';
+import { parseAmount } from '../../src/plan/amount';
 import { freeSiblingFolder, outputFolderProblem, planStem, writeNewPlanFile } from '../../src/plan/newFile';
 import { tempDir } from './helpers';
 

@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import * as vscode from 'vscode';
-import { parseAmount } from '../../plan/choices';
+import { parseAmount } from '../../plan/amount';
 import { planStem, writeNewPlanFile } from '../../plan/newFile';
 import type { PlanChoice, PlanChoices, PlanKind, PlanRequest } from '../../protocol/plan';
 import { runAnalysis } from '../shared/analysisService';
