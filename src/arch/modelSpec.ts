@@ -5,7 +5,7 @@
 import { gptNeoxSpecFromConfig, type GptNeoxSpec } from '../compute/families/gptNeox';
 import { olmo2SpecFromConfig, type Olmo2Spec } from '../compute/families/olmo2';
 import { phi3SpecFromConfig, type Phi3Spec } from '../compute/families/phi3';
-import { configFields, type ConfigFields } from '../compute/families/configFields';
+import { configFields, refuseUnlikeLlama, type ConfigFields } from '../compute/families/configFields';
 import { MOE_MODEL_TYPES, moeSpecFromConfig, type MoeModelType, type MoeSpec } from '../compute/families/moeSpec';
 import { InputError } from '../errors';
 import { gemmaSpecFromConfig, GEMMA_TYPES, type GemmaSpec } from '../compute/families/gemma';
@@ -76,6 +76,8 @@ export type ModelSpec = LlamaSpec | Gpt2Spec | Qwen3Spec | GemmaSpec | Phi3Spec 
 /** The config readers (configFields.ts) with the file's name and rope_scaling as the rotary tables honour it, for family parsers. */
 export interface SpecFields extends ConfigFields {
   where: string;
+  /** The model_type the user opened: every refusal names it. */
+  family: string;
   /** rope_scaling as the rotary tables honour it (undefined: plain RoPE). */
   ropeScaling(value: unknown): RopeScaling | undefined;
 }
@@ -85,15 +87,20 @@ export class NoForwardGraph extends InputError {}
 
 const LLAMA_FAMILY = new Set(['llama', 'mistral', 'qwen2']);
 
+/** config.json's readers for a family's parser; refusals name `family` (the model_type the user opened). */
+function specFields(config: Record<string, unknown>, where: string, family: string): SpecFields {
+  return { ...configFields(config, where), where, family, ropeScaling: (value) => ropeScalingFromConfig(value, where, family) };
+}
+
 export function modelSpecFromConfig(config: Record<string, unknown>, where: string): ModelSpec {
   const modelType = typeof config.model_type === 'string' ? config.model_type : undefined;
   const read = configFields(config, where);
   const int = read.int;
   const num = (key: string, fallback: number): number => read.num(key, fallback);
 
-  const fields: SpecFields = { ...read, where, ropeScaling: (value) => ropeScalingFromConfig(value, where) };
-  if (modelType === 'qwen3') return qwen3SpecFromConfig(config, where, (c) => modelSpecFromConfig(c, where) as LlamaSpec);
-  if (modelType && GEMMA_TYPES.has(modelType)) return gemmaSpecFromConfig(config, modelType, fields);
+  // Qwen3 is parsed as Llama (its defaults filled in first); the refusals still say qwen3.
+  if (modelType === 'qwen3') return qwen3SpecFromConfig(config, where, (c) => llamaSpecFromConfig(c, specFields(c, where, 'qwen3')));
+  if (modelType && GEMMA_TYPES.has(modelType)) return gemmaSpecFromConfig(config, modelType, specFields(config, where, modelType));
   if (modelType === 'phi3') return phi3SpecFromConfig(config, where);
   if (modelType === 'gpt_neox') return gptNeoxSpecFromConfig(config, where);
   if (modelType === 'olmo2') return olmo2SpecFromConfig(config, where);
@@ -109,39 +116,9 @@ export function modelSpecFromConfig(config: Record<string, unknown>, where: stri
       vocab: int('vocab_size'), maxPositions: int('n_positions', 1024), layerNormEps: num('layer_norm_epsilon', 1e-5),
     };
   }
-  if (modelType && LLAMA_FAMILY.has(modelType)) {
-    const hidden = int('hidden_size');
-    const { heads, kvHeads, headDim } = read.attentionShape(hidden);
-    const ropeScaling = ropeScalingFromConfig(config.rope_scaling, where);
-    // transformers' rope init reads partial_rotary_factor for any config; the Llama family's attention rotates the
-    // whole head, so anything but 1 is a model this graph cannot reproduce.
-    if (config.partial_rotary_factor !== undefined && config.partial_rotary_factor !== null && config.partial_rotary_factor !== 1) {
-      throw new InputError(`${where}: partial_rotary_factor ${JSON.stringify(config.partial_rotary_factor)} is not supported for ${modelType} (its graph rotates the whole head)`);
-    }
-    // LlamaAttention and LlamaMLP read attention_bias / mlp_bias; Mistral's and Qwen2's modules have no such option
-    // (Qwen2: q/k/v biases always, none on o_proj or the MLP), so a true value there is a config we cannot place.
-    const attentionBias = config.attention_bias === true;
-    const mlpBias = config.mlp_bias === true;
-    if (modelType !== 'llama' && (attentionBias || mlpBias)) {
-      throw new InputError(`${where}: ${attentionBias ? 'attention_bias' : 'mlp_bias'}: true is not a ${modelType} option in transformers (only LlamaAttention / LlamaMLP read it); refusing rather than guessing which projections carry biases`);
-    }
-    const activation = config.hidden_act ?? 'silu';
-    if (activation !== 'silu') throw new InputError(`${where}: hidden_act "${String(activation)}" is not supported (Llama-family graphs use silu)`);
-    return {
-      kind: 'llama', modelType, layers: int('num_hidden_layers'), hidden, heads, kvHeads, headDim,
-      intermediate: int('intermediate_size'), vocab: int('vocab_size'), maxPositions: int('max_position_embeddings', 2048),
-      ropeTheta: num('rope_theta', 10000), rmsEps: num('rms_norm_eps', 1e-6),
-      qkvBias: modelType === 'qwen2' || attentionBias,
-      oBias: attentionBias,
-      mlpBias,
-      ...(ropeScaling ? { ropeScaling } : {}),
-      tiedEmbeddings: config.tie_word_embeddings === true,
-      // Sliding-window attention equals full attention within the window: windows are capped to it.
-      ...(typeof config.sliding_window === 'number' && config.sliding_window > 0 && config.use_sliding_window !== false ? { slidingWindow: config.sliding_window } : {}),
-    };
-  }
+  if (modelType && LLAMA_FAMILY.has(modelType)) return llamaSpecFromConfig(config, specFields(config, where, modelType));
   if (modelType && (MOE_MODEL_TYPES as string[]).includes(modelType)) {
-    return moeSpecFromConfig(config, where, modelType as MoeModelType, { int, num, ropeScaling: ropeScalingFromConfig(config.rope_scaling, where) });
+    return moeSpecFromConfig(config, modelType as MoeModelType, specFields(config, where, modelType));
   }
   throw new NoForwardGraph(
     `${where}: model_type ${JSON.stringify(modelType ?? null)} has no forward-pass graph in this version (supported: gpt2, llama, mistral, qwen2, qwen3, ${[...GEMMA_TYPES].join(', ')}, phi3, gpt_neox, olmo2, ${MOE_MODEL_TYPES.join(', ')}); ` +
@@ -149,8 +126,40 @@ export function modelSpecFromConfig(config: Record<string, unknown>, where: stri
   );
 }
 
+/**
+ * config.json of the Llama family (model_type llama, mistral, qwen2; qwen3 through qwen3.ts) -> LlamaSpec. The
+ * options read follow config.model_type; the refusals name f.family, the family the user opened.
+ */
+function llamaSpecFromConfig(config: Record<string, unknown>, f: SpecFields): LlamaSpec {
+  const modelType = String(config.model_type);
+  const { int, num, where } = f;
+  const hidden = int('hidden_size');
+  const { heads, kvHeads, headDim } = f.attentionShape(hidden);
+  const ropeScaling = f.ropeScaling(config.rope_scaling);
+  refuseUnlikeLlama(config, where, f.family);
+  // LlamaAttention and LlamaMLP read attention_bias / mlp_bias; Mistral's and Qwen2's modules have no such option
+  // (Qwen2: q/k/v biases always, none on o_proj or the MLP), so a true value there is a config we cannot place.
+  const attentionBias = config.attention_bias === true;
+  const mlpBias = config.mlp_bias === true;
+  if (modelType !== 'llama' && (attentionBias || mlpBias)) {
+    throw new InputError(`${where}: ${attentionBias ? 'attention_bias' : 'mlp_bias'}: true is not a ${modelType} option in transformers (only LlamaAttention / LlamaMLP read it); refusing rather than guessing which projections carry biases`);
+  }
+  return {
+    kind: 'llama', modelType, layers: int('num_hidden_layers'), hidden, heads, kvHeads, headDim,
+    intermediate: int('intermediate_size'), vocab: int('vocab_size'), maxPositions: int('max_position_embeddings', 2048),
+    ropeTheta: num('rope_theta', 10000), rmsEps: num('rms_norm_eps', 1e-6),
+    qkvBias: modelType === 'qwen2' || attentionBias,
+    oBias: attentionBias,
+    mlpBias,
+    ...(ropeScaling ? { ropeScaling } : {}),
+    tiedEmbeddings: config.tie_word_embeddings === true,
+    // Sliding-window attention equals full attention within the window: windows are capped to it.
+    ...(typeof config.sliding_window === 'number' && config.sliding_window > 0 && config.use_sliding_window !== false ? { slidingWindow: config.sliding_window } : {}),
+  };
+}
+
 /** rope_scaling (keyed by rope_type or the legacy type) -> RopeScaling; refuses, by name, what the graph cannot honour. */
-export function ropeScalingFromConfig(value: unknown, where: string): RopeScaling | undefined {
+export function ropeScalingFromConfig(value: unknown, where: string, family: string): RopeScaling | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) throw new InputError(`${where}: rope_scaling must be an object (found ${JSON.stringify(value)})`);
   const r = value as Record<string, unknown>;
@@ -193,8 +202,8 @@ export function ropeScalingFromConfig(value: unknown, where: string): RopeScalin
     }
     case 'longrope':
     case 'su':
-      throw new InputError(`${where}: rope_scaling type ${JSON.stringify(type)} (LongRoPE, Phi-3) is not supported for the Llama family; supported: linear, dynamic, llama3, yarn`);
+      throw new InputError(`${where}: rope_scaling type ${JSON.stringify(type)} (LongRoPE, Phi-3) is not supported for ${family}; supported: linear, dynamic, llama3, yarn`);
     default:
-      throw new InputError(`${where}: rope_scaling type ${JSON.stringify(type ?? null)} is not supported; supported: linear, dynamic, llama3, yarn (key rope_type or type)`);
+      throw new InputError(`${where}: rope_scaling type ${JSON.stringify(type ?? null)} is not supported for ${family}; supported: linear, dynamic, llama3, yarn (key rope_type or type)`);
   }
 }

@@ -5,7 +5,7 @@
 // a family not known gets what can be said without its modules (attention grouping, KV cache, positions) and no count.
 import { modelSpecFromConfig, NoForwardGraph, type ModelSpec } from '../arch/modelSpec';
 import { languageConfig, summaryFromConfig } from '../arch/summary';
-import { familyOf } from '../compute/families';
+import { declarationOf } from '../compute/families/declarations';
 import { gatedBlockParameters } from '../compute/families/parameters';
 import { InputError } from '../errors';
 import { MOE_MODEL_TYPES, moeBlockParameters, type MoeModelType } from '../compute/families/moeSpec';
@@ -177,7 +177,7 @@ function parameterCount(config: Config, family: string | null, attention: Attent
   return { layers, perLayer, embeddings, lmHead, other: hidden, total: layers * perLayer.total + outside, activePerToken: null, note: null };
 }
 
-/** Mixtral, Qwen2-MoE, Qwen3-MoE: the engine's own count (families/moe.ts), block by block (dense blocks differ). */
+/** Mixtral, Qwen2-MoE, Qwen3-MoE: the engine's own count (families/moeSpec.ts), block by block (dense blocks differ). */
 function moeCount(config: Config): ParameterCount | string {
   let spec;
   try {
@@ -204,7 +204,7 @@ function moeCount(config: Config): ParameterCount | string {
 function engineBlock(config: Config): { spec: ModelSpec; total: number } | null {
   try {
     const spec = modelSpecFromConfig(config, 'config.json');
-    return { spec, total: familyOf(spec).blockParameters(spec) };
+    return { spec, total: declarationOf(spec).blockParameters(spec) };
   } catch (error) {
     if (error instanceof InputError) return null;
     throw error;
@@ -224,7 +224,7 @@ function familyCount(config: Config): ParameterCount | string | null {
     if (error instanceof InputError) return error.message;
     throw error;
   }
-  const count = familyOf(spec).parameters?.(spec);
+  const count = declarationOf(spec).parameters?.(spec);
   if (!count) return null;
   const perLayer = layer(count.attention, count.mlp, count.norms, 0);
   const outside = count.embeddings + count.lmHead + count.other;

@@ -7,7 +7,7 @@
 // whose q/k norms span all heads).
 import { modelSpecFromConfig } from '../arch/modelSpec';
 import { tensorRole } from '../arch/names';
-import { familyOf } from '../compute/families';
+import { declarationOf } from '../compute/families/declarations';
 import { FileHandles, tensorChunks } from '../compute/tensorStream';
 import { InputError, throwIfAborted } from '../errors';
 import type { Progress } from '../protocol/results';
@@ -46,7 +46,7 @@ export function headLayout(source: SourceModel): HeadLayout {
 function familyRefusal(config: Record<string, unknown>, configPath: string): string | undefined {
   try {
     const spec = modelSpecFromConfig(config, configPath);
-    return familyOf(spec).headPruningRefused;
+    return declarationOf(spec).headPruningRefused;
   } catch (error) {
     if (error instanceof InputError) return undefined;
     throw error;

@@ -69,7 +69,22 @@ test('config keys the Qwen3 and Gemma graphs cannot honour are refused by name',
   const refused = (name: string, patch: Record<string, unknown>, pattern: RegExp) =>
     assert.throws(() => modelSpecFromConfig({ ...config(name), ...patch }, 'cfg'), (e: unknown) => e instanceof InputError && pattern.test(e.message), JSON.stringify(patch));
   refused('qwen3-head-dim', { mlp_bias: true }, /mlp_bias: true is not a qwen3 option/);
-  refused('qwen3-head-dim', { hidden_act: 'gelu' }, /hidden_act "gelu" is not supported/);
+  refused('qwen3-head-dim', { hidden_act: 'gelu' }, /hidden_act "gelu" is not supported for qwen3/);
+  // Qwen3 is parsed by the Llama parser; its refusals still name the family the user opened, never "llama".
+  const message = (name: string, patch: Record<string, unknown>) => {
+    try {
+      modelSpecFromConfig({ ...config(name), ...patch }, 'cfg');
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return assert.fail(`${JSON.stringify(patch)} was accepted`);
+  };
+  for (const patch of [{ partial_rotary_factor: 0.5 }, { hidden_act: 'gelu' }, { rope_scaling: { rope_type: 'longrope', short_factor: [1], long_factor: [1] } }, { rope_scaling: { rope_type: 'ntk' } }]) {
+    const text = message('qwen3-head-dim', patch);
+    assert.match(text, /for qwen3/, text);
+    assert.doesNotMatch(text, /(for|a) llama\b|llama[- ]family/i, text);
+  }
+  refused('gemma3-text', { rope_scaling: { rope_type: 'ntk' } }, /type "ntk" is not supported for gemma3_text/);
   refused('gemma', { hidden_activation: 'gelu' }, /hidden_activation "gelu" is not supported/);
   refused('gemma2', { query_pre_attn_scalar: 0 }, /"query_pre_attn_scalar" must be a positive number/);
   refused('gemma2', { attn_logit_softcapping: -1 }, /"attn_logit_softcapping" must be a positive number/);

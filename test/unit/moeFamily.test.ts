@@ -69,7 +69,8 @@ test('routing: softmax over the kept experts, top-k best first, renormalised onl
 test('MoE configs: what the graphs cannot honour is refused by name', () => {
   const refused = (name: string, patch: Record<string, unknown>, pattern: RegExp) =>
     assert.throws(() => modelSpecFromConfig({ ...config(name), ...patch }, 'cfg'), (e: unknown) => e instanceof InputError && pattern.test(e.message), JSON.stringify(patch));
-  refused('moe-mixtral', { hidden_act: 'gelu' }, /hidden_act "gelu" is not supported/);
+  refused('moe-mixtral', { hidden_act: 'gelu' }, /hidden_act "gelu" is not supported for mixtral/);
+  refused('moe-qwen2', { rope_scaling: { rope_type: 'longrope' } }, /"longrope" \(LongRoPE, Phi-3\) is not supported for qwen2_moe/);
   refused('moe-mixtral', { attention_bias: true }, /attention_bias: true is not a mixtral option/);
   refused('moe-mixtral', { num_experts_per_tok: 5 }, /num_experts_per_tok 5 exceeds num_local_experts 4/);
   refused('moe-mixtral', { num_local_experts: undefined }, /"num_local_experts" must be a positive integer/);
@@ -77,7 +78,7 @@ test('MoE configs: what the graphs cannot honour is refused by name', () => {
   refused('moe-qwen2', { moe_intermediate_size: undefined }, /"moe_intermediate_size"/);
   refused('moe-qwen2', { mlp_only_layers: 'all' }, /mlp_only_layers must be a list/);
   refused('moe-qwen3', { decoder_sparse_step: 0 }, /decoder_sparse_step must be a positive integer/);
-  refused('moe-qwen3', { partial_rotary_factor: 0.5 }, /partial_rotary_factor 0.5/);
+  refused('moe-qwen3', { partial_rotary_factor: 0.5 }, /partial_rotary_factor 0.5 is not supported for qwen3_moe/);
   refused('moe-qwen3', { rope_scaling: { rope_type: 'longrope' } }, /"longrope"/);
   // decoder_sparse_step 2: blocks 1, 3, … route; the others are dense MLPs of intermediate_size.
   const stepped = modelSpecFromConfig({ ...config('moe-qwen3'), num_hidden_layers: 4, decoder_sparse_step: 2 }, 'cfg') as MoeSpec;

@@ -1,7 +1,7 @@
 // The LM head's part of the backward pass, per vocabulary chunk. The objective is Σ_r w_r · log p(target_r) =
 // Σ_r w_r · (logit_r[target_r] − lse_r), with lse_r over the whole vocabulary. Over one chunk c its gradient with
 // respect to the chunk's logits is w_r·(onehot − exp(logit − lse_r)): the head graph (final norm + one chunk's
-// logits, families/head.ts) is extended by the surrogate
+// logits, families/headGraph.ts) is extended by the surrogate
 //   S_c = Σ_r pick_r · picked_r − Σ_r w_r · Σ_{j∈c} exp(logit_rj − lse_r)
 // (pick_r = w_r when the target lies in chunk c, else 0; lse_r fed from the forward pass), whose gradient is that
 // one; the gradients of the S_c with respect to the head's hidden input sum over chunks to the objective's.

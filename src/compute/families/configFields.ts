@@ -59,3 +59,17 @@ export function configFields(config: Record<string, unknown>, where: string): Co
     },
   };
 }
+
+/**
+ * What a Llama-style graph (Llama, Mistral, Qwen2, Qwen3, the MoE families) cannot honour, refused naming `family`:
+ * transformers' rope init reads partial_rotary_factor for any config, but these graphs rotate the whole head; and
+ * their MLPs are SwiGLU (silu).
+ */
+export function refuseUnlikeLlama(config: Record<string, unknown>, where: string, family: string): void {
+  const partial = config.partial_rotary_factor;
+  if (partial !== undefined && partial !== null && partial !== 1) {
+    throw new InputError(`${where}: partial_rotary_factor ${JSON.stringify(partial)} is not supported for ${family} (its graph rotates the whole head)`);
+  }
+  const activation = config.hidden_act ?? 'silu';
+  if (activation !== 'silu') throw new InputError(`${where}: hidden_act "${String(activation)}" is not supported for ${family} (its graph uses silu)`);
+}

@@ -1,4 +1,4 @@
-// Gemma (1) for the block engine, and what Gemma 2 and Gemma 3 share with it (their specs are parsed here, from
+// Gemma (1)'s declaration (its graphs: gemmaGraph.ts), and what Gemma 2 and Gemma 3 share with it (their specs are parsed here, from
 // the keys the three GemmaConfig classes read), following transformers' modeling_gemma: the Llama block with
 // RMSNorm applied as (1 + w) (GemmaRMSNorm), GeGLU with the tanh approximation of gelu (hidden_activation,
 // gelu_pytorch_tanh when unset; hidden_act is ignored as GemmaMLP ignores it), head_dim from the config (256 when
@@ -7,10 +7,9 @@
 // (bf16 turns √3072 = 55.4256 into 55.5; the product itself is float32 here as the rest of the pass).
 import type { RopeScaling, SpecFields } from '../../arch/modelSpec';
 import { InputError } from '../../errors';
-import { buildHeadGraph } from './head';
-import { buildGatedBlock, gatedBlockTensors, gatedLinearSites, normWith, type GatedBlockOptions } from './llama';
+import { gatedBlockTensors, gatedLinearSites } from './llama';
 import { gatedBlockParameters } from './parameters';
-import type { BlockTensor, Family } from './types';
+import type { BlockTensor, FamilyDeclaration } from './types';
 import type { Gemma2Spec } from './gemma2';
 import type { Gemma3Spec } from './gemma3';
 
@@ -131,24 +130,16 @@ export function embeddingNormalizer(hidden: number, dtype: string): number {
   return value;
 }
 
-/** Embedding, final (1 + w) norm and head of every Gemma; `finalSoftcap` is Gemma 2's final_logit_softcapping. */
+/** Embedding, final (1 + w) norm and head of every Gemma (the head graph: gemmaGraph.ts). */
 export const gemmaEnds = {
   embedding: () => ({ tokens: 'model.embed_tokens.weight' }),
   embeddingScale: (spec: { hidden: number }, dtype: string) => embeddingNormalizer(spec.hidden, dtype),
   finalNorm: (spec: { hidden: number }): BlockTensor[] => [{ role: 'final_norm', name: 'model.norm.weight', shape: [spec.hidden] }],
   head: (spec: { tiedEmbeddings: boolean }, has: (name: string) => boolean) => (spec.tiedEmbeddings || !has('lm_head.weight') ? 'model.embed_tokens.weight' : 'lm_head.weight'),
-  buildHead: (spec: { hidden: number; rmsEps: number; finalSoftcap?: number }, norm: readonly BlockTensor[]) =>
-    buildHeadGraph(spec.hidden, norm, (g, x) => normWith(g, x, 'final_norm', spec.rmsEps, true), spec.finalSoftcap),
 };
 
-/** Options every Gemma block has: (1 + w) norms and GeGLU. */
-export const GEMMA_BLOCK: Pick<GatedBlockOptions, 'normPlusOne' | 'activation'> = { normPlusOne: true, activation: 'gelu_tanh' };
-
-export const gemma: Family<Gemma1Spec> = {
+export const gemma: FamilyDeclaration<Gemma1Spec> = {
   blockTensors: (spec, layer) => gatedBlockTensors(spec, layer),
-  buildBlock: (spec, roles) => buildGatedBlock(spec, roles, {
-    ...GEMMA_BLOCK, rope: { theta: spec.ropeTheta, maxPositions: spec.maxPositions, ...(spec.ropeScaling ? { scaling: spec.ropeScaling } : {}) },
-  }),
   ...gemmaEnds,
   linearSites: (spec, layer) => gatedLinearSites(spec, layer),
   blockParameters(s) {

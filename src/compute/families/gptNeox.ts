@@ -1,4 +1,4 @@
-// GPT-NeoX and Pythia (model_type gpt_neox) for the block engine, following transformers' modeling_gpt_neox:
+// GPT-NeoX and Pythia (model_type gpt_neox)'s declaration (its graphs: gptNeoxGraph.ts), following transformers' modeling_gpt_neox:
 // LayerNorms with biases, one fused query_key_value whose outputs are laid out per head ([heads, 3, head_dim]: q, k
 // and v of head 0, then of head 1, …, not q | k | v), RoPE on the first int(head_dim · rotary_pct) features of each
 // head, gelu (exact erf; the tanh forms where the config names them), biases on every linear (attention_bias
@@ -6,12 +6,8 @@
 // (use_parallel_residual: attention and MLP both read the block input, h + attn(ln1 h) + mlp(ln2 h)) or the
 // sequential one.
 import { InputError } from '../../errors';
-import { GraphBuilder } from '../onnxGraph';
 import { configFields } from './configFields';
-import { buildHeadGraph } from './head';
-import { attention, blockModel, frame, geluNew, layerNorm, linearOutIn, mergeHeads, positions, unflatten } from './ops';
-import { applyRotary, defaultInvFreq, rotaryTables } from './rotary';
-import { BLOCK_IO, type BlockTensor, type Family, type FamilyParameters } from './types';
+import type { BlockTensor, FamilyDeclaration, FamilyParameters } from './types';
 
 /** hidden_act values and the gelu each is: transformers' GELUActivation (erf) or the tanh approximation. */
 const ACTIVATIONS: Record<string, 'erf' | 'tanh'> = { gelu: 'erf', gelu_new: 'tanh', gelu_fast: 'tanh', gelu_pytorch_tanh: 'tanh' };
@@ -80,7 +76,7 @@ export function gptNeoxParameters(s: GptNeoxSpec): FamilyParameters {
 /** GPTNeoXForCausalLM names its tensors gpt_neox.*, a bare GPTNeoXModel without the prefix. */
 const prefixOf = (has: (name: string) => boolean) => (has('embed_in.weight') && !has('gpt_neox.embed_in.weight') ? '' : 'gpt_neox.');
 
-export const gptNeox: Family<GptNeoxSpec> = {
+export const gptNeox: FamilyDeclaration<GptNeoxSpec> = {
   blockTensors(spec, layer, has) {
     const { hidden, intermediate } = spec;
     const p = `${prefixOf(has)}layers.${layer}.`;
@@ -97,46 +93,12 @@ export const gptNeox: Family<GptNeoxSpec> = {
     ];
   },
 
-  buildBlock(spec, roles) {
-    const { hidden, heads, headDim, rotaryDim, intermediate } = spec;
-    const g = new GraphBuilder();
-    const f = frame(g, BLOCK_IO.hidden, hidden);
-    const { ids, causalMask } = positions(g, f);
-    const tables = rotaryTables(g, ids, g.constant('float', defaultInvFreq(rotaryDim, spec.ropeTheta), [1, rotaryDim / 2]), 1);
-    const bias = (name: string) => (spec.attentionBias ? name : undefined);
-
-    const x = layerNorm(g, f.flat, 'ln1_w', 'ln1_b', spec.layerNormEps);
-    g.op('Identity', [x], {}, BLOCK_IO.linearInput('attn'));
-    // [rows, 3·hidden] -> [batch, seq, heads, 3·headDim] -> [batch, heads, seq, 3·headDim], then q | k | v per head.
-    const perHead = g.op('Transpose', [unflatten(g, f, linearOutIn(g, x, 'qkv', bias('qkv_b')), [heads, 3 * headDim])], { perm: [0, 2, 1, 3] });
-    const [q, k, v] = g.ops('Split', [perHead, g.constant('int64', [headDim, headDim, headDim])], 3, { axis: -1 }) as [string, string, string];
-    const rope = (t: string) => applyRotary(g, t, tables, headDim, rotaryDim);
-    const { context, probabilities } = attention(g, rope(q), rope(k), v, headDim, causalMask);
-    g.op('Identity', [probabilities], {}, BLOCK_IO.attention);
-    const merged = mergeHeads(g, context, heads, headDim, BLOCK_IO.headMask);
-    g.op('Identity', [merged], {}, BLOCK_IO.linearInput('attn_out'));
-    const attended = linearOutIn(g, merged, 'dense', bias('dense_b'));
-
-    // Parallel: the MLP reads the block input; sequential: the input plus the attention output.
-    const mlpInput = spec.parallelResidual ? f.flat : g.op('Add', [f.flat, attended]);
-    const y = layerNorm(g, mlpInput, 'ln2_w', 'ln2_b', spec.layerNormEps);
-    g.op('Identity', [y], {}, BLOCK_IO.linearInput('mlp'));
-    const inner = linearOutIn(g, y, 'fc', 'fc_b');
-    const activated = spec.gelu === 'erf' ? geluErf(g, inner) : geluNew(g, inner);
-    g.op('Identity', [activated], {}, BLOCK_IO.linearInput('mlp_down'));
-    const mlp = linearOutIn(g, activated, 'out', 'out_b');
-    const result = spec.parallelResidual ? g.op('Add', [g.op('Add', [mlp, attended]), f.flat]) : g.op('Add', [mlp, mlpInput]);
-    unflatten(g, f, result, [hidden], BLOCK_IO.out);
-    return blockModel(g, 'gpt_neox_block', roles, { hidden, heads, attnOut: hidden, intermediate });
-  },
-
   embedding: (_, has) => ({ tokens: `${prefixOf(has)}embed_in.weight` }),
   finalNorm: (spec, has) => [
     { role: 'final_w', name: `${prefixOf(has)}final_layer_norm.weight`, shape: [spec.hidden] },
     { role: 'final_b', name: `${prefixOf(has)}final_layer_norm.bias`, shape: [spec.hidden] },
   ],
   head: (spec, has) => (spec.tiedEmbeddings || !has('embed_out.weight') ? `${prefixOf(has)}embed_in.weight` : 'embed_out.weight'),
-  buildHead: (spec, norm) => buildHeadGraph(spec.hidden, norm, (g, x) => layerNorm(g, x, 'final_w', 'final_b', spec.layerNormEps)),
 
   // query_key_value is one fused weight reading the attention input: Wanda scores its rows with that input's norms.
   linearSites(spec, layer, has) {
@@ -155,9 +117,3 @@ export const gptNeox: Family<GptNeoxSpec> = {
   },
   parameters: gptNeoxParameters,
 };
-
-/** transformers' GELUActivation: 0.5·x·(1 + erf(x / √2)). */
-function geluErf(g: GraphBuilder, x: string): string {
-  const erf = g.op('Erf', [g.op('Mul', [x, g.constant('float', [Math.SQRT1_2])])]);
-  return g.op('Mul', [g.op('Mul', [x, g.constant('float', [0.5])]), g.op('Add', [erf, g.constant('float', [1])])]);
-}

@@ -1,22 +1,25 @@
-// The registry of model families the block engine runs: ModelSpec.kind -> Family. A new family (Gemma, Phi, …)
-// is one file beside these and one row here.
+// The registry of model families the block engine runs: ModelSpec.kind -> Family, each family's declaration
+// (declarations.ts) with its graphs (<family>Graph.ts). Only the engine imports this file; everything else reads
+// declarations.ts, which carries no graph code.
 import type { ModelSpec } from '../../arch/modelSpec';
-import { gemma } from './gemma';
-import { gemma2 } from './gemma2';
-import { gemma3 } from './gemma3';
-import { gpt2 } from './gpt2';
-import { gptNeox } from './gptNeox';
-import { llama } from './llama';
-import { moe } from './moe';
-import { olmo2 } from './olmo2';
-import { phi3 } from './phi3';
-import { qwen3 } from './qwen3';
-import type { Family } from './types';
+import { DECLARATIONS } from './declarations';
+import { gemma2Graph } from './gemma2Graph';
+import { gemma3Graph } from './gemma3Graph';
+import { gemmaGraph } from './gemmaGraph';
+import { gpt2Graph } from './gpt2Graph';
+import { gptNeoxGraph } from './gptNeoxGraph';
+import { llamaGraph } from './llamaGraph';
+import { moeGraph } from './moeGraph';
+import { olmo2Graph } from './olmo2Graph';
+import { phi3Graph } from './phi3Graph';
+import { qwen3Graph } from './qwen3Graph';
+import type { Family, FamilyGraphs } from './types';
 
-const FAMILIES: { [K in ModelSpec['kind']]: Family<Extract<ModelSpec, { kind: K }>> } = {
-  llama, gpt2, qwen3, gemma, gemma2, gemma3, phi3, gpt_neox: gptNeox, olmo2, moe,
+const GRAPHS: { [K in ModelSpec['kind']]: FamilyGraphs<Extract<ModelSpec, { kind: K }>> } = {
+  llama: llamaGraph, gpt2: gpt2Graph, qwen3: qwen3Graph, gemma: gemmaGraph, gemma2: gemma2Graph, gemma3: gemma3Graph,
+  phi3: phi3Graph, gpt_neox: gptNeoxGraph, olmo2: olmo2Graph, moe: moeGraph,
 };
 
 export function familyOf(spec: ModelSpec): Family {
-  return FAMILIES[spec.kind] as Family;
+  return { ...DECLARATIONS[spec.kind], ...GRAPHS[spec.kind] } as Family;
 }

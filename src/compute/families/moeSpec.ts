@@ -1,12 +1,13 @@
-// The Mixture-of-Experts model types (Mixtral, Qwen2-MoE, Qwen3-MoE) as data: config.json -> MoeSpec (keys honoured
-// and refused by name), the checkpoint names of each block's MLP, and the parameter count the engine, the plans and
-// the config hover share. No graph code here, so the hover (src/config/derived.ts) reads it without the graph
-// builders; the block graph is moe.ts. Semantics: transformers' modeling_mixtral, modeling_qwen2_moe,
-// modeling_qwen3_moe.
-import { gatedBlockParameters } from './parameters';
-import type { RopeScaling } from '../../arch/modelSpec';
+// The Mixture-of-Experts model types (Mixtral, Qwen2-MoE, Qwen3-MoE) declared as data: config.json -> MoeSpec (keys
+// honoured and refused by name), the checkpoint names of each block (Llama's attention, then the MLP: dense, or
+// router + experts), and the parameter count the engine, the plans and the config hover share. The block graph is
+// moeGraph.ts. Semantics: transformers' modeling_mixtral, modeling_qwen2_moe, modeling_qwen3_moe.
+import type { LlamaSpec, SpecFields } from '../../arch/modelSpec';
 import { InputError } from '../../errors';
-import type { BlockMlp, MlpTensors } from './types';
+import { refuseUnlikeLlama } from './configFields';
+import { gatedAttentionTensors, llamaEnds } from './llama';
+import { gatedBlockParameters } from './parameters';
+import type { BlockMlp, FamilyDeclaration, MlpTensors } from './types';
 
 /** What differs between the MoE model types: one row each. */
 const VARIANTS = {
@@ -18,27 +19,12 @@ const VARIANTS = {
 export type MoeModelType = keyof typeof VARIANTS;
 export const MOE_MODEL_TYPES = Object.keys(VARIANTS) as MoeModelType[];
 
-export interface MoeSpec {
+/** Llama's fields (the attention is Llama's; `intermediate` is the dense MLP's width, for Qwen*-MoE blocks without routed experts) and the experts'. */
+export interface MoeSpec extends Omit<LlamaSpec, 'kind' | 'modelType' | 'mlpBias'> {
   kind: 'moe';
   modelType: MoeModelType;
-  layers: number;
-  hidden: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  /** The dense MLP's width (Qwen*-MoE blocks without routed experts). */
-  intermediate: number;
-  vocab: number;
-  maxPositions: number;
-  ropeTheta: number;
-  rmsEps: number;
-  qkvBias: boolean;
-  oBias: boolean;
   /** Qwen3-MoE: RMSNorm over each head's q and k before RoPE. */
   qkNorm: boolean;
-  ropeScaling?: RopeScaling;
-  tiedEmbeddings: boolean;
-  slidingWindow?: number;
   /** Routed experts per MoE block, the width of each, and how many each token goes to. */
   experts: number;
   expertIntermediate: number;
@@ -51,27 +37,13 @@ export interface MoeSpec {
   sparse: boolean[];
 }
 
-/** The readers modelSpecFromConfig uses for every family (so both refuse a bad value with the same words). */
-export interface ConfigReaders {
-  int: (key: string, fallback?: number) => number;
-  num: (key: string, fallback: number) => number;
-  ropeScaling: RopeScaling | undefined;
-}
-
-export function moeSpecFromConfig(config: Record<string, unknown>, where: string, modelType: MoeModelType, read: ConfigReaders): MoeSpec {
+export function moeSpecFromConfig(config: Record<string, unknown>, modelType: MoeModelType, f: SpecFields): MoeSpec {
   const v = VARIANTS[modelType];
-  const { int, num } = read;
+  const { int, num, where } = f;
   const hidden = int('hidden_size');
-  const heads = int('num_attention_heads');
-  const kvHeads = int('num_key_value_heads', heads);
-  const headDim = config.head_dim === undefined || config.head_dim === null ? hidden / heads : int('head_dim');
-  if (!Number.isInteger(headDim)) throw new InputError(`${where}: hidden_size ${hidden} is not divisible by num_attention_heads ${heads}`);
-  if (heads % kvHeads !== 0) throw new InputError(`${where}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}`);
-  const activation = config.hidden_act ?? 'silu';
-  if (activation !== 'silu') throw new InputError(`${where}: hidden_act "${String(activation)}" is not supported (${modelType} graphs use silu)`);
-  if (config.partial_rotary_factor !== undefined && config.partial_rotary_factor !== null && config.partial_rotary_factor !== 1) {
-    throw new InputError(`${where}: partial_rotary_factor ${JSON.stringify(config.partial_rotary_factor)} is not supported for ${modelType} (its graph rotates the whole head)`);
-  }
+  const { heads, kvHeads, headDim } = f.attentionShape(hidden);
+  refuseUnlikeLlama(config, where, modelType);
+  const ropeScaling = f.ropeScaling(config.rope_scaling);
   // Qwen3MoeAttention reads attention_bias (q/k/v/o); Mixtral's and Qwen2-MoE's attention have no such option.
   const attentionBias = config.attention_bias === true;
   if (attentionBias && modelType !== 'qwen3_moe') throw new InputError(`${where}: attention_bias: true is not a ${modelType} option in transformers; refusing rather than guessing which projections carry biases`);
@@ -89,7 +61,7 @@ export function moeSpecFromConfig(config: Record<string, unknown>, where: string
     vocab: int('vocab_size'), maxPositions: int('max_position_embeddings', modelType === 'mixtral' ? 131072 : 32768),
     ropeTheta: num('rope_theta', modelType === 'mixtral' ? 1e6 : 10000), rmsEps: num('rms_norm_eps', modelType === 'mixtral' ? 1e-5 : 1e-6),
     qkvBias: v.qkvBias || attentionBias, oBias: attentionBias, qkNorm: v.qkNorm,
-    ...(read.ropeScaling ? { ropeScaling: read.ropeScaling } : {}),
+    ...(ropeScaling ? { ropeScaling } : {}),
     tiedEmbeddings: config.tie_word_embeddings === true,
     // Sliding-window attention equals full attention within the window: windows are capped to it.
     ...(window !== undefined ? { slidingWindow: window } : {}),
@@ -138,3 +110,17 @@ export function moeBlockParameters(spec: MoeSpec, layer: number): { attention: n
     active: attention + spec.topK * mlp(spec.expertIntermediate) + shared + norms + router,
   };
 }
+
+export const moe: FamilyDeclaration<MoeSpec> = {
+  blockTensors: (spec, layer) => gatedAttentionTensors(spec, layer, { qkNorm: spec.qkNorm }),
+  // Llama's embedding, final RMSNorm and (tied or own) head.
+  ...llamaEnds,
+  // Wanda needs each expert's input norms over the rows routed to it, which the engine does not collect: no sites,
+  // and Wanda is refused for MoE models by name (analyses/wanda.ts refuseWandaOnExperts).
+  linearSites: () => [],
+  blockParameters(spec, layer = 0) {
+    const { attention: a, mlp, norms, router } = moeBlockParameters(spec, layer);
+    return a + mlp + norms + router;
+  },
+  mlp: moeBlockMlp,
+};

@@ -1,4 +1,4 @@
-// Phi-3, Phi-3.5 and Phi-4-mini (model_type phi3) for the block engine, following transformers' modeling_phi3: the
+// Phi-3, Phi-3.5 and Phi-4-mini (model_type phi3)'s declaration (its graphs: phi3Graph.ts), following transformers' modeling_phi3: the
 // Llama block with q|k|v fused into one qkv_proj and gate|up into one gate_up_proj (split along the outputs, no
 // biases), RoPE on the first int(head_dim · partial_rotary_factor) features of each head (Phi-4-mini: 0.75), and
 // rope_scaling longrope: per-frequency factors, short_factor while the text fits original_max_position_embeddings
@@ -7,12 +7,9 @@
 // transformers versions differ (an explicit rope_scaling.factor: 4.x replaced it by max / original), this follows
 // transformers 5. sliding_window caps the text windows (attention within a window equals full attention).
 import { InputError } from '../../errors';
-import { GraphBuilder } from '../onnxGraph';
 import { configFields } from './configFields';
-import { attention, blockModel, frame, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, silu, splitHeads, unflatten } from './ops';
-import { applyRotary, defaultInvFreq, rotaryTables } from './rotary';
-import { BLOCK_IO, type BlockTensor, type Family, type FamilyParameters } from './types';
 import { llamaEnds } from './llama';
+import type { BlockTensor, FamilyDeclaration, FamilyParameters } from './types';
 
 /** LongRoPE as _compute_longrope_parameters resolves it for one config. */
 export interface LongRope {
@@ -108,7 +105,7 @@ export function phi3Parameters(s: Phi3Spec): FamilyParameters {
   };
 }
 
-export const phi3: Family<Phi3Spec> = {
+export const phi3: FamilyDeclaration<Phi3Spec> = {
   blockTensors(spec, layer) {
     const { hidden, heads, kvHeads, headDim, intermediate } = spec;
     const p = `model.layers.${layer}.`;
@@ -121,37 +118,6 @@ export const phi3: Family<Phi3Spec> = {
       t('gate_up', 'mlp.gate_up_proj.weight', [2 * intermediate, hidden]),
       t('down', 'mlp.down_proj.weight', [hidden, intermediate]),
     ];
-  },
-
-  buildBlock(spec, roles) {
-    const { hidden, heads, kvHeads, headDim, rotaryDim, intermediate } = spec;
-    const g = new GraphBuilder();
-    const f = frame(g, BLOCK_IO.hidden, hidden);
-    const { ids, causalMask } = positions(g, f);
-    const tables = rotaryTables(g, ids, invFreq(g, f.batchSeq, spec), spec.longRope?.attentionFactor ?? 1);
-    const rope = (x: string) => applyRotary(g, x, tables, headDim, rotaryDim);
-
-    const x = rmsNorm(g, f.flat, 'input_norm', spec.rmsEps);
-    g.op('Identity', [x], {}, BLOCK_IO.linearInput('attn'));
-    const [qFlat, kFlat, vFlat] = g.ops('Split', [linearOutIn(g, x, 'qkv'), g.constant('int64', [heads * headDim, kvHeads * headDim, kvHeads * headDim])], 3, { axis: -1 }) as [string, string, string];
-    const q = splitHeads(g, f, qFlat, heads, headDim);
-    const k = splitHeads(g, f, kFlat, kvHeads, headDim);
-    const v = splitHeads(g, f, vFlat, kvHeads, headDim);
-    const groups = heads / kvHeads;
-    const { context, probabilities } = attention(g, rope(q), repeatKv(g, rope(k), kvHeads, groups, headDim), repeatKv(g, v, kvHeads, groups, headDim), headDim, causalMask);
-    g.op('Identity', [probabilities], {}, BLOCK_IO.attention);
-    const merged = mergeHeads(g, context, heads, headDim, BLOCK_IO.headMask);
-    g.op('Identity', [merged], {}, BLOCK_IO.linearInput('attn_out'));
-    const h = g.op('Add', [f.flat, linearOutIn(g, merged, 'o')]);
-
-    const y = rmsNorm(g, h, 'post_norm', spec.rmsEps);
-    g.op('Identity', [y], {}, BLOCK_IO.linearInput('mlp'));
-    // Phi3MLP: gate, up = gate_up_proj(x).chunk(2); up · silu(gate).
-    const [gate, up] = g.ops('Split', [linearOutIn(g, y, 'gate_up'), g.constant('int64', [intermediate, intermediate])], 2, { axis: -1 }) as [string, string];
-    const gated = g.op('Mul', [up, silu(g, gate)]);
-    g.op('Identity', [gated], {}, BLOCK_IO.linearInput('mlp_down'));
-    unflatten(g, f, g.op('Add', [h, linearOutIn(g, gated, 'down')]), [hidden], BLOCK_IO.out);
-    return blockModel(g, 'phi3_block', roles, { hidden, heads, attnOut: heads * headDim, intermediate });
   },
 
   // Llama's embedding, final RMSNorm and (tied or own) head.
@@ -174,17 +140,3 @@ export const phi3: Family<Phi3Spec> = {
   },
   parameters: phi3Parameters,
 };
-
-/**
- * inv_freq [1, rotaryDim/2]: plain RoPE, or LongRoPE's 1 / (ext · θ^(2i/d)) with ext = long_factor when the window
- * is longer than original_max_position_embeddings (transformers: max(position_ids) + 1 > original), else short_factor.
- */
-function invFreq(g: GraphBuilder, batchSeq: string, spec: Phi3Spec): string {
-  const base = defaultInvFreq(spec.rotaryDim, spec.ropeTheta);
-  const shape = [1, spec.rotaryDim / 2];
-  if (!spec.longRope) return g.constant('float', base, shape);
-  const { shortFactor, longFactor, originalMaxPositions } = spec.longRope;
-  const seq = g.op('Gather', [batchSeq, g.constant('int64', [1], [1])], { axis: 0 });
-  const long = g.op('Greater', [seq, g.constant('int64', [originalMaxPositions], [1])]);
-  return g.op('Where', [long, g.constant('float', base.map((b, i) => b / longFactor[i]!), shape), g.constant('float', base.map((b, i) => b / shortFactor[i]!), shape)]);
-}

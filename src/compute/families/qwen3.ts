@@ -1,13 +1,13 @@
-// Qwen3 for the block engine, following transformers' modeling_qwen3: the Llama block (llama.ts's builder) with a
+// Qwen3's declaration (its graphs: qwen3Graph.ts), following transformers' modeling_qwen3: the Llama block with a
 // per-head RMSNorm of q and k over head_dim before RoPE (self_attn.q_norm / k_norm), head_dim explicit in the
 // config (128 whatever hidden_size / heads is), attention_bias putting biases on q, k, v and o as LlamaAttention
 // does, and no MLP bias option. Sliding windows are handled as Mistral's (windows capped to sliding_window when
 // use_sliding_window is true), rope_scaling as the Llama family's.
 import type { LlamaSpec } from '../../arch/modelSpec';
 import { InputError } from '../../errors';
-import { buildGatedBlock, gatedBlockTensors, gatedLinearSites, llamaContextLength, llamaEnds, llamaRope } from './llama';
+import { gatedBlockTensors, gatedLinearSites, llamaContextLength, llamaEnds } from './llama';
 import { gatedBlockParameters } from './parameters';
-import type { Family } from './types';
+import type { FamilyDeclaration } from './types';
 
 export interface Qwen3Spec extends Omit<LlamaSpec, 'kind'> {
   kind: 'qwen3';
@@ -25,11 +25,11 @@ export function qwen3SpecFromConfig(config: Record<string, unknown>, where: stri
   return { ...llama, kind: 'qwen3', modelType: 'qwen3' };
 }
 
-const QK_NORM = { qkNorm: true } as const;
+/** Qwen3's block: Llama's with q/k norm. */
+export const QK_NORM = { qkNorm: true } as const;
 
-export const qwen3: Family<Qwen3Spec> = {
+export const qwen3: FamilyDeclaration<Qwen3Spec> = {
   blockTensors: (spec, layer) => gatedBlockTensors(spec, layer, QK_NORM),
-  buildBlock: (spec, roles) => buildGatedBlock(spec, roles, { ...QK_NORM, rope: llamaRope(spec) }),
   ...llamaEnds,
   linearSites: (spec, layer) => gatedLinearSites(spec, layer),
   contextLength: llamaContextLength,

@@ -1,7 +1,11 @@
-// What the block-streaming engine needs of one model family (GPT-2, the Llama family, later Gemma, Phi, …): the
-// checkpoint tensors each block reads, an ONNX graph of one block whose weights are graph *inputs* (so one session
-// serves every block of that shape), the embedding and head tensors, and the head graph. A family is one entry of
-// the registry in index.ts; the engine knows nothing family-specific.
+// What the block-streaming engine needs of one model family (GPT-2, the Llama family, Gemma, Phi, …), in two
+// halves. The *declaration* (FamilyDeclaration, one per family in <family>.ts, registry declarations.ts): the
+// checkpoint tensors each block reads, the embedding and head tensors, parameter counts, what a plan may not
+// remove: data the config hover, arch/ and plan/ read in the extension host. The *graphs* (FamilyGraphs, one per
+// family in <family>Graph.ts, registry index.ts): an ONNX graph of one block whose weights are graph inputs (so one
+// session serves every block of that shape) and the head graph, which only the engine builds. Keeping them apart
+// keeps graph code out of the extension host's bundle (test/unit/hostBundle.test.ts). The engine knows nothing
+// family-specific.
 import type { ModelSpec } from '../../arch/modelSpec';
 
 /** One weight of a block: the graph input it feeds (`role`) and the checkpoint tensor it is read from. */
@@ -67,14 +71,10 @@ export interface FamilyParameters {
   other: number;
 }
 
-export interface Family<S extends ModelSpec = ModelSpec> {
+/** What a family is without its graphs (see the file header): read by the hover, arch/, plan/ and the engine. */
+export interface FamilyDeclaration<S extends ModelSpec = ModelSpec> {
   /** The tensors block `layer` reads, in a fixed order of roles (the same roles for every block). */
   blockTensors(spec: S, layer: number, has: (name: string) => boolean): BlockTensor[];
-  /**
-   * One block as an ONNX model: inputs BLOCK_IO.hidden, BLOCK_IO.headMask and every role; outputs per BLOCK_IO.
-   * `variant`: blockVariant's answer for the blocks this graph serves.
-   */
-  buildBlock(spec: S, roles: readonly BlockTensor[], variant?: string): Uint8Array;
   /**
    * For families whose blocks differ in computation though not in weights (Gemma 2/3: sliding-window and global
    * attention, each with its own RoPE): which graph block `layer` runs. The engine keeps one session per variant.
@@ -92,8 +92,6 @@ export interface Family<S extends ModelSpec = ModelSpec> {
   finalNorm(spec: S, has: (name: string) => boolean): BlockTensor[];
   /** The [vocab, hidden] matrix of the LM head (the embedding when tied). */
   head(spec: S, has: (name: string) => boolean): string;
-  /** Final norm + one vocabulary chunk: inputs HEAD_IO.hidden/weight/targets and the final-norm roles. */
-  buildHead(spec: S, norm: readonly BlockTensor[]): Uint8Array;
   /** The linear-layer inputs of block `layer` that the block graph can output. */
   linearSites(spec: S, layer: number, has: (name: string) => boolean): LinearSite[];
   /** Parameters of block `layer` (default 0; the same for every block of a family without `mlp`). */
@@ -108,6 +106,20 @@ export interface Family<S extends ModelSpec = ModelSpec> {
    */
   mlp?(spec: S, layer: number): BlockMlp;
 }
+
+/** A family's ONNX graphs (see the file header): only the engine builds them. */
+export interface FamilyGraphs<S extends ModelSpec = ModelSpec> {
+  /**
+   * One block as an ONNX model: inputs BLOCK_IO.hidden, BLOCK_IO.headMask and every role; outputs per BLOCK_IO.
+   * `variant`: blockVariant's answer for the blocks this graph serves.
+   */
+  buildBlock(spec: S, roles: readonly BlockTensor[], variant?: string): Uint8Array;
+  /** Final norm + one vocabulary chunk: inputs HEAD_IO.hidden/weight/targets and the final-norm roles. */
+  buildHead(spec: S, norm: readonly BlockTensor[]): Uint8Array;
+}
+
+/** A whole family as the engine runs it. */
+export type Family<S extends ModelSpec = ModelSpec> = FamilyDeclaration<S> & FamilyGraphs<S>;
 
 /** A gated MLP down(silu(gate·x) ⊙ up·x): checkpoint names of its [out, in] weights. */
 export interface MlpTensors {

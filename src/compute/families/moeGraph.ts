@@ -1,20 +1,18 @@
-// The Mixture-of-Experts families (Mixtral, Qwen2-MoE, Qwen3-MoE) for the block engine: the checkpoint's tensor
-// names per block and the block graph (config parsing, MLP names and parameter counts: moeSpec.ts). Attention is
-// the Llama family's (RoPE and its scalings from llama.ts; Qwen2-MoE's q/k/v biases, Qwen3-MoE's per-head q/k
+// The Mixture-of-Experts families' graphs (Mixtral, Qwen2-MoE, Qwen3-MoE; moeSpec.ts declares them: config parsing,
+// tensor names, parameter counts). Attention is the Llama family's (RoPE and its scalings from llamaGraph.ts;
+// Qwen2-MoE's q/k/v biases, Qwen3-MoE's per-head q/k
 // RMSNorm before RoPE). The block graph stops after attention: it outputs the residual stream after attention and
 // the normed MLP input, and the engine runs the MLP (router, each expert on only the rows routed to it, shared
 // expert, or a dense MLP) outside it (engine/moeRunner.ts), because running every expert densely for every token
 // costs up to num_experts / num_experts_per_tok times too much (64x for 128 experts, top-2). Reference:
 // test/fixtures/models/moe_reference.py.
 import { GraphBuilder, value } from '../onnxGraph';
-import { gatedAttentionTensors, llamaEnds, llamaRope, rotaryTables, rotateHalf } from './llama';
-import { moeBlockMlp, moeBlockParameters, type MoeSpec } from './moeSpec';
+import { buildLlamaHead, llamaRope, rotaryTables, rotateHalf } from './llamaGraph';
+import type { MoeSpec } from './moeSpec';
 import { attention, frame, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, splitHeads, unflatten } from './ops';
-import { BLOCK_IO, type Family } from './types';
+import { BLOCK_IO, type FamilyGraphs } from './types';
 
-export const moe: Family<MoeSpec> = {
-  blockTensors: (spec, layer) => gatedAttentionTensors(spec, layer, { qkNorm: spec.qkNorm }),
-
+export const moeGraph: FamilyGraphs<MoeSpec> = {
   /** Attention only: hidden_out is the residual stream after attention, mlp_input the post-attention norm of it. */
   buildBlock(spec, roles) {
     const { hidden, heads, kvHeads, headDim } = spec;
@@ -51,17 +49,5 @@ export const moe: Family<MoeSpec> = {
     ]);
   },
 
-  // Llama's embedding, final RMSNorm and (tied or own) head.
-  ...llamaEnds,
-
-  // Wanda needs each expert's input norms over the rows routed to it, which the engine does not collect: no sites,
-  // and Wanda is refused for MoE models by name (analyses/wanda.ts refuseWandaOnExperts).
-  linearSites: () => [],
-
-  blockParameters(spec, layer = 0) {
-    const { attention: a, mlp, norms, router } = moeBlockParameters(spec, layer);
-    return a + mlp + norms + router;
-  },
-
-  mlp: moeBlockMlp,
+  buildHead: buildLlamaHead,
 };
