@@ -1,5 +1,7 @@
 // ArchitectureSummary from a Hugging Face config.json, or, without one, inferred from tensor names and shapes.
+import { InputError } from '../errors';
 import type { ArchitectureSummary, InspectTensor } from '../protocol/results';
+import { modelSpecFromConfig } from './modelSpec';
 
 type Config = Record<string, unknown>;
 
@@ -20,10 +22,27 @@ export function languageConfig(config: Config): Config {
   return config;
 }
 
+/**
+ * Query and KV heads: for a config an engine family runs, as that family reads them (configFields attentionShape,
+ * the one reader); otherwise read leniently. A summary describes any config.json, also of architectures no family
+ * runs (BERT, T5, Falcon, ChatGLM: n_head, num_heads, multi_query_group_num, …) and ones whose numbers the engine
+ * refuses, so nothing is refused here: a missing value is unknown, an odd one is shown as found.
+ */
+function attentionHeads(config: Config, configPath: string): { heads: number | null; kvHeads: number | null } {
+  try {
+    const spec = modelSpecFromConfig(config, configPath);
+    return { heads: spec.heads, kvHeads: 'kvHeads' in spec ? spec.kvHeads : spec.heads };
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+  }
+  const heads = firstInt(config, ['num_attention_heads', 'n_head', 'num_heads', 'n_heads']);
+  return { heads, kvHeads: firstInt(config, ['num_key_value_heads', 'n_head_kv', 'num_kv_heads', 'multi_query_group_num']) ?? heads };
+}
+
 export function summaryFromConfig(raw: Config, configPath: string): ArchitectureSummary {
   const config = languageConfig(raw);
   const hidden = firstInt(config, ['hidden_size', 'n_embd', 'd_model', 'dim']);
-  const heads = firstInt(config, ['num_attention_heads', 'n_head', 'num_heads', 'n_heads']);
+  const { heads, kvHeads } = attentionHeads(config, configPath);
   const family = typeof config.model_type === 'string' ? config.model_type : typeof raw.model_type === 'string' ? raw.model_type : null;
   let intermediate = firstInt(config, ['intermediate_size', 'n_inner', 'ffn_dim', 'd_ff', 'hidden_dim']);
   if (intermediate === null && family === 'gpt2' && hidden !== null) intermediate = 4 * hidden; // GPT-2's n_inner default
@@ -32,7 +51,7 @@ export function summaryFromConfig(raw: Config, configPath: string): Architecture
     layers: firstInt(config, ['num_hidden_layers', 'n_layer', 'num_layers', 'n_layers']),
     hidden,
     heads,
-    kvHeads: firstInt(config, ['num_key_value_heads', 'n_head_kv', 'num_kv_heads', 'multi_query_group_num']) ?? heads,
+    kvHeads,
     intermediate,
     vocab: firstInt(config, ['vocab_size', 'n_vocab', 'padded_vocab_size']),
     experts: firstInt(config, ['num_local_experts', 'num_experts', 'n_routed_experts', 'moe_num_experts']),

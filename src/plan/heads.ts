@@ -5,8 +5,9 @@
 // from hidden_size / num_attention_heads, which no longer holds). Llama-family layouts only: GPT-2 fuses q|k|v and
 // derives its head size from n_embd. An engine family may refuse head drops outright (its headPruningRefused: OLMo 2,
 // whose q/k norms span all heads).
-import { modelSpecFromConfig } from '../arch/modelSpec';
+import { modelSpecFromConfig, type ModelSpec } from '../arch/modelSpec';
 import { tensorRole } from '../arch/names';
+import { configFields } from '../compute/families/configFields';
 import { declarationOf } from '../compute/families/declarations';
 import { FileHandles, tensorChunks } from '../compute/tensorStream';
 import { InputError, throwIfAborted } from '../errors';
@@ -29,26 +30,26 @@ export function headLayout(source: SourceModel): HeadLayout {
   // its dims order and its q/k rows permuted within each head.
   if (source.format === 'gguf') throw new InputError(`${source.path}: dropping heads of a GGUF model is not supported in this version (drop layers or sparsify it, or plan on the Hugging Face checkpoint)`);
   const c = source.config;
-  const refused = familyRefusal(c, source.configPath);
+  const { spec, refused } = engineFamily(c, source.configPath);
   if (refused) throw new InputError(`${source.directory}: dropping heads is not possible for ${source.family}: ${refused}`);
-  const heads = int(c.num_attention_heads);
   const hidden = int(c.hidden_size);
-  if (!heads || !hidden || source.tensors.every((t) => tensorRole(t.name).module !== 'attn.q')) {
+  if (!hidden || !int(c.num_attention_heads) || source.tensors.every((t) => tensorRole(t.name).module !== 'attn.q')) {
     throw new InputError(`${source.directory}: dropping heads needs a Llama-family checkpoint (separate q/k/v projections, num_attention_heads and hidden_size in config.json); ${source.family} is not one`);
   }
-  const kvHeads = int(c.num_key_value_heads) ?? heads;
-  const headDim = int(c.head_dim) ?? hidden / heads;
-  if (!Number.isInteger(headDim) || heads % kvHeads !== 0) throw new InputError(`${source.configPath}: heads ${heads}, KV heads ${kvHeads}, hidden ${hidden} do not make whole heads and groups`);
+  // The attention shape is read once: the engine family's spec where one runs the config (its head_dim defaults:
+  // Qwen3 128, Gemma 256), else the shared reader with the plain default hidden / heads.
+  const { heads, kvHeads, headDim } = spec && 'kvHeads' in spec ? spec : configFields(c, source.configPath).attentionShape(hidden);
   return { heads, kvHeads, headDim, group: heads / kvHeads };
 }
 
-/** The engine family's reason to refuse head drops, for a config it parses (others take the checks below). */
-function familyRefusal(config: Record<string, unknown>, configPath: string): string | undefined {
+/** The engine family's spec for a config it parses, and its reason to refuse head drops (others take the checks above). */
+function engineFamily(config: Record<string, unknown>, configPath: string): { spec?: ModelSpec; refused?: string } {
   try {
     const spec = modelSpecFromConfig(config, configPath);
-    return declarationOf(spec).headPruningRefused;
+    const refused = declarationOf(spec).headPruningRefused;
+    return refused ? { spec, refused } : { spec };
   } catch (error) {
-    if (error instanceof InputError) return undefined;
+    if (error instanceof InputError) return {};
     throw error;
   }
 }

@@ -76,4 +76,10 @@ test('config.json summaries: llama with GQA, gpt2 defaults, nested text_config, 
   assert.equal(mixtral.experts, 8);
   const hostile = summaryFromConfig({ num_hidden_layers: '32', hidden_size: -4, num_attention_heads: 1.5 }, '/c.json');
   assert.deepEqual([hostile.layers, hostile.hidden, hostile.heads], [null, null, null]);
+  // Heads of a config a family runs are the family's reading; others stay lenient (no family reads ChatGLM's
+  // multi_query_group_num, and a config the engine refuses is still summarised as found).
+  const glm = summaryFromConfig({ model_type: 'chatglm', num_layers: 28, hidden_size: 4096, num_attention_heads: 32, multi_query_group_num: 2 }, '/c.json');
+  assert.deepEqual([glm.heads, glm.kvHeads], [32, 2]);
+  const uneven = summaryFromConfig({ model_type: 'llama', hidden_size: 4096, num_attention_heads: 32, num_key_value_heads: 5 }, '/c.json');
+  assert.deepEqual([uneven.heads, uneven.kvHeads], [32, 5]);
 });

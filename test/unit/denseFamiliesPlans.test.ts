@@ -10,6 +10,8 @@ import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { perplexity } from '../../src/analyses/perplexity';
 import { applyPlan } from '../../src/plan/apply';
+import { headLayout } from '../../src/plan/heads';
+import type { SourceModel } from '../../src/plan/source';
 import type { PlanRequest } from '../../src/plan/generate';
 import { verifyVirtually } from '../../src/plan/virtual';
 import { ROOT, tempDir } from './helpers';
@@ -55,3 +57,18 @@ for (const [name, request, dropped] of cases) {
     }
   });
 }
+
+test('head plans read the attention shape as the engine family does: Qwen3 and Gemma head_dim defaults, and the shared reader otherwise', () => {
+  const source = (config: Record<string, unknown>) => ({
+    path: '/m', directory: '/m', format: 'safetensors', configPath: '/m/config.json', config, family: String(config.model_type),
+    tensors: [{ name: 'model.layers.0.self_attn.q_proj.weight' }],
+  }) as unknown as SourceModel;
+  const qwen3 = JSON.parse(readFileSync(join(ROOT, 'test', 'fixtures', 'models', 'qwen3-head-dim', 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.deepEqual(headLayout(source(qwen3)), { heads: 4, kvHeads: 2, headDim: 32, group: 2 });
+  // Absent head_dim: Qwen3Config's default 128, not hidden / heads = 16.
+  assert.equal(headLayout(source({ ...qwen3, head_dim: undefined })).headDim, 128);
+  // A config no family runs: num_* keys, head_dim = hidden / heads, refused by name where KV heads do not group.
+  const other = { model_type: 'unknown_lm', hidden_size: 64, num_attention_heads: 4, num_key_value_heads: 2 };
+  assert.deepEqual(headLayout(source(other)), { heads: 4, kvHeads: 2, headDim: 16, group: 2 });
+  assert.throws(() => headLayout(source({ ...other, num_key_value_heads: 3 })), /num_attention_heads 4 is not a multiple of num_key_value_heads 3/);
+});
