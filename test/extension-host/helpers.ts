@@ -10,12 +10,16 @@ export function workspaceFile(...segments: string[]): vscode.Uri {
   return vscode.Uri.joinPath(folder.uri, ...segments);
 }
 
-export async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
+/**
+ * Polls `probe` until it gives a value. The deadline is for a machine under load (panels and language features
+ * starting on two busy cores took over 15 s); a pass returns as soon as the value is there.
+ */
+export async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = probe();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

@@ -2,11 +2,12 @@
 // it runs, and a cancel ends it promptly. The analysis is started through the API activate() returns, which is
 // the same service (and child process) the panels use.
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { ImportanceLensApi } from '../../src/vscode/shared/api';
+import { analysisProcessesUnder, holdAnalysis } from '../harness/processes';
 import { EXTENSION_ID } from './helpers';
 
 const SIDE = 4096;
@@ -40,26 +41,6 @@ function writeLargeCheckpoint(path: string): void {
   }
 }
 
-/**
- * The analysis processes this extension host has forked (Linux /proc: the parent pid is the 4th field of stat, after
- * the command name in parentheses, which may itself hold spaces).
- */
-function analysisProcesses(): number[] {
-  const children: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (parent === process.pid && command.includes('worker.js')) children.push(Number(entry));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
-  return children;
-}
-
 describe('a long analysis in a real VS Code', function () {
   this.timeout(120_000);
   let dir: string;
@@ -89,9 +70,8 @@ describe('a long analysis in a real VS Code', function () {
     await started;
     // The analysis is held in flight while the commands run, so a fast machine finishing 256 MiB before a round trip
     // cannot fail this (CI did once): the work runs in a separate process, which the host can pause and resume.
-    const workers = analysisProcesses();
-    assert.ok(workers.length > 0, 'the analysis runs in a process of its own, forked by the extension host');
-    for (const pid of workers) process.kill(pid, 'SIGSTOP');
+    assert.ok(analysisProcessesUnder(process.pid).length > 0, 'the analysis runs in a process of its own, forked by the extension host');
+    const resume = holdAnalysis(process.pid);
     try {
       // A workbench command (a round trip to the renderer and back) and one of the extension's own.
       await vscode.commands.executeCommand('setContext', 'importanceLens.testProbe', true);
@@ -99,7 +79,7 @@ describe('a long analysis in a real VS Code', function () {
       assert.ok(commands.includes('importanceLens.compareWithBase'));
       assert.equal(state.finished, false, 'the commands answered while the analysis was in flight');
     } finally {
-      for (const pid of workers) process.kill(pid, 'SIGCONT');
+      resume();
     }
     const outcome = await run;
     assert.equal(outcome.result.tensors.length, TENSORS);
@@ -111,8 +91,15 @@ describe('a long analysis in a real VS Code', function () {
     const controller = new AbortController();
     const { run, started } = startStats(controller.signal);
     await started;
+    // Held while the cancel is sent, so a fast machine cannot finish the analysis before the cancel reaches it: the
+    // cancel is in the process' pipe before the process takes another step.
+    const resume = holdAnalysis(process.pid);
     const cancelledAt = Date.now();
-    controller.abort();
+    try {
+      controller.abort();
+    } finally {
+      resume();
+    }
     const error = await run.then(() => undefined, (e: unknown) => e);
     const elapsed = Date.now() - cancelledAt;
     assert.ok(error instanceof Error && error.name === 'CancelledError', `rejected with a CancelledError (got ${String(error)})`);

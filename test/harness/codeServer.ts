@@ -33,6 +33,8 @@ async function freePort(): Promise<number> {
 
 export interface CodeServer {
   port: number;
+  /** code-server's process: the extension host and the analysis processes it forks run under it. */
+  pid: number;
   /** The workbench URL for a folder, with VS Code's dev/test payload (extension development path, tests path). */
   url(folder: string, payload: [string, string][]): string;
   remote(path: string): string;
@@ -98,6 +100,7 @@ export async function startCodeServer(log: (line: string) => void = () => undefi
   const authority = `127.0.0.1:${port}`;
   return {
     port,
+    pid: child.pid!,
     remote: (path) => `vscode-remote://${authority}${path}`,
     url: (folder, payload) => `http://${authority}/?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`,
     stop: async () => {

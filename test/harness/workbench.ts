@@ -5,10 +5,14 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import type { Page } from 'playwright-core';
-import { type CodeServerOptions, launchBrowser, ROOT, startCodeServer } from './codeServer';
+import { type CodeServer, type CodeServerOptions, launchBrowser, ROOT, startCodeServer } from './codeServer';
+import { holdAnalysis } from './processes';
 
 /** Where UI tests leave their screenshots for a person to look at (git-ignored). */
 export const SCREENSHOTS = join(ROOT, 'test-output', 'ui');
+
+/** The server behind each page openWorkbench made (for holdAnalysisOf). */
+const servers = new WeakMap<Page, CodeServer>();
 
 export interface WorkbenchOptions extends CodeServerOptions {
   viewport?: { width: number; height: number };
@@ -29,8 +33,19 @@ export async function openWorkbench(t: TestContext, workspace: string, options: 
   });
   mkdirSync(SCREENSHOTS, { recursive: true });
   const page = await browser.newPage({ viewport });
+  servers.set(page, server);
   await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)], ['skipWelcome', 'true']]));
   return page;
+}
+
+/**
+ * Pauses the analysis processes of the workbench on `page` (see processes.ts) until the returned function resumes
+ * them: an analysis started meanwhile stays in flight, however fast the machine.
+ */
+export function holdAnalysisOf(page: Page): () => void {
+  const server = servers.get(page);
+  if (!server) throw new Error('holdAnalysisOf: the page was not opened by openWorkbench');
+  return holdAnalysis(server.pid);
 }
 
 /**

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from '../harness/codeServer';
-import { answerOpenDialog, expandFolder, explorerMenu, openWorkbench, SCREENSHOTS } from '../harness/workbench';
+import { answerOpenDialog, expandFolder, explorerMenu, holdAnalysisOf, openWorkbench, SCREENSHOTS } from '../harness/workbench';
 import { encodeSafetensors } from '../fixtures/safetensorsWriter';
 
 /** A workspace with the trained sample model and a psalm to run it on. */
@@ -116,26 +116,35 @@ test('Restricted Mode: the summary opens, running the model is refused with the 
 
 test('status bar: a running job shows a spinner with its name, and a click on it cancels the job', { timeout: 240_000 }, async (t) => {
   const workspace = mkdtempSync(join(tmpdir(), 'il-ui-'));
-  // 4 × 4096² F32 (256 MiB): weight statistics take seconds, long enough to see and click the running job.
+  // 4 × 4096² F32 (256 MiB) of weight statistics. The job is held in flight while the test looks at it and clicks:
+  // the analysis process is paused before the job is asked for (a fast machine would otherwise finish first).
   const side = 4096;
   const tensors = [0, 1, 2, 3].map((i) => ({ name: `model.layers.${i}.mlp.down_proj.weight`, dtype: 'F32', shape: [side, side], data: Buffer.alloc(side * side * 4, i + 1) }));
   mkdirSync(join(workspace, 'large'));
   writeFileSync(join(workspace, 'large', 'large.safetensors'), encodeSafetensors(tensors));
   const page = await openWorkbench(t, workspace);
   const item = page.locator('.statusbar-item', { hasText: 'weight statistics of large.safetensors' });
+  let resume: () => void = () => undefined;
   try {
     await expandFolder(page, 'large');
     await explorerMenu(page, 'large.safetensors', 'Analyze Importance');
     const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     await webview.locator('vscode-panel-tab.tab-layers').click({ timeout: 60_000 });
+    // The summary came from the analysis process (the inspect job logged below), so it is running: pause it. The
+    // statistics job then starts (the host shows it) but cannot end; the cancel ends it by the client's grace
+    // period, which fails the job and replaces the process (a worker's own prompt stop on a cancel is checked in
+    // test/extension-host/responsiveness.test.ts).
+    await webview.getByRole('button', { name: 'Compute weight statistics' }).waitFor({ timeout: 60_000 });
+    resume = holdAnalysisOf(page);
     await webview.getByRole('button', { name: 'Compute weight statistics' }).click();
     await item.waitFor({ timeout: 30_000 });
     assert.match(await item.getAttribute('aria-label') ?? '', /running weight statistics of \/.*large\.safetensors[\s\S]*Click to cancel/);
     assert.match(await item.innerText(), /weight statistics of large\.safetensors · (cpu|webgpu\?|cuda\?)/);
     await page.screenshot({ path: join(SCREENSHOTS, 'status-bar-job.png') });
     await item.click();
-    await webview.getByText('Computing weight statistics was cancelled.').waitFor({ timeout: 10_000 });
+    await webview.getByText('Computing weight statistics was cancelled.').waitFor({ timeout: 30_000 });
     await item.waitFor({ state: 'detached' });
+    resume();
 
     // The output channel logged both jobs: the summary read (files only), then the cancelled statistics.
     await page.keyboard.press('F1');
@@ -146,7 +155,7 @@ test('status bar: a running job shows a spinner with its name, and a click on it
     // The editor draws spaces as no-break spaces, and long lines wrap into several view lines: read the text
     // without the breaks, with plain spaces.
     const read = async () => ((await output.textContent()) ?? '').replace(/\u00a0/g, ' ');
-    for (const deadline = Date.now() + 10_000; !/job \d+ cancelled after [\d.]+ s/.test(await read()); await page.waitForTimeout(200)) {
+    for (const deadline = Date.now() + 30_000; !/job \d+ cancelled after [\d.]+ s/.test(await read()); await page.waitForTimeout(200)) {
       if (Date.now() > deadline) throw new Error(`no cancelled job in the output channel:\n${await read()}`);
     }
     const lines = await read();
@@ -154,6 +163,7 @@ test('status bar: a running job shows a spinner with its name, and a click on it
     assert.match(lines, /job \d+ finished in [\d.]+ s on no device \(files only\): [^\n]*tensors 4/);
     assert.match(lines, /job \d+ started: weight statistics of \/\S*large\.safetensors ·\s*\{"analysis":"stats"/);
   } finally {
+    resume();
     await page.screenshot({ path: join(SCREENSHOTS, 'status-bar-cancelled.png') });
   }
 });

@@ -158,13 +158,16 @@ test('Token Saliency on an editor selection: model picked in the dialog, method 
     // Hovering a decorated token in the editor tells its score ± sd, the method and the seeds (the target's
     // outline, also decorated, tells the target instead: try the next one).
     const hover = page.locator('.monaco-hover', { hasText: '±' }).first();
-    for (let i = 0; i < Math.min(5, await decorated.count()); i++) {
+    let shown = false;
+    for (let i = 0; !shown && i < Math.min(5, await decorated.count()); i++) {
       const box = await decorated.nth(i).boundingBox();
       if (!box) continue;
       await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-      if (await hover.waitFor({ timeout: 3_000 }).then(() => true, () => false)) break;
-      await page.mouse.move(5, 400);
+      // A hover on a loaded machine can take seconds to be asked for and drawn.
+      shown = await hover.waitFor({ timeout: 10_000 }).then(() => true, () => false);
+      if (!shown) await page.mouse.move(5, 400);
     }
+    assert.ok(shown, 'no score hover (±) on the first decorated tokens of the editor');
     assert.match(await hover.innerText(), /[+-]?[\d.e-]+ ± [\d.e-]+ \(ReAGent, 5 seeds\)/);
   } finally {
     await page.screenshot({ path: join(SCREENSHOTS, 'token-saliency.png') });

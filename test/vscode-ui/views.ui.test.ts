@@ -37,7 +37,7 @@ async function applyTheme(page: Page, workspace: string, theme: (typeof THEMES)[
   const input = page.locator('.quick-input-widget input');
   await input.fill(theme.id);
   await page.locator('.quick-input-list .monaco-list-row', { hasText: theme.id }).first().click();
-  await applied.waitFor({ timeout: 10_000 });
+  await applied.waitFor({ timeout: 30_000 });
 }
 
 test('model panel views: overview, layers with metrics and rank agreement, tensors with a histogram, state kept, in three themes', { timeout: 420_000 }, async (t) => {
