@@ -38,6 +38,12 @@ export interface LlamaSpec {
 }
 
 /**
+ * The numbers every RMSNorm decoder's spec states as LlamaSpec does: the one declaration of them that the other
+ * families' specs (Phi-3, OLMo 2, Gemma, MoE) take theirs from, adding what is their own.
+ */
+export type DecoderFields = Pick<LlamaSpec, 'layers' | 'hidden' | 'heads' | 'kvHeads' | 'headDim' | 'intermediate' | 'vocab' | 'maxPositions' | 'ropeTheta' | 'rmsEps' | 'tiedEmbeddings'>;
+
+/**
  * The rope_scaling types the Llama family honours, as transformers' modeling_rope_utils computes them
  * (_compute_linear_scaling_rope_parameters, _compute_dynamic_ntk_parameters, _compute_llama3_parameters,
  * _compute_yarn_parameters).

@@ -5,7 +5,7 @@
 // absent, GemmaConfig's default), attention_bias on q/k/v/o, a head tied to the embeddings unless
 // tie_word_embeddings is false, and embeddings multiplied by √hidden_size as a value of the embedding's dtype
 // (bf16 turns √3072 = 55.4256 into 55.5; the product itself is float32 here as the rest of the pass).
-import type { RopeScaling, SpecFields } from '../../arch/modelSpec';
+import type { LlamaSpec, SpecFields } from '../../arch/modelSpec';
 import { InputError } from '../../errors';
 import { gatedBlockTensors, gatedLinearSites } from './llama';
 import { gatedBlockParameters } from './parameters';
@@ -14,24 +14,9 @@ import type { Gemma2Spec } from './gemma2';
 import type { Gemma3Spec } from './gemma3';
 
 /** Fields every Gemma generation has. */
-export interface GemmaBase {
-  modelType: string;
-  layers: number;
-  hidden: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  intermediate: number;
-  vocab: number;
-  maxPositions: number;
-  rmsEps: number;
-  ropeTheta: number;
-  ropeScaling?: RopeScaling;
-  /** attention_bias: q, k, v and o carry biases (both flags follow it). */
-  qkvBias: boolean;
-  oBias: boolean;
+/** Llama's fields (attention_bias puts biases on q, k, v and o: qkvBias and oBias both follow it), never MLP biases. */
+export interface GemmaBase extends Omit<LlamaSpec, 'kind' | 'mlpBias' | 'slidingWindow'> {
   mlpBias: false;
-  tiedEmbeddings: boolean;
 }
 
 export interface Gemma1Spec extends GemmaBase {

@@ -3,27 +3,17 @@
 // post_feedforward_layernorm on the MLP's), and q_norm / k_norm over the whole q and k projections (heads × head_dim
 // features at once, not per head) before RoPE. Otherwise the Llama block: full-head rotate_half RoPE, GQA, SwiGLU,
 // optional q/k/v/o biases (attention_bias), tied or untied head.
+import type { DecoderFields } from '../../arch/modelSpec';
 import { InputError } from '../../errors';
 import { configFields } from './configFields';
 import { llamaEnds } from './llama';
 import type { BlockTensor, FamilyDeclaration, FamilyParameters } from './types';
 
-export interface Olmo2Spec {
+export interface Olmo2Spec extends DecoderFields {
   kind: 'olmo2';
   modelType: 'olmo2';
-  layers: number;
-  hidden: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
-  intermediate: number;
-  vocab: number;
-  maxPositions: number;
-  ropeTheta: number;
-  rmsEps: number;
   /** q/k/v/o projections carry biases (attention_bias). */
   attentionBias: boolean;
-  tiedEmbeddings: boolean;
 }
 
 /** Olmo2Config -> Olmo2Spec with its defaults; refuses, by key, what the graph cannot honour. */

@@ -6,6 +6,7 @@
 // cos/sin × attention_factor, by default √(1 + ln s / ln original) with s = factor or max / original. Where the
 // transformers versions differ (an explicit rope_scaling.factor: 4.x replaced it by max / original), this follows
 // transformers 5. sliding_window caps the text windows (attention within a window equals full attention).
+import type { DecoderFields } from '../../arch/modelSpec';
 import { InputError } from '../../errors';
 import { configFields } from './configFields';
 import { llamaEnds } from './llama';
@@ -21,23 +22,12 @@ export interface LongRope {
   attentionFactor: number;
 }
 
-export interface Phi3Spec {
+export interface Phi3Spec extends DecoderFields {
   kind: 'phi3';
   modelType: 'phi3';
-  layers: number;
-  hidden: number;
-  heads: number;
-  kvHeads: number;
-  headDim: number;
   /** Features of a head that RoPE rotates: int(headDim · partial_rotary_factor). */
   rotaryDim: number;
-  intermediate: number;
-  vocab: number;
-  maxPositions: number;
-  ropeTheta: number;
-  rmsEps: number;
   longRope?: LongRope;
-  tiedEmbeddings: boolean;
   slidingWindow?: number;
 }
 
