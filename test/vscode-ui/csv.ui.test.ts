@@ -58,9 +58,15 @@ test('explorer right-click -> Analyze CSV Importance on wine.csv, target picked 
     const editor = page.locator('.editor-instance .monaco-editor').first();
     const header = editor.locator('.view-line').first();
     await header.waitFor();
-    await hoverText(page, header, 'flavanoids');
     const hover = page.locator('.monaco-hover', { hasText: 'flavanoids' }).first();
-    await hover.waitFor({ timeout: 30_000 });
+    // A pointer hover races with the editor settling (and the CSV language features starting on a busy machine):
+    // move onto the word again until the hover shows.
+    for (let attempt = 0; ; attempt++) {
+      await hoverText(page, header, 'flavanoids');
+      if (await hover.waitFor({ timeout: 10_000 }).then(() => true, () => false)) break;
+      if (attempt === 3) throw new Error('no hover on the flavanoids header cell');
+      await page.mouse.move(5, 400);
+    }
     const text = await hover.innerText();
     assert.match(text, /flavanoids — column 7 of 14 · number/);
     assert.match(text, /missing\s+0 of 178 \(0%\)/);
