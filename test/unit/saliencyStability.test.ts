@@ -15,8 +15,9 @@ import { saliencyStability } from '../../src/analyses/saliencyStability';
 import { seededRandom } from '../../src/compute/random';
 import { CancelledError, InputError } from '../../src/errors';
 import { openCheckpoint } from '../../src/formats/open';
+import { AnalysisWorkerClient } from '../../src/worker/client';
 import { kendallTauB, spearman, topKOverlap } from '../../src/protocol/ranks';
-import type { Progress, SaliencyStability } from '../../src/protocol/results';
+import type { Progress, SaliencyMethod, SaliencyStability } from '../../src/protocol/results';
 import { DIST, needsReference, needsShared, PYTHON, ROOT, tempDir } from './helpers';
 
 interface GoldenStability {
@@ -237,4 +238,17 @@ test('CLI: saliency --compare keeps the first model\'s JSON and adds rankAgreeme
   const noCompare = cli('saliency', checkpoints[0]!, ...common, '--top-k', '3');
   assert.equal(noCompare.code, 2);
   assert.match(noCompare.stderr, /--top-k applies with --compare only/);
+});
+
+test('through the analysis process: the job reports progress per checkpoint, returns the stability, and cancels', async (t) => {
+  const client = new AnalysisWorkerClient(join(DIST, 'worker.js'));
+  t.after(() => client.dispose());
+  const request = { analysis: 'saliency' as const, model: checkpoints[0]!, compare: checkpoints.slice(1), text: { text: golden.text }, target: golden.target, method: 'grad-input' as SaliencyMethod, seeds: 1, providers: ['cpu'] };
+  const progress: string[] = [];
+  const { result } = await client.run(request, { onProgress: (p) => progress.push(p.message) });
+  assert.equal(result.stability!.checkpoints.length, 3);
+  assertMatches(result.stability!, golden.methods['grad-input'], 1e-4, 'worker grad-input');
+  assert.ok(progress.some((m) => /^checkpoint \d \/ 3: /.test(m)), progress.join('; '));
+  const controller = new AbortController();
+  await assert.rejects(client.run({ ...request, method: 'occlusion' }, { signal: controller.signal, onProgress: () => controller.abort() }), CancelledError);
 });
