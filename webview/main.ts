@@ -65,7 +65,7 @@ function render(message: HostToWebview): void {
       return;
     case 'saliencyResult':
       inspect = undefined;
-      app.replaceChildren(saliencyView(message.result, message.document, api ? { reveal: (index) => post({ type: 'revealToken', index }) } : {}));
+      app.replaceChildren(saliencyView(message.result, message.document, api ? { reveal: (index) => post({ type: 'revealToken', index }), compare: () => post({ type: 'compareCheckpoints' }) } : {}));
       return;
     case 'datasetResult':
       inspect = undefined;

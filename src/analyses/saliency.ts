@@ -11,7 +11,7 @@
 import { openModelRunner, type ModelRunner } from '../compute/modelRunner';
 import { seededRandom } from '../compute/random';
 import { loadModelTokenizer } from '../compute/modelTokenizer';
-import type { TokenSpan } from '../compute/tokenizer';
+import type { ModelTokenizer, TokenSpan } from '../compute/tokenizer';
 import { InputError, throwIfAborted } from '../errors';
 import type { Progress, SaliencyMethod, SaliencyResult, SaliencyToken } from '../protocol/results';
 import { DEFAULT_IG_STEPS, SALIENCY_METHOD_INFO } from '../protocol/saliencyMethods';
@@ -46,19 +46,7 @@ export async function* saliency(input: SaliencyInput, signal?: AbortSignal): Asy
   try {
     const text = await readText(input.text);
     const tokenizer = await loadModelTokenizer(model);
-    const spans = await tokenizer.encode(text);
-    let context: TokenSpan[];
-    let target: TokenSpan[];
-    if (input.target === undefined) {
-      if (spans.length < 2) throw new InputError(`the text has ${spans.length} token(s): saliency needs at least one token of context before the last token it explains`);
-      context = spans.slice(0, -1);
-      target = spans.slice(-1);
-    } else {
-      context = spans;
-      target = (await tokenizer.encode(input.target)).filter((s) => !s.special);
-      if (target.length === 0) throw new InputError('the --target continuation has no tokens');
-      if (context.length === 0) throw new InputError('the text has no tokens to explain the target with');
-    }
+    const { spans, context, target } = await saliencyTokens(tokenizer, text, input.target);
     const limit = Math.min(input.maxTokens ?? DEFAULT_MAX_TOKENS, contextLength(model, Number.MAX_SAFE_INTEGER));
     if (context.length + target.length > limit) {
       throw new InputError(`text and target are ${context.length + target.length} tokens; saliency explains one window of at most ${limit} (the model's context and max tokens): shorten the text`);
@@ -108,6 +96,19 @@ export async function* saliency(input: SaliencyInput, signal?: AbortSignal): Asy
   } finally {
     await model.release();
   }
+}
+
+/** The text's tokens, split into the context that is scored and the target it explains: the text's last token, or the given continuation. */
+export async function saliencyTokens(tokenizer: ModelTokenizer, text: string, targetText?: string): Promise<{ spans: TokenSpan[]; context: TokenSpan[]; target: TokenSpan[] }> {
+  const spans = await tokenizer.encode(text);
+  if (targetText === undefined) {
+    if (spans.length < 2) throw new InputError(`the text has ${spans.length} token(s): saliency needs at least one token of context before the last token it explains`);
+    return { spans, context: spans.slice(0, -1), target: spans.slice(-1) };
+  }
+  const target = (await tokenizer.encode(targetText)).filter((s) => !s.special);
+  if (target.length === 0) throw new InputError('the --target continuation has no tokens');
+  if (spans.length === 0) throw new InputError('the text has no tokens to explain the target with');
+  return { spans, context: spans, target };
 }
 
 /** log p(target | context) for many contexts of one length, in batches of bounded size. */

@@ -11,6 +11,8 @@ export interface Command {
   help: string;
   options: Options;
   positionals: number;
+  /** Options taking one or more values (args.ts parse). */
+  variadic?: readonly string[];
   /** Its output is a JSON document even without --json (plan). */
   printsJson?: boolean;
   run(args: Parsed): Promise<string>;

@@ -8,7 +8,7 @@ import { renderReport } from '../report/html';
 import { assertReplaceableReport, writeFileAtomically } from '../report/write';
 import { parse, requireString, type Parsed } from './args';
 import { admitRequest } from './restricted';
-import { renderDelta, renderExperts, renderInspect, renderLayers, renderPerplexity, renderSaliency, renderStats } from './text';
+import { renderDelta, renderExperts, renderInspect, renderLayers, renderPerplexity, renderSaliency, renderStability, renderStats } from './text';
 import { SALIENCY_METHODS } from '../analyses/saliency';
 import type { SaliencyMethod } from '../protocol/results';
 import type { TextSource } from '../protocol/worker';
@@ -148,9 +148,15 @@ export const COMMANDS: Record<string, Command> = {
       'gradients of log p(target) w.r.t. the token embeddings, computed by the backward graphs the engine builds): ig:\n' +
       'integrated gradients from the zero embedding over N steps (default 20; the result adds delta, the\n' +
       'completeness gap |Σ scores − (F(text) − F(zero))|); grad-input: Σ embedding × gradient; grad: the gradient\'s\n' +
-      'L2 norm. start/end are offsets into the text.',
-    options: { text: { type: 'string' }, target: { type: 'string' }, method: { type: 'string' }, seeds: { type: 'string' }, steps: { type: 'string' }, ...TEXT_OPTIONS },
+      'L2 norm. start/end are offsets into the text.\n\n' +
+      '--compare MODEL2 [MODEL3 …]: the same method on the same tokens over more checkpoints of the same model\n' +
+      '(fine-tunes, a training run; same architecture and tokenizer, else exit 2 naming both): per token the mean, sd\n' +
+      'and SNR over the checkpoints and each one\'s score, and their rank agreement (pairwise Spearman ρ, Kendall τ-b\n' +
+      'and the overlap of the --top-k K highest-scoring tokens, default 5). The JSON keeps the first model\'s result\n' +
+      'and adds rankAgreement and stability (docs/cli.md).',
+    options: { text: { type: 'string' }, target: { type: 'string' }, method: { type: 'string' }, seeds: { type: 'string' }, steps: { type: 'string' }, 'top-k': { type: 'string' }, ...TEXT_OPTIONS },
     positionals: 1,
+    variadic: ['compare'],
     run: async (args) => {
       const text = textSource(args, 'saliency', true);
       if (!text) throw new InputError('saliency: give the text with --text or --text-file');
@@ -161,8 +167,14 @@ export const COMMANDS: Record<string, Command> = {
       if (steps !== undefined && method !== 'ig') throw new InputError(`saliency: --steps applies to --method ig only (got --method ${method})`);
       const maxTokens = positiveInteger(args, 'max-tokens', 'saliency');
       const target = typeof args.values.target === 'string' ? args.values.target : undefined;
-      const { result } = await analyse({ analysis: 'saliency', model: path(args), text, method, seeds, ...(steps ? { steps } : {}), ...(target !== undefined ? { target } : {}), ...(maxTokens ? { maxTokens } : {}), ...residualStream(args) });
-      return args.values.json ? json(result) : `${renderSaliency(result)}\n`;
+      const compare = args.lists.compare?.map((p) => resolve(p));
+      const topK = positiveInteger(args, 'top-k', 'saliency');
+      if (topK !== undefined && !compare) throw new InputError('saliency: --top-k applies with --compare only');
+      const { result } = await analyse({
+        analysis: 'saliency', model: path(args), text, method, seeds, ...(steps ? { steps } : {}), ...(target !== undefined ? { target } : {}), ...(maxTokens ? { maxTokens } : {}), ...residualStream(args),
+        ...(compare ? { compare } : {}), ...(topK ? { topK } : {}),
+      });
+      return args.values.json ? json(result) : `${renderSaliency(result)}\n${result.stability ? `\n${renderStability(result.stability)}\n` : ''}`;
     },
   },
   tokenize: {
@@ -236,5 +248,5 @@ export const COMMANDS: Record<string, Command> = {
 
 export function parseCommand(name: string, argv: string[]): Parsed {
   const command = COMMANDS[name]!;
-  return parse(name, argv, command.options, command.positionals);
+  return parse(name, argv, command.options, command.positionals, command.variadic);
 }

@@ -1,5 +1,5 @@
 // Human-readable renderings for the CLI without --json.
-import type { DeltaResult, ExpertsResult, InspectResult, LayersResult, PerplexityResult, SaliencyResult, StatsResult } from '../protocol/results';
+import type { DeltaResult, ExpertsResult, InspectResult, LayersResult, PerplexityResult, SaliencyResult, SaliencyStability, StatsResult } from '../protocol/results';
 import { formatBytes, formatCount } from '../protocol/units';
 import { table } from './terminalText';
 
@@ -95,6 +95,27 @@ export function renderSaliency(result: SaliencyResult): string {
     table([
       ['token', 'chars', 'score', 'sd', ''],
       ...result.tokens.map((t) => [JSON.stringify(t.text), `${t.start}-${t.end}`, num(t.score), num(t.sd), (t.score >= 0 ? '+' : '-').repeat(Math.max(1, Math.round((Math.abs(t.score) / max) * 20)))]),
+    ]),
+  ].join('\n');
+}
+
+/** --compare: per token mean, sd and SNR over the checkpoints, then each pair's rank agreement. */
+export function renderStability(s: SaliencyStability): string {
+  const agreement = (x: number | null) => (x === null ? '—' : x.toFixed(3));
+  const snr = (x: number | null) => (x === null ? '∞' : num(x));
+  return [
+    `stability over ${s.checkpoints.length} checkpoints (${s.checkpoints.map((c, i) => `#${i + 1} ${c.path}`).join(', ')}):`,
+    `rank agreement: mean Spearman ρ ${agreement(s.rankAgreement)}, Kendall τ-b ${agreement(s.kendall)}, top-${s.topK} overlap ${s.topKOverlap.toFixed(3)}`,
+    'snr = mean² / sd² over the checkpoints (∞: every checkpoint gives the same non-zero score); |mean|/sd = √snr',
+    '',
+    table([
+      ['token', 'chars', 'mean', 'sd', 'snr', '|mean|/sd', ...s.checkpoints.map((_, i) => `#${i + 1}`)],
+      ...s.tokens.map((t) => [JSON.stringify(t.text), `${t.start}-${t.end}`, num(t.mean), num(t.sd), snr(t.snr), snr(t.meanOverSd), ...t.scores.map((x) => num(x))]),
+    ]),
+    '',
+    table([
+      ['pair', 'Spearman ρ', 'Kendall τ-b', `top-${s.topK} overlap`],
+      ...s.pairs.map((p) => [`#${p.a + 1} vs #${p.b + 1}`, agreement(p.spearman), agreement(p.kendall), p.topK.toFixed(3)]),
     ]),
   ].join('\n');
 }

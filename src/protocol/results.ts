@@ -262,6 +262,49 @@ export interface SaliencyResult {
   /** Providers earlier in the user's order that could not start here, with why (JSON only; the CLI text omits them). */
   devicesSkipped: string[];
   warnings: string[];
+  /** With --compare: the mean pairwise Spearman ρ between the checkpoints' scores (stability.rankAgreement). */
+  rankAgreement?: number | null;
+  /** With --compare: the same method on the same tokens over every checkpoint (the fields above are the first's). */
+  stability?: SaliencyStability;
+}
+
+/** One token's scores over the checkpoints (sd: sample sd, n − 1, as the seeds' sd). */
+export interface StabilityToken {
+  text: string;
+  start: number;
+  end: number;
+  mean: number;
+  sd: number;
+  /** mean² / sd²; null when sd = 0 and mean ≠ 0 (no spread: unbounded), 0 when mean = 0. */
+  snr: number | null;
+  /** |mean| / sd = √snr, in the scores' own units of spread; null and 0 as snr. */
+  meanOverSd: number | null;
+  /** The token's score in each checkpoint, in stability.checkpoints' order. */
+  scores: number[];
+}
+
+export interface StabilityPair {
+  /** Indices into stability.checkpoints. */
+  a: number;
+  b: number;
+  /** Over the tokens' scores; null where a series is constant. */
+  spearman: number | null;
+  kendall: number | null;
+  /** Fraction of the k highest-scoring tokens of a that are among b's k highest. */
+  topK: number;
+}
+
+export interface SaliencyStability {
+  checkpoints: { path: string; device: string; logProbability: number; delta?: number }[];
+  tokens: StabilityToken[];
+  pairs: StabilityPair[];
+  /** k of the top-k overlap. */
+  topK: number;
+  /** Mean over pairs of Spearman ρ (pairs where it is undefined left out; null if all are). */
+  rankAgreement: number | null;
+  /** Mean over pairs of Kendall τ-b and of the top-k overlap. */
+  kendall: number | null;
+  topKOverlap: number;
 }
 
 export interface Progress {

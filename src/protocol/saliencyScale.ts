@@ -1,7 +1,7 @@
 // The diverging colour scale of token saliency, shared by the editor decorations and the saliency view so a token
 // has the same colour in both. Orange = supports the prediction, blue = against (readable with the common colour
 // vision deficiencies); translucent, so the text stays legible on light and dark themes. Pure: the webview imports it.
-import type { SaliencyMethod } from './results';
+import type { SaliencyMethod, SaliencyResult, SaliencyToken } from './results';
 import { SALIENCY_METHOD_INFO } from './saliencyMethods';
 
 /**
@@ -43,4 +43,9 @@ export function formatScore(score: number, sd: number): string {
 
 export function saliencyMethodName(method: SaliencyMethod): string {
   return SALIENCY_METHOD_INFO[method].name;
+}
+
+/** The tokens to colour, in the editor and the panel alike: the result's own, or with checkpoints compared, each token's mean ± sd over them. */
+export function shownTokens(result: SaliencyResult): SaliencyToken[] {
+  return result.stability ? result.stability.tokens.map((t) => ({ text: t.text, start: t.start, end: t.end, score: t.mean, sd: t.sd })) : result.tokens;
 }

@@ -14,6 +14,7 @@ import { histogram } from '../analyses/histogram';
 import { inspect } from '../analyses/inspect';
 import { perplexity } from '../analyses/perplexity';
 import { saliency } from '../analyses/saliency';
+import { saliencyStability } from '../analyses/saliencyStability';
 import { layers } from '../analyses/layers';
 import { stats } from '../analyses/stats';
 
@@ -33,7 +34,7 @@ async function* dispatch(request: AnalysisRequest, signal?: AbortSignal): AsyncG
     case 'perplexity':
       return { analysis: 'perplexity', result: yield* perplexity(request, signal) };
     case 'saliency':
-      return { analysis: 'saliency', result: yield* saliency(request, signal) };
+      return { analysis: 'saliency', result: yield* (request.compare ? saliencyStability({ ...request, compare: request.compare }, signal) : saliency(request, signal)) };
     case 'experts':
       return { analysis: 'experts', result: yield* expertImportance(request, signal) };
     case 'csv':

@@ -127,9 +127,10 @@ function checkpointInputs(request: AnalysisRequest): string[] {
       return [request.path];
     case 'delta':
       return [request.base, request.tuned];
+    case 'saliency':
+      return [request.model, ...(request.compare ?? [])];
     case 'perplexity':
     case 'experts':
-    case 'saliency':
     case 'plan':
     case 'plan-choices':
       return [request.model];

@@ -5,7 +5,7 @@ import type { FinishedAnalysis } from '../../src/vscode/shared/analysisService';
 import type { ImportanceLensApi } from '../../src/vscode/shared/api';
 import { EXTENSION_ID, waitFor, workspaceFile } from './helpers';
 
-const COMMANDS = ['analyze', 'saliency', 'clearSaliency', 'planPruning', 'applyPlan', 'previewPlan', 'verifyPlan', 'showPlan', 'compareWithBase', 'analyzeCsv', 'openReport', 'cancelJob'].map((c) => `importanceLens.${c}`);
+const COMMANDS = ['analyze', 'saliency', 'clearSaliency', 'saliencyCompare', 'planPruning', 'applyPlan', 'previewPlan', 'verifyPlan', 'showPlan', 'compareWithBase', 'analyzeCsv', 'openReport', 'cancelJob'].map((c) => `importanceLens.${c}`);
 
 function activeTabInput(): unknown {
   return vscode.window.tabGroups.activeTabGroup.activeTab?.input;

@@ -61,6 +61,27 @@ describe('forward-pass flows in a real VS Code', function () {
     assert.equal(api.shownSaliency(), undefined, 'Clear Token Saliency removes them');
   });
 
+  it('"Saliency Across Checkpoints" re-runs the panel\'s result over more checkpoints; another architecture is refused', async () => {
+    const document = await vscode.workspace.openTextDocument(workspaceFile('text', 'psalms-23.txt'));
+    const editor = await vscode.window.showTextDocument(document);
+    const start = document.getText().indexOf(PHRASE);
+    editor.selection = new vscode.Selection(document.positionAt(start), document.positionAt(start + PHRASE.length));
+    const first = await vscode.commands.executeCommand<SaliencyResult | undefined>('importanceLens.saliency', { model: model(), method: 'grad-input' });
+    assert.ok(first);
+    await waitFor('the saliency panel', saliencyTab);
+    const tuned = ['tiny-qwen2-ft1', 'tiny-qwen2-ft2'].map((name) => workspaceFile(name).fsPath);
+    const compared = await vscode.commands.executeCommand<SaliencyResult | undefined>('importanceLens.saliencyCompare', { models: tuned });
+    assert.ok(compared?.stability, 'the command returns the result with its stability');
+    assert.deepEqual(compared.stability.checkpoints.map((c) => c.path), [model(), ...tuned]);
+    assert.deepEqual(compared.tokens, first.tokens, 'the first model\'s own scores are kept');
+    assert.equal(compared.stability.tokens.length, first.tokens.length);
+    assert.equal(compared.stability.pairs.length, 3);
+    assert.equal(api.shownSaliency()?.tokens, first.tokens.length);
+    // tiny-llama-random has another architecture (and tokenizer): refused, nothing returned.
+    const refused = await vscode.commands.executeCommand<SaliencyResult | undefined>('importanceLens.saliencyCompare', { models: [workspaceFile('tiny-llama-random').fsPath] });
+    assert.equal(refused, undefined);
+  });
+
   it('an edit of the document clears its saliency decorations', async () => {
     const document = await vscode.workspace.openTextDocument(workspaceFile('text', 'psalms-23.txt'));
     const editor = await vscode.window.showTextDocument(document);

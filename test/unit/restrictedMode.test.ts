@@ -78,6 +78,8 @@ test('pickleInputs finds pickles by content: files, model folders, their config.
   assert.deepEqual(await pickleInputs({ analysis: 'layers', path: legacy, metric: 'weight-l2' }), [legacy]);
   assert.deepEqual(await pickleInputs({ analysis: 'delta', base: SAMPLE_DIR, tuned: join(pickled, 'pytorch_model.bin') }), [join(pickled, 'pytorch_model.bin')]);
   assert.deepEqual(await pickleInputs({ analysis: 'inspect', path: index }), [index]);
+  // saliency --compare reads every compared checkpoint too.
+  assert.deepEqual(await pickleInputs({ analysis: 'saliency', model: SAMPLE_DIR, compare: [SAMPLE_DIR + '-missing', pickled], text: { text: 'a b' }, method: 'occlusion', seeds: 1 }), [join(pickled, 'pytorch_model.bin')]);
   assert.deepEqual(await pickleInputs({ analysis: 'inspect', path: renamed }), []);
   assert.deepEqual(await pickleInputs({ analysis: 'inspect', path: SAMPLE_DIR }), []);
   assert.deepEqual(await pickleInputs({ analysis: 'inspect', path: join(dir, 'missing') }), [], 'a missing path is left to the analysis to report');

@@ -15,6 +15,8 @@ test('extension-host suite passes in a real VS Code', { timeout: 450_000 }, asyn
   for (const name of ['base.safetensors', 'tuned.safetensors']) cpSync(join(ROOT, 'test', 'fixtures', 'delta', name), join(workspace, 'delta', name));
   // A small Qwen2 model with a tokenizer and a text for the forward-pass flows (token saliency, layers on text).
   cpSync(join(ROOT, 'test', 'fixtures', 'models', 'tiny-qwen2'), join(workspace, 'tiny-qwen2'), { recursive: true });
+  // Two seeded "fine-tunes" of it (BF16) for Token Saliency across checkpoints.
+  for (const name of ['tiny-qwen2-ft1', 'tiny-qwen2-ft2']) cpSync(join(ROOT, 'test', 'fixtures', 'stability', name), join(workspace, name), { recursive: true });
   cpSync(join(ROOT, 'samples', 'text', 'psalms-23.txt'), join(workspace, 'text', 'psalms-23.txt'));
   await runTests({
     vscodeExecutablePath: join(ROOT, 'test', 'harness', 'code-shim.js'),

@@ -2,6 +2,7 @@
 // held-out rows when one feature's column is shuffled, repeated with different shuffles: mean ± sd.
 import { seededRandom } from '../../compute/random';
 import { throwIfAborted } from '../../errors';
+import { spearman as rankCorrelation } from '../../protocol/ranks';
 
 export type Predict = (x: Float64Array, rows: number) => Promise<Float64Array>;
 
@@ -71,31 +72,7 @@ export function summarise(drops: number[][]): { mean: number[]; sd: number[] } {
   return { mean, sd };
 }
 
-/** Spearman's rank correlation (average ranks for ties); null with fewer than 3 pairs or a constant side. */
+/** Spearman's rank correlation (average ranks for ties; src/protocol/ranks.ts); null with fewer than 3 pairs or a constant side. */
 export function spearman(a: number[], b: number[]): number | null {
-  if (a.length < 3) return null;
-  const ra = ranks(a);
-  const rb = ranks(b);
-  const n = a.length;
-  const ma = ra.reduce((s, v) => s + v, 0) / n;
-  const mb = rb.reduce((s, v) => s + v, 0) / n;
-  let sab = 0, saa = 0, sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (ra[i]! - ma) * (rb[i]! - mb);
-    saa += (ra[i]! - ma) ** 2;
-    sbb += (rb[i]! - mb) ** 2;
-  }
-  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : null;
-}
-
-export function ranks(values: number[]): number[] {
-  const order = values.map((v, i) => [v, i] as const).sort((p, q) => p[0] - q[0]);
-  const out = new Array<number>(values.length);
-  for (let i = 0; i < order.length;) {
-    let j = i;
-    while (j + 1 < order.length && order[j + 1]![0] === order[i]![0]) j++;
-    for (let k = i; k <= j; k++) out[order[k]![1]] = (i + j) / 2 + 1;
-    i = j + 1;
-  }
-  return out;
+  return a.length < 3 ? null : rankCorrelation(a, b);
 }

@@ -9,4 +9,6 @@ export type SaliencyPanelToView = { type: 'saliencyResult'; result: SaliencyResu
 export type SaliencyPanelFromView =
   | ViewReady
   /** Show token `index` of the result in its editor; the host checks it against the result. */
-  | { type: 'revealToken'; index: number };
+  | { type: 'revealToken'; index: number }
+  /** Run the shown result over more checkpoints (the host asks which). */
+  | { type: 'compareCheckpoints' };

@@ -11,6 +11,7 @@ import { textModelDirectory } from '../model/layersOnText';
 import { log } from '../shared/log';
 import { clearSaliency, register as registerDecorations, showSaliency, shownDecorations, type ShownDecorations } from './saliencyDecorations';
 import { showSaliencyPanel } from './saliencyPanel';
+import { compareAcrossCheckpoints, parseCompareArgs } from './saliencyCompare';
 import { runSettings } from '../shared/settings';
 
 const MODEL_KEY = 'importanceLens.saliencyModel';
@@ -34,6 +35,7 @@ export function register(context: vscode.ExtensionContext): SaliencyApi {
   context.subscriptions.push(
     vscode.commands.registerCommand('importanceLens.saliency', (args?: unknown) => tokenSaliency(context, parseArgs(args))),
     vscode.commands.registerCommand('importanceLens.clearSaliency', () => clearSaliency()),
+    vscode.commands.registerCommand('importanceLens.saliencyCompare', (args?: unknown) => compareAcrossCheckpoints(context, parseCompareArgs(args))),
   );
   return { shownSaliency: shownDecorations };
 }

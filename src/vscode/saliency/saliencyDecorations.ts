@@ -4,7 +4,7 @@
 // time; it goes away on "Clear Token Saliency" and on any edit of its document (the offsets would be stale).
 import * as vscode from 'vscode';
 import type { SaliencyResult } from '../../protocol/results';
-import { formatScore, SALIENCY_LEVELS, saliencyColour, saliencyLevel, saliencyMethodName, saliencyRange, type SaliencyLevel } from '../../protocol/saliencyScale';
+import { formatScore, SALIENCY_LEVELS, saliencyColour, saliencyLevel, saliencyMethodName, saliencyRange, shownTokens, type SaliencyLevel } from '../../protocol/saliencyScale';
 
 /** A result placed in a document: its text starts at `offset` and was analysed at `version`. */
 export interface PlacedSaliency {
@@ -70,10 +70,14 @@ export function shownDecorations(): ShownDecorations | undefined {
 function decorate(editor: vscode.TextEditor, placed: PlacedSaliency): void {
   if (!levelTypes || !targetType || !continuationType) return;
   const { result, document, offset } = placed;
-  const maxAbs = saliencyRange(result.tokens);
-  const seeds = result.method === 'reagent' ? `${result.seeds} seed${result.seeds === 1 ? '' : 's'}` : 'deterministic';
+  // With checkpoints compared, the means over them (as the panel colours them).
+  const tokens = shownTokens(result);
+  const maxAbs = saliencyRange(tokens);
+  const seeds = result.stability
+    ? `mean ± sd over ${result.stability.checkpoints.length} checkpoints`
+    : result.method === 'reagent' ? `${result.seeds} seed${result.seeds === 1 ? '' : 's'}` : 'deterministic';
   const byLevel = new Map<SaliencyLevel, vscode.DecorationOptions[]>(SALIENCY_LEVELS.map((level) => [level, []]));
-  for (const token of result.tokens) {
+  for (const token of tokens) {
     const range = new vscode.Range(document.positionAt(offset + token.start), document.positionAt(offset + token.end));
     const hover = new vscode.MarkdownString();
     hover.appendMarkdown(`**${formatScore(token.score, token.sd)}** (${saliencyMethodName(result.method)}, ${seeds})  \n`);

@@ -23,16 +23,22 @@ export function showSaliencyPanel(extensionUri: vscode.Uri, placed: PlacedSalien
   const created = vscode.window.createWebviewPanel(SALIENCY_VIEW_TYPE, 'Token Saliency', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, webviewOptions(extensionUri));
   created.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'icon.svg');
   created.webview.html = webviewHtml(created.webview, extensionUri, 'Token Saliency');
-  // The saliency view offers nothing but revealing tokens; other messages are ignored.
+  // The saliency view offers revealing tokens and comparing checkpoints; other messages are ignored.
   const subscription = onWebviewMessage<SaliencyPanelFromView>(created.webview, {
     ready: () => post(created.webview),
     revealToken: (message) => void reveal(message.index),
+    compareCheckpoints: () => void vscode.commands.executeCommand('importanceLens.saliencyCompare'),
   });
   created.onDidDispose(() => {
     subscription.dispose();
     panel = undefined;
   });
   panel = created;
+}
+
+/** The result the panel shows now (the one "Compare across checkpoints…" re-runs), if the panel is open. */
+export function shownInPanel(): PlacedSaliency | undefined {
+  return panel ? shown : undefined;
 }
 
 function post(webview: vscode.Webview): void {
