@@ -60,7 +60,13 @@ export async function* saliencyStability(input: StabilityInput, signal?: AbortSi
     }
   }
   const stability = stabilityOf(results, topK);
-  return { ...results[0]!, rankAgreement: stability.rankAgreement, stability, warnings: [...new Set(results.flatMap((r) => r.warnings))] };
+  // The contract: with --compare, tokens[] gives {text,start,end,mean,sd,snr} over the checkpoints and each one's
+  // score in `scores`; the first model's own score stays in `score` and its sd over seeds moves to `seedSd`.
+  const tokens = results[0]!.tokens.map((token, i) => {
+    const { mean, sd, snr, meanOverSd, scores } = stability.tokens[i]!;
+    return { ...token, mean, sd, snr, meanOverSd, scores, seedSd: token.sd };
+  });
+  return { ...results[0]!, tokens, rankAgreement: stability.rankAgreement, stability, warnings: [...new Set(results.flatMap((r) => r.warnings))] };
 }
 
 /** Per token mean, sd and SNR over the checkpoints' results (same tokens), and their pairwise rank agreement. */

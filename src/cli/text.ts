@@ -94,7 +94,7 @@ export function renderSaliency(result: SaliencyResult): string {
     '',
     table([
       ['token', 'chars', 'score', 'sd', ''],
-      ...result.tokens.map((t) => [JSON.stringify(t.text), `${t.start}-${t.end}`, num(t.score), num(t.sd), (t.score >= 0 ? '+' : '-').repeat(Math.max(1, Math.round((Math.abs(t.score) / max) * 20)))]),
+      ...result.tokens.map((t) => [JSON.stringify(t.text), `${t.start}-${t.end}`, num(t.score), num(t.seedSd ?? t.sd), (t.score >= 0 ? '+' : '-').repeat(Math.max(1, Math.round((Math.abs(t.score) / max) * 20)))]),
     ]),
   ].join('\n');
 }

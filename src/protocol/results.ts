@@ -240,8 +240,17 @@ export interface SaliencyToken {
   end: number;
   /** Mean over seeds of how much the token supports the target (Δ log-probability, or attention flow). */
   score: number;
-  /** Standard deviation over seeds (0 for deterministic methods): the explanation's stability. */
+  /**
+   * Standard deviation over seeds (0 for deterministic methods): the explanation's stability. With --compare: the
+   * sample sd over the checkpoints, as the CLI contract defines `tokens[].sd` there (the seeds' sd is `seedSd`).
+   */
   sd: number;
+  /** With --compare (the contract's per-token fields over the checkpoints; see StabilityToken): score stays the first model's. */
+  mean?: number;
+  snr?: number | null;
+  meanOverSd?: number | null;
+  scores?: number[];
+  seedSd?: number;
 }
 
 export interface SaliencyResult {
@@ -264,7 +273,10 @@ export interface SaliencyResult {
   warnings: string[];
   /** With --compare: the mean pairwise Spearman ρ between the checkpoints' scores (stability.rankAgreement). */
   rankAgreement?: number | null;
-  /** With --compare: the same method on the same tokens over every checkpoint (the fields above are the first's). */
+  /**
+   * With --compare: the same method on the same tokens over every checkpoint (the fields above are the first's, but
+   * each of `tokens` also carries its mean, sd, snr and scores over the checkpoints, as the CLI contract says).
+   */
   stability?: SaliencyStability;
 }
 

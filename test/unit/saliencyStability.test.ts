@@ -84,7 +84,8 @@ for (const method of ['grad-input', 'occlusion'] as const) {
     assert.equal(stability.topK, golden.top_k);
     // The first checkpoint's own result, as a plain run gives it.
     const plain = await drain(saliency({ model: checkpoints[0]!, text: { text: golden.text }, target: golden.target, method, seeds: 1, providers: ['cpu'] }));
-    assert.deepEqual(result.tokens, plain.tokens);
+    assert.deepEqual(result.tokens.map(({ text, start, end, score, seedSd }) => ({ text, start, end, score, sd: seedSd })), plain.tokens);
+    result.tokens.forEach((token, i) => assert.deepEqual([token.mean, token.sd, token.snr, token.scores], [stability.tokens[i]!.mean, stability.tokens[i]!.sd, stability.tokens[i]!.snr, stability.tokens[i]!.scores]));
     for (const n of [1, 2, 3]) assert.ok(progress.some((p) => p.message.startsWith(`checkpoint ${n} / 3: `)), `no progress for checkpoint ${n}: ${progress.map((p) => p.message).join('; ')}`);
     const fractions = progress.filter((p) => p.fraction !== undefined).map((p) => p.fraction!);
     assert.ok(fractions.every((f) => f >= 0 && f <= 1));
@@ -208,7 +209,7 @@ function cli(...args: string[]) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-test('CLI: saliency --compare keeps the first model\'s JSON and adds rankAgreement and stability; the table; exit 2 naming both', () => {
+test('CLI: saliency --compare keeps the first model\'s JSON, gives tokens[] mean/sd/snr/scores over the checkpoints, adds rankAgreement and stability; the table; exit 2 naming both', () => {
   const common = ['--text', golden.text, '--target', golden.target, '--method', 'grad-input'];
   const plain = cli('saliency', checkpoints[0]!, ...common, '--json');
   assert.equal(plain.code, 0, plain.stderr);
@@ -216,7 +217,15 @@ test('CLI: saliency --compare keeps the first model\'s JSON and adds rankAgreeme
   assert.equal(compared.code, 0, compared.stderr);
   const a = JSON.parse(plain.stdout);
   const b = JSON.parse(compared.stdout);
-  for (const key of Object.keys(a)) assert.deepEqual(b[key], a[key], key);
+  for (const key of Object.keys(a)) if (key !== 'tokens') assert.deepEqual(b[key], a[key], key);
+  // tokens[]: the contract's fields over the checkpoints, the first model's own score and its sd over seeds kept.
+  assert.equal(b.tokens.length, a.tokens.length);
+  b.tokens.forEach((token: Record<string, unknown>, i: number) => {
+    const own = a.tokens[i];
+    assert.deepEqual([token.text, token.start, token.end, token.score, token.seedSd], [own.text, own.start, own.end, own.score, own.sd], `token ${i}`);
+    const across = b.stability.tokens[i];
+    assert.deepEqual([token.mean, token.sd, token.snr, token.scores], [across.mean, across.sd, across.snr, across.scores], `token ${i} over the checkpoints`);
+  });
   assert.equal(typeof b.rankAgreement, 'number');
   assert.equal(b.stability.topK, 3);
   assert.equal(b.stability.checkpoints.length, 3);
