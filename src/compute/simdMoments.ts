@@ -12,8 +12,14 @@ import { emptyMoments, type MomentState } from './moments';
 import { F32, I32, op, V128, v, wasm, wasmModule, type Code, type WasmFunction } from './wasmEmit';
 
 export const BLOCK = 128;
-/** Bytes of one read region; a chunk of F32 is REGION_BYTES / 4 elements. */
+/** Bytes of one region of the module's memory (two for reads, one for values decoded in JavaScript). */
 export const REGION_BYTES = 4 << 20;
+/**
+ * Bytes of one read of F32/BF16 into a region (a chunk of F32 is READ_BYTES / 4 elements): two of them fit the
+ * core's L2 cache, so the kernel reads what the read has just written from there; 4 MiB reads left the pass at half
+ * the speed, the kernel waiting on memory (docs/benchmarks.md).
+ */
+export const READ_BYTES = 512 << 10;
 const OUT = 0;
 const REGION0 = 1024;
 /** Two byte regions, then a float32 region for dtypes decoded in JavaScript first (F16, F64, integers, GGML). */
