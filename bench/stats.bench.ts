@@ -1,8 +1,9 @@
 // npm run bench (entry; forward passes in forward.bench.ts, CSV in csv.bench.ts, webview paint in paint.bench.ts, and
-// with `-- --real SHAPES` or BENCH_REAL the real-shape models of realShapes.bench.ts): throughput of `stats` on ≥ 1 GB safetensors files (f32 and bf16) against a numpy script doing the
+// with `-- --real SHAPES` or BENCH_REAL the real-shape models of realShapes.bench.ts, with `-- --stats-8b` or
+// BENCH_STATS_8B=1 the 16 GB sharded checkpoint of stats8b.bench.ts): throughput of `stats` on ≥ 1 GB safetensors files (f32 and bf16) against a numpy script doing the
 // same statistics and against reading the file (cat), peak RSS, and opening a 100 000-tensor file. Every target is
 // a ratio against a baseline measured in this same run; nothing here is asserted in `npm test`.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -18,6 +19,8 @@ import { openCheckpoint } from '../src/formats/open';
 import { csvBench } from './csv.bench';
 import { forwardBench } from './forward.bench';
 import { paintBench } from './paint.bench';
+import { stats8bBench, wants8b } from './stats8b.bench';
+import { best, timed } from './timing';
 import { realShapesBench, requestedJobs, requestedShapes } from './realShapes.bench';
 import { ROOT } from '../test/unit/helpers';
 
@@ -61,23 +64,6 @@ function writeCheckpoint(path: string, dtype: 'F32' | 'BF16', tensors: number): 
   }
   closeSync(fd);
   execFileSync('mv', [`${path}.partial`, path]);
-}
-
-/** Wall seconds and peak RSS (MB) of a command, from GNU time. */
-function timed(command: string, args: string[], captureStdout = false): { seconds: number; peakMb: number; stdout: string } {
-  const run = spawnSync('/usr/bin/time', ['-f', '%e %M', command, ...args], { encoding: 'utf8', stdio: ['ignore', captureStdout ? 'pipe' : 'ignore', 'pipe'] });
-  if (run.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${run.stderr}`);
-  const [seconds, kb] = run.stderr.trim().split('\n').pop()!.split(' ').map(Number);
-  return { seconds: seconds!, peakMb: kb! / 1024, stdout: run.stdout ?? '' };
-}
-
-function best<T extends { seconds: number }>(runs: number, measure: () => T): T {
-  let result = measure();
-  for (let i = 1; i < runs; i++) {
-    const next = measure();
-    if (next.seconds < result.seconds) result = next;
-  }
-  return result;
 }
 
 async function main(): Promise<void> {
@@ -142,12 +128,12 @@ async function main(): Promise<void> {
   const parse = Math.min(...parseRuns);
 
   const kernels = await kernelComparison();
-  if (process.env.BENCH_ONLY === 'stats') {
-    printStats(rows, passRows, open, parse, kernels);
-    return;
-  }
-
   printStats(rows, passRows, open, parse, kernels);
+  if (wants8b()) {
+    console.log('');
+    for (const line of await stats8bBench()) console.log(line);
+  }
+  if (process.env.BENCH_ONLY === 'stats') return;
   console.log('');
   for (const line of await forwardBench(process.env.IMPORTANCE_LENS_PROVIDERS?.split(',') ?? ['cpu'])) console.log(line);
   console.log('');

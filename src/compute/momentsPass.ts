@@ -1,12 +1,13 @@
 // One tensor's moments (and, on request, its outlier count) through the SIMD kernel, reading the file's bytes
 // straight into the kernel's memory: F32 and BF16 are reduced as they lie, other decodable dtypes are decoded in
 // JavaScript into the kernel's float32 region first. Reads run one chunk ahead (two regions), so the page cache
-// copy of chunk i+1 overlaps the reduction of chunk i. Memory: the module's 12 MiB, whatever the tensor's size.
+// copy of chunk i+1 overlaps the reduction of chunk i; a read is READ_BYTES (512 KiB), small enough for the kernel
+// to find it in cache. Memory: the module's 12 MiB, whatever the tensor's size.
 import type { FileHandle } from 'node:fs/promises';
 import { InputError, throwIfAborted } from '../errors';
 import type { TensorInfo } from '../formats/types';
 import { mergeMoments, emptyMoments, type MomentState } from './moments';
-import { REGION_BYTES, SimdMoments } from './simdMoments';
+import { READ_BYTES, SimdMoments } from './simdMoments';
 import { tensorChunks, type FileHandles } from './tensorStream';
 
 const DIRECT = { F32: 4, BF16: 2 } as const;
@@ -29,7 +30,7 @@ async function* kernelChunks(tensor: TensorInfo, handles: FileHandles, kernel: S
   const size = DIRECT[kind];
   if (tensor.count * size > tensor.byteLength) throw new InputError(`tensor '${tensor.name}': ${tensor.count} ${kind} elements need ${tensor.count * size} bytes, its range holds ${tensor.byteLength}`);
   const handle = await handles.get(tensor.file);
-  const perChunk = REGION_BYTES / size;
+  const perChunk = READ_BYTES / size;
   const regions = [kernel.region(0), kernel.region(1)];
   const read = (start: number, which: number) => {
     const count = Math.min(perChunk, tensor.count - start);

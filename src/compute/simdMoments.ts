@@ -1,78 +1,134 @@
 // The moments pass as a WebAssembly SIMD kernel (emitted by wasmEmit.ts from the code below): F32 or BF16 bytes
-// in, one pass, for each element: finite?, zero?, |x|, x summed in float64, and the powers 2..4 of d = x − shift
-// summed in float32 lanes over blocks of 128 elements only (32 terms per lane), then widened and added in float64,
-// so the float32 rounding stays near 32 × 2⁻²⁴ relative; the shift is the tensor's running mean (the first chunk's
-// from its first values in float64), so the central moments taken from these shifted power sums do not cancel.
-// Elements after the last whole block go through the same arithmetic in JavaScript. The file's bytes are read
-// straight into the module's memory (two regions: one is reduced while the next read fills the other).
+// in, one pass, for each element: zero?, |x|, and the powers 1..4 of d = x − shift summed in float32 lanes over
+// blocks of 128 elements only (two independent accumulator sets, 16 terms per lane each), then widened and added in
+// float64, so the float32 rounding stays near 32 × 2⁻²⁴ relative; the shift is the tensor's running mean (the
+// first chunk's from its first values in float64), so Σd is small, Σx = Σd + n·shift keeps the mean's digits, and
+// the central moments taken from the shifted power sums do not cancel. A block is first reduced as if finite (no
+// masks); if its sums come out NaN or ±Inf it is redone with the finite mask (a block with a NaN or ±Inf, or one
+// whose d⁴ overflows float32, which the masked pass gives the same way). Elements after the last whole block go
+// through the same arithmetic in JavaScript. The file's bytes are read straight into the module's memory (two
+// regions: one is reduced while the next read fills the other).
 import { emptyMoments, type MomentState } from './moments';
 import { F32, I32, op, V128, v, wasm, wasmModule, type Code, type WasmFunction } from './wasmEmit';
 
 export const BLOCK = 128;
-/** Bytes of one read region; a chunk of F32 is REGION_BYTES / 4 elements. */
+/** Bytes of one region of the module's memory (two for reads, one for values decoded in JavaScript). */
 export const REGION_BYTES = 4 << 20;
+/**
+ * Bytes of one read of F32/BF16 into a region (a chunk of F32 is READ_BYTES / 4 elements): two of them fit the
+ * core's L2 cache, so the kernel reads what the read has just written from there; 4 MiB reads left the pass at half
+ * the speed, the kernel waiting on memory (docs/benchmarks.md).
+ */
+export const READ_BYTES = 512 << 10;
 const OUT = 0;
 const REGION0 = 1024;
 /** Two byte regions, then a float32 region for dtypes decoded in JavaScript first (F16, F64, integers, GGML). */
 const FLOAT_REGION = REGION0 + 2 * REGION_BYTES;
 const PAGES = Math.ceil((FLOAT_REGION + REGION_BYTES) / 65536);
 
-// Locals of the kernel: parameters, then the vectors.
+// Locals of the kernel: parameters, the vectors, then two i32.
 const [PTR, BLOCKS, SHIFT, OUTP] = [0, 1, 2, 3];
-const [S, A2, A3, A4, D1, D2, D3, D4, ABSMAX, ZEROS, FINITE, X, D, DD, MASK, RAW, INNER] = [4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21];
+const [S, A1, A2, A3, A4, B1, B2, B3, B4, D1, D2, D3, D4, ABSMAX, ZEROS, FINITE, SAVED_ZEROS, SAVED_ABSMAX, X, D, DD, MASK, RAW, T] =
+  [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27];
+const [INNER, START] = [28, 29];
 const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+/** Elements each lane takes in one block. */
+const PER_LANE = BLOCK / 4;
 
-/** The per-vector work on X (four float32 values). */
-function accumulate(): Code[] {
+/** The power sums of the vector in X into one set of float32 accumulators (sum of d, d², d³, d⁴). */
+function powers([s1, s2, s3, s4]: readonly number[]): Code[] {
   return [
-    op.get(X), op.get(S), v.f32Sub, op.set(D),
-    // Finite lanes: d − d is 0 (NaN for NaN and ±Inf).
-    op.get(D), op.get(D), v.f32Sub, v.zero, v.f32Eq, op.set(MASK),
-    op.get(FINITE), op.get(MASK), v.i32Sub, op.set(FINITE),
-    op.get(ZEROS), op.get(X), v.zero, v.f32Eq, v.i32Sub, op.set(ZEROS),
-    op.get(X), op.get(MASK), v.and, op.set(X),
-    op.get(ABSMAX), op.get(X), v.f32Abs, v.f32Max, op.set(ABSMAX),
-    // Σx straight in float64 (x is exact there): the mean of near-zero-mean weights is a small difference of
-    // large sums, which float32 lane sums would blur at 1e-6 relative.
-    op.get(D1), op.get(X), v.f64PromoteLow, v.f64Add, op.get(X), op.get(X), v.shuffle(HIGH_HALF), v.f64PromoteLow, v.f64Add, op.set(D1),
-    op.get(D), op.get(MASK), v.and, op.set(D),
+    op.get(s1), op.get(D), v.f32Add, op.set(s1),
     op.get(D), op.get(D), v.f32Mul, op.set(DD),
-    op.get(A2), op.get(DD), v.f32Add, op.set(A2),
-    op.get(A3), op.get(DD), op.get(D), v.f32Mul, v.f32Add, op.set(A3),
-    op.get(A4), op.get(DD), op.get(DD), v.f32Mul, v.f32Add, op.set(A4),
+    op.get(s2), op.get(DD), v.f32Add, op.set(s2),
+    op.get(s3), op.get(DD), op.get(D), v.f32Mul, v.f32Add, op.set(s3),
+    op.get(s4), op.get(DD), op.get(DD), v.f32Mul, v.f32Add, op.set(s4),
   ];
 }
 
-function kernel(name: string, bf16: boolean): WasmFunction {
-  const widen = (a: number, d: number): Code => [
-    op.get(d), op.get(a), v.f64PromoteLow, v.f64Add, op.get(a), op.get(a), v.shuffle(HIGH_HALF), v.f64PromoteLow, v.f64Add, op.set(d),
+/**
+ * The fast path's work on X (four float32 values), for a block assumed finite: zeros, |x| max, and the powers of
+ * d = x − shift. A NaN or ±Inf makes the block's sums non-finite, and the block is redone by `masked`.
+ */
+function fast(set: readonly number[]): Code[] {
+  return [
+    op.get(X), op.get(S), v.f32Sub, op.set(D),
+    op.get(ZEROS), op.get(X), v.zero, v.f32Eq, v.i32Sub, op.set(ZEROS),
+    op.get(ABSMAX), op.get(X), v.f32Abs, v.f32Pmax, op.set(ABSMAX),
+    ...powers(set),
   ];
-  const load: Code = bf16
-    // Eight bfloat16 per load: each is the top half of a float32.
-    ? [
-      op.get(PTR), v.load(), op.set(RAW),
-      op.get(RAW), v.i32ExtendLowU16, op.i32(16), v.i32Shl, op.set(X), ...accumulate(),
-      op.get(RAW), v.i32ExtendHighU16, op.i32(16), v.i32Shl, op.set(X), ...accumulate(),
-    ]
-    : [op.get(PTR), v.load(), op.set(X), ...accumulate()];
-  const iterations = bf16 ? BLOCK / 8 : BLOCK / 4;
+}
+
+/** The slow path's work on X: finite lanes counted, NaN and ±Inf lanes (d − d is not 0) taken as 0. */
+function masked(set: readonly number[]): Code[] {
+  return [
+    op.get(X), op.get(S), v.f32Sub, op.set(D),
+    op.get(D), op.get(D), v.f32Sub, v.zero, v.f32Eq, op.set(MASK),
+    op.get(FINITE), op.get(MASK), v.i32Sub, op.set(FINITE),
+    op.get(ZEROS), op.get(X), v.zero, v.f32Eq, v.i32Sub, op.set(ZEROS),
+    op.get(ABSMAX), op.get(X), op.get(MASK), v.and, v.f32Abs, v.f32Pmax, op.set(ABSMAX),
+    op.get(D), op.get(MASK), v.and, op.set(D),
+    ...powers(set),
+  ];
+}
+
+/** An inner loop of `iterations` steps of `step`, each advancing PTR by `stride` bytes. */
+function inner(iterations: number, stride: number, step: Code[]): Code[] {
+  return [
+    op.i32(iterations), op.set(INNER),
+    op.loop,
+    step,
+    op.get(PTR), op.i32(stride), op.i32Add, op.set(PTR),
+    op.get(INNER), op.i32(1), op.i32Sub, op.set(INNER),
+    op.get(INNER), op.brIf(0),
+    op.end,
+  ];
+}
+
+/**
+ * One block of 128 values per outer step. The fast path runs two independent sets of float32 accumulators (A for
+ * one vector, B for the next: the adds of one do not wait on the other's), then checks the block's sums: all
+ * finite, the block had no NaN/±Inf and its 128 elements count as finite; otherwise zeros and |x| max go back to
+ * their values before the block and the block is redone masked. Per block the float32 sums are widened into
+ * float64 lanes (D1..D4), so float32 rounding stays that of 16 to 32 terms.
+ */
+function kernel(name: string, bf16: boolean): WasmFunction {
+  const a = [A1, A2, A3, A4];
+  const b = [B1, B2, B3, B4];
+  const widen = (f: number, d: number): Code => [
+    op.get(d), op.get(f), v.f64PromoteLow, v.f64Add, op.get(f), op.get(f), v.shuffle(HIGH_HALF), v.f64PromoteLow, v.f64Add, op.set(d),
+  ];
+  const widenBf16 = (high: boolean): Code => [op.get(RAW), high ? v.i32ExtendHighU16 : v.i32ExtendLowU16, op.i32(16), v.i32Shl, op.set(X)];
+  // Eight bfloat16 per load (each the top half of a float32), or four float32.
+  const fastLoop = bf16
+    ? inner(BLOCK / 8, 16, [op.get(PTR), v.load(), op.set(RAW), widenBf16(false), fast(a), widenBf16(true), fast(b)])
+    : inner(BLOCK / 8, 32, [op.get(PTR), v.load(), op.set(X), fast(a), op.get(PTR), v.load(16), op.set(X), fast(b)]);
+  const slowLoop = bf16
+    ? inner(BLOCK / 8, 16, [op.get(PTR), v.load(), op.set(RAW), widenBf16(false), masked(a), widenBf16(true), masked(a)])
+    : inner(BLOCK / 4, 16, [op.get(PTR), v.load(), op.set(X), masked(a)]);
+  const zeroAll = (locals: number[]): Code => locals.map((l) => [v.zero, op.set(l)]);
   return {
     name,
     params: [I32, I32, F32, I32],
-    locals: [...new Array<number>(INNER - S).fill(V128), I32],
+    locals: [...new Array<number>(INNER - S).fill(V128), I32, I32],
     body: [
       op.get(SHIFT), v.f32Splat, op.set(S),
       op.block, op.loop,
       op.get(BLOCKS), op.i32Eqz, op.brIf(1),
-      v.zero, op.set(A2), v.zero, op.set(A3), v.zero, op.set(A4),
-      op.i32(iterations), op.set(INNER),
-      op.loop,
-      ...load,
-      op.get(PTR), op.i32(16), op.i32Add, op.set(PTR),
-      op.get(INNER), op.i32(1), op.i32Sub, op.set(INNER),
-      op.get(INNER), op.brIf(0),
+      op.get(ZEROS), op.set(SAVED_ZEROS), op.get(ABSMAX), op.set(SAVED_ABSMAX), op.get(PTR), op.set(START),
+      zeroAll([...a, ...b]),
+      fastLoop,
+      a.map((l, i) => [op.get(l), op.get(b[i]!), v.f32Add, op.set(l)]),
+      op.get(A1), op.get(A2), v.f32Add, op.get(A3), v.f32Add, op.get(A4), v.f32Add, op.set(T),
+      op.get(T), op.get(T), v.f32Sub, v.zero, v.f32Eq, v.i32AllTrue,
+      op.if,
+      op.get(FINITE), v.i32x4(PER_LANE), v.i32Add, op.set(FINITE),
+      op.else,
+      op.get(SAVED_ZEROS), op.set(ZEROS), op.get(SAVED_ABSMAX), op.set(ABSMAX), op.get(START), op.set(PTR),
+      zeroAll(a),
+      slowLoop,
       op.end,
-      widen(A2, D2), widen(A3, D3), widen(A4, D4),
+      widen(A1, D1), widen(A2, D2), widen(A3, D3), widen(A4, D4),
       op.get(BLOCKS), op.i32(1), op.i32Sub, op.set(BLOCKS),
       op.br(0),
       op.end, op.end,
@@ -170,7 +226,7 @@ export class SimdMoments {
     const blocks = Math.floor(count / BLOCK);
     (kind === 'F32' ? this.f32 : this.bf16)(offset, blocks, s, OUT);
     const o = this.out;
-    let sx = o[0]! + o[1]!;
+    let sd = o[0]! + o[1]!;
     let s2 = o[2]! + o[3]!;
     let s3 = o[4]! + o[5]!;
     let s4 = o[6]! + o[7]!;
@@ -186,12 +242,13 @@ export class SimdMoments {
       const a = Math.abs(x);
       if (a > absmax) absmax = a;
       const d2 = d * d;
-      sx += x;
+      sd += d;
       s2 += d2;
       s3 += d2 * d;
       s4 += d2 * d2;
     }
-    return fromShiftedSums(finite, count - finite, s, sx, s2, s3, s4, absmax, zeros);
+    // Σx = Σd + n·shift (float64: the shift is near the mean, so Σd is small and the mean keeps its digits).
+    return fromShiftedSums(finite, count - finite, s, sd + finite * s, s2, s3, s4, absmax, zeros);
   }
 
   /** Elements of `count` F32/BF16 values at `offset` with |x − mean| > limit, exactly (float64 comparisons). */

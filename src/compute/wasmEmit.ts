@@ -33,7 +33,7 @@ const section = (id: number, body: number[]): number[] => [id, ...uleb(body.leng
 
 /** Core opcodes used by the kernels. */
 export const op = {
-  block: [0x02, 0x40], loop: [0x03, 0x40], end: [0x0b],
+  block: [0x02, 0x40], loop: [0x03, 0x40], if: [0x04, 0x40], else: [0x05], end: [0x0b],
   br: (depth: number) => [0x0c, ...uleb(depth)], brIf: (depth: number) => [0x0d, ...uleb(depth)],
   get: (i: number) => [0x20, ...uleb(i)], set: (i: number) => [0x21, ...uleb(i)],
   i32: (n: number) => [0x41, ...sleb(n)], i32Add: [0x6a], i32Sub: [0x6b], i32Mul: [0x6c], i32Shl: [0x74], i32Eqz: [0x45],
@@ -46,14 +46,18 @@ export const v = {
   load: (offset = 0) => simd(0x00, 4, ...uleb(offset)),
   store: (offset = 0) => simd(0x0b, 4, ...uleb(offset)),
   zero: simd(0x0c, ...new Array<number>(16).fill(0)),
+  /** v128.const of four equal i32 lanes. */
+  i32x4: (n: number) => simd(0x0c, ...[0, 1, 2, 3].flatMap(() => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff])),
   shuffle: (lanes: number[]) => simd(0x0d, ...lanes),
   f32Splat: simd(0x13), f32Lane: (lane: number) => simd(0x1f, lane),
   f32Eq: simd(0x41), f32Gt: simd(0x44),
   and: simd(0x4e),
   f64PromoteLow: simd(0x5f),
   i32ExtendLowU16: simd(0xa9), i32ExtendHighU16: simd(0xaa),
-  i32Shl: simd(0xab), i32Sub: simd(0xb1),
+  i32AllTrue: simd(0xa3), i32Shl: simd(0xab), i32Add: simd(0xae), i32Sub: simd(0xb1),
   f32Abs: simd(0xe0), f32Add: simd(0xe4), f32Sub: simd(0xe5), f32Mul: simd(0xe6), f32Max: simd(0xe9),
+  /** Pseudo-maximum (b < a ? a : b): one maxps, where f32x4.max's NaN and ±0 rules cost several instructions. */
+  f32Pmax: simd(0xeb),
   f64Add: simd(0xf0),
 };
 

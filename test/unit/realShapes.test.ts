@@ -35,6 +35,10 @@ test('real shapes: tensor names and shard plan are what transformers saves', () 
   const shards = shardPlan({ config: llama7bConfig(), maxShardBytes: 10e9 });
   assert.deepEqual(shards.map((s) => s.file), ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']);
   assert.equal(shards.flatMap((s) => s.tensors).reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1) * 2, 0), 13_476_831_232); // Llama-2-7b's total_size less its 32 rotary_emb.inv_freq buffers (8 KiB)
+  const llama8b = shardPlan(SHAPES.llama8b!());
+  assert.deepEqual(llama8b.map((s) => s.file), [1, 2, 3, 4].map((i) => `model-0000${i}-of-00004.safetensors`));
+  assert.equal(llama8b.flatMap((s) => s.tensors).reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1) * 2, 0), 16_060_522_496); // Llama-3.1-8B's total_size
+  assert.equal(llama8b[0]!.tensors.length, 1 + 9 * 9); // embed and blocks 0-8: 4.98 GB, as the real first shard
 });
 
 for (const name of ['tiny-qwen', 'tiny-llama']) {
