@@ -73,7 +73,9 @@ describe('forward-pass flows in a real VS Code', function () {
     const compared = await vscode.commands.executeCommand<SaliencyResult | undefined>('importanceLens.saliencyCompare', { models: tuned });
     assert.ok(compared?.stability, 'the command returns the result with its stability');
     assert.deepEqual(compared.stability.checkpoints.map((c) => c.path), [model(), ...tuned]);
-    assert.deepEqual(compared.tokens, first.tokens, 'the first model\'s own scores are kept');
+    // The first model's own scores are kept (its sd over seeds as seedSd; sd is over the checkpoints, per the contract).
+    assert.deepEqual(compared.tokens.map(({ text, start, end, score, seedSd }) => ({ text, start, end, score, sd: seedSd })), first.tokens, 'the first model\'s own scores are kept');
+    assert.deepEqual(compared.tokens.map((t) => t.sd), compared.stability.tokens.map((t) => t.sd), 'tokens[].sd is over the checkpoints');
     assert.equal(compared.stability.tokens.length, first.tokens.length);
     assert.equal(compared.stability.pairs.length, 3);
     assert.equal(api.shownSaliency()?.tokens, first.tokens.length);
