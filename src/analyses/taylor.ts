@@ -5,22 +5,19 @@
 // text in one batch give the text's gradient at once; a text that needs several batches keeps every block's
 // gradient sum until the last batch (a float32 copy of the block weights).
 import { ModelGradients } from '../compute/autodiff/modelGradients';
-import { LanguageModel } from '../compute/languageModel';
 import type { ModelRunner } from '../compute/runner';
 import { InputError, throwIfAborted } from '../errors';
 import type { Progress } from '../protocol/results';
 import { withProgress } from './blockPass';
+import { gradientEngine, predictedTokens } from './fisher';
 import type { TokenizedText } from './textInput';
 
 /** Windows per backward pass at most (memory permitting). */
 const MAX_ROWS = 16;
 
 export async function* taylorScores(model: ModelRunner, text: TokenizedText, signal?: AbortSignal): AsyncGenerator<Progress, Float64Array> {
-  if (!(model instanceof LanguageModel)) {
-    throw new InputError(`${model.path}: taylor needs gradients, which the block engine computes from the graphs it builds; an exported .onnx decoder runs inference only — give the Hugging Face model directory`);
-  }
-  const engine = model.engine;
-  const predicted = text.windows.reduce((s, w) => s + w.length - 1, 0);
+  const engine = gradientEngine(model, 'taylor');
+  const predicted = predictedTokens(text);
   if (predicted < 1) throw new InputError('taylor needs a text of at least two tokens (the loss is the NLL of each token after the first)');
   const scores = new Float64Array(engine.layers);
   const gradients = await ModelGradients.open(engine);

@@ -69,10 +69,11 @@ function modelExecution(request: AnalysisRequest): string | null {
     case 'inspect':
     case 'stats':
     case 'histogram':
-    case 'delta':
     case 'plan-choices':
     case 'plan-preview':
       return null;
+    case 'delta':
+      return request.fisherText === undefined ? null : 'Weighing a fine-tune\'s change by the base\'s Fisher on a text';
     case 'layers':
       return TEXT_METRICS.has(request.metric) ? `Layer importance by ${request.metric}` : null;
     case 'perplexity':
