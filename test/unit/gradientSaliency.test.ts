@@ -76,6 +76,9 @@ test('saliency --method ig through the analysis: same JSON shape plus steps and 
   assert.equal(plain.delta, undefined);
   assert.ok(plain.tokens.every((t) => t.score >= 0));
   assert.deepEqual(plain.tokens.map((t) => t.text), fine.tokens.map((t) => t.text));
+  // The gradient pass's own log p(target | text) is the forward's (occlusion's baseline).
+  const forward = await drain(saliency({ model, text: { text }, target: ' want', method: 'occlusion', seeds: 1, providers: ['cpu'] }));
+  for (const r of [fine, plain]) assert.ok(Math.abs(r.target.logProbability - forward.target.logProbability) <= 1e-5, `${r.method}: log p ${r.target.logProbability} vs forward ${forward.target.logProbability}`);
 });
 
 function cli(...args: string[]) {
