@@ -61,7 +61,7 @@ function render(message: HostToWebview): void {
       return;
     case 'deltaResult':
       inspect = undefined;
-      app.replaceChildren(deltaView(message.result));
+      app.replaceChildren(deltaView(message.result, api ? { weighByFisher: () => post({ type: 'weighByFisher' }) } : undefined));
       return;
     case 'saliencyResult':
       inspect = undefined;

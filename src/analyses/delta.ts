@@ -1,6 +1,8 @@
 // `delta BASE TUNED`: what a fine-tune changed. Tensors are matched by name; each matched pair is streamed in
 // lockstep, chunk by chunk, so two 100 GB checkpoints compare in bounded memory. Names or shapes that do not match
 // are reported, not fatal: a fine-tune that added a head or resized the vocabulary still compares the rest.
+// With a Fisher text the change is also weighed by the base's Fisher on it (fisherDelta.ts), computed first so that
+// a model that cannot give gradients is refused before the comparison.
 import { realpath } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { tensorRole } from '../arch/names';
@@ -11,13 +13,28 @@ import { InputError, throwIfAborted } from '../errors';
 import { openCheckpoint } from '../formats/open';
 import type { CheckpointHeader, TensorInfo } from '../formats/types';
 import type { DeltaMismatch, DeltaResult, LayerDelta, Progress, TensorDelta } from '../protocol/results';
+import type { TextSource } from '../protocol/worker';
+import { fisherWeightedChange, withFisher, type FisherWeightedChange } from './fisherDelta';
 import { rank } from './layers';
 
-export async function* delta(input: { base: string; tuned: string }, signal?: AbortSignal): AsyncGenerator<Progress, DeltaResult> {
+export interface DeltaInput {
+  base: string;
+  tuned: string;
+  /** Weigh the change by the base's diagonal empirical Fisher on this text (fisherDelta.ts). */
+  fisherText?: TextSource;
+  maxTokens?: number;
+  providers?: readonly string[];
+}
+
+export async function* delta(input: DeltaInput, signal?: AbortSignal): AsyncGenerator<Progress, DeltaResult> {
   yield { message: `Reading ${input.base} and ${input.tuned}` };
   const base = await weightsOf(input.base, 'base');
   const tuned = await weightsOf(input.tuned, 'tuned');
   await assertDistinctFiles(base, tuned, input);
+  let fisher: FisherWeightedChange | undefined;
+  if (input.fisherText) {
+    fisher = yield* fisherWeightedChange({ base: input.base, tuned: input.tuned, text: input.fisherText, ...(input.maxTokens !== undefined ? { maxTokens: input.maxTokens } : {}), ...(input.providers ? { providers: input.providers } : {}) }, signal);
+  }
   const baseByName = new Map(base.tensors.map((t) => [t.name, t]));
   const mismatched: DeltaMismatch[] = [];
   const pairs: [TensorInfo, TensorInfo][] = [];
@@ -55,7 +72,7 @@ export async function* delta(input: { base: string; tuned: string }, signal?: Ab
   if (mismatched.length > 0) warnings.push(`${mismatched.length} tensor(s) could not be compared; see "mismatched"`);
   const deltaSquares = tensors.reduce((s, t) => s + t.deltaL2 ** 2, 0);
   const baseSquares = tensors.reduce((s, t) => s + t.baseL2 ** 2, 0);
-  return {
+  const result: DeltaResult = {
     base: input.base,
     tuned: input.tuned,
     device: 'cpu',
@@ -65,6 +82,7 @@ export async function* delta(input: { base: string; tuned: string }, signal?: Ab
     totals: { compared: tensors.length, deltaL2: Math.sqrt(deltaSquares), baseL2: Math.sqrt(baseSquares), relative: baseSquares > 0 ? Math.sqrt(deltaSquares / baseSquares) : null },
     warnings,
   };
+  return fisher ? withFisher(result, fisher, input.base) : result;
 }
 
 async function weightsOf(path: string, which: string): Promise<CheckpointHeader> {

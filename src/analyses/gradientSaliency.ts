@@ -15,13 +15,17 @@ import { InputError, throwIfAborted } from '../errors';
 import type { SaliencyMethod } from '../protocol/results';
 
 /**
- * Path points per backward pass at most. Measured on the 0.5B shape, 256 tokens, CPU (docs/benchmarks.md): IG's 22
- * rows in one pass 207 CPU s at 4.5 GB peak RSS, four at a time 218 s at 1.3 GB, one at a time over 280 s at 0.68 GB.
+ * Path points per backward pass at most: each row keeps its L + 1 block boundaries through the pass (the backward
+ * block runs themselves take one row at a time on large shapes, modelGradients.ts). Measured on the 0.5B shape, 256
+ * tokens, CPU (docs/benchmarks.md): with the backward in sub-batches, four rows per pass peaked at 615 MB and two at
+ * 510 MB for the same CPU seconds (~200 s; the forward alone 291 MB); before them, four at 1.17 GB.
  */
-const MAX_ROWS_PER_PASS = 4;
+const MAX_ROWS_PER_PASS = 2;
 
 export interface GradientScores {
   scores: Float64Array;
+  /** F = log p(target | text), from the pass at α = 1. */
+  objective: number;
   /** Integrated gradients only. */
   delta?: number;
 }
@@ -104,9 +108,9 @@ export async function gradientScores(
         }
       });
     }
-    if (method !== 'ig') return { scores };
+    if (method !== 'ig') return { scores, objective: objectives[0]! };
     const total = scores.reduce((s, x) => s + x, 0);
-    return { scores, delta: Math.abs(total - (objectives[0]! - objectives[1]!)) };
+    return { scores, objective: objectives[0]!, delta: Math.abs(total - (objectives[0]! - objectives[1]!)) };
   } finally {
     await gradients.release();
   }

@@ -55,7 +55,10 @@ export async function* saliency(input: SaliencyInput, signal?: AbortSignal): Asy
     const contextIds = context.map((s) => s.id);
     const targetIds = target.map((s) => s.id);
     const scorer = new TargetScorer(model, targetIds);
-    const baseline = (await scorer.score([contextIds]))[0]!;
+    // Gradient methods compute log p(target | text) in their own pass (no forward pass, and no head chunks of the
+    // forward's size held beside the gradient's smaller ones).
+    const gradient = SALIENCY_METHOD_INFO[input.method].gradient;
+    let baseline = gradient ? NaN : (await scorer.score([contextIds]))[0]!;
     const perSeed: Float64Array[] = [];
     if (input.method === 'occlusion') {
       yield { message: `Leaving out each of ${context.length} tokens`, fraction: 0 };
@@ -69,12 +72,13 @@ export async function* saliency(input: SaliencyInput, signal?: AbortSignal): Asy
         yield { message: `Random replacement, seed ${seed + 1}/${input.seeds}`, fraction: seed / input.seeds };
         perSeed.push(yield* withProgress((onProgress) => replacementScores(scorer, contextIds, baseline, seed, model.vocab, special, signal, onProgress), `Seed ${seed + 1}/${input.seeds}`, seed / input.seeds, (seed + 1) / input.seeds));
       }
-    } else if (SALIENCY_METHOD_INFO[input.method].gradient) {
+    } else if (gradient) {
       const method = input.method as 'ig' | 'grad-input' | 'grad';
       yield { message: SALIENCY_METHOD_INFO[method].label, fraction: 0 };
       const out = yield* withProgress((onProgress) => gradientScores(model, contextIds, targetIds, method, steps, signal, onProgress), SALIENCY_METHOD_INFO[method].label);
       perSeed.push(out.scores);
       delta = out.delta;
+      baseline = out.objective;
     } else {
       if (!model.canExposeAttention) throw new InputError(`${input.model}: attention rollout needs the attention probabilities, which only graphs built from a Hugging Face directory expose (use occlusion or reagent)`);
       yield { message: 'Attention rollout', fraction: 0 };

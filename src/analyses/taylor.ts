@@ -3,26 +3,31 @@
 // layers, norms and biases). L is the mean next-token NLL over the text. Gradients come from the block engine's
 // backward graphs (src/compute/autodiff/modelGradients.ts), block by block, last block first. All windows of the
 // text in one batch give the text's gradient at once; a text that needs several batches keeps every block's
-// gradient sum until the last batch (a float32 copy of the block weights).
+// gradient sum until the last batch (a float32 copy of the block weights). lossGradients is that loop, shared with
+// LLM-Pruner's channel-group scores (groupTaylor.ts).
 import { ModelGradients } from '../compute/autodiff/modelGradients';
-import { LanguageModel } from '../compute/languageModel';
 import type { ModelRunner } from '../compute/runner';
 import { InputError, throwIfAborted } from '../errors';
 import type { Progress } from '../protocol/results';
 import { withProgress } from './blockPass';
+import { gradientEngine, predictedTokens } from './fisher';
 import type { TokenizedText } from './textInput';
 
 /** Windows per backward pass at most (memory permitting). */
 const MAX_ROWS = 16;
 
-export async function* taylorScores(model: ModelRunner, text: TokenizedText, signal?: AbortSignal): AsyncGenerator<Progress, Float64Array> {
-  if (!(model instanceof LanguageModel)) {
-    throw new InputError(`${model.path}: taylor needs gradients, which the block engine computes from the graphs it builds; an exported .onnx decoder runs inference only — give the Hugging Face model directory`);
-  }
-  const engine = model.engine;
-  const predicted = text.windows.reduce((s, w) => s + w.length - 1, 0);
-  if (predicted < 1) throw new InputError('taylor needs a text of at least two tokens (the loss is the NLL of each token after the first)');
-  const scores = new Float64Array(engine.layers);
+/**
+ * Every block's Σ over the text's predicted tokens of ∂log p/∂W, handed to `onBlock` once per block with the
+ * block's weights (both valid only during the call), last block first: ∂L/∂W = −sums / predicted tokens.
+ * Returns the number of predicted tokens.
+ */
+export async function* lossGradients(
+  model: ModelRunner, text: TokenizedText, what: string,
+  onBlock: (layer: number, sums: Record<string, Float32Array>, weights: Record<string, Float32Array>) => void, signal?: AbortSignal,
+): AsyncGenerator<Progress, number> {
+  const engine = gradientEngine(model, what);
+  const predicted = predictedTokens(text);
+  if (predicted < 1) throw new InputError(`${what} needs a text of at least two tokens (the loss is the NLL of each token after the first)`);
   const gradients = await ModelGradients.open(engine);
   try {
     // Windows of one length share a batch, as many as a backward pass with weight gradients fits.
@@ -33,7 +38,7 @@ export async function* taylorScores(model: ModelRunner, text: TokenizedText, sig
       if (last && last.rows[0]!.length === ids.length && last.rows.length < gradients.rowsThatFit(ids.length, MAX_ROWS, true)) last.rows.push(ids);
       else batches.push({ first: w, rows: [ids] });
     });
-    // Several batches: Σ ∂(Σ log p)/∂W per block over the batches, then |W ⊙ mean| at the end.
+    // Several batches: Σ ∂(Σ log p)/∂W per block over the batches, handed over with the last batch.
     const sums = batches.length > 1 ? new Map<number, Record<string, Float32Array>>() : undefined;
     for (const [b, { first, rows }] of batches.entries()) {
       throwIfAborted(signal);
@@ -45,29 +50,33 @@ export async function* taylorScores(model: ModelRunner, text: TokenizedText, sig
         embeddings, batch: rows.length, seq, targets, onProgress, ...(signal ? { signal } : {}),
         onWeightGradient: (layer, grads, weights) => {
           if (!sums) {
-            scores[layer] = taylorOf(grads, weights, predicted);
+            onBlock(layer, grads, weights);
             return;
           }
           const sum = sums.get(layer);
           if (!sum) sums.set(layer, Object.fromEntries(Object.entries(grads).map(([role, g]) => [role, Float32Array.from(g)])));
           else for (const [role, g] of Object.entries(grads)) for (let i = 0; i < g.length; i++) sum[role]![i]! += g[i]!;
-          // The weights are re-read for the last batch; |W ⊙ Σ g| is taken there.
-          if (b === batches.length - 1) scores[layer] = taylorOf(sums.get(layer)!, weights, predicted);
+          // The weights are re-read for the last batch; the block is handed over there.
+          if (b === batches.length - 1) onBlock(layer, sums.get(layer)!, weights);
         },
       }), label, b / batches.length, (b + 1) / batches.length);
     }
   } finally {
     await gradients.release();
   }
-  return scores;
+  return predicted;
 }
 
-/** Σ |W ⊙ ∂L/∂W| over a block's weights, with ∂L/∂W = −(Σ ∂log p/∂W) / predicted (the sign drops with |·|). */
-function taylorOf(grads: Record<string, Float32Array>, weights: Record<string, Float32Array>, predicted: number): number {
-  let total = 0;
-  for (const [role, g] of Object.entries(grads)) {
-    const w = weights[role]!;
-    for (let i = 0; i < g.length; i++) total += Math.abs(w[i]! * g[i]!);
-  }
-  return total / predicted;
+export async function* taylorScores(model: ModelRunner, text: TokenizedText, signal?: AbortSignal): AsyncGenerator<Progress, Float64Array> {
+  const totals = new Float64Array(model.layers);
+  const predicted = yield* lossGradients(model, text, 'taylor', (layer, sums, weights) => {
+    let total = 0;
+    for (const [role, g] of Object.entries(sums)) {
+      const w = weights[role]!;
+      for (let i = 0; i < g.length; i++) total += Math.abs(w[i]! * g[i]!);
+    }
+    totals[layer] = total;
+  }, signal);
+  // ∂L/∂W = −(Σ ∂log p/∂W) / predicted; the sign drops with |·|.
+  return totals.map((t) => t / predicted);
 }

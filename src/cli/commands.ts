@@ -204,16 +204,26 @@ export const COMMANDS: Record<string, Command> = {
   delta: {
     summary: 'delta BASE TUNED           what a fine-tune changed: ‖Δ‖, ‖Δ‖/‖W‖, sign flips, DARE drop tolerance; per layer',
     help:
-      'Usage: importance-lens delta BASE TUNED [--json]\n\nCompares two checkpoints of one architecture tensor by tensor (matched by name), streaming both:\n' +
+      'Usage: importance-lens delta BASE TUNED [--fisher-text F [--max-tokens N]] [--json]\n\nCompares two checkpoints of one architecture tensor by tensor (matched by name), streaming both:\n' +
       '‖Δ‖ = ‖W_tuned − W_base‖_F, relative ‖Δ‖/‖W_base‖, signConflict (fraction of weights whose sign flipped),\n' +
       'changed (fraction that moved at all), dropTolerance (DARE: the largest fraction of Δ, smallest |Δ| first, that\n' +
       'can be dropped keeping 99% of ‖Δ‖), and the same norms per layer. Names or shapes found in only one are listed\n' +
-      'under "mismatched", not fatal.',
-    options: {},
+      'under "mismatched", not fatal.\n\n' +
+      '--fisher-text F  also weigh the change by the BASE model\'s diagonal empirical Fisher on the text F (mean over\n' +
+      '                 its tokens of the squared gradient of each token\'s NLL; one backward pass per token): Σ F·Δ²\n' +
+      '                 per block tensor and layer (fisherWeighted), its share (fisherShare) and the layers\' rank by it\n' +
+      '                 (fisherRank). BASE must be a model the engine runs (Hugging Face directory or .gguf), TUNED the\n' +
+      '                 same architecture; Mixture-of-Experts models are refused (no gradients). --max-tokens N caps the\n' +
+      '                 text (default 512).',
+    options: { 'fisher-text': { type: 'string' }, 'max-tokens': { type: 'string' } },
     positionals: 2,
     run: async (args) => {
       const [base, tuned] = args.positionals.map((p) => resolve(p)) as [string, string];
-      const { result } = await analyse({ analysis: 'delta', base, tuned });
+      const file = args.values['fisher-text'];
+      const maxTokens = positiveInteger(args, 'max-tokens', 'delta');
+      if (maxTokens !== undefined && typeof file !== 'string') throw new InputError('delta: --max-tokens caps the --fisher-text text; give --fisher-text too');
+      const fisher = typeof file === 'string' ? { fisherText: { file: resolve(file) }, ...(maxTokens !== undefined ? { maxTokens } : {}) } : {};
+      const { result } = await analyse({ analysis: 'delta', base, tuned, ...fisher });
       return args.values.json ? json(result) : `${renderDelta(result)}\n`;
     },
   },

@@ -63,8 +63,11 @@ export const PLAN_COMMANDS: Record<string, Command> = {
       '  (default): blocks with more outliers (scores > 5× their mean) get less sparsity, within S ± lambda (default\n' +
       '  0.08); uniform: S everywhere. Applying zeroes the lowest-scoring weights of each output row.\n' +
       '--drop-heads G: drop G whole KV groups (a K/V head and the query heads sharing it, so GQA stays valid) in every\n' +
-      '  block, the lowest by head-l2 (norm of the group\'s q/k/v rows and o_proj columns). Llama-family checkpoints.\n' +
-      '--drop-query-heads Q: drop the Q lowest query heads (head-l2: q rows and o_proj columns) of every KV group.\n' +
+      '  block, the lowest by head-l2 (norm of the group\'s q/k/v rows and o_proj columns; the default) or, with\n' +
+      '  --metric head-taylor --text-file F, LLM-Pruner\'s group Taylor (Σ |W·∂L/∂W| over the same weights, L the mean\n' +
+      '  NLL on the text). Llama-family checkpoints.\n' +
+      '--drop-query-heads Q: drop the Q lowest query heads (head-l2 or head-taylor: q rows and o_proj columns) of every\n' +
+      '  KV group.\n' +
       '--drop-experts E: drop the E lowest-scoring experts in every MoE block; router rows follow. --metric expert-l2\n' +
       '  (weight norm; default without a text), expert-drop (Δ NLL on --text-file with the expert dropped and its tokens\n' +
       '  re-routed; default with a text) or expert-share (the router\'s share of token-slots on the text).',

@@ -59,20 +59,26 @@ export function renderLayers(result: LayersResult): string {
 
 export function renderDelta(result: DeltaResult): string {
   const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
-  const { totals } = result;
+  const share = (value: number | null | undefined) => (value === null || value === undefined ? '-' : pct(value));
+  const { totals, fisher } = result;
+  // With a Fisher text, each row also gets Σ F·Δ² and its share (delta --fisher-text).
+  const fisherHeads = fisher ? ['Σ F·Δ²', 'F share'] : [];
   return [
     `${result.tuned} vs base ${result.base}: ${totals.compared} tensors compared, ‖Δ‖ ${num(totals.deltaL2)}, ‖Δ‖/‖W‖ ${num(totals.relative)} (device: ${result.device})`,
+    ...(fisher ? [`Fisher of the base on ${fisher.predicted} predicted tokens (${fisher.text.tokens} tokens${fisher.text.truncated ? ', text cut at --max-tokens' : ''}): Σ F·Δ² ${num(fisher.total)} over the block tensors`] : []),
     ...result.warnings.map((w) => `warning: ${w}`),
     ...result.mismatched.map((m) => `not compared: ${m.name} (${m.reason}: ${m.detail})`),
     '',
     table([
-      ['name', 'dtype', 'shape', '‖Δ‖', '‖Δ‖/‖W‖', 'sign flips', 'changed', 'DARE drop'],
-      ...result.tensors.map((t) => [t.name, t.dtype === t.baseDtype ? t.dtype : `${t.baseDtype}->${t.dtype}`, `[${t.shape.join(', ')}]`, num(t.deltaL2), num(t.relative), pct(t.signConflict), pct(t.changed), pct(t.dropTolerance)]),
+      ['name', 'dtype', 'shape', '‖Δ‖', '‖Δ‖/‖W‖', 'sign flips', 'changed', 'DARE drop', ...fisherHeads],
+      ...result.tensors.map((t) => [t.name, t.dtype === t.baseDtype ? t.dtype : `${t.baseDtype}->${t.dtype}`, `[${t.shape.join(', ')}]`, num(t.deltaL2), num(t.relative), pct(t.signConflict), pct(t.changed), pct(t.dropTolerance),
+        ...(fisher ? [num(t.fisherWeighted ?? null), share(t.fisherShare)] : [])]),
     ]),
     '',
     table([
-      ['layer', 'rank', 'params', '‖Δ‖', '‖Δ‖/‖W‖'],
-      ...result.layers.map((l) => [l.index === null ? 'other' : String(l.index), l.rank === null ? '-' : String(l.rank), formatCount(l.params), num(l.deltaL2), num(l.relative)]),
+      ['layer', 'rank', 'params', '‖Δ‖', '‖Δ‖/‖W‖', ...fisherHeads, ...(fisher ? ['F rank'] : [])],
+      ...result.layers.map((l) => [l.index === null ? 'other' : String(l.index), l.rank === null ? '-' : String(l.rank), formatCount(l.params), num(l.deltaL2), num(l.relative),
+        ...(fisher ? [num(l.fisherWeighted ?? null), share(l.fisherShare), l.fisherRank === null || l.fisherRank === undefined ? '-' : String(l.fisherRank)] : [])]),
     ]),
   ].join('\n');
 }

@@ -49,7 +49,8 @@ export async function planChoices(model: string): Promise<PlanChoices> {
   probe(['sparsity'], () => (linearWeights(source), [{ kind: 'sparsity', max: 0.99, metrics: metrics('magnitude', moe ? [] : ['wanda']) }]));
   probe(['drop-heads', 'drop-query-heads'], () => {
     const layout = headLayout(source);
-    const headMetrics = [{ name: 'head-l2', needsText: false }];
+    // head-l2 first: the default of generatePlan; head-taylor needs gradients, which MoE models do not give.
+    const headMetrics = [{ name: 'head-l2', needsText: false }, ...(runsOnText && !moe ? [{ name: 'head-taylor', needsText: true }] : [])];
     const kinds: PlanChoice[] = [];
     if (layout.kvHeads > 1) kinds.push({ kind: 'drop-heads', max: layout.kvHeads - 1, metrics: headMetrics });
     else unavailable.push({ kind: 'drop-heads', reason: 'the model has one KV head: no group can go' });

@@ -14,6 +14,7 @@ import { attachInputNorms, linearWeights } from './linearWeights';
 import { openSource, type SourceModel } from './source';
 import { EXPERT_METRICS, expertLayout, expertScores, renumberExpert, routerSlices, type ExpertMetric } from './experts';
 import { checkHeadDrops, headLayout, headScores, headSlices } from './heads';
+import { HEAD_METRICS, headTaylorScores, type HeadMetric } from './headTaylor';
 import { elementBytes, slicedShape, type Slice } from './slice';
 import type { TensorInfo } from '../formats/types';
 import { PLAN_KIND, PLAN_VERSION, type PlanAction, type PlanAlternative, type PlanMetric, type PlanRequest, type PrunePlan, type SparsityMetric } from './types';
@@ -73,8 +74,18 @@ export async function* generatePlanOnDevice(request: PlanRequest, signal?: Abort
     }[name]);
   } else if (request.dropHeads !== undefined || request.dropQueryHeads !== undefined) {
     const layout = headLayout(source);
-    if ((request.metric ?? 'head-l2') !== 'head-l2') throw new InputError(`plan: heads are scored by 'head-l2' (the norm of their q/k/v rows and o_proj columns) in this version, not '${request.metric}'`);
-    const scores = yield* headScores(source, layout, signal);
+    const name = (request.metric ?? 'head-l2') as HeadMetric;
+    if (!HEAD_METRICS.includes(name)) throw new InputError(`plan: heads are scored by one of ${HEAD_METRICS.join(', ')} (the norm of their q/k/v rows and o_proj columns; LLM-Pruner's group Taylor on a text), not '${request.metric}'`);
+    if (name === 'head-taylor' && !text) throw new InputError("plan: metric 'head-taylor' takes gradients on a text; give --text-file F (or --metric head-l2)");
+    let scores: { groups: number[]; queries: number[] }[];
+    if (name === 'head-l2') scores = yield* headScores(source, layout, signal);
+    else {
+      const scored = yield* headTaylorScores(source, layout, text!, maxTokens, request.providers, signal);
+      scores = scored.scores;
+      device = scored.device;
+    }
+    const headText = name === 'head-l2' ? null : planText;
+    const definition = name === 'head-l2' ? 'head-l2' : "head-taylor (LLM-Pruner's group Taylor: Σ |W·∂L/∂W| over the group's q/k/v rows and o_proj columns, L the mean NLL on the text)";
     const lowest = (list: readonly number[], n: number, offset = 0) => lowestScoring(list.map((score, index) => ({ index: index + offset, score })), n);
     if (request.dropHeads !== undefined) {
       const n = request.dropHeads;
@@ -82,8 +93,8 @@ export async function* generatePlanOnDevice(request: PlanRequest, signal?: Abort
       const flat = scores.flatMap((s, layer) => s.groups.map((score, group) => ({ layer, group, score })));
       const ranked = rank(flat.map((s, index) => ({ index, score: s.score })));
       actions.push({ type: 'drop-heads', kvGroups: Object.fromEntries(scores.map((s, layer) => [String(layer), lowest(s.groups, n)])) });
-      metric = { name: 'head-l2', text: null, scores: flat.map((s, i) => ({ layer: s.layer, group: s.group, score: s.score, rank: ranked[i]!.rank })) };
-      notes.push(`head-l2 per KV group (${layout.group} query heads each), rank 1 = most important; every block drops its ${n} lowest, since config.json holds one head count`);
+      metric = { name, text: headText, scores: flat.map((s, i) => ({ layer: s.layer, group: s.group, score: s.score, rank: ranked[i]!.rank })) };
+      notes.push(`${definition} per KV group (${layout.group} query heads each), rank 1 = most important; every block drops its ${n} lowest, since config.json holds one head count`);
     } else {
       const n = request.dropQueryHeads!;
       if (!Number.isSafeInteger(n) || n < 1 || n >= layout.group) throw new InputError(`plan: --drop-query-heads must be between 1 and ${layout.group - 1} (query heads per KV group: ${layout.group}; got ${n})`);
@@ -91,8 +102,8 @@ export async function* generatePlanOnDevice(request: PlanRequest, signal?: Abort
       const ranked = rank(flat.map((s, index) => ({ index, score: s.score })));
       const perGroup = (queries: readonly number[]) => Array.from({ length: layout.kvHeads }, (_, g) => lowest(queries.slice(g * layout.group, (g + 1) * layout.group), n, g * layout.group)).flat();
       actions.push({ type: 'drop-heads', kvGroups: {}, queryHeads: Object.fromEntries(scores.map((s, layer) => [String(layer), perGroup(s.queries)])) });
-      metric = { name: 'head-l2', text: null, scores: flat.map((s, i) => ({ layer: s.layer, head: s.head, score: s.score, rank: ranked[i]!.rank })) };
-      notes.push(`head-l2 per query head, rank 1 = most important; every KV group drops its ${n} lowest, so all groups keep ${layout.group - n} and GQA stays valid`);
+      metric = { name, text: headText, scores: flat.map((s, i) => ({ layer: s.layer, head: s.head, score: s.score, rank: ranked[i]!.rank })) };
+      notes.push(`${definition} per query head, rank 1 = most important; every KV group drops its ${n} lowest, so all groups keep ${layout.group - n} and GQA stays valid`);
     }
   } else if (request.dropLayers !== undefined) {
     const n = request.dropLayers;

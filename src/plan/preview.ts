@@ -74,7 +74,7 @@ function planRows(plan: PrunePlan, source: SourceModel, checked: CheckedPlan, la
         }
         break;
       case 'drop-heads': {
-        const heads = plan.metric.name === 'head-l2';
+        const heads = plan.metric.name.startsWith('head-');
         for (const [layer, groups] of numbered(action.kvGroups)) {
           for (const group of groups) rows.push({ ...base, kind: 'kv-group', layer, index: group, ...scored(layer, { group }, heads), configKey: 'num_key_value_heads', tensor: tensorOf(layer, module('attn.k')) });
         }

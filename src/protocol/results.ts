@@ -157,6 +157,13 @@ export interface TensorDelta {
   /** DARE drop tolerance: largest fraction of Δ, smallest |Δ| first, droppable keeping ‖Δ_kept‖ ≥ 0.99‖Δ‖. */
   dropTolerance: number;
   nonFinite: number;
+  /**
+   * With a Fisher text (`delta --fisher-text`): Σ F·Δ² over the tensor, F the base's diagonal empirical Fisher on
+   * the text; null for tensors the block graph does not differentiate (embeddings, final norm, head).
+   */
+  fisherWeighted?: number | null;
+  /** fisherWeighted over the sum of every tensor's. */
+  fisherShare?: number | null;
 }
 
 export interface LayerDelta {
@@ -168,6 +175,10 @@ export interface LayerDelta {
   relative: number | null;
   /** Rank by deltaL2 among the blocks (1 = changed most); null for the tensors outside blocks. */
   rank: number | null;
+  /** With a Fisher text: Σ F·Δ² over the layer's tensors, its share of the total, its rank among the blocks. */
+  fisherWeighted?: number | null;
+  fisherShare?: number | null;
+  fisherRank?: number | null;
 }
 
 /** A tensor that could not be compared, and why. */
@@ -186,6 +197,8 @@ export interface DeltaResult {
   layers: LayerDelta[];
   mismatched: DeltaMismatch[];
   totals: { compared: number; deltaL2: number; baseL2: number; relative: number | null };
+  /** With a Fisher text: the model the Fisher was taken on (the base), the text, tokens predicted, Σ F·Δ² in all. */
+  fisher?: { model: string; text: TextUsage; predicted: number; device: string; total: number };
   warnings: string[];
 }
 

@@ -22,7 +22,8 @@ export type AnalysisRequest =
    */
   | { analysis: 'stats'; path: string; providers?: string[]; stableRank?: boolean; threads?: number }
   | { analysis: 'layers'; path: string; metric: LayerMetric; text?: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
-  | { analysis: 'delta'; base: string; tuned: string }
+  /** fisherText: also weigh the change by the base's diagonal empirical Fisher on this text (runs the base model). */
+  | { analysis: 'delta'; base: string; tuned: string; fisherText?: TextSource; maxTokens?: number; providers?: string[] }
   /** One tensor's value histogram (the panel's tensor detail). */
   | { analysis: 'histogram'; path: string; tensor: string; bins?: number }
   | { analysis: 'perplexity'; model: string; text: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }

@@ -40,7 +40,7 @@ async function* dispatch(request: AnalysisRequest, signal?: AbortSignal): AsyncG
     case 'csv':
       return { analysis: 'csv', result: yield* csvAnalysis(request, signal) };
     case 'delta':
-      return { analysis: 'delta', result: yield* delta({ base: request.base, tuned: request.tuned }, signal) };
+      return { analysis: 'delta', result: yield* delta(request, signal) };
     case 'plan':
       return { analysis: 'plan', result: yield* generatePlanOnDevice(request, signal) };
     case 'plan-choices':

@@ -18,7 +18,7 @@ export type Admission = { allowed: true } | { allowed: false; reason: string };
 
 /** Layer and plan metrics that run the model on a text. */
 /** Layer metrics (the registry's text metrics) and plan metrics that run the model on a text. */
-const TEXT_METRICS: ReadonlySet<string> = new Set([...TEXT_LAYER_METRICS, 'expert-drop', 'expert-share']);
+const TEXT_METRICS: ReadonlySet<string> = new Set([...TEXT_LAYER_METRICS, 'expert-drop', 'expert-share', 'head-taylor']);
 
 /** Who restricts: VS Code's Restricted Mode, or the CLI's --restricted; they differ in how to lift it. */
 export type RestrictedBy = 'workspace' | 'cli';
@@ -69,10 +69,11 @@ function modelExecution(request: AnalysisRequest): string | null {
     case 'inspect':
     case 'stats':
     case 'histogram':
-    case 'delta':
     case 'plan-choices':
     case 'plan-preview':
       return null;
+    case 'delta':
+      return request.fisherText === undefined ? null : 'Weighing a fine-tune\'s change by the base\'s Fisher on a text';
     case 'layers':
       return TEXT_METRICS.has(request.metric) ? `Layer importance by ${request.metric}` : null;
     case 'perplexity':

@@ -1,7 +1,7 @@
 // Token saliency by gradients (src/analyses/gradientSaliency.ts): gradient × input, gradient norm and integrated
 // gradients against torch autograd on tiny-qwen2 and tiny-gpt2 (test/fixtures/autodiff/model-golden.json, from
 // make_model_golden.py); IG's completeness within its reported delta; the CLI's --method ig|grad-input|grad and
-// --steps; refusals.
+// --steps; refusals; the backward's sub-batches of rows (a low run budget) against the same references.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -10,10 +10,11 @@ import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { gaussLegendre, gradientScores } from '../../src/analyses/gradientSaliency';
 import { saliency } from '../../src/analyses/saliency';
+import { taylorScores } from '../../src/analyses/taylor';
 import { LanguageModel } from '../../src/compute/languageModel';
 import { DIST, ROOT } from './helpers';
 
-interface GoldenModel { ids: number[]; objective: number; objective_baseline: number; grad_input: number[]; grad_norm: number[]; ig: number[]; ig_delta: number }
+interface GoldenModel { ids: number[]; objective: number; objective_baseline: number; grad_input: number[]; grad_norm: number[]; ig: number[]; ig_delta: number; taylor: number[] }
 const golden = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/autodiff/model-golden.json'), 'utf8')) as { context: number; ig_steps: number; models: Record<string, GoldenModel> };
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, label: string): void {
@@ -75,6 +76,9 @@ test('saliency --method ig through the analysis: same JSON shape plus steps and 
   assert.equal(plain.delta, undefined);
   assert.ok(plain.tokens.every((t) => t.score >= 0));
   assert.deepEqual(plain.tokens.map((t) => t.text), fine.tokens.map((t) => t.text));
+  // The gradient pass's own log p(target | text) is the forward's (occlusion's baseline).
+  const forward = await drain(saliency({ model, text: { text }, target: ' want', method: 'occlusion', seeds: 1, providers: ['cpu'] }));
+  for (const r of [fine, plain]) assert.ok(Math.abs(r.target.logProbability - forward.target.logProbability) <= 1e-5, `${r.method}: log p ${r.target.logProbability} vs forward ${forward.target.logProbability}`);
 });
 
 function cli(...args: string[]) {
@@ -99,4 +103,25 @@ test('CLI: saliency --method grad-input|ig --json follows the contract; --steps 
   assert.match(wrong.stderr, /--steps applies to --method ig only/);
   const unknown = cli('saliency', model, '--text', 'The LORD', '--method', 'integrated');
   assert.match(unknown.stderr, /one of occlusion, reagent, attention, ig, grad-input, grad/);
+});
+
+test('tiny-qwen2: backward runs in sub-batches of one row (a low run budget) give the same IG and Taylor as torch', async () => {
+  const name = 'tiny-qwen2';
+  const reference = golden.models[name]!;
+  const model = await LanguageModel.open(join(ROOT, 'test/fixtures/models', name), ['cpu']);
+  try {
+    // One row per forward and backward block run: IG's path points and Taylor's windows each run alone.
+    model.engine.runActivationBytes = 1;
+    const context = reference.ids.slice(0, golden.context);
+    const target = reference.ids.slice(golden.context);
+    const ig = await gradientScores(model, context, target, 'ig', golden.ig_steps);
+    assertClose(ig.scores, reference.ig, 1e-4, `${name} ig, one row per run`);
+    // Two equal windows in one batch: the mean NLL's gradient is one window's, summed over the two sub-batches.
+    const spans = reference.ids.map((id) => ({ id, text: '', start: 0, end: 0, special: false }));
+    const taylor = await drain(taylorScores(model, { text: '', spans: [...spans, ...spans], windows: [spans, spans], truncated: false }));
+    const expected = reference.taylor;
+    taylor.forEach((s, l) => assert.ok(Math.abs(s - expected[l]!) <= 1e-4 * expected[l]!, `block ${l}: ${s} vs torch ${expected[l]}`));
+  } finally {
+    await model.release();
+  }
 });

@@ -32,6 +32,9 @@ test('plan-choices lists what generatePlan accepts for the model, with limits an
   assert.equal(byKind.get('drop-heads')!.max, 1, '2 KV heads: one group may go');
   assert.deepEqual(byKind.get('drop-layers')!.metrics.map((m) => m.name), ['block-influence', 'angular', 'ablation', 'wanda', 'taylor', 'fisher', 'weight-l2']);
   assert.deepEqual(byKind.get('sparsity')!.metrics, [{ name: 'wanda', needsText: true }, { name: 'magnitude', needsText: false }]);
+  // head-l2 (generatePlan's default) first; LLM-Pruner's group Taylor on a text where gradients run.
+  assert.deepEqual(byKind.get('drop-heads')!.metrics, [{ name: 'head-l2', needsText: false }, { name: 'head-taylor', needsText: true }]);
+  assert.deepEqual(byKind.get('drop-query-heads')!.metrics.map((m) => m.name), ['head-l2', 'head-taylor']);
   assert.match(result.unavailable.find((u) => u.kind === 'drop-experts')!.reason, /no MoE experts/);
   // No tokenizer: weight-only metrics only.
   const random = (await client.run({ analysis: 'plan-choices', model: SAMPLE_DIR })).result;

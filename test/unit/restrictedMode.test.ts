@@ -46,7 +46,9 @@ test('headers and weight statistics run; anything that executes a model is refus
     [{ analysis: 'plan', model: MODEL, dropLayers: 1, metric: 'block-influence', textFile: 't.txt' }, /^A pruning plan by block-influence/],
     [{ analysis: 'plan', model: MODEL, sparsity: 0.5, metric: 'wanda', textFile: 't.txt' }, /^A pruning plan by wanda/],
     [{ analysis: 'plan', model: MODEL, dropLayers: 1, textFile: 't.txt' }, /^A pruning plan on a text/],
+    [{ analysis: 'plan', model: MODEL, dropHeads: 1, metric: 'head-taylor', textFile: 't.txt' }, /^A pruning plan by head-taylor runs a model/],
     [{ analysis: 'apply', plan: 'p.pruneplan.json', out: null, verify: { textFile: 't.txt' } }, /^Verifying a pruned model runs a model/],
+    [{ analysis: 'delta', base: MODEL, tuned: MODEL, fisherText: TEXT }, /^Weighing a fine-tune's change by the base's Fisher on a text runs a model/],
   ];
   for (const [request, expected] of refused) {
     const why = reason(request);

@@ -1,5 +1,6 @@
 // A fine-tuned checkpoint against its base: totals, how far each layer moved (bars of ‖Δ‖/‖W‖ or ‖Δ‖ with rank),
-// every compared tensor (sortable, filterable) and the tensors that could not be compared, with the reason.
+// every compared tensor (sortable, filterable) and the tensors that could not be compared, with the reason. With
+// the base's Fisher on a text (delta --fisher-text), Σ F·Δ² per layer (a third bar choice) and per tensor.
 import type { DeltaMismatch, DeltaResult, LayerDelta, TensorDelta } from '../../src/protocol/results';
 import { formatCount } from '../../src/protocol/units';
 import { basename, h } from '../dom';
@@ -7,36 +8,54 @@ import { formatPercent, formatValue } from '../format';
 import { barChart } from './barChart';
 import { sortableTable, type Column } from './sortableTable';
 
-export function deltaView(result: DeltaResult): HTMLElement {
+/** What the panel can ask the host for (absent in a standalone report). */
+export interface DeltaActions {
+  weighByFisher(): void;
+}
+
+export function deltaView(result: DeltaResult, actions?: DeltaActions): HTMLElement {
+  const fisher = result.fisher !== undefined;
   return h('main', { class: 'delta' },
-    header(result),
+    header(result, actions),
     result.warnings.length > 0 ? h('ul', { class: 'warnings', 'aria-label': 'Warnings' }, ...result.warnings.map((w) => h('li', {}, w))) : null,
-    layerSection(result.layers),
-    result.tensors.length > 0 ? tensorTable(result.tensors) : null,
+    layerSection(result.layers, fisher),
+    result.tensors.length > 0 ? tensorTable(result.tensors, fisher) : null,
     mismatchSection(result.mismatched),
   );
 }
 
-function header(result: DeltaResult): HTMLElement {
-  const totals = result.totals;
+function header(result: DeltaResult, actions?: DeltaActions): HTMLElement {
+  const { totals, fisher } = result;
   const fields: [string, string, string][] = [
     ['tensors compared', String(totals.compared), 'Tensors present in both checkpoints with the same shape'],
     ['‖Δ‖', formatValue(totals.deltaL2), 'Frobenius norm of tuned − base over all compared tensors'],
     ['‖Δ‖/‖W‖', formatPercent(totals.relative), '‖Δ‖ relative to the base weights’ norm'],
     ['not compared', String(result.mismatched.length), 'Tensors only in one checkpoint, with another shape, or undecodable'],
     ['device', result.device, 'Where the comparison ran'],
+    ...(fisher ? [
+      ['Σ F·Δ²', formatValue(fisher.total), 'The change weighed by the base’s diagonal empirical Fisher on the text, over the block tensors'] as [string, string, string],
+      ['Fisher text', `${fisher.predicted} tokens predicted${fisher.text.truncated ? ' (cut)' : ''}`, `F = mean over these tokens of the squared gradient of each token’s NLL, on ${fisher.model}`] as [string, string, string],
+    ] : []),
   ];
+  const weigh = actions
+    ? h('div', { class: 'table-tools' }, h('vscode-button', {
+      appearance: 'secondary',
+      title: 'Weigh each change by how much the base relies on the weight: Σ F·Δ² with the base’s diagonal empirical Fisher on a text (one backward pass per token)',
+      onclick: () => actions.weighByFisher(),
+    }, fisher ? 'Weight by Fisher on another text…' : 'Weight by Fisher on a text…'))
+    : null;
   return h('header', {},
     h('h1', {}, basename(result.tuned), h('span', { class: 'muted vs' }, ' vs base '), basename(result.base)),
     h('p', { class: 'muted mono' }, `tuned ${result.tuned}`),
     h('p', { class: 'muted mono' }, `base ${result.base}`),
     h('dl', { class: 'arch-grid totals' }, ...fields.map(([label, value, title]) => h('div', { title }, h('dt', {}, label), h('dd', {}, value)))),
+    weigh,
   );
 }
 
-type LayerMetric = 'relative' | 'deltaL2';
+type LayerMetric = 'relative' | 'deltaL2' | 'fisher';
 
-function layerSection(layers: LayerDelta[]): HTMLElement | null {
+function layerSection(layers: LayerDelta[], fisher: boolean): HTMLElement | null {
   if (layers.length === 0) return null;
   let metric: LayerMetric = 'relative';
   const choices = h('div', { class: 'table-tools', role: 'group', 'aria-label': 'Bar length' });
@@ -50,9 +69,10 @@ function layerSection(layers: LayerDelta[]): HTMLElement | null {
   }, label);
   const render = () => {
     const hadFocus = choices.contains(document.activeElement);
-    choices.replaceChildren(choice('relative', '‖Δ‖/‖W‖'), choice('deltaL2', '‖Δ‖'));
+    choices.replaceChildren(choice('relative', '‖Δ‖/‖W‖'), choice('deltaL2', '‖Δ‖'), ...(fisher ? [choice('fisher', 'Σ F·Δ²')] : []));
     if (hadFocus) (choices.querySelector('[aria-pressed="true"]') as HTMLElement | null)?.focus();
-    chartHolder.replaceChildren(barChart(layers.map((layer) => layerBar(layer, metric)), metric === 'relative' ? 'Relative change per layer' : 'Change per layer'));
+    const title = metric === 'relative' ? 'Relative change per layer' : metric === 'fisher' ? 'Fisher-weighted change per layer' : 'Change per layer';
+    chartHolder.replaceChildren(barChart(layers.map((layer) => layerBar(layer, metric)), title));
   };
   render();
   return h('section', { 'aria-labelledby': 'delta-layers-title' },
@@ -64,19 +84,22 @@ function layerSection(layers: LayerDelta[]): HTMLElement | null {
 
 function layerBar(layer: LayerDelta, metric: LayerMetric) {
   const label = layer.index === null ? 'outside blocks' : `layer ${layer.index}`;
-  const rank = layer.rank === null ? '' : ` · #${layer.rank}`;
-  const value = metric === 'relative' ? layer.relative : layer.deltaL2;
-  const valueText = metric === 'relative' ? formatPercent(layer.relative) : formatValue(layer.deltaL2);
+  const fisher = metric === 'fisher';
+  const shownRank = fisher ? (layer.fisherRank ?? null) : layer.rank;
+  const rank = shownRank === null ? '' : ` · #${shownRank}`;
+  const value = metric === 'relative' ? layer.relative : fisher ? (layer.fisherWeighted ?? null) : layer.deltaL2;
+  const valueText = metric === 'relative' ? formatPercent(layer.relative) : fisher ? `${formatValue(layer.fisherWeighted ?? null)} (${formatPercent(layer.fisherShare ?? null)})` : formatValue(layer.deltaL2);
+  const weighed = layer.fisherWeighted === undefined ? '' : `, Σ F·Δ² ${formatValue(layer.fisherWeighted)} (${formatPercent(layer.fisherShare ?? null)} of the total${layer.fisherRank ? `, rank ${layer.fisherRank}` : ''})`;
   return {
     label,
     value,
     valueText: `${valueText}${rank}`,
-    title: `${label}: ‖Δ‖ ${formatValue(layer.deltaL2)}, ‖Δ‖/‖W‖ ${formatPercent(layer.relative)}, ${formatCount(layer.params)} parameters${layer.rank === null ? '' : `, rank ${layer.rank}`}`,
+    title: `${label}: ‖Δ‖ ${formatValue(layer.deltaL2)}, ‖Δ‖/‖W‖ ${formatPercent(layer.relative)}${weighed}, ${formatCount(layer.params)} parameters${layer.rank === null ? '' : `, rank ${layer.rank} by ‖Δ‖`}`,
     other: layer.index === null,
   };
 }
 
-function tensorTable(tensors: TensorDelta[]): HTMLElement {
+function tensorTable(tensors: TensorDelta[], fisher: boolean): HTMLElement {
   const largestRelative = Math.max(...tensors.map((t) => t.relative ?? 0), 1e-12);
   const columns: Column<TensorDelta>[] = [
     { label: 'Tensor', sortValue: (t) => t.name, cell: (t) => t.name, cellClass: 'mono' },
@@ -88,6 +111,10 @@ function tensorTable(tensors: TensorDelta[]): HTMLElement {
     { label: 'Sign flips', numeric: true, title: 'Elements whose sign flipped (TIES sign conflicts)', sortValue: (t) => t.signConflict, cell: (t) => formatPercent(t.signConflict) },
     { label: 'Changed', numeric: true, title: 'Elements that changed at all', sortValue: (t) => t.changed, cell: (t) => formatPercent(t.changed) },
     { label: 'DARE drop', numeric: true, title: 'Fraction of Δ (smallest first) that can be dropped keeping ‖Δ‖ within 1%', sortValue: (t) => t.dropTolerance, cell: (t) => formatPercent(t.dropTolerance) },
+    ...(fisher ? [
+      { label: 'Σ F·Δ²', numeric: true, title: 'The change weighed by the base’s Fisher on the text (— outside blocks: no gradient)', sortValue: (t: TensorDelta) => t.fisherWeighted ?? -1, cell: (t: TensorDelta) => (t.fisherWeighted === null || t.fisherWeighted === undefined ? '—' : formatValue(t.fisherWeighted)) },
+      { label: 'F share', numeric: true, title: 'Share of the total Σ F·Δ²', sortValue: (t: TensorDelta) => t.fisherShare ?? -1, cell: (t: TensorDelta) => formatPercent(t.fisherShare ?? null) },
+    ] : []),
   ];
   return sortableTable({
     id: 'delta-tensors',

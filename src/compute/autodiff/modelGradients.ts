@@ -9,7 +9,7 @@ import type { BlockEngine } from '../engine/blockEngine';
 import { activationBytesPerRow, ensureFits, freeBytes } from '../engine/memory';
 import { withWholeAttention } from '../families/ops';
 import { BLOCK_IO, HEAD_IO } from '../families/types';
-import { createSession, onnxruntime } from '../session';
+import { createSession, onnxruntime, type SessionTuning } from '../session';
 import { buildBackward, gradName } from './backward';
 import { buildHeadBackward, HEAD_GRADIENT, HEAD_OBJECTIVE_IO, OBJECTIVE_COTANGENT } from './headObjective';
 
@@ -36,6 +36,22 @@ export interface GradientOutput {
   logProbs: Float64Array;
 }
 
+/**
+ * Backward block sessions allocate per intermediate, as the forward's block sessions do (SessionTuning.lowMemory):
+ * with onnxruntime's memory pattern a backward graph holds one arena block for its whole plan.
+ */
+const BACKWARD_SESSION: SessionTuning = { lowMemory: true };
+
+/**
+ * Head chunks of the gradient passes: their few target rows make a chunk's matrix product cheap whatever its size,
+ * and the head keeps two chunks of float32 rows for the engine's life (64 MB each at HEAD_CHUNK_BYTES: on the 0.5B
+ * shape that was a fifth of IG's peak).
+ */
+const GRADIENT_HEAD_CHUNK_BYTES = 16 * 2 ** 20;
+
+/** A backward block run's activations against a forward run's with whole attention (recompute + cotangents). */
+const BACKWARD_ACTIVATIONS = 3;
+
 /** Relative cost of a block's backward (recompute + two products per linear) against its forward, for progress. */
 const BACKWARD_COST = 3;
 
@@ -53,7 +69,7 @@ export class ModelGradients {
     const blocks = new Map<string, InferenceSession>();
     try {
       for (const variant of variantsOf(engine)) {
-        blocks.set(variant, await createSession(buildBackward(withWholeAttention(() => family.buildBlock(spec, engine.roles, variant || undefined)), { output: BLOCK_IO.out, wrt: [BLOCK_IO.hidden] }), engine.device));
+        blocks.set(variant, await createSession(buildBackward(withWholeAttention(() => family.buildBlock(spec, engine.roles, variant || undefined)), { output: BLOCK_IO.out, wrt: [BLOCK_IO.hidden] }), engine.device, BACKWARD_SESSION));
       }
       const norm = Object.entries(engine.head.norm).map(([role, v]) => ({ role, name: role, shape: [v.length] }));
       const head = await createSession(buildHeadBackward(family.buildHead(spec, norm)), engine.headDevice);
@@ -75,9 +91,18 @@ export class ModelGradients {
     return {
       ...engine.needs(0, seq, 0),
       'kept block boundaries': rows * (engine.layers + 2) * stream,
-      'backward activations': rows * 3 * activationBytesPerRow(engine.shape, seq),
+      'backward activations': Math.min(rows, this.backwardRowsPerRun(seq)) * BACKWARD_ACTIVATIONS * activationBytesPerRow(engine.shape, seq, true),
       ...(weightGradients ? { 'one block of weight gradients': engine.blockBytes } : {}),
     };
+  }
+
+  /**
+   * Rows per backward block run: as many as keep the run's activations (a recomputed forward with whole attention
+   * and its cotangents, about BACKWARD_ACTIVATIONS forward runs) under the engine's run budget, at least one.
+   */
+  backwardRowsPerRun(seq: number): number {
+    const { engine } = this;
+    return Math.max(1, Math.floor(engine.runActivationBytes / (BACKWARD_ACTIVATIONS * activationBytesPerRow(engine.shape, seq, true))));
   }
 
   /** The most rows (1..maxRows) of `seq` tokens whose backward pass fits in free memory. */
@@ -104,7 +129,7 @@ export class ModelGradients {
     const { engine } = this;
     let session = this.weightBlocks.get(variant);
     if (!session) {
-      session = createSession(buildBackward(withWholeAttention(() => engine.family.buildBlock(engine.spec, engine.roles, variant || undefined)), { output: BLOCK_IO.out, wrt: [BLOCK_IO.hidden, ...engine.roles.map((r) => r.role)] }), engine.device);
+      session = createSession(buildBackward(withWholeAttention(() => engine.family.buildBlock(engine.spec, engine.roles, variant || undefined)), { output: BLOCK_IO.out, wrt: [BLOCK_IO.hidden, ...engine.roles.map((r) => r.role)] }), engine.device, BACKWARD_SESSION);
       this.weightBlocks.set(variant, session);
     }
     return session;
@@ -148,21 +173,37 @@ export class ModelGradients {
     const onesMask = new Float32Array(heads).fill(1);
     const weightGradients = request.onWeightGradient;
     const fetches = [gradName(BLOCK_IO.hidden), ...(weightGradients ? engine.roles.map((r) => gradName(r.role)) : [])];
+    const per = this.backwardRowsPerRun(seq);
+    const width = seq * hidden;
     for await (const block of engine.sweep(Array.from({ length: layers }, (_, l) => layers - 1 - l), signal)) {
       throwIfAborted(signal);
       const l = block.layer;
       progress(`backward block ${l + 1} / ${layers}, ${seconds()}`, layers + 1 + (layers - 1 - l) * BACKWARD_COST);
-      const feeds: Record<string, OrtTensor> = {
-        [BLOCK_IO.hidden]: new Tensor('float32', states[l]!, [batch, seq, hidden]),
-        [BLOCK_IO.headMask]: new Tensor('float32', onesMask, [heads]),
-        [gradName(BLOCK_IO.out)]: new Tensor('float32', g, [batch, seq, hidden]),
-      };
-      for (const role of engine.roles) feeds[role.role] = new Tensor('float32', block.values[role.role]!, role.shape);
       const variant = variantOf(engine, l);
       const session = weightGradients ? await this.weightSession(variant) : this.blocks.get(variant)!;
-      const out = await session.run(feeds, fetches);
-      g = out[gradName(BLOCK_IO.hidden)]!.data as Float32Array;
-      if (weightGradients) weightGradients(l, Object.fromEntries(engine.roles.map((r) => [r.role, out[gradName(r.role)]!.data as Float32Array])), block.values);
+      // Rows in sub-batches (each row's backward is its own): only one sub-batch's recomputed forward and
+      // cotangents are alive at a time, whatever the pass's rows; weight gradients add up over the sub-batches.
+      const next = per >= batch ? undefined : new Float32Array(batch * width);
+      let sums: Record<string, Float32Array> | undefined;
+      for (let r = 0; r < batch; r += per) {
+        const rows = Math.min(per, batch - r);
+        const feeds: Record<string, OrtTensor> = {
+          [BLOCK_IO.hidden]: new Tensor('float32', states[l]!.subarray(r * width, (r + rows) * width), [rows, seq, hidden]),
+          [BLOCK_IO.headMask]: new Tensor('float32', onesMask, [heads]),
+          [gradName(BLOCK_IO.out)]: new Tensor('float32', g.subarray(r * width, (r + rows) * width), [rows, seq, hidden]),
+        };
+        for (const role of engine.roles) feeds[role.role] = new Tensor('float32', block.values[role.role]!, role.shape);
+        const out = await session.run(feeds, fetches);
+        const dHidden = out[gradName(BLOCK_IO.hidden)]!.data as Float32Array;
+        if (next) next.set(dHidden, r * width);
+        else g = dHidden;
+        if (!weightGradients) continue;
+        const part = Object.fromEntries(engine.roles.map((role) => [role.role, out[gradName(role.role)]!.data as Float32Array]));
+        if (!sums) sums = part;
+        else for (const [role, values] of Object.entries(part)) for (let i = 0; i < values.length; i++) sums[role]![i]! += values[i]!;
+      }
+      if (next) g = next;
+      if (weightGradients) weightGradients(l, sums!, block.values);
       states[l + 1] = new Float32Array(0);
     }
     return { gradient: g, logProbs };
@@ -173,7 +214,7 @@ export class ModelGradients {
     const { engine } = this;
     const { hidden } = engine.spec;
     const rows = targets.length;
-    const { logProbs, lse } = await engine.runHead(final, rows, { targets, lse: true, ...(signal ? { signal } : {}) });
+    const { logProbs, lse } = await engine.runHead(final, rows, { targets, lse: true, chunkBytes: GRADIENT_HEAD_CHUNK_BYTES, ...(signal ? { signal } : {}) });
     const { Tensor } = onnxruntime();
     const feeds: Record<string, OrtTensor> = {
       [HEAD_IO.hidden]: new Tensor('float32', final, [rows, hidden]),
@@ -185,7 +226,7 @@ export class ModelGradients {
     const gradient = new Float64Array(rows * hidden);
     const local = new BigInt64Array(rows);
     const pick = new Float32Array(rows);
-    for await (const { first, count, weight } of engine.head.chunks(rows, signal)) {
+    for await (const { first, count, weight } of engine.head.chunks(rows, signal, GRADIENT_HEAD_CHUNK_BYTES)) {
       for (let r = 0; r < rows; r++) {
         const inside = targets[r]! >= first && targets[r]! < first + count;
         local[r] = BigInt(inside ? targets[r]! - first : 0);

@@ -179,6 +179,11 @@ export class BlockEngine {
     return { hidden: this.spec.hidden, heads: this.spec.heads, widest };
   }
 
+  /** Block `layer`'s weights by role, under the checkpoint's own tensor names (what delta and stats call them). */
+  tensorNames(layer: number): Record<string, string> {
+    return Object.fromEntries(this.roles.map((r, k) => [r.role, this.blockTensors[layer]![k]!.name]));
+  }
+
   /** Float32 bytes of the largest block's weights. */
   get blockBytes(): number {
     return Math.max(0, ...this.blockTensors.map((ts) => ts.reduce((s, t) => s + t.count * 4, 0)));

@@ -27,6 +27,8 @@ export interface HeadRequest {
   lse?: boolean;
   signal?: AbortSignal;
   onChunk?: (chunk: number, chunks: number) => void;
+  /** Head rows per chunk at most this many float32 bytes (default HEAD_CHUNK_BYTES); passes on few rows take less. */
+  chunkBytes?: number;
 }
 
 export interface HeadOutput {
@@ -70,8 +72,8 @@ export class HeadRunner {
   }
 
   /** Vocabulary rows per chunk for `rows` rows of input. */
-  chunkRows(rows: number): number {
-    return Math.max(1, Math.min(this.vocab, Math.floor(HEAD_CHUNK_BYTES / (4 * Math.max(this.hidden, rows)))));
+  chunkRows(rows: number, bytes = HEAD_CHUNK_BYTES): number {
+    return Math.max(1, Math.min(this.vocab, Math.floor(bytes / (4 * Math.max(this.hidden, rows)))));
   }
 
   /** Rows of input per pass over the vocabulary (HEAD_ROW_BYTES). */
@@ -96,11 +98,11 @@ export class HeadRunner {
 
   /**
    * The head matrix in chunks of chunkRows(rows) vocabulary rows, each next chunk read while the caller works on
-   * the current one (two buffers).
+   * the current one (two buffers, kept for the next call; allocated at the size first asked for, grown if needed).
    */
-  async *chunks(rows: number, signal?: AbortSignal): AsyncGenerator<HeadChunk> {
+  async *chunks(rows: number, signal?: AbortSignal, bytes = HEAD_CHUNK_BYTES): AsyncGenerator<HeadChunk> {
     const { vocab, hidden } = this;
-    const size = this.chunkRows(rows);
+    const size = this.chunkRows(rows, bytes);
     if (this.buffers.length === 0 || this.buffers[0]!.length < size * hidden) this.buffers = [new Float32Array(size * hidden), new Float32Array(size * hidden)];
     const chunks = Math.ceil(vocab / size);
     const load = (c: number) => {
@@ -156,7 +158,7 @@ export class HeadRunner {
     const fetches = [HEAD_IO.lse, ...(request.targets ? [HEAD_IO.picked] : []), ...(logits ? [HEAD_IO.logits] : [])];
     const feeds: Record<string, InstanceType<typeof Tensor>> = { [HEAD_IO.hidden]: new Tensor('float32', final, [rows, hidden]) };
     for (const [role, values] of Object.entries(this.norm)) feeds[role] = new Tensor('float32', values, [values.length]);
-    for await (const { index: c, chunks, first, count, weight } of this.chunks(rows, request.signal)) {
+    for await (const { index: c, chunks, first, count, weight } of this.chunks(rows, request.signal, request.chunkBytes)) {
       const targets = request.targets;
       if (targets) for (let r = 0; r < rows; r++) local[r] = BigInt(targets[r]! >= first && targets[r]! < first + count ? targets[r]! - first : 0);
       feeds[HEAD_IO.weight] = new Tensor('float32', weight, [count, hidden]);

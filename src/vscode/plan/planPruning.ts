@@ -35,7 +35,7 @@ const KINDS: Record<PlanKind, { label: string; detail: string; unit: string }> =
 /** Plan metrics: the layer metrics of the registry, and the weight-only scores of sparsity, heads and experts. */
 const METRICS: Record<string, string> = {
   ...Object.fromEntries(LAYER_METRIC_INFO.map((m) => [m.id, m.label])),
-  magnitude: 'Magnitude |W|', 'head-l2': 'Head L2', 'expert-l2': 'Expert L2',
+  magnitude: 'Magnitude |W|', 'head-l2': 'Head L2', 'head-taylor': 'Head group Taylor (LLM-Pruner)', 'expert-l2': 'Expert L2',
   'expert-drop': 'Expert drop Δ NLL', 'expert-share': 'Expert routing share',
 };
 
