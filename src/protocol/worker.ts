@@ -28,7 +28,7 @@ export type AnalysisRequest =
   | { analysis: 'perplexity'; model: string; text: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
   /** MoE models: per block and routed expert, routing share, mean gate and Δ NLL when dropped (analyses/experts.ts). */
   | { analysis: 'experts'; model: string; text: TextSource; maxTokens?: number; providers?: string[] }
-  | { analysis: 'saliency'; model: string; text: TextSource; target?: string; method: SaliencyMethod; seeds: number; steps?: number; maxTokens?: number; providers?: string[]; residualStream?: string[] }
+  | { analysis: 'saliency'; model: string; text: TextSource; target?: string; method: SaliencyMethod; seeds: number; steps?: number; maxSteps?: number; maxTokens?: number; providers?: string[]; residualStream?: string[] }
   | CsvRequest
   | PlanWorkerRequest;
 
