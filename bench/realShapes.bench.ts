@@ -9,12 +9,17 @@
 // Gradient saliency (issue #17): integrated gradients (20 steps) and gradient × input explaining the last of 256 tokens,
 // `saliency --method ig|grad-input` against torch autograd in the same script (goal ≥ 1.0× torch; peak RSS within 2×
 // of the forward pass's).
+// Saliency and Wanda (saliencyVsTorch, its own rows): Wanda on 256 tokens, attention rollout explaining the last of
+// 256 tokens, occlusion and ReAGent (the same masks, written for the torch side by this bench) on shorter texts,
+// against the same work in bench/torch_real.py (float32, batches of 64 rows, threads = cores); `--jobs wanda,
+// occlusion,attention,reagent` or `reagent:256`; by default on the 0.5B shape only.
 // `--jobs cancel` (on by default for the 7B shape): how long a cancel takes to take effect through the analysis
 // process the extension uses, sent in the middle of a block's run (cancelLatency).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { reagentPlan, replacementMasks } from '../src/analyses/reagent';
 import { TextTokenizer } from '../src/compute/tokenizer';
 import { CancelledError } from '../src/errors';
 import { AnalysisWorkerClient } from '../src/worker/client';
@@ -249,6 +254,82 @@ export async function everyAnalysisBench(names: string[]): Promise<string[]> {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
 }
 
+interface SaliencyJob { analysis: 'wanda' | 'occlusion' | 'attention' | 'reagent'; tokens: number; seeds?: number; maxSteps?: number }
+/**
+ * Token counts sized to this 2-core machine: occlusion is a pass of (tokens − 1) rows, ReAGent seeds × masks rows, so
+ * their texts are shorter (or bounded by --max-steps) where a 256-token text would take an hour on a busy machine.
+ */
+const SALIENCY_JOBS: SaliencyJob[] = [
+  { analysis: 'wanda', tokens: 256 },
+  { analysis: 'attention', tokens: 256 },
+  { analysis: 'occlusion', tokens: 64 },
+  { analysis: 'reagent', tokens: 64, seeds: 2, maxSteps: 2 },
+  { analysis: 'reagent', tokens: 256, seeds: 2, maxSteps: 1 },
+];
+
+/** The masks the CLI's ReAGent draws for this text (same plan, same seeds), for the torch side to score the same texts. */
+async function reagentMasksFile(dir: string, input: { file: string; idsFile: string }, job: SaliencyJob): Promise<string> {
+  const tokenizer = await TextTokenizer.load(dir);
+  const ids = JSON.parse(readFileSync(input.idsFile, 'utf8')) as number[];
+  const context = ids.slice(0, -1);
+  const spans = await tokenizer.encode(readFileSync(input.file, 'utf8'));
+  const special = new Set(spans.filter((s) => s.special).map((s) => s.id));
+  const plan = reagentPlan(context.length, job.seeds!, job.maxSteps);
+  const vocab = (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { vocab_size: number }).vocab_size;
+  const seeds = Array.from({ length: job.seeds! }, (_, seed) => replacementMasks(context, seed, plan.masks, vocab, special));
+  const file = join(OUT, `reagent-masks-${job.tokens}.json`);
+  writeFileSync(file, JSON.stringify({ seeds }));
+  return file;
+}
+
+/** Wanda, attention rollout, occlusion and ReAGent from the CLI against bench/torch_real.py doing the same work. */
+export async function saliencyVsTorch(names: string[], jobs?: string[]): Promise<string[]> {
+  const rows: string[][] = [];
+  const lines: string[] = [];
+  const chosen = SALIENCY_JOBS.filter((j) => (jobs ? jobs.some((s) => { const [a, t] = s.split(':'); return a === j.analysis && (t === undefined || Number(t) === j.tokens); }) : true));
+  for (const name of jobs ? names : names.filter((n) => n === 'qwen0.5b')) {
+    const dir = join(MODELS, name);
+    writeModelFolder(dir, SHAPES[name]!(), { log: (l) => process.stderr.write(`bench: ${l}\n`) });
+    const text = await benchText(dir, 2048);
+    for (const job of chosen) {
+      const input = job.analysis === 'wanda' ? text : await exactText(dir, job.tokens);
+      const label = job.analysis === 'reagent' ? `reagent, ${job.seeds} seeds, --max-steps ${job.maxSteps}` : job.analysis;
+      const ours = job.analysis === 'wanda'
+        ? ['layers', dir, '--metric', 'wanda', '--text-file', input.file, '--max-tokens', String(job.tokens)]
+        : ['saliency', dir, '--method', job.analysis, '--text-file', input.file, ...(job.seeds ? ['--seeds', String(job.seeds), '--max-steps', String(job.maxSteps)] : [])];
+      process.stderr.write(`bench: ${name} ${label} ${job.tokens} tokens: ours\n`);
+      const us = timed(process.execPath, [CLI, ...ours, '--json']);
+      const extra = job.analysis === 'reagent' ? ['--masks-json', await reagentMasksFile(dir, input, job)] : [];
+      process.stderr.write(`bench: ${name} ${label} ${job.tokens} tokens: torch\n`);
+      const torch = timed(PYTHON, [TORCH, dir, input.idsFile, '--analysis', job.analysis, '--tokens', String(job.tokens), ...extra]);
+      const oursJson = us.code === 0 ? (JSON.parse(us.stdout) as Record<string, unknown>) : undefined;
+      const torchJson = torch.code === 0 ? (JSON.parse(torch.stdout) as Record<string, unknown>) : undefined;
+      const scores = oursJson ? (job.analysis === 'wanda'
+        ? [...(oursJson.layers as { index: number; score: number }[])].sort((a, b) => a.index - b.index).map((l) => l.score)
+        : (oursJson.tokens as { score: number }[]).map((t) => t.score)) : [];
+      const agreement = () => {
+        const values = torchJson!.values as number[];
+        const scale = Math.max(...values.map(Math.abs));
+        return `max |Δ|/max ${(Math.max(...scores.map((x, i) => Math.abs(x - values[i]!))) / scale).toExponential(1)}`;
+      };
+      const side = (r: Run, ok: boolean) => (ok ? `${r.seconds.toFixed(1)} s (CPU ${r.cpuSeconds.toFixed(1)} s) / ${r.peakMb.toFixed(0)} MB` : `no result, exit ${r.code} (${r.seconds.toFixed(1)} s, ${r.peakMb.toFixed(0)} MB)`);
+      const forwardRows = job.analysis === 'occlusion' ? job.tokens - 1 : job.analysis === 'reagent' ? (oursJson?.masks as number ?? 0) * job.seeds! : 1;
+      rows.push([
+        name, label, String(job.tokens), String(forwardRows), side(us, !!oursJson), side(torch, !!torchJson),
+        oursJson && torchJson ? `${(torch.seconds / us.seconds).toFixed(2)}×` : '–',
+        oursJson && torchJson ? `${(us.peakMb / torch.peakMb).toFixed(2)}` : '–',
+        oursJson && torchJson ? agreement() : '–',
+      ]);
+      process.stderr.write(`bench: | ${rows.at(-1)!.join(' | ')} |\n`);
+      if (!oursJson) lines.push(`${name} ${label}, ours (exit ${us.code}): ${us.stderr.trim().split('\n').pop()}`);
+      if (!torchJson) lines.push(`${name} ${label}, torch (exit ${torch.code}): ${torch.stderr.trim().split('\n').pop() ?? torch.stdout}`);
+      else lines.push(`${name} ${label}, torch: load ${(torchJson.loadSeconds as number).toFixed(1)} s + compute ${(torchJson.seconds as number).toFixed(1)} s`);
+    }
+  }
+  const header = ['shape', 'analysis', 'tokens', 'forward rows', 'ours wall (CPU) / peak RSS', 'torch f32 wall (CPU) / peak RSS', 'speed vs torch', 'RSS ours/torch', 'agreement'];
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`), '', ...lines];
+}
+
 /** The shapes asked for: `--real a,b` on the command line, else BENCH_REAL; `all` = the three of issue #13. */
 export function requestedShapes(argv: string[] = process.argv): string[] {
   return listArg(argv, 'real', process.env.BENCH_REAL, ['qwen0.5b', 'llama1b', 'llama7b']);
@@ -271,10 +352,19 @@ function listArg(argv: string[], name: string, env: string | undefined, allValue
 if (require.main === module) {
   const names = requestedShapes();
   if (names.length === 0) {
-    console.error(`usage: node out/bench/realShapes.bench.js --real SHAPE[,SHAPE...] [--jobs bi,ppl,ablation,ig,grad-input | --every]   (${Object.keys(SHAPES).join(', ')}, or all)`);
+    console.error(`usage: node out/bench/realShapes.bench.js --real SHAPE[,SHAPE...] [--jobs bi,ppl,ablation,ig,grad-input,wanda,occlusion,attention,reagent | --every]   (${Object.keys(SHAPES).join(', ')}, or all)`);
     process.exit(2);
   }
   if (!existsSync(CLI)) throw new Error(`${CLI} missing: npm run build first`);
   const every = process.argv.includes('--every') || !!process.env.BENCH_EVERY;
-  void (every ? everyAnalysisBench(names) : realShapesBench(names, requestedJobs())).then((lines) => lines.forEach((l) => console.log(l)));
+  const jobs = requestedJobs();
+  const saliencyJobs = jobs?.filter((j) => SALIENCY_JOBS.some((s) => s.analysis === j.split(':')[0]));
+  const run = async () => {
+    if (every) return everyAnalysisBench(names);
+    // Only the saliency jobs asked for: the forward jobs are not run (and vice versa); none named: both.
+    const forward = !jobs || saliencyJobs!.length < jobs.length ? await realShapesBench(names, jobs?.filter((j) => !saliencyJobs!.includes(j))) : [];
+    const saliency = !jobs || saliencyJobs!.length > 0 ? await saliencyVsTorch(names, saliencyJobs) : [];
+    return [...forward, ...(saliency.length > 0 ? ['', ...saliency] : [])];
+  };
+  void run().then((lines) => lines.forEach((l) => console.log(l)));
 }

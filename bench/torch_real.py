@@ -14,6 +14,15 @@ It tokenizes nothing: IDS_JSON is the list of token ids the TypeScript bench got
                         autograd: Σ embedding × d log p / d embedding per token; integrated gradients from the zero
                         embedding over --steps Gauss–Legendre nodes (one forward + backward per step, as Captum with
                         internal_batch_size 1), values per token and delta = |Σ values − (F(x) − F(0))|
+  --analysis wanda      per block, the mean over its linear layers' weights of |W_ij| * ||X_j||_2, X_j input feature j
+                        of that layer over the first --tokens ids (src/analyses/wanda.ts)
+  --analysis occlusion / attention / reagent   token saliency of the last of the --tokens ids (the target) from the
+                        ones before it, as src/analyses/saliency.ts: occlusion = log p(target | context) - log p(target
+                        | context without token i), the variants in batches of 64 rows; attention = rollout of the
+                        head-averaged attention mixed half with identity, rows renormalised, through the blocks, the
+                        target row's flow to each context token; reagent = the masked variants in --masks-json (the
+                        TypeScript bench writes the masks the CLI draws, so both score the same texts), in batches of
+                        64 rows, per seed mean drop when replaced - mean drop when kept, then mean over seeds
 Prints one JSON line: {analysis, tokens, loadSeconds, seconds, values | perplexity, nll, peakRssMb}.
 Before loading, it estimates the memory the float32 model and the pass need; when that exceeds MemAvailable it prints
 {"refused": "..."} and exits 3 instead of being killed by the OOM killer (the Llama-2-7B shape: ~27 GB in float32).
@@ -33,7 +42,8 @@ import torch
 p = argparse.ArgumentParser()
 p.add_argument('model')
 p.add_argument('ids')
-p.add_argument('--analysis', choices=['bi', 'ppl', 'ablation', 'grad-input', 'ig'], required=True)
+p.add_argument('--analysis', choices=['bi', 'ppl', 'ablation', 'grad-input', 'ig', 'wanda', 'occlusion', 'attention', 'reagent'], required=True)
+p.add_argument('--masks-json', help='reagent: {"seeds": [{"replaced": [[bool]], "variants": [[id]]}]}')
 p.add_argument('--steps', type=int, default=20)
 p.add_argument('--tokens', type=int, required=True)
 p.add_argument('--threads', type=int, default=os.cpu_count())
@@ -43,7 +53,9 @@ torch.set_num_threads(args.threads)
 config = json.load(open(os.path.join(args.model, 'config.json')))
 ids = json.load(open(args.ids))[:args.tokens]
 GRADIENT = args.analysis in ('grad-input', 'ig')
-if GRADIENT:
+SALIENCY = args.analysis in ('occlusion', 'attention', 'reagent')
+BATCH_ROWS = 64  # the saliency variants per forward, as the engine's batches (src/analyses/targetScorer.ts)
+if GRADIENT or SALIENCY:
     # The last token is the target, predicted from the others; it is never fed.
     TARGET = ids[-1]
     ids = ids[:-1]
@@ -78,6 +90,8 @@ if args.analysis == 'bi':
     activations += 12 * (L + 1) * T * D  # the stream in float32 and in float64
 if GRADIENT:
     activations *= 2 * L  # autograd keeps every block's activations, and their gradients
+if args.analysis in ('occlusion', 'reagent'):  # batches of rows; the logits only at the target's position
+    activations = BATCH_ROWS * 4 * ((T + 1) * (4 * D + 2 * (H + 2 * KV) * HD + 3 * I) + 3 * H * (T + 1) ** 2 + 2 * V)
 need = 4 * params + activations + 400 * 2**20  # + the interpreter, torch and numpy themselves
 available = next(int(line.split()[1]) * 1024 for line in open('/proc/meminfo') if line.startswith('MemAvailable:'))
 if need > available:
@@ -140,11 +154,11 @@ def inv_freq():
     return torch.where(medium, smoothed, scaled)
 
 
-positions = torch.arange(T, dtype=torch.float32)
+positions = torch.arange(T + 1, dtype=torch.float32)  # the saliency rows feed the target after the T ids
 angles = torch.outer(positions, inv_freq())
 emb = torch.cat((angles, angles), dim=-1)
 COS, SIN = emb.cos(), emb.sin()  # [T, HD]
-MASK = torch.full((T, T), float('-inf')).triu(1)
+MASK = torch.full((T + 1, T + 1), float('-inf')).triu(1)
 
 
 def rotate_half(x):
@@ -157,22 +171,56 @@ def linear(x, name):
     return y if bias is None else y + bias
 
 
-def block(h, l):
+def block(h, l, probs=None, squares=None):
+    """h: [n, D] or [rows, n, D] (n <= T positions from 0). probs: a list to append the attention probabilities to;
+    squares: a dict accumulating each linear layer's input x_j^2 summed over positions (Wanda)."""
     p = f'model.layers.{l}.'
-    x = rms_norm(h, W[p + 'input_layernorm.weight'])
-    q = linear(x, p + 'self_attn.q_proj').view(T, H, HD).transpose(0, 1)
-    k = linear(x, p + 'self_attn.k_proj').view(T, KV, HD).transpose(0, 1)
-    v = linear(x, p + 'self_attn.v_proj').view(T, KV, HD).transpose(0, 1)
-    q = q * COS + rotate_half(q) * SIN
-    k = k * COS + rotate_half(k) * SIN
-    k = k.repeat_interleave(H // KV, dim=0)
-    v = v.repeat_interleave(H // KV, dim=0)
-    scores = (q @ k.transpose(1, 2)) / math.sqrt(HD) + MASK
-    attn = torch.softmax(scores, dim=-1) @ v  # [H, T, HD]
-    h = h + linear(attn.transpose(0, 1).reshape(T, H * HD), p + 'self_attn.o_proj')
-    x = rms_norm(h, W[p + 'post_attention_layernorm.weight'])
+    n = h.shape[-2]
+    lead = h.shape[:-1]
+
+    def seen(name, x):
+        if squares is not None:
+            squares[p + name] = squares.get(p + name, 0) + x.double().pow(2).reshape(-1, x.shape[-1]).sum(0)
+        return x
+    x = seen('self_attn.q_proj', rms_norm(h, W[p + 'input_layernorm.weight']))
+    q = linear(x, p + 'self_attn.q_proj').view(*lead, H, HD).transpose(-3, -2)
+    k = linear(x, p + 'self_attn.k_proj').view(*lead, KV, HD).transpose(-3, -2)
+    v = linear(x, p + 'self_attn.v_proj').view(*lead, KV, HD).transpose(-3, -2)
+    q = q * COS[:n] + rotate_half(q) * SIN[:n]
+    k = k * COS[:n] + rotate_half(k) * SIN[:n]
+    k = k.repeat_interleave(H // KV, dim=-3)
+    v = v.repeat_interleave(H // KV, dim=-3)
+    scores = (q @ k.transpose(-1, -2)) / math.sqrt(HD) + MASK[:n, :n]
+    weights = torch.softmax(scores, dim=-1)
+    if probs is not None:
+        probs.append(weights)
+    attn = weights @ v  # [..., H, n, HD]
+    h = h + linear(seen('self_attn.o_proj', attn.transpose(-3, -2).reshape(*lead, H * HD)), p + 'self_attn.o_proj')
+    x = seen('mlp.gate_proj', rms_norm(h, W[p + 'post_attention_layernorm.weight']))
     gate = linear(x, p + 'mlp.gate_proj')
-    return h + linear(torch.nn.functional.silu(gate) * linear(x, p + 'mlp.up_proj'), p + 'mlp.down_proj')
+    return h + linear(seen('mlp.down_proj', torch.nn.functional.silu(gate) * linear(x, p + 'mlp.up_proj')), p + 'mlp.down_proj')
+
+
+# The linear layers that read each recorded input (Wanda): q, k and v read the same x, gate and up too.
+WANDA_READERS = {'self_attn.q_proj': ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj'], 'self_attn.o_proj': ['self_attn.o_proj'],
+                 'mlp.gate_proj': ['mlp.gate_proj', 'mlp.up_proj'], 'mlp.down_proj': ['mlp.down_proj']}
+
+
+def target_log_probs(rows, target):
+    """log p(target | row) for each row of a [rows, n] batch of ids (the target follows the row)."""
+    h = W['model.embed_tokens.weight'][rows]
+    h = torch.cat([h, W['model.embed_tokens.weight'][torch.tensor([target])].expand(h.shape[0], 1, D)], dim=1)
+    for l in range(L):
+        h = block(h, l)
+    logits = rms_norm(h[:, -2], W['model.norm.weight']) @ head.T
+    return torch.log_softmax(logits.double(), dim=-1)[:, target]
+
+
+def batched_log_probs(variants, target):
+    out = []
+    for s in range(0, len(variants), BATCH_ROWS):
+        out.append(target_log_probs(torch.tensor(variants[s:s + BATCH_ROWS]), target))
+    return torch.cat(out)
 
 
 def residual_stream(skip=None):
@@ -234,6 +282,53 @@ if GRADIENT:
 with torch.no_grad():
     if GRADIENT:
         pass
+    elif args.analysis == 'wanda':
+        squares = {}
+        h = W['model.embed_tokens.weight'][torch.tensor(ids)]
+        for l in range(L):
+            h = block(h, l, squares=squares)
+        values = []
+        for l in range(L):
+            total, count = 0.0, 0
+            for site, readers in WANDA_READERS.items():
+                norms = squares[f'model.layers.{l}.{site}'].sqrt()
+                for reader in readers:
+                    w = W[f'model.layers.{l}.{reader}.weight']
+                    total += (w.abs().double().sum(0) * norms).sum().item()
+                    count += w.numel()
+            values.append(total / count)
+        result['values'] = values
+    elif args.analysis == 'occlusion':
+        baseline = batched_log_probs([ids], TARGET)[0]
+        variants = [ids[:i] + ids[i + 1:] for i in range(T)]
+        result['values'] = (baseline - batched_log_probs(variants, TARGET)).tolist()
+    elif args.analysis == 'attention':
+        probs = []
+        h = W['model.embed_tokens.weight'][torch.tensor(ids + [TARGET])]
+        for l in range(L):
+            h = block(h, l, probs=probs)
+        n = T + 1
+        rollout = None
+        for p_l in probs:
+            mixed = p_l.double().mean(0) / 2 + torch.eye(n, dtype=torch.float64) / 2
+            mixed = mixed / mixed.sum(-1, keepdim=True)
+            rollout = mixed if rollout is None else mixed @ rollout
+        result['values'] = rollout[T - 1, :T].tolist()
+    elif args.analysis == 'reagent':
+        masks = json.load(open(args.masks_json))['seeds']
+        baseline = batched_log_probs([ids], TARGET)[0].item()
+        per_seed = []
+        for seed in masks:
+            drops = (baseline - batched_log_probs(seed['variants'], TARGET)).tolist()
+            replaced = torch.tensor(seed['replaced'], dtype=torch.bool)
+            d = torch.tensor(drops, dtype=torch.float64)[:, None]
+            inside = replaced.sum(0)
+            outside = (~replaced).sum(0)
+            mean_in = torch.where(inside > 0, (d * replaced).sum(0) / inside.clamp(min=1), torch.zeros(T, dtype=torch.float64))
+            mean_out = torch.where(outside > 0, (d * ~replaced).sum(0) / outside.clamp(min=1), torch.zeros(T, dtype=torch.float64))
+            per_seed.append(mean_in - mean_out)
+        result['values'] = torch.stack(per_seed).mean(0).tolist()
+        result['rows'] = sum(len(seed['variants']) for seed in masks)
     elif args.analysis == 'bi':
         stream = [h.double() for h in residual_stream()]
         result['values'] = [(1 - torch.nn.functional.cosine_similarity(stream[l], stream[l + 1], dim=-1, eps=0.0).mean()).item() for l in range(L)]

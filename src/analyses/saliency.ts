@@ -1,31 +1,27 @@
 // `saliency MODEL --text T [--target C] [--method occlusion|reagent|attention] [--seeds R]`: how much each token of
 // the text supports the model's prediction of the target — the text's last token, or a given continuation C.
 //   occlusion  leave-one-out: log p(target | text) − log p(target | text without token i); all variants in batches
-//   reagent    ReAGent-style random replacement: per seed, masks that replace ~30% of the tokens with random
-//              vocabulary tokens; a token's score is the mean drop of log p(target) when it was replaced minus when
-//              it was kept. Mean ± sd over seeds says how stable the explanation is.
+//   reagent    ReAGent-style random replacement (reagent.ts): per seed, masks that replace ~30% of the tokens with
+//              random vocabulary tokens; a token's score is the mean drop of log p(target) when it was replaced minus
+//              when it was kept. Mean ± sd over seeds says how stable the explanation is. Its cost is planned and
+//              bounded (--max-steps) before it starts.
 //   ig, grad-input, grad  gradient methods on the block engine's backward graphs (gradientSaliency.ts); ig takes
 //              --steps and reports its convergence delta
 //   attention  attention rollout (Abnar & Zuidema): per block, head-averaged attention mixed half with identity,
 //              rows renormalised, multiplied through the blocks; the flow from each token to the target positions
 import { openModelRunner, type ModelRunner } from '../compute/modelRunner';
-import { seededRandom } from '../compute/random';
 import { loadModelTokenizer } from '../compute/modelTokenizer';
 import type { ModelTokenizer, TokenSpan } from '../compute/tokenizer';
-import { InputError, throwIfAborted } from '../errors';
+import { InputError } from '../errors';
 import type { Progress, SaliencyMethod, SaliencyResult, SaliencyToken } from '../protocol/results';
 import { DEFAULT_IG_STEPS, SALIENCY_METHOD_INFO } from '../protocol/saliencyMethods';
 import { observeBlocks, withProgress } from './blockPass';
 import { gradientScores } from './gradientSaliency';
-import { logProbsOf } from './logits';
+import { reagent, reagentPlan } from './reagent';
+import { TargetScorer } from './targetScorer';
 import { contextLength, DEFAULT_MAX_TOKENS, readText, type TextAnalysisInput } from './textInput';
 
 export { SALIENCY_METHODS } from '../protocol/saliencyMethods';
-const REPLACE_PROBABILITY = 0.3;
-/** Batches hold at most this many logits (floats), whatever the text length: 64 MB. */
-const MAX_BATCH_LOGITS = 16 * 2 ** 20;
-/** Rows per pass on the block engine: enough to amortise each block's weights, few enough to report progress. */
-const MAX_BATCH_ROWS = 64;
 
 /** A text analysis (model, text, token cap, providers) plus what saliency adds. */
 export interface SaliencyInput extends TextAnalysisInput {
@@ -34,6 +30,8 @@ export interface SaliencyInput extends TextAnalysisInput {
   seeds: number;
   /** Integrated gradients' steps (default DEFAULT_IG_STEPS). */
   steps?: number;
+  /** ReAGent's cost bound in steps of REAGENT_STEP_MASKS forward rows (default DEFAULT_REAGENT_MAX_STEPS). */
+  maxSteps?: number;
 }
 
 export async function* saliency(input: SaliencyInput, signal?: AbortSignal): AsyncGenerator<Progress, SaliencyResult> {
@@ -52,6 +50,8 @@ export async function* saliency(input: SaliencyInput, signal?: AbortSignal): Asy
       throw new InputError(`text and target are ${context.length + target.length} tokens; saliency explains one window of at most ${limit} (the model's context and max tokens): shorten the text`);
     }
     if (input.method === 'occlusion' && context.length < 2) throw new InputError('occlusion needs at least two tokens of context (leaving out the only one leaves nothing to predict from)');
+    // Planned before the model runs anything, so a bound that leaves too little is refused at once.
+    const plan = input.method === 'reagent' ? reagentPlan(context.length, input.seeds, input.maxSteps) : undefined;
     const contextIds = context.map((s) => s.id);
     const targetIds = target.map((s) => s.id);
     const scorer = new TargetScorer(model, targetIds);
@@ -65,13 +65,9 @@ export async function* saliency(input: SaliencyInput, signal?: AbortSignal): Asy
       const variants = contextIds.map((_, i) => contextIds.filter((__, j) => j !== i));
       const scores = yield* withProgress((onProgress) => scorer.score(variants, signal, onProgress), 'Occlusion');
       perSeed.push(Float64Array.from(scores, (s) => baseline - s));
-    } else if (input.method === 'reagent') {
+    } else if (plan) {
       const special = new Set(spans.filter((s) => s.special).map((s) => s.id));
-      for (let seed = 0; seed < input.seeds; seed++) {
-        throwIfAborted(signal);
-        yield { message: `Random replacement, seed ${seed + 1}/${input.seeds}`, fraction: seed / input.seeds };
-        perSeed.push(yield* withProgress((onProgress) => replacementScores(scorer, contextIds, baseline, seed, model.vocab, special, signal, onProgress), `Seed ${seed + 1}/${input.seeds}`, seed / input.seeds, (seed + 1) / input.seeds));
-      }
+      perSeed.push(...(yield* reagent(scorer, contextIds, baseline, input.seeds, plan, model.vocab, special, signal)));
     } else if (gradient) {
       const method = input.method as 'ig' | 'grad-input' | 'grad';
       yield { message: SALIENCY_METHOD_INFO[method].label, fraction: 0 };
@@ -93,9 +89,13 @@ export async function* saliency(input: SaliencyInput, signal?: AbortSignal): Asy
       seeds: perSeed.length,
       tokens: context.map((span, i) => ({ text: span.text, start: span.start, end: span.end, ...meanSd(perSeed.map((scores) => scores[i]!)) }) satisfies SaliencyToken),
       ...(input.method === 'ig' ? { steps, delta: delta! } : {}),
+      ...(plan ? { masks: plan.masks } : {}),
       devicesSkipped: model.devicesSkipped,
       ...(model.devices ? { devices: model.devices } : {}),
-      warnings: input.method !== 'reagent' && input.seeds > 1 ? [`${input.method} is deterministic: seeds do not apply (sd is 0)`] : [],
+      warnings: [
+        ...(input.method !== 'reagent' && input.seeds > 1 ? [`${input.method} is deterministic: seeds do not apply (sd is 0)`] : []),
+        ...(plan?.warning ? [plan.warning] : []),
+      ],
     };
   } finally {
     await model.release();
@@ -113,77 +113,6 @@ export async function saliencyTokens(tokenizer: ModelTokenizer, text: string, ta
   if (target.length === 0) throw new InputError('the --target continuation has no tokens');
   if (spans.length === 0) throw new InputError('the text has no tokens to explain the target with');
   return { spans, context: spans, target };
-}
-
-/** log p(target | context) for many contexts of one length, in batches of bounded size. */
-class TargetScorer {
-  constructor(private readonly model: ModelRunner, private readonly target: readonly number[]) {}
-
-  async score(contexts: readonly (readonly number[])[], signal?: AbortSignal, onProgress?: (message: string, fraction: number) => void): Promise<number[]> {
-    const vocab = this.model.vocab;
-    const seq = (contexts[0]?.length ?? 0) + this.target.length;
-    // The block engine's head makes no [rows, vocab] logits: its batches are bounded by activations instead.
-    const batchSize = this.model.rowsPerPass
-      ? Math.min(MAX_BATCH_ROWS, this.model.rowsPerPass(seq))
-      : Math.max(1, Math.floor(MAX_BATCH_LOGITS / (seq * vocab)));
-    const scores: number[] = [];
-    for (let start = 0; start < contexts.length; start += batchSize) {
-      throwIfAborted(signal);
-      const rows = contexts.slice(start, start + batchSize).map((c) => [...c, ...this.target]);
-      const first = seq - this.target.length;
-      // The target's tokens, each predicted from the position before it.
-      const targets = rows.map(() => Array.from({ length: seq }, (_, t) => (t >= first - 1 && t < seq - 1 ? this.target[t - first + 1]! : -1)));
-      const batch = `variants ${start + 1}–${start + rows.length} of ${contexts.length}`;
-      const out = await this.model.forward(rows, {
-        targets, logits: false, ...(signal ? { signal } : {}),
-        ...(onProgress ? { onProgress: (message: string, f: number) => onProgress(`${batch}, ${message}`, (start + f * rows.length) / contexts.length) } : {}),
-      });
-      const logProbs = logProbsOf(out, vocab, targets);
-      rows.forEach((_, b) => {
-        let sum = 0;
-        for (let k = 0; k < this.target.length; k++) sum += logProbs[b * seq + first + k - 1]!;
-        scores.push(sum);
-      });
-    }
-    return scores;
-  }
-}
-
-async function replacementScores(
-  scorer: TargetScorer, ids: readonly number[], baseline: number, seed: number, vocab: number, special: ReadonlySet<number>, signal?: AbortSignal, onProgress?: (message: string, fraction: number) => void,
-): Promise<Float64Array> {
-  const random = seededRandom(0x5a11e ^ Math.imul(seed, 0x9e3779b1));
-  const masks = Math.max(32, 4 * ids.length);
-  const replaced: boolean[][] = [];
-  const variants: number[][] = [];
-  for (let m = 0; m < masks; m++) {
-    const mask = ids.map(() => random() < REPLACE_PROBABILITY);
-    replaced.push(mask);
-    variants.push(ids.map((id, i) => {
-      if (!mask[i]) return id;
-      let replacement: number;
-      do replacement = Math.floor(random() * vocab);
-      while (special.has(replacement) || replacement === id);
-      return replacement;
-    }));
-  }
-  const drops = (await scorer.score(variants, signal, onProgress)).map((s) => baseline - s);
-  return Float64Array.from(ids, (_, i) => {
-    let inSum = 0;
-    let inCount = 0;
-    let outSum = 0;
-    let outCount = 0;
-    replaced.forEach((mask, m) => {
-      if (mask[i]) {
-        inSum += drops[m]!;
-        inCount++;
-      } else {
-        outSum += drops[m]!;
-        outCount++;
-      }
-    });
-    return (inCount > 0 ? inSum / inCount : 0) - (outCount > 0 ? outSum / outCount : 0);
-  });
 }
 
 /** Rollout through the blocks as each finishes: only the running [seq, seq] product is held, not every block's attention. */

@@ -11,6 +11,7 @@ import { admitRequest } from './restricted';
 import { renderDelta, renderExperts, renderInspect, renderLayers, renderPerplexity, renderSaliency, renderStability, renderStats } from './text';
 import { SALIENCY_METHODS } from '../analyses/saliency';
 import type { SaliencyMethod } from '../protocol/results';
+import { DEFAULT_REAGENT_MAX_STEPS, REAGENT_STEP_MASKS } from '../protocol/saliencyMethods';
 import type { TextSource } from '../protocol/worker';
 import { InputError } from '../errors';
 import { loadModelTokenizer } from '../compute/modelTokenizer';
@@ -140,11 +141,13 @@ export const COMMANDS: Record<string, Command> = {
     help:
       'Usage: importance-lens saliency MODEL (--text T | --text-file F) [--target C]\n' +
       '                                [--method occlusion|reagent|attention|ig|grad-input|grad] [--seeds R] [--steps N]\n' +
-      '                                [--max-tokens N] [--json]\n\n' +
+      '                                [--max-steps K] [--max-tokens N] [--json]\n\n' +
       'Scores every token of the text by how much it supports the model\'s prediction of the target: the text\'s last\n' +
       'token, or the continuation C. occlusion (default): drop in log p(target) when the token is left out.\n' +
       'reagent: random replacement of ~30% of the tokens over R seeds (default 5); score = mean drop when replaced −\n' +
-      'when kept, with the sd over seeds. attention: attention rollout. Gradient methods (a Hugging Face directory;\n' +
+      `when kept, with the sd over seeds; it runs R × max(32, 4 × tokens) forward rows of the text in steps of ${REAGENT_STEP_MASKS},\n` +
+      `at most K steps (default ${DEFAULT_REAGENT_MAX_STEPS}; beyond that each seed runs its first masks only, with a warning).\n` +
+      'attention: attention rollout. Gradient methods (a Hugging Face directory;\n' +
       'gradients of log p(target) w.r.t. the token embeddings, computed by the backward graphs the engine builds): ig:\n' +
       'integrated gradients from the zero embedding over N steps (default 20; the result adds delta, the\n' +
       'completeness gap |Σ scores − (F(text) − F(zero))|); grad-input: Σ embedding × gradient; grad: the gradient\'s\n' +
@@ -154,7 +157,7 @@ export const COMMANDS: Record<string, Command> = {
       'and SNR over the checkpoints and each one\'s score, and their rank agreement (pairwise Spearman ρ, Kendall τ-b\n' +
       'and the overlap of the --top-k K highest-scoring tokens, default 5). The JSON keeps the first model\'s result\n' +
       'and adds rankAgreement and stability (docs/cli.md).',
-    options: { text: { type: 'string' }, target: { type: 'string' }, method: { type: 'string' }, seeds: { type: 'string' }, steps: { type: 'string' }, 'top-k': { type: 'string' }, ...TEXT_OPTIONS },
+    options: { text: { type: 'string' }, target: { type: 'string' }, method: { type: 'string' }, seeds: { type: 'string' }, steps: { type: 'string' }, 'top-k': { type: 'string' }, 'max-steps': { type: 'string' }, ...TEXT_OPTIONS },
     positionals: 1,
     variadic: ['compare'],
     run: async (args) => {
@@ -165,13 +168,15 @@ export const COMMANDS: Record<string, Command> = {
       const seeds = positiveInteger(args, 'seeds', 'saliency') ?? (method === 'reagent' ? 5 : 1);
       const steps = positiveInteger(args, 'steps', 'saliency');
       if (steps !== undefined && method !== 'ig') throw new InputError(`saliency: --steps applies to --method ig only (got --method ${method})`);
+      const maxSteps = positiveInteger(args, 'max-steps', 'saliency');
+      if (maxSteps !== undefined && method !== 'reagent') throw new InputError(`saliency: --max-steps applies to --method reagent only (got --method ${method})`);
       const maxTokens = positiveInteger(args, 'max-tokens', 'saliency');
       const target = typeof args.values.target === 'string' ? args.values.target : undefined;
       const compare = args.lists.compare?.map((p) => resolve(p));
       const topK = positiveInteger(args, 'top-k', 'saliency');
       if (topK !== undefined && !compare) throw new InputError('saliency: --top-k applies with --compare only');
       const { result } = await analyse({
-        analysis: 'saliency', model: path(args), text, method, seeds, ...(steps ? { steps } : {}), ...(target !== undefined ? { target } : {}), ...(maxTokens ? { maxTokens } : {}), ...residualStream(args),
+        analysis: 'saliency', model: path(args), text, method, seeds, ...(steps ? { steps } : {}), ...(maxSteps ? { maxSteps } : {}), ...(target !== undefined ? { target } : {}), ...(maxTokens ? { maxTokens } : {}), ...residualStream(args),
         ...(compare ? { compare } : {}), ...(topK ? { topK } : {}),
       });
       return args.values.json ? json(result) : `${renderSaliency(result)}\n${result.stability ? `\n${renderStability(result.stability)}\n` : ''}`;

@@ -96,6 +96,7 @@ export function renderSaliency(result: SaliencyResult): string {
   return [
     `${result.path}: ${result.method} saliency for ${JSON.stringify(result.target.text)} (log p = ${result.target.logProbability.toFixed(3)}; ${result.seeds} seed(s); device: ${result.device})`,
     ...(result.delta !== undefined ? [`integrated gradients over ${result.steps} steps: convergence delta ${num(result.delta)} (|Σ scores − (log p(text) − log p(zero embeddings))|)`] : []),
+    ...(result.masks !== undefined ? [`random replacement: ${result.masks} masks per seed`] : []),
     ...result.warnings.map((w) => `warning: ${w}`),
     '',
     table([

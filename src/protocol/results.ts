@@ -281,6 +281,8 @@ export interface SaliencyResult {
   /** Integrated gradients only: the path's steps, and the completeness gap |Σ scores − (F(text) − F(baseline))| (F = log p(target); as Captum's convergence delta). */
   steps?: number;
   delta?: number;
+  /** ReAGent only: replacement masks run per seed (fewer than 4 per token where --max-steps cut them; see warnings). */
+  masks?: number;
   /** Providers earlier in the user's order that could not start here, with why (JSON only; the CLI text omits them). */
   devicesSkipped: string[];
   warnings: string[];

@@ -27,3 +27,15 @@ export const SALIENCY_METHODS = Object.keys(SALIENCY_METHOD_INFO) as SaliencyMet
 
 /** Integrated gradients' default number of steps (Gauss–Legendre nodes on the path). */
 export const DEFAULT_IG_STEPS = 20;
+
+/**
+ * ReAGent's replacement masks (every seed's, in one list) are scored in steps of this many forward rows, each one
+ * batched engine pass (one sweep of the weights) where memory holds that many rows.
+ */
+export const REAGENT_STEP_MASKS = 64;
+
+/**
+ * ReAGent's default cost bound, in steps (`--max-steps`): 16 × 64 = 1 024 forward rows of the text, four times
+ * occlusion's work on a 256-token text. Beyond it, each seed keeps the first masks of its own sequence.
+ */
+export const DEFAULT_REAGENT_MAX_STEPS = 16;

@@ -30,7 +30,7 @@ export type AnalysisRequest =
   /** MoE models: per block and routed expert, routing share, mean gate and Δ NLL when dropped (analyses/experts.ts). */
   | { analysis: 'experts'; model: string; text: TextSource; maxTokens?: number; providers?: string[] }
   /** compare: more checkpoints of the same model to run the same method on (stability across checkpoints; topK: k of the top-k overlap). */
-  | { analysis: 'saliency'; model: string; text: TextSource; target?: string; method: SaliencyMethod; seeds: number; steps?: number; maxTokens?: number; providers?: string[]; residualStream?: string[]; compare?: string[]; topK?: number }
+  | { analysis: 'saliency'; model: string; text: TextSource; target?: string; method: SaliencyMethod; seeds: number; steps?: number; maxSteps?: number; maxTokens?: number; providers?: string[]; residualStream?: string[]; compare?: string[]; topK?: number }
   | CsvRequest
   | PlanWorkerRequest;
 

@@ -79,9 +79,10 @@ async function tokenSaliency(context: vscode.ExtensionContext, args: SaliencyArg
   const text = document.getText(range);
   const version = document.version;
   const offset = document.offsetAt(range.start);
-  const { providers, maxTokens, seeds, residualStream } = runSettings();
+  const { providers, maxTokens, seeds, reagentMaxSteps, residualStream } = runSettings();
   const request = {
     analysis: 'saliency', model: directory, text: { text }, method, seeds: args.seeds ?? seeds, maxTokens, providers,
+    ...(method === 'reagent' ? { maxSteps: reagentMaxSteps } : {}),
     ...(args.target !== undefined ? { target: args.target } : {}),
     ...(/\.onnx$/i.test(directory) && residualStream.length > 0 ? { residualStream } : {}),
   } as const;

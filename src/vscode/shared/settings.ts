@@ -3,6 +3,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
 import * as vscode from 'vscode';
+import { DEFAULT_REAGENT_MAX_STEPS } from '../../protocol/saliencyMethods';
 
 const SECTION = 'importanceLens';
 const PROVIDERS = ['cuda', 'webgpu', 'cpu'];
@@ -12,6 +13,8 @@ export interface RunSettings {
   providers: string[];
   maxTokens: number;
   seeds: number;
+  /** ReAGent's --max-steps (steps of REAGENT_STEP_MASKS forward rows). */
+  reagentMaxSteps: number;
   /** Exported .onnx decoders: the residual stream by tensor name (empty: found from exporter names). */
   residualStream: string[];
 }
@@ -24,6 +27,7 @@ export function runSettings(): RunSettings {
     providers: providers.length > 0 ? [...new Set(providers)] : [...PROVIDERS],
     maxTokens: integerSetting(config.get<unknown>('maxTokens'), 512, 8, 32768),
     seeds: integerSetting(config.get<unknown>('seeds'), 5, 1, 100),
+    reagentMaxSteps: integerSetting(config.get<unknown>('reagentMaxSteps'), DEFAULT_REAGENT_MAX_STEPS, 1, 1000),
     residualStream: stringList(config.get<unknown>('onnxResidualStream')),
   };
 }
