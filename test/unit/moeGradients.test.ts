@@ -4,14 +4,17 @@
 // (test/fixtures/autodiff/moe-gradient-golden.json from make_moe_gradient_golden.py; no python at test time), and
 // against central finite differences of the engine's own forward. Weight-gradient metrics stay refused on MoE.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { gradientScores } from '../../src/analyses/gradientSaliency';
 import { ModelGradients } from '../../src/compute/autodiff/modelGradients';
 import { BlockEngine } from '../../src/compute/engine/blockEngine';
 import { route, routeBackward } from '../../src/compute/engine/routing';
+import { LanguageModel } from '../../src/compute/languageModel';
 import { InputError } from '../../src/errors';
-import { ROOT } from './helpers';
+import { DIST, ROOT } from './helpers';
 
 interface GoldenModel { ids: number[]; objective: number; gradient: number[]; grad_input: number[] }
 const golden = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/autodiff/moe-gradient-golden.json'), 'utf8')) as { context: number; target: number; models: Record<string, GoldenModel> };
@@ -62,6 +65,34 @@ for (const name of Object.keys(golden.models)) {
     }
   });
 }
+
+test('token saliency grad-input and grad on the MoE fixtures match torch autograd (1e-4); the CLI runs --method ig on an MoE model', async () => {
+  for (const name of Object.keys(golden.models)) {
+    const reference = golden.models[name]!;
+    const model = await LanguageModel.open(join(MODELS, name), ['cpu']);
+    try {
+      const context = reference.ids.slice(0, golden.context);
+      const target = reference.ids.slice(golden.context);
+      const gradInput = await gradientScores(model, context, target, 'grad-input', 1);
+      assert.ok(relativeError(gradInput.scores, reference.grad_input) <= 1e-4, `${name} grad-input`);
+      const hidden = model.engine.spec.hidden;
+      const norms = Array.from({ length: golden.context }, (_, t) => Math.hypot(...reference.gradient.slice(t * hidden, (t + 1) * hidden)));
+      const norm = await gradientScores(model, context, target, 'grad', 1);
+      assert.ok(relativeError(norm.scores, norms) <= 1e-4, `${name} grad`);
+    } finally {
+      await model.release();
+    }
+  }
+  const text = 'The Lord is my shepherd; I shall not want.';
+  const run = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'saliency', join(MODELS, 'moe-qwen2'), '--text', text, '--method', 'ig', '--steps', '8', '--json'], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const result = JSON.parse(run.stdout) as { method: string; steps: number; delta: number; tokens: { text: string; start: number; end: number; score: number }[] };
+  assert.equal(result.method, 'ig');
+  assert.equal(result.steps, 8);
+  assert.ok(Number.isFinite(result.delta));
+  assert.ok(result.tokens.length > 0 && result.tokens.every((t) => Number.isFinite(t.score) && text.slice(t.start, t.end) === t.text));
+  assert.ok(result.tokens.some((t) => t.score !== 0));
+});
 
 test('moe-qwen3: d log p / d input embeddings agrees with central finite differences of the engine forward, routing unchanged', async () => {
   const engine = await BlockEngine.open(join(MODELS, 'moe-qwen3'));
@@ -148,7 +179,7 @@ test('weight-gradient metrics (taylor, fisher) are refused on MoE models by name
     const ids = [5, 17, 99, 3];
     await assert.rejects(
       gradients.inputGradient({ embeddings: await engine.embed([ids]), batch: 1, seq: ids.length, targets: Int32Array.of(17, 99, 3, -1), onWeightGradient: () => undefined }),
-      (e: unknown) => e instanceof InputError && /do not run on Mixture-of-Experts models \(mixtral\)/.test(e.message),
+      (e: unknown) => e instanceof InputError && /moe-mixtral: weight-gradient metrics .* do not run on Mixture-of-Experts models \(mixtral\)/.test(e.message),
     );
   } finally {
     await gradients.release();

@@ -2,7 +2,9 @@
 // a forward sweep keeps the residual stream at every block boundary (nothing inside a block), the head's backward
 // runs in vocabulary chunks on the rows that have a target (headObjective.ts), and the blocks run backward in
 // reverse order, each backward graph recomputing its block's forward from the kept boundary (backward.ts). Block
-// weights stream from the checkpoint as in the forward pass: two blocks' weights, whatever the model's size.
+// weights stream from the checkpoint as in the forward pass: two blocks' weights, whatever the model's size. MoE
+// blocks (whose MLP runs outside the block graph) add the MoE runner's backward of the MLP (engine/moeRunner.ts)
+// before their attention graph's backward; weight gradients are refused on them (refuseWeightGradients).
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { InputError, throwIfAborted } from '../../errors';
 import type { BlockEngine } from '../engine/blockEngine';
@@ -136,8 +138,7 @@ export class ModelGradients {
   async inputGradient(request: GradientRequest): Promise<GradientOutput> {
     const { engine } = this;
     const { batch, seq, signal } = request;
-    // The experts' weights are not block-graph roles: their gradients would need the MoE runner to hand them over.
-    if (request.onWeightGradient && engine.moe) throw new InputError(`weight-gradient metrics (taylor, fisher) do not run on Mixture-of-Experts models (${engine.spec.modelType}) in this version: their expert weights are outside the block graph; use the input-gradient saliency methods, or block influence / ablation`);
+    if (request.onWeightGradient) refuseWeightGradients(engine);
     this.ensureFits(batch, seq, request.onWeightGradient !== undefined);
     const { hidden, heads } = engine.spec;
     const layers = engine.layers;
@@ -254,6 +255,14 @@ export class ModelGradients {
 /** The block variant layer `l` runs ('' for families whose blocks all run one graph), as the forward engine picks it. */
 function variantOf(engine: BlockEngine, l: number): string {
   return engine.family.blockVariant?.(engine.spec, l) ?? '';
+}
+
+/**
+ * Refuses weight gradients on MoE models by name: the experts' weights (and the router's) are not roles of the block
+ * graph, and the MoE backward (engine/moeRunner.ts) gives only the input's cotangent.
+ */
+export function refuseWeightGradients(engine: BlockEngine): void {
+  if (engine.moe) throw new InputError(`${engine.path}: weight-gradient metrics (taylor, fisher, head-taylor, the Fisher-weighted delta) do not run on Mixture-of-Experts models (${engine.spec.modelType}) in this version: the expert weights are outside the block graph; use the input-gradient saliency methods (grad, grad-input, ig), or block influence / ablation`);
 }
 
 /**

@@ -4,6 +4,8 @@
 // weight), plus the shared expert on every row (Qwen2-MoE) or a dense MLP for blocks without experts. Experts
 // nobody is routed to are not read. The next expert's weights are read while the current one runs (two sets of
 // buffers per width), so the weights held are the attention block's plus two experts', never a whole MoE block.
+// backward() is the MLP's vector–Jacobian product for the gradient passes (autodiff/modelGradients.ts), streamed
+// the same way.
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { throwIfAborted } from '../../errors';
 import { buildBackward, gradName } from '../autodiff/backward';
