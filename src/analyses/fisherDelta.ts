@@ -11,7 +11,7 @@
 // GGUF file's rows un-permuted), so F and Δ line up element by element whatever the format. Only block weights have
 // gradients here; embeddings, the final norm and the head get none (their figures are null).
 import { dirname } from 'node:path';
-import { ModelGradients } from '../compute/autodiff/modelGradients';
+import { ModelGradients, refuseWeightGradients } from '../compute/autodiff/modelGradients';
 import type { BlockEngine } from '../compute/engine/blockEngine';
 import { ensureFits } from '../compute/engine/memory';
 import { openModelSource } from '../compute/engine/modelSource';
@@ -71,7 +71,7 @@ export async function* fisherOfChange(model: ModelRunner, tunedPath: string, tex
         return reader.tensor(t.name, r.shape);
       });
     });
-    // Refuses MoE families by name (their experts run outside the block graph).
+    refuseWeightGradients(engine);
     const gradients = await ModelGradients.open(engine);
     const fisher: (Record<string, Float32Array> | undefined)[] = [];
     try {

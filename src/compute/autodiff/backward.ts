@@ -22,6 +22,12 @@ export interface BackwardRequest {
   wrt: string[];
   /** Forward outputs the backward graph also outputs under their own names (they are computed anyway). */
   keep?: string[];
+  /**
+   * More forward outputs whose cotangents the backward graph also takes (as gradName(name)), added to what flows
+   * back from `output`: an MoE block's attention graph has two outputs that reach the loss (the residual stream,
+   * and the normed MLP input the engine runs its experts on).
+   */
+  also?: string[];
 }
 
 /** The backward model of `forward` (model bytes) for `request`. */
@@ -29,8 +35,12 @@ export function buildBackward(forward: Uint8Array | ForwardGraph, request: Backw
   const f = forward instanceof Uint8Array ? readForward(forward) : forward;
   const inputNames = new Set(f.inputs.map((v) => v.name!));
   for (const w of request.wrt) if (!inputNames.has(w)) throw new Error(`buildBackward: ${w} is not an input of the graph`);
-  const outputInfo = f.outputs.find((v) => v.name === request.output);
-  if (!outputInfo) throw new Error(`buildBackward: ${request.output} is not an output of the graph`);
+  const differentiated = [request.output, ...(request.also ?? [])];
+  const outputInfos = differentiated.map((name) => {
+    const info = f.outputs.find((v) => v.name === name);
+    if (!info) throw new Error(`buildBackward: ${name} is not an output of the graph`);
+    return info;
+  });
 
   // Active: depends on a chosen input through float values.
   const active = new Set(request.wrt);
@@ -39,9 +49,9 @@ export function buildBackward(forward: Uint8Array | ForwardGraph, request: Backw
     if (NON_DIFFERENTIABLE.has(n.opType!) || !(n.input ?? []).some((x) => active.has(x))) continue;
     for (const y of n.output ?? []) if (isFloat(y)) active.add(y);
   }
-  if (!active.has(request.output)) throw new Error(`buildBackward: ${request.output} does not depend on ${request.wrt.join(', ')}`);
-  // Useful: the output depends on it (so its cotangent is not zero).
-  const useful = new Set([request.output]);
+  for (const name of differentiated) if (!active.has(name)) throw new Error(`buildBackward: ${name} does not depend on ${request.wrt.join(', ')}`);
+  // Useful: an output differentiated depends on it (so its cotangent is not zero).
+  const useful = new Set(differentiated);
   for (const n of [...f.nodes].reverse()) if ((n.output ?? []).some((y) => useful.has(y))) for (const x of n.input ?? []) if (active.has(x)) useful.add(x);
 
   const e = new Emitter();
@@ -51,7 +61,7 @@ export function buildBackward(forward: Uint8Array | ForwardGraph, request: Backw
     return r;
   };
   const context: RuleContext = { e, rank, ints: (name) => f.ints.get(name), unbroadcast: (g, x, gRank) => unbroadcast(e, g, gRank, x, rank(x)) };
-  const pending = new Map<string, string[]>([[request.output, [gradName(request.output)]]]);
+  const pending = new Map<string, string[]>(differentiated.map((name) => [name, [gradName(name)]]));
   const total = (name: string): string | undefined => {
     const parts = pending.get(name);
     if (!parts || parts.length === 0) return undefined;
@@ -89,7 +99,7 @@ export function buildBackward(forward: Uint8Array | ForwardGraph, request: Backw
       return info;
     }),
   ];
-  const inputs = [...f.inputs, { ...outputInfo, name: gradName(request.output) }];
+  const inputs = [...f.inputs, ...outputInfos.map((info) => ({ ...info, name: gradName(info.name!) }))];
   const nodes = prune([...f.nodes, ...e.nodes], outputs.map((o) => o.name!));
   const used = new Set(nodes.flatMap((n) => n.input ?? []));
   const initializers = [...f.initializers, ...e.initializers].filter((t) => used.has(t.name!));

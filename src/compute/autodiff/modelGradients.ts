@@ -2,7 +2,9 @@
 // a forward sweep keeps the residual stream at every block boundary (nothing inside a block), the head's backward
 // runs in vocabulary chunks on the rows that have a target (headObjective.ts), and the blocks run backward in
 // reverse order, each backward graph recomputing its block's forward from the kept boundary (backward.ts). Block
-// weights stream from the checkpoint as in the forward pass: two blocks' weights, whatever the model's size.
+// weights stream from the checkpoint as in the forward pass: two blocks' weights, whatever the model's size. MoE
+// blocks (whose MLP runs outside the block graph) add the MoE runner's backward of the MLP (engine/moeRunner.ts)
+// before their attention graph's backward; weight gradients are refused on them (refuseWeightGradients).
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { InputError, throwIfAborted } from '../../errors';
 import type { BlockEngine } from '../engine/blockEngine';
@@ -64,12 +66,10 @@ export class ModelGradients {
 
   static async open(engine: BlockEngine): Promise<ModelGradients> {
     const { spec, family } = engine;
-    // An MoE block's experts run outside its graph (engine/moeRunner.ts): there is no one graph to differentiate.
-    if (family.mlp) throw new InputError(`gradient methods do not run on Mixture-of-Experts models (${spec.modelType}) in this version: their experts run outside the block graph; use occlusion or ReAGent`);
     const blocks = new Map<string, InferenceSession>();
     try {
       for (const variant of variantsOf(engine)) {
-        blocks.set(variant, await createSession(buildBackward(withWholeAttention(() => family.buildBlock(spec, engine.roles, variant || undefined)), { output: BLOCK_IO.out, wrt: [BLOCK_IO.hidden] }), engine.device, BACKWARD_SESSION));
+        blocks.set(variant, await createSession(buildBackward(withWholeAttention(() => family.buildBlock(spec, engine.roles, variant || undefined)), { output: BLOCK_IO.out, wrt: [BLOCK_IO.hidden], ...moeOutputs(engine) }), engine.device, BACKWARD_SESSION));
       }
       const norm = Object.entries(engine.head.norm).map(([role, v]) => ({ role, name: role, shape: [v.length] }));
       const head = await createSession(buildHeadBackward(family.buildHead(spec, norm)), engine.headDevice);
@@ -129,7 +129,7 @@ export class ModelGradients {
     const { engine } = this;
     let session = this.weightBlocks.get(variant);
     if (!session) {
-      session = createSession(buildBackward(withWholeAttention(() => engine.family.buildBlock(engine.spec, engine.roles, variant || undefined)), { output: BLOCK_IO.out, wrt: [BLOCK_IO.hidden, ...engine.roles.map((r) => r.role)] }), engine.device, BACKWARD_SESSION);
+      session = createSession(buildBackward(withWholeAttention(() => engine.family.buildBlock(engine.spec, engine.roles, variant || undefined)), { output: BLOCK_IO.out, wrt: [BLOCK_IO.hidden, ...engine.roles.map((r) => r.role)], ...moeOutputs(engine) }), engine.device, BACKWARD_SESSION);
       this.weightBlocks.set(variant, session);
     }
     return session;
@@ -138,6 +138,7 @@ export class ModelGradients {
   async inputGradient(request: GradientRequest): Promise<GradientOutput> {
     const { engine } = this;
     const { batch, seq, signal } = request;
+    if (request.onWeightGradient) refuseWeightGradients(engine);
     this.ensureFits(batch, seq, request.onWeightGradient !== undefined);
     const { hidden, heads } = engine.spec;
     const layers = engine.layers;
@@ -193,6 +194,15 @@ export class ModelGradients {
           [gradName(BLOCK_IO.out)]: new Tensor('float32', g.subarray(r * width, (r + rows) * width), [rows, seq, hidden]),
         };
         for (const role of engine.roles) feeds[role.role] = new Tensor('float32', block.values[role.role]!, role.shape);
+        if (engine.moe) {
+          // The MoE half first: the block's output is the attention residual plus the MLP of its normed input, so
+          // the residual's cotangent is g and the MLP input's is the MoE backward of g. The forward is re-run for
+          // that input (and the routing), on this sub-batch only.
+          const tokens = rows * seq;
+          const { mlpParts } = await engine.runBlock(block, states[l]!.subarray(r * width, (r + rows) * width), rows, seq, { moe: { parts: true } });
+          const dInput = await engine.moe.backward(l, mlpParts!.input, g.subarray(r * width, (r + rows) * width), tokens, signal);
+          feeds[gradName(BLOCK_IO.mlpInput)] = new Tensor('float32', dInput, [tokens, hidden]);
+        }
         const out = await session.run(feeds, fetches);
         const dHidden = out[gradName(BLOCK_IO.hidden)]!.data as Float32Array;
         if (next) next.set(dHidden, r * width);
@@ -245,6 +255,22 @@ export class ModelGradients {
 /** The block variant layer `l` runs ('' for families whose blocks all run one graph), as the forward engine picks it. */
 function variantOf(engine: BlockEngine, l: number): string {
   return engine.family.blockVariant?.(engine.spec, l) ?? '';
+}
+
+/**
+ * Refuses weight gradients on MoE models by name: the experts' weights (and the router's) are not roles of the block
+ * graph, and the MoE backward (engine/moeRunner.ts) gives only the input's cotangent.
+ */
+export function refuseWeightGradients(engine: BlockEngine): void {
+  if (engine.moe) throw new InputError(`${engine.path}: weight-gradient metrics (taylor, fisher, head-taylor, the Fisher-weighted delta) do not run on Mixture-of-Experts models (${engine.spec.modelType}) in this version: the expert weights are outside the block graph; use the input-gradient saliency methods (grad, grad-input, ig), or block influence / ablation`);
+}
+
+/**
+ * MoE families: the attention graph's second output, the normed MLP input, also takes a cotangent (what the MoE
+ * backward gives it, engine/moeRunner.ts backward).
+ */
+function moeOutputs(engine: BlockEngine): { also?: string[] } {
+  return engine.moe ? { also: [BLOCK_IO.mlpInput] } : {};
 }
 
 function variantsOf(engine: BlockEngine): string[] {

@@ -4,13 +4,16 @@
 // weight), plus the shared expert on every row (Qwen2-MoE) or a dense MLP for blocks without experts. Experts
 // nobody is routed to are not read. The next expert's weights are read while the current one runs (two sets of
 // buffers per width), so the weights held are the attention block's plus two experts', never a whole MoE block.
-import type { InferenceSession } from 'onnxruntime-node';
+// backward() is the MLP's vector–Jacobian product for the gradient passes (autodiff/modelGradients.ts), streamed
+// the same way.
+import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { throwIfAborted } from '../../errors';
+import { buildBackward, gradName } from '../autodiff/backward';
 import type { TensorInfo } from '../../formats/types';
 import { buildGatedMlp, buildLinear, LINEAR_IO, MLP_IO } from '../families/expertGraphs';
 import type { BlockMlp, MlpTensors } from '../families/types';
 import { createSession, onnxruntime, type ProviderName } from '../session';
-import { route, type Routing } from './routing';
+import { route, routeBackward, type Routing } from './routing';
 import { newScratch, type Scratch, type WeightReader } from './weightReader';
 
 export interface MoeRequest {
@@ -50,6 +53,13 @@ interface Job {
   into: Float32Array;
 }
 
+/** A backward job: as Job, plus each row's routing slot (rows · topK), whose weight's cotangent it gives. */
+interface BackwardJob extends Omit<Job, 'at'> {
+  slots?: number[];
+}
+
+type Sparse = Extract<Resolved, { kind: 'sparse' }>;
+
 type Weights = { tensors: [Float32Array, Float32Array, Float32Array]; scratch: Scratch };
 
 export class MoeRunner {
@@ -58,6 +68,8 @@ export class MoeRunner {
   private readonly routerScratch = newScratch();
   private turn = 0;
   private readonly blocks: readonly Resolved[];
+  /** The gated MLP's backward graph (cotangent of x, and y), built when a gradient first asks for it. */
+  private mlpBackward?: Promise<InferenceSession>;
 
   private constructor(
     private readonly hidden: number,
@@ -65,6 +77,7 @@ export class MoeRunner {
     private readonly reader: WeightReader,
     private readonly mlpSession: InferenceSession,
     private readonly linearSession: InferenceSession,
+    private readonly provider: ProviderName,
   ) {
     this.blocks = resolved.blocks;
   }
@@ -94,7 +107,7 @@ export class MoeRunner {
   static async create(resolved: ResolvedMlps, reader: WeightReader, hidden: number, provider: ProviderName): Promise<MoeRunner> {
     const mlpSession = await createSession(buildGatedMlp(hidden), provider);
     const linearSession = await createSession(buildLinear(hidden), provider);
-    return new MoeRunner(hidden, resolved, reader, mlpSession, linearSession);
+    return new MoeRunner(hidden, resolved, reader, mlpSession, linearSession, provider);
   }
 
   /** Float32 bytes of the widest MLP's weights (an expert, the shared expert or a dense MLP). */
@@ -177,10 +190,14 @@ export class MoeRunner {
     });
   }
 
-  private async routerLogits(block: Extract<Resolved, { kind: 'sparse' }>, x: Float32Array, rows: number, signal?: AbortSignal): Promise<Float32Array> {
+  private async routerLogits(block: Sparse, x: Float32Array, rows: number, signal?: AbortSignal): Promise<Float32Array> {
+    return this.linear(x, rows, await this.readRouter(block, signal), block.experts.length);
+  }
+
+  private async readRouter(block: Sparse, signal?: AbortSignal): Promise<Float32Array> {
     const router = new Float32Array(block.experts.length * this.hidden);
     await this.reader.read([block.router], [router], this.routerScratch, signal);
-    return this.linear(x, rows, router, block.experts.length);
+    return router;
   }
 
   private async linear(x: Float32Array, rows: number, weight: Float32Array, out: number): Promise<Float32Array> {
@@ -194,44 +211,146 @@ export class MoeRunner {
 
   /** Runs the jobs in order, reading job i + 1's weights while job i runs; adds their outputs where they say. */
   private async runJobs(jobs: readonly Job[], x: Float32Array, rows: number, signal?: AbortSignal): Promise<void> {
-    const load = (job: Job): Promise<Weights> => {
-      const weights = this.weights(job.mlp.width);
-      return this.reader.read(job.mlp.tensors, weights.tensors, weights.scratch, signal).then(() => weights);
-    };
     const { Tensor } = onnxruntime();
-    let pending: Promise<Weights> | undefined = jobs.length > 0 ? load(jobs[0]!) : undefined;
+    await this.streamed(jobs.map((j) => j.mlp), signal, async (j, weights) => {
+      const job = jobs[j]!;
+      const n = job.rows?.length ?? rows;
+      const input = job.rows ? gatherRows(x, job.rows, this.hidden) : x;
+      const out = (await this.mlpSession.run({ [MLP_IO.x]: new Tensor('float32', input, [n, this.hidden]), ...this.mlpFeeds(job.mlp, weights) }))[MLP_IO.y]!.data as Float32Array;
+      const scale = job.gate ? await this.sharedGate(job.gate, x, rows, signal) : job.scale;
+      const H = this.hidden;
+      const y = job.into;
+      for (let i = 0; i < n; i++) {
+        const row = job.at ? job.at[i]! : job.rows ? job.rows[i]! : i;
+        const s = scale ? scale[i]! : 1;
+        for (let c = 0; c < H; c++) y[row * H + c] = y[row * H + c]! + s * out[i * H + c]!;
+      }
+    });
+  }
+
+  /**
+   * The cotangent of the MLP's input `x` [rows, hidden] for the cotangent `gy` of its output, routing as run()
+   * routes. The routing choice is piecewise constant (its gradient is zero), so the gradient flows through each
+   * chosen expert (its gated MLP's backward on its rows, the cotangent times the row's routing weight), through the
+   * chosen weights to the router's logits and its matrix (routing.ts routeBackward), and through the shared expert
+   * and its sigmoid gate. Experts stream as in the forward: two experts' weights held, whatever the block's size.
+   */
+  async backward(layer: number, x: Float32Array, gy: Float32Array, rows: number, signal?: AbortSignal): Promise<Float32Array> {
+    const block = this.blocks[layer]!;
+    const H = this.hidden;
+    const dx = new Float32Array(rows * H);
+    if (block.kind === 'dense') {
+      await this.backwardJobs([{ mlp: block.mlp, into: dx }], x, gy, rows, signal);
+      return dx;
+    }
+    const experts = block.experts.length;
+    const router = await this.readRouter(block, signal);
+    const logits = await this.linear(x, rows, router, experts);
+    const routing = route(logits, rows, experts, block.topK, block.normTopK);
+    const { topK } = block;
+    const jobs: BackwardJob[] = block.experts.map((mlp) => ({ mlp, rows: [], scale: [], slots: [], into: dx }));
+    for (let slot = 0; slot < rows * topK; slot++) {
+      const job = jobs[routing.chosen[slot]!]!;
+      job.rows!.push(Math.floor(slot / topK));
+      job.scale!.push(routing.weights[slot]!);
+      job.slots!.push(slot);
+    }
+    const dWeights = new Float32Array(rows * topK);
+    await this.backwardJobs([...jobs.filter((j) => j.rows!.length > 0), ...(block.shared ? [{ mlp: block.shared.mlp, gate: block.shared.gate, into: dx }] : [])], x, gy, rows, signal, dWeights);
+    const dLogits = routeBackward(logits, routing, block.normTopK, dWeights);
+    for (let r = 0; r < rows; r++) {
+      for (let e = 0; e < experts; e++) {
+        const d = dLogits[r * experts + e]!;
+        if (d === 0) continue;
+        for (let c = 0; c < H; c++) dx[r * H + c] = dx[r * H + c]! + d * router[e * H + c]!;
+      }
+    }
+    return dx;
+  }
+
+  /**
+   * Each job's gated-MLP backward on its rows, the output cotangent times the job's scale (a routing weight, or the
+   * shared expert's gate), its input cotangent added into `into`; per routed slot, the cotangent of the slot's
+   * routing weight (gy · the expert's output) into `dWeights`; the shared expert's gate differentiated here.
+   */
+  private async backwardJobs(jobs: readonly BackwardJob[], x: Float32Array, gy: Float32Array, rows: number, signal?: AbortSignal, dWeights?: Float32Array): Promise<void> {
+    const { Tensor } = onnxruntime();
+    const session = await this.backwardSession();
+    const H = this.hidden;
+    await this.streamed(jobs.map((j) => j.mlp), signal, async (j, weights) => {
+      const job = jobs[j]!;
+      const n = job.rows?.length ?? rows;
+      const gate = job.gate ? new Float32Array(H) : undefined;
+      if (job.gate) await this.reader.read([job.gate], [gate!], this.routerScratch, signal);
+      const scale = gate ? Array.from(await this.linear(x, rows, gate, 1), (v) => 1 / (1 + Math.exp(-v))) : job.scale;
+      const cotangent = new Float32Array(n * H);
+      for (let i = 0; i < n; i++) {
+        const row = job.rows ? job.rows[i]! : i;
+        const s = scale ? scale[i]! : 1;
+        for (let c = 0; c < H; c++) cotangent[i * H + c] = s * gy[row * H + c]!;
+      }
+      const out = await session.run({
+        [MLP_IO.x]: new Tensor('float32', job.rows ? gatherRows(x, job.rows, H) : x, [n, H]),
+        [gradName(MLP_IO.y)]: new Tensor('float32', cotangent, [n, H]),
+        ...this.mlpFeeds(job.mlp, weights),
+      }, [gradName(MLP_IO.x), MLP_IO.y]);
+      const gx = out[gradName(MLP_IO.x)]!.data as Float32Array;
+      const y = out[MLP_IO.y]!.data as Float32Array;
+      for (let i = 0; i < n; i++) {
+        const row = job.rows ? job.rows[i]! : i;
+        for (let c = 0; c < H; c++) job.into[row * H + c] = job.into[row * H + c]! + gx[i * H + c]!;
+        if (!job.slots && !gate) continue;
+        let dot = 0;
+        for (let c = 0; c < H; c++) dot += gy[row * H + c]! * y[i * H + c]!;
+        if (job.slots) dWeights![job.slots[i]!] = dot;
+        else {
+          // Shared expert: y = σ(z) · mlp(x), z = gate · x, so ∂/∂z = (gy · mlp(x)) σ (1 − σ).
+          const dz = dot * scale![i]! * (1 - scale![i]!);
+          for (let c = 0; c < H; c++) job.into[row * H + c] = job.into[row * H + c]! + dz * gate![c]!;
+        }
+      }
+    });
+  }
+
+  private backwardSession(): Promise<InferenceSession> {
+    this.mlpBackward ??= createSession(buildBackward(buildGatedMlp(this.hidden), { output: MLP_IO.y, wrt: [MLP_IO.x], keep: [MLP_IO.y] }), this.provider);
+    return this.mlpBackward;
+  }
+
+  /** Calls `use` on each MLP's weights in order, reading MLP i + 1's while MLP i's are used (two buffer sets). */
+  private async streamed(mlps: readonly Mlp[], signal: AbortSignal | undefined, use: (index: number, weights: Weights) => Promise<void>): Promise<void> {
+    const load = (mlp: Mlp): Promise<Weights> => {
+      const weights = this.weights(mlp.width);
+      return this.reader.read(mlp.tensors, weights.tensors, weights.scratch, signal).then(() => weights);
+    };
+    let pending: Promise<Weights> | undefined = mlps.length > 0 ? load(mlps[0]!) : undefined;
     try {
-      for (let j = 0; j < jobs.length; j++) {
+      for (let j = 0; j < mlps.length; j++) {
         throwIfAborted(signal);
-        const job = jobs[j]!;
         const weights = await pending!;
-        pending = j + 1 < jobs.length ? load(jobs[j + 1]!) : undefined;
-        const n = job.rows?.length ?? rows;
-        const input = job.rows ? gatherRows(x, job.rows, this.hidden) : x;
-        const w = job.mlp.width;
-        const out = (await this.mlpSession.run({
-          [MLP_IO.x]: new Tensor('float32', input, [n, this.hidden]),
-          [MLP_IO.gate]: new Tensor('float32', weights.tensors[0], [w, this.hidden]),
-          [MLP_IO.up]: new Tensor('float32', weights.tensors[1], [w, this.hidden]),
-          [MLP_IO.down]: new Tensor('float32', weights.tensors[2], [this.hidden, w]),
-        }))[MLP_IO.y]!.data as Float32Array;
-        let scale = job.scale;
-        if (job.gate) {
-          const gate = new Float32Array(this.hidden);
-          await this.reader.read([job.gate], [gate], this.routerScratch, signal);
-          scale = Array.from(await this.linear(x, rows, gate, 1), (v) => 1 / (1 + Math.exp(-v)));
-        }
-        const H = this.hidden;
-        const y = job.into;
-        for (let i = 0; i < n; i++) {
-          const row = job.at ? job.at[i]! : job.rows ? job.rows[i]! : i;
-          const s = scale ? scale[i]! : 1;
-          for (let c = 0; c < H; c++) y[row * H + c] = y[row * H + c]! + s * out[i * H + c]!;
-        }
+        pending = j + 1 < mlps.length ? load(mlps[j + 1]!) : undefined;
+        await use(j, weights);
       }
     } finally {
       pending?.catch(() => undefined);
     }
+  }
+
+  private mlpFeeds(mlp: Mlp, weights: Weights): Record<string, OrtTensor> {
+    const { Tensor } = onnxruntime();
+    const w = mlp.width;
+    return {
+      [MLP_IO.gate]: new Tensor('float32', weights.tensors[0], [w, this.hidden]),
+      [MLP_IO.up]: new Tensor('float32', weights.tensors[1], [w, this.hidden]),
+      [MLP_IO.down]: new Tensor('float32', weights.tensors[2], [this.hidden, w]),
+    };
+  }
+
+  /** Per row: sigmoid(x·gate), the shared expert's gate. */
+  private async sharedGate(gate: TensorInfo, x: Float32Array, rows: number, signal?: AbortSignal): Promise<number[]> {
+    const weight = new Float32Array(this.hidden);
+    await this.reader.read([gate], [weight], this.routerScratch, signal);
+    return Array.from(await this.linear(x, rows, weight, 1), (v) => 1 / (1 + Math.exp(-v)));
   }
 
   /** The next of the two buffer sets for MLPs of this width (allocated on first use). */
@@ -253,6 +372,7 @@ export class MoeRunner {
   async release(): Promise<void> {
     await this.mlpSession.release();
     await this.linearSession.release();
+    await (await this.mlpBackward?.catch(() => undefined))?.release();
   }
 }
 
