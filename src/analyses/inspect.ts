@@ -23,7 +23,9 @@ export async function* inspect(input: { path: string }, signal?: AbortSignal): A
   const source = header?.tensors ?? [];
   const tensors: InspectTensor[] = new Array(source.length);
   const inferred = new TensorSummary();
-  const byLayer = new Map<number | null, number>();
+  // Parameters per block, indexed by block (at most MAX_BLOCK_INDEX), and those in no block: no Map lookups.
+  const byLayer: number[] = [];
+  let unplaced: number | undefined;
   let parameters = 0;
   let weights = 0;
   for (let i = 0; i < source.length; i++) {
@@ -38,7 +40,8 @@ export async function* inspect(input: { path: string }, signal?: AbortSignal): A
     tensors[i] = tensor;
     weights++;
     parameters += t.count;
-    byLayer.set(layer, (byLayer.get(layer) ?? 0) + t.count);
+    if (layer === null) unplaced = (unplaced ?? 0) + t.count;
+    else byLayer[layer] = (byLayer[layer] ?? 0) + t.count;
     inferred.add(tensor);
   }
   const warnings = [...(header?.warnings ?? [])];
@@ -57,7 +60,7 @@ export async function* inspect(input: { path: string }, signal?: AbortSignal): A
     tensors,
     architecture,
     adapter,
-    layers: layerShares(byLayer, parameters),
+    layers: layerShares(byLayer, unplaced, parameters),
     metadata: header?.metadata ?? {},
     warnings,
   };
@@ -96,9 +99,11 @@ async function localBaseConfig(baseModel: string | null, adapterConfigPath: stri
   return (await pathKind(candidate)) === 'file' ? candidate : undefined;
 }
 
-/** Parameters per block (null: in no block), in block order with the unplaced last. */
-function layerShares(byLayer: Map<number | null, number>, parameters: number): InspectResult['layers'] {
-  return [...byLayer.entries()]
-    .sort(([a], [b]) => (a === null ? 1 : b === null ? -1 : a - b))
-    .map(([index, params]) => ({ index, params, share: parameters > 0 ? params / parameters : 0 }));
+/** Parameters per block (`unplaced`: in no block), in block order with the unplaced last. */
+function layerShares(byLayer: number[], unplaced: number | undefined, parameters: number): InspectResult['layers'] {
+  const shares: InspectResult['layers'] = [];
+  const share = (params: number) => (parameters > 0 ? params / parameters : 0);
+  byLayer.forEach((params, index) => shares.push({ index, params, share: share(params) })); // skips the holes
+  if (unplaced !== undefined) shares.push({ index: null, params: unplaced, share: share(unplaced) });
+  return shares;
 }
