@@ -5,8 +5,8 @@ import { pathKind, readJsonObject } from '../formats/fileio';
 import { summaryFromAdapterConfig } from '../arch/adapter';
 import { MAX_JSON_FILE_BYTES } from '../formats/limits';
 import { openCheckpoint } from '../formats/open';
-import { tensorRole } from '../arch/names';
-import { summaryFromConfig, summaryFromTensors } from '../arch/summary';
+import { dottedName, layerOf, moduleOf } from '../arch/names';
+import { summaryFromConfig, TensorSummary } from '../arch/summary';
 import { throwIfAborted } from '../errors';
 import type { ArchitectureSummary, InspectResult, InspectTensor, Progress } from '../protocol/results';
 import type { CheckpointHeader } from '../formats/types';
@@ -17,20 +17,38 @@ export async function* inspect(input: { path: string }, signal?: AbortSignal): A
   throwIfAborted(signal);
 
   const header = opened.header;
-  // One object per tensor, built whole (no spread of a partial one): on 100 000 tensors the garbage was most of
-  // the time of opening a file (docs/benchmarks.md).
-  const tensors: InspectTensor[] = (header?.tensors ?? []).map((t) => {
-    if (t.graphConstant) return { name: t.name, dtype: t.dtype, shape: t.shape, count: t.count, file: t.file, byteOffset: t.byteOffset, byteLength: t.byteLength, layer: null, module: 'other', graphConstant: true };
-    const role = tensorRole(t.roleName ?? t.name);
-    return { name: t.name, dtype: t.dtype, shape: t.shape, count: t.count, file: t.file, byteOffset: t.byteOffset, byteLength: t.byteLength, layer: role.layer, module: role.module };
-  });
-  const weights = tensors.filter((t) => !t.graphConstant);
+  // One pass over the tensors: each tensor's object built once and whole (no spread of a partial one, no role
+  // object), and from the same loop the parameter total, the per-block sums and the inferred architecture. On
+  // 100 000 tensors the garbage and the repeated passes were most of the time of opening a file (docs/benchmarks.md).
+  const source = header?.tensors ?? [];
+  const tensors: InspectTensor[] = new Array(source.length);
+  const inferred = new TensorSummary();
+  // Parameters per block, indexed by block (at most MAX_BLOCK_INDEX), and those in no block: no Map lookups.
+  const byLayer: number[] = [];
+  let unplaced: number | undefined;
+  let parameters = 0;
+  let weights = 0;
+  for (let i = 0; i < source.length; i++) {
+    const t = source[i]!;
+    if (t.graphConstant) {
+      tensors[i] = { name: t.name, dtype: t.dtype, shape: t.shape, count: t.count, file: t.file, byteOffset: t.byteOffset, byteLength: t.byteLength, layer: null, module: 'other', graphConstant: true };
+      continue;
+    }
+    const dotted = dottedName(t.roleName ?? t.name);
+    const layer = layerOf(dotted);
+    const tensor: InspectTensor = { name: t.name, dtype: t.dtype, shape: t.shape, count: t.count, file: t.file, byteOffset: t.byteOffset, byteLength: t.byteLength, layer, module: moduleOf(dotted) };
+    tensors[i] = tensor;
+    weights++;
+    parameters += t.count;
+    if (layer === null) unplaced = (unplaced ?? 0) + t.count;
+    else byLayer[layer] = (byLayer[layer] ?? 0) + t.count;
+    inferred.add(tensor);
+  }
   const warnings = [...(header?.warnings ?? [])];
   const adapter = opened.adapterConfigPath ? summaryFromAdapterConfig(await readJsonObject(opened.adapterConfigPath, MAX_JSON_FILE_BYTES), opened.adapterConfigPath, tensors) : null;
   // An adapter's architecture is its base model's, when the base is a directory on this machine.
   const configPath = opened.configPath ?? (adapter ? await localBaseConfig(adapter.baseModel, opened.adapterConfigPath!) : undefined);
-  const architecture = await architectureOf(configPath, header?.architecture, weights, warnings, adapter !== null);
-  const parameters = weights.reduce((sum, t) => sum + t.count, 0);
+  const architecture = await architectureOf(configPath, header?.architecture, inferred.result(), weights, warnings, adapter !== null);
   const files = header?.files ?? [];
   if (!header) warnings.push(`no weights next to ${opened.configPath ?? opened.adapterConfigPath}: showing the configuration only`);
   return {
@@ -42,7 +60,7 @@ export async function* inspect(input: { path: string }, signal?: AbortSignal): A
     tensors,
     architecture,
     adapter,
-    layers: layerShares(weights, parameters),
+    layers: layerShares(byLayer, unplaced, parameters),
     metadata: header?.metadata ?? {},
     warnings,
   };
@@ -51,11 +69,11 @@ export async function* inspect(input: { path: string }, signal?: AbortSignal): A
 async function architectureOf(
   configPath: string | undefined,
   declared: CheckpointHeader['architecture'],
-  tensors: InspectTensor[],
+  inferred: ArchitectureSummary,
+  weights: number,
   warnings: string[],
   isAdapter: boolean,
 ): Promise<ArchitectureSummary> {
-  const inferred = summaryFromTensors(tensors);
   if (!configPath && declared) {
     // The file's own metadata (GGUF): take its numbers, fill gaps from the tensors.
     const merged = { ...inferred, source: 'metadata' as const };
@@ -63,11 +81,11 @@ async function architectureOf(
     return merged;
   }
   if (!configPath) {
-    if (tensors.length > 0 && !isAdapter) warnings.push('no config.json next to the checkpoint: the architecture is inferred from tensor names and shapes');
+    if (weights > 0 && !isAdapter) warnings.push('no config.json next to the checkpoint: the architecture is inferred from tensor names and shapes');
     return inferred;
   }
   const summary = summaryFromConfig(await readJsonObject(configPath, MAX_JSON_FILE_BYTES), configPath);
-  if (tensors.length > 0 && !isAdapter && summary.layers !== null && inferred.layers !== null && summary.layers !== inferred.layers) {
+  if (weights > 0 && !isAdapter && summary.layers !== null && inferred.layers !== null && summary.layers !== inferred.layers) {
     warnings.push(`config.json says ${summary.layers} layers but the tensors name ${inferred.layers} blocks`);
   }
   return summary;
@@ -81,10 +99,11 @@ async function localBaseConfig(baseModel: string | null, adapterConfigPath: stri
   return (await pathKind(candidate)) === 'file' ? candidate : undefined;
 }
 
-function layerShares(tensors: InspectTensor[], parameters: number): InspectResult['layers'] {
-  const byLayer = new Map<number | null, number>();
-  for (const t of tensors) byLayer.set(t.layer, (byLayer.get(t.layer) ?? 0) + t.count);
-  return [...byLayer.entries()]
-    .sort(([a], [b]) => (a === null ? 1 : b === null ? -1 : a - b))
-    .map(([index, params]) => ({ index, params, share: parameters > 0 ? params / parameters : 0 }));
+/** Parameters per block (`unplaced`: in no block), in block order with the unplaced last. */
+function layerShares(byLayer: number[], unplaced: number | undefined, parameters: number): InspectResult['layers'] {
+  const shares: InspectResult['layers'] = [];
+  const share = (params: number) => (parameters > 0 ? params / parameters : 0);
+  byLayer.forEach((params, index) => shares.push({ index, params, share: share(params) })); // skips the holes
+  if (unplaced !== undefined) shares.push({ index: null, params: unplaced, share: share(unplaced) });
+  return shares;
 }

@@ -9,7 +9,8 @@ export interface TensorRole {
   module: ModuleKind;
 }
 
-const BLOCK_PATTERN = /(?:^|[./])(?:layers|layer|h|blocks|block|blk|decoder_layers|encoder_layers)[._](\d+)(?:[./]|$)/;
+/** Global so that `test` leaves the match's end in lastIndex: layerOf reads the digits back from there, no match array. */
+const BLOCK_PATTERN = /(?:^|[./])(?:layers|layer|h|blocks|block|blk|decoder_layers|encoder_layers)[._](\d+)(?:[./]|$)/g;
 
 const MODULE_RULES: ReadonlyArray<[RegExp, ModuleKind]> = [
   [/(?:^|\.)experts?\.\d+\.|ffn_(?:gate|up|down)_(?:exps|shexp)|\.experts\.(?:gate_up_proj|down_proj)|\.shared_experts?\./, 'expert'],
@@ -28,9 +29,13 @@ const MODULE_RULES: ReadonlyArray<[RegExp, ModuleKind]> = [
 ];
 
 export function tensorRole(name: string): TensorRole {
-  // ONNX exporters name nodes by module path with slashes: read them as dotted names.
-  const dotted = name.includes('/') ? name.replace(/\//g, '.').replace(/^\.+/, '') : name;
+  const dotted = dottedName(name);
   return { layer: layerOf(dotted), module: moduleOf(dotted) };
+}
+
+/** The name layerOf and moduleOf read: ONNX exporters name nodes by module path with slashes, read as dots. */
+export function dottedName(name: string): string {
+  return name.includes('/') ? name.replace(/\//g, '.').replace(/^\.+/, '') : name;
 }
 
 export function moduleOf(name: string): ModuleKind {
@@ -46,12 +51,26 @@ export const MAX_BLOCK_INDEX = 100_000;
 
 /** The block index: from a known block container, else from the only numeric path segment if there is one. */
 export function layerOf(name: string): number | null {
-  let digits = BLOCK_PATTERN.exec(name)?.[1];
-  if (digits === undefined) {
-    const numeric = name.split(/[./]/).filter((segment) => /^\d+$/.test(segment));
-    if (numeric.length !== 1) return null;
-    digits = numeric[0]!;
+  // Called once per tensor (100 000 in a large MoE checkpoint): exec's match array and digit string per call were
+  // garbage, so the match's end is taken from lastIndex and the digits, which end at it or one before, read back.
+  BLOCK_PATTERN.lastIndex = 0;
+  if (BLOCK_PATTERN.test(name)) {
+    let end = BLOCK_PATTERN.lastIndex;
+    const last = name.charCodeAt(end - 1);
+    if (last < 0x30 || last > 0x39) end--; // the match ended with its '.' or '/'
+    let start = end;
+    while (start > 0 && isDigit(name.charCodeAt(start - 1))) start--;
+    // Exact until past 2^53, and never decreasing: above MAX_BLOCK_INDEX here exactly when Number(digits) is.
+    let index = 0;
+    for (let k = start; k < end; k++) index = index * 10 + (name.charCodeAt(k) - 0x30);
+    return index <= MAX_BLOCK_INDEX ? index : null;
   }
-  const index = Number(digits);
+  const numeric = name.split(/[./]/).filter((segment) => /^\d+$/.test(segment));
+  if (numeric.length !== 1) return null;
+  const index = Number(numeric[0]);
   return index <= MAX_BLOCK_INDEX ? index : null;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
 }

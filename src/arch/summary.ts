@@ -60,62 +60,108 @@ export function summaryFromConfig(raw: Config, configPath: string): Architecture
   };
 }
 
-const EXPERT_INDEX = /experts?\.(\d+)\./;
+/**
+ * The architecture inferred from tensor names and shapes, gathered in one pass: `add` each weight in order, then
+ * `result`. inspect feeds it from the loop that builds its tensors, so 100 000 tensors are walked once, not once
+ * per question (layers, embedding, MLP, experts, family markers: docs/benchmarks.md).
+ */
+export class TensorSummary {
+  private maxLayer = -1;
+  private embed: InspectTensor | undefined;
+  private up: InspectTensor | undefined;
+  /** Expert indices: a number when the digits are canonical, else the digit string ("01"), as the regex read them. */
+  private readonly experts = new Set<number | string>();
+  private mixtral = false;
+  private cAttn = false;
+  private wte = false;
+  private bert = false;
+  private gguf = false;
+  private qProj = false;
+  private gateProj = false;
 
-export function summaryFromTensors(tensors: readonly InspectTensor[]): ArchitectureSummary {
-  const layers = tensors.reduce((max, t) => (t.layer !== null && t.layer > max ? t.layer : max), -1) + 1;
-  const embed = tensors.find((t) => t.module === 'embed' && t.shape.length === 2 && /(embed_tokens|wte|word_embeddings|tok_embeddings|token_embd)/.test(t.name));
-  const up = tensors.find((t) => (t.module === 'mlp.up' || t.module === 'mlp.gate') && t.shape.length === 2);
-  const experts = new Set<string>();
-  for (const t of tensors) {
-    if (t.module !== 'expert') continue;
-    const index = EXPERT_INDEX.exec(t.name)?.[1];
-    if (index !== undefined) experts.add(index);
+  add(t: InspectTensor): void {
+    if (t.layer !== null && t.layer > this.maxLayer) this.maxLayer = t.layer;
+    const module = t.module;
+    if (module === 'expert') this.addExpert(t.name);
+    else if (this.embed === undefined && module === 'embed' && t.shape.length === 2 && EMBED_NAME.test(t.name)) this.embed = t;
+    else if (this.up === undefined && (module === 'mlp.up' || module === 'mlp.gate') && t.shape.length === 2) this.up = t;
+    if (!this.mixtral) this.familyMarkers(t.name);
   }
-  let hidden: number | null = null;
-  let vocab: number | null = null;
-  if (embed) {
-    // HF stores [vocab, hidden]; GGUF lists dims fastest-first, i.e. [hidden, vocab]. The vocabulary is the larger.
-    const [a, b] = embed.shape as [number, number];
-    vocab = Math.max(a, b);
-    hidden = Math.min(a, b);
+
+  result(): ArchitectureSummary {
+    let hidden: number | null = null;
+    let vocab: number | null = null;
+    if (this.embed) {
+      // HF stores [vocab, hidden]; GGUF lists dims fastest-first, i.e. [hidden, vocab]. The vocabulary is the larger.
+      const [a, b] = this.embed.shape as [number, number];
+      vocab = Math.max(a, b);
+      hidden = Math.min(a, b);
+    }
+    let intermediate: number | null = null;
+    const up = this.up;
+    if (up && hidden !== null) {
+      const other = up.shape.find((d) => d !== hidden);
+      intermediate = other ?? up.shape[0] ?? null;
+      if (up.name.includes('c_fc') || up.name.includes('gate_up_proj')) intermediate = null; // fused or transposed layouts: ambiguous
+    }
+    const layers = this.maxLayer + 1;
+    return {
+      family: this.family(),
+      layers: layers > 0 ? layers : null,
+      hidden,
+      heads: null,
+      kvHeads: null,
+      intermediate,
+      vocab,
+      experts: this.experts.size > 0 ? this.experts.size : null,
+      source: 'tensors',
+      configPath: null,
+    };
   }
-  let intermediate: number | null = null;
-  if (up && hidden !== null) {
-    const other = up.shape.find((d) => d !== hidden);
-    intermediate = other ?? up.shape[0] ?? null;
-    if (up.name.includes('c_fc') || up.name.includes('gate_up_proj')) intermediate = null; // fused or transposed layouts: ambiguous
+
+  /** The first `experts?.<digits>.` in the name (what /experts?\.(\d+)\./ finds), read without a match object. */
+  private addExpert(name: string): void {
+    for (let at = name.indexOf('expert'); at !== -1; at = name.indexOf('expert', at + 1)) {
+      let i = at + 6;
+      if (name.charCodeAt(i) === 0x73 /* s */) i++;
+      if (name.charCodeAt(i) !== 0x2e /* . */) continue;
+      const start = ++i;
+      let value = 0;
+      for (let c = name.charCodeAt(i); c >= 0x30 && c <= 0x39; c = name.charCodeAt(++i)) value = value * 10 + (c - 0x30);
+      const digits = i - start;
+      if (digits === 0 || name.charCodeAt(i) !== 0x2e) continue;
+      this.experts.add((digits === 1 || name.charCodeAt(start) !== 0x30) && digits <= 15 ? value : name.slice(start, i));
+      return;
+    }
   }
-  return {
-    family: guessFamily(tensors),
-    layers: layers > 0 ? layers : null,
-    hidden,
-    heads: null,
-    kvHeads: null,
-    intermediate,
-    vocab,
-    experts: experts.size > 0 ? experts.size : null,
-    source: 'tensors',
-    configPath: null,
-  };
+
+  // Literal name parts are matched with includes, all markers in the one pass over the names (a 100 000-tensor MoE
+  // checkpoint has no marker at all, and was scanned once per marker), then decided in the order of precedence.
+  // One regex test first: it matches wherever any marker could (4x faster than the includes on names with none).
+  private familyMarkers(n: string): void {
+    if (!ANY_FAMILY_MARKER.test(n)) return;
+    if (n.includes('block_sparse_moe.')) {
+      this.mixtral = true; // first in precedence: no other marker matters
+      return;
+    }
+    if (!this.cAttn && n.includes('.c_attn.')) this.cAttn = true;
+    if (!this.wte && (n.startsWith('wte.') || n.includes('.wte.'))) this.wte = true;
+    if (!this.bert && n.includes('attention.self.query')) this.bert = true;
+    if (!this.gguf && n.startsWith('blk.') && /^blk\.\d+\./.test(n)) this.gguf = true;
+    if (!this.qProj && n.includes('.q_proj.')) this.qProj = true;
+    if (!this.gateProj && n.includes('.gate_proj.')) this.gateProj = true;
+  }
+
+  private family(): string | null {
+    if (this.mixtral) return 'mixtral';
+    if (this.cAttn && this.wte) return 'gpt2';
+    if (this.bert) return 'bert';
+    if (this.gguf) return 'gguf';
+    if (this.qProj && this.gateProj) return 'llama';
+    return null;
+  }
 }
 
-// Literal name parts are matched with includes, all markers in one pass over the names (a 100 000-tensor MoE
-// checkpoint has no marker at all, and was scanned once per marker), then decided in the order of precedence.
-function guessFamily(tensors: readonly InspectTensor[]): string | null {
-  let cAttn = false, wte = false, bert = false, gguf = false, qProj = false, gateProj = false;
-  for (const { name: n } of tensors) {
-    if (n.includes('block_sparse_moe.')) return 'mixtral'; // first in precedence: decided at once
-    if (!cAttn && n.includes('.c_attn.')) cAttn = true;
-    if (!wte && (n.startsWith('wte.') || n.includes('.wte.'))) wte = true;
-    if (!bert && n.includes('attention.self.query')) bert = true;
-    if (!gguf && n.startsWith('blk.') && /^blk\.\d+\./.test(n)) gguf = true;
-    if (!qProj && n.includes('.q_proj.')) qProj = true;
-    if (!gateProj && n.includes('.gate_proj.')) gateProj = true;
-  }
-  if (cAttn && wte) return 'gpt2';
-  if (bert) return 'bert';
-  if (gguf) return 'gguf';
-  if (qProj && gateProj) return 'llama';
-  return null;
-}
+/** Every part familyMarkers looks for (a superset: `wte.` anywhere, `blk.` without the digits). */
+const ANY_FAMILY_MARKER = /block_sparse_moe\.|\.c_attn\.|wte\.|attention\.self\.query|^blk\.|\.q_proj\.|\.gate_proj\./;
+const EMBED_NAME = /(embed_tokens|wte|word_embeddings|tok_embeddings|token_embd)/;

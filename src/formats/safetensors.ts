@@ -1,6 +1,7 @@
 // safetensors: 8-byte little-endian header length N, N bytes of JSON, then the data region. Only the header is
 // read. Every entry is validated against the file: dtype known, shape sane, byte range inside the data region and
 // consistent with dtype x shape, no two tensors overlapping.
+import { isAscii } from 'node:buffer';
 import { InputError } from '../errors';
 import { scanSafetensorsHeader, type ScannedHeader } from './safetensorsScan';
 import { openForReading, readExactly, isPlainObject } from './fileio';
@@ -32,7 +33,8 @@ export async function readSafetensorsHeader(path: string, scan = true): Promise<
     }
     const bytes = await readExactly(handle, 8, n, path);
     checkObjectCount(bytes, path);
-    const json = bytes.toString('utf8');
+    // An all-ASCII header (the usual one) decodes as latin1 to the same string, four times faster than utf8's decoder.
+    const json = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
     // The usual header (no escapes, integers, the three known fields) is read straight into a table of columns:
     // no object per entry, a third of JSON.parse's time on 100 000 tensors. Anything else goes through JSON.parse,
     // whose errors and key semantics the scan is tested against (safetensorsScan.test.ts).

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tensorRole } from '../../src/arch/names';
-import { summaryFromConfig } from '../../src/arch/summary';
+import { layerOf, tensorRole } from '../../src/arch/names';
+import { summaryFromConfig, TensorSummary } from '../../src/arch/summary';
+import type { InspectTensor } from '../../src/protocol/results';
 
 const roles: [string, number | null, string][] = [
   ['model.embed_tokens.weight', null, 'embed'],
@@ -82,4 +83,33 @@ test('config.json summaries: llama with GQA, gpt2 defaults, nested text_config, 
   assert.deepEqual([glm.heads, glm.kvHeads], [32, 2]);
   const uneven = summaryFromConfig({ model_type: 'llama', hidden_size: 4096, num_attention_heads: 32, num_key_value_heads: 5 }, '/c.json');
   assert.deepEqual([uneven.heads, uneven.kvHeads], [32, 5]);
+});
+
+test('block indices: where the digits end, leading zeros, the cap, the first container, a lone numeric segment', () => {
+  // Expected values are those of the regex exec that layerOf replaced (match array and Number of the digits).
+  const cases: [string, number | null][] = [
+    ['model.layers.7', 7], ['h.000012.attn.c_attn.weight', 12], ['blk.3.ffn_up.weight', 3], ['layers_4/mlp', 4],
+    ['model.layers.100000.x', 100000], ['model.layers.100001.x', null], ['layers.99999999999999999999.w', null],
+    ['layers.0000000000000000000000042.w', 42], ['decoder_layers.5.fc1.weight', 5], ['x.layers.2.layers.3.w', 2],
+    ['a.3.b', 3], ['a.3.b.4', null], ['model.norm.weight', null],
+  ];
+  for (const [name, layer] of cases) assert.equal(layerOf(name), layer, name);
+  assert.equal(layerOf('model.layers.9.w'), 9, 'the same name twice in a row reads the same (no state left between calls)');
+  assert.equal(layerOf('model.layers.9.w'), 9);
+});
+
+test('the inferred summary counts experts by their index as written and reads family markers in one pass', () => {
+  const summary = (names: string[]) => {
+    const s = new TensorSummary();
+    for (const name of names) s.add({ name, dtype: 'F32', shape: [2, 2], count: 4, file: 'f', byteOffset: 0, byteLength: 16, ...tensorRole(name) } satisfies InspectTensor);
+    return s.result();
+  };
+  // "01" and "1" are two indices, as the digit strings differ; the first experts?.N. in a name counts.
+  const moe = summary(['model.layers.0.mlp.experts.1.w1.weight', 'model.layers.0.mlp.experts.01.w1.weight', 'model.layers.0.mlp.experts.0.w1.weight', 'model.layers.1.expert.1.w2.weight', 'model.layers.1.shared_experts.x.expert.2.w.weight']);
+  assert.deepEqual([moe.experts, moe.layers, moe.family], [4, 2, null]);
+  assert.equal(summary(['model.layers.0.self_attn.q_proj.weight', 'model.layers.0.mlp.gate_proj.weight']).family, 'llama');
+  assert.equal(summary(['model.layers.0.self_attn.q_proj.weight', 'model.layers.0.block_sparse_moe.gate.weight', 'h.0.attn.c_attn.weight', 'wte.weight']).family, 'mixtral');
+  assert.equal(summary(['h.0.attn.c_attn.weight', 'wte.weight']).family, 'gpt2');
+  assert.equal(summary(['blk.0.attn_q.weight']).family, 'gguf');
+  assert.equal(summary(['blk.x.attn_q.weight']).family, null);
 });

@@ -26,6 +26,16 @@ test('reads names, dtypes, shapes and absolute byte ranges', async () => {
   assert.deepEqual(header.warnings, []);
 });
 
+test('names and metadata outside ASCII read as written (the header is decoded as UTF-8, ASCII ones as latin1)', async () => {
+  const names = ['modèle.couche.0.poids', '层.1.权重', 'emoji.😀.weight', 'plain.ascii'];
+  const file = writeTemp(dir, 'utf8.safetensors', encodeSafetensors(names.map((name) => ({ name, dtype: 'U8', shape: [1], data: Buffer.alloc(1) })), { note: 'größe' }));
+  for (const scan of [true, false]) {
+    const header = await readSafetensorsHeader(file, scan);
+    assert.deepEqual(header.tensors.map((t) => t.name).sort(), [...names].sort());
+    assert.deepEqual(header.metadata, { note: 'größe' });
+  }
+});
+
 test('accepts every dtype of the spec with its element size', async () => {
   for (const [dtype, bits] of Object.entries(SAFETENSORS_DTYPE_BITS)) {
     const file = writeTemp(dir, `dtype-${dtype}.safetensors`, encodeSafetensors([{ name: 'x', dtype, shape: [4, 2], data: Buffer.alloc(Math.ceil((8 * bits) / 8)) }]));

@@ -57,7 +57,14 @@ test('headers outside the plain form are left to JSON.parse', () => {
     `{"a":${entry}} x`, // text after the object
     `{"__metadata__":{"format":1},"a":${entry}}`, // metadata that is not a string
     '{"a":{"dtype":"F32","shape":[12345678901234567],"data_offsets":[0,4]}}', // beyond 15 digits
-  ]) assert.equal(scanSafetensorsHeader(text), undefined, text);
+    `{"a\x01b":${entry}}`, // a control character in a name
+    `{"a\tb":${entry}}`, // a tab in a name (legal only between tokens)
+    '{"a":{"dtype":"F3\x1f","shape":[1],"data_offsets":[0,4]}}', // … in a dtype
+    `{"__metadata__":{"k":"v\nw"},"a":${entry}}`, // … in a metadata value
+    `{"a":\x0b${entry}}`, // a vertical tab between tokens (not JSON whitespace)
+  ]) assert.equal(scanSafetensorsHeader(text), undefined, JSON.stringify(text));
+  // Tabs and line breaks between tokens are JSON whitespace: still plain.
+  assert.deepEqual(scanSafetensorsHeader(`{\r\n\t"a" :\t${entry}\n}\n`)?.names, ['a']);
 });
 
 test('on mutants, the scan and JSON.parse give the same header or the same error', async () => {
