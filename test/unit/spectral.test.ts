@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { matrixDims, stats } from '../../src/analyses/stats';
-import { STABLE_RANK_TOLERANCE, stableRank } from '../../src/compute/spectral';
-import { GramKernel } from '../../src/compute/gramKernel';
+import { gramProduct, STABLE_RANK_TOLERANCE, stableRank } from '../../src/compute/spectral';
+import { GRAM_BLOCK_ROWS, GramKernel } from '../../src/compute/gramKernel';
 import { SpectralKernel } from '../../src/compute/spectralKernel';
 import { gguf, GT, tensorInfo } from '../fixtures/gguf/ggufBytes';
 import { encodeSafetensors } from '../fixtures/safetensorsWriter';
@@ -65,6 +65,31 @@ test('close top singular values (0.1 % apart): the estimate is within its bound 
   const path = writeTemp(tempDir(), 'close.safetensors', encodeSafetensors([{ name: 'model.layers.0.mlp.down_proj.weight', dtype: 'F32', shape: [g.rows, g.cols], data: bytes(g) }]));
   const t = (await drain(stats({ path }))).tensors[0]!;
   withinBound(t.stableRank!, t.stableRankBound!, g.stableRank, 'stats');
+});
+
+test('WebAssembly product: rows in blocks give the same bits as one row at a time, and the float64 loop within float32 rounding', () => {
+  // 8k + 5 rows: whole blocks and a tail of single rows; a zero row and a huge one (the blocks must not skip or reorder them).
+  const rows = 4 * GRAM_BLOCK_ROWS + 5;
+  const cols = 36;
+  const values = new Float32Array(rows * cols);
+  let state = 7;
+  for (let i = 0; i < values.length; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    values[i] = state / 4294967296 - 0.5;
+  }
+  values.fill(0, 3 * cols, 4 * cols);
+  for (let c = 0; c < cols; c++) values[(rows - 2) * cols + c]! *= 1e6;
+  const q = Float64Array.from({ length: cols }, (_, i) => Math.cos(i) / Math.sqrt(cols));
+  const product = (block: number) => {
+    const kernel = new GramKernel(block);
+    kernel.matrix(rows * cols, cols).set(values);
+    return Float32Array.from(kernel.product(q, rows, cols));
+  };
+  const one = product(1);
+  const reference = gramProduct(values, rows, cols, Float64Array.from(new Float32Array(q)));
+  for (const block of [GRAM_BLOCK_ROWS, 3, 4]) assert.deepEqual(product(block), one, `block of ${block} rows`);
+  const scale = Math.max(...reference.map(Math.abs));
+  for (let c = 0; c < cols; c++) assert.ok(Math.abs(one[c]! - reference[c]!) <= 1e-5 * scale, `z[${c}] ${one[c]} vs ${reference[c]}`);
 });
 
 test('--no-stable-rank: moments only, stable rank and its bound null', async () => {
