@@ -6,6 +6,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { InputError, throwIfAborted } from '../errors';
 import type { TensorInfo } from '../formats/types';
+import type { GramElement, GramMatrix } from './gramKernel';
 import { mergeMoments, emptyMoments, type MomentState } from './moments';
 import { READ_BYTES, SimdMoments } from './simdMoments';
 import { tensorChunks, type FileHandles } from './tensorStream';
@@ -56,10 +57,11 @@ async function fill(handle: FileHandle, into: Buffer, length: number, position: 
 }
 
 /**
- * The moments of the tensor; `keep`, when given (tensor.count floats), receives every value (for stable rank).
+ * The moments of the tensor; `keep`, when given (tensor.count values), receives every value (for stable rank): as
+ * float32, or for a BF16 tensor read as it lies (keptElement) its bit patterns when `keep` is a Uint16Array.
  * The shift of each chunk is the mean so far (see simdMoments.ts).
  */
-export async function simdTensorMoments(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, signal?: AbortSignal, keep?: Float32Array): Promise<MomentState> {
+export async function simdTensorMoments(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, signal?: AbortSignal, keep?: GramMatrix): Promise<MomentState> {
   let state = emptyMoments();
   for await (const chunk of kernelChunks(tensor, handles, kernel, signal)) {
     state = mergeMoments(state, kernel.moments(chunk.kind, chunk.offset, chunk.count, state.n > 0 ? state.mean : undefined));
@@ -75,8 +77,13 @@ export async function simdTensorOutliers(tensor: TensorInfo, handles: FileHandle
   return over;
 }
 
-function copyOut(kernel: SimdMoments, chunk: Chunk, keep: Float32Array): void {
+function copyOut(kernel: SimdMoments, chunk: Chunk, keep: GramMatrix): void {
   const buffer = kernel.memory.buffer;
+  if (keep instanceof Uint16Array) {
+    if (chunk.kind !== 'BF16') throw new Error(`a ${chunk.kind} chunk cannot be kept as BF16`);
+    keep.set(new Uint16Array(buffer, chunk.offset, chunk.count), chunk.start);
+    return;
+  }
   if (chunk.kind === 'F32') {
     keep.set(new Float32Array(buffer, chunk.offset, chunk.count), chunk.start);
     return;
@@ -84,4 +91,9 @@ function copyOut(kernel: SimdMoments, chunk: Chunk, keep: Float32Array): void {
   const halves = new Uint16Array(buffer, chunk.offset, chunk.count);
   const wide = new Uint32Array(keep.buffer, keep.byteOffset + chunk.start * 4, chunk.count);
   for (let i = 0; i < chunk.count; i++) wide[i] = halves[i]! << 16;
+}
+
+/** The element a tensor's matrix can be kept as: BF16 when its chunks are its BF16 bytes as they lie. */
+export function keptElement(tensor: TensorInfo): GramElement {
+  return tensor.dtype === 'BF16' && tensor.encoding === undefined ? 'BF16' : 'F32';
 }

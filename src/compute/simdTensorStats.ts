@@ -4,7 +4,7 @@
 import type { TensorStats } from '../protocol/results';
 import type { TensorInfo } from '../formats/types';
 import { finishMoments, type TensorMoments } from './moments';
-import { simdTensorMoments, simdTensorOutliers } from './momentsPass';
+import { keptElement, simdTensorMoments, simdTensorOutliers } from './momentsPass';
 import type { SimdKernels } from './statsKernels';
 import type { FileHandles } from './tensorStream';
 
@@ -14,12 +14,12 @@ export const OUTLIER_SIGMAS = 6;
 export type NumericStats = Omit<TensorStats, 'name' | 'dtype' | 'shape' | 'count' | 'layer' | 'module'>;
 
 /**
- * One pass for the moments (the matrix gathered as float32 when stable rank needs it), a second over the file for
- * the outliers (page cache, SIMD: cheaper than a JavaScript loop over the gathered matrix), only when an element
- * can be 6σ out.
+ * One pass for the moments (the matrix gathered when stable rank needs it: a BF16 tensor's bits as they lie, half
+ * the bytes for each Lanczos pass to read, else float32), a second over the file for the outliers (page cache,
+ * SIMD: cheaper than a JavaScript loop over the gathered matrix), only when an element can be 6σ out.
  */
 export async function simdTensorStats(tensor: TensorInfo, matrix: { rows: number; cols: number } | null, kernels: SimdKernels, handles: FileHandles, signal?: AbortSignal): Promise<NumericStats> {
-  const keep = matrix ? kernels.matrixBuffer(tensor.count, matrix.cols) : undefined;
+  const keep = matrix ? kernels.matrixBuffer(tensor.count, matrix.cols, keptElement(tensor)) : undefined;
   const moments = finishMoments(await simdTensorMoments(tensor, handles, kernels.simd, signal, keep));
   const spectral = matrix && keep ? await kernels.stableRank(keep, matrix.rows, matrix.cols, moments.l2 * moments.l2, signal) : null;
   let outliers = 0;

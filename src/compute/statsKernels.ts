@@ -11,7 +11,7 @@ import { chunkMoments, type MomentState } from './moments';
 import { MomentsKernel, momentsModel } from './momentsKernel';
 import { chooseProvider, parseProviders, providersWorthProbing, type ProviderName } from './session';
 import { stableRank, type SpectralEstimate } from './spectral';
-import { GramKernel } from './gramKernel';
+import { GramKernel, widenBf16, type GramElement, type GramMatrix } from './gramKernel';
 import { SimdMoments } from './simdMoments';
 import { SpectralKernel } from './spectralKernel';
 
@@ -27,10 +27,14 @@ export interface StatsKernels {
    * exactly what these kernels would (SIMD moments, and the WebAssembly product for the matrix).
    */
   inThreads(matrix: { cols: number } | null): boolean;
-  /** Where to gather a matrix for stableRank() (in the WebAssembly product's memory when that runs it). */
-  matrixBuffer(count: number, cols: number): Float32Array;
+  /**
+   * Where to gather a matrix for stableRank() (in the WebAssembly product's memory when that runs it). `element`
+   * BF16 asks to keep a BF16 tensor's bit patterns (half the bytes per Lanczos pass); a kernel that cannot take
+   * them gives a float32 buffer, which the caller then fills with the widened values.
+   */
+  matrixBuffer(count: number, cols: number, element?: GramElement): GramMatrix;
   moments(values: Float32Array, count: number): Promise<MomentState> | MomentState;
-  stableRank(values: Float32Array, rows: number, cols: number, frobeniusSquared: number, signal?: AbortSignal): Promise<SpectralEstimate | null> | SpectralEstimate | null;
+  stableRank(values: GramMatrix, rows: number, cols: number, frobeniusSquared: number, signal?: AbortSignal): Promise<SpectralEstimate | null> | SpectralEstimate | null;
   close(): Promise<void>;
 }
 
@@ -41,7 +45,7 @@ export async function statsKernels(providers?: readonly string[]): Promise<Stats
   const mode = process.env.IMPORTANCE_LENS_KERNEL;
   const order = parseProviders(providers ?? process.env.IMPORTANCE_LENS_PROVIDERS);
   const { worth, skipped } = providersWorthProbing(order);
-  if (mode === 'js') return { device: 'cpu', skipped, inThreads: () => false, matrixBuffer: (count) => new Float32Array(count), moments: chunkMoments, stableRank: (values, rows, cols, frobeniusSquared) => stableRank(values, rows, cols, frobeniusSquared), close: async () => undefined };
+  if (mode === 'js') return { device: 'cpu', skipped, inThreads: () => false, matrixBuffer: (count) => new Float32Array(count), moments: chunkMoments, stableRank: (values, rows, cols, frobeniusSquared) => stableRank(widenBf16(values), rows, cols, frobeniusSquared), close: async () => undefined };
   const choice = await chooseProvider(worth, momentsModel());
   const device = choice.provider;
   // On the CPU the one-pass WebAssembly product beats the graph's two passes (2x on a 4096² matrix, more on a
@@ -55,11 +59,11 @@ export async function statsKernels(providers?: readonly string[]): Promise<Stats
     skipped: [...skipped, ...choice.skipped],
     ...(mode === 'onnx' ? {} : { simd: new SimdMoments() }),
     inThreads: (matrix) => mode !== 'onnx' && gram !== undefined && (matrix === null || GramKernel.fits(matrix.cols)),
-    matrixBuffer: (count, cols) => (gram && GramKernel.fits(cols) ? gram.matrix(count, cols) : new Float32Array(count)),
+    matrixBuffer: (count, cols, element = 'F32') => (gram && GramKernel.fits(cols, element) ? gram.matrix(count, cols, element) : gram && GramKernel.fits(cols) ? gram.matrix(count, cols) : new Float32Array(count)),
     moments: (values, count) => graphMoments.moments(values, count),
     stableRank: async (values, rows, cols, frobeniusSquared, signal) => gram && GramKernel.fits(cols)
       ? gram.stableRank(values, rows, cols, frobeniusSquared, undefined, signal)
-      : (await graphSpectral()).stableRank(values, rows, cols, frobeniusSquared, undefined, signal),
+      : (await graphSpectral()).stableRank(widenBf16(values), rows, cols, frobeniusSquared, undefined, signal),
     close: async () => {
       await Promise.all([spectral?.then((k) => k.release()), graphMoments.release()]);
     },
@@ -71,7 +75,7 @@ export function threadKernels(): SimdKernels {
   const gram = new GramKernel();
   return {
     simd: new SimdMoments(),
-    matrixBuffer: (count, cols) => gram.matrix(count, cols),
+    matrixBuffer: (count, cols, element = 'F32') => gram.matrix(count, cols, GramKernel.fits(cols, element) ? element : 'F32'),
     stableRank: (values, rows, cols, frobeniusSquared, signal) => gram.stableRank(values, rows, cols, frobeniusSquared, undefined, signal),
   };
 }

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { matrixDims, stats } from '../../src/analyses/stats';
-import { STABLE_RANK_TOLERANCE, stableRank } from '../../src/compute/spectral';
-import { GramKernel } from '../../src/compute/gramKernel';
+import { gramProduct, STABLE_RANK_TOLERANCE, stableRank } from '../../src/compute/spectral';
+import { GRAM_BLOCK_ROWS, GramKernel, widenBf16 } from '../../src/compute/gramKernel';
 import { SpectralKernel } from '../../src/compute/spectralKernel';
 import { gguf, GT, tensorInfo } from '../fixtures/gguf/ggufBytes';
 import { encodeSafetensors } from '../fixtures/safetensorsWriter';
@@ -65,6 +65,51 @@ test('close top singular values (0.1 % apart): the estimate is within its bound 
   const path = writeTemp(tempDir(), 'close.safetensors', encodeSafetensors([{ name: 'model.layers.0.mlp.down_proj.weight', dtype: 'F32', shape: [g.rows, g.cols], data: bytes(g) }]));
   const t = (await drain(stats({ path }))).tensors[0]!;
   withinBound(t.stableRank!, t.stableRankBound!, g.stableRank, 'stats');
+});
+
+test('WebAssembly product: rows in blocks and BF16 rows give the same bits as float32 rows one at a time, and the float64 loop within float32 rounding', () => {
+  // 8k + 5 rows: whole blocks and a tail of single rows; a zero row and a huge one (the blocks must not skip or reorder them).
+  const rows = 4 * GRAM_BLOCK_ROWS + 5;
+  const cols = 40;
+  const values = new Float32Array(rows * cols);
+  let state = 7;
+  for (let i = 0; i < values.length; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    values[i] = state / 4294967296 - 0.5;
+  }
+  values.fill(0, 3 * cols, 4 * cols);
+  for (let c = 0; c < cols; c++) values[(rows - 2) * cols + c]! *= 1e6;
+  const q = Float64Array.from({ length: cols }, (_, i) => Math.cos(i) / Math.sqrt(cols));
+  // The BF16 kernel reads bit patterns: round the values to BF16 first, so both kernels see the same matrix.
+  const bits = Uint16Array.from(new Uint32Array(values.buffer), (u) => u >>> 16);
+  values.set(widenBf16(bits));
+  const product = (block: number, element: 'F32' | 'BF16' = 'F32') => {
+    const kernel = new GramKernel(block);
+    kernel.matrix(rows * cols, cols, element).set(element === 'BF16' ? bits : values);
+    return Float32Array.from(kernel.product(q, rows, cols, element));
+  };
+  const one = product(1);
+  const reference = gramProduct(values, rows, cols, Float64Array.from(new Float32Array(q)));
+  for (const block of [GRAM_BLOCK_ROWS, 3, 4]) {
+    assert.deepEqual(product(block), one, `block of ${block} rows`);
+    assert.deepEqual(product(block, 'BF16'), one, `BF16, block of ${block} rows`);
+  }
+  assert.deepEqual(product(1, 'BF16'), one, 'BF16, one row at a time');
+  const scale = Math.max(...reference.map(Math.abs));
+  for (let c = 0; c < cols; c++) assert.ok(Math.abs(one[c]! - reference[c]!) <= 1e-5 * scale, `z[${c}] ${one[c]} vs ${reference[c]}`);
+});
+
+test('a BF16 matrix, kept as its bits for the Lanczos passes, gives the stable rank of the same values stored as F32', async () => {
+  const g = golden.close;
+  const bits = Uint16Array.from(new Uint32Array(Float32Array.from(g.values).buffer), (u) => u >>> 16);
+  const name = 'model.layers.0.mlp.down_proj.weight';
+  const dir = tempDir();
+  const bf16 = writeTemp(dir, 'bf16.safetensors', encodeSafetensors([{ name, dtype: 'BF16', shape: [g.rows, g.cols], data: Buffer.from(bits.buffer) }]));
+  const f32 = writeTemp(dir, 'f32.safetensors', encodeSafetensors([{ name, dtype: 'F32', shape: [g.rows, g.cols], data: Buffer.from(widenBf16(bits).buffer) }]));
+  const [a, b] = [(await drain(stats({ path: bf16 }))).tensors[0]!, (await drain(stats({ path: f32 }))).tensors[0]!];
+  // Same products bit for bit; ‖W‖²_F comes from each dtype's moments kernel (last bits).
+  assert.ok(Math.abs(a.stableRank! - b.stableRank!) <= 1e-9 * b.stableRank!, `BF16 ${a.stableRank} vs F32 ${b.stableRank}`);
+  assert.ok(Math.abs(a.stableRankBound! - b.stableRankBound!) <= 1e-9, `bounds ${a.stableRankBound} vs ${b.stableRankBound}`);
 });
 
 test('--no-stable-rank: moments only, stable rank and its bound null', async () => {
