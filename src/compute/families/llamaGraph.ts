@@ -11,6 +11,7 @@ import { buildHeadGraph } from './headGraph';
 import type { GatedBlockShape, GatedTensorOptions } from './llama';
 import { attention, blockModel, frame, geluNew, linearOutIn, mergeHeads, positions, repeatKv, rmsNorm, silu, splitHeads, unflatten } from './ops';
 import { BLOCK_IO, type BlockTensor, type FamilyGraphs } from './types';
+import { rotaryTables as positionTables } from './rotary';
 
 /** The rotary embedding of a block: base, max_position_embeddings (dynamic NTK) and rope_scaling. */
 export interface Rope {
@@ -165,14 +166,7 @@ export function rotaryTables(g: GraphBuilder, batchSeq: string, ids: string, hea
   } else {
     invFreq = g.constant('float', inverse, [1, headDim / 2]);
   }
-  const positionsF = g.op('Unsqueeze', [g.op('Cast', [ids], { to: 1 }), g.constant('int64', [1], [1])]);
-  const freqs = g.op('MatMul', [positionsF, invFreq]);
-  const angles = g.op('Concat', [freqs, freqs], { axis: -1 });
-  const cos = g.op('Cos', [angles]);
-  const sin = g.op('Sin', [angles]);
-  if (attentionScaling === 1) return { cos, sin };
-  const scale = g.constant('float', [attentionScaling]);
-  return { cos: g.op('Mul', [cos, scale]), sin: g.op('Mul', [sin, scale]) };
+  return positionTables(g, ids, invFreq, attentionScaling);
 }
 
 /** [x1, x2] -> [−x2, x1] over the last axis. */

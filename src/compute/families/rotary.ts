@@ -2,7 +2,7 @@
 // partial_rotary_factor, GPT-NeoX's rotary_pct) or choose their frequencies by the text's length (Phi-3's
 // LongRoPE), as transformers' apply_rotary_pos_emb in modeling_phi3 / modeling_gpt_neox: cos and sin cover the
 // first `rotaryDim` features of a head, rotate_half acts within them, the remaining features pass unchanged.
-// The Llama family keeps its own full-head tables (llamaGraph.ts); this file only adds what those families need.
+// The Llama family picks its own inv_freq (every rope_scaling type, llamaGraph.ts) and makes its tables here too.
 import type { GraphBuilder } from '../onnxGraph';
 
 /** inv_freq = 1 / θ^(2i/d) for i < d/2 (transformers' default rope init, before any scaling). */
