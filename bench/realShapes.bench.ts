@@ -25,6 +25,7 @@ import { CancelledError } from '../src/errors';
 import { AnalysisWorkerClient } from '../src/worker/client';
 import { ROOT } from '../test/unit/helpers';
 import { SHAPES, weightTwin, writeModelFolder } from '../test/fixtures/realShapes';
+import { msUntilProcessGone } from './timing';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
 const MODELS = process.env.BENCH_MODELS ?? join(ROOT, 'bench', '.models');
@@ -116,16 +117,7 @@ async function cancelLatency(dir: string, text: string, tokens: number): Promise
   } catch (error) {
     const rejected = Date.now() - abortedAt;
     if (!(error instanceof CancelledError)) return `failed: ${String(error)}`;
-    let gone = NaN;
-    for (let i = 0; i < 100; i++) {
-      try {
-        process.kill(pid!, 0);
-      } catch {
-        gone = Date.now() - abortedAt;
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const gone = await msUntilProcessGone(pid!, abortedAt, 100);
     return `cancelled ${rejected} ms after the abort, its process gone after ${Number.isNaN(gone) ? '> 5 s' : `${gone} ms`}`;
   } finally {
     client.dispose();

@@ -16,7 +16,7 @@ import type { StatsResult } from '../src/protocol/results';
 import { AnalysisWorkerClient } from '../src/worker/client';
 import { ROOT } from '../test/unit/helpers';
 import { SHAPES, isComplete, shardPlan, writeModelFolder } from '../test/fixtures/realShapes';
-import { timed } from './timing';
+import { msUntilProcessGone, timed } from './timing';
 
 const CLI = join(ROOT, 'dist', 'cli.js');
 const SHAPE = 'llama8b';
@@ -129,16 +129,7 @@ async function cancelRun(dir: string, shardCount: number): Promise<string> {
     const rejected = Date.now() - abortedAt;
     if (!(error instanceof CancelledError)) return `cancel run failed: ${String(error)}`;
     // The analysis process stops the job and stays for the next one, or is ended when it does not stop in time.
-    let gone = NaN;
-    for (let i = 0; i < 20; i++) {
-      try {
-        process.kill(pid!, 0);
-      } catch {
-        gone = Date.now() - abortedAt;
-        break;
-      }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const gone = await msUntilProcessGone(pid!, abortedAt, 20);
     return `progress through the analysis process (stable rank, 2 threads): ${steps} steps in ${((abortedAt - started) / 1000).toFixed(1)} s naming ${tensors.size} tensors ` +
       `and shards ${[...shards].join(', ')}, longest silence ${(longestGap / 1000).toFixed(2)} s; peak RSS of the process at the cancel ${peak.toFixed(0)} MB; ` +
       `cancel at the first step of shard ${cancelShard}: job rejected after ${rejected} ms, ${Number.isNaN(gone) ? 'the process kept for the next job' : `the process ended after ${gone} ms`}`;

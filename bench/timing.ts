@@ -27,3 +27,19 @@ export function best<T extends { seconds: number }>(runs: number, measure: () =>
   }
   return result;
 }
+
+/**
+ * Milliseconds from `since` until process `pid` no longer exists, polled every 50 ms for up to `tries` polls; NaN
+ * when it is still there (an analysis process kept for the next job, or one slow to end).
+ */
+export async function msUntilProcessGone(pid: number, since: number, tries: number): Promise<number> {
+  for (let i = 0; i < tries; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return Date.now() - since;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return NaN;
+}
