@@ -107,3 +107,14 @@ export function needsShared(t: Pick<TestContext, 'skip'>, relative: string, ci =
   t.skip(reason);
   return undefined;
 }
+
+/** max |a − b| over max |b|: the gradient references' error measure. */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return worst / scale;
+}

@@ -7,21 +7,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { ModelGradients } from '../../src/compute/autodiff/modelGradients';
 import { BlockEngine } from '../../src/compute/engine/blockEngine';
-import { ROOT } from './helpers';
+import { relativeError, ROOT } from './helpers';
 
 interface GoldenModel { ids: number[]; objective: number; gradient: number[] }
 const golden = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/autodiff/model-golden.json'), 'utf8')) as { context: number; target: number; models: Record<string, GoldenModel> };
-
-/** max |a − b| over max |b|. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return worst / scale;
-}
 
 for (const name of Object.keys(golden.models)) {
   test(`${name}: d log p(continuation) / d input embeddings matches torch autograd (1e-4 relative), two rows at once`, async () => {

@@ -14,22 +14,11 @@ import { BlockEngine } from '../../src/compute/engine/blockEngine';
 import { route, routeBackward } from '../../src/compute/engine/routing';
 import { LanguageModel } from '../../src/compute/languageModel';
 import { InputError } from '../../src/errors';
-import { DIST, ROOT } from './helpers';
+import { DIST, relativeError, ROOT } from './helpers';
 
 interface GoldenModel { ids: number[]; objective: number; gradient: number[]; grad_input: number[] }
 const golden = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/autodiff/moe-gradient-golden.json'), 'utf8')) as { context: number; target: number; models: Record<string, GoldenModel> };
 const MODELS = join(ROOT, 'test/fixtures/models');
-
-/** max |a − b| over max |b|. */
-function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return worst / scale;
-}
 
 function targetsOf(ids: readonly number[], context: number): number[] {
   return Array.from({ length: ids.length }, (_, t) => (t >= context - 1 && t < ids.length - 1 ? ids[t + 1]! : -1));
