@@ -26,6 +26,9 @@ test('Compare With Base Checkpoint -> Weight by Fisher on a text: Σ F·Δ² in 
     // Before any text: two bar lengths, no Fisher figures.
     assert.equal(await webview.locator('vscode-button.metric-choice').count(), 2);
     assert.doesNotMatch(await webview.locator('.totals').innerText(), /Σ F·Δ²/);
+    // The layer section's subtitle says what its bars rank (ASCII locator text: hasText did not match "Σ F·Δ²").
+    const subtitle = webview.locator('#delta-layers-title .subtitle');
+    assert.equal(await subtitle.innerText(), 'rank 1 = changed most (by ‖Δ‖)');
 
     await webview.getByText('Weight by Fisher on a text…').click();
     await answerOpenDialog(page, 'Pick a text: base\'s Fisher on it weighs each change', join(workspace, 'psalm.txt'));
@@ -36,9 +39,17 @@ test('Compare With Base Checkpoint -> Weight by Fisher on a text: Σ F·Δ² in 
     const choices = webview.locator('vscode-button.metric-choice');
     assert.equal(await choices.count(), 3);
     await choices.nth(2).click();
-    await webview.locator('vscode-button.metric-choice[aria-pressed="true"]').nth(0).waitFor();
-    assert.equal(await choices.nth(2).getAttribute('aria-pressed'), 'true');
+    // The third choice pressed (the first pressed button would match the ‖Δ‖/‖W‖ one still there before the click).
+    await webview.locator('vscode-button.metric-choice:nth-child(3)[aria-pressed="true"]').waitFor();
     assert.match(await webview.locator('svg.bars').first().textContent() ?? '', /#1/);
+    // The subtitle follows the bars: it now describes the Fisher-weighted change, not the plain delta.
+    await webview.locator('#delta-layers-title .subtitle', { hasText: 'Fisher-weighted change' }).waitFor();
+    assert.match(await subtitle.innerText(), /^Fisher-weighted change Σ F·Δ²: .*rank 1 = largest Σ F·Δ²$/);
+    assert.doesNotMatch(await subtitle.innerText(), /by ‖Δ‖/);
+    // Back to ‖Δ‖/‖W‖: the subtitle is the plain delta's again.
+    await choices.nth(0).click();
+    await webview.locator('vscode-button.metric-choice:nth-child(1)[aria-pressed="true"]').waitFor();
+    assert.equal(await subtitle.innerText(), 'rank 1 = changed most (by ‖Δ‖)');
     // The button now offers another text.
     await webview.getByText('Weight by Fisher on another text…').waitFor();
   } finally {

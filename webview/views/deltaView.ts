@@ -60,6 +60,8 @@ function layerSection(layers: LayerDelta[], fisher: boolean): HTMLElement | null
   let metric: LayerMetric = 'relative';
   const choices = h('div', { class: 'table-tools', role: 'group', 'aria-label': 'Bar length' });
   const chartHolder = h('div', {});
+  // The subtitle says what the bars and their ranks are: by ‖Δ‖, or by Σ F·Δ² when the Fisher-weighted bars show.
+  const subtitle = h('span', { class: 'muted small subtitle' });
   // The toolkit button takes its look from `appearance` when created, so the choices are rebuilt on a switch.
   const choice = (key: LayerMetric, label: string) => h('vscode-button', {
     class: 'metric-choice',
@@ -73,10 +75,13 @@ function layerSection(layers: LayerDelta[], fisher: boolean): HTMLElement | null
     if (hadFocus) (choices.querySelector('[aria-pressed="true"]') as HTMLElement | null)?.focus();
     const title = metric === 'relative' ? 'Relative change per layer' : metric === 'fisher' ? 'Fisher-weighted change per layer' : 'Change per layer';
     chartHolder.replaceChildren(barChart(layers.map((layer) => layerBar(layer, metric)), title));
+    subtitle.textContent = metric === 'fisher'
+      ? 'Fisher-weighted change Σ F·Δ²: the change weighed by how much the base relies on each weight; rank 1 = largest Σ F·Δ²'
+      : 'rank 1 = changed most (by ‖Δ‖)';
   };
   render();
   return h('section', { 'aria-labelledby': 'delta-layers-title' },
-    h('h2', { id: 'delta-layers-title' }, 'Change per layer ', h('span', { class: 'muted small' }, 'rank 1 = changed most (by ‖Δ‖)')),
+    h('h2', { id: 'delta-layers-title' }, 'Change per layer ', subtitle),
     choices,
     chartHolder,
   );
