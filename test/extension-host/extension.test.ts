@@ -1,17 +1,17 @@
 // Inside a real VS Code: activation, contributed commands and menus, the custom editor, the panel.
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { FinishedAnalysis } from '../../src/vscode/shared/analysisService';
 import type { ImportanceLensApi } from '../../src/vscode/shared/api';
-import { EXTENSION_ID, waitFor, workspaceFile } from './helpers';
+import { awaitWithin, EXTENSION_ID, resetWorkbench, waitFor, webviewTab, workspaceFile } from './helpers';
 
 const COMMANDS = ['analyze', 'saliency', 'clearSaliency', 'saliencyCompare', 'planPruning', 'applyPlan', 'previewPlan', 'verifyPlan', 'showPlan', 'compareWithBase', 'analyzeCsv', 'openReport', 'cancelJob'].map((c) => `importanceLens.${c}`);
 
-function activeTabInput(): unknown {
-  return vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-}
-
 describe('Importance Lens in a real VS Code', () => {
+  // Each test closes what it opened even when it fails, so the next one never finds an earlier test's tab.
+  afterEach(resetWorkbench);
+
   it('activates without loading onnxruntime-node', async () => {
     const extension = vscode.extensions.getExtension(EXTENSION_ID);
     assert.ok(extension, `${EXTENSION_ID} is installed`);
@@ -60,51 +60,42 @@ describe('Importance Lens in a real VS Code', () => {
       });
     });
     await vscode.commands.executeCommand('importanceLens.compareWithBase', tuned, base);
-    const tab = await waitFor('the delta panel tab', () => {
-      const active = vscode.window.tabGroups.activeTabGroup.activeTab;
-      return active?.input instanceof vscode.TabInputWebview ? active : undefined;
-    });
-    assert.match((tab.input as vscode.TabInputWebview).viewType, /importanceLens\.delta$/);
+    const tab = await waitFor('the delta panel tab', () => webviewTab('importanceLens.delta'));
     assert.equal(tab.label, 'Delta: tuned.safetensors vs base.safetensors');
     // The panel's session ran the delta analysis (once its webview was ready) on exactly this pair.
-    const run = await finished;
+    const run = await awaitWithin('the delta analysis of tuned vs base to finish', finished);
     assert.equal(run.request.analysis === 'delta' && run.request.base, base.fsPath);
     assert.equal(run.result.analysis, 'delta');
     if (run.result.analysis !== 'delta') return;
     assert.equal(run.result.result.totals.compared, 5);
     assert.deepEqual(run.result.result.mismatched.map((m) => m.reason).sort(), ['only-in-base', 'only-in-tuned', 'shape']);
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   it('opens a .safetensors file in the checkpoint custom editor', async () => {
     const uri = workspaceFile('tiny-llama-random', 'model.safetensors');
     await vscode.commands.executeCommand('vscode.open', uri);
-    const input = await waitFor('the custom editor tab', () => {
-      const tab = activeTabInput();
-      return tab instanceof vscode.TabInputCustom ? tab : undefined;
-    });
+    // The tab on this file, whichever group it opened in; its input says which editor shows it.
+    const input = await waitFor('a tab on tiny-llama-random/model.safetensors', () => vscode.window.tabGroups.all.flatMap((g) => g.tabs)
+      .map((tab) => tab.input).find((i) => i instanceof vscode.TabInputCustom && i.uri.toString() === uri.toString()) as vscode.TabInputCustom | undefined);
     assert.equal(input.viewType, 'importanceLens.checkpoint');
-    assert.equal(input.uri.toString(), uri.toString());
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   it('"Analyze Importance" on a model folder opens the Importance Lens panel', async () => {
     await vscode.commands.executeCommand('importanceLens.analyze', workspaceFile('tiny-llama-random'));
-    const tab = await waitFor('the panel tab', () => {
-      const active = vscode.window.tabGroups.activeTabGroup.activeTab;
-      return active?.input instanceof vscode.TabInputWebview ? active : undefined;
-    });
-    assert.match((tab.input as vscode.TabInputWebview).viewType, /importanceLens\.panel$/);
+    const tab = await waitFor('the Importance Lens panel tab', () => webviewTab('importanceLens.panel'));
     assert.equal(tab.label, 'Importance: tiny-llama-random');
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   it('"Open Report" writes a self-contained HTML report to the chosen path', async () => {
     const destination = workspaceFile('report.html');
-    const written = await vscode.commands.executeCommand<vscode.Uri | undefined>('importanceLens.openReport', workspaceFile('tiny-llama-random', 'config.json'), destination);
-    assert.equal(written?.toString(), destination.toString());
-    const html = Buffer.from(await vscode.workspace.fs.readFile(destination)).toString('utf8');
-    assert.match(html, /<meta name="generator" content="importance-lens">/);
-    assert.match(html, /model\.layers\.0\.self_attn\.q_proj\.weight/);
+    try {
+      const written = await vscode.commands.executeCommand<vscode.Uri | undefined>('importanceLens.openReport', workspaceFile('tiny-llama-random', 'config.json'), destination);
+      assert.equal(written?.toString(), destination.toString());
+      const html = Buffer.from(await vscode.workspace.fs.readFile(destination)).toString('utf8');
+      assert.match(html, /<meta name="generator" content="importance-lens">/);
+      assert.match(html, /model\.layers\.0\.self_attn\.q_proj\.weight/);
+    } finally {
+      rmSync(destination.fsPath, { force: true }); // no file left in the workspace for a later test to find
+    }
   });
 });
