@@ -5,14 +5,11 @@ import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { SaliencyResult } from '../../src/protocol/results';
 import type { ImportanceLensApi } from '../../src/vscode/shared/api';
-import { EXTENSION_ID, waitFor, workspaceFile } from './helpers';
+import { EXTENSION_ID, resetWorkbench, waitFor, webviewTab, workspaceFile } from './helpers';
 
 const PHRASE = 'The LORD is my shepherd; I shall not want';
 
-function saliencyTab(): vscode.Tab | undefined {
-  return vscode.window.tabGroups.all.flatMap((group) => group.tabs)
-    .find((tab) => tab.input instanceof vscode.TabInputWebview && /importanceLens\.saliency$/.test(tab.input.viewType));
-}
+const saliencyTab = () => webviewTab('importanceLens.saliency');
 
 describe('forward-pass flows in a real VS Code', function () {
   this.timeout(90_000);
@@ -22,9 +19,12 @@ describe('forward-pass flows in a real VS Code', function () {
   before(async () => {
     api = await vscode.extensions.getExtension<ImportanceLensApi>(EXTENSION_ID)!.activate();
   });
+  // Was revertAndCloseActiveEditor + closeAllEditors: that reverts whichever editor is active, not necessarily the
+  // psalm a test edited. Now the edited document itself is reverted, every tab closed and the decorations cleared,
+  // so each test starts from an empty workbench whatever an earlier one did or where it failed.
   afterEach(async () => {
-    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.commands.executeCommand('importanceLens.clearSaliency');
+    await resetWorkbench();
   });
 
   it('"Token Saliency" on a selection decorates its tokens and opens the saliency panel', async () => {
