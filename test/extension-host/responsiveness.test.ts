@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { ImportanceLensApi } from '../../src/vscode/shared/api';
 import { analysisProcessesUnder, holdAnalysis } from '../harness/processes';
-import { EXTENSION_ID } from './helpers';
+import { awaitWithin, EXTENSION_ID } from './helpers';
 
 const SIDE = 4096;
 const TENSORS = 4; // 4 × 4096² F32 = 256 MiB: whole-tensor statistics plus stable rank by power iteration
@@ -55,13 +55,22 @@ describe('a long analysis in a real VS Code', function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** Starts weight statistics of the large file; resolves `started` at the analysis' first progress report. */
+  /**
+   * Starts weight statistics of the large file; `started` resolves at the analysis' first progress report, and
+   * rejects, saying so, when the analysis ends before any (or none comes within the deadline), instead of leaving
+   * the test to run into mocha's limit without saying what it waited for.
+   */
   function startStats(signal?: AbortSignal) {
     let onStarted: () => void = () => undefined;
-    const started = new Promise<void>((resolve) => (onStarted = resolve));
+    const progressed = new Promise<void>((resolve) => (onStarted = resolve));
     const state = { finished: false };
     const run = api.runAnalysis({ analysis: 'stats', path: checkpoint }, { signal, onProgress: () => onStarted() });
     void run.then(() => (state.finished = true), () => (state.finished = true));
+    const endedFirst = run.then(
+      () => Promise.reject(new Error('the statistics finished before their first progress report')),
+      (error: unknown) => Promise.reject(new Error(`the statistics failed before their first progress report: ${String(error)}`)),
+    );
+    const started = awaitWithin('the first progress report of weight statistics of 256 MiB', Promise.race([progressed, endedFirst]));
     return { run, started, state };
   }
 
