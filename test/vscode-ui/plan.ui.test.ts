@@ -23,9 +23,15 @@ async function pick(page: Page, label: string): Promise<void> {
   await row.first().click({ timeout: 60_000 });
 }
 
+/**
+ * The plan document's own tab. Its aria-label starts with the file name; "Plan: <plan>" (the panel) and
+ * "config.json ↔ planned (<plan>)" (the diff) also contain the name, so a text match could pick either of them.
+ */
+const planTab = (page: Page) => page.locator(`.tab[aria-label^="${PLAN}"]`);
+
 async function codeLens(page: Page, title: string): Promise<void> {
   // The plan's editor tab first: the panel beside it may have the focus.
-  await page.locator('.tab', { hasText: PLAN }).first().click();
+  await planTab(page).click();
   await page.locator('.codelens-decoration a', { hasText: title }).first().click({ timeout: 30_000 });
 }
 
@@ -61,7 +67,7 @@ test('Plan Pruning from the explorer -> plan document and panel -> Preview diff 
   await amount.press('Enter');
 
   // The plan opens as a document, written next to the model, and its panel beside it.
-  await page.locator('.tab', { hasText: PLAN }).first().waitFor({ timeout: 120_000 });
+  await planTab(page).waitFor({ timeout: 120_000 });
   const planPath = join(model, PLAN);
   const plan = JSON.parse(readFileSync(planPath, 'utf8'));
   assert.equal(plan.metric.name, 'block-influence');
