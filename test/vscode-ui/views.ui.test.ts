@@ -11,11 +11,14 @@ import type { FrameLocator, Page } from 'playwright-core';
 import { ROOT } from '../harness/codeServer';
 import { expandFolder, explorerMenu, openWorkbench, SCREENSHOTS } from '../harness/workbench';
 
-/** Theme ids of VS Code 1.139's built-in themes, with the class the workbench takes when each is applied. */
+/**
+ * Theme ids of VS Code 1.139's built-in themes, with the class the workbench takes when each is applied and the one
+ * a webview's body takes (VS Code sends it with the theme's colour variables, so it says the webview wears them).
+ */
 const THEMES = [
-  { name: 'light', id: 'Light 2026', workbenchClass: 'vs' },
-  { name: 'dark', id: 'Dark 2026', workbenchClass: 'vs-dark' },
-  { name: 'high-contrast', id: 'Default High Contrast', workbenchClass: 'hc-black' },
+  { name: 'light', id: 'Light 2026', workbenchClass: 'vs', bodyClass: 'vscode-light' },
+  { name: 'dark', id: 'Dark 2026', workbenchClass: 'vs-dark', bodyClass: 'vscode-dark' },
+  { name: 'high-contrast', id: 'Default High Contrast', workbenchClass: 'hc-black', bodyClass: 'vscode-high-contrast' },
 ] as const;
 const VIEWS = ['Overview', 'Layers', 'Tensors'] as const;
 
@@ -124,10 +127,12 @@ test('model panel views: overview, layers with metrics and rank agreement, tenso
 
     for (const theme of THEMES) {
       await applyTheme(page, workspace, theme);
-      await page.waitForTimeout(500); // the webview takes the new theme variables on the next message
+      // Was a 500 ms sleep: the webview wears the theme once its body has the theme's class.
+      await webview.locator(`body.${theme.bodyClass}`).waitFor({ timeout: 30_000 });
       for (const view of VIEWS) {
         await tab(view).click();
-        await page.waitForTimeout(300);
+        // Was a 300 ms sleep: the view is drawn when its tab is the selected one.
+        await tab(view).and(webview.locator('[aria-selected="true"]')).waitFor();
         await page.screenshot({ path: join(SCREENSHOTS, `views-${view.toLowerCase()}-${theme.name}.png`) });
       }
     }
