@@ -129,6 +129,22 @@ export async function answerOpenDialog(page: Page, title: string, path: string, 
   throw new Error(`the open dialog "${title}" did not take ${path}`);
 }
 
+/**
+ * Opens the command palette (F1) and enters `command` once the palette's input is there. Typing right after the
+ * key could reach whatever had the focus (the editor, replacing its selection): the palette opens asynchronously.
+ */
+export async function commandPalette(page: Page, command: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  // The palette's own prefix in the input says it is the palette (not another QuickPick still closing).
+  await page.waitForFunction(() => {
+    const box = (globalThis as unknown as { document: { querySelector(s: string): { value: string; offsetParent: unknown } | null } }).document
+      .querySelector('.quick-input-widget .quick-input-box input');
+    return box !== null && box.offsetParent !== null && box.value.startsWith('>');
+  }, undefined, { timeout: 30_000 });
+  await input.fill(`>${command}`);
+}
+
 /** The workbench's class for each kind of built-in theme: the webviews follow it. */
 export type ThemeKind = 'vs' | 'vs-dark' | 'hc-black';
 

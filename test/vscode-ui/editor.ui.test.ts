@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from '../harness/codeServer';
-import { answerOpenDialog, expandFolder, explorerMenu, holdAnalysisOf, openWorkbench, SCREENSHOTS } from '../harness/workbench';
+import { answerOpenDialog, commandPalette, expandFolder, explorerMenu, holdAnalysisOf, openWorkbench, SCREENSHOTS } from '../harness/workbench';
 import { encodeSafetensors } from '../fixtures/safetensorsWriter';
 
 /** A workspace with the trained sample model and a psalm to run it on. */
@@ -147,8 +147,7 @@ test('status bar: a running job shows a spinner with its name, and a click on it
     resume();
 
     // The output channel logged both jobs: the summary read (files only), then the cancelled statistics.
-    await page.keyboard.press('F1');
-    await page.keyboard.type('Output: Show Output Channels');
+    await commandPalette(page, 'Output: Show Output Channels');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Show Output Channels' }).first().click();
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Importance Lens' }).first().click();
     const output = page.locator('.part.panel .view-lines');

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from '../harness/codeServer';
-import { answerOpenDialog, expandFolder, openWorkbench, SCREENSHOTS, switchTheme } from '../harness/workbench';
+import { answerOpenDialog, commandPalette, expandFolder, openWorkbench, SCREENSHOTS, switchTheme } from '../harness/workbench';
 
 test('Token Saliency → Compare across checkpoints: two checkpoints from the open dialog, means ± sd, |mean|/sd and the agreement matrix', { timeout: 300_000 }, async (t) => {
   const workspace = mkdtempSync(join(tmpdir(), 'il-ui-'));
@@ -29,8 +29,7 @@ test('Token Saliency → Compare across checkpoints: two checkpoints from the op
     await page.keyboard.press('Control+Home');
     await page.keyboard.press('Shift+End');
 
-    await page.keyboard.press('Control+Shift+P');
-    await page.keyboard.type('Importance Lens: Token Saliency');
+    await commandPalette(page, 'Importance Lens: Token Saliency');
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Token Saliency', hasNotText: /Clear|Across/ }).first().click();
     await answerOpenDialog(page, 'Pick the model folder for Token Saliency', join(workspace, 'base'), true);
     const methods = page.locator('.quick-input-widget', { hasText: 'Token Saliency: method' });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from '../harness/codeServer';
-import { answerOpenDialog, expandFolder, explorerMenu, openWorkbench, SCREENSHOTS, switchTheme } from '../harness/workbench';
+import { answerOpenDialog, commandPalette, expandFolder, explorerMenu, openWorkbench, SCREENSHOTS, switchTheme } from '../harness/workbench';
 
 
 test('explorer right-click -> Analyze Importance shows the tensor table in the panel', { timeout: 240_000 }, async (t) => {
@@ -118,8 +118,7 @@ test('Token Saliency on an editor selection: model picked in the dialog, method 
     await page.keyboard.press('Shift+End');
     await page.keyboard.press('Shift+ArrowLeft');
 
-    await page.keyboard.press('Control+Shift+P');
-    await page.keyboard.type('Importance Lens: Token Saliency');
+    await commandPalette(page, 'Importance Lens: Token Saliency');
     // "Clear Token Saliency" matches too: click the command itself.
     await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Token Saliency', hasNotText: 'Clear' }).first().click();
     // No model remembered yet: VS Code's open dialog asks for the folder.
