@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Locator, Page } from 'playwright-core';
 import { ROOT } from '../harness/codeServer';
-import { answerOpenDialog, expandFolder, explorerMenu, openWorkbench, SCREENSHOTS } from '../harness/workbench';
+import { answerOpenDialog, expandFolder, explorerMenu, openWorkbench, SCREENSHOTS, switchTheme } from '../harness/workbench';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'csv');
 
@@ -80,13 +80,10 @@ test('explorer right-click -> Analyze CSV Importance on wine.csv, target picked 
   // The panel takes its colours from the theme: dark and high contrast, for a person to look at.
   await page.mouse.move(5, 400);
   await page.keyboard.press('Escape');
-  for (const [theme, name, bodyClass] of [['Dark Modern', 'csv-panel-dark.png', 'vscode-dark'], ['Dark High Contrast', 'csv-panel-high-contrast.png', 'vscode-high-contrast']] as const) {
-    await page.keyboard.press('F1');
-    await page.keyboard.type('Preferences: Color Theme');
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: 'Preferences: Color Theme' }).first().click();
-    await page.keyboard.type(theme);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: theme }).first().waitFor();
-    await page.keyboard.press('Enter');
+  // switchTheme waits for the theme picker before typing and for the workbench to wear the theme (this loop typed
+  // the theme's name while the picker was still opening, and Enter could take the unfiltered list's current theme).
+  for (const [theme, kind, name, bodyClass] of [['Dark Modern', 'vs-dark', 'csv-panel-dark.png', 'vscode-dark'], ['Dark High Contrast', 'hc-black', 'csv-panel-high-contrast.png', 'vscode-high-contrast']] as const) {
+    await switchTheme(page, theme, kind);
     await page.locator('.tab', { hasText: 'Dataset: wine.csv' }).click();
     const webview = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
     await webview.locator(`body.${bodyClass}`).waitFor({ timeout: 30_000 });
