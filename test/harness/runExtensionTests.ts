@@ -16,8 +16,11 @@ export async function runExtensionTests(run: ExtensionTestRun): Promise<number> 
   const browser = await launchBrowser();
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    // The smoke-test driver calls this with the result of the tests' run(): 0 passed, 1 failed.
-    const exitCode = new Promise<number>((resolve) => void page.exposeFunction('codeAutomationExit', (code: number) => resolve(code)));
+    // The smoke-test driver calls this with the result of the tests' run(): 0 passed, 1 failed. Registered (awaited)
+    // before the workbench loads, so a fast run cannot report before the page has the function.
+    let reportExit: (code: number) => void = () => undefined;
+    const exitCode = new Promise<number>((resolve) => (reportExit = resolve));
+    await page.exposeFunction('codeAutomationExit', (code: number) => reportExit(code));
     // The extension host forwards its console as '%c INFO', 'color: …', format, ...args: print the tests' own
     // lines formatted, and the workbench's noise only when asked.
     page.on('console', (message) => {
