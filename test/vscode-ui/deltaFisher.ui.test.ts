@@ -1,6 +1,7 @@
 // A user's path through the real UI to a Fisher-weighted comparison: right-click a fine-tune's folder -> Compare
 // With Base Checkpoint -> the base picked in VS Code's open dialog -> "Weight by Fisher on a text…" -> a text picked
-// in the dialog -> the totals gain Σ F·Δ² and the layer bars a third length. Leaves a screenshot for a person to see.
+// in the dialog -> the totals gain Σ F·Δ² and the layer bars a third length; while those bars show, the layer
+// section's subtitle names Σ F·Δ². Leaves screenshots (delta-fisher-bars.png, delta-fisher-panel.png) for a person.
 import assert from 'node:assert/strict';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,6 +47,7 @@ test('Compare With Base Checkpoint -> Weight by Fisher on a text: Σ F·Δ² in 
     await webview.locator('#delta-layers-title .subtitle', { hasText: 'Fisher-weighted change' }).waitFor();
     assert.match(await subtitle.innerText(), /^Fisher-weighted change Σ F·Δ²: .*rank 1 = largest Σ F·Δ²$/);
     assert.doesNotMatch(await subtitle.innerText(), /by ‖Δ‖/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'delta-fisher-bars.png') });
     // Back to ‖Δ‖/‖W‖: the subtitle is the plain delta's again.
     await choices.nth(0).click();
     await webview.locator('vscode-button.metric-choice:nth-child(1)[aria-pressed="true"]').waitFor();
