@@ -1,6 +1,6 @@
 // First-order Taylor importance of each block (LLM-Pruner, Ma et al. 2023): the loss change a weight's removal
 // causes, to first order, is |W ⊙ ∂L/∂W|; a block's score is the sum over every weight of the block (its linear
-// layers, norms and biases). L is the mean next-token NLL over the text. Gradients come from the block engine's
+// layers, norms and biases; on an MoE model also its router and every expert, handed over expert by expert). L is the mean next-token NLL over the text. Gradients come from the block engine's
 // backward graphs (src/compute/autodiff/modelGradients.ts), block by block, last block first. All windows of the
 // text in one batch give the text's gradient at once; a text that needs several batches keeps every block's
 // gradient sum until the last batch (a float32 copy of the block weights). lossGradients is that loop, shared with

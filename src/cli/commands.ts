@@ -218,8 +218,8 @@ export const COMMANDS: Record<string, Command> = {
       '                 its tokens of the squared gradient of each token\'s NLL; one backward pass per token): Σ F·Δ²\n' +
       '                 per block tensor and layer (fisherWeighted), its share (fisherShare) and the layers\' rank by it\n' +
       '                 (fisherRank). BASE must be a model the engine runs (Hugging Face directory or .gguf), TUNED the\n' +
-      '                 same architecture; Mixture-of-Experts models are refused (no weight gradients). --max-tokens N caps the\n' +
-      '                 text (default 512).',
+      '                 same architecture (on Mixture-of-Experts models the router and every expert are weighed too).\n' +
+      '                 --max-tokens N caps the text (default 512).',
     options: { 'fisher-text': { type: 'string' }, 'max-tokens': { type: 'string' } },
     positionals: 2,
     run: async (args) => {

@@ -116,3 +116,31 @@ test('CLI: layers MOE --metric taylor --text-file F --json ranks every block', (
   assert.deepEqual(doc.layers.map((l) => l.rank).sort(), [1, 2]);
   assert.ok(doc.layers.every((l) => l.score > 0));
 });
+
+test('CLI: plan MOE --drop-heads 1 --metric head-taylor drops the lowest group-Taylor KV group of every block', () => {
+  const text = join(ROOT, 'samples/text/psalms-23.txt');
+  const run = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'plan', join(MODELS, 'moe-mixtral'), '--drop-heads', '1', '--metric', 'head-taylor', '--text-file', text, '--max-tokens', '16', '--json'], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const plan = JSON.parse(run.stdout) as { metric: { name: string; scores: { layer: number; group: number; score: number }[] }; actions: { kvGroups: Record<string, number[]> }[] };
+  assert.equal(plan.metric.name, 'head-taylor');
+  assert.equal(plan.metric.scores.length, 2 * 2);
+  assert.ok(plan.metric.scores.every((s) => s.score > 0));
+  for (const layer of [0, 1]) {
+    const lowest = plan.metric.scores.filter((s) => s.layer === layer).reduce((a, b) => (b.score < a.score ? b : a)).group;
+    assert.deepEqual(plan.actions[0]!.kvGroups[String(layer)], [lowest]);
+  }
+});
+
+test('CLI: delta MOE TUNED --fisher-text gives every block tensor of an MoE model a Fisher weight (router, experts, shared expert)', () => {
+  const text = join(ROOT, 'samples/text/psalms-23.txt');
+  const run = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'delta', join(MODELS, 'moe-qwen2'), join(AUTODIFF, 'moe-qwen2-tuned'), '--fisher-text', text, '--max-tokens', '8', '--json'], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const result = JSON.parse(run.stdout) as { tensors: { name: string; layer: number | null; fisherWeighted: number | null }[]; fisher: { predicted: number } };
+  assert.equal(result.fisher.predicted, 7);
+  for (const t of result.tensors) {
+    if (t.layer === null) assert.equal(t.fisherWeighted, null, t.name);
+    else assert.ok(t.fisherWeighted !== null && t.fisherWeighted >= 0, t.name);
+  }
+  assert.ok(result.tensors.some((t) => /shared_expert\./.test(t.name) && t.fisherWeighted! > 0));
+  assert.ok(result.tensors.some((t) => /mlp\.gate\.weight$/.test(t.name) && t.fisherWeighted! > 0));
+});
