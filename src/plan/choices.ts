@@ -62,7 +62,7 @@ export async function planChoices(model: string): Promise<PlanChoices> {
     const layout = expertLayout(source);
     const most = layout.experts - layout.perToken;
     if (most < 1) return `${layout.experts} experts with ${layout.perToken} routed per token: none can go`;
-    return [{ kind: 'drop-experts', max: most, metrics: metrics('expert-l2', ['expert-drop', 'expert-share']) }];
+    return [{ kind: 'drop-experts', max: most, metrics: metrics('expert-l2', ['expert-drop', 'expert-share', 'expert-taylor']) }];
   });
   return { model: source.path, family: source.family, layers: source.layers, runsOnText, available, unavailable };
 }

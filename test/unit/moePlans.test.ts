@@ -78,7 +78,7 @@ test('Wanda is refused for MoE models by name, and not offered; taylor, fisher a
   // The weight-gradient metrics run on MoE models (moeWeightGradients.test.ts): offered.
   assert.ok(metricsOf('drop-layers').includes('taylor') && metricsOf('drop-layers').includes('fisher'));
   assert.deepEqual(metricsOf('drop-heads'), ['head-l2', 'head-taylor']);
-  assert.deepEqual(metricsOf('drop-experts'), ['expert-drop', 'expert-share', 'expert-l2']);
+  assert.deepEqual(metricsOf('drop-experts'), ['expert-drop', 'expert-share', 'expert-taylor', 'expert-l2']);
 });
 
 test('dropping blocks of a Qwen-MoE with decoder_sparse_step 2: the pattern is written out as mlp_only_layers, and the pruned model runs as verified', async () => {

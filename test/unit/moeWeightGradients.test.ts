@@ -4,7 +4,8 @@
 // make_moe_weight_golden.py; no python at test time): `taylor` (one window, and two windows in two batches),
 // `fisher`, head-taylor's group scores and the Fisher-weighted delta of a seeded fine-tune of moe-qwen2, each
 // ≤ 1e-4 relative; the MLP's gradients come one expert at a time and only for the experts tokens are routed to;
-// the CLI runs `layers MOE --metric taylor`.
+// the CLI runs `layers MOE --metric taylor`. Per expert, Σ |W ⊙ ∂L/∂W| over its weights (expertTaylor.ts) against
+// the same golden; the experts analysis's taylor column and the drop-experts metric expert-taylor through the CLI.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { fisherScores } from '../../src/analyses/fisher';
+import { expertTaylorScores } from '../../src/analyses/expertTaylor';
 import { fisherOfChange } from '../../src/analyses/fisherDelta';
 import { groupTaylorScores } from '../../src/analyses/groupTaylor';
 import { taylorScores } from '../../src/analyses/taylor';
@@ -27,6 +29,7 @@ interface GoldenModel {
   fisher: number[];
   head_taylor: { queryHeads: number[]; kvGroups: number[] }[];
   fisher_weighted?: Record<string, number>;
+  expert_taylor: { index: number; experts: number[] }[];
 }
 const AUTODIFF = join(ROOT, 'test/fixtures/autodiff');
 const MODELS = join(ROOT, 'test/fixtures/models');
@@ -143,4 +146,42 @@ test('CLI: delta MOE TUNED --fisher-text gives every block tensor of an MoE mode
   }
   assert.ok(result.tensors.some((t) => /shared_expert\./.test(t.name) && t.fisherWeighted! > 0));
   assert.ok(result.tensors.some((t) => /mlp\.gate\.weight$/.test(t.name) && t.fisherWeighted! > 0));
+});
+
+test('expert Taylor (Σ |W ⊙ ∂L/∂W| over each routed expert\'s weights) matches torch autograd on the three MoE fixtures (1e-4 relative)', async () => {
+  for (const [name, reference] of Object.entries(golden.models)) {
+    const model = await LanguageModel.open(join(MODELS, name), ['cpu']);
+    try {
+      const scores = await drain(expertTaylorScores(model, windows(reference.ids)));
+      const sparse = scores.flatMap((s, l) => (s.length > 0 ? [l] : []));
+      assert.deepEqual(sparse, reference.expert_taylor.map((b) => b.index), `${name}: blocks with experts`);
+      for (const block of reference.expert_taylor) {
+        block.experts.forEach((want, e) => close(scores[block.index]![e]!, want, `${name} block ${block.index} expert ${e}`));
+      }
+    } finally {
+      await model.release();
+    }
+  }
+});
+
+test('CLI: experts gives each expert a taylor column, and plan --drop-experts 1 --metric expert-taylor drops each block\'s lowest', () => {
+  const text = join(ROOT, 'samples/text/psalms-23.txt');
+  const model = join(MODELS, 'moe-qwen3');
+  const run = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'experts', model, '--text-file', text, '--max-tokens', '16', '--json'], { encoding: 'utf8' });
+  assert.equal(run.status, 0, run.stderr);
+  const result = JSON.parse(run.stdout) as { blocks: { index: number; experts: { index: number; taylor: number }[] }[] };
+  assert.ok(result.blocks.every((b) => b.experts.every((e) => Number.isFinite(e.taylor) && e.taylor >= 0)));
+  assert.ok(result.blocks.every((b) => b.experts.some((e) => e.taylor > 0)));
+  const plan = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'plan', model, '--drop-experts', '1', '--metric', 'expert-taylor', '--text-file', text, '--max-tokens', '16', '--json'], { encoding: 'utf8' });
+  assert.equal(plan.status, 0, plan.stderr);
+  const doc = JSON.parse(plan.stdout) as { metric: { name: string; scores: { layer: number; group: number; score: number }[] }; actions: { experts: Record<string, number[]> }[] };
+  assert.equal(doc.metric.name, 'expert-taylor');
+  for (const block of result.blocks) {
+    const lowest = block.experts.reduce((a, b) => (b.taylor < a.taylor ? b : a)).index;
+    assert.deepEqual(doc.actions[0]!.experts[String(block.index)], [lowest], `block ${block.index}`);
+    for (const e of block.experts) {
+      const s = doc.metric.scores.find((x) => x.layer === block.index && x.group === e.index)!;
+      close(s.score, e.taylor, `plan score of block ${block.index} expert ${e.index}`);
+    }
+  }
 });

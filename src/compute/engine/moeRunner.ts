@@ -141,6 +141,12 @@ export class MoeRunner {
     return [b.router, ...b.experts.flatMap((m) => m.tensors), ...(b.shared ? [...b.shared.mlp.tensors, b.shared.gate] : [])];
   }
 
+  /** By tensor name, the routed expert of block `layer` the tensor belongs to (empty for a dense block). */
+  expertOfTensor(layer: number): Map<string, number> {
+    const b = this.blocks[layer]!;
+    return new Map(b.kind === 'dense' ? [] : b.experts.flatMap((m, e) => m.tensors.map((t) => [t.name, e] as const)));
+  }
+
   /** Whether block `layer` routes to experts, and how many. */
   experts(layer: number): number {
     const b = this.blocks[layer]!;
