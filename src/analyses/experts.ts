@@ -5,13 +5,15 @@
 // block's output moves. The drops of block l start from the stream entering it (kept from the plain pass): block
 // l's experts each run once on the tokens that have them among their top-(k + 1) (MoeRunner.runEachDrop), and
 // blocks l+1..L−1 run for all of the block's drops as one batch, so each block's weights are read once per MoE
-// block (L(L+1)/2 reads per window), like layer ablation's sweeps (engine/ablation.ts).
+// block (L(L+1)/2 reads per window), like layer ablation's sweeps (engine/ablation.ts). Then one backward pass
+// over the text gives each expert's first-order Taylor importance (expertTaylor.ts).
 import type { BlockEngine } from '../compute/engine/blockEngine';
 import { MOE_MODEL_TYPES } from '../compute/families/moeSpec';
 import { LanguageModel } from '../compute/languageModel';
 import { openModelRunner } from '../compute/modelRunner';
 import { InputError, throwIfAborted } from '../errors';
 import type { ExpertScore, ExpertsResult, Progress } from '../protocol/results';
+import { expertTaylorScores } from './expertTaylor';
 import { rank } from './layerMetrics';
 import { tokenizeText, type TextAnalysisInput } from './textInput';
 
@@ -58,6 +60,11 @@ export async function* expertImportance(input: TextAnalysisInput, signal?: Abort
         dropped.change.forEach((v, e) => (change[slot]![e]! += v * ids.length));
       }
     }
+    // The Taylor pass's own progress runs 0..1 again: only its messages are passed on.
+    const taylorPass = expertTaylorScores(model, text, signal);
+    let step = await taylorPass.next();
+    for (; !step.done; step = await taylorPass.next()) yield { message: `Expert Taylor (backward): ${step.value.message}` };
+    const taylor = step.value;
     const blocks = sparse.map((layer, slot) => {
       const scores = Array.from({ length: E }, (_, e) => (dropNll[slot]![e]! - plainNll) / predicted);
       const ranks = rank(scores.map((score, index) => ({ index, score })));
@@ -65,7 +72,7 @@ export async function* expertImportance(input: TextAnalysisInput, signal?: Abort
         index: layer,
         experts: scores.map((score, e): ExpertScore => ({
           index: e, share: counts[slot]![e]! / (tokens * spec.topK), meanGate: counts[slot]![e]! > 0 ? gates[slot]![e]! / counts[slot]![e]! : null,
-          score, rank: ranks[e]!.rank, outputChange: change[slot]![e]! / tokens,
+          score, rank: ranks[e]!.rank, outputChange: change[slot]![e]! / tokens, taylor: taylor[layer]![e]!,
         })),
       };
     });

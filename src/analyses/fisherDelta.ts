@@ -9,9 +9,11 @@
 // weight's gradient summed over tokens: a float32 copy of the block weights, held until a last sweep reads the base
 // and tuned block weights side by side. Both are read through the block engine's own view of the checkpoint (a
 // GGUF file's rows un-permuted), so F and Δ line up element by element whatever the format. Only block weights have
-// gradients here; embeddings, the final norm and the head get none (their figures are null).
+// gradients here; embeddings, the final norm and the head get none (their figures are null). On an MoE model the
+// MLP's tensors (router, every expert, the shared expert and its gate) are block weights too: their F comes by
+// tensor name as the MoE backward streams them, and an expert no token is routed to has F = 0 (its figure is 0).
 import { dirname } from 'node:path';
-import { ModelGradients, refuseWeightGradients } from '../compute/autodiff/modelGradients';
+import { ModelGradients } from '../compute/autodiff/modelGradients';
 import type { BlockEngine } from '../compute/engine/blockEngine';
 import { ensureFits } from '../compute/engine/memory';
 import { openModelSource } from '../compute/engine/modelSource';
@@ -62,6 +64,7 @@ export async function* fisherOfChange(model: ModelRunner, tunedPath: string, tex
   const tuned = await openModelSource(modelPath(tunedPath));
   refuseOtherArchitecture(engine, tuned.spec, model.path, tunedPath);
   const reader = new WeightReader(tuned.header, tuned.path, tuned.view);
+  let baseReader: WeightReader | undefined;
   try {
     const tunedTensors = Array.from({ length: engine.layers }, (_, l) => {
       const byRole = new Map(engine.family.blockTensors(engine.spec, l, reader.has).map((t) => [t.role, t]));
@@ -71,16 +74,23 @@ export async function* fisherOfChange(model: ModelRunner, tunedPath: string, tex
         return reader.tensor(t.name, r.shape);
       });
     });
-    refuseWeightGradients(engine);
+    // MoE: the MLP tensors of every block, by the base's names, found in the tuned checkpoint too.
+    const mlpTensors = Array.from({ length: engine.moe ? engine.layers : 0 }, (_, l) => engine.moe!.tensors(l));
+    const tunedMlp = mlpTensors.map((tensors, l) => tensors.map((t) => {
+      if (!reader.has(t.name)) throw new InputError(`${tunedPath}: block ${l} has no ${t.name} (a tensor of the base's MoE MLP); the Fisher-weighted delta needs the same tensors in both`);
+      return reader.tensor(t.name, t.shape);
+    }));
     const gradients = await ModelGradients.open(engine);
+    // By block: the Σ over tokens of g² of each weight, by role (block graph) or tensor name (MoE MLP).
     const fisher: (Record<string, Float32Array> | undefined)[] = [];
     try {
       const longest = Math.max(...text.windows.map((w) => w.length));
-      ensureFits(model.path, { 'the diagonal Fisher of every block weight (float32)': engine.layers * engine.blockBytes, ...gradients.needs(1, longest, true) });
+      const mlpBytes = mlpTensors.flat().reduce((s, t) => s + t.count * 4, 0);
+      ensureFits(model.path, { 'the diagonal Fisher of every block weight (float32)': engine.layers * engine.blockBytes + mlpBytes, ...gradients.needs(1, longest, true) });
       yield* perTokenWeightGradients(gradients, engine, text, (layer, grads) => {
-        const f = (fisher[layer] ??= Object.fromEntries(Object.entries(grads).map(([role, g]) => [role, new Float32Array(g.length)])));
-        for (const [role, g] of Object.entries(grads)) {
-          const sum = f[role]!;
+        const f = (fisher[layer] ??= {});
+        for (const [key, g] of Object.entries(grads)) {
+          const sum = (f[key] ??= new Float32Array(g.length));
           for (let i = 0; i < g.length; i++) sum[i]! += g[i]! * g[i]!;
         }
       }, signal);
@@ -91,28 +101,48 @@ export async function* fisherOfChange(model: ModelRunner, tunedPath: string, tex
     const byTensor = new Map<string, number>();
     const scratch = newScratch();
     const tunedValues = engine.roles.map((r) => new Float32Array(r.shape.reduce((a, b) => a * b, 1)));
+    // The MoE MLP's base tensors are not in the engine's block sweep: read from the base checkpoint, one at a time.
+    const baseSource = engine.moe ? await openModelSource(modelPath(model.path)) : undefined;
+    baseReader = baseSource ? new WeightReader(baseSource.header, baseSource.path, baseSource.view) : undefined;
     for await (const block of engine.sweep(Array.from({ length: engine.layers }, (_, l) => l), signal)) {
       throwIfAborted(signal);
       const l = block.layer;
       await reader.read(tunedTensors[l]!, tunedValues, scratch, signal);
       const names = engine.tensorNames(l);
       engine.roles.forEach((r, k) => {
-        const f = fisher[l]![r.role]!;
-        const base = block.values[r.role]!;
-        const after = tunedValues[k]!;
-        let sum = 0;
-        for (let i = 0; i < f.length; i++) {
-          const d = after[i]! - base[i]!;
-          sum += f[i]! * d * d;
-        }
-        byTensor.set(names[r.role]!, sum / predicted);
+        byTensor.set(names[r.role]!, weighedChange(fisher[l]![r.role]!, block.values[r.role]!, tunedValues[k]!) / predicted);
       });
+      if (baseReader) {
+        for (const [k, t] of mlpTensors[l]!.entries()) {
+          const f = fisher[l]![t.name];
+          if (!f) {
+            byTensor.set(t.name, 0); // no token was routed to this expert: its F is 0
+            continue;
+          }
+          const base = new Float32Array(t.count);
+          const after = new Float32Array(t.count);
+          await baseReader.read([baseReader.tensor(t.name, t.shape)], [base], scratch, signal);
+          await reader.read([tunedMlp[l]![k]!], [after], scratch, signal);
+          byTensor.set(t.name, weighedChange(f, base, after) / predicted);
+        }
+      }
       fisher[l] = undefined;
     }
     return byTensor;
   } finally {
     await reader.close();
+    await baseReader?.close();
   }
+}
+
+/** Σ_i F_i (after_i − base_i)². */
+function weighedChange(f: Float32Array, base: Float32Array, after: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < f.length; i++) {
+    const d = after[i]! - base[i]!;
+    sum += f[i]! * d * d;
+  }
+  return sum;
 }
 
 /** A weights file or config.json of a Hugging Face directory names the directory (as openModelRunner reads it). */

@@ -7,7 +7,8 @@
 // (its K/V head stays with the other query heads that read it); a KV group's adds the group's k and v rows to all of
 // its query heads' q rows and o_proj columns — what `plan --drop-query-heads` and `--drop-heads` remove.
 // Biases of q/k/v rows and gate/up channels belong to their rows; o_proj's and down_proj's biases are not per head
-// or channel and stay out. Norm weights are removed with no head, so they are in no group.
+// or channel and stay out. Norm weights are removed with no head, so they are in no group. On a Mixture-of-Experts
+// model the MLP is the experts (run outside the block graph): heads are scored, and there are no MLP channels.
 import { tensorRole } from '../arch/names';
 import type { ModelRunner } from '../compute/runner';
 import { InputError } from '../errors';
@@ -53,7 +54,8 @@ function groupLayout(model: ModelRunner): GroupLayout {
   const heads = engine.spec.heads;
   const kvHeads = typeof spec.kvHeads === 'number' ? spec.kvHeads : heads;
   const headDim = engine.spec.headDim;
-  const intermediate = engine.spec.intermediate;
+  // An MoE block's MLP (router, experts) is not a role of its graph: no channel groups there.
+  const intermediate = engine.moe ? 0 : engine.spec.intermediate;
   const names = engine.tensorNames(0);
   const roles: GroupLayout['roles'] = new Map();
   for (const r of engine.roles) {
@@ -72,7 +74,7 @@ function groupLayout(model: ModelRunner): GroupLayout {
     }
     roles.set(r.role, { member, bias, cols });
   }
-  for (const needed of ['q', 'k', 'v', 'o', 'up', 'down'] as const) {
+  for (const needed of ['q', 'k', 'v', 'o', ...(engine.moe ? [] : ['up', 'down'] as const)] as const) {
     if (![...roles.values()].some((m) => m.member === needed && !m.bias)) throw new InputError(`${model.path}: no separate ${needed} projection in the blocks; channel-group Taylor reads Llama-family layouts`);
   }
   return { heads, kvHeads, headDim, intermediate, roles };
@@ -88,6 +90,8 @@ export async function* groupTaylorScores(model: ModelRunner, text: TokenizedText
   const perBlock: { q: Float64Array; k: Float64Array; v: Float64Array; o: Float64Array; gate: Float64Array | null; up: Float64Array; down: Float64Array }[] = [];
   const gated = [...layout.roles.values()].some((m) => m.member === 'gate');
   const predicted = yield* lossGradients(model, text, 'channel-group Taylor', (layer, sums, weights) => {
+    // An MoE block's MLP tensors come in calls of their own (keyed by tensor name): no group has them.
+    if (![...layout.roles.keys()].some((role) => role in sums)) return;
     const parts = {
       q: new Float64Array(heads), k: new Float64Array(kvHeads), v: new Float64Array(kvHeads), o: new Float64Array(heads),
       gate: gated ? new Float64Array(intermediate) : null, up: new Float64Array(intermediate), down: new Float64Array(intermediate),

@@ -1,6 +1,6 @@
 // First-order Taylor importance of each block (LLM-Pruner, Ma et al. 2023): the loss change a weight's removal
 // causes, to first order, is |W ⊙ ∂L/∂W|; a block's score is the sum over every weight of the block (its linear
-// layers, norms and biases). L is the mean next-token NLL over the text. Gradients come from the block engine's
+// layers, norms and biases; on an MoE model also its router and every expert, handed over expert by expert). L is the mean next-token NLL over the text. Gradients come from the block engine's
 // backward graphs (src/compute/autodiff/modelGradients.ts), block by block, last block first. All windows of the
 // text in one batch give the text's gradient at once; a text that needs several batches keeps every block's
 // gradient sum until the last batch (a float32 copy of the block weights). lossGradients is that loop, shared with
@@ -17,8 +17,9 @@ import type { TokenizedText } from './textInput';
 const MAX_ROWS = 16;
 
 /**
- * Every block's Σ over the text's predicted tokens of ∂log p/∂W, handed to `onBlock` once per block with the
- * block's weights (both valid only during the call), last block first: ∂L/∂W = −sums / predicted tokens.
+ * Every block's Σ over the text's predicted tokens of ∂log p/∂W, handed to `onBlock` with the block's weights
+ * (both valid only during the call), last block first: ∂L/∂W = −sums / predicted tokens. An MoE block comes in
+ * several calls, each with some of its tensors (ModelGradients' onWeightGradient): the scores add up over them.
  * Returns the number of predicted tokens.
  */
 export async function* lossGradients(
@@ -48,16 +49,24 @@ export async function* lossGradients(
       const label = `Windows ${first + 1}–${first + rows.length}/${text.windows.length}`;
       yield* withProgress((onProgress) => gradients.inputGradient({
         embeddings, batch: rows.length, seq, targets, onProgress, ...(signal ? { signal } : {}),
+        // Several batches: the last one hands over every expert, so that an expert routed to only in an earlier
+        // batch still gets its sum handed over (with its weights).
+        ...(sums && b === batches.length - 1 ? { everyExpert: true } : {}),
         onWeightGradient: (layer, grads, weights) => {
           if (!sums) {
             onBlock(layer, grads, weights);
             return;
           }
-          const sum = sums.get(layer);
-          if (!sum) sums.set(layer, Object.fromEntries(Object.entries(grads).map(([role, g]) => [role, Float32Array.from(g)])));
-          else for (const [role, g] of Object.entries(grads)) for (let i = 0; i < g.length; i++) sum[role]![i]! += g[i]!;
+          // An MoE block comes in parts (its graph's roles, its MLP's tensors): sums by key, each part handed on alone.
+          const sum = sums.get(layer) ?? {};
+          sums.set(layer, sum);
+          for (const [key, g] of Object.entries(grads)) {
+            const into = sum[key];
+            if (!into) sum[key] = Float32Array.from(g);
+            else for (let i = 0; i < g.length; i++) into[i]! += g[i]!;
+          }
           // The weights are re-read for the last batch; the block is handed over there.
-          if (b === batches.length - 1) onBlock(layer, sums.get(layer)!, weights);
+          if (b === batches.length - 1) onBlock(layer, Object.fromEntries(Object.keys(grads).map((key) => [key, sum[key]!])), weights);
         },
       }), label, b / batches.length, (b + 1) / batches.length);
     }
@@ -75,7 +84,7 @@ export async function* taylorScores(model: ModelRunner, text: TokenizedText, sig
       const w = weights[role]!;
       for (let i = 0; i < g.length; i++) total += Math.abs(w[i]! * g[i]!);
     }
-    totals[layer] = total;
+    totals[layer]! += total;
   }, signal);
   // ∂L/∂W = −(Σ ∂log p/∂W) / predicted; the sign drops with |·|.
   return totals.map((t) => t / predicted);

@@ -125,7 +125,8 @@ export const COMMANDS: Record<string, Command> = {
       'first N tokens (default 512) of F: share = token-slots routed to it / (tokens · num_experts_per_tok); meanGate =\n' +
       'its mean routing weight when chosen; score = Δ mean NLL (nats per predicted token) when it is dropped as a pruned\n' +
       'checkpoint drops it (router row removed: its tokens go to their next choice); rank 1 = highest score in its block;\n' +
-      'outputChange = mean ‖Δh‖/‖h‖ of the block output. An extension of docs/cli.md.',
+      'outputChange = mean ‖Δh‖/‖h‖ of the block output; taylor = Σ over its weights of |W ⊙ ∂L/∂W| (L the mean NLL on\n' +
+      'F; one backward pass). An extension of docs/cli.md.',
     options: { 'text-file': { type: 'string' }, 'max-tokens': { type: 'string' } },
     positionals: 1,
     run: async (args) => {
@@ -218,8 +219,8 @@ export const COMMANDS: Record<string, Command> = {
       '                 its tokens of the squared gradient of each token\'s NLL; one backward pass per token): Σ F·Δ²\n' +
       '                 per block tensor and layer (fisherWeighted), its share (fisherShare) and the layers\' rank by it\n' +
       '                 (fisherRank). BASE must be a model the engine runs (Hugging Face directory or .gguf), TUNED the\n' +
-      '                 same architecture; Mixture-of-Experts models are refused (no weight gradients). --max-tokens N caps the\n' +
-      '                 text (default 512).',
+      '                 same architecture (on Mixture-of-Experts models the router and every expert are weighed too).\n' +
+      '                 --max-tokens N caps the text (default 512).',
     options: { 'fisher-text': { type: 'string' }, 'max-tokens': { type: 'string' } },
     positionals: 2,
     run: async (args) => {

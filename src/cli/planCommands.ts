@@ -70,7 +70,8 @@ export const PLAN_COMMANDS: Record<string, Command> = {
       '  KV group.\n' +
       '--drop-experts E: drop the E lowest-scoring experts in every MoE block; router rows follow. --metric expert-l2\n' +
       '  (weight norm; default without a text), expert-drop (Δ NLL on --text-file with the expert dropped and its tokens\n' +
-      '  re-routed; default with a text) or expert-share (the router\'s share of token-slots on the text).',
+      '  re-routed; default with a text), expert-share (the router\'s share of token-slots on the text) or expert-taylor\n' +
+      '  (Σ |W·∂L/∂W| over the expert\'s weights, L the mean NLL on the text).',
     options: {
       'drop-layers': { type: 'string' }, 'drop-heads': { type: 'string' }, 'drop-query-heads': { type: 'string' }, 'drop-experts': { type: 'string' }, sparsity: { type: 'string' }, metric: { type: 'string' }, 'text-file': { type: 'string' },
       'max-tokens': { type: 'string' }, out: { type: 'string' }, allocation: { type: 'string' }, lambda: { type: 'string' }, contiguous: { type: 'boolean' },

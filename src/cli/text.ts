@@ -137,8 +137,8 @@ export function renderExperts(result: ExpertsResult): string {
     ...result.warnings.map((w) => `warning: ${w}`),
     '',
     table([
-      ['block', 'expert', 'share', 'mean gate', 'score', 'rank', 'output change'],
-      ...result.blocks.flatMap((b) => b.experts.map((e) => [String(b.index), String(e.index), `${(e.share * 100).toFixed(1)}%`, gate(e.meanGate), e.score.toFixed(5), String(e.rank), e.outputChange.toFixed(4)])),
+      ['block', 'expert', 'share', 'mean gate', 'score', 'rank', 'output change', 'taylor'],
+      ...result.blocks.flatMap((b) => b.experts.map((e) => [String(b.index), String(e.index), `${(e.share * 100).toFixed(1)}%`, gate(e.meanGate), e.score.toFixed(5), String(e.rank), e.outputChange.toFixed(4), e.taylor.toPrecision(4)])),
     ]),
   ].join('\n');
 }

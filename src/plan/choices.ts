@@ -4,7 +4,7 @@
 import { join, resolve } from 'node:path';
 import { InputError } from '../errors';
 import { pathKind } from '../formats/fileio';
-import { layerMetricInfo, TEXT_LAYER_METRICS } from '../protocol/layerMetrics';
+import { TEXT_LAYER_METRICS } from '../protocol/layerMetrics';
 import type { PlanChoice, PlanChoices, PlanKind } from '../protocol/plan';
 import { MOE_MODEL_TYPES } from '../compute/families/moeSpec';
 import { expertLayout } from './experts';
@@ -40,7 +40,7 @@ export async function planChoices(model: string): Promise<PlanChoices> {
 
   probe(['drop-layers', 'contiguous-block'], () => {
     if (source.layers < 2) return `the model has ${source.layers} block; at least one must remain`;
-    const layerMetrics = metrics('weight-l2', TEXT_LAYER_METRICS.filter((m) => !(moe && (m === 'wanda' || layerMetricInfo(m)?.needsGradients))));
+    const layerMetrics = metrics('weight-l2', TEXT_LAYER_METRICS.filter((m) => !(moe && m === 'wanda')));
     return [
       { kind: 'drop-layers', max: source.layers - 1, metrics: layerMetrics },
       { kind: 'contiguous-block', max: source.layers - 1, metrics: layerMetrics },
@@ -49,8 +49,8 @@ export async function planChoices(model: string): Promise<PlanChoices> {
   probe(['sparsity'], () => (linearWeights(source), [{ kind: 'sparsity', max: 0.99, metrics: metrics('magnitude', moe ? [] : ['wanda']) }]));
   probe(['drop-heads', 'drop-query-heads'], () => {
     const layout = headLayout(source);
-    // head-l2 first: the default of generatePlan; head-taylor needs gradients, which MoE models do not give.
-    const headMetrics = [{ name: 'head-l2', needsText: false }, ...(runsOnText && !moe ? [{ name: 'head-taylor', needsText: true }] : [])];
+    // head-l2 first: the default of generatePlan.
+    const headMetrics = [{ name: 'head-l2', needsText: false }, ...(runsOnText ? [{ name: 'head-taylor', needsText: true }] : [])];
     const kinds: PlanChoice[] = [];
     if (layout.kvHeads > 1) kinds.push({ kind: 'drop-heads', max: layout.kvHeads - 1, metrics: headMetrics });
     else unavailable.push({ kind: 'drop-heads', reason: 'the model has one KV head: no group can go' });
@@ -62,7 +62,7 @@ export async function planChoices(model: string): Promise<PlanChoices> {
     const layout = expertLayout(source);
     const most = layout.experts - layout.perToken;
     if (most < 1) return `${layout.experts} experts with ${layout.perToken} routed per token: none can go`;
-    return [{ kind: 'drop-experts', max: most, metrics: metrics('expert-l2', ['expert-drop', 'expert-share']) }];
+    return [{ kind: 'drop-experts', max: most, metrics: metrics('expert-l2', ['expert-drop', 'expert-share', 'expert-taylor']) }];
   });
   return { model: source.path, family: source.family, layers: source.layers, runsOnText, available, unavailable };
 }

@@ -9,8 +9,8 @@ import type { Progress } from '../protocol/results';
 import type { Slice } from './slice';
 import type { SourceModel } from './source';
 
-/** How a plan scores experts: weight norm (no text), or on a text Δ NLL when dropped, or routing share. */
-export const EXPERT_METRICS = ['expert-l2', 'expert-drop', 'expert-share'] as const;
+/** How a plan scores experts: weight norm (no text), or on a text Δ NLL when dropped, routing share or first-order Taylor. */
+export const EXPERT_METRICS = ['expert-l2', 'expert-drop', 'expert-share', 'expert-taylor'] as const;
 export type ExpertMetric = (typeof EXPERT_METRICS)[number];
 
 const EXPERT_COUNT_KEYS = ['num_local_experts', 'num_experts', 'n_routed_experts'] as const;

@@ -4,7 +4,9 @@ import { relative, resolve } from 'node:path';
 import { fileSha256 } from './source';
 import { layers as layerScores, parseLayerMetric, rank } from '../analyses/layers';
 import { expertImportance } from '../analyses/experts';
-import { DEFAULT_MAX_TOKENS, type TextSource } from '../analyses/textInput';
+import { expertTaylorScores } from '../analyses/expertTaylor';
+import { DEFAULT_MAX_TOKENS, tokenizeText, type TextSource } from '../analyses/textInput';
+import { openModelRunner } from '../compute/modelRunner';
 import { tensorRole } from '../arch/names';
 import { InputError } from '../errors';
 import type { Progress } from '../protocol/results';
@@ -71,6 +73,7 @@ export async function* generatePlanOnDevice(request: PlanRequest, signal?: Abort
       'expert-l2': `expert-l2: the norm of each expert's weights (group = expert), a weight-only proxy; expert-drop (Δ NLL on a text) measures what dropping one does`,
       'expert-drop': 'expert-drop: Δ mean NLL on the text when the expert alone is dropped and its tokens re-routed to their next choice (group = expert; the experts analysis); each MoE block drops its lowest',
       'expert-share': 'expert-share: the fraction of token-slots the router sends to the expert on the text (group = expert); each MoE block drops its least used',
+      'expert-taylor': "expert-taylor: LLM-Pruner's first-order Taylor importance, Σ |W·∂L/∂W| over the expert's gate/up/down weights, L the mean NLL on the text (group = expert; the experts analysis); each MoE block drops its lowest",
     }[name]);
   } else if (request.dropHeads !== undefined || request.dropQueryHeads !== undefined) {
     const layout = headLayout(source);
@@ -195,10 +198,21 @@ export function predict(source: SourceModel, actions: readonly PlanAction[]): Pr
 
 /**
  * Expert importance on a text (analyses/experts.ts; here, not in experts.ts, which the extension host reads for the
- * plan choices and which must not pull in the engine): scores[layer][expert] = Δ NLL when dropped (expert-drop) or
- * routing share (expert-share); [] for blocks without routed experts.
+ * plan choices and which must not pull in the engine): scores[layer][expert] = Δ NLL when dropped (expert-drop),
+ * routing share (expert-share) or first-order Taylor (expert-taylor); [] for blocks without routed experts.
  */
-export async function* routedExpertScores(source: SourceModel, metric: 'expert-drop' | 'expert-share', text: TextSource, maxTokens: number, providers?: readonly string[], signal?: AbortSignal): AsyncGenerator<Progress, { scores: number[][]; device: string }> {
+export async function* routedExpertScores(source: SourceModel, metric: Exclude<ExpertMetric, 'expert-l2'>, text: TextSource, maxTokens: number, providers?: readonly string[], signal?: AbortSignal): AsyncGenerator<Progress, { scores: number[][]; device: string }> {
+  if (metric === 'expert-taylor') {
+    // One backward pass on the text, without the experts analysis's drops.
+    yield { message: `Building ${source.directory}` };
+    const model = await openModelRunner(source.directory, providers, signal);
+    try {
+      const taylor = yield* expertTaylorScores(model, await tokenizeText(model, text, maxTokens), signal);
+      return { scores: taylor.map((t) => Array.from(t)), device: model.device };
+    } finally {
+      await model.release();
+    }
+  }
   const result = yield* expertImportance({ model: source.directory, text, maxTokens, ...(providers ? { providers } : {}) }, signal);
   const scores = Array.from({ length: source.layers }, (): number[] => []);
   for (const block of result.blocks) scores[block.index] = block.experts.map((e) => (metric === 'expert-drop' ? e.score : e.share));

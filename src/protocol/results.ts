@@ -365,6 +365,8 @@ export interface ExpertScore {
   rank: number;
   /** Mean over tokens of ‖h′ − h‖ / ‖h‖ for the block's output with the expert dropped. */
   outputChange: number;
+  /** First-order Taylor importance: Σ over the expert's weights of |W ⊙ ∂L/∂W|, L the mean NLL on the text (0 if unrouted). */
+  taylor: number;
 }
 
 export interface ExpertsResult {

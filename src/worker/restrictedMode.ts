@@ -18,7 +18,7 @@ export type Admission = { allowed: true } | { allowed: false; reason: string };
 
 /** Layer and plan metrics that run the model on a text. */
 /** Layer metrics (the registry's text metrics) and plan metrics that run the model on a text. */
-const TEXT_METRICS: ReadonlySet<string> = new Set([...TEXT_LAYER_METRICS, 'expert-drop', 'expert-share', 'head-taylor']);
+const TEXT_METRICS: ReadonlySet<string> = new Set([...TEXT_LAYER_METRICS, 'expert-drop', 'expert-share', 'expert-taylor', 'head-taylor']);
 
 /** Who restricts: VS Code's Restricted Mode, or the CLI's --restricted; they differ in how to lift it. */
 export type RestrictedBy = 'workspace' | 'cli';

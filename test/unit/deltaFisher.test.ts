@@ -1,10 +1,10 @@
 // The Fisher-weighted delta (`delta BASE TUNED --fisher-text`, src/analyses/fisherDelta.ts) against torch autograd
 // on seeded fine-tunes of tiny-qwen2 and tiny-gpt2 (test/fixtures/autodiff/make_delta_fisher_golden.py: BF16 tuned
 // weights over an F32 base): Σ F·Δ² per block tensor with F the base's diagonal empirical Fisher; the result's
-// shares, per-layer sums and ranks through the CLI; refusals of another architecture and of MoE models.
+// shares, per-layer sums and ranks through the CLI; the refusal of another architecture (MoE models run: moeWeightGradients.test.ts).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { drain } from '../../src/analyses';
@@ -14,7 +14,7 @@ import type { TokenizedText } from '../../src/analyses/textInput';
 import { LanguageModel } from '../../src/compute/languageModel';
 import { InputError } from '../../src/errors';
 import type { DeltaResult } from '../../src/protocol/results';
-import { DIST, ROOT, tempDir } from './helpers';
+import { DIST, ROOT } from './helpers';
 
 const AUTODIFF = join(ROOT, 'test/fixtures/autodiff');
 const MODELS = join(ROOT, 'test/fixtures/models');
@@ -81,13 +81,9 @@ test('CLI: delta --fisher-text adds Σ F·Δ² per tensor and layer, shares and 
   assert.match(plain.stdout, /Σ F·Δ².*F share/);
 });
 
-test('another architecture and MoE models are refused by name; --max-tokens without --fisher-text is an error', async () => {
+test('another architecture is refused by name; --max-tokens without --fisher-text is an error', async () => {
   await assert.rejects(drain(delta({ base: join(MODELS, 'tiny-qwen2'), tuned: join(AUTODIFF, 'tiny-gpt2-tuned'), fisherText: { text: 'The Lord is my shepherd' } })),
     (e: unknown) => e instanceof InputError && /different architectures/.test(e.message) && /modelType qwen2/.test(e.message) && /modelType gpt2/.test(e.message));
-  const moe = join(tempDir(), 'moe-qwen2-copy');
-  cpSync(join(MODELS, 'moe-qwen2'), moe, { recursive: true });
-  await assert.rejects(drain(delta({ base: join(MODELS, 'moe-qwen2'), tuned: moe, fisherText: { text: 'The Lord is my shepherd' } })),
-    (e: unknown) => e instanceof InputError && /Mixture-of-Experts/.test(e.message));
   const run = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'delta', join(MODELS, 'tiny-qwen2'), join(AUTODIFF, 'tiny-qwen2-tuned'), '--max-tokens', '6'], { encoding: 'utf8' });
   assert.notEqual(run.status, 0);
   assert.match(run.stderr, /--max-tokens caps the --fisher-text text/);

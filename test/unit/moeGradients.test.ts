@@ -2,7 +2,7 @@
 // graph's backward with its two outputs' cotangents): d log p(continuation) / d input embeddings on the Mixtral,
 // Qwen2-MoE and Qwen3-MoE fixtures against torch autograd on the plain-torch MoE reference
 // (test/fixtures/autodiff/moe-gradient-golden.json from make_moe_gradient_golden.py; no python at test time), and
-// against central finite differences of the engine's own forward. Weight-gradient metrics stay refused on MoE.
+// against central finite differences of the engine's own forward. Weight gradients: moeWeightGradients.test.ts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,7 +13,6 @@ import { ModelGradients } from '../../src/compute/autodiff/modelGradients';
 import { BlockEngine } from '../../src/compute/engine/blockEngine';
 import { route, routeBackward } from '../../src/compute/engine/routing';
 import { LanguageModel } from '../../src/compute/languageModel';
-import { InputError } from '../../src/errors';
 import { DIST, relativeError, ROOT } from './helpers';
 
 interface GoldenModel { ids: number[]; objective: number; gradient: number[]; grad_input: number[] }
@@ -158,20 +157,5 @@ test('routeBackward: the router logits cotangent equals finite differences of th
       const numeric = (f(up) - f(down)) / (2 * h);
       assert.ok(Math.abs(analytic[i]! - numeric) < 1e-4, `norm ${norm}, logit ${i}: ${analytic[i]} vs ${numeric}`);
     }
-  }
-});
-
-test('weight-gradient metrics (taylor, fisher) are refused on MoE models by name', async () => {
-  const engine = await BlockEngine.open(join(MODELS, 'moe-mixtral'));
-  const gradients = await ModelGradients.open(engine);
-  try {
-    const ids = [5, 17, 99, 3];
-    await assert.rejects(
-      gradients.inputGradient({ embeddings: await engine.embed([ids]), batch: 1, seq: ids.length, targets: Int32Array.of(17, 99, 3, -1), onWeightGradient: () => undefined }),
-      (e: unknown) => e instanceof InputError && /moe-mixtral: weight-gradient metrics .* do not run on Mixture-of-Experts models \(mixtral\)/.test(e.message),
-    );
-  } finally {
-    await gradients.release();
-    await engine.release();
   }
 });

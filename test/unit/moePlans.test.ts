@@ -65,7 +65,7 @@ test('expert-drop plans drop, per MoE block, the expert whose removal costs leas
   }
 });
 
-test('Wanda is refused for MoE models by name, and not offered', async () => {
+test('Wanda is refused for MoE models by name, and not offered; taylor, fisher and head-taylor are offered', async () => {
   const dir = tempDir();
   await assert.rejects(makePlan({ model: model('moe-mixtral'), sparsity: 0.5, metric: 'wanda', textFile: JOHN, maxTokens: 32 }, join(dir, 'w.pruneplan.json')),
     (e: unknown) => e instanceof InputError && /Wanda is not supported for Mixture-of-Experts models \(model_type mixtral\)/.test(e.message));
@@ -75,7 +75,10 @@ test('Wanda is refused for MoE models by name, and not offered', async () => {
   const metricsOf = (kind: string) => choices.available.find((c) => c.kind === kind)!.metrics.map((m) => m.name);
   assert.deepEqual(metricsOf('sparsity'), ['magnitude']);
   assert.ok(!metricsOf('drop-layers').includes('wanda'));
-  assert.deepEqual(metricsOf('drop-experts'), ['expert-drop', 'expert-share', 'expert-l2']);
+  // The weight-gradient metrics run on MoE models (moeWeightGradients.test.ts): offered.
+  assert.ok(metricsOf('drop-layers').includes('taylor') && metricsOf('drop-layers').includes('fisher'));
+  assert.deepEqual(metricsOf('drop-heads'), ['head-l2', 'head-taylor']);
+  assert.deepEqual(metricsOf('drop-experts'), ['expert-drop', 'expert-share', 'expert-taylor', 'expert-l2']);
 });
 
 test('dropping blocks of a Qwen-MoE with decoder_sparse_step 2: the pattern is written out as mlp_only_layers, and the pruned model runs as verified', async () => {

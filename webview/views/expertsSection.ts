@@ -75,7 +75,7 @@ function expertGrid(r: ExpertsResult): HTMLElement {
 function cell(e: ExpertScore, experts: number): HTMLElement {
   // Rank 1 (most important) darkest; the shade is the rank's, so blocks compare by order, not by raw Δ NLL.
   const weight = experts > 1 ? (experts - e.rank) / (experts - 1) : 1;
-  const title = `expert ${e.index}: share ${(e.share * 100).toFixed(1)}% · mean gate ${e.meanGate === null ? '—' : e.meanGate.toFixed(3)} · Δ NLL ${e.score.toPrecision(3)} · rank ${e.rank} · output change ${e.outputChange.toPrecision(3)}`;
+  const title = `expert ${e.index}: share ${(e.share * 100).toFixed(1)}% · mean gate ${e.meanGate === null ? '—' : e.meanGate.toFixed(3)} · Δ NLL ${e.score.toPrecision(3)} · rank ${e.rank} · output change ${e.outputChange.toPrecision(3)} · Taylor ${e.taylor.toPrecision(3)}`;
   const td = h('td', { title, class: e.rank === experts ? 'least' : '' }, `${(e.share * 100).toFixed(0)}%`);
   // Through the CSSOM: the panel's CSP allows no inline style attributes.
   td.style.setProperty('--weight', weight.toFixed(3));

@@ -4,9 +4,10 @@
 // reverse order, each backward graph recomputing its block's forward from the kept boundary (backward.ts). Block
 // weights stream from the checkpoint as in the forward pass: two blocks' weights, whatever the model's size. MoE
 // blocks (whose MLP runs outside the block graph) add the MoE runner's backward of the MLP (engine/moeRunner.ts)
-// before their attention graph's backward; weight gradients are refused on them (refuseWeightGradients).
+// before their attention graph's backward, on the whole batch at once (the MoE forward runs whole too); its weight
+// gradients (router, experts, shared expert) are handed over part by part as the runner streams the experts.
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { InputError, throwIfAborted } from '../../errors';
+import { throwIfAborted } from '../../errors';
 import type { BlockEngine } from '../engine/blockEngine';
 import { activationBytesPerRow, ensureFits, freeBytes } from '../engine/memory';
 import { withWholeAttention } from '../families/ops';
@@ -26,9 +27,14 @@ export interface GradientRequest {
   onProgress?: (message: string, fraction: number) => void;
   /**
    * Also the gradient of every block weight, handed over block by block (last block first) with the block's
-   * weights, by role; both are valid only during the call.
+   * weights; both are valid only during the call. The block graph's weights are keyed by role. An MoE block's
+   * MLP tensors are not roles of its graph: they come first, in calls of their own keyed by the checkpoint's
+   * tensor name (the router, then each expert as the runner streams it, the shared expert and its gate); only the
+   * experts some token is routed to, unless `everyExpert`. A block's calls hand disjoint tensors and sum to it.
    */
   onWeightGradient?: (layer: number, gradients: Record<string, Float32Array>, weights: Record<string, Float32Array>) => void;
+  /** With onWeightGradient: also every expert no token is routed to (zero gradients), as a sum over passes needs. */
+  everyExpert?: boolean;
 }
 
 export interface GradientOutput {
@@ -93,6 +99,7 @@ export class ModelGradients {
       'kept block boundaries': rows * (engine.layers + 2) * stream,
       'backward activations': Math.min(rows, this.backwardRowsPerRun(seq)) * BACKWARD_ACTIVATIONS * activationBytesPerRow(engine.shape, seq, true),
       ...(weightGradients ? { 'one block of weight gradients': engine.blockBytes } : {}),
+      ...(weightGradients && engine.moe ? { 'one expert of weight gradients': engine.moe.mlpBytes } : {}),
     };
   }
 
@@ -138,7 +145,6 @@ export class ModelGradients {
   async inputGradient(request: GradientRequest): Promise<GradientOutput> {
     const { engine } = this;
     const { batch, seq, signal } = request;
-    if (request.onWeightGradient) refuseWeightGradients(engine);
     this.ensureFits(batch, seq, request.onWeightGradient !== undefined);
     const { hidden, heads } = engine.spec;
     const layers = engine.layers;
@@ -186,6 +192,15 @@ export class ModelGradients {
       // cotangents are alive at a time, whatever the pass's rows; weight gradients add up over the sub-batches.
       const next = per >= batch ? undefined : new Float32Array(batch * width);
       let sums: Record<string, Float32Array> | undefined;
+      // The MoE half first, on the whole batch: the block's output is the attention residual plus the MLP of its
+      // normed input, so the residual's cotangent is g and the MLP input's is the MoE backward of g. The forward is
+      // re-run for that input (and the routing); the MLP's weight gradients are handed over as they come.
+      let dMlpInput: Float32Array | undefined;
+      if (engine.moe) {
+        const { mlpParts } = await engine.runBlock(block, states[l]!, batch, seq, { moe: { parts: true } });
+        const onGradient = weightGradients && ((grads: Record<string, Float32Array>, weights: Record<string, Float32Array>) => weightGradients(l, grads, weights));
+        dMlpInput = await engine.moe.backward(l, mlpParts!.input, g, batch * seq, signal, onGradient ? { onGradient, ...(request.everyExpert ? { everyExpert: true } : {}) } : undefined);
+      }
       for (let r = 0; r < batch; r += per) {
         const rows = Math.min(per, batch - r);
         const feeds: Record<string, OrtTensor> = {
@@ -194,15 +209,7 @@ export class ModelGradients {
           [gradName(BLOCK_IO.out)]: new Tensor('float32', g.subarray(r * width, (r + rows) * width), [rows, seq, hidden]),
         };
         for (const role of engine.roles) feeds[role.role] = new Tensor('float32', block.values[role.role]!, role.shape);
-        if (engine.moe) {
-          // The MoE half first: the block's output is the attention residual plus the MLP of its normed input, so
-          // the residual's cotangent is g and the MLP input's is the MoE backward of g. The forward is re-run for
-          // that input (and the routing), on this sub-batch only.
-          const tokens = rows * seq;
-          const { mlpParts } = await engine.runBlock(block, states[l]!.subarray(r * width, (r + rows) * width), rows, seq, { moe: { parts: true } });
-          const dInput = await engine.moe.backward(l, mlpParts!.input, g.subarray(r * width, (r + rows) * width), tokens, signal);
-          feeds[gradName(BLOCK_IO.mlpInput)] = new Tensor('float32', dInput, [tokens, hidden]);
-        }
+        if (dMlpInput) feeds[gradName(BLOCK_IO.mlpInput)] = new Tensor('float32', dMlpInput.subarray(r * width, (r + rows) * width), [rows * seq, hidden]);
         const out = await session.run(feeds, fetches);
         const dHidden = out[gradName(BLOCK_IO.hidden)]!.data as Float32Array;
         if (next) next.set(dHidden, r * width);
@@ -255,14 +262,6 @@ export class ModelGradients {
 /** The block variant layer `l` runs ('' for families whose blocks all run one graph), as the forward engine picks it. */
 function variantOf(engine: BlockEngine, l: number): string {
   return engine.family.blockVariant?.(engine.spec, l) ?? '';
-}
-
-/**
- * Refuses weight gradients on MoE models by name: the experts' weights (and the router's) are not roles of the block
- * graph, and the MoE backward (engine/moeRunner.ts) gives only the input's cotangent.
- */
-export function refuseWeightGradients(engine: BlockEngine): void {
-  if (engine.moe) throw new InputError(`${engine.path}: weight-gradient metrics (taylor, fisher, head-taylor, the Fisher-weighted delta) do not run on Mixture-of-Experts models (${engine.spec.modelType}) in this version: the expert weights are outside the block graph; use the input-gradient saliency methods (grad, grad-input, ig), or block influence / ablation`);
 }
 
 /**

@@ -5,7 +5,9 @@
 // nobody is routed to are not read. The next expert's weights are read while the current one runs (two sets of
 // buffers per width), so the weights held are the attention block's plus two experts', never a whole MoE block.
 // backward() is the MLP's vector–Jacobian product for the gradient passes (autodiff/modelGradients.ts), streamed
-// the same way.
+// the same way; asked for weight gradients, it also hands each of the MLP's tensors' gradients (router, each routed
+// expert's gate/up/down, the shared expert and its gate) to the caller as it is produced, so no more than one
+// expert's gradients are alive at a time.
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { throwIfAborted } from '../../errors';
 import { buildBackward, gradName } from '../autodiff/backward';
@@ -60,6 +62,16 @@ interface BackwardJob extends Omit<Job, 'at'> {
 
 type Sparse = Extract<Resolved, { kind: 'sparse' }>;
 
+/**
+ * What backward() does with the MLP's weight gradients: `onGradient` receives each part's gradients and its
+ * weights, keyed by the checkpoint's tensor names (valid only during the call); `everyExpert` also hands the
+ * experts no row is routed to (zero gradients), which a sum over several passes needs.
+ */
+export interface MlpWeightGradients {
+  onGradient: (gradients: Record<string, Float32Array>, weights: Record<string, Float32Array>) => void;
+  everyExpert?: boolean;
+}
+
 type Weights = { tensors: [Float32Array, Float32Array, Float32Array]; scratch: Scratch };
 
 export class MoeRunner {
@@ -70,6 +82,8 @@ export class MoeRunner {
   private readonly blocks: readonly Resolved[];
   /** The gated MLP's backward graph (cotangent of x, and y), built when a gradient first asks for it. */
   private mlpBackward?: Promise<InferenceSession>;
+  /** The same with the weights' cotangents too (weight-gradient metrics). */
+  private mlpWeightBackward?: Promise<InferenceSession>;
 
   private constructor(
     private readonly hidden: number,
@@ -118,6 +132,19 @@ export class MoeRunner {
   /** The widest MLP (an expert, the shared expert or a dense MLP): activation estimates. */
   get widest(): number {
     return Math.max(0, ...everyMlp(this.blocks).map((m) => m.width));
+  }
+
+  /** Every tensor of block `layer`'s MLP (router, experts, shared expert and its gate, or the dense MLP's). */
+  tensors(layer: number): TensorInfo[] {
+    const b = this.blocks[layer]!;
+    if (b.kind === 'dense') return [...b.mlp.tensors];
+    return [b.router, ...b.experts.flatMap((m) => m.tensors), ...(b.shared ? [...b.shared.mlp.tensors, b.shared.gate] : [])];
+  }
+
+  /** By tensor name, the routed expert of block `layer` the tensor belongs to (empty for a dense block). */
+  expertOfTensor(layer: number): Map<string, number> {
+    const b = this.blocks[layer]!;
+    return new Map(b.kind === 'dense' ? [] : b.experts.flatMap((m, e) => m.tensors.map((t) => [t.name, e] as const)));
   }
 
   /** Whether block `layer` routes to experts, and how many. */
@@ -235,12 +262,12 @@ export class MoeRunner {
    * chosen weights to the router's logits and its matrix (routing.ts routeBackward), and through the shared expert
    * and its sigmoid gate. Experts stream as in the forward: two experts' weights held, whatever the block's size.
    */
-  async backward(layer: number, x: Float32Array, gy: Float32Array, rows: number, signal?: AbortSignal): Promise<Float32Array> {
+  async backward(layer: number, x: Float32Array, gy: Float32Array, rows: number, signal?: AbortSignal, weightGradients?: MlpWeightGradients): Promise<Float32Array> {
     const block = this.blocks[layer]!;
     const H = this.hidden;
     const dx = new Float32Array(rows * H);
     if (block.kind === 'dense') {
-      await this.backwardJobs([{ mlp: block.mlp, into: dx }], x, gy, rows, signal);
+      await this.backwardJobs([{ mlp: block.mlp, into: dx }], x, gy, rows, signal, undefined, weightGradients);
       return dx;
     }
     const experts = block.experts.length;
@@ -256,7 +283,8 @@ export class MoeRunner {
       job.slots!.push(slot);
     }
     const dWeights = new Float32Array(rows * topK);
-    await this.backwardJobs([...jobs.filter((j) => j.rows!.length > 0), ...(block.shared ? [{ mlp: block.shared.mlp, gate: block.shared.gate, into: dx }] : [])], x, gy, rows, signal, dWeights);
+    const routed = weightGradients?.everyExpert ? jobs : jobs.filter((j) => j.rows!.length > 0);
+    await this.backwardJobs([...routed, ...(block.shared ? [{ mlp: block.shared.mlp, gate: block.shared.gate, into: dx }] : [])], x, gy, rows, signal, dWeights, weightGradients);
     const dLogits = routeBackward(logits, routing, block.normTopK, dWeights);
     for (let r = 0; r < rows; r++) {
       for (let e = 0; e < experts; e++) {
@@ -265,21 +293,30 @@ export class MoeRunner {
         for (let c = 0; c < H; c++) dx[r * H + c] = dx[r * H + c]! + d * router[e * H + c]!;
       }
     }
+    // logits = x · routerᵀ, so ∂/∂router = dLogitsᵀ · x.
+    if (weightGradients) weightGradients.onGradient({ [block.router.name]: outerSum(dLogits, x, rows, experts, H) }, { [block.router.name]: router });
     return dx;
   }
 
   /**
    * Each job's gated-MLP backward on its rows, the output cotangent times the job's scale (a routing weight, or the
    * shared expert's gate), its input cotangent added into `into`; per routed slot, the cotangent of the slot's
-   * routing weight (gy · the expert's output) into `dWeights`; the shared expert's gate differentiated here.
+   * routing weight (gy · the expert's output) into `dWeights`; the shared expert's gate differentiated here. With
+   * `weightGradients`, each job's gate/up/down gradients (and the shared gate's) are handed over as the job ends.
    */
-  private async backwardJobs(jobs: readonly BackwardJob[], x: Float32Array, gy: Float32Array, rows: number, signal?: AbortSignal, dWeights?: Float32Array): Promise<void> {
+  private async backwardJobs(jobs: readonly BackwardJob[], x: Float32Array, gy: Float32Array, rows: number, signal?: AbortSignal, dWeights?: Float32Array, weightGradients?: MlpWeightGradients): Promise<void> {
     const { Tensor } = onnxruntime();
-    const session = await this.backwardSession();
+    const session = await this.backwardSession(weightGradients !== undefined);
     const H = this.hidden;
     await this.streamed(jobs.map((j) => j.mlp), signal, async (j, weights) => {
       const job = jobs[j]!;
       const n = job.rows?.length ?? rows;
+      const named = (values: readonly Float32Array[]) => Object.fromEntries(job.mlp.tensors.map((t, k) => [t.name, values[k]!]));
+      if (n === 0) {
+        // An expert no row is routed to (handed over only when every expert is asked for): zero gradients.
+        weightGradients?.onGradient(named(weights.tensors.map((w) => new Float32Array(w.length))), named(weights.tensors));
+        return;
+      }
       const gate = job.gate ? new Float32Array(H) : undefined;
       if (job.gate) await this.reader.read([job.gate], [gate!], this.routerScratch, signal);
       const scale = gate ? Array.from(await this.linear(x, rows, gate, 1), (v) => 1 / (1 + Math.exp(-v))) : job.scale;
@@ -289,13 +326,17 @@ export class MoeRunner {
         const s = scale ? scale[i]! : 1;
         for (let c = 0; c < H; c++) cotangent[i * H + c] = s * gy[row * H + c]!;
       }
+      const input = job.rows ? gatherRows(x, job.rows, H) : x;
+      const weightFetches = weightGradients ? [MLP_IO.gate, MLP_IO.up, MLP_IO.down].map(gradName) : [];
       const out = await session.run({
-        [MLP_IO.x]: new Tensor('float32', job.rows ? gatherRows(x, job.rows, H) : x, [n, H]),
+        [MLP_IO.x]: new Tensor('float32', input, [n, H]),
         [gradName(MLP_IO.y)]: new Tensor('float32', cotangent, [n, H]),
         ...this.mlpFeeds(job.mlp, weights),
-      }, [gradName(MLP_IO.x), MLP_IO.y]);
+      }, [gradName(MLP_IO.x), MLP_IO.y, ...weightFetches]);
+      if (weightGradients) weightGradients.onGradient(named(weightFetches.map((f) => out[f]!.data as Float32Array)), named(weights.tensors));
       const gx = out[gradName(MLP_IO.x)]!.data as Float32Array;
       const y = out[MLP_IO.y]!.data as Float32Array;
+      const dz = gate ? new Float32Array(n) : undefined;
       for (let i = 0; i < n; i++) {
         const row = job.rows ? job.rows[i]! : i;
         for (let c = 0; c < H; c++) job.into[row * H + c] = job.into[row * H + c]! + gx[i * H + c]!;
@@ -305,16 +346,20 @@ export class MoeRunner {
         if (job.slots) dWeights![job.slots[i]!] = dot;
         else {
           // Shared expert: y = σ(z) · mlp(x), z = gate · x, so ∂/∂z = (gy · mlp(x)) σ (1 − σ).
-          const dz = dot * scale![i]! * (1 - scale![i]!);
-          for (let c = 0; c < H; c++) job.into[row * H + c] = job.into[row * H + c]! + dz * gate![c]!;
+          dz![i] = dot * scale![i]! * (1 - scale![i]!);
+          for (let c = 0; c < H; c++) job.into[row * H + c] = job.into[row * H + c]! + dz![i]! * gate![c]!;
         }
       }
+      // z = x · gateᵀ, so ∂/∂gate = dzᵀ · x.
+      if (weightGradients && gate) weightGradients.onGradient({ [job.gate!.name]: outerSum(dz!, x, rows, 1, H) }, { [job.gate!.name]: gate });
     });
   }
 
-  private backwardSession(): Promise<InferenceSession> {
-    this.mlpBackward ??= createSession(buildBackward(buildGatedMlp(this.hidden), { output: MLP_IO.y, wrt: [MLP_IO.x], keep: [MLP_IO.y] }), this.provider);
-    return this.mlpBackward;
+  /** The gated MLP's backward graph: the cotangent of x and y, and with `weights` the cotangents of gate/up/down. */
+  private backwardSession(weights: boolean): Promise<InferenceSession> {
+    const build = () => createSession(buildBackward(buildGatedMlp(this.hidden), { output: MLP_IO.y, wrt: [MLP_IO.x, ...(weights ? [MLP_IO.gate, MLP_IO.up, MLP_IO.down] : [])], keep: [MLP_IO.y] }), this.provider);
+    if (weights) return (this.mlpWeightBackward ??= build());
+    return (this.mlpBackward ??= build());
   }
 
   /** Calls `use` on each MLP's weights in order, reading MLP i + 1's while MLP i's are used (two buffer sets). */
@@ -373,11 +418,25 @@ export class MoeRunner {
     await this.mlpSession.release();
     await this.linearSession.release();
     await (await this.mlpBackward?.catch(() => undefined))?.release();
+    await (await this.mlpWeightBackward?.catch(() => undefined))?.release();
   }
 }
 
 function everyMlp(blocks: readonly Resolved[]): Mlp[] {
   return blocks.flatMap((b) => (b.kind === 'dense' ? [b.mlp] : [...b.experts, ...(b.shared ? [b.shared.mlp] : [])]));
+}
+
+/** Σ_r d[r, o] · x[r, c] as [out, width]: the gradient of a linear map's [out, width] weight from its output's cotangent d [rows, out]. */
+function outerSum(d: Float32Array, x: Float32Array, rows: number, out: number, width: number): Float32Array {
+  const acc = new Float64Array(out * width);
+  for (let r = 0; r < rows; r++) {
+    for (let o = 0; o < out; o++) {
+      const v = d[r * out + o]!;
+      if (v === 0) continue;
+      for (let c = 0; c < width; c++) acc[o * width + c]! += v * x[r * width + c]!;
+    }
+  }
+  return Float32Array.from(acc);
 }
 
 function gatherRows(x: Float32Array, rows: readonly number[], width: number): Float32Array {

@@ -36,7 +36,7 @@ const KINDS: Record<PlanKind, { label: string; detail: string; unit: string }> =
 const METRICS: Record<string, string> = {
   ...Object.fromEntries(LAYER_METRIC_INFO.map((m) => [m.id, m.label])),
   magnitude: 'Magnitude |W|', 'head-l2': 'Head L2', 'head-taylor': 'Head group Taylor (LLM-Pruner)', 'expert-l2': 'Expert L2',
-  'expert-drop': 'Expert drop Δ NLL', 'expert-share': 'Expert routing share',
+  'expert-drop': 'Expert drop Δ NLL', 'expert-share': 'Expert routing share', 'expert-taylor': 'Expert Taylor (LLM-Pruner)',
 };
 
 /** Arguments from scripts and keybindings are untyped JSON: keep the well-formed fields. */
