@@ -122,6 +122,24 @@ test('verify without writing (down_proj columns zeroed) agrees with the written 
   assert.notEqual(written.perplexity.after, written.perplexity.before);
 });
 
+// Every other dense layout the engine runs: the written checkpoint (sliced, with Llama-bias's gate/up biases and
+// GPT-NeoX-parallel's dense_h_to_4h bias) runs to the perplexity of the source with the channels silenced in memory.
+for (const fixture of ['llama-bias', 'tiny-qwen2', 'qwen3-head-dim', 'gemma', 'gemma2', 'gemma3-text', 'olmo2', 'gpt-neox-parallel']) {
+  test(`${fixture}: a channel-taylor plan, written, equals the source with the channels silenced`, async () => {
+    const dir = tempDir();
+    const model = join(ROOT, 'test/fixtures/models', fixture);
+    const planPath = join(dir, 'p.pruneplan.json');
+    await makePlan({ model, dropMlpChannels: 0.5, metric: 'channel-taylor', textFile: TEXT, maxTokens: 24 }, planPath);
+    const { verification } = await drain(verifyVirtually(planPath, TEXT, { maxTokens: 24, providers: ['cpu'] }));
+    const applied = await drain(applyPlan(planPath, join(dir, 'out'), { providers: ['cpu'] }));
+    const written = await drain(verifyApplied(applied.source, applied.out, TEXT, { maxTokens: 24, providers: ['cpu'] }));
+    const width = (await openSource(model)).config.intermediate_size as number;
+    assert.equal(JSON.parse(readFileSync(join(dir, 'out', 'config.json'), 'utf8')).intermediate_size, width - Math.round(width / 2));
+    assert.ok(Math.abs(verification.perplexity.after - written.perplexity.after) <= 1e-4 * written.perplexity.after, `${verification.perplexity.after} vs ${written.perplexity.after}`);
+    assert.notEqual(written.perplexity.after, written.perplexity.before);
+  });
+}
+
 test('generatePlan: amount as a fraction or a count, the same count per block, scores of the lowest listed', async () => {
   const model = join(ROOT, golden.models['tiny-llama-random']!.path);
   const byFraction = await drain(generatePlan({ model, dropMlpChannels: 0.25 }));
