@@ -20,6 +20,7 @@ import { channelTaylorOf } from '../../src/plan/channelTaylor';
 import { planChoices } from '../../src/plan/choices';
 import { generatePlan } from '../../src/plan/generate';
 import { channelCount, channelMagnitudeScores, mlpLayout } from '../../src/plan/mlpChannels';
+import { planPreview } from '../../src/plan/preview';
 import { openSource } from '../../src/plan/source';
 import type { PrunePlan } from '../../src/plan/types';
 import { verifyApplied } from '../../src/plan/verify';
@@ -167,6 +168,29 @@ test('generatePlan: amount as a fraction or a count, the same count per block, s
   }
   await assert.rejects(drain(generatePlan({ model, dropMlpChannels: 4, metric: 'channel-taylor' })), /takes gradients on a text; give --text-file F/);
   await assert.rejects(drain(generatePlan({ model, dropMlpChannels: 4, metric: 'head-l2' })), /MLP channels are scored by one of channel-magnitude, channel-taylor/);
+});
+
+test('preview: config.json and the weight map as apply writes them, one panel row per block', async () => {
+  const dir = tempDir();
+  const model = join(ROOT, golden.models['phi3-longrope']!.path);
+  const planPath = join(dir, 'p.pruneplan.json');
+  await makePlan({ model, dropMlpChannels: 32 }, planPath);
+  const preview = await planPreview(planPath);
+  assert.deepEqual(preview.configChanges, ['intermediate_size']);
+  assert.match(preview.config.before, /"intermediate_size": 128,/);
+  assert.equal(preview.config.after, preview.config.before.replace('"intermediate_size": 128,', '"intermediate_size": 96,'));
+  assert.deepEqual(preview.rows.map((r) => [r.kind, r.layer, r.ratio, r.configKey, r.tensor?.name]), [
+    ['mlp-channels', 0, 0.25, 'intermediate_size', 'model.layers.0.mlp.down_proj.weight'],
+    ['mlp-channels', 1, 0.25, 'intermediate_size', 'model.layers.1.mlp.down_proj.weight'],
+  ]);
+  const applied = await drain(applyPlan(planPath, join(dir, 'out')));
+  assert.equal(readFileSync(join(dir, 'out', 'config.json'), 'utf8'), preview.config.after);
+  assert.equal(applied.bytes.after, (await openSource(join(dir, 'out'))).bytes);
+  // The weight map keeps every tensor (only shapes change); its total is the written tensor bytes.
+  const [before, after] = [preview.weightMap.before, preview.weightMap.after].map((t) => JSON.parse(t) as { metadata: { total_size: number }; weight_map: Record<string, string> });
+  assert.deepEqual(Object.keys(after!.weight_map), Object.keys(before!.weight_map));
+  assert.equal(after!.metadata.total_size, applied.bytes.after);
+  assert.equal(before!.metadata.total_size - after!.metadata.total_size, 2 * 32 * 3 * 64 * 4);
 });
 
 test('apply refuses a malformed drop-mlp-channels action with the field at fault, before writing anything', async () => {
