@@ -63,8 +63,10 @@ export async function* generatePlanOnDevice(request: PlanRequest, signal?: Abort
       if (list.length > 0) channels[String(layer)] = lowestScoring(list.map((score, index) => ({ index, score })), n);
     });
     actions.push({ type: 'drop-mlp-channels', channels });
-    metric = { name, text: name === 'channel-magnitude' ? null : planText, scores: channelScoreRows(scores, n + LISTED_CANDIDATES) };
-    notes.push(`${name === 'channel-magnitude' ? "channel-magnitude: Σ|W| over each MLP channel's group (gate row, up row, their bias elements, down_proj column), a weight-only proxy" : "channel-taylor (LLM-Pruner's channel group Taylor, element-wise, sum aggregation: Σ |W·∂L/∂W| over each MLP channel's gate row, up row, their bias elements and down_proj column, L the mean NLL on the text)"}; every block drops its ${n} lowest of ${layout.intermediate} channels, since config.json holds one intermediate_size (${layout.intermediate - n} after); metric.scores lists each block's ${n + LISTED_CANDIDATES} lowest (the dropped ones and the next candidates), ranked among all ${scores.reduce((s, l) => s + l.length, 0)} channels`);
+    const blocks = scores.filter((l) => l.length > 0).length;
+    const listed = Math.min(n + LISTED_CANDIDATES, Math.floor(MAX_LISTED_CHANNELS / Math.max(blocks, 1)));
+    metric = { name, text: name === 'channel-magnitude' ? null : planText, scores: channelScoreRows(scores, listed) };
+    notes.push(`${name === 'channel-magnitude' ? "channel-magnitude: Σ|W| over each MLP channel's group (gate row, up row, their bias elements, down_proj column), a weight-only proxy" : "channel-taylor (LLM-Pruner's channel group Taylor, element-wise, sum aggregation: Σ |W·∂L/∂W| over each MLP channel's gate row, up row, their bias elements and down_proj column, L the mean NLL on the text)"}; every block drops its ${n} lowest of ${layout.intermediate} channels, since config.json holds one intermediate_size (${layout.intermediate - n} after); metric.scores lists each block's ${listed} lowest (${listed > n ? 'the dropped ones and the next candidates' : 'the lowest of the dropped ones'}), ranked among all ${scores.reduce((s, l) => s + l.length, 0)} channels`);
   } else if (request.dropExperts !== undefined) {
     const layout = expertLayout(source);
     const n = request.dropExperts;
@@ -179,6 +181,8 @@ export async function* generatePlanOnDevice(request: PlanRequest, signal?: Abort
 
 /** Channels beyond the dropped ones that metric.scores lists per block: the next candidates for a hand edit. */
 const LISTED_CANDIDATES = 8;
+/** Channel scores a plan lists in all: ~3.5 MB of JSON, well under the plan size limit (validate.ts MAX_PLAN_BYTES). */
+const MAX_LISTED_CHANNELS = 32_768;
 
 /**
  * Each block's `listed` lowest channel scores, ranked among all channels of the model (rank 1 = most important).

@@ -193,6 +193,41 @@ test('preview: config.json and the weight map as apply writes them, one panel ro
   assert.equal(before!.metadata.total_size - after!.metadata.total_size, 2 * 32 * 3 * 64 * 4);
 });
 
+test('metric.scores of a wide, deep model is capped at 32 768 channel scores: each block lists its lowest', async () => {
+  // 40 blocks of 1024 channels (MLP weights only: magnitude reads no more), seeded values; dropping 90% would list
+  // 922 + 8 per block, 37 200 in all.
+  const dir = tempDir();
+  const [blocks, width, hidden] = [40, 1024, 4];
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) - 0.5;
+  const entries: [string, number[]][] = [];
+  for (let l = 0; l < blocks; l++) for (const [m, shape] of [['gate_proj', [width, hidden]], ['up_proj', [width, hidden]], ['down_proj', [hidden, width]]] as const) entries.push([`model.layers.${l}.mlp.${m}.weight`, [...shape]]);
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const [name, shape] of entries) {
+    const bytes = shape[0]! * shape[1]! * 4;
+    header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  const json = Buffer.from(JSON.stringify(header));
+  const data = Float32Array.from({ length: offset / 4 }, random);
+  const size = Buffer.alloc(8);
+  size.writeBigUInt64LE(BigInt(json.length));
+  writeFileSync(join(dir, 'model.safetensors'), Buffer.concat([size, json, Buffer.from(data.buffer)]));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ model_type: 'llama', num_hidden_layers: blocks, hidden_size: hidden, intermediate_size: width }));
+  const plan = await drain(generatePlan({ model: dir, dropMlpChannels: 0.9 }));
+  const listed = Math.floor(32768 / blocks);
+  assert.equal(plan.metric.scores.length, blocks * listed);
+  const action = plan.actions[0] as { channels: Record<string, number[]> };
+  for (let l = 0; l < blocks; l++) {
+    const mine = plan.metric.scores.filter((s) => s.layer === l);
+    assert.equal(mine.length, listed);
+    assert.ok(mine.every((s) => action.channels[String(l)]!.includes(s.group!)), `block ${l} lists the lowest of the channels it drops`);
+  }
+  assert.ok(plan.metric.scores.every((s) => s.rank > blocks * width - blocks * 922), 'ranked among all 40 960 channels');
+  assert.match(plan.notes[0]!, /lists each block's 819 lowest \(the lowest of the dropped ones\)/);
+});
+
 test('apply refuses a malformed drop-mlp-channels action with the field at fault, before writing anything', async () => {
   const dir = tempDir();
   const model = join(ROOT, golden.models['tiny-llama-random']!.path);
