@@ -1,4 +1,4 @@
-// MLP width pruning (LLM-Pruner's MLP "channel" group): intermediate channel j of a block is gate row j, up row j
+// MLP width pruning (the MLP group of LLM-Pruner's block-wise pruning): intermediate channel j of a block is gate row j, up row j
 // and down_proj column j (with the gate/up bias elements j where the MLP has biases), and removing all of them
 // together leaves a smaller but exact MLP: down(act(gate·x) ⊙ up·x) simply loses the term of channel j.
 // Layouts, read from the tensor names (arch/names.ts roles) and checked against config.json's intermediate_size:
