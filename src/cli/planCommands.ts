@@ -46,10 +46,10 @@ async function assertReplaceablePlan(target: string): Promise<void> {
 export const PLAN_COMMANDS: Record<string, Command> = {
   plan: {
     printsJson: true,
-    summary: 'plan MODEL --drop-layers N  a pruning plan (*.pruneplan.json); or --sparsity S, --drop-heads G, --drop-query-heads Q, --drop-experts E',
+    summary: 'plan MODEL --drop-layers N  a pruning plan (*.pruneplan.json); or --sparsity S, --drop-heads G, --drop-query-heads Q, --drop-experts E, --drop-mlp-channels C',
     help:
       'Usage: importance-lens plan MODEL (--drop-layers N | --sparsity S | --drop-heads G | --drop-query-heads Q |\n' +
-      '                            --drop-experts E) [--metric M] [--text-file F] [--max-tokens N]\n' +
+      '                            --drop-experts E | --drop-mlp-channels C) [--metric M] [--text-file F] [--max-tokens N]\n' +
       '                            [--contiguous] [--allocation owl|uniform] [--lambda L] [--out P.pruneplan.json] [--json]\n\n' +
       'Prints a pruning plan for a Hugging Face model directory (safetensors); --out also writes it (replacing only an\n' +
       'earlier plan). Edit it, commit it, then carry it out with `apply`. For a .gguf file (llama, qwen2, qwen3, gemma*, phi3):\n' +
@@ -71,9 +71,14 @@ export const PLAN_COMMANDS: Record<string, Command> = {
       '--drop-experts E: drop the E lowest-scoring experts in every MoE block; router rows follow. --metric expert-l2\n' +
       '  (weight norm; default without a text), expert-drop (Δ NLL on --text-file with the expert dropped and its tokens\n' +
       '  re-routed; default with a text), expert-share (the router\'s share of token-slots on the text) or expert-taylor\n' +
-      '  (Σ |W·∂L/∂W| over the expert\'s weights, L the mean NLL on the text).',
+      '  (Σ |W·∂L/∂W| over the expert\'s weights, L the mean NLL on the text).\n' +
+      '--drop-mlp-channels C: shrink the MLP width: drop the C lowest-scoring intermediate channels of every block (C a\n' +
+      '  count, or a fraction of intermediate_size below 1 such as 0.25): gate/up rows (both halves of Phi-3\'s fused\n' +
+      '  gate_up_proj) and down_proj columns, biases with their rows. --metric channel-magnitude (Σ|W| over the group;\n' +
+      '  default without a text) or channel-taylor (LLM-Pruner\'s group Taylor Σ |W·∂L/∂W| on --text-file F; default\n' +
+      '  with a text). Dense Llama-family, Phi-3 and GPT-NeoX checkpoints.',
     options: {
-      'drop-layers': { type: 'string' }, 'drop-heads': { type: 'string' }, 'drop-query-heads': { type: 'string' }, 'drop-experts': { type: 'string' }, sparsity: { type: 'string' }, metric: { type: 'string' }, 'text-file': { type: 'string' },
+      'drop-layers': { type: 'string' }, 'drop-heads': { type: 'string' }, 'drop-query-heads': { type: 'string' }, 'drop-experts': { type: 'string' }, 'drop-mlp-channels': { type: 'string' }, sparsity: { type: 'string' }, metric: { type: 'string' }, 'text-file': { type: 'string' },
       'max-tokens': { type: 'string' }, out: { type: 'string' }, allocation: { type: 'string' }, lambda: { type: 'string' }, contiguous: { type: 'boolean' },
     },
     positionals: 1,
@@ -87,6 +92,7 @@ export const PLAN_COMMANDS: Record<string, Command> = {
       const dropHeads = number(args, 'drop-heads', true);
       const dropQueryHeads = number(args, 'drop-query-heads', true);
       const dropExperts = number(args, 'drop-experts', true);
+      const dropMlpChannels = number(args, 'drop-mlp-channels', false);
       const sparsity = number(args, 'sparsity', false);
       const lambda = number(args, 'lambda', false);
       const request: PlanRequest = {
@@ -95,6 +101,7 @@ export const PLAN_COMMANDS: Record<string, Command> = {
         ...(dropHeads !== undefined ? { dropHeads } : {}),
         ...(dropQueryHeads !== undefined ? { dropQueryHeads } : {}),
         ...(dropExperts !== undefined ? { dropExperts } : {}),
+        ...(dropMlpChannels !== undefined ? { dropMlpChannels } : {}),
         ...(sparsity !== undefined ? { sparsity } : {}),
         ...(typeof args.values.metric === 'string' ? { metric: args.values.metric } : {}),
         ...(typeof args.values['text-file'] === 'string' ? { textFile: args.values['text-file'] } : {}),
@@ -117,7 +124,7 @@ export const PLAN_COMMANDS: Record<string, Command> = {
       'Usage: importance-lens apply PLAN --out DIR [--verify --text-file F [--max-tokens N]] [--json]\n' +
       '       importance-lens apply PLAN --verify --text-file F [--max-tokens N] [--json]   (verify without writing)\n\n' +
       'Writes a new Hugging Face directory DIR (which must not exist): dropped blocks removed and the rest renumbered,\n' +
-      'heads and experts sliced out (router rows too), config.json and the shard index updated, sparsified weights\n' +
+      'heads, experts and MLP channels sliced out (router rows too), config.json and the shard index updated, sparsified weights\n' +
       'with their zeros stored (the files do not shrink), tokenizer files copied.\n' +
       'Tensors are streamed; DIR is built under a temporary name and renamed at the end; the source is only read.\n' +
       'The plan is checked (schema, checkpoint fingerprint, indices, head and expert splits) before anything is\n' +

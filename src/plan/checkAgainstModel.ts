@@ -2,6 +2,7 @@
 // before apply writes anything, and each error names the action and the index at fault.
 import { InputError } from '../errors';
 import { checkExperts, type ExpertLayout } from './experts';
+import { checkChannelDrops, type MlpLayout } from './mlpChannels';
 import { checkHeadDrops, headLayout, type HeadDrop, type HeadLayout } from './heads';
 import type { SourceModel } from './source';
 import type { PrunePlan } from './types';
@@ -16,6 +17,8 @@ export interface CheckedPlan {
   heads: HeadLayout | null;
   /** drop-experts: the expert layout and source block -> experts it loses. */
   experts: { layout: ExpertLayout; dropped: Map<number, number[]> } | null;
+  /** drop-mlp-channels: the MLP layout and source block -> the intermediate channels it loses. */
+  channels: { layout: MlpLayout; dropped: Map<number, number[]> } | null;
 }
 
 export function checkAgainstModel(plan: PrunePlan, source: SourceModel, where: string): CheckedPlan {
@@ -50,6 +53,7 @@ export function checkAgainstModel(plan: PrunePlan, source: SourceModel, where: s
       case 'drop-heads':
         break;
       case 'drop-experts':
+      case 'drop-mlp-channels':
         break;
     }
   }
@@ -71,6 +75,13 @@ export function checkAgainstModel(plan: PrunePlan, source: SourceModel, where: s
   for (const [i, action] of plan.actions.entries()) {
     if (action.type === 'drop-experts') experts = checkExperts(action.experts, source, dropped, `actions[${i}]`, fail);
   }
-  return { dropped, ratios, sparsityMetric, headDrops, heads, experts };
+  let channels: CheckedPlan['channels'] = null;
+  for (const [i, action] of plan.actions.entries()) {
+    if (action.type !== 'drop-mlp-channels') continue;
+    // Sparsity's per-row ratios and Wanda's input norms are for the full-width weights.
+    if (ratios.size > 0) fail(`actions[${i}]: drop-mlp-channels and sparsity in one plan are not supported; apply them as two plans, one after the other`);
+    channels = checkChannelDrops(action.channels, source, dropped, `actions[${i}]`, fail);
+  }
+  return { dropped, ratios, sparsityMetric, headDrops, heads, experts, channels };
 }
 

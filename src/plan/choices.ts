@@ -1,5 +1,5 @@
 // What generatePlan can do for a given model, asked before the editor asks the user anything: which kinds of plan
-// apply (blocks, sparsity, heads under GQA, MoE experts), how much each may remove, and which metrics score them.
+// apply (blocks, sparsity, heads under GQA, MoE experts, MLP width), how much each may remove, and which metrics score them.
 // The limits are generatePlan's own checks, read off the same layouts, so the editor validates what the CLI would.
 import { join, resolve } from 'node:path';
 import { InputError } from '../errors';
@@ -10,6 +10,7 @@ import { MOE_MODEL_TYPES } from '../compute/families/moeSpec';
 import { expertLayout } from './experts';
 import { headLayout } from './heads';
 import { linearWeights } from './linearWeights';
+import { mlpLayout } from './mlpChannels';
 import { openSource } from './source';
 
 
@@ -63,6 +64,11 @@ export async function planChoices(model: string): Promise<PlanChoices> {
     const most = layout.experts - layout.perToken;
     if (most < 1) return `${layout.experts} experts with ${layout.perToken} routed per token: none can go`;
     return [{ kind: 'drop-experts', max: most, metrics: metrics('expert-l2', ['expert-drop', 'expert-share', 'expert-taylor']) }];
+  });
+  probe(['drop-mlp-channels'], () => {
+    const { intermediate } = mlpLayout(source);
+    if (intermediate < 2) return 'the MLP has one channel: none can go';
+    return [{ kind: 'drop-mlp-channels', max: intermediate - 1, metrics: metrics('channel-magnitude', ['channel-taylor']) }];
   });
   return { model: source.path, family: source.family, layers: source.layers, runsOnText, available, unavailable };
 }

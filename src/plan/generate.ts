@@ -17,6 +17,8 @@ import { openSource, type SourceModel } from './source';
 import { EXPERT_METRICS, expertLayout, expertScores, renumberExpert, routerSlices, type ExpertMetric } from './experts';
 import { checkHeadDrops, headLayout, headScores, headSlices } from './heads';
 import { HEAD_METRICS, headTaylorScores, type HeadMetric } from './headTaylor';
+import { CHANNEL_METRICS, channelCount, channelMagnitudeScores, channelSlices, mlpLayout, type ChannelMetric } from './mlpChannels';
+import { channelTaylorScores } from './channelTaylor';
 import { elementBytes, slicedShape, type Slice } from './slice';
 import type { TensorInfo } from '../formats/types';
 import { PLAN_KIND, PLAN_VERSION, type PlanAction, type PlanAlternative, type PlanMetric, type PlanRequest, type PrunePlan, type SparsityMetric } from './types';
@@ -32,8 +34,8 @@ export async function* generatePlan(request: PlanRequest, signal?: AbortSignal):
 
 /** The plan, and the device its activation metric ran on (null for a weight-only metric). */
 export async function* generatePlanOnDevice(request: PlanRequest, signal?: AbortSignal): AsyncGenerator<Progress, { plan: PrunePlan; device: string | null }> {
-  const asked = [request.dropLayers, request.sparsity, request.dropHeads, request.dropQueryHeads, request.dropExperts].filter((v) => v !== undefined).length;
-  if (asked !== 1) throw new InputError('plan: give one of --drop-layers N, --sparsity S, --drop-heads G, --drop-query-heads Q or --drop-experts E');
+  const asked = [request.dropLayers, request.sparsity, request.dropHeads, request.dropQueryHeads, request.dropExperts, request.dropMlpChannels].filter((v) => v !== undefined).length;
+  if (asked !== 1) throw new InputError('plan: give one of --drop-layers N, --sparsity S, --drop-heads G, --drop-query-heads Q, --drop-experts E or --drop-mlp-channels C');
   const source = await openSource(resolve(request.model));
   const maxTokens = request.maxTokens ?? DEFAULT_MAX_TOKENS;
   const text = request.textFile ? { file: resolve(request.textFile) } : undefined;
@@ -45,7 +47,29 @@ export async function* generatePlanOnDevice(request: PlanRequest, signal?: Abort
   const actions: PlanAction[] = [];
   const alternatives: PlanAlternative[] = [];
   const notes: string[] = [];
-  if (request.dropExperts !== undefined) {
+  if (request.dropMlpChannels !== undefined) {
+    const layout = mlpLayout(source);
+    const n = channelCount(request.dropMlpChannels, layout.intermediate);
+    const name = (request.metric ?? (text ? 'channel-taylor' : 'channel-magnitude')) as ChannelMetric;
+    if (!CHANNEL_METRICS.includes(name)) throw new InputError(`plan: MLP channels are scored by one of ${CHANNEL_METRICS.join(', ')} (Σ|W| over the channel's gate/up rows and down_proj column; LLM-Pruner's group Taylor on a text), not '${request.metric}'`);
+    if (name === 'channel-taylor' && !text) throw new InputError("plan: metric 'channel-taylor' takes gradients on a text; give --text-file F (or --metric channel-magnitude)");
+    let scores: number[][];
+    if (name === 'channel-magnitude') scores = yield* channelMagnitudeScores(source, layout, signal);
+    else {
+      const scored = yield* channelTaylorScores(source, layout, text!, maxTokens, request.providers, signal);
+      scores = scored.scores;
+      device = scored.device;
+    }
+    const channels: Record<string, number[]> = {};
+    scores.forEach((list, layer) => {
+      if (list.length > 0) channels[String(layer)] = lowestScoring(list.map((score, index) => ({ index, score })), n);
+    });
+    actions.push({ type: 'drop-mlp-channels', channels });
+    const blocks = scores.filter((l) => l.length > 0).length;
+    const listed = Math.min(n + LISTED_CANDIDATES, Math.floor(MAX_LISTED_CHANNELS / Math.max(blocks, 1)));
+    metric = { name, text: name === 'channel-magnitude' ? null : planText, scores: channelScoreRows(scores, listed) };
+    notes.push(`${name === 'channel-magnitude' ? "channel-magnitude: Σ|W| over each MLP channel's group (gate row, up row, their bias elements, down_proj column), a weight-only proxy" : "channel-taylor (LLM-Pruner's channel group Taylor, element-wise, sum aggregation: Σ |W·∂L/∂W| over each MLP channel's gate row, up row, their bias elements and down_proj column, L the mean NLL on the text)"}; every block drops its ${n} lowest of ${layout.intermediate} channels, since config.json holds one intermediate_size (${layout.intermediate - n} after); metric.scores lists each block's ${listed} lowest (${listed > n ? 'the dropped ones and the next candidates' : 'the lowest of the dropped ones'}), ranked among all ${scores.reduce((s, l) => s + l.length, 0)} channels`);
+  } else if (request.dropExperts !== undefined) {
     const layout = expertLayout(source);
     const n = request.dropExperts;
     const most = layout.experts - layout.perToken;
@@ -158,6 +182,26 @@ export async function* generatePlanOnDevice(request: PlanRequest, signal?: Abort
   return { plan, device };
 }
 
+/** Channels beyond the dropped ones that metric.scores lists per block: the next candidates for a hand edit. */
+const LISTED_CANDIDATES = 8;
+/** Channel scores a plan lists in all: ~3.5 MB of JSON, well under the plan size limit (validate.ts MAX_PLAN_BYTES). */
+const MAX_LISTED_CHANNELS = 32_768;
+
+/**
+ * Each block's `listed` lowest channel scores, ranked among all channels of the model (rank 1 = most important).
+ * Not all: a 7B model has ~350,000 channels, and the plan document is meant to be read and diffed.
+ */
+function channelScoreRows(scores: readonly number[][], listed: number): PlanMetric['scores'] {
+  const flat = scores.flatMap((list, layer) => list.map((score, group) => ({ layer, group, score })));
+  const ranked = rank(flat.map((s, index) => ({ index, score: s.score })));
+  const rows = flat.map((s, i) => ({ ...s, rank: ranked[i]!.rank }));
+  return scores.flatMap((list, layer) => {
+    const mine = rows.filter((r) => r.layer === layer);
+    const keep = new Set(lowestScoring(mine.map((r) => ({ index: r.group, score: r.score })), Math.min(listed, list.length)));
+    return mine.filter((r) => keep.has(r.group));
+  });
+}
+
 function sum(scores: readonly { index: number; score: number }[], layers: readonly number[]): number {
   return scores.filter((s) => layers.includes(s.index)).reduce((total, s) => total + s.score, 0);
 }
@@ -176,6 +220,11 @@ export function predict(source: SourceModel, actions: readonly PlanAction[]): Pr
     throw new Error(m);
   })) : new Map<string, Slice>();
   if (expertAction) for (const [name, slice] of routerSlices(source, expertLayout(source), droppedExperts)) slices.set(name, slice);
+  const channelAction = actions.find((a) => a.type === 'drop-mlp-channels');
+  if (channelAction) {
+    const dropped = new Map(Object.entries(channelAction.channels).map(([k, v]) => [Number(k), v]));
+    for (const [name, slice] of channelSlices(mlpLayout(source), dropped)) slices.set(name, slice);
+  }
   const sizeOf = (t: TensorInfo) => {
     const slice = slices.get(t.name);
     if (!slice) return { count: t.count, bytes: t.byteLength };

@@ -6,6 +6,7 @@ import type { TensorInfo } from '../formats/types';
 import type { CheckedPlan } from './checkAgainstModel';
 import { renumberExpert, routerSlices } from './experts';
 import { headConfig, headSlices } from './heads';
+import { channelSlices } from './mlpChannels';
 import { blockMapping, prunedConfig, renumberName } from './renumber';
 import { elementBytes, slicedShape, type Slice } from './slice';
 import type { SourceModel } from './source';
@@ -20,7 +21,7 @@ export interface PlannedTensor {
 export interface PlannedLayout {
   /** Source block -> new block (dropped blocks are absent). */
   mapping: Map<number, number>;
-  /** Tensors that lose rows or columns (heads, router rows), by source name. */
+  /** Tensors that lose rows or columns (heads, router rows, MLP channels), by source name. */
   slices: Map<string, Slice>;
   /** Output shard file name -> its tensors, in the order they are written. */
   shards: Map<string, PlannedTensor[]>;
@@ -32,6 +33,7 @@ export function plannedLayout(source: SourceModel, checked: CheckedPlan): Planne
   const mapping = blockMapping(source.layers, checked.dropped);
   const slices = checked.heads ? headSlices(source, checked.heads, checked.headDrops) : new Map<string, Slice>();
   if (checked.experts) for (const [name, slice] of routerSlices(source, checked.experts.layout, checked.experts.dropped)) slices.set(name, slice);
+  if (checked.channels) for (const [name, slice] of channelSlices(checked.channels.layout, checked.channels.dropped)) slices.set(name, slice);
 
   // The source's shards, less dropped tensors, with renumbered names.
   const shards = new Map<string, PlannedTensor[]>();
@@ -60,6 +62,11 @@ export function plannedLayout(source: SourceModel, checked: CheckedPlan): Planne
     const { layout, dropped } = checked.experts;
     config = { ...config, [layout.countKey]: layout.experts - [...dropped.values()][0]!.length };
     configChanges.push(layout.countKey);
+  }
+  const channelDrops = checked.channels ? [...checked.channels.dropped.values()] : [];
+  if (checked.channels && channelDrops.length > 0 && channelDrops[0]!.length > 0) {
+    config = { ...config, intermediate_size: checked.channels.layout.intermediate - channelDrops[0]!.length };
+    configChanges.push('intermediate_size');
   }
   return { mapping, slices, shards, config, configChanges };
 }

@@ -42,6 +42,7 @@ export function planStem(kind: string, amount: number, metric: string): string {
     'drop-heads': `drop-${amount}-kv-groups`,
     'drop-query-heads': `drop-${amount}-query-heads`,
     'drop-experts': `drop-${amount}-experts`,
+    'drop-mlp-channels': amount < 1 ? `drop-${Math.round(amount * 100)}pct-mlp-channels` : `drop-${amount}-mlp-channels`,
   };
   return `${what[kind] ?? kind}-${metric}`.replace(/[^A-Za-z0-9._-]/g, '-');
 }

@@ -91,6 +91,14 @@ function planRows(plan: PrunePlan, source: SourceModel, checked: CheckedPlan, la
         }
         break;
       }
+      case 'drop-mlp-channels': {
+        const width = checked.channels?.layout.intermediate ?? 0;
+        for (const [layer, channels] of numbered(action.channels)) {
+          if (channels.length === 0) continue;
+          rows.push({ ...base, kind: 'mlp-channels', layer, ratio: channels.length / width, score: null, rank: null, configKey: 'intermediate_size', tensor: tensorOf(layer, module('mlp.down')) });
+        }
+        break;
+      }
     }
   }
   return rows;

@@ -160,7 +160,7 @@ export function validatePlan(value: Json, where: string): PrunePlan {
 }
 
 function readAction(r: Reader, value: Json, path: string): PlanAction {
-  const type = r.string(r.object(value, path, { required: ['type'], optional: Object.keys((value ?? {}) as object) }).type, `${path}.type`, ['drop-layers', 'sparsity', 'drop-heads', 'drop-experts']);
+  const type = r.string(r.object(value, path, { required: ['type'], optional: Object.keys((value ?? {}) as object) }).type, `${path}.type`, ['drop-layers', 'sparsity', 'drop-heads', 'drop-experts', 'drop-mlp-channels']);
   switch (type) {
     case 'drop-layers': {
       const o = r.object(value, path, { required: ['type', 'layers', 'selection'] });
@@ -190,6 +190,10 @@ function readAction(r: Reader, value: Json, path: string): PlanAction {
     case 'drop-heads': {
       const o = r.object(value, path, { required: ['type', 'kvGroups'], optional: ['queryHeads'] });
       return { type, kvGroups: r.perLayer(o.kvGroups, `${path}.kvGroups`), ...(o.queryHeads === undefined ? {} : { queryHeads: r.perLayer(o.queryHeads, `${path}.queryHeads`) }) };
+    }
+    case 'drop-mlp-channels': {
+      const o = r.object(value, path, { required: ['type', 'channels'] });
+      return { type, channels: r.perLayer(o.channels, `${path}.channels`) };
     }
     default: {
       const o = r.object(value, path, { required: ['type', 'experts'] });

@@ -4,7 +4,8 @@
 // weights zeroed in float32 exactly where apply zeroes them (sparsify.ts sparsifyValues). The result is the
 // perplexity apply --verify reports on the written copy (test/unit/planVirtual.test.ts checks they agree), at the
 // cost of no disk writes. Dropped experts are removed from their router on the fly (softmax and top-k over the
-// others), which is what the written copy's sliced router does (MoE families, engine/moeRunner.ts).
+// others), which is what the written copy's sliced router does (MoE families, engine/moeRunner.ts). Dropped MLP
+// channels lose their down_proj columns (zeroed: mlpChannels.ts zeroDroppedChannels), which is exactly their removal.
 import { resolve, dirname } from 'node:path';
 import { textNll } from '../analyses/perplexity';
 import { DEFAULT_MAX_TOKENS, tokenizeText } from '../analyses/textInput';
@@ -18,6 +19,7 @@ import { keptHeads } from './heads';
 import { linearWeights, type LinearWeight } from './linearWeights';
 import { openSource } from './source';
 import { sparsifyValues } from './sparsify';
+import { zeroDroppedChannels } from './mlpChannels';
 import type { ApplyResult, PlanVerification } from './types';
 import { perOutput } from './allocation';
 import { MOE_MODEL_TYPES } from '../compute/families/moeSpec';
@@ -76,6 +78,8 @@ export async function* verifyVirtually(planPath: string, textFile: string, optio
       headMask: (layer) => masks.get(layer),
       dropExperts: (layer) => checked.experts?.dropped.get(layer),
       editBlock: (layer, weights) => {
+        const channels = checked.channels?.dropped.get(layer);
+        if (channels && channels.length > 0) zeroDroppedChannels(checked.channels!.layout, channels, weights);
         if (!checked.ratios.has(layer)) return;
         for (const [name, values] of weights) {
           const weight = sparsified.get(name);
@@ -94,7 +98,7 @@ export async function* verifyVirtually(planPath: string, textFile: string, optio
       bytes: { before: source.bytes, after: planned.reduce((s, t) => s + t.byteLength, 0) },
       layers: { before: source.layers, after: layout.mapping.size },
       zeroed, configChanges: layout.configChanges,
-      warnings: ['verified without writing: the plan ran on the source model (blocks skipped, heads masked, weights zeroed, experts removed from their routers, in memory)'],
+      warnings: ['verified without writing: the plan ran on the source model (blocks skipped, heads masked, weights zeroed, experts removed from their routers, MLP channels zeroed out, in memory)'],
     };
     return { result, verification };
   } finally {

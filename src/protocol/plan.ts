@@ -3,7 +3,7 @@
 // Types only: the webview bundle imports this file.
 import type { Counts, PrunePlan } from './pruneplan';
 
-/** Options of `plan MODEL`: exactly one of dropLayers, dropHeads, dropQueryHeads, dropExperts, sparsity. */
+/** Options of `plan MODEL`: exactly one of dropLayers, dropHeads, dropQueryHeads, dropExperts, dropMlpChannels, sparsity. */
 export interface PlanRequest {
   model: string;
   dropLayers?: number;
@@ -13,6 +13,8 @@ export interface PlanRequest {
   dropQueryHeads?: number;
   /** MoE experts to drop in every MoE block. */
   dropExperts?: number;
+  /** MLP intermediate channels to drop in every block: a count, or a fraction (< 1) of intermediate_size. */
+  dropMlpChannels?: number;
   sparsity?: number;
   metric?: string;
   textFile?: string;
@@ -57,7 +59,7 @@ export interface ApplyOutcome extends ApplyResult {
 }
 
 /** The kinds of plan the editor offers (contiguous-block: drop-layers with `contiguous`). */
-export type PlanKind = 'drop-layers' | 'contiguous-block' | 'sparsity' | 'drop-heads' | 'drop-query-heads' | 'drop-experts';
+export type PlanKind = 'drop-layers' | 'contiguous-block' | 'sparsity' | 'drop-heads' | 'drop-query-heads' | 'drop-experts' | 'drop-mlp-channels';
 
 export interface PlanChoice {
   kind: PlanKind;
@@ -80,7 +82,8 @@ export interface PlanChoices {
 
 /** One part of the model a plan removes (or, for drop-layers, a block it renumbers), linked to where it is defined. */
 export interface PlanRow {
-  kind: 'layer' | 'kv-group' | 'query-head' | 'expert' | 'sparsity';
+  /** mlp-channels: one row per block, for all the channels it loses (a 7B model's would be thousands of rows). */
+  kind: 'layer' | 'kv-group' | 'query-head' | 'expert' | 'sparsity' | 'mlp-channels';
   /** Block index in the source checkpoint. */
   layer: number;
   /** The KV group, query head or expert within the block. */
@@ -90,7 +93,7 @@ export interface PlanRow {
   removed: boolean;
   score: number | null;
   rank: number | null;
-  /** Sparsity: the fraction of the block's linear weights set to zero. */
+  /** Sparsity: the fraction of the block's linear weights set to zero; mlp-channels: the fraction of its channels dropped. */
   ratio: number | null;
   /** The config.json key that counts what the row removes (none for sparsity: the config keeps its shapes). */
   configKey: string | null;

@@ -25,7 +25,10 @@ export interface PlanMetric {
   name: string;
   /** The text activation metrics ran on (path relative like model.path), with the token cap and its sha256. */
   text: { file: string; maxTokens: number; sha256?: string } | null;
-  /** One score per block, as `layers` reports them (rank 1 = most important); per KV group (`group`) for heads. */
+  /**
+   * One score per block, as `layers` reports them (rank 1 = most important); per KV group (`group`) for heads, per
+   * expert (`group`) for experts, per MLP channel (`group`) for drop-mlp-channels (there only each block's lowest).
+   */
   scores: { layer: number; group?: number; head?: number; score: number; rank: number }[];
 }
 
@@ -68,7 +71,13 @@ export interface DropExpertsAction {
   experts: Record<string, number[]>;
 }
 
-export type PlanAction = DropLayersAction | SparsityAction | DropHeadsAction | DropExpertsAction;
+export interface DropMlpChannelsAction {
+  type: 'drop-mlp-channels';
+  /** Per block: MLP intermediate channels to drop (gate/up rows and down_proj columns); every block drops as many. */
+  channels: Record<string, number[]>;
+}
+
+export type PlanAction = DropLayersAction | SparsityAction | DropHeadsAction | DropExpertsAction | DropMlpChannelsAction;
 
 export interface PlanAlternative {
   selection: 'contiguous-block' | 'lowest-score';

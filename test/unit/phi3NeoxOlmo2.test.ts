@@ -142,9 +142,9 @@ for (const family of FAMILIES) {
   }
 }
 
-test('phi3: head pruning is refused (fused qkv_proj), the other plan kinds are offered', async () => {
+test('phi3: head pruning is refused (fused qkv_proj), the other plan kinds (MLP width too: gate_up_proj is sliced in halves) are offered', async () => {
   const choices = await planChoices(join(FIXTURES, 'phi3-longrope'));
-  assert.deepEqual(choices.available.map((c) => c.kind).sort(), ['contiguous-block', 'drop-layers', 'sparsity']);
+  assert.deepEqual(choices.available.map((c) => c.kind).sort(), ['contiguous-block', 'drop-layers', 'drop-mlp-channels', 'sparsity']);
   const heads = choices.unavailable.find((u) => u.kind === 'drop-heads');
   assert.match(heads!.reason, /separate q\/k\/v projections.*phi3 is not one/);
   const dir = tempDir();
@@ -200,7 +200,7 @@ test('phi3: what the graph cannot honour is refused by key', () => {
 
 test('gpt_neox: head pruning is refused (per-head fused query_key_value); what the graph cannot honour is refused by key', async () => {
   const choices = await planChoices(join(FIXTURES, 'gpt-neox-parallel'));
-  assert.deepEqual(choices.available.map((c) => c.kind).sort(), ['contiguous-block', 'drop-layers', 'sparsity']);
+  assert.deepEqual(choices.available.map((c) => c.kind).sort(), ['contiguous-block', 'drop-layers', 'drop-mlp-channels', 'sparsity']);
   assert.match(choices.unavailable.find((u) => u.kind === 'drop-query-heads')!.reason, /gpt_neox is not one/);
   const base = config('gpt-neox-parallel');
   const refused = (change: Record<string, unknown>, pattern: RegExp) =>
@@ -234,7 +234,7 @@ test('gpt_neox: gelu is the erf form, gelu_new / gelu_fast / gelu_pytorch_tanh t
 test('olmo2: head pruning is refused (q/k norms span all heads); what the graph cannot honour is refused by key', async () => {
   const model = join(FIXTURES, 'olmo2');
   const choices = await planChoices(model);
-  assert.deepEqual(choices.available.map((c) => c.kind).sort(), ['contiguous-block', 'drop-layers', 'sparsity']);
+  assert.deepEqual(choices.available.map((c) => c.kind).sort(), ['contiguous-block', 'drop-layers', 'drop-mlp-channels', 'sparsity']);
   for (const kind of ['drop-heads', 'drop-query-heads']) assert.match(choices.unavailable.find((u) => u.kind === kind)!.reason, /not possible for olmo2: q_norm and k_norm normalise all heads/);
   const dir = tempDir();
   await assert.rejects(makePlan({ model, dropQueryHeads: 1 }, join(dir, 'p.json')), (e: unknown) => e instanceof InputError && /q_norm and k_norm/.test(e.message));

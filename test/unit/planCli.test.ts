@@ -110,6 +110,22 @@ test('plan --drop-heads on the sample (GQA, 2 KV groups of 2 query heads): small
   });
 });
 
+test('plan --drop-mlp-channels on the sample: a narrower MLP, equal in torch to silencing those channels', (t) => {
+  if (!hasTorch(t)) return;
+  const dir = tempDir();
+  const planPath = join(dir, 'width.pruneplan.json');
+  assert.equal(cli('plan', SAMPLE, '--drop-mlp-channels', '0.25', '--text-file', TEXT, '--max-tokens', '64', '--out', planPath).code, 0);
+  const out = join(dir, 'pruned');
+  const applied = cli('apply', planPath, '--out', out, '--verify', '--text-file', TEXT, '--json');
+  assert.equal(applied.code, 0, applied.stderr);
+  const result = JSON.parse(applied.stdout);
+  const check = torchCheck(planPath, SAMPLE, out);
+  assert.deepEqual(check.intermediate, { source: 352, pruned: 264 });
+  assert.equal(check.parameters.pruned, result.parameters.after);
+  assert.ok(check.logitsMaxDiffVsSilencedChannels < 1e-4, String(check.logitsMaxDiffVsSilencedChannels));
+  assert.ok(Math.abs(check.perplexity.pruned - result.perplexity.after) <= 1e-4 * result.perplexity.after);
+});
+
 test('plan --drop-query-heads: every KV group keeps as many query heads; equal to silencing the dropped ones', (t) => {
   if (!hasTorch(t)) return;
   const dir = tempDir();
@@ -130,7 +146,7 @@ test('plan and apply usage errors: exit 2 with one importance-lens: line, nothin
   const notAPlan = join(dir, 'notes.json');
   writeFileSync(notAPlan, '{"mine": true}');
   const cases: [string[], RegExp][] = [
-    [['plan', SAMPLE], /give one of --drop-layers N, --sparsity S, --drop-heads G, --drop-query-heads Q or --drop-experts E/],
+    [['plan', SAMPLE], /give one of --drop-layers N, --sparsity S, --drop-heads G, --drop-query-heads Q, --drop-experts E or --drop-mlp-channels C/],
     [['plan', SAMPLE, '--drop-layers', '1', '--sparsity', '0.5'], /give one of/],
     [['plan', SAMPLE, '--drop-heads', '2'], /--drop-heads must be between 1 and 1 KV groups for a model with 2 KV heads/],
     [['plan', GPT2, '--drop-heads', '1'], /dropping heads needs a Llama-family checkpoint/],

@@ -27,7 +27,8 @@ test('plan-choices lists what generatePlan accepts for the model, with limits an
   const { result } = await client.run({ analysis: 'plan-choices', model: KJV });
   assert.equal(result.runsOnText, true);
   const byKind = new Map(result.available.map((c) => [c.kind, c]));
-  assert.deepEqual([...byKind.keys()], ['drop-layers', 'contiguous-block', 'sparsity', 'drop-heads', 'drop-query-heads']);
+  assert.deepEqual([...byKind.keys()], ['drop-layers', 'contiguous-block', 'sparsity', 'drop-heads', 'drop-query-heads', 'drop-mlp-channels']);
+  assert.deepEqual(byKind.get('drop-mlp-channels'), { kind: 'drop-mlp-channels', max: 351, metrics: [{ name: 'channel-taylor', needsText: true }, { name: 'channel-magnitude', needsText: false }] });
   assert.equal(byKind.get('drop-layers')!.max, 3);
   assert.equal(byKind.get('drop-heads')!.max, 1, '2 KV heads: one group may go');
   assert.deepEqual(byKind.get('drop-layers')!.metrics.map((m) => m.name), ['block-influence', 'angular', 'ablation', 'wanda', 'taylor', 'fisher', 'weight-l2']);

@@ -1,5 +1,5 @@
 // A pruning plan on paper: what it removes and what that saves (parameters and bytes, before → after), every
-// removed layer, KV group, query head or expert with its score and rank, each linked to where it is defined (the
+// removed layer, KV group, query head or expert with its score and rank (one row per block for MLP channels), each linked to where it is defined (the
 // config key, the tensor's checkpoint, the modeling_*.py class), and the latest verification and apply of the plan.
 import type { ApplyOutcome, PlanLinkTarget, PlanPanelCommand, PlanPanelView, PlanRow } from '../../src/protocol/plan';
 import type { PlanAction } from '../../src/protocol/pruneplan';
@@ -53,10 +53,11 @@ function describeAction(action: PlanAction): string {
     case 'sparsity': return `sparsity ${Math.round(action.target * 100)}% by ${action.metric} (${action.allocation.method})`;
     case 'drop-heads': return action.queryHeads ? `drop ${count(action.queryHeads)} query head(s) per block` : `drop ${count(action.kvGroups)} KV group(s) per block`;
     case 'drop-experts': return `drop ${count(action.experts)} expert(s) per MoE block`;
+    case 'drop-mlp-channels': return `drop ${count(action.channels)} MLP channel(s) per block`;
   }
 }
 
-const KIND_NAMES: Record<PlanRow['kind'], string> = { layer: 'block', 'kv-group': 'KV group', 'query-head': 'query head', expert: 'expert', sparsity: 'block' };
+const KIND_NAMES: Record<PlanRow['kind'], string> = { layer: 'block', 'kv-group': 'KV group', 'query-head': 'query head', expert: 'expert', sparsity: 'block', 'mlp-channels': 'MLP of block' };
 
 function rowTable(view: PlanPanelView, actions: PlanActions): HTMLElement {
   const link = (row: number, target: PlanLinkTarget, label: string, title: string) => actions.open
@@ -64,7 +65,7 @@ function rowTable(view: PlanPanelView, actions: PlanActions): HTMLElement {
     : h('span', {}, label);
   const body = view.rows.map((row, i) => {
     const part = row.index === null ? `${KIND_NAMES[row.kind]} ${row.layer}` : `block ${row.layer} · ${KIND_NAMES[row.kind]} ${row.index}`;
-    const after = row.kind === 'sparsity' ? `${formatValue(row.ratio)} zeroed` : row.removed ? 'removed' : `block ${row.after}`;
+    const after = row.kind === 'sparsity' ? `${formatValue(row.ratio)} zeroed` : row.kind === 'mlp-channels' ? `${formatValue(row.ratio)} of its channels removed` : row.removed ? 'removed' : `block ${row.after}`;
     return h('tr', { class: `row${row.removed ? ' removed' : ''}` },
       h('td', {}, part),
       h('td', {}, after),

@@ -115,6 +115,7 @@ const CLASSES: Record<PlanRow['kind'], RegExp> = {
   'kv-group': /^class (\w*Attention)\b/m,
   'query-head': /^class (\w*Attention)\b/m,
   expert: /^class (\w*(?:SparseMoeBlock|MoE|Moe\w*Block))\b/m,
+  'mlp-channels': /^class (\w*(?:MLP|Mlp))\b/m,
 };
 
 /** The modeling_*.py classes in the workspace, the model family's own file first. */

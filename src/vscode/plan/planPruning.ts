@@ -30,6 +30,7 @@ const KINDS: Record<PlanKind, { label: string; detail: string; unit: string }> =
   'drop-heads': { label: 'Drop attention heads (KV groups)', detail: 'Whole KV groups in every block, so GQA stays valid', unit: 'KV groups to drop per block' },
   'drop-query-heads': { label: 'Drop query heads', detail: 'Query heads within every KV group; all groups keep as many', unit: 'query heads to drop per KV group' },
   'drop-experts': { label: 'Drop MoE experts', detail: 'The lowest-scoring experts of every MoE block (weight norm, or on a text Δ NLL when dropped or routing share); router rows follow', unit: 'experts to drop per block' },
+  'drop-mlp-channels': { label: 'Shrink the MLP width', detail: 'The lowest-scoring intermediate channels of every block (Σ|W|, or LLM-Pruner group Taylor on a text): gate/up rows and down_proj columns', unit: 'MLP channels to drop per block (a count, or a fraction such as 0.25 or 25%)' },
 };
 
 /** Plan metrics: the layer metrics of the registry, and the weight-only scores of sparsity, heads and experts. */
@@ -37,6 +38,7 @@ const METRICS: Record<string, string> = {
   ...Object.fromEntries(LAYER_METRIC_INFO.map((m) => [m.id, m.label])),
   magnitude: 'Magnitude |W|', 'head-l2': 'Head L2', 'head-taylor': 'Head group Taylor (LLM-Pruner)', 'expert-l2': 'Expert L2',
   'expert-drop': 'Expert drop Δ NLL', 'expert-share': 'Expert routing share', 'expert-taylor': 'Expert Taylor (LLM-Pruner)',
+  'channel-magnitude': 'Channel magnitude Σ|W|', 'channel-taylor': 'Channel group Taylor (LLM-Pruner)',
 };
 
 /** Arguments from scripts and keybindings are untyped JSON: keep the well-formed fields. */
@@ -111,6 +113,7 @@ function amountOption(kind: PlanKind, amount: number): Partial<PlanRequest> {
     case 'drop-heads': return { dropHeads: amount };
     case 'drop-query-heads': return { dropQueryHeads: amount };
     case 'drop-experts': return { dropExperts: amount };
+    case 'drop-mlp-channels': return { dropMlpChannels: amount };
   }
 }
 
