@@ -1,0 +1,131 @@
+// Mixture-of-experts GGUF files as models (src/arch/ggufModels.ts rows llama with expert_count, qwen2moe, qwen3moe;
+// experts read one at a time as slices of llama.cpp's stacked tensors, engine/weightReader.ts): the MoE fixtures
+// converted as convert_hf_to_gguf.py converts them (make_gguf_fixtures.py: experts stacked per block and projection
+// into [n_expert, out, in], Mixtral's q/k rows permuted, routers kept F32) must give the numbers of the same model as
+// safetensors — spec, parameter counts, logits, perplexity, Block Influence, each expert's routing share and drop
+// score — in the API and through the CLI; Q8_0 against torch on the dequantised GGUF (gguf-golden.json,
+// make_gguf_golden.py). What the keys cannot say is refused by name, on synthetic metadata. No python at test time.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { drain } from '../../src/analyses';
+import { activationLayers } from '../../src/analyses/activationLayers';
+import { expertImportance } from '../../src/analyses/experts';
+import { perplexity } from '../../src/analyses/perplexity';
+import { ggufExpertSlice, ggufModel } from '../../src/arch/ggufModels';
+import { LanguageModel } from '../../src/compute/languageModel';
+import { InputError } from '../../src/errors';
+import type { GgufValue } from '../../src/formats/gguf';
+import { DIST, ROOT, tempDir } from './helpers';
+import { moeGolden } from './moeGolden';
+
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'models');
+const CPU = ['cpu'];
+const TEXT = moeGolden.text.text;
+/** Float32 metadata (the RMS epsilon) against config.json's double, and nothing else differs. */
+const F32_TOLERANCE = 1e-4;
+
+/** Source fixture -> the GGUF architecture it converts to. */
+const MOE_GGUF = [['moe-mixtral', 'llama'], ['moe-qwen2', 'qwen2moe'], ['moe-qwen3', 'qwen3moe']] as const;
+
+function worst(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let w = 0;
+  for (let i = 0; i < a.length; i++) w = Math.max(w, Math.abs(a[i]! - b[i]!));
+  return w;
+}
+
+for (const [source, architecture] of MOE_GGUF) {
+  test(`${source} as GGUF (${architecture}): F32 gives the safetensors model's spec, logits, perplexity, Block Influence and experts`, async () => {
+    const directory = join(FIXTURES, source);
+    const f32 = join(FIXTURES, 'gguf', `${source}.f32.gguf`);
+    const ids = moeGolden.models[source]!.ids;
+    const run = async (path: string) => {
+      const model = await LanguageModel.open(path, CPU);
+      try {
+        return { spec: model.spec, params: model.blockParameters, logits: (await model.forward([ids])).logits };
+      } finally {
+        await model.release();
+      }
+    };
+    const [hf, gguf] = [await run(directory), await run(f32)];
+    assert.deepEqual({ ...gguf.spec, rmsEps: 0 }, { ...hf.spec, rmsEps: 0 }, 'the spec from the GGUF metadata is config.json\'s');
+    assert.deepEqual(gguf.params, hf.params);
+    assert.ok(worst(gguf.logits, hf.logits) <= F32_TOLERANCE, `logits differ by ${worst(gguf.logits, hf.logits)}`);
+
+    const on = (model: string) => ({ model, text: { text: TEXT }, maxTokens: ids.length, providers: CPU });
+    const [pHf, pGguf] = [await drain(perplexity(on(directory))), await drain(perplexity(on(f32)))];
+    assert.equal(pGguf.tokens, pHf.tokens, 'the GGUF\'s own vocabulary tokenizes as tokenizer.json');
+    assert.ok(Math.abs(pGguf.nll - pHf.nll) <= F32_TOLERANCE * pHf.nll, `nll ${pGguf.nll} vs ${pHf.nll}`);
+    const [bHf, bGguf] = [await drain(activationLayers({ ...on(directory), metric: 'block-influence' })), await drain(activationLayers({ ...on(f32), metric: 'block-influence' }))];
+    bGguf.layers.forEach((l, i) => assert.ok(Math.abs(l.score - bHf.layers[i]!.score) <= F32_TOLERANCE, `block influence ${l.index}: ${l.score} vs ${bHf.layers[i]!.score}`));
+    const [eHf, eGguf] = [await drain(expertImportance(on(directory))), await drain(expertImportance(on(f32)))];
+    assert.deepEqual(eGguf.denseBlocks, eHf.denseBlocks);
+    assert.deepEqual(eGguf.blocks.map((b) => b.experts.map((e) => e.share)), eHf.blocks.map((b) => b.experts.map((e) => e.share)), 'the same routing shares');
+    eGguf.blocks.forEach((b, i) => b.experts.forEach((e, j) => assert.ok(Math.abs(e.score - eHf.blocks[i]!.experts[j]!.score) <= F32_TOLERANCE, `block ${b.index} expert ${j}: ${e.score}`)));
+  });
+}
+
+function cli(...args: string[]): unknown {
+  const result = spawnSync(process.execPath, [join(DIST, 'cli.js'), ...args, '--json'], { encoding: 'utf8', env: { ...process.env, IMPORTANCE_LENS_PROVIDERS: 'cpu' } });
+  assert.equal(result.status, 0, result.stderr);
+  return JSON.parse(result.stdout);
+}
+
+test('CLI on the Qwen2-MoE GGUF: layers --metric block-influence and experts --json equal the safetensors model\'s', () => {
+  const textFile = join(tempDir(), 'text.txt');
+  writeFileSync(textFile, TEXT);
+  const [directory, gguf] = [join(FIXTURES, 'moe-qwen2'), join(FIXTURES, 'gguf', 'moe-qwen2.f32.gguf')];
+  type Layers = { metric: string; layers: { index: number; score: number; rank: number }[] };
+  const [lHf, lGguf] = [cli('layers', directory, '--metric', 'block-influence', '--text-file', textFile) as Layers, cli('layers', gguf, '--metric', 'block-influence', '--text-file', textFile) as Layers];
+  assert.equal(lGguf.metric, 'block-influence');
+  assert.deepEqual(lGguf.layers.map((l) => l.rank), lHf.layers.map((l) => l.rank));
+  lGguf.layers.forEach((l, i) => assert.ok(Math.abs(l.score - lHf.layers[i]!.score) <= F32_TOLERANCE));
+  type Experts = { denseBlocks: number[]; blocks: { index: number; experts: { index: number; share: number; score: number; rank: number }[] }[] };
+  const [eHf, eGguf] = [cli('experts', directory, '--text-file', textFile) as Experts, cli('experts', gguf, '--text-file', textFile) as Experts];
+  assert.deepEqual(eGguf.denseBlocks, [1], 'block 1 has no router in the file: a dense MLP');
+  assert.deepEqual(eGguf.blocks.map((b) => b.experts.map((e) => [e.index, e.share, e.rank])), eHf.blocks.map((b) => b.experts.map((e) => [e.index, e.share, e.rank])));
+});
+
+test('llama.cpp\'s stacked expert tensors: expert e of block l is slice e of blk.l.ffn_{gate,up,down}_exps', () => {
+  assert.deepEqual(ggufExpertSlice('model.layers.3.block_sparse_moe.experts.7.w1.weight'), { name: 'blk.3.ffn_gate_exps.weight', index: 7 });
+  assert.deepEqual(ggufExpertSlice('model.layers.3.block_sparse_moe.experts.7.w3.weight'), { name: 'blk.3.ffn_up_exps.weight', index: 7 });
+  assert.deepEqual(ggufExpertSlice('model.layers.0.mlp.experts.63.down_proj.weight'), { name: 'blk.0.ffn_down_exps.weight', index: 63 });
+  assert.equal(ggufExpertSlice('model.layers.0.mlp.shared_expert.down_proj.weight'), undefined);
+  assert.equal(ggufExpertSlice('model.layers.0.mlp.experts.1.constructor.weight'), undefined);
+});
+
+test('MoE GGUF metadata: what llama.cpp fixes is read as it fixes it, what the keys cannot say is refused by name', () => {
+  const scalar = (value: string | number, type: 'string' | 'uint32' | 'float32' = typeof value === 'string' ? 'string' : 'uint32'): GgufValue => ({ kind: 'scalar', type, value });
+  const base = (arch: string, extra: [string, GgufValue][] = []): Map<string, GgufValue> => new Map([
+    ['general.architecture', scalar(arch)], [`${arch}.block_count`, scalar(2)], [`${arch}.embedding_length`, scalar(64)],
+    [`${arch}.attention.head_count`, scalar(4)], [`${arch}.feed_forward_length`, scalar(128)], [`${arch}.context_length`, scalar(64)],
+    [`${arch}.attention.layer_norm_rms_epsilon`, scalar(1e-5, 'float32')], [`${arch}.expert_count`, scalar(8)], [`${arch}.expert_used_count`, scalar(2)], ...extra,
+  ]);
+  const routers = (layers: number[]) => new Map<string, number[]>([['token_embd.weight', [64, 100]], ...layers.map((l): [string, number[]] => [`blk.${l}.ffn_gate_inp.weight`, [64, 8]])]);
+  const open = (values: Map<string, GgufValue>, shapes = routers([0, 1])) => ggufModel(values, (n) => shapes.get(n), 'm.gguf').spec;
+  const refuse = (values: Map<string, GgufValue>, pattern: RegExp, shapes = routers([0, 1])) =>
+    assert.throws(() => open(values, shapes), (e: unknown) => e instanceof InputError && pattern.test(e.message), pattern.source);
+
+  const mixtral = open(base('llama'));
+  assert.ok(mixtral.kind === 'moe');
+  assert.deepEqual([mixtral.modelType, mixtral.experts, mixtral.topK, mixtral.expertIntermediate, mixtral.normTopK], ['mixtral', 8, 2, 128, true]);
+  // qwen2moe: llm_build_qwen2moe does not renormalise the top-k weights; the widths fall back as llama-model.cpp's do.
+  const qwen2 = open(base('qwen2moe'));
+  assert.ok(qwen2.kind === 'moe');
+  assert.deepEqual([qwen2.modelType, qwen2.normTopK, qwen2.expertIntermediate, qwen2.sharedIntermediate, qwen2.qkvBias], ['qwen2_moe', false, 64, 128, true]);
+  const qwen2Sized = open(base('qwen2moe', [['qwen2moe.expert_feed_forward_length', scalar(32)], ['qwen2moe.expert_shared_feed_forward_length', scalar(96)]]));
+  assert.ok(qwen2Sized.kind === 'moe');
+  assert.deepEqual([qwen2Sized.expertIntermediate, qwen2Sized.sharedIntermediate], [32, 96]);
+  const qwen3 = open(base('qwen3moe'), routers([1]));
+  assert.ok(qwen3.kind === 'moe');
+  assert.deepEqual([qwen3.modelType, qwen3.normTopK, qwen3.qkNorm, qwen3.sparse], ['qwen3_moe', true, true, [false, true]], 'a block without a router is dense');
+
+  refuse(base('llama'), /block 1 has no router \(blk\.1\.ffn_gate_inp\.weight\)/, routers([0]));
+  refuse(new Map([...base('qwen3moe')].filter(([k]) => k !== 'qwen3moe.expert_count')), /qwen3moe\.expert_count is missing or 0/);
+  refuse(new Map([...base('qwen2moe')].filter(([k]) => k !== 'qwen2moe.expert_used_count')), /qwen2moe\.expert_used_count is missing/);
+  refuse(base('qwen2moe', [['qwen2moe.expert_used_count', scalar(9)]]), /num_experts_per_tok 9 exceeds num_experts 8/);
+  refuse(base('qwen2', [['qwen2.expert_count', scalar(8)]]), /qwen2\.expert_count is 8: mixture-of-experts qwen2 files cannot be run \(supported: llama, qwen2moe, qwen3moe\)/);
+  refuse(base('llama', [['llama.expert_count', scalar(1.5, 'float32')]]), /expert_count is 1\.5, not a count/);
+});
