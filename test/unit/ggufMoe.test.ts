@@ -7,7 +7,7 @@
 // make_gguf_golden.py). What the keys cannot say is refused by name, on synthetic metadata. No python at test time.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { drain } from '../../src/analyses';
@@ -15,7 +15,10 @@ import { activationLayers } from '../../src/analyses/activationLayers';
 import { expertImportance } from '../../src/analyses/experts';
 import { perplexity } from '../../src/analyses/perplexity';
 import { ggufExpertSlice, ggufModel } from '../../src/arch/ggufModels';
+import { openModelSource } from '../../src/compute/engine/modelSource';
+import { newScratch, WeightReader } from '../../src/compute/engine/weightReader';
 import { LanguageModel } from '../../src/compute/languageModel';
+import { FileHandles, readWholeTensor } from '../../src/compute/tensorStream';
 import { InputError } from '../../src/errors';
 import type { GgufValue } from '../../src/formats/gguf';
 import { DIST, ROOT, tempDir } from './helpers';
@@ -26,6 +29,10 @@ const CPU = ['cpu'];
 const TEXT = moeGolden.text.text;
 /** Float32 metadata (the RMS epsilon) against config.json's double, and nothing else differs. */
 const F32_TOLERANCE = 1e-4;
+
+interface GoldenExpert { index: number; share: number; meanGate: number | null; score: number }
+interface GoldenGguf { ids: number[]; logit_positions: number[]; logits: number[][]; nll: number; block_influence: number[]; experts: { index: number; experts: GoldenExpert[] }[] }
+const golden = (JSON.parse(readFileSync(join(FIXTURES, 'gguf-golden.json'), 'utf8')) as { converted: Record<string, GoldenGguf> }).converted;
 
 /** Source fixture -> the GGUF architecture it converts to. */
 const MOE_GGUF = [['moe-mixtral', 'llama'], ['moe-qwen2', 'qwen2moe'], ['moe-qwen3', 'qwen3moe']] as const;
@@ -67,6 +74,36 @@ for (const [source, architecture] of MOE_GGUF) {
   });
 }
 
+for (const [source] of MOE_GGUF) {
+  for (const type of ['f32', 'q8_0']) {
+    const file = `${source}.${type}.gguf`;
+    test(`${file}: logits, NLL, Block Influence and each expert's share and drop score match torch on the dequantised GGUF`, async () => {
+      const g = golden[file]!;
+      const path = join(FIXTURES, 'gguf', file);
+      const model = await LanguageModel.open(path, CPU);
+      let worstLogit = 0;
+      try {
+        const { logits } = await model.forward([g.ids]);
+        g.logit_positions.forEach((t, r) => g.logits[r]!.forEach((x, v) => (worstLogit = Math.max(worstLogit, Math.abs(logits[t * model.vocab + v]! - x)))));
+      } finally {
+        await model.release();
+      }
+      assert.ok(worstLogit <= 1e-3, `logits differ from torch by up to ${worstLogit} (golden: 6 significant digits)`);
+      const on = { model: path, text: { text: TEXT }, maxTokens: g.ids.length, providers: CPU };
+      const ppl = await drain(perplexity(on));
+      assert.ok(Math.abs(ppl.nll - g.nll) <= 1e-4 * g.nll, `nll ${ppl.nll} vs torch ${g.nll}`);
+      (await drain(activationLayers({ ...on, metric: 'block-influence' }))).layers.forEach((l) => assert.ok(Math.abs(l.score - g.block_influence[l.index]!) <= 1e-4, `block influence ${l.index}: ${l.score} vs torch ${g.block_influence[l.index]}`));
+      const experts = await drain(expertImportance(on));
+      assert.deepEqual(experts.blocks.map((b) => b.index), g.experts.map((b) => b.index));
+      experts.blocks.forEach((b, i) => b.experts.forEach((e, j) => {
+        const want = g.experts[i]!.experts[j]!;
+        assert.ok(Math.abs(e.share - want.share) < 1e-12, `block ${b.index} expert ${j} share ${e.share} vs ${want.share}`);
+        assert.ok(Math.abs(e.score - want.score) <= 1e-4, `block ${b.index} expert ${j} score ${e.score} vs ${want.score}`);
+      }));
+    });
+  }
+}
+
 function cli(...args: string[]): unknown {
   const result = spawnSync(process.execPath, [join(DIST, 'cli.js'), ...args, '--json'], { encoding: 'utf8', env: { ...process.env, IMPORTANCE_LENS_PROVIDERS: 'cpu' } });
   assert.equal(result.status, 0, result.stderr);
@@ -86,6 +123,34 @@ test('CLI on the Qwen2-MoE GGUF: layers --metric block-influence and experts --j
   const [eHf, eGguf] = [cli('experts', directory, '--text-file', textFile) as Experts, cli('experts', gguf, '--text-file', textFile) as Experts];
   assert.deepEqual(eGguf.denseBlocks, [1], 'block 1 has no router in the file: a dense MLP');
   assert.deepEqual(eGguf.blocks.map((b) => b.experts.map((e) => [e.index, e.share, e.rank])), eHf.blocks.map((b) => b.experts.map((e) => [e.index, e.share, e.rank])));
+});
+
+test('an expert of a Q8_0 stack is read as its own byte range: 1/n of the stack, decoding to that slice of the whole', async () => {
+  const path = join(FIXTURES, 'gguf', 'moe-qwen3.q8_0.gguf');
+  const source = await openModelSource(path);
+  const reader = new WeightReader(source.header, path, source.view);
+  const handles = new FileHandles();
+  try {
+    const stack = source.header.tensors.find((t) => t.name === 'blk.1.ffn_up_exps.weight')!;
+    assert.deepEqual([stack.dtype, stack.shape], ['Q8_0', [64, 48, 4]], 'GGUF dims [in, out, n_expert]: up_proj [48, 64] per expert');
+    const whole = await readWholeTensor(stack, handles);
+    for (let e = 0; e < 4; e++) {
+      const slice = reader.tensor(`model.layers.1.mlp.experts.${e}.up_proj.weight`, [48, 64]);
+      assert.deepEqual([slice.byteOffset, slice.byteLength, slice.count], [stack.byteOffset + (e * stack.byteLength) / 4, stack.byteLength / 4, 48 * 64]);
+      const out = new Float32Array(slice.count);
+      await reader.read([slice], [out], newScratch());
+      assert.deepEqual(out, whole.subarray(e * slice.count, (e + 1) * slice.count), `expert ${e}`);
+    }
+    assert.equal(reader.has('model.layers.1.mlp.experts.3.up_proj.weight'), true);
+    assert.equal(reader.has('model.layers.1.mlp.experts.4.up_proj.weight'), false, 'there are 4 experts');
+    assert.throws(() => reader.tensor('model.layers.1.mlp.experts.4.up_proj.weight', [48, 64]), /'blk\.1\.ffn_up_exps\.weight' stacks 4 experts, but its GGUF metadata asks for expert 4/);
+    assert.throws(() => reader.tensor('model.layers.1.mlp.experts.0.up_proj.weight', [40, 64]), /'blk\.1\.ffn_up_exps\.weight' has shape \[64, 48, 4\], but its GGUF metadata implies \[64, 40, experts\]/);
+    // Rows of 48 are not whole Q8_0 blocks of 32: the fixture keeps that down_proj stack F32 (make_gguf_fixtures.py).
+    assert.equal(source.header.tensors.find((t) => t.name === 'blk.1.ffn_down_exps.weight')!.dtype, 'F32');
+  } finally {
+    await handles.close();
+    await reader.close();
+  }
 });
 
 test('llama.cpp\'s stacked expert tensors: expert e of block l is slice e of blk.l.ffn_{gate,up,down}_exps', () => {
