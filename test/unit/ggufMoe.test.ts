@@ -13,11 +13,13 @@ import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { activationLayers } from '../../src/analyses/activationLayers';
 import { expertImportance } from '../../src/analyses/experts';
+import { inspect } from '../../src/analyses/inspect';
 import { perplexity } from '../../src/analyses/perplexity';
 import { ggufExpertSlice, ggufModel } from '../../src/arch/ggufModels';
 import { openModelSource } from '../../src/compute/engine/modelSource';
 import { newScratch, WeightReader } from '../../src/compute/engine/weightReader';
 import { LanguageModel } from '../../src/compute/languageModel';
+import { deriveFacts } from '../../src/config/derived';
 import { FileHandles, readWholeTensor } from '../../src/compute/tensorStream';
 import { InputError } from '../../src/errors';
 import type { GgufValue } from '../../src/formats/gguf';
@@ -103,6 +105,23 @@ for (const [source] of MOE_GGUF) {
     });
   }
 }
+
+test('inspect on an MoE GGUF: experts from its metadata, and the parameters a token uses as the config hover counts them', async () => {
+  for (const [source, architecture] of MOE_GGUF) {
+    for (const type of ['f32', 'q8_0']) {
+      const result = await drain(inspect({ path: join(FIXTURES, 'gguf', `${source}.${type}.gguf`) }));
+      const config = JSON.parse(readFileSync(join(FIXTURES, source, 'config.json'), 'utf8')) as Record<string, unknown>;
+      const count = deriveFacts(config).parameters;
+      assert.ok(count && typeof count === 'object', `${source}: the config hover counts parameters`);
+      assert.deepEqual([result.architecture.family, result.architecture.experts], [architecture, 4]);
+      assert.equal(result.parameters, count.total, `${source} ${type}: all parameters`);
+      // moeBlockParameters (the engine's own count, dense blocks included) against the file's stacked tensors.
+      assert.equal(result.activeParameters, count.activePerToken, `${source} ${type}: active per token`);
+    }
+  }
+  const dense = await drain(inspect({ path: join(FIXTURES, 'gguf', 'tiny-qwen2.f32.gguf') }));
+  assert.equal(dense.activeParameters, undefined, 'a dense file has no active count');
+});
 
 function cli(...args: string[]): unknown {
   const result = spawnSync(process.execPath, [join(DIST, 'cli.js'), ...args, '--json'], { encoding: 'utf8', env: { ...process.env, IMPORTANCE_LENS_PROVIDERS: 'cpu' } });
