@@ -172,6 +172,19 @@ test('an expert of a Q8_0 stack is read as its own byte range: 1/n of the stack,
   }
 });
 
+test('Qwen2-MoE\'s shared-expert gate, HF [1, hidden], stored 1-D as llama.cpp\'s files hold it: ggml\'s trailing 1s make no difference', async () => {
+  const path = join(FIXTURES, 'gguf', 'moe-qwen2.f32.gguf');
+  const source = await openModelSource(path);
+  const reader = new WeightReader(source.header, path, source.view);
+  try {
+    assert.deepEqual(source.header.tensors.find((t) => t.name === 'blk.0.ffn_gate_inp_shexp.weight')!.shape, [64]);
+    assert.equal(reader.tensor('model.layers.0.mlp.shared_expert_gate.weight', [1, 64]).count, 64);
+    assert.throws(() => reader.tensor('model.layers.0.mlp.shared_expert_gate.weight', [2, 64]), /'blk\.0\.ffn_gate_inp_shexp\.weight' has shape \[64\], but its GGUF metadata implies \[64, 2\]/);
+  } finally {
+    await reader.close();
+  }
+});
+
 test('llama.cpp\'s stacked expert tensors: expert e of block l is slice e of blk.l.ffn_{gate,up,down}_exps', () => {
   assert.deepEqual(ggufExpertSlice('model.layers.3.block_sparse_moe.experts.7.w1.weight'), { name: 'blk.3.ffn_gate_exps.weight', index: 7 });
   assert.deepEqual(ggufExpertSlice('model.layers.3.block_sparse_moe.experts.7.w3.weight'), { name: 'blk.3.ffn_up_exps.weight', index: 7 });

@@ -28,6 +28,11 @@ export interface TensorView {
   slice?(name: string): { name: string; index: number } | undefined;
   /** The dims as the checkpoint lists them, for HF's `shape`. */
   stored(shape: readonly number[]): number[];
+  /**
+   * Whether the checkpoint's dims `actual` are the `stored` ones the family expects; absent: the same list. (GGUF:
+   * ggml pads every tensor's dims to 4 with 1s, so [64] and [64, 1] are one shape, as llama.cpp's loader checks.)
+   */
+  sameShape?(actual: readonly number[], stored: readonly number[]): boolean;
   /** Undoes, in place, what the checkpoint did to a tensor's decoded values (by its own name), if anything. */
   restore(ownName: string, values: Float32Array): void;
   /** Where the shape a family expects comes from, for messages ("config.json", "its GGUF metadata"). */
@@ -63,7 +68,7 @@ export class WeightReader {
     const own = this.view.own(name);
     const tensor = this.byName.get(own);
     if (!tensor) throw new InputError(`${this.where}: tensor '${own}' is missing (the ${stored.length}-D weight [${stored.join(', ')}] the architecture needs)`);
-    if (tensor.shape.join() !== stored.join()) {
+    if (!(this.view.sameShape?.(tensor.shape, stored) ?? tensor.shape.join() === stored.join())) {
       throw new InputError(`${this.where}: tensor '${own}' has shape [${tensor.shape.join(', ')}], but ${this.view.shapeSource} implies [${stored.join(', ')}]`);
     }
     const layout = layoutOf(tensor.dtype);
