@@ -15,6 +15,7 @@ import { activationLayers } from '../../src/analyses/activationLayers';
 import { expertImportance } from '../../src/analyses/experts';
 import { inspect } from '../../src/analyses/inspect';
 import { perplexity } from '../../src/analyses/perplexity';
+import { saliency } from '../../src/analyses/saliency';
 import { ggufExpertSlice, ggufModel } from '../../src/arch/ggufModels';
 import { openModelSource } from '../../src/compute/engine/modelSource';
 import { newScratch, WeightReader } from '../../src/compute/engine/weightReader';
@@ -121,6 +122,14 @@ test('inspect on an MoE GGUF: experts from its metadata, and the parameters a to
   }
   const dense = await drain(inspect({ path: join(FIXTURES, 'gguf', 'tiny-qwen2.f32.gguf') }));
   assert.equal(dense.activeParameters, undefined, 'a dense file has no active count');
+});
+
+test('gradient saliency through the experts (the MoE runner\'s backward on expert slices) on the Mixtral F32 GGUF equals the safetensors model\'s', async () => {
+  const text = 'The LORD is my shepherd; I shall not want.';
+  const run = (model: string) => drain(saliency({ model, text: { text }, method: 'grad', seeds: 1, providers: CPU }));
+  const [hf, gguf] = [await run(join(FIXTURES, 'moe-mixtral')), await run(join(FIXTURES, 'gguf', 'moe-mixtral.f32.gguf'))];
+  assert.deepEqual(gguf.tokens.map((t) => t.text), hf.tokens.map((t) => t.text));
+  gguf.tokens.forEach((t, i) => assert.ok(Math.abs(t.score - hf.tokens[i]!.score) <= F32_TOLERANCE * Math.max(1, Math.abs(hf.tokens[i]!.score)), `token ${i}: ${t.score} vs ${hf.tokens[i]!.score}`));
 });
 
 function cli(...args: string[]): unknown {
