@@ -6,7 +6,7 @@ import { summaryFromAdapterConfig } from '../arch/adapter';
 import { MAX_JSON_FILE_BYTES } from '../formats/limits';
 import { openCheckpoint } from '../formats/open';
 import { dottedName, layerOf, moduleOf } from '../arch/names';
-import { summaryFromConfig, TensorSummary } from '../arch/summary';
+import { ggufActiveParameters, summaryFromConfig, TensorSummary } from '../arch/summary';
 import { throwIfAborted } from '../errors';
 import type { ArchitectureSummary, InspectResult, InspectTensor, Progress } from '../protocol/results';
 import type { CheckpointHeader } from '../formats/types';
@@ -50,6 +50,8 @@ export async function* inspect(input: { path: string }, signal?: AbortSignal): A
   const configPath = opened.configPath ?? (adapter ? await localBaseConfig(adapter.baseModel, opened.adapterConfigPath!) : undefined);
   const architecture = await architectureOf(configPath, header?.architecture, inferred.result(), weights, warnings, adapter !== null);
   const files = header?.files ?? [];
+  const used = header?.format === 'gguf' && architecture.family !== null ? Number(header.metadata?.[`${architecture.family}.expert_used_count`] ?? NaN) : NaN;
+  const active = Number.isSafeInteger(used) ? ggufActiveParameters(tensors, parameters, architecture.experts, used) : undefined;
   if (!header) warnings.push(`no weights next to ${opened.configPath ?? opened.adapterConfigPath}: showing the configuration only`);
   return {
     format: header?.format ?? 'config',
@@ -57,6 +59,7 @@ export async function* inspect(input: { path: string }, signal?: AbortSignal): A
     files,
     bytes: (await Promise.all(files.map((f) => stat(f)))).reduce((sum, s) => sum + s.size, 0),
     parameters,
+    ...(active !== undefined ? { activeParameters: active } : {}),
     tensors,
     architecture,
     adapter,

@@ -2,7 +2,8 @@
 // Hugging Face config the family's spec is made from (modelSpecFromConfig, so one place validates and refuses),
 // and llama.cpp's tensor names (gguf-py's TensorNameMap: token_embd, blk.N.attn_q, …) are mapped onto the HF names
 // the families ask for. One row of GGUF_ARCHITECTURES per general.architecture the engine runs (llama, qwen2, qwen3,
-// gemma, gemma2, gemma3, phi3), each reading what llama.cpp's convert_hf_to_gguf.py writes for it and filling in,
+// gemma, gemma2, gemma3, phi3, and the mixture-of-experts qwen2moe, qwen3moe; llama with expert_count is Mixtral),
+// each reading what llama.cpp's convert_hf_to_gguf.py writes for it and filling in,
 // as llama-model.cpp does, what it does not write (Gemma 2/3's attention scale, Gemma 3's sliding pattern and local
 // RoPE base). Anything else is refused by name.
 import { InputError } from '../errors';
@@ -35,6 +36,12 @@ export interface GgufArchitecture {
   normShift?: number;
   /** The 1-D RoPE tensors (ROPE_TENSORS) it reads; a file holding another is refused, not run without it. */
   ropeTensors: readonly string[];
+  /**
+   * Mixture-of-experts files ("{arch}.expert_count" > 0): the HF model_type they run as and the config keys its
+   * experts take (moeConfig). `only`: the architecture is always MoE (qwen2moe, qwen3moe); otherwise (llama) the
+   * dense model_type runs files without experts. Absent: a file with experts is refused.
+   */
+  moe?: { modelType: string; only: boolean; config(meta: GgufMeta, experts: number): Record<string, unknown> };
 }
 
 /** llama.cpp's tensors of per-frequency RoPE divisors: Llama 3's rope_freqs, Phi-3's LongRoPE pair. */
@@ -76,14 +83,42 @@ function slidingWindow(meta: GgufMeta): number | undefined {
   return value;
 }
 
+/**
+ * llama-model.cpp's expert widths: expert_feed_forward_length, else (files converted before the key existed)
+ * feed_forward_length / expert_used_count; the tensors' shapes are checked against it when the model opens.
+ */
+function expertWidth(meta: GgufMeta): number {
+  return meta.count('expert_feed_forward_length', Math.floor(meta.count('feed_forward_length') / meta.count('expert_used_count')));
+}
+
+/**
+ * Qwen2-MoE / Qwen3-MoE as llama.cpp runs them (llm_build_qwen2moe / qwen3moe): softmax routing over
+ * expert_count, top expert_used_count, the top-k weights renormalised for qwen3moe and not for qwen2moe (its graph
+ * fixes build_moe_ffn's norm_w; config.json's norm_topk_prob is not written), Qwen2-MoE's shared expert of
+ * expert_shared_feed_forward_length (llama.cpp's default: feed_forward_length) behind its sigmoid gate.
+ */
+function qwenMoe(normTopK: boolean, shared: boolean): NonNullable<GgufArchitecture['moe']>['config'] {
+  return (meta, experts) => ({
+    num_experts: experts, num_experts_per_tok: meta.count('expert_used_count'), moe_intermediate_size: expertWidth(meta),
+    norm_topk_prob: normTopK,
+    ...(shared ? { shared_expert_intermediate_size: meta.count('expert_shared_feed_forward_length', meta.count('feed_forward_length')) } : {}),
+  });
+}
+
 /** Gemma (1/2/3): tied head (the converters drop lm_head), GeGLU, norms stored as 1 + w. */
 const GEMMA_COMMON = { hidden_activation: 'gelu_pytorch_tanh', tie_word_embeddings: true } as const;
 
 export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
   // LlamaAttention: q/k/v and o biases together (attention_bias), LlamaMLP: gate/up/down (mlp_bias).
+  // With llama.expert_count: Mixtral (LlamaModel stacks its experts): llm_build_llama routes with softmax, top
+  // expert_used_count, weights renormalised; the experts are feed_forward_length wide.
   llama: {
     modelType: 'llama', permutedQk: true, ropeTensors: [ROPE_FACTORS_TENSOR],
     config: (_, has) => ({ attention_bias: has('blk.0.attn_q.bias'), mlp_bias: has('blk.0.ffn_gate.bias') }),
+    moe: {
+      modelType: 'mixtral', only: false,
+      config: (meta, experts) => ({ num_local_experts: experts, num_experts_per_tok: meta.count('expert_used_count') }),
+    },
   },
   // Qwen2: q/k/v biases always (the family adds them for model_type qwen2), NEOX RoPE, so no permutation.
   qwen2: { modelType: 'qwen2', permutedQk: false, ropeTensors: [ROPE_FACTORS_TENSOR], config: () => ({}) },
@@ -142,6 +177,13 @@ export const GGUF_ARCHITECTURES: Readonly<Record<string, GgufArchitecture>> = {
         ...(window !== undefined ? { sliding_window: window } : {}),
       };
     },
+  },  // Qwen2MoeModel: Qwen2's attention (q/k/v biases, NEOX RoPE), routed experts plus the gated shared expert.
+  qwen2moe: { modelType: 'qwen2_moe', permutedQk: false, ropeTensors: [ROPE_FACTORS_TENSOR], config: () => ({}), moe: { modelType: 'qwen2_moe', only: true, config: qwenMoe(false, true) } },
+  // Qwen3MoeModel: Qwen3's attention (per-head q/k RMSNorm, key_length = head_dim), routed experts, no shared one.
+  qwen3moe: {
+    modelType: 'qwen3_moe', permutedQk: false, ropeTensors: [ROPE_FACTORS_TENSOR], blockNames: QK_NORMS,
+    config: (_, has) => ({ attention_bias: has('blk.0.attn_q.bias') }),
+    moe: { modelType: 'qwen3_moe', only: true, config: qwenMoe(true, false) },
   },
 };
 
@@ -166,7 +208,32 @@ const BLOCK_NAMES: Readonly<Record<string, string>> = {
   'mlp.gate_proj': 'ffn_gate',
   'mlp.up_proj': 'ffn_up',
   'mlp.down_proj': 'ffn_down',
+  // Mixture-of-experts blocks (Mixtral's block_sparse_moe, Qwen*-MoE's mlp): the router, Qwen2-MoE's shared expert
+  // and its gate. The routed experts are slices of stacked tensors (ggufExpertSlice).
+  'block_sparse_moe.gate': 'ffn_gate_inp',
+  'mlp.gate': 'ffn_gate_inp',
+  'mlp.shared_expert.gate_proj': 'ffn_gate_shexp',
+  'mlp.shared_expert.up_proj': 'ffn_up_shexp',
+  'mlp.shared_expert.down_proj': 'ffn_down_shexp',
+  'mlp.shared_expert_gate': 'ffn_gate_inp_shexp',
 };
+
+/** HF's expert projections (Mixtral's w1/w3/w2, Qwen*-MoE's gate/up/down) -> llama.cpp's stacked tensors. */
+const EXPERT_STACKS: Readonly<Record<string, string>> = {
+  w1: 'ffn_gate_exps', w3: 'ffn_up_exps', w2: 'ffn_down_exps',
+  gate_proj: 'ffn_gate_exps', up_proj: 'ffn_up_exps', down_proj: 'ffn_down_exps',
+};
+
+/**
+ * Where the expert weight a family calls `hfName` lies in a GGUF file: convert_hf_to_gguf.py stacks each block's
+ * experts into one tensor per projection, [n_expert, out, in] (GGUF dims [in, out, n_expert]), so expert `index` is
+ * the index-th slice of the outermost dim, its bytes contiguous. Undefined when `hfName` is no routed expert.
+ */
+export function ggufExpertSlice(hfName: string): { name: string; index: number } | undefined {
+  const match = /^model\.layers\.(\d+)\.(?:block_sparse_moe|mlp)\.experts\.(\d+)\.(\w+)\.weight$/.exec(hfName);
+  const stack = match ? entry(EXPERT_STACKS, match[3]!) : undefined;
+  return match && stack ? { name: `blk.${match[1]}.${stack}.weight`, index: Number(match[2]) } : undefined;
+}
 
 /** llama.cpp's name for the tensor a family calls `hfName`; undefined when GGUF has no such tensor. */
 export function ggufTensorName(hfName: string, architecture?: GgufArchitecture): string | undefined {
@@ -184,7 +251,7 @@ function entry(table: Readonly<Record<string, string>> | undefined, key: string)
 
 /** The permutation convert_hf_to_gguf.py applied to a tensor (by its GGUF name), as heads of rows; null if none. */
 export function permutedHeads(spec: ModelSpec, architecture: GgufArchitecture, ggufName: string): number | null {
-  if (!architecture.permutedQk || spec.kind !== 'llama') return null;
+  if (!architecture.permutedQk || (spec.kind !== 'llama' && spec.kind !== 'moe')) return null;
   const match = /^blk\.\d+\.attn_(q|k)\.(weight|bias)$/.exec(ggufName);
   if (!match) return null;
   // LlamaModel.permute(w, n_head, n_head_kv) reshapes by n_head_kv when it differs: the k projection's heads.
@@ -254,8 +321,9 @@ export function ggufModel(values: ReadonlyMap<string, GgufValue>, tensorShape: (
   if (split?.kind === 'scalar' && Number(split.value) > 1) {
     throw new InputError(`${where}: is one of ${String(split.value)} split GGUF files (split.count); merge them into one first (llama-gguf-split --merge FIRST.gguf OUT.gguf)`);
   }
-  const experts = meta.number('expert_count');
-  if (experts !== undefined && experts > 0) throw new InputError(`${where}: ${name}.expert_count is ${experts}: mixture-of-experts GGUF models cannot be run yet`);
+  const experts = meta.number('expert_count') ?? 0;
+  if (architecture.moe?.only && experts === 0) throw new InputError(`${where}: ${name}.expert_count is missing or 0; a ${name} model routes to experts, so it cannot be run without it`);
+  if (experts > 0 && !architecture.moe) throw new InputError(`${where}: ${name}.expert_count is ${experts}: mixture-of-experts ${name} files cannot be run (supported: ${moeArchitectures()})`);
   for (const tensor of ROPE_TENSORS.filter(has)) {
     if (!architecture.ropeTensors.includes(tensor)) throw new InputError(`${where}: holds ${tensor}, which llama.cpp does not read for ${name}; refusing rather than running without it`);
     if (!vectors.has(tensor)) throw new Error(`ggufModel: ${where} has ${tensor}; read it and pass its values`);
@@ -292,10 +360,30 @@ export function ggufModel(values: ReadonlyMap<string, GgufValue>, tensorShape: (
     tie_word_embeddings: !has('output.weight'),
     hidden_act: 'silu',
     ...architecture.config(meta, has, vectors),
+    ...(experts > 0 ? moeConfig(meta, architecture, experts, has) : {}),
   };
   const spec = modelSpecFromConfig(config, `${where} (its GGUF metadata)`);
-  if (ropeFactors && (spec.kind === 'llama' || spec.kind === 'qwen3')) spec.ropeScaling = factorScaling(ropeFactors, spec.headDim, config.rope_scaling !== null, where);
+  if (ropeFactors && (spec.kind === 'llama' || spec.kind === 'qwen3' || spec.kind === 'moe')) spec.ropeScaling = factorScaling(ropeFactors, spec.headDim, config.rope_scaling !== null, where);
   return { spec, architecture, config };
+}
+
+/** The architectures whose GGUF files with experts run, for messages. */
+const moeArchitectures = (): string => Object.entries(GGUF_ARCHITECTURES).filter(([, a]) => a.moe).map(([n]) => n).join(', ');
+
+/**
+ * An MoE file's config keys: its MoE model_type and expert keys (the row's moe.config), and which blocks route: as
+ * llama.cpp decides per block, those with a router (ffn_gate_inp); the others are dense MLPs (Mixtral has none, and
+ * llama.cpp's qwen2moe / qwen3moe load only files whose every block routes).
+ */
+function moeConfig(meta: GgufMeta, architecture: GgufArchitecture, experts: number, has: (name: string) => boolean): Record<string, unknown> {
+  if (!Number.isSafeInteger(experts)) throw new InputError(`${meta.where}: metadata ${meta.architecture}.expert_count is ${experts}, not a count of experts`);
+  const moe = architecture.moe!;
+  const layers = meta.count('block_count');
+  const dense = Array.from({ length: layers }, (_, l) => l).filter((l) => !has(`blk.${l}.ffn_gate_inp.weight`));
+  if (dense.length > 0 && moe.modelType === 'mixtral') {
+    throw new InputError(`${meta.where}: ${meta.architecture}.expert_count is ${experts} but block ${dense[0]} has no router (blk.${dense[0]}.ffn_gate_inp.weight); Mixtral-style files route in every block`);
+  }
+  return { model_type: moe.modelType, ...moe.config(meta, experts), mlp_only_layers: dense, decoder_sparse_step: 1 };
 }
 
 /**

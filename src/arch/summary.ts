@@ -162,6 +162,21 @@ export class TensorSummary {
   }
 }
 
+/**
+ * Parameters used per token by a mixture-of-experts GGUF file: all of them, less the routed experts a token does
+ * not go to. llama.cpp stores each block's routed experts stacked, one 3-D tensor per projection
+ * (blk.N.ffn_{gate,up,down}_exps, [in, out, n_expert]), of which a token uses expert_used_count of expert_count
+ * slices; everything else (attention, router, shared expert, embeddings) every token uses. Undefined unless both
+ * counts are known and the file has such stacks.
+ */
+export function ggufActiveParameters(tensors: readonly { name: string; count: number; shape: readonly number[] }[], parameters: number, experts: number | null, used: number | null): number | undefined {
+  if (!experts || used === null || used > experts) return undefined;
+  const stacked = tensors.filter((t) => t.shape.length === 3 && t.shape[2] === experts && /^blk\.\d+\.ffn_(gate|up|down)_exps\.weight$/.test(t.name));
+  if (stacked.length === 0) return undefined;
+  const unused = stacked.reduce((s, t) => s + (t.count / experts) * (experts - used), 0);
+  return parameters - unused;
+}
+
 /** Every part familyMarkers looks for (a superset: `wte.` anywhere, `blk.` without the digits). */
 const ANY_FAMILY_MARKER = /block_sparse_moe\.|\.c_attn\.|wte\.|attention\.self\.query|^blk\.|\.q_proj\.|\.gate_proj\./;
 const EMBED_NAME = /(embed_tokens|wte|word_embeddings|tok_embeddings|token_embd)/;

@@ -12,7 +12,7 @@ export function renderInspect(result: InspectResult): string {
     ...(a.experts !== null ? [`experts ${a.experts}`] : []),
   ].join(', ');
   const lines = [
-    `${result.path}: ${result.format}, ${formatCount(result.parameters)} parameters in ${result.tensors.length} tensors, ${formatBytes(result.bytes)} in ${result.files.length} file(s)`,
+    `${result.path}: ${result.format}, ${formatCount(result.parameters)} parameters${result.activeParameters !== undefined ? ` (${formatCount(result.activeParameters)} active per token)` : ''} in ${result.tensors.length} tensors, ${formatBytes(result.bytes)} in ${result.files.length} file(s)`,
     `architecture (${a.source === 'config' ? 'from config.json' : a.source === 'metadata' ? 'from the file\'s metadata' : 'inferred from tensors'}): ${arch}`,
     ...(result.adapter ? [`adapter: ${result.adapter.peftType ?? '?'} r ${result.adapter.r ?? '?'}, alpha ${result.adapter.alpha ?? '?'}, scale ${result.adapter.scale ?? '?'}, ${result.adapter.pairs} A/B pairs, targets ${result.adapter.targetModules.join(', ') || '?'}, base ${result.adapter.baseModel ?? '?'}`] : []),
     ...result.warnings.map((w) => `warning: ${w}`),

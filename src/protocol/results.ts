@@ -55,6 +55,8 @@ export interface InspectResult {
   files: string[];
   bytes: number;
   parameters: number;
+  /** A mixture-of-experts GGUF file: the parameters one token uses (its expert_used_count of each block's routed experts). */
+  activeParameters?: number;
   tensors: InspectTensor[];
   architecture: ArchitectureSummary;
   /** Present when PATH is a PEFT adapter (adapter_config.json next to the weights). */

@@ -244,9 +244,10 @@ test('GGUF models the engine cannot run are refused by name', () => {
     assert.throws(() => ggufModel(values, (n) => all.get(n), 'm.gguf'), (e: unknown) => e instanceof InputError && pattern.test(e.message));
   };
   assert.equal(ggufModel(base('llama'), (n) => shapes.get(n), 'm.gguf').spec.vocab, 100);
-  refuse(base('phi2'), /GGUF architecture "phi2" cannot be run as a model.*supported: llama, qwen2, qwen3, gemma, gemma2, gemma3, phi3/);
+  refuse(base('phi2'), /GGUF architecture "phi2" cannot be run as a model.*supported: llama, qwen2, qwen3, gemma, gemma2, gemma3, phi3, qwen2moe, qwen3moe/);
   refuse(base('mamba'), /"mamba"/);
-  refuse(new Map([...base('llama'), ['llama.expert_count', scalar(8)]]), /expert_count is 8: mixture-of-experts/);
+  // Experts: llama with expert_count is Mixtral (ggufMoe.test.ts): a router in every block.
+  refuse(new Map([...base('llama'), ['llama.expert_count', scalar(8)]]), /llama\.expert_count is 8 but block 0 has no router/);
   refuse(new Map([...base('llama'), ['split.count', { kind: 'scalar', type: 'uint16', value: 3 }]]), /one of 3 split GGUF files.*llama-gguf-split --merge/);
   const factors = (values: Map<string, GgufValue>, f: number[]) => ggufModel(values, (n) => new Map([...shapes, ['rope_freqs.weight', [f.length]]]).get(n), 'm.gguf', new Map([['rope_freqs.weight', f]]));
   const eight = [1, 1, 1, 2, 4, 8, 8, 8];

@@ -76,7 +76,7 @@ test('an unsupported GGUF architecture: exit 2 and one importance-lens: line nam
   for (const args of [['perplexity', path, '--text-file', text], ['layers', path, '--metric', 'block-influence', '--text-file', text], ['plan', path, '--drop-layers', '1']]) {
     const result = spawnSync(process.execPath, [join(DIST, 'cli.js'), ...args], { encoding: 'utf8' });
     assert.equal(result.status, 2, `${args[0]}: ${result.stderr}`);
-    assert.match(result.stderr, /^importance-lens: .*GGUF architecture "phi2" cannot be run as a model in this version \(supported: llama, qwen2, qwen3, gemma, gemma2, gemma3, phi3\)/);
+    assert.match(result.stderr, /^importance-lens: .*GGUF architecture "phi2" cannot be run as a model in this version \(supported: llama, qwen2, qwen3, gemma, gemma2, gemma3, phi3, qwen2moe, qwen3moe\)/);
     assert.equal(result.stderr.trim().split('\n').length, 1);
   }
   // Still a checkpoint to inspect.

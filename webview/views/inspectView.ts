@@ -328,7 +328,7 @@ function header(result: InspectResult): HTMLElement {
     /^(config|adapter_config)\.json$|\.index\.json$/.test(basename(result.path))
       ? h('h1', {}, basename(result.path.slice(0, -basename(result.path).length)), h('span', { class: 'muted small' }, ` / ${basename(result.path)}`))
       : h('h1', {}, basename(result.path)),
-    h('p', { class: 'muted' }, `${result.format} · ${formatCount(result.parameters)} parameters · ${result.tensors.length} tensors · ${formatBytes(result.bytes)} in ${files}`),
+    h('p', { class: 'muted' }, `${result.format} · ${formatCount(result.parameters)} parameters${result.activeParameters !== undefined ? ` (${formatCount(result.activeParameters)} active per token)` : ''} · ${result.tensors.length} tensors · ${formatBytes(result.bytes)} in ${files}`),
     result.files.length > 1 ? h('p', { class: 'muted small' }, `Shards: ${result.files.map(basename).join(', ')}`) : null,
   );
 }

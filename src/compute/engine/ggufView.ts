@@ -2,15 +2,19 @@
 // (arch/ggufModels.ts), dims reversed (GGUF lists ne[0], the contiguous row, first: an HF [out, in] weight is
 // stored as [in, out] with the same row-major bytes), and after decoding what llama.cpp's converter did undone: the
 // q/k row permutation (so the family's rotate-half RoPE sees HF's layout) and Gemma's 1 + w norm weights (the
-// family graph adds the 1 itself; for w ≥ −0.5, (w + 1) − 1 + 1 is exactly the stored float32 w + 1 again).
-import { ggufTensorName, permutedHeads, type GgufArchitecture } from '../../arch/ggufModels';
+// family graph adds the 1 itself; for w ≥ −0.5, (w + 1) − 1 + 1 is exactly the stored float32 w + 1 again). An
+// MoE block's routed experts are slices of llama.cpp's stacked tensors (ggufExpertSlice), read one expert at a time;
+// Qwen2-MoE's shared-expert gate, HF's [1, hidden], is stored 1-D ([hidden]), which ggml's shapes equate.
+import { ggufExpertSlice, ggufTensorName, permutedHeads, type GgufArchitecture } from '../../arch/ggufModels';
 import type { ModelSpec } from '../../arch/modelSpec';
 import type { TensorView } from './weightReader';
 
 export function ggufView(spec: ModelSpec, architecture: GgufArchitecture): TensorView {
   return {
     own: (name) => ggufTensorName(name, architecture) ?? name,
+    slice: ggufExpertSlice,
     stored: (shape) => [...shape].reverse(),
+    sameShape: (actual, stored) => withoutTrailingOnes(actual) === withoutTrailingOnes(stored),
     restore: (ownName, values) => {
       const heads = permutedHeads(spec, architecture, ownName);
       if (heads !== null) unpermuteRows(values, heads, values.length / (heads * spec.headDim));
@@ -19,6 +23,13 @@ export function ggufView(spec: ModelSpec, architecture: GgufArchitecture): Tenso
     },
     shapeSource: 'its GGUF metadata',
   };
+}
+
+/** GGUF dims as ggml compares them: trailing 1s (ne padded to 4 dims) make no difference. */
+function withoutTrailingOnes(dims: readonly number[]): string {
+  let end = dims.length;
+  while (end > 0 && dims[end - 1] === 1) end--;
+  return dims.slice(0, end).join();
 }
 
 /**

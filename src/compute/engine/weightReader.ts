@@ -21,8 +21,18 @@ const MAX_SPAN = 128 * 2 ** 20;
 export interface TensorView {
   /** The checkpoint's own name of the tensor the family calls `name`. */
   own(name: string): string;
+  /**
+   * When the checkpoint stores the tensor a family calls `name` as slice `index` of the outermost dim of a stacked
+   * tensor (a GGUF file's experts of one block, [in, out, n_expert]): that tensor's name and the index.
+   */
+  slice?(name: string): { name: string; index: number } | undefined;
   /** The dims as the checkpoint lists them, for HF's `shape`. */
   stored(shape: readonly number[]): number[];
+  /**
+   * Whether the checkpoint's dims `actual` are the `stored` ones the family expects; absent: the same list. (GGUF:
+   * ggml pads every tensor's dims to 4 with 1s, so [64] and [64, 1] are one shape, as llama.cpp's loader checks.)
+   */
+  sameShape?(actual: readonly number[], stored: readonly number[]): boolean;
   /** Undoes, in place, what the checkpoint did to a tensor's decoded values (by its own name), if anything. */
   restore(ownName: string, values: Float32Array): void;
   /** Where the shape a family expects comes from, for messages ("config.json", "its GGUF metadata"). */
@@ -40,18 +50,25 @@ export class WeightReader {
   }
 
   /** Whether the checkpoint has the tensor a family calls `name`. */
-  has = (name: string): boolean => this.byName.has(this.view.own(name));
+  has = (name: string): boolean => {
+    const slice = this.view.slice?.(name);
+    if (!slice) return this.byName.has(this.view.own(name));
+    const stack = this.byName.get(slice.name);
+    return stack !== undefined && slice.index < (stack.shape.at(-1) ?? 0);
+  };
 
   /**
    * The tensor a family calls `name`, checked against the [out, in] shape the architecture expects (in the
    * checkpoint's own order) and for a decodable dtype. Its `name` is the checkpoint's own.
    */
   tensor(name: string, shape: readonly number[]): TensorInfo {
-    const own = this.view.own(name);
     const stored = this.view.stored(shape);
+    const slice = this.view.slice?.(name);
+    if (slice) return this.sliceOf(slice.name, slice.index, stored);
+    const own = this.view.own(name);
     const tensor = this.byName.get(own);
     if (!tensor) throw new InputError(`${this.where}: tensor '${own}' is missing (the ${stored.length}-D weight [${stored.join(', ')}] the architecture needs)`);
-    if (tensor.shape.join() !== stored.join()) {
+    if (!(this.view.sameShape?.(tensor.shape, stored) ?? tensor.shape.join() === stored.join())) {
       throw new InputError(`${this.where}: tensor '${own}' has shape [${tensor.shape.join(', ')}], but ${this.view.shapeSource} implies [${stored.join(', ')}]`);
     }
     const layout = layoutOf(tensor.dtype);
@@ -60,6 +77,30 @@ export class WeightReader {
       throw new InputError(`${this.where}: tensor '${own}': ${tensor.count} ${tensor.dtype} elements do not fit its ${tensor.byteLength} bytes`);
     }
     return tensor;
+  }
+
+  /**
+   * Slice `index` of the stacked tensor `own` (dims `stored` plus the outermost, the stack), as a tensor of its own:
+   * the outermost dim varies slowest, so the slice is one contiguous byte range, whole quantisation blocks when its
+   * rows are (checked). Only its bytes are ever read, never the whole stack.
+   */
+  private sliceOf(own: string, index: number, stored: readonly number[]): TensorInfo {
+    const stack = this.byName.get(own);
+    const what = `the ${stored.length + 1}-D stack [${stored.join(', ')}, experts] the architecture needs`;
+    if (!stack) throw new InputError(`${this.where}: tensor '${own}' is missing (${what})`);
+    const inner = stack.shape.slice(0, -1);
+    if (stack.shape.length !== stored.length + 1 || inner.join() !== stored.join()) {
+      throw new InputError(`${this.where}: tensor '${own}' has shape [${stack.shape.join(', ')}], but ${this.view.shapeSource} implies [${stored.join(', ')}, experts]`);
+    }
+    const experts = stack.shape.at(-1)!;
+    if (index >= experts) throw new InputError(`${this.where}: tensor '${own}' stacks ${experts} experts, but ${this.view.shapeSource} asks for expert ${index}`);
+    const layout = layoutOf(stack.dtype);
+    if (!layout || stack.encoding !== undefined) throw new InputError(`${this.where}: tensor '${own}' is ${stack.dtype}, which cannot be decoded for a forward pass`);
+    const count = stored.reduce((a, b) => a * b, 1);
+    if (count % layout.elements !== 0 || (stored[0] ?? 0) % layout.elements !== 0) throw new InputError(`${this.where}: tensor '${own}': rows of ${stored[0]} are not whole ${stack.dtype} blocks of ${layout.elements}`);
+    const bytes = (count / layout.elements) * layout.bytes;
+    if (bytes * experts > stack.byteLength) throw new InputError(`${this.where}: tensor '${own}': ${stack.count} ${stack.dtype} elements do not fit its ${stack.byteLength} bytes`);
+    return { ...stack, name: `${own}[expert ${index}]`, shape: [...stored], count, byteOffset: stack.byteOffset + index * bytes, byteLength: bytes };
   }
 
   /**
