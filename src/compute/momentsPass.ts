@@ -1,9 +1,11 @@
 // One tensor's moments (and, on request, its outlier count) through the SIMD kernel, reading the file's bytes
 // straight into the kernel's memory: F32 and BF16 are reduced as they lie, other decodable dtypes are decoded in
-// JavaScript into the kernel's float32 region first. Reads run one chunk ahead (two regions), so the page cache
-// copy of chunk i+1 overlaps the reduction of chunk i; a read is READ_BYTES (512 KiB), small enough for the kernel
-// to find it in cache. Memory: the module's 12 MiB, whatever the tensor's size.
-import type { FileHandle } from 'node:fs/promises';
+// JavaScript into the kernel's float32 region first. F32/BF16 reads are synchronous (fs.readSync into the module's
+// memory, READ_BYTES = 512 KiB at a time, small enough for the kernel to find them in cache): one promise-based
+// read per chunk, one ahead, cost more in promise and thread-pool hand-offs than its overlap won back (1.4–2× slower,
+// docs/benchmarks.md). The event loop still runs every YIELD_BYTES, so a cancel arrives. Memory: the module's
+// 12 MiB, whatever the tensor's size.
+import { readSync } from 'node:fs';
 import { InputError, throwIfAborted } from '../errors';
 import type { TensorInfo } from '../formats/types';
 import type { GramElement, GramMatrix } from './gramKernel';
@@ -13,6 +15,14 @@ import { tensorChunks, type FileHandles } from './tensorStream';
 
 const DIRECT = { F32: 4, BF16: 2 } as const;
 type Direct = keyof typeof DIRECT;
+
+/**
+ * Bytes read synchronously (in this thread) since the event loop last ran; counted across tensors, so that a
+ * checkpoint of many small tensors turns the loop as often as one large tensor, and rarely: a turn costs ~10 µs.
+ */
+let readSinceTurn = 0;
+/** 32 MiB: a few tens of ms of reading between two turns of the event loop (cancel within 1 s, progress). */
+const YIELD_BYTES = 32 << 20;
 
 interface Chunk { kind: 'F32' | 'BF16'; offset: number; count: number; start: number }
 
@@ -30,27 +40,25 @@ async function* kernelChunks(tensor: TensorInfo, handles: FileHandles, kernel: S
   const kind = tensor.dtype as Direct;
   const size = DIRECT[kind];
   if (tensor.count * size > tensor.byteLength) throw new InputError(`tensor '${tensor.name}': ${tensor.count} ${kind} elements need ${tensor.count * size} bytes, its range holds ${tensor.byteLength}`);
-  const handle = await handles.get(tensor.file);
+  const fd = (await handles.get(tensor.file)).fd;
   const perChunk = READ_BYTES / size;
-  const regions = [kernel.region(0), kernel.region(1)];
-  const read = (start: number, which: number) => {
-    const count = Math.min(perChunk, tensor.count - start);
-    return fill(handle, regions[which]!, count * size, tensor.byteOffset + start * size, tensor.file).then(() => ({ start, count, which }));
-  };
-  let pending = tensor.count > 0 ? read(0, 0) : undefined;
-  while (pending) {
+  const region = kernel.region(0);
+  for (let start = 0; start < tensor.count; start += perChunk) {
     throwIfAborted(signal);
-    const { start, count, which } = await pending;
-    const next = start + count;
-    pending = next < tensor.count ? read(next, 1 - which) : undefined;
-    yield { kind, offset: regions[which]!.byteOffset, count, start };
+    const count = Math.min(perChunk, tensor.count - start);
+    fill(fd, region, count * size, tensor.byteOffset + start * size, tensor.file);
+    yield { kind, offset: region.byteOffset, count, start };
+    if ((readSinceTurn += count * size) >= YIELD_BYTES) {
+      readSinceTurn = 0;
+      await new Promise(setImmediate);
+    }
   }
 }
 
-async function fill(handle: FileHandle, into: Buffer, length: number, position: number, path: string): Promise<void> {
+function fill(fd: number, into: Buffer, length: number, position: number, path: string): void {
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await handle.read(into, done, length - done, position + done);
+    const bytesRead = readSync(fd, into, done, length - done, position + done);
     if (bytesRead === 0) throw new InputError(`${path}: file ends before byte ${position + length}`);
     done += bytesRead;
   }
