@@ -1,11 +1,12 @@
 // One tensor's moments (and, on request, its outlier count) through the SIMD kernel, reading the file's bytes
-// straight into the kernel's memory: F32 and BF16 are reduced as they lie, other decodable dtypes are decoded in
-// JavaScript into the kernel's float32 region first. F32/BF16 reads are synchronous (fs.readSync into the module's
-// memory, READ_BYTES = 512 KiB at a time, small enough for the kernel to find them in cache): one promise-based
-// read per chunk, one ahead, cost more in promise and thread-pool hand-offs than its overlap won back (1.4–2× slower,
-// docs/benchmarks.md). The event loop still runs every YIELD_BYTES, so a cancel arrives. Memory: the module's
-// 12 MiB, whatever the tensor's size.
-import { readSync } from 'node:fs';
+// straight into the kernel's memory (no Buffer in between, no copy): F32 and BF16 are reduced as they lie, other
+// decodable dtypes are decoded in JavaScript into the kernel's float32 region first. F32/BF16 are read READ_BYTES
+// (512 KiB) at a time, small enough for the kernel to find them in cache, either synchronously or one read ahead on
+// libuv's pool (Reads below; FileHandle.read, the earlier way, cost the most CPU of the three: docs/benchmarks.md).
+// Synchronous reads turn the event loop every YIELD_BYTES, so a cancel arrives. Memory: the module's 12 MiB,
+// whatever the tensor's size.
+import { read, readSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import { InputError, throwIfAborted } from '../errors';
 import type { TensorInfo } from '../formats/types';
 import type { GramElement, GramMatrix } from './gramKernel';
@@ -24,10 +25,19 @@ let readSinceTurn = 0;
 /** 32 MiB: a few tens of ms of reading between two turns of the event loop (cancel within 1 s, progress). */
 const YIELD_BYTES = 32 << 20;
 
+/**
+ * How F32/BF16 bytes reach the kernel. 'sync': fs.readSync into one region, then the reduction, on this thread: the
+ * least CPU per byte, right when every core has a stats thread. 'ahead': fs.read on libuv's pool into the other
+ * region while this thread reduces, at ~1.2× the CPU: wins back wall time when a core is spare. A pass on the main
+ * thread is a one-thread `stats` (or the leftovers of a pool's run), so it reads ahead; the pool's threads read in sync.
+ */
+export type Reads = 'sync' | 'ahead';
+const READS: Reads = isMainThread ? 'ahead' : 'sync';
+
 interface Chunk { kind: 'F32' | 'BF16'; offset: number; count: number; start: number }
 
 /** The tensor's chunks as they lie in the kernel's memory (valid until the next one is asked for). */
-async function* kernelChunks(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, signal?: AbortSignal): AsyncGenerator<Chunk> {
+async function* kernelChunks(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, signal: AbortSignal | undefined, reads: Reads): AsyncGenerator<Chunk> {
   const direct = (DIRECT as Record<string, number>)[tensor.dtype] !== undefined && tensor.encoding === undefined;
   if (!direct) {
     const floats = kernel.floats();
@@ -42,16 +52,37 @@ async function* kernelChunks(tensor: TensorInfo, handles: FileHandles, kernel: S
   if (tensor.count * size > tensor.byteLength) throw new InputError(`tensor '${tensor.name}': ${tensor.count} ${kind} elements need ${tensor.count * size} bytes, its range holds ${tensor.byteLength}`);
   const fd = (await handles.get(tensor.file)).fd;
   const perChunk = READ_BYTES / size;
-  const region = kernel.region(0);
-  for (let start = 0; start < tensor.count; start += perChunk) {
-    throwIfAborted(signal);
-    const count = Math.min(perChunk, tensor.count - start);
-    fill(fd, region, count * size, tensor.byteOffset + start * size, tensor.file);
-    yield { kind, offset: region.byteOffset, count, start };
-    if ((readSinceTurn += count * size) >= YIELD_BYTES) {
-      readSinceTurn = 0;
-      await new Promise(setImmediate);
+  if (reads === 'sync') {
+    const region = kernel.region(0);
+    for (let start = 0; start < tensor.count; start += perChunk) {
+      throwIfAborted(signal);
+      const count = Math.min(perChunk, tensor.count - start);
+      fill(fd, region, count * size, tensor.byteOffset + start * size, tensor.file);
+      yield { kind, offset: region.byteOffset, count, start };
+      if ((readSinceTurn += count * size) >= YIELD_BYTES) {
+        readSinceTurn = 0;
+        await new Promise(setImmediate);
+      }
     }
+    return;
+  }
+  // One read ahead on the thread pool: chunk i + 1 is copied into the other region while chunk i is reduced.
+  const regions = [kernel.region(0), kernel.region(1)];
+  const next = (start: number, which: number) => {
+    const count = Math.min(perChunk, tensor.count - start);
+    return fillAhead(fd, regions[which]!, count * size, tensor.byteOffset + start * size, tensor.file).then(() => ({ start, count, which }));
+  };
+  let pending = tensor.count > 0 ? next(0, 0) : undefined;
+  try {
+    while (pending) {
+      throwIfAborted(signal);
+      const { start, count, which } = await pending;
+      pending = start + count < tensor.count ? next(start + count, 1 - which) : undefined;
+      yield { kind, offset: regions[which]!.byteOffset, count, start };
+    }
+  } finally {
+    // Left early (cancel, an error downstream): the read in flight may still fail, with nobody to hear it.
+    pending?.catch(() => undefined);
   }
 }
 
@@ -64,14 +95,25 @@ function fill(fd: number, into: Buffer, length: number, position: number, path: 
   }
 }
 
+async function fillAhead(fd: number, into: Buffer, length: number, position: number, path: string): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const bytesRead = await new Promise<number>((resolve, reject) => {
+      read(fd, into, done, length - done, position + done, (error, n) => (error ? reject(error) : resolve(n)));
+    });
+    if (bytesRead === 0) throw new InputError(`${path}: file ends before byte ${position + length}`);
+    done += bytesRead;
+  }
+}
+
 /**
  * The moments of the tensor; `keep`, when given (tensor.count values), receives every value (for stable rank): as
  * float32, or for a BF16 tensor read as it lies (keptElement) its bit patterns when `keep` is a Uint16Array.
  * The shift of each chunk is the mean so far (see simdMoments.ts).
  */
-export async function simdTensorMoments(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, signal?: AbortSignal, keep?: GramMatrix): Promise<MomentState> {
+export async function simdTensorMoments(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, signal?: AbortSignal, keep?: GramMatrix, reads = READS): Promise<MomentState> {
   let state = emptyMoments();
-  for await (const chunk of kernelChunks(tensor, handles, kernel, signal)) {
+  for await (const chunk of kernelChunks(tensor, handles, kernel, signal, reads)) {
     state = mergeMoments(state, kernel.moments(chunk.kind, chunk.offset, chunk.count, state.n > 0 ? state.mean : undefined));
     if (keep) copyOut(kernel, chunk, keep);
   }
@@ -79,9 +121,9 @@ export async function simdTensorMoments(tensor: TensorInfo, handles: FileHandles
 }
 
 /** Elements with |x − mean| > limit, in a second pass over the file (page cache). */
-export async function simdTensorOutliers(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, mean: number, limit: number, signal?: AbortSignal): Promise<number> {
+export async function simdTensorOutliers(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, mean: number, limit: number, signal?: AbortSignal, reads = READS): Promise<number> {
   let over = 0;
-  for await (const chunk of kernelChunks(tensor, handles, kernel, signal)) over += kernel.countOutliers(chunk.kind, chunk.offset, chunk.count, mean, limit);
+  for await (const chunk of kernelChunks(tensor, handles, kernel, signal, reads)) over += kernel.countOutliers(chunk.kind, chunk.offset, chunk.count, mean, limit);
   return over;
 }
 

@@ -1,5 +1,5 @@
-// The read path of the moments pass (momentsPass.ts): F32 and BF16 bytes read from a file straight into the kernel's
-// memory give exactly the moments of the same bytes reduced in memory in the same 512 KiB chunks (so the reads hand
+// The read path of the moments pass (momentsPass.ts), both ways of reading (synchronous, one ahead on libuv's pool):
+// F32 and BF16 bytes read from a file straight into the kernel's memory give exactly the moments of the same bytes reduced in memory in the same 512 KiB chunks (so the reads hand
 // the kernel the right bytes in the right order, at an unaligned file offset, over several chunks and a tail); a
 // range past the end of the file is a clear InputError; and the synchronous reads still let the event loop run, so
 // an abort that arrives through a timer stops a pass over one large tensor.
@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { CancelledError, InputError } from '../../src/errors';
 import type { TensorInfo } from '../../src/formats/types';
 import { emptyMoments, mergeMoments, type MomentState } from '../../src/compute/moments';
-import { simdTensorMoments, simdTensorOutliers } from '../../src/compute/momentsPass';
+import { simdTensorMoments, simdTensorOutliers, type Reads } from '../../src/compute/momentsPass';
 import { READ_BYTES, SimdMoments } from '../../src/compute/simdMoments';
 import { FileHandles } from '../../src/compute/tensorStream';
 import { tempDir, writeTemp } from './helpers';
@@ -34,7 +34,9 @@ function inMemory(bytes: Buffer, kind: 'F32' | 'BF16', count: number): MomentSta
   return state;
 }
 
-test('F32 and BF16 read from a file give the moments of the same bytes in memory, chunk for chunk', async () => {
+const READS: Reads[] = ['sync', 'ahead'];
+
+test('F32 and BF16 read from a file give the moments of the same bytes in memory, chunk for chunk (both ways of reading)', async () => {
   const dir = tempDir();
   // 2.3 chunks of F32 (several reads and a tail), with a NaN, an Inf and zeros; the tensor starts at byte 13.
   const count = Math.floor(2.3 * (READ_BYTES / 4)) + 5;
@@ -48,14 +50,14 @@ test('F32 and BF16 read from a file give the moments of the same bytes in memory
   values[READ_BYTES / 4 + 3] = Infinity;
   values[count - 1] = 0;
   const halves = Uint16Array.from(new Uint32Array(values.buffer), (w) => w >>> 16);
-  for (const [kind, bytes] of [['F32', Buffer.from(values.buffer)], ['BF16', Buffer.from(halves.buffer)]] as const) {
+  for (const [kind, bytes] of [['F32', Buffer.from(values.buffer)], ['BF16', Buffer.from(halves.buffer)]] as const) for (const reads of READS) {
     const file = writeTemp(dir, `${kind}.bin`, Buffer.concat([Buffer.alloc(13, 0xab), bytes, Buffer.alloc(3)]));
     const handles = new FileHandles();
     try {
-      const read = await simdTensorMoments(tensor(file, kind, count, 13), handles, kernel);
-      assert.deepEqual(read, inMemory(bytes, kind, count), kind);
+      const read = await simdTensorMoments(tensor(file, kind, count, 13), handles, kernel, undefined, undefined, reads);
+      assert.deepEqual(read, inMemory(bytes, kind, count), `${kind} ${reads}`);
       assert.equal(read.nonFinite, 2);
-      const outliers = await simdTensorOutliers(tensor(file, kind, count, 13), handles, kernel, read.mean, 0.02);
+      const outliers = await simdTensorOutliers(tensor(file, kind, count, 13), handles, kernel, read.mean, 0.02, undefined, reads);
       const widened = kind === 'F32' ? values : new Float32Array(Uint32Array.from(halves, (h) => h << 16).buffer);
       assert.equal(outliers, widened.filter((x) => Math.abs(x - read.mean) > 0.02).length, `${kind} outliers`);
     } finally {
@@ -66,16 +68,18 @@ test('F32 and BF16 read from a file give the moments of the same bytes in memory
 
 test('a tensor whose range runs past the end of its file is an InputError naming the file', async () => {
   const file = writeTemp(tempDir(), 'short.bin', Buffer.alloc(1000));
-  const handles = new FileHandles();
-  try {
-    await assert.rejects(simdTensorMoments(tensor(file, 'F32', 300, 8), handles, kernel), (error: Error) =>
-      error instanceof InputError && error.message.includes(file) && /file ends before byte/.test(error.message));
-  } finally {
-    await handles.close();
+  for (const reads of READS) {
+    const handles = new FileHandles();
+    try {
+      await assert.rejects(simdTensorMoments(tensor(file, 'F32', 300, 8), handles, kernel, undefined, undefined, reads), (error: Error) =>
+        error instanceof InputError && error.message.includes(file) && /file ends before byte/.test(error.message));
+    } finally {
+      await handles.close();
+    }
   }
 });
 
-test('an abort sent through the event loop stops a pass over one large tensor (reads are synchronous)', async () => {
+test('an abort sent through the event loop stops a synchronous pass over one large tensor', async () => {
   // 96 MiB of zeros (a sparse file: cheap to make and to read), one tensor: the pass must turn the event loop
   // between its synchronous reads, or the abort scheduled with setImmediate would only run after the pass.
   const file = `${tempDir()}/zeros.bin`;
@@ -86,14 +90,14 @@ test('an abort sent through the event loop stops a pass over one large tensor (r
   const controller = new AbortController();
   setImmediate(() => controller.abort());
   try {
-    await assert.rejects(simdTensorMoments(tensor(file, 'F32', (96 << 20) / 4, 0), handles, kernel, controller.signal), CancelledError);
+    await assert.rejects(simdTensorMoments(tensor(file, 'F32', (96 << 20) / 4, 0), handles, kernel, controller.signal, undefined, 'sync'), CancelledError);
   } finally {
     await handles.close();
   }
   // The same file without an abort: all of it, all zeros (the cancelled pass left nothing behind).
   const again = new FileHandles();
   try {
-    const whole = await simdTensorMoments(tensor(file, 'F32', (96 << 20) / 4, 0), again, kernel);
+    const whole = await simdTensorMoments(tensor(file, 'F32', (96 << 20) / 4, 0), again, kernel, undefined, undefined, 'sync');
     assert.equal(whole.n, (96 << 20) / 4);
     assert.equal(whole.zeros, whole.n);
   } finally {
