@@ -6,7 +6,7 @@
 // Synchronous reads turn the event loop every YIELD_BYTES, so a cancel arrives. Memory: the module's 12 MiB,
 // whatever the tensor's size.
 import { read, readSync } from 'node:fs';
-import { isMainThread } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
 import { InputError, throwIfAborted } from '../errors';
 import type { TensorInfo } from '../formats/types';
 import type { GramElement, GramMatrix } from './gramKernel';
@@ -27,12 +27,18 @@ const YIELD_BYTES = 32 << 20;
 
 /**
  * How F32/BF16 bytes reach the kernel. 'sync': fs.readSync into one region, then the reduction, on this thread: the
- * least CPU per byte, right when every core has a stats thread. 'ahead': fs.read on libuv's pool into the other
- * region while this thread reduces, at ~1.2× the CPU: wins back wall time when a core is spare. A pass on the main
- * thread is a one-thread `stats` (or the leftovers of a pool's run), so it reads ahead; the pool's threads read in sync.
+ * least CPU per byte (~0.8× 'ahead'), right when every core already has a stats thread. 'ahead': fs.read on libuv's
+ * pool into the other region while this thread reduces: the copy from the page cache runs on a spare core.
  */
 export type Reads = 'sync' | 'ahead';
-const READS: Reads = isMainThread ? 'ahead' : 'sync';
+
+/** Read ahead when a core is left over for libuv's reads beside `threads` reducing threads. */
+export function readsFor(threads: number): Reads {
+  return threads < availableParallelism() ? 'ahead' : 'sync';
+}
+
+/** The main thread's way: a one-thread `stats` runs there (with a pool, only the few tensors the pool cannot take). */
+const READS = readsFor(1);
 
 interface Chunk { kind: 'F32' | 'BF16'; offset: number; count: number; start: number }
 

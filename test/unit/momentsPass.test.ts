@@ -5,11 +5,12 @@
 // an abort that arrives through a timer stops a pass over one large tensor.
 import assert from 'node:assert/strict';
 import { closeSync, openSync, truncateSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
 import { CancelledError, InputError } from '../../src/errors';
 import type { TensorInfo } from '../../src/formats/types';
 import { emptyMoments, mergeMoments, type MomentState } from '../../src/compute/moments';
-import { simdTensorMoments, simdTensorOutliers, type Reads } from '../../src/compute/momentsPass';
+import { readsFor, simdTensorMoments, simdTensorOutliers, type Reads } from '../../src/compute/momentsPass';
 import { READ_BYTES, SimdMoments } from '../../src/compute/simdMoments';
 import { FileHandles } from '../../src/compute/tensorStream';
 import { tempDir, writeTemp } from './helpers';
@@ -103,4 +104,11 @@ test('an abort sent through the event loop stops a synchronous pass over one lar
   } finally {
     await again.close();
   }
+});
+
+test('reads go ahead on libuv\'s pool only while a core is left beside the reducing threads', () => {
+  const cores = availableParallelism();
+  assert.equal(readsFor(cores), 'sync');
+  assert.equal(readsFor(cores + 3), 'sync');
+  if (cores > 1) assert.equal(readsFor(cores - 1), 'ahead');
 });
