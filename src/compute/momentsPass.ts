@@ -19,7 +19,7 @@ type Direct = keyof typeof DIRECT;
 
 /**
  * Bytes read synchronously (in this thread) since the event loop last ran; counted across tensors, so that a
- * checkpoint of many small tensors turns the loop as often as one large tensor, and rarely: a turn costs ~10 µs.
+ * checkpoint of many small tensors turns the loop as often as one large tensor (and no more often).
  */
 let readSinceTurn = 0;
 /** 32 MiB: a few tens of ms of reading between two turns of the event loop (cancel within 1 s, progress). */
