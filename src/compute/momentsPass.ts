@@ -1,9 +1,12 @@
 // One tensor's moments (and, on request, its outlier count) through the SIMD kernel, reading the file's bytes
-// straight into the kernel's memory: F32 and BF16 are reduced as they lie, other decodable dtypes are decoded in
-// JavaScript into the kernel's float32 region first. Reads run one chunk ahead (two regions), so the page cache
-// copy of chunk i+1 overlaps the reduction of chunk i; a read is READ_BYTES (512 KiB), small enough for the kernel
-// to find it in cache. Memory: the module's 12 MiB, whatever the tensor's size.
-import type { FileHandle } from 'node:fs/promises';
+// straight into the kernel's memory (no Buffer in between, no copy): F32 and BF16 are reduced as they lie, other
+// decodable dtypes are decoded in JavaScript into the kernel's float32 region first. F32/BF16 are read READ_BYTES
+// (512 KiB) at a time, small enough for the kernel to find them in cache, either synchronously or one read ahead on
+// libuv's pool (Reads below; FileHandle.read, the earlier way, cost the most CPU of the three: docs/benchmarks.md).
+// Synchronous reads turn the event loop every YIELD_BYTES, so a cancel arrives. Memory: the module's 12 MiB,
+// whatever the tensor's size.
+import { read, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { InputError, throwIfAborted } from '../errors';
 import type { TensorInfo } from '../formats/types';
 import type { GramElement, GramMatrix } from './gramKernel';
@@ -14,10 +17,33 @@ import { tensorChunks, type FileHandles } from './tensorStream';
 const DIRECT = { F32: 4, BF16: 2 } as const;
 type Direct = keyof typeof DIRECT;
 
+/**
+ * Bytes read synchronously (in this thread) since the event loop last ran; counted across tensors, so that a
+ * checkpoint of many small tensors turns the loop as often as one large tensor (and no more often).
+ */
+let readSinceTurn = 0;
+/** 32 MiB: a few tens of ms of reading between two turns of the event loop (cancel within 1 s, progress). */
+const YIELD_BYTES = 32 << 20;
+
+/**
+ * How F32/BF16 bytes reach the kernel. 'sync': fs.readSync into one region, then the reduction, on this thread: the
+ * least CPU per byte (~0.8× 'ahead'), right when every core already has a stats thread. 'ahead': fs.read on libuv's
+ * pool into the other region while this thread reduces: the copy from the page cache runs on a spare core.
+ */
+export type Reads = 'sync' | 'ahead';
+
+/** Read ahead when a core is left over for libuv's reads beside `threads` reducing threads. */
+export function readsFor(threads: number): Reads {
+  return threads < availableParallelism() ? 'ahead' : 'sync';
+}
+
+/** The main thread's way: a one-thread `stats` runs there (with a pool, only the few tensors the pool cannot take). */
+const READS = readsFor(1);
+
 interface Chunk { kind: 'F32' | 'BF16'; offset: number; count: number; start: number }
 
 /** The tensor's chunks as they lie in the kernel's memory (valid until the next one is asked for). */
-async function* kernelChunks(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, signal?: AbortSignal): AsyncGenerator<Chunk> {
+async function* kernelChunks(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, signal: AbortSignal | undefined, reads: Reads): AsyncGenerator<Chunk> {
   const direct = (DIRECT as Record<string, number>)[tensor.dtype] !== undefined && tensor.encoding === undefined;
   if (!direct) {
     const floats = kernel.floats();
@@ -30,27 +56,57 @@ async function* kernelChunks(tensor: TensorInfo, handles: FileHandles, kernel: S
   const kind = tensor.dtype as Direct;
   const size = DIRECT[kind];
   if (tensor.count * size > tensor.byteLength) throw new InputError(`tensor '${tensor.name}': ${tensor.count} ${kind} elements need ${tensor.count * size} bytes, its range holds ${tensor.byteLength}`);
-  const handle = await handles.get(tensor.file);
+  const fd = (await handles.get(tensor.file)).fd;
   const perChunk = READ_BYTES / size;
+  if (reads === 'sync') {
+    const region = kernel.region(0);
+    for (let start = 0; start < tensor.count; start += perChunk) {
+      throwIfAborted(signal);
+      const count = Math.min(perChunk, tensor.count - start);
+      fill(fd, region, count * size, tensor.byteOffset + start * size, tensor.file);
+      yield { kind, offset: region.byteOffset, count, start };
+      if ((readSinceTurn += count * size) >= YIELD_BYTES) {
+        readSinceTurn = 0;
+        await new Promise(setImmediate);
+      }
+    }
+    return;
+  }
+  // One read ahead on the thread pool: chunk i + 1 is copied into the other region while chunk i is reduced.
   const regions = [kernel.region(0), kernel.region(1)];
-  const read = (start: number, which: number) => {
+  const next = (start: number, which: number) => {
     const count = Math.min(perChunk, tensor.count - start);
-    return fill(handle, regions[which]!, count * size, tensor.byteOffset + start * size, tensor.file).then(() => ({ start, count, which }));
+    return fillAhead(fd, regions[which]!, count * size, tensor.byteOffset + start * size, tensor.file).then(() => ({ start, count, which }));
   };
-  let pending = tensor.count > 0 ? read(0, 0) : undefined;
-  while (pending) {
-    throwIfAborted(signal);
-    const { start, count, which } = await pending;
-    const next = start + count;
-    pending = next < tensor.count ? read(next, 1 - which) : undefined;
-    yield { kind, offset: regions[which]!.byteOffset, count, start };
+  let pending = tensor.count > 0 ? next(0, 0) : undefined;
+  try {
+    while (pending) {
+      throwIfAborted(signal);
+      const { start, count, which } = await pending;
+      pending = start + count < tensor.count ? next(start + count, 1 - which) : undefined;
+      yield { kind, offset: regions[which]!.byteOffset, count, start };
+    }
+  } finally {
+    // Left early (cancel, an error downstream): the read in flight may still fail, with nobody to hear it.
+    pending?.catch(() => undefined);
   }
 }
 
-async function fill(handle: FileHandle, into: Buffer, length: number, position: number, path: string): Promise<void> {
+function fill(fd: number, into: Buffer, length: number, position: number, path: string): void {
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await handle.read(into, done, length - done, position + done);
+    const bytesRead = readSync(fd, into, done, length - done, position + done);
+    if (bytesRead === 0) throw new InputError(`${path}: file ends before byte ${position + length}`);
+    done += bytesRead;
+  }
+}
+
+async function fillAhead(fd: number, into: Buffer, length: number, position: number, path: string): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const bytesRead = await new Promise<number>((resolve, reject) => {
+      read(fd, into, done, length - done, position + done, (error, n) => (error ? reject(error) : resolve(n)));
+    });
     if (bytesRead === 0) throw new InputError(`${path}: file ends before byte ${position + length}`);
     done += bytesRead;
   }
@@ -61,9 +117,9 @@ async function fill(handle: FileHandle, into: Buffer, length: number, position: 
  * float32, or for a BF16 tensor read as it lies (keptElement) its bit patterns when `keep` is a Uint16Array.
  * The shift of each chunk is the mean so far (see simdMoments.ts).
  */
-export async function simdTensorMoments(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, signal?: AbortSignal, keep?: GramMatrix): Promise<MomentState> {
+export async function simdTensorMoments(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, signal?: AbortSignal, keep?: GramMatrix, reads = READS): Promise<MomentState> {
   let state = emptyMoments();
-  for await (const chunk of kernelChunks(tensor, handles, kernel, signal)) {
+  for await (const chunk of kernelChunks(tensor, handles, kernel, signal, reads)) {
     state = mergeMoments(state, kernel.moments(chunk.kind, chunk.offset, chunk.count, state.n > 0 ? state.mean : undefined));
     if (keep) copyOut(kernel, chunk, keep);
   }
@@ -71,9 +127,9 @@ export async function simdTensorMoments(tensor: TensorInfo, handles: FileHandles
 }
 
 /** Elements with |x − mean| > limit, in a second pass over the file (page cache). */
-export async function simdTensorOutliers(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, mean: number, limit: number, signal?: AbortSignal): Promise<number> {
+export async function simdTensorOutliers(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, mean: number, limit: number, signal?: AbortSignal, reads = READS): Promise<number> {
   let over = 0;
-  for await (const chunk of kernelChunks(tensor, handles, kernel, signal)) over += kernel.countOutliers(chunk.kind, chunk.offset, chunk.count, mean, limit);
+  for await (const chunk of kernelChunks(tensor, handles, kernel, signal, reads)) over += kernel.countOutliers(chunk.kind, chunk.offset, chunk.count, mean, limit);
   return over;
 }
 

@@ -6,17 +6,17 @@
 // the central moments taken from the shifted power sums do not cancel. A block is first reduced as if finite (no
 // masks); if its sums come out NaN or ±Inf it is redone with the finite mask (a block with a NaN or ±Inf, or one
 // whose d⁴ overflows float32, which the masked pass gives the same way). Elements after the last whole block go
-// through the same arithmetic in JavaScript. The file's bytes are read straight into the module's memory (two
-// regions: one is reduced while the next read fills the other).
+// through the same arithmetic in JavaScript. The file's bytes are read straight into the module's memory (region 0,
+// one synchronous read at a time: momentsPass.ts says why; region 1 holds a second chunk for tests and the bench).
 import { emptyMoments, type MomentState } from './moments';
 import { F32, I32, op, V128, v, wasm, wasmModule, type Code, type WasmFunction } from './wasmEmit';
 
 export const BLOCK = 128;
-/** Bytes of one region of the module's memory (two for reads, one for values decoded in JavaScript). */
+/** Bytes of one region of the module's memory (two for F32/BF16 bytes, one for values decoded in JavaScript). */
 export const REGION_BYTES = 4 << 20;
 /**
- * Bytes of one read of F32/BF16 into a region (a chunk of F32 is READ_BYTES / 4 elements): two of them fit the
- * core's L2 cache, so the kernel reads what the read has just written from there; 4 MiB reads left the pass at half
+ * Bytes of one read of F32/BF16 into a region (a chunk of F32 is READ_BYTES / 4 elements): it fits the core's L2
+ * cache, so the kernel reads what the read has just written from there; 4 MiB reads left the pass at half
  * the speed, the kernel waiting on memory (docs/benchmarks.md).
  */
 export const READ_BYTES = 512 << 10;

@@ -4,7 +4,7 @@
 import type { TensorStats } from '../protocol/results';
 import type { TensorInfo } from '../formats/types';
 import { finishMoments, type TensorMoments } from './moments';
-import { keptElement, simdTensorMoments, simdTensorOutliers } from './momentsPass';
+import { keptElement, simdTensorMoments, simdTensorOutliers, type Reads } from './momentsPass';
 import type { SimdKernels } from './statsKernels';
 import type { FileHandles } from './tensorStream';
 
@@ -18,12 +18,12 @@ export type NumericStats = Omit<TensorStats, 'name' | 'dtype' | 'shape' | 'count
  * the bytes for each Lanczos pass to read, else float32), a second over the file for the outliers (page cache,
  * SIMD: cheaper than a JavaScript loop over the gathered matrix), only when an element can be 6σ out.
  */
-export async function simdTensorStats(tensor: TensorInfo, matrix: { rows: number; cols: number } | null, kernels: SimdKernels, handles: FileHandles, signal?: AbortSignal): Promise<NumericStats> {
+export async function simdTensorStats(tensor: TensorInfo, matrix: { rows: number; cols: number } | null, kernels: SimdKernels, handles: FileHandles, signal?: AbortSignal, reads?: Reads): Promise<NumericStats> {
   const keep = matrix ? kernels.matrixBuffer(tensor.count, matrix.cols, keptElement(tensor)) : undefined;
-  const moments = finishMoments(await simdTensorMoments(tensor, handles, kernels.simd, signal, keep));
+  const moments = finishMoments(await simdTensorMoments(tensor, handles, kernels.simd, signal, keep, reads));
   const spectral = matrix && keep ? await kernels.stableRank(keep, matrix.rows, matrix.cols, moments.l2 * moments.l2, signal) : null;
   let outliers = 0;
-  if (needsOutlierPass(moments)) outliers = (await simdTensorOutliers(tensor, handles, kernels.simd, moments.mean, OUTLIER_SIGMAS * moments.std, signal)) / moments.count;
+  if (needsOutlierPass(moments)) outliers = (await simdTensorOutliers(tensor, handles, kernels.simd, moments.mean, OUTLIER_SIGMAS * moments.std, signal, reads)) / moments.count;
   return { ...momentNumbers(moments), outliers, stableRank: spectral?.stableRank ?? null, stableRankBound: spectral?.bound ?? null };
 }
 

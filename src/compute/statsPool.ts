@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CancelledError, InputError, type ErrorKind } from '../errors';
 import type { TensorInfo } from '../formats/types';
+import { readsFor, type Reads } from './momentsPass';
 import type { NumericStats } from './simdTensorStats';
 
 /**
@@ -60,6 +61,9 @@ function threadScript(): string {
   return script;
 }
 
+/** What each thread is started with. */
+export interface ThreadData { reads: Reads }
+
 interface Pending { request: ThreadRequest; resolve(results: NumericStats[]): void; reject(error: Error): void }
 
 export class StatsPool {
@@ -74,7 +78,7 @@ export class StatsPool {
   constructor(size: number, private readonly signal?: AbortSignal) {
     const script = threadScript();
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(script);
+      const worker = new Worker(script, { workerData: { reads: readsFor(size) } satisfies ThreadData });
       // A thread that dies (out of memory, a bug) takes its batch with it; the run stops with that error.
       worker.on('error', (error) => this.fail(error instanceof Error ? error : new Error(String(error))));
       worker.on('exit', (code) => {
