@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { drain } from '../../src/analyses';
 import { matrixDims, stats } from '../../src/analyses/stats';
-import { gramProduct, STABLE_RANK_TOLERANCE, stableRank } from '../../src/compute/spectral';
+import { gramProduct, STABLE_RANK_TOLERANCE, stableRank, topEigenvector } from '../../src/compute/spectral';
 import { GRAM_BLOCK_ROWS, GramKernel, widenBf16 } from '../../src/compute/gramKernel';
 import { SpectralKernel } from '../../src/compute/spectralKernel';
 import { gguf, GT, tensorInfo } from '../fixtures/gguf/ggufBytes';
@@ -65,6 +65,31 @@ test('close top singular values (0.1 % apart): the estimate is within its bound 
   const path = writeTemp(tempDir(), 'close.safetensors', encodeSafetensors([{ name: 'model.layers.0.mlp.down_proj.weight', dtype: 'F32', shape: [g.rows, g.cols], data: bytes(g) }]));
   const t = (await drain(stats({ path }))).tensors[0]!;
   withinBound(t.stableRank!, t.stableRankBound!, g.stableRank, 'stats');
+});
+
+test('the small eigensolver of the Ritz step: the top eigenvector of a symmetric matrix with a known spectrum', () => {
+  // A = H·diag(λ)·H with H = I − 2hhᵀ/hᵀh (symmetric, orthogonal), stored in the corner of a wider row stride as
+  // the Lanczos step stores it; the top two eigenvalues 1e-4 apart, one negative, one repeated.
+  const k = 9;
+  const stride = 12;
+  const lambda = [0.3, -2, 5.0001, 0.3, 1, 5, 0, 4.2, 2.5];
+  const hv = Array.from({ length: k }, (_, i) => Math.sin(i + 1));
+  const hh = hv.reduce((sum, x) => sum + x * x, 0);
+  const reflect = (i: number, j: number) => (i === j ? 1 : 0) - (2 * hv[i]! * hv[j]!) / hh;
+  const a = new Float64Array(stride * stride).fill(Number.NaN);
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < k; j++) {
+      let sum = 0;
+      for (let t = 0; t < k; t++) sum += reflect(i, t) * lambda[t]! * reflect(t, j);
+      a[i * stride + j] = sum;
+    }
+  }
+  const x = topEigenvector(a, stride, k);
+  const top = lambda.indexOf(Math.max(...lambda));
+  const cosine = x.reduce((sum, xi, i) => sum + xi * reflect(i, top), 0);
+  assert.ok(Math.abs(Math.abs(cosine) - 1) <= 1e-9, `|cos| ${cosine}`);
+  assert.ok(Math.abs(x.reduce((sum, xi) => sum + xi * xi, 0) - 1) <= 1e-12, 'unit length');
+  assert.equal(Math.abs(topEigenvector(Float64Array.of(3), 1, 1)[0]!), 1, 'a 1 × 1 matrix');
 });
 
 test('WebAssembly product: rows in blocks and BF16 rows give the same bits as float32 rows one at a time, and the float64 loop within float32 rounding', () => {
