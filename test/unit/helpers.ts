@@ -118,3 +118,22 @@ export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   }
   return worst / scale;
 }
+
+/**
+ * Resolves once process `pid` is gone (kill(pid, 0) says ESRCH), polling while the event loop runs so that this
+ * process can reap its child; rejects with `what` after `timeoutMs`. A fixed sleep before one check failed under
+ * load: a killed child stays in the table until its parent has reaped it.
+ */
+export async function processGone(pid: number, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') return;
+      throw error;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: process ${pid} is still there ${timeoutMs} ms later`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
