@@ -10,7 +10,7 @@ import { CancelledError, InputError } from '../../src/errors';
 import type { AnalysisRequest } from '../../src/protocol/worker';
 import { AnalysisWorkerClient } from '../../src/worker/client';
 import { JobStalledError, WorkerOutOfMemoryError } from '../../src/worker/limits';
-import { DIST, ROOT } from './helpers';
+import { DIST, processGone, ROOT } from './helpers';
 
 const SCRIPTED = join(ROOT, 'test', 'fixtures', 'scriptedWorker.js');
 const job = (path: string): AnalysisRequest => ({ analysis: 'inspect', path });
@@ -20,14 +20,6 @@ const pidOf = (outcome: unknown) => (outcome as { result: { pid: number } }).res
 async function started(client: AnalysisWorkerClient): Promise<number> {
   return pidOf(await client.run(job('warm-up')));
 }
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 test('cancelling a job stuck in I/O fails only that job: its neighbour finishes in the same process', async (t) => {
   const client = new AnalysisWorkerClient(SCRIPTED, { cancelGraceMs: 400 });
@@ -40,8 +32,7 @@ test('cancelling a job stuck in I/O fails only that job: its neighbour finishes 
   await assert.rejects(stuck, CancelledError);
   const outcome = await neighbour;
   assert.equal(pidOf(outcome), pid, 'the neighbour was not restarted: it finished where it ran');
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.equal(alive(pid), false, 'the retired process is killed once its last job is done');
+  await processGone(pid, 'the retired process, killed once its last job is done');
 });
 
 test('a retired process whose remaining job stalls too is killed once that job is given up', async (t) => {
@@ -54,8 +45,7 @@ test('a retired process whose remaining job stalls too is killed once that job i
   controller.abort();
   await assert.rejects(first, CancelledError);
   await assert.rejects(second, JobStalledError);
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.equal(alive(pid), false, 'no process is left behind');
+  await processGone(pid, 'no process is left behind');
 });
 
 test('a request sent right after a kill goes to a fresh process and succeeds', async (t) => {
@@ -85,8 +75,7 @@ test('when the cancelled job blocks its whole process, the neighbour restarts fr
   const outcome = await neighbour;
   assert.notEqual(pidOf(outcome), pid);
   assert.match(logs.join('\n'), /restarts on a new analysis process/);
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  assert.equal(alive(pid), false);
+  await processGone(pid, 'the analysis process');
 });
 
 test('a job that sends nothing for the stall limit fails with a clear error; a neighbour sending progress survives', async (t) => {
