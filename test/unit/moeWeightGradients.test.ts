@@ -164,14 +164,17 @@ test('expert Taylor (Σ |W ⊙ ∂L/∂W| over each routed expert\'s weights) ma
   }
 });
 
-test('CLI: experts gives each expert a taylor column, and plan --drop-experts 1 --metric expert-taylor drops each block\'s lowest', () => {
+test('CLI: experts --taylor gives each expert a taylor column (JSON and table), and plan --drop-experts 1 --metric expert-taylor drops each block\'s lowest', () => {
   const text = join(ROOT, 'samples/text/psalms-23.txt');
   const model = join(MODELS, 'moe-qwen3');
-  const run = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'experts', model, '--text-file', text, '--max-tokens', '16', '--json'], { encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'experts', model, '--text-file', text, '--max-tokens', '16', '--taylor', '--json'], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   const result = JSON.parse(run.stdout) as { blocks: { index: number; experts: { index: number; taylor: number }[] }[] };
   assert.ok(result.blocks.every((b) => b.experts.every((e) => Number.isFinite(e.taylor) && e.taylor >= 0)));
   assert.ok(result.blocks.every((b) => b.experts.some((e) => e.taylor > 0)));
+  const table = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'experts', model, '--text-file', text, '--max-tokens', '16', '--taylor'], { encoding: 'utf8' });
+  assert.equal(table.status, 0, table.stderr);
+  assert.match(table.stdout, /output change\s+taylor\n/);
   const plan = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'plan', model, '--drop-experts', '1', '--metric', 'expert-taylor', '--text-file', text, '--max-tokens', '16', '--json'], { encoding: 'utf8' });
   assert.equal(plan.status, 0, plan.stderr);
   const doc = JSON.parse(plan.stdout) as { metric: { name: string; scores: { layer: number; group: number; score: number }[] }; actions: { experts: Record<string, number[]> }[] };
