@@ -110,7 +110,8 @@ export async function* groupTaylorScores(model: ModelRunner, text: TokenizedText
       }
     }
     perBlock[layer] = parts;
-  }, signal);
+    // No group has an MoE block's MLP tensors: their weight gradients are not computed (only the input cotangent).
+  }, signal, { withoutMoeWeights: true });
   const group = heads / kvHeads;
   return perBlock.map((p, layer) => {
     const scale = (a: Float64Array | null) => (a ? Array.from(a, (x) => x / predicted) : null);

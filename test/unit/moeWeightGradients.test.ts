@@ -16,7 +16,7 @@ import { fisherScores } from '../../src/analyses/fisher';
 import { expertTaylorScores } from '../../src/analyses/expertTaylor';
 import { fisherOfChange } from '../../src/analyses/fisherDelta';
 import { groupTaylorScores } from '../../src/analyses/groupTaylor';
-import { taylorScores } from '../../src/analyses/taylor';
+import { lossGradients, taylorScores } from '../../src/analyses/taylor';
 import type { TokenizedText } from '../../src/analyses/textInput';
 import { ModelGradients } from '../../src/compute/autodiff/modelGradients';
 import { LanguageModel } from '../../src/compute/languageModel';
@@ -107,6 +107,32 @@ test('moe-mixtral: the MLP weight gradients come one expert (or router) at a tim
   } finally {
     await gradients.release();
     await model.release();
+  }
+});
+
+test('without MoE weight gradients (head-taylor\'s request) only the block graphs\' weights are handed, with the gradients they have with them', async () => {
+  for (const name of Object.keys(golden.models)) {
+    const model = await LanguageModel.open(join(MODELS, name), ['cpu']);
+    try {
+      const reference = golden.models[name]!;
+      // Two windows in two batches too: the last batch's everyExpert must not bring the MLP back.
+      for (const text of [windows(reference.ids), windows(reference.ids, reference.ids.slice(0, 7))]) {
+        const all = new Map<string, Float32Array>();
+        await drain(lossGradients(model, text, 'test', (layer, sums) => {
+          for (const [key, g] of Object.entries(sums)) all.set(`${layer} ${key}`, Float32Array.from(g));
+        }));
+        const attention = new Map<string, Float32Array>();
+        await drain(lossGradients(model, text, 'test', (layer, sums) => {
+          for (const [key, g] of Object.entries(sums)) attention.set(`${layer} ${key}`, Float32Array.from(g));
+        }, undefined, { withoutMoeWeights: true }));
+        const roles = new Set(model.engine.roles.map((r) => r.role));
+        assert.ok([...all.keys()].some((k) => !roles.has(k.split(' ')[1]!)), `${name}: with them, the MLP's tensors come by name`);
+        assert.deepEqual([...attention.keys()].sort(), [...all.keys()].filter((k) => roles.has(k.split(' ')[1]!)).sort(), `${name}: only the block graphs' roles`);
+        for (const [key, g] of attention) assert.ok(relativeError(Array.from(g), Array.from(all.get(key)!)) <= 1e-6, `${name} ${key}`);
+      }
+    } finally {
+      await model.release();
+    }
   }
 });
 
