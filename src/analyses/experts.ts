@@ -5,8 +5,9 @@
 // block's output moves. The drops of block l start from the stream entering it (kept from the plain pass): block
 // l's experts each run once on the tokens that have them among their top-(k + 1) (MoeRunner.runEachDrop), and
 // blocks l+1..L−1 run for all of the block's drops as one batch, so each block's weights are read once per MoE
-// block (L(L+1)/2 reads per window), like layer ablation's sweeps (engine/ablation.ts). Then one backward pass
-// over the text gives each expert's first-order Taylor importance (expertTaylor.ts).
+// block (L(L+1)/2 reads per window), like layer ablation's sweeps (engine/ablation.ts). Asked for (`taylor`), one
+// backward pass over the text then gives each expert's first-order Taylor importance (expertTaylor.ts); it is
+// opt-in because on a real MoE a backward costs several forwards, and the default analysis stays forward-only.
 import type { BlockEngine } from '../compute/engine/blockEngine';
 import { MOE_MODEL_TYPES } from '../compute/families/moeSpec';
 import { LanguageModel } from '../compute/languageModel';
@@ -17,7 +18,12 @@ import { expertTaylorScores } from './expertTaylor';
 import { rank } from './layerMetrics';
 import { tokenizeText, type TextAnalysisInput } from './textInput';
 
-export async function* expertImportance(input: TextAnalysisInput, signal?: AbortSignal): AsyncGenerator<Progress, ExpertsResult> {
+/** `taylor`: also the backward pass for each expert's Taylor importance (null in the result without it). */
+export interface ExpertsInput extends TextAnalysisInput {
+  taylor?: boolean;
+}
+
+export async function* expertImportance(input: ExpertsInput, signal?: AbortSignal): AsyncGenerator<Progress, ExpertsResult> {
   yield { message: `Building ${input.model}` };
   const model = await openModelRunner(input.model, input.providers, signal, input.residualStream);
   try {
@@ -60,11 +66,7 @@ export async function* expertImportance(input: TextAnalysisInput, signal?: Abort
         dropped.change.forEach((v, e) => (change[slot]![e]! += v * ids.length));
       }
     }
-    // The Taylor pass's own progress runs 0..1 again: only its messages are passed on.
-    const taylorPass = expertTaylorScores(model, text, signal);
-    let step = await taylorPass.next();
-    for (; !step.done; step = await taylorPass.next()) yield { message: `Expert Taylor (backward): ${step.value.message}` };
-    const taylor = step.value;
+    const taylor = input.taylor ? yield* taylorPass(expertTaylorScores(model, text, signal)) : null;
     const blocks = sparse.map((layer, slot) => {
       const scores = Array.from({ length: E }, (_, e) => (dropNll[slot]![e]! - plainNll) / predicted);
       const ranks = rank(scores.map((score, index) => ({ index, score })));
@@ -72,7 +74,7 @@ export async function* expertImportance(input: TextAnalysisInput, signal?: Abort
         index: layer,
         experts: scores.map((score, e): ExpertScore => ({
           index: e, share: counts[slot]![e]! / (tokens * spec.topK), meanGate: counts[slot]![e]! > 0 ? gates[slot]![e]! / counts[slot]![e]! : null,
-          score, rank: ranks[e]!.rank, outputChange: change[slot]![e]! / tokens, taylor: taylor[layer]![e]!,
+          score, rank: ranks[e]!.rank, outputChange: change[slot]![e]! / tokens, taylor: taylor ? taylor[layer]![e]! : null,
         })),
       };
     });
@@ -85,6 +87,13 @@ export async function* expertImportance(input: TextAnalysisInput, signal?: Abort
   } finally {
     await model.release();
   }
+}
+
+/** The Taylor pass, whose own progress runs 0..1 again: only its messages are passed on. */
+async function* taylorPass(pass: AsyncGenerator<Progress, Float64Array[]>): AsyncGenerator<Progress, Float64Array[]> {
+  let step = await pass.next();
+  for (; !step.done; step = await pass.next()) yield { message: `Expert Taylor (backward): ${step.value.message}` };
+  return step.value;
 }
 
 /** The plain pass on one window: the stream entering and leaving every MoE block, each block's routing, total NLL. */

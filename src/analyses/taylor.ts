@@ -5,7 +5,7 @@
 // text in one batch give the text's gradient at once; a text that needs several batches keeps every block's
 // gradient sum until the last batch (a float32 copy of the block weights). lossGradients is that loop, shared with
 // LLM-Pruner's channel-group scores (groupTaylor.ts).
-import { ModelGradients } from '../compute/autodiff/modelGradients';
+import { ModelGradients, type GradientRequest } from '../compute/autodiff/modelGradients';
 import type { ModelRunner } from '../compute/runner';
 import { InputError, throwIfAborted } from '../errors';
 import type { Progress } from '../protocol/results';
@@ -19,12 +19,13 @@ const MAX_ROWS = 16;
 /**
  * Every block's Σ over the text's predicted tokens of ∂log p/∂W, handed to `onBlock` with the block's weights
  * (both valid only during the call), last block first: ∂L/∂W = −sums / predicted tokens. An MoE block comes in
- * several calls, each with some of its tensors (ModelGradients' onWeightGradient): the scores add up over them.
- * Returns the number of predicted tokens.
+ * several calls, each with some of its tensors (ModelGradients' onWeightGradient): the scores add up over them;
+ * `withoutMoeWeights` leaves those MLP calls out. Returns the number of predicted tokens.
  */
 export async function* lossGradients(
   model: ModelRunner, text: TokenizedText, what: string,
   onBlock: (layer: number, sums: Record<string, Float32Array>, weights: Record<string, Float32Array>) => void, signal?: AbortSignal,
+  options?: Pick<GradientRequest, 'withoutMoeWeights'>,
 ): AsyncGenerator<Progress, number> {
   const engine = gradientEngine(model, what);
   const predicted = predictedTokens(text);
@@ -48,7 +49,7 @@ export async function* lossGradients(
       const embeddings = await engine.embed(rows, signal);
       const label = `Windows ${first + 1}–${first + rows.length}/${text.windows.length}`;
       yield* withProgress((onProgress) => gradients.inputGradient({
-        embeddings, batch: rows.length, seq, targets, onProgress, ...(signal ? { signal } : {}),
+        embeddings, batch: rows.length, seq, targets, onProgress, ...(signal ? { signal } : {}), ...options,
         // Several batches: the last one hands over every expert, so that an expert routed to only in an earlier
         // batch still gets its sum handed over (with its weights).
         ...(sums && b === batches.length - 1 ? { everyExpert: true } : {}),

@@ -120,20 +120,21 @@ export const COMMANDS: Record<string, Command> = {
   experts: {
     summary: 'experts MODEL --text-file F  routing share, mean gate and Δ NLL of each MoE expert (extension)',
     help:
-      'Usage: importance-lens experts MODEL --text-file F [--max-tokens N] [--json]\n\n' +
+      'Usage: importance-lens experts MODEL --text-file F [--max-tokens N] [--taylor] [--json]\n\n' +
       `Mixture-of-Experts models (model_type ${MOE_MODEL_TYPES.join(', ')}): per MoE block and routed expert, on the\n` +
       'first N tokens (default 512) of F: share = token-slots routed to it / (tokens · num_experts_per_tok); meanGate =\n' +
       'its mean routing weight when chosen; score = Δ mean NLL (nats per predicted token) when it is dropped as a pruned\n' +
       'checkpoint drops it (router row removed: its tokens go to their next choice); rank 1 = highest score in its block;\n' +
-      'outputChange = mean ‖Δh‖/‖h‖ of the block output; taylor = Σ over its weights of |W ⊙ ∂L/∂W| (L the mean NLL on\n' +
-      'F; one backward pass). An extension of docs/cli.md.',
-    options: { 'text-file': { type: 'string' }, 'max-tokens': { type: 'string' } },
+      'outputChange = mean ‖Δh‖/‖h‖ of the block output. --taylor: also taylor = Σ over its weights of |W ⊙ ∂L/∂W| (L\n' +
+      'the mean NLL on F), from one extra backward pass (several forwards\' cost on a real MoE); without it taylor is\n' +
+      'null. An extension of docs/cli.md.',
+    options: { 'text-file': { type: 'string' }, 'max-tokens': { type: 'string' }, taylor: { type: 'boolean' } },
     positionals: 1,
     run: async (args) => {
       const text = textSource(args, 'experts');
       if (!text) throw new InputError('experts: --text-file is required');
       const maxTokens = positiveInteger(args, 'max-tokens', 'experts');
-      const { result } = await analyse({ analysis: 'experts', model: path(args), text, ...(maxTokens ? { maxTokens } : {}) });
+      const { result } = await analyse({ analysis: 'experts', model: path(args), text, ...(maxTokens ? { maxTokens } : {}), ...(args.values.taylor ? { taylor: true } : {}) });
       return args.values.json ? json(result) : `${renderExperts(result)}\n`;
     },
   },

@@ -129,6 +129,7 @@ export function renderStability(s: SaliencyStability): string {
 
 export function renderExperts(result: ExpertsResult): string {
   const gate = (g: number | null) => (g === null ? '—' : g.toFixed(3));
+  const taylor = result.blocks.some((b) => b.experts.some((e) => e.taylor !== null));
   return [
     `${result.path}: expert importance (${result.modelType}, ${result.experts} experts, top-${result.topK}; ${result.tokens} tokens, mean NLL ${result.nll.toFixed(4)}; device: ${result.device})`,
     'score = Δ mean NLL (nats) with the expert dropped and its tokens re-routed to the next choice; rank 1 = most important in its block',
@@ -136,9 +137,13 @@ export function renderExperts(result: ExpertsResult): string {
     ...(result.truncated ? [`note: the text was cut to its first ${result.tokens} tokens (--max-tokens)`] : []),
     ...result.warnings.map((w) => `warning: ${w}`),
     '',
+    // The taylor column only where it was computed (experts --taylor).
     table([
-      ['block', 'expert', 'share', 'mean gate', 'score', 'rank', 'output change', 'taylor'],
-      ...result.blocks.flatMap((b) => b.experts.map((e) => [String(b.index), String(e.index), `${(e.share * 100).toFixed(1)}%`, gate(e.meanGate), e.score.toFixed(5), String(e.rank), e.outputChange.toFixed(4), e.taylor.toPrecision(4)])),
+      ['block', 'expert', 'share', 'mean gate', 'score', 'rank', 'output change', ...(taylor ? ['taylor'] : [])],
+      ...result.blocks.flatMap((b) => b.experts.map((e) => [
+        String(b.index), String(e.index), `${(e.share * 100).toFixed(1)}%`, gate(e.meanGate), e.score.toFixed(5), String(e.rank), e.outputChange.toFixed(4),
+        ...(taylor ? [e.taylor === null ? '—' : e.taylor.toPrecision(4)] : []),
+      ])),
     ]),
   ].join('\n');
 }

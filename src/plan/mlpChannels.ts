@@ -8,6 +8,8 @@
 // Refused by name: GPT-2 (Conv1D [in, out] weights, width in n_inner), MoE families (each expert has its own width;
 // the routed experts and the shared expert are not touched by this version) and GGUF files (transposed dims).
 // config.json holds one intermediate_size, so every kept block loses the same number of channels.
+// The group's layout (channelMember, channelOf, fusedHalf) is the one place that knows it: the plan's scores and
+// slices, and LLM-Pruner's group Taylor (analyses/groupTaylor.ts), read it from here.
 import { modelSpecFromConfig } from '../arch/modelSpec';
 import { tensorRole } from '../arch/names';
 import { MOE_MODEL_TYPES } from '../compute/families/moeSpec';
@@ -44,19 +46,11 @@ export function mlpLayout(source: SourceModel): MlpLayout {
   const members = new Map<string, ChannelMember>();
   const blocks = new Set<number>();
   for (const t of source.tensors) {
-    const { layer, module } = tensorRole(t.name);
-    if (layer === null || (module !== 'mlp.gate' && module !== 'mlp.up' && module !== 'mlp.down')) continue;
-    const bias = t.name.endsWith('.bias');
-    if (module === 'mlp.down' && bias) continue;
-    const fused = /gate_up_proj\./.test(t.name);
-    const rows = fused ? 2 * intermediate : intermediate;
-    const expected = module === 'mlp.down' ? `[hidden, ${intermediate}]` : bias ? `[${rows}]` : `[${rows}, hidden]`;
-    const fits = module === 'mlp.down'
-      ? t.shape.length === 2 && t.shape[1] === intermediate
-      : bias ? t.shape.length === 1 && t.shape[0] === rows : t.shape.length === 2 && t.shape[0] === rows;
-    if (!fits) throw new InputError(`tensor '${t.name}' has shape ${JSON.stringify(t.shape)}; ${expected} was expected from config.json's intermediate_size ${intermediate}`);
-    members.set(t.name, module === 'mlp.down' ? 'columns' : fused ? 'fused-rows' : 'rows');
-    blocks.add(layer);
+    const { layer } = tensorRole(t.name);
+    const member = layer === null ? null : channelMember(t.name, t.shape, intermediate);
+    if (member === null) continue;
+    members.set(t.name, member);
+    blocks.add(layer!);
   }
   for (const layer of blocks) {
     const has = (m: ChannelMember) => [...members].some(([name, kind]) => kind === m && tensorRole(name).layer === layer);
@@ -64,6 +58,27 @@ export function mlpLayout(source: SourceModel): MlpLayout {
   }
   if (blocks.size === 0) throw new InputError(`${source.directory}: no MLP projections (gate_proj/up_proj/down_proj, gate_up_proj, dense_h_to_4h/dense_4h_to_h) found in its blocks`);
   return { intermediate, members, blocks };
+}
+
+/**
+ * What a block tensor is to the MLP's channels, from its name (arch/names.ts roles): rows (gate_proj, up_proj,
+ * dense_h_to_4h, and their biases' elements), fused-rows (Phi-3's gate_up_proj, [gate | up]) or columns (down_proj,
+ * dense_4h_to_h); null for any other tensor and for the down projection's bias (not per channel). Its shape is
+ * checked against `intermediate` (a clear InputError otherwise).
+ */
+export function channelMember(name: string, shape: readonly number[], intermediate: number): ChannelMember | null {
+  const { module } = tensorRole(name);
+  if (module !== 'mlp.gate' && module !== 'mlp.up' && module !== 'mlp.down') return null;
+  const bias = name.endsWith('.bias');
+  if (module === 'mlp.down' && bias) return null;
+  const fused = /gate_up_proj\./.test(name);
+  const rows = fused ? 2 * intermediate : intermediate;
+  const expected = module === 'mlp.down' ? `[hidden, ${intermediate}]` : bias ? `[${rows}]` : `[${rows}, hidden]`;
+  const fits = module === 'mlp.down'
+    ? shape.length === 2 && shape[1] === intermediate
+    : bias ? shape.length === 1 && shape[0] === rows : shape.length === 2 && shape[0] === rows;
+  if (!fits) throw new InputError(`tensor '${name}' has shape ${JSON.stringify(shape)}; ${expected} was expected from config.json's intermediate_size ${intermediate}`);
+  return module === 'mlp.down' ? 'columns' : fused ? 'fused-rows' : 'rows';
 }
 
 /** Why the family cannot lose MLP channels (null: it can), by its engine spec where the engine parses the config. */
@@ -139,6 +154,11 @@ export function channelOf(member: ChannelMember, i: number, cols: number, interm
   if (member === 'columns') return i % cols;
   const row = Math.floor(i / cols);
   return member === 'fused-rows' ? row % intermediate : row;
+}
+
+/** Of a fused [gate | up] tensor (Phi-3's gate_up_proj), which half element `i` is in: rows c are gate, I + c up. */
+export function fusedHalf(i: number, cols: number, intermediate: number): 'gate' | 'up' {
+  return Math.floor(i / cols) < intermediate ? 'gate' : 'up';
 }
 
 /**

@@ -367,8 +367,11 @@ export interface ExpertScore {
   rank: number;
   /** Mean over tokens of ‖h′ − h‖ / ‖h‖ for the block's output with the expert dropped. */
   outputChange: number;
-  /** First-order Taylor importance: Σ over the expert's weights of |W ⊙ ∂L/∂W|, L the mean NLL on the text (0 if unrouted). */
-  taylor: number;
+  /**
+   * First-order Taylor importance: Σ over the expert's weights of |W ⊙ ∂L/∂W|, L the mean NLL on the text (0 if
+   * unrouted); null unless asked for (`experts --taylor`: it costs a backward pass).
+   */
+  taylor: number | null;
 }
 
 export interface ExpertsResult {

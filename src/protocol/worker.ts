@@ -27,8 +27,11 @@ export type AnalysisRequest =
   /** One tensor's value histogram (the panel's tensor detail). */
   | { analysis: 'histogram'; path: string; tensor: string; bins?: number }
   | { analysis: 'perplexity'; model: string; text: TextSource; maxTokens?: number; providers?: string[]; residualStream?: string[] }
-  /** MoE models: per block and routed expert, routing share, mean gate and Δ NLL when dropped (analyses/experts.ts). */
-  | { analysis: 'experts'; model: string; text: TextSource; maxTokens?: number; providers?: string[] }
+  /**
+   * MoE models: per block and routed expert, routing share, mean gate and Δ NLL when dropped (analyses/experts.ts);
+   * taylor: also each expert's first-order Taylor importance (one backward pass, several forwards' cost).
+   */
+  | { analysis: 'experts'; model: string; text: TextSource; maxTokens?: number; providers?: string[]; taylor?: boolean }
   /** compare: more checkpoints of the same model to run the same method on (stability across checkpoints; topK: k of the top-k overlap). */
   | { analysis: 'saliency'; model: string; text: TextSource; target?: string; method: SaliencyMethod; seeds: number; steps?: number; maxSteps?: number; maxTokens?: number; providers?: string[]; residualStream?: string[]; compare?: string[]; topK?: number }
   | CsvRequest

@@ -4,13 +4,15 @@
 // scores (group Taylor and Σ|W|), and the logits of the checkpoint `apply` writes with the golden's channels
 // dropped, run by our engine, against torch's model with the same channels sliced out. Also: the written config and
 // shapes, the source left byte-identical, verify-without-writing agreeing with the written copy, the plan's checks
-// (clear InputErrors), the plan choices, and the CLI end to end (plan → apply → layers on the new folder).
+// (clear InputErrors), the plan choices, and the CLI end to end (plan → apply → layers on the new folder). The channel
+// group is mlpChannels.ts's for groupTaylor.ts too: its sum per channel is the same torch golden on all three layouts.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { drain } from '../../src/analyses';
+import { groupTaylorScores } from '../../src/analyses/groupTaylor';
 import type { TokenizedText } from '../../src/analyses/textInput';
 import { LanguageModel } from '../../src/compute/languageModel';
 import { InputError } from '../../src/errors';
@@ -30,6 +32,8 @@ import { hashDirectory, makePlan } from './planHelpers';
 
 interface GoldenModel {
   path: string; ids: number[]; intermediate: number; taylor: number[][]; magnitude: number[][];
+  /** Per block and channel, group Taylor's [sum, max, product, last] over gate, up, down. */
+  groups: [number, number, number, number][][];
   dropped: Record<string, number[]>; rows: number[]; logits: number[];
 }
 const golden = JSON.parse(readFileSync(join(ROOT, 'test/fixtures/autodiff/mlp-channel-golden.json'), 'utf8')) as { drop: number; models: Record<string, GoldenModel> };
@@ -69,6 +73,27 @@ for (const [name, reference] of Object.entries(golden.models)) {
       // The lowest-scoring channels are torch's (the action generatePlan would write for these scores).
       const n = channelCount(golden.drop, layout.intermediate);
       taylor.forEach((s, l) => assert.deepEqual(s.map((score, c) => ({ c, score })).sort((a, b) => a.score - b.score || b.c - a.c).slice(0, n).map((x) => x.c).sort((a, b) => a - b), reference.dropped[String(l)]));
+    } finally {
+      await model.release();
+    }
+  });
+
+  test(`${name}: LLM-Pruner's group Taylor (analyses/groupTaylor.ts) scores the same MLP channel groups: sum, max, product and last match torch`, async () => {
+    const model = await LanguageModel.open(path, ['cpu']);
+    try {
+      const blocks = await drain(groupTaylorScores(model, window(reference.ids)));
+      assert.equal(blocks.length, reference.taylor.length);
+      const fused = /phi3|neox/.test(name);
+      for (const b of blocks) {
+        assertClose(b.channels.map((c) => c.sum), reference.taylor[b.layer]!, 1e-4, `${name} group-Taylor channels block ${b.layer}`);
+        // Members: gate, up, down (Phi-3's fused gate|up rows as two); GPT-NeoX's non-gated MLP has two.
+        (['sum', 'max', 'product', 'last'] as const).forEach((key, k) => {
+          // A product of three members carries three members' relative errors.
+          assertClose(b.channels.map((c) => c[key]), reference.groups[b.layer]!.map((g) => g[k]), key === 'product' ? 3e-4 : 1e-4, `${name} block ${b.layer} ${key}`);
+        });
+        // Blocks that fuse q|k|v get no head groups; Llama's are scored.
+        assert.equal(b.queryHeads.length === 0, fused, `${name} head groups`);
+      }
     } finally {
       await model.release();
     }

@@ -61,10 +61,12 @@ test('CLI on an MoE fixture: experts (JSON and table), perplexity and layers --m
   assert.equal(experts.device, 'cpu');
   assert.deepEqual(experts.blocks.map((b: { index: number }) => b.index), [0]);
   for (const e of experts.blocks[0].experts) for (const key of ['index', 'share', 'meanGate', 'score', 'rank']) assert.ok(key in e, key);
+  // Taylor is opt-in (--taylor, a backward pass): without it the field is null and the table has no column.
+  assert.ok(experts.blocks[0].experts.every((e: { taylor: unknown }) => e.taylor === null));
   assert.ok(Math.abs(experts.blocks[0].experts[2].score - g.experts[0]!.experts[2]!.score) <= 1e-4);
   const table = cli('experts', model, '--text-file', textFile);
   assert.match(table, /dense blocks \(no experts\): 1/);
-  assert.match(table, /block\s+expert\s+share\s+mean gate\s+score\s+rank/);
+  assert.match(table, /block\s+expert\s+share\s+mean gate\s+score\s+rank\s+output change\n/);
   const ppl = JSON.parse(cli('perplexity', model, '--text-file', textFile, '--json'));
   assert.ok(Math.abs(ppl.nll - g.nll) <= 1e-4 * g.nll, `cli nll ${ppl.nll} vs ${g.nll}`);
   const bi = JSON.parse(cli('layers', model, '--metric', 'block-influence', '--text-file', textFile, '--json'));

@@ -16,7 +16,7 @@ import { fisherScores } from '../../src/analyses/fisher';
 import { expertTaylorScores } from '../../src/analyses/expertTaylor';
 import { fisherOfChange } from '../../src/analyses/fisherDelta';
 import { groupTaylorScores } from '../../src/analyses/groupTaylor';
-import { taylorScores } from '../../src/analyses/taylor';
+import { lossGradients, taylorScores } from '../../src/analyses/taylor';
 import type { TokenizedText } from '../../src/analyses/textInput';
 import { ModelGradients } from '../../src/compute/autodiff/modelGradients';
 import { LanguageModel } from '../../src/compute/languageModel';
@@ -110,6 +110,32 @@ test('moe-mixtral: the MLP weight gradients come one expert (or router) at a tim
   }
 });
 
+test('without MoE weight gradients (head-taylor\'s request) only the block graphs\' weights are handed, with the gradients they have with them', async () => {
+  for (const name of Object.keys(golden.models)) {
+    const model = await LanguageModel.open(join(MODELS, name), ['cpu']);
+    try {
+      const reference = golden.models[name]!;
+      // Two windows in two batches too: the last batch's everyExpert must not bring the MLP back.
+      for (const text of [windows(reference.ids), windows(reference.ids, reference.ids.slice(0, 7))]) {
+        const all = new Map<string, Float32Array>();
+        await drain(lossGradients(model, text, 'test', (layer, sums) => {
+          for (const [key, g] of Object.entries(sums)) all.set(`${layer} ${key}`, Float32Array.from(g));
+        }));
+        const attention = new Map<string, Float32Array>();
+        await drain(lossGradients(model, text, 'test', (layer, sums) => {
+          for (const [key, g] of Object.entries(sums)) attention.set(`${layer} ${key}`, Float32Array.from(g));
+        }, undefined, { withoutMoeWeights: true }));
+        const roles = new Set(model.engine.roles.map((r) => r.role));
+        assert.ok([...all.keys()].some((k) => !roles.has(k.split(' ')[1]!)), `${name}: with them, the MLP's tensors come by name`);
+        assert.deepEqual([...attention.keys()].sort(), [...all.keys()].filter((k) => roles.has(k.split(' ')[1]!)).sort(), `${name}: only the block graphs' roles`);
+        for (const [key, g] of attention) assert.ok(relativeError(Array.from(g), Array.from(all.get(key)!)) <= 1e-6, `${name} ${key}`);
+      }
+    } finally {
+      await model.release();
+    }
+  }
+});
+
 test('CLI: layers MOE --metric taylor --text-file F --json ranks every block', () => {
   const text = join(ROOT, 'samples/text/psalms-23.txt');
   const run = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'layers', join(MODELS, 'moe-qwen3'), '--metric', 'taylor', '--text-file', text, '--max-tokens', '16', '--json'], { encoding: 'utf8' });
@@ -164,14 +190,17 @@ test('expert Taylor (Σ |W ⊙ ∂L/∂W| over each routed expert\'s weights) ma
   }
 });
 
-test('CLI: experts gives each expert a taylor column, and plan --drop-experts 1 --metric expert-taylor drops each block\'s lowest', () => {
+test('CLI: experts --taylor gives each expert a taylor column (JSON and table), and plan --drop-experts 1 --metric expert-taylor drops each block\'s lowest', () => {
   const text = join(ROOT, 'samples/text/psalms-23.txt');
   const model = join(MODELS, 'moe-qwen3');
-  const run = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'experts', model, '--text-file', text, '--max-tokens', '16', '--json'], { encoding: 'utf8' });
+  const run = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'experts', model, '--text-file', text, '--max-tokens', '16', '--taylor', '--json'], { encoding: 'utf8' });
   assert.equal(run.status, 0, run.stderr);
   const result = JSON.parse(run.stdout) as { blocks: { index: number; experts: { index: number; taylor: number }[] }[] };
   assert.ok(result.blocks.every((b) => b.experts.every((e) => Number.isFinite(e.taylor) && e.taylor >= 0)));
   assert.ok(result.blocks.every((b) => b.experts.some((e) => e.taylor > 0)));
+  const table = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'experts', model, '--text-file', text, '--max-tokens', '16', '--taylor'], { encoding: 'utf8' });
+  assert.equal(table.status, 0, table.stderr);
+  assert.match(table.stdout, /output change\s+taylor\n/);
   const plan = spawnSync(process.execPath, [join(DIST, 'cli.js'), 'plan', model, '--drop-experts', '1', '--metric', 'expert-taylor', '--text-file', text, '--max-tokens', '16', '--json'], { encoding: 'utf8' });
   assert.equal(plan.status, 0, plan.stderr);
   const doc = JSON.parse(plan.stdout) as { metric: { name: string; scores: { layer: number; group: number; score: number }[] }; actions: { experts: Record<string, number[]> }[] };

@@ -65,7 +65,7 @@ export function inspectPanel(result: InspectResult, post: ((message: ModelPanelF
     remember: () => post({ type: 'rememberSampleText' }),
   }) : undefined;
   let expertsState: ExpertsState = { kind: 'unavailable' };
-  const expertsJob = post ? expertsSection({ compute: () => post({ type: 'computeExperts' }), cancel: () => post({ type: 'cancelExperts' }) }) : undefined;
+  const expertsJob = post ? expertsSection({ compute: (taylor) => post({ type: 'computeExperts', ...(taylor ? { taylor } : {}) }), cancel: () => post({ type: 'cancelExperts' }) }) : undefined;
   expertsJob?.update(expertsState);
   const setExperts = (state: ExpertsState) => {
     expertsState = state;

@@ -35,6 +35,12 @@ export interface GradientRequest {
   onWeightGradient?: (layer: number, gradients: Record<string, Float32Array>, weights: Record<string, Float32Array>) => void;
   /** With onWeightGradient: also every expert no token is routed to (zero gradients), as a sum over passes needs. */
   everyExpert?: boolean;
+  /**
+   * With onWeightGradient: the block graphs' weight gradients only; an MoE block's MLP (router, experts, shared
+   * expert) gives just its input cotangent (a caller scoring attention: head-taylor), which skips the MLP's weight
+   * products and the experts no token is routed to.
+   */
+  withoutMoeWeights?: boolean;
 }
 
 export interface GradientOutput {
@@ -198,7 +204,7 @@ export class ModelGradients {
       let dMlpInput: Float32Array | undefined;
       if (engine.moe) {
         const { mlpParts } = await engine.runBlock(block, states[l]!, batch, seq, { moe: { parts: true } });
-        const onGradient = weightGradients && ((grads: Record<string, Float32Array>, weights: Record<string, Float32Array>) => weightGradients(l, grads, weights));
+        const onGradient = weightGradients && !request.withoutMoeWeights && ((grads: Record<string, Float32Array>, weights: Record<string, Float32Array>) => weightGradients(l, grads, weights));
         dMlpInput = await engine.moe.backward(l, mlpParts!.input, g, batch * seq, signal, onGradient ? { onGradient, ...(request.everyExpert ? { everyExpert: true } : {}) } : undefined);
       }
       for (let r = 0; r < batch; r += per) {

@@ -50,7 +50,8 @@ export type ModelPanelFromView =
   | { type: 'cancelStats' }
   | { type: 'computeLayers'; metric: LayerMetricName }
   | { type: 'cancelLayers' }
-  | { type: 'computeExperts' }
+  /** taylor: also each expert's first-order Taylor importance (a backward pass; the card's checkbox). */
+  | { type: 'computeExperts'; taylor?: boolean }
   | { type: 'cancelExperts' }
   /** Value histogram of one tensor of the inspected checkpoint (by name; the host checks it against the result). */
   | { type: 'computeHistogram'; tensor: string }

@@ -1,6 +1,7 @@
 // The host half of the panel's "Experts on text" card (Layers view): offered when the checkpoint is a Mixture-of-
 // Experts model the engine runs (Mixtral, Qwen2-MoE, Qwen3-MoE) with a tokenizer; runs the `experts` analysis on the
-// sample text with progress and cancel, and keeps the result so a reloaded webview gets it back.
+// sample text with progress and cancel (with each expert's Taylor importance when the card asks: a backward pass),
+// and keeps the result so a reloaded webview gets it back.
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { MOE_MODEL_TYPES } from '../../compute/families/moeSpec';
@@ -16,7 +17,8 @@ import { admitInThisWorkspace } from '../shared/workspaceTrust';
 
 export interface ExpertsSection {
   offer(): void;
-  compute(): Promise<void>;
+  /** taylor: also the experts' first-order Taylor importance (the analysis's opt-in backward pass). */
+  compute(taylor: boolean): Promise<void>;
   cancel(): void;
   dispose(): void;
 }
@@ -44,7 +46,7 @@ export function expertsSection(path: string, post: (message: ModelPanelToView) =
     if (kept) post({ type: 'expertsResult', ...kept });
   };
 
-  const compute = async () => {
+  const compute = async (taylor: boolean) => {
     if (model === null) return;
     post({ type: 'expertsProgress', progress: { message: 'Finding the sample text' } });
     await job.run(async (signal) => {
@@ -52,7 +54,7 @@ export function expertsSection(path: string, post: (message: ModelPanelToView) =
       const text = await chooseSampleText(true);
       if (text.kind === 'none') throw new InputError(text.message);
       const { providers, maxTokens } = runSettings();
-      const { result } = await runAnalysis({ analysis: 'experts', model, text: { file: text.path }, maxTokens, providers }, { signal, onProgress: (progress) => post({ type: 'expertsProgress', progress }) });
+      const { result } = await runAnalysis({ analysis: 'experts', model, text: { file: text.path }, maxTokens, providers, ...(taylor ? { taylor } : {}) }, { signal, onProgress: (progress) => post({ type: 'expertsProgress', progress }) });
       return { result, textFile: text.path };
     }, {
       result: (outcome) => {

@@ -100,7 +100,8 @@ export function attachInspectSession(webview: vscode.Webview, target: vscode.Uri
     computeLayers: (message) => void layers.compute(message.metric),
     cancelLayers: () => layers.cancel(),
     rememberSampleText: () => void layers.remember(),
-    computeExperts: () => void experts.compute(),
+    // From the webview: only a literal true asks for the backward pass.
+    computeExperts: (message) => void experts.compute(message.taylor === true),
     cancelExperts: () => experts.cancel(),
     computeHistogram: (message) => void computeHistogram(message.tensor),
   });
