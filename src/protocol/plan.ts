@@ -31,6 +31,7 @@ export interface PlanRequest {
 
 /** What `apply` wrote (the CLI's JSON adds `perplexity` with --verify). */
 export interface ApplyResult {
+  /** The folder written; '' for a plan verified without writing (run on the source model in memory). */
   out: string;
   /** The checkpoint the plan was applied to (read only). */
   source: string;

@@ -121,6 +121,9 @@ test('verify without writing (down_proj columns zeroed) agrees with the written 
   assert.ok(Math.abs(verification.perplexity.before - written.perplexity.before) <= 1e-9 * written.perplexity.before);
   assert.ok(Math.abs(verification.perplexity.after - written.perplexity.after) <= 1e-5 * written.perplexity.after, `${verification.perplexity.after} vs ${written.perplexity.after}`);
   assert.notEqual(written.perplexity.after, written.perplexity.before);
+  // The note under the numbers names this plan's edit only (it listed every kind of edit before).
+  assert.deepEqual(result.warnings, ['verified without writing: the plan ran on the source model in memory (MLP channels zeroed out (the same outputs as the narrower MLP))']);
+  assert.equal(result.out, '');
 });
 
 // Every other dense layout the engine runs: the written checkpoint (sliced, with Llama-bias's gate/up biases and

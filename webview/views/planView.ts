@@ -80,10 +80,10 @@ function rowTable(view: PlanPanelView, actions: PlanActions): HTMLElement {
       ].filter((a) => a !== null).flatMap((a, k) => (k === 0 ? [a] : [' ', a]))),
     );
   });
-  return h('table', { class: 'tensors plan-rows' },
+  return h('div', { class: 'plan-rows-scroll' }, h('table', { class: 'tensors plan-rows' },
     h('thead', {}, h('tr', {}, ...['Before', 'After', 'Score', 'Rank', 'Source'].map((label) => h('th', { scope: 'col' }, label)))),
     h('tbody', {}, ...body),
-  );
+  ));
 }
 
 /** A block's dropped MLP channels: the span of their scores and ranks (lowest–highest), one row standing for all of them. */
@@ -125,7 +125,7 @@ function appliedSection(a: ApplyOutcome): HTMLElement {
   ];
   const id = a.kept ? 'plan-applied-title' : 'plan-verified-title';
   return h('section', { class: a.kept ? 'plan-applied' : 'plan-applied plan-verified', 'aria-labelledby': id },
-    h('h2', { id }, v ? 'Verified ' : 'Applied ', h('span', { class: 'muted small' }, a.kept ? `written to ${a.out}` : 'applied to a scratch folder, measured and removed')),
+    h('h2', { id }, v ? 'Verified ' : 'Applied ', h('span', { class: 'muted small' }, a.kept ? `written to ${a.out}` : a.out === '' ? 'run on the source model in memory; nothing written' : 'applied to a scratch folder, measured and removed')),
     h('dl', { class: 'arch-grid' }, ...fields.map(([label, value]) => h('div', {}, h('dt', {}, label), h('dd', {}, value)))),
     a.warnings.length > 0 ? h('ul', { class: 'warnings' }, ...a.warnings.map((w) => h('li', {}, w))) : null,
   );
