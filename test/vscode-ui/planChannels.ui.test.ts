@@ -56,7 +56,9 @@ test('Plan Pruning -> Shrink the MLP width -> per-block channel rows -> Preview 
       throw error;
     });
   await pickLabel(page, 'Shrink the MLP width');
-  await page.locator('.quick-input-widget', { hasText: 'the MLP width, scored by' }).waitFor({ timeout: 30_000 });
+  const metrics = page.locator('.quick-input-widget', { hasText: 'the MLP width, scored by' });
+  await metrics.locator('.label-description', { hasText: 'channel-taylor' }).waitFor({ timeout: 30_000 });
+  await page.screenshot({ path: join(SCREENSHOTS, 'plan-channels-metric.png') });
   await pickDescription(page, 'channel-magnitude');
   // The amount: a count of the 352 channels or a fraction of the width; a quarter by default.
   const box = page.locator('.quick-input-widget', { hasText: 'MLP channels to drop per block' });
