@@ -50,7 +50,7 @@ function planRows(plan: PrunePlan, source: SourceModel, checked: CheckedPlan, la
     return t ? { name: t.name, file: t.file } : null;
   };
   const module = (m: string) => (name: string) => tensorRole(name).module === m;
-  const base = { index: null, after: null, removed: true, ratio: null };
+  const base = { index: null, after: null, removed: true, ratio: null, channels: null };
   const rows: PlanRow[] = [];
   // Per-block scores belong to the action they were made for: sparsity's outlier ratios, else the layer metric.
   const sparsity = plan.actions.find((a) => a.type === 'sparsity');
@@ -95,13 +95,25 @@ function planRows(plan: PrunePlan, source: SourceModel, checked: CheckedPlan, la
         const width = checked.channels?.layout.intermediate ?? 0;
         for (const [layer, channels] of numbered(action.channels)) {
           if (channels.length === 0) continue;
-          rows.push({ ...base, kind: 'mlp-channels', layer, ratio: channels.length / width, score: null, rank: null, configKey: 'intermediate_size', tensor: tensorOf(layer, module('mlp.down')) });
+          rows.push({
+            ...base, kind: 'mlp-channels', layer, ratio: channels.length / width, score: null, rank: null, channels: droppedChannels(scores, layer, channels, width),
+            configKey: 'intermediate_size', tensor: tensorOf(layer, module('mlp.down')),
+          });
         }
         break;
       }
     }
   }
   return rows;
+}
+
+/** A block's dropped channels with the span of their scores and ranks, when metric.scores lists all of them. */
+function droppedChannels(scores: PrunePlan['metric']['scores'], layer: number, channels: number[], width: number): NonNullable<PlanRow['channels']> {
+  const byChannel = new Map(scores.filter((e) => e.layer === layer && e.group !== undefined && e.head === undefined).map((e) => [e.group!, e]));
+  const listed = channels.map((c) => byChannel.get(c)).filter((e) => e !== undefined);
+  if (listed.length < channels.length || listed.length === 0) return { dropped: channels.length, width, score: null, rank: null };
+  const span = (values: number[]): [number, number] => [Math.min(...values), Math.max(...values)];
+  return { dropped: channels.length, width, score: span(listed.map((e) => e.score)), rank: span(listed.map((e) => e.rank)) };
 }
 
 function numbered(perLayer: Record<string, number[]>): [number, number[]][] {

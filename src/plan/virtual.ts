@@ -98,10 +98,21 @@ export async function* verifyVirtually(planPath: string, textFile: string, optio
       bytes: { before: source.bytes, after: planned.reduce((s, t) => s + t.byteLength, 0) },
       layers: { before: source.layers, after: layout.mapping.size },
       zeroed, configChanges: layout.configChanges,
-      warnings: ['verified without writing: the plan ran on the source model (blocks skipped, heads masked, weights zeroed, experts removed from their routers, MLP channels zeroed out, in memory)'],
+      warnings: [`verified without writing: the plan ran on the source model in memory (${inMemoryEdits(checked).join(', ')})`],
     };
     return { result, verification };
   } finally {
     await model.release();
   }
+}
+
+/** What the in-memory run did in place of writing, this plan's edits only (a user reads it under the numbers). */
+function inMemoryEdits(checked: CheckedPlan): string[] {
+  const edits: string[] = [];
+  if (checked.dropped.size > 0) edits.push('blocks skipped');
+  if (checked.headDrops.size > 0) edits.push('heads masked');
+  if (checked.ratios.size > 0) edits.push('weights zeroed');
+  if (checked.experts && checked.experts.dropped.size > 0) edits.push('experts removed from their routers');
+  if (checked.channels && checked.channels.dropped.size > 0) edits.push('MLP channels zeroed out (the same outputs as the narrower MLP)');
+  return edits.length > 0 ? edits : ['nothing to change'];
 }

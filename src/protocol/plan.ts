@@ -31,6 +31,7 @@ export interface PlanRequest {
 
 /** What `apply` wrote (the CLI's JSON adds `perplexity` with --verify). */
 export interface ApplyResult {
+  /** The folder written; '' for a plan verified without writing (run on the source model in memory). */
   out: string;
   /** The checkpoint the plan was applied to (read only). */
   source: string;
@@ -95,6 +96,12 @@ export interface PlanRow {
   rank: number | null;
   /** Sparsity: the fraction of the block's linear weights set to zero; mlp-channels: the fraction of its channels dropped. */
   ratio: number | null;
+  /**
+   * mlp-channels: how many of the block's intermediate channels go, and the lowest and highest score and rank
+   * among them (null when metric.scores does not list every dropped channel: a hand-edited plan, or a model over
+   * the plan's score cap). Null for other rows.
+   */
+  channels: { dropped: number; width: number; score: [number, number] | null; rank: [number, number] | null } | null;
   /** The config.json key that counts what the row removes (none for sparsity: the config keeps its shapes). */
   configKey: string | null;
   /** A tensor of the removed part, with its file. */

@@ -146,6 +146,9 @@ test('verify without writing (down_proj columns zeroed) agrees with the written 
   assert.ok(Math.abs(verification.perplexity.before - written.perplexity.before) <= 1e-9 * written.perplexity.before);
   assert.ok(Math.abs(verification.perplexity.after - written.perplexity.after) <= 1e-5 * written.perplexity.after, `${verification.perplexity.after} vs ${written.perplexity.after}`);
   assert.notEqual(written.perplexity.after, written.perplexity.before);
+  // The note under the numbers names this plan's edit only (it listed every kind of edit before).
+  assert.deepEqual(result.warnings, ['verified without writing: the plan ran on the source model in memory (MLP channels zeroed out (the same outputs as the narrower MLP))']);
+  assert.equal(result.out, '');
 });
 
 // Every other dense layout the engine runs: the written checkpoint (sliced, with Llama-bias's gate/up biases and
@@ -208,6 +211,30 @@ test('preview: config.json and the weight map as apply writes them, one panel ro
     ['mlp-channels', 0, 0.25, 'intermediate_size', 'model.layers.0.mlp.down_proj.weight'],
     ['mlp-channels', 1, 0.25, 'intermediate_size', 'model.layers.1.mlp.down_proj.weight'],
   ]);
+  // Each row's span of scores and ranks is over exactly the channels its block drops, as metric.scores lists them.
+  const action = preview.plan.actions[0]!;
+  assert.equal(action.type, 'drop-mlp-channels');
+  const channels: Record<string, number[]> = action.type === 'drop-mlp-channels' ? action.channels : {};
+  for (const row of preview.rows) {
+    const dropped = new Set<number>(channels[String(row.layer)]);
+    const entries: typeof preview.plan.metric.scores = preview.plan.metric.scores.filter((e) => e.layer === row.layer && dropped.has(e.group!));
+    assert.equal(entries.length, 32);
+    assert.deepEqual(row.channels, {
+      dropped: 32, width: 128,
+      score: [Math.min(...entries.map((e) => e.score)), Math.max(...entries.map((e) => e.score))],
+      rank: [Math.min(...entries.map((e) => e.rank)), Math.max(...entries.map((e) => e.rank))],
+    });
+  }
+  // A hand edit that drops a channel metric.scores does not list: the row keeps its count, without a span.
+  const edited = structuredClone(preview.plan);
+  const editedAction = edited.actions[0]!;
+  if (editedAction.type !== 'drop-mlp-channels') return;
+  const listed = new Set(edited.metric.scores.filter((e) => e.layer === 0).map((e) => e.group));
+  const unlisted = Array.from({ length: 128 }, (_, c) => c).find((c) => !listed.has(c))!;
+  editedAction.channels['0'] = [unlisted, ...editedAction.channels['0']!.slice(1)].sort((a, b) => a - b);
+  const editedPreview = await planPreview(planPath, JSON.stringify(edited));
+  assert.deepEqual(editedPreview.rows[0]!.channels, { dropped: 32, width: 128, score: null, rank: null });
+  assert.ok(editedPreview.rows[1]!.channels!.score);
   const applied = await drain(applyPlan(planPath, join(dir, 'out')));
   assert.equal(readFileSync(join(dir, 'out', 'config.json'), 'utf8'), preview.config.after);
   assert.equal(applied.bytes.after, (await openSource(join(dir, 'out'))).bytes);

@@ -3,37 +3,15 @@
 // Verify and Apply from the panel and the CodeLens; the originals stay byte-identical. Leaves screenshots in
 // test-output/ui/ for a person to look at.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Page } from 'playwright-core';
 import { ROOT } from '../harness/codeServer';
+import { applyNotice, modelHashes, pickLabel, planCodeLens, planPanelTab, planTab } from '../harness/planSteps';
 import { explorerMenu, openWorkbench, SCREENSHOTS, switchTheme } from '../harness/workbench';
 
 const PLAN = 'drop-1-layers-block-influence.pruneplan.json';
-
-function hashes(dir: string): Record<string, string> {
-  return Object.fromEntries(readdirSync(dir).filter((n) => !n.endsWith('.pruneplan.json')).sort().map((n) => [n, createHash('sha256').update(readFileSync(join(dir, n))).digest('hex')]));
-}
-
-async function pick(page: Page, label: string): Promise<void> {
-  const row = page.locator('.quick-input-list .monaco-list-row').filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label}$`) }) });
-  await row.first().click({ timeout: 60_000 });
-}
-
-/**
- * The plan document's own tab. Its aria-label starts with the file name; "Plan: <plan>" (the panel) and
- * "config.json ↔ planned (<plan>)" (the diff) also contain the name, so a text match could pick either of them.
- */
-const planTab = (page: Page) => page.locator(`.tab[aria-label^="${PLAN}"]`);
-
-async function codeLens(page: Page, title: string): Promise<void> {
-  // The plan's editor tab first: the panel beside it may have the focus.
-  await planTab(page).click();
-  await page.locator('.codelens-decoration a', { hasText: title }).first().click({ timeout: 30_000 });
-}
 
 test('Plan Pruning from the explorer -> plan document and panel -> Preview diff -> Verify -> Apply', { timeout: 300_000 }, async (t) => {
   const workspace = mkdtempSync(join(tmpdir(), 'il-plan-ui-'));
@@ -48,7 +26,7 @@ test('Plan Pruning from the explorer -> plan document and panel -> Preview diff 
     // Original and planned side by side in the screenshot, though the editor group is half the window.
     'diffEditor.useInlineViewWhenSpaceIsLimited': false,
   }));
-  const before = hashes(model);
+  const before = modelHashes(model);
   const page = await openWorkbench(t, workspace, { viewport: { width: 1500, height: 900 } });
 
   // Right-click the model folder: the kinds this model allows, the metric, the amount.
@@ -59,15 +37,15 @@ test('Plan Pruning from the explorer -> plan document and panel -> Preview diff 
       await page.screenshot({ path: join(SCREENSHOTS, 'plan-failure.png') });
       throw error;
     });
-  await pick(page, 'Drop layers');
-  await pick(page, 'Block Influence');
+  await pickLabel(page, 'Drop layers');
+  await pickLabel(page, 'Block Influence');
   const amount = page.locator('.quick-input-widget input');
   await page.locator('.quick-input-widget', { hasText: 'Blocks to drop (1–3)' }).waitFor({ timeout: 30_000 });
   assert.equal(await amount.inputValue(), '1');
   await amount.press('Enter');
 
   // The plan opens as a document, written next to the model, and its panel beside it.
-  await planTab(page).waitFor({ timeout: 120_000 });
+  await planTab(page, PLAN).waitFor({ timeout: 120_000 });
   const planPath = join(model, PLAN);
   const plan = JSON.parse(readFileSync(planPath, 'utf8'));
   assert.equal(plan.metric.name, 'block-influence');
@@ -89,7 +67,7 @@ test('Plan Pruning from the explorer -> plan document and panel -> Preview diff 
 
   // CodeLens "Preview diff": config.json, original vs planned, in the diff editor.
   try {
-    await codeLens(page, 'Preview diff');
+    await planCodeLens(page, PLAN, 'Preview diff');
     const diff = page.locator('.monaco-diff-editor').first();
     await diff.locator('.editor.modified .view-line', { hasText: '"num_hidden_layers": 3' }).waitFor({ timeout: 60_000 });
     await diff.locator('.editor.original .view-line', { hasText: '"num_hidden_layers": 4' }).waitFor();
@@ -101,13 +79,13 @@ test('Plan Pruning from the explorer -> plan document and panel -> Preview diff 
   const panel = page.frameLocator('iframe.webview.ready').frameLocator('#active-frame');
   try {
     // Verify from the panel: perplexity before and after on the sample text.
-    await page.locator('.tab', { hasText: `Plan: ${PLAN}` }).first().click();
+    await planPanelTab(page, PLAN).click();
     await panel.locator('vscode-button.plan-verify').click({ timeout: 30_000 });
     await panel.locator('.plan-verified', { hasText: 'perplexity' }).waitFor({ timeout: 120_000 });
     assert.match(await panel.locator('.plan-verified').innerText(), /perplexity\s+[\d.]+ → [\d.]+/);
 
     // CodeLens "Apply…": the output folder defaults to a new sibling; the pruned model is written there.
-    await codeLens(page, 'Apply…');
+    await planCodeLens(page, PLAN, 'Apply…');
     const out = page.locator('.quick-input-widget input');
     await page.locator('.quick-input-widget', { hasText: 'output folder' }).waitFor({ timeout: 30_000 });
     assert.equal(await out.inputValue(), `${model}-pruned`);
@@ -115,17 +93,13 @@ test('Plan Pruning from the explorer -> plan document and panel -> Preview diff 
     await panel.locator('.plan-applied', { hasText: `written to ${model}-pruned` }).waitFor({ timeout: 120_000 });
     // The notification offers to reveal or analyse the result (a toast, or in the notification centre once the
     // toast has gone).
-    const notice = page.locator('.notification-list-item', { hasText: 'wrote tiny-llama-kjv-pruned' }).first();
-    if (!(await notice.waitFor({ timeout: 5_000 }).then(() => true, () => false))) {
-      await page.locator('[id="status.notifications"]').click();
-      await notice.waitFor();
-    }
+    const notice = await applyNotice(page, 'tiny-llama-kjv-pruned');
     await notice.getByRole('button', { name: 'Analyze Importance' }).waitFor();
     await notice.getByRole('button', { name: 'Reveal in Explorer' }).waitFor();
     await page.keyboard.press('Escape');
     assert.equal(JSON.parse(readFileSync(join(`${model}-pruned`, 'config.json'), 'utf8')).num_hidden_layers, 3);
     assert.ok(existsSync(join(`${model}-pruned`, 'tokenizer.json')));
-    assert.deepEqual(hashes(model), before, 'the original files are byte-identical');
+    assert.deepEqual(modelHashes(model), before, 'the original files are byte-identical');
 
     assert.equal(await panel.locator('.plan-verified').count(), 1, 'the verification stays beside the apply');
   } finally {

@@ -3,7 +3,7 @@
 // config key, the tensor's checkpoint, the modeling_*.py class), and the latest verification and apply of the plan.
 import type { ApplyOutcome, PlanLinkTarget, PlanPanelCommand, PlanPanelView, PlanRow } from '../../src/protocol/plan';
 import type { PlanAction } from '../../src/protocol/pruneplan';
-import { formatBytes, formatCount, formatValue } from '../../src/protocol/units';
+import { formatBytes, formatCount, formatPercent, formatValue } from '../../src/protocol/units';
 import { basename, h } from '../dom';
 
 export interface PlanActions {
@@ -51,9 +51,9 @@ function describeAction(action: PlanAction): string {
   switch (action.type) {
     case 'drop-layers': return `drop block${action.layers.length === 1 ? '' : 's'} ${action.layers.join(', ')} (${action.selection})`;
     case 'sparsity': return `sparsity ${Math.round(action.target * 100)}% by ${action.metric} (${action.allocation.method})`;
-    case 'drop-heads': return action.queryHeads ? `drop ${count(action.queryHeads)} query head(s) per block` : `drop ${count(action.kvGroups)} KV group(s) per block`;
-    case 'drop-experts': return `drop ${count(action.experts)} expert(s) per MoE block`;
-    case 'drop-mlp-channels': return `drop ${count(action.channels)} MLP channel(s) per block`;
+    case 'drop-heads': return action.queryHeads ? `drop ${plural(count(action.queryHeads), 'query head')} per block` : `drop ${plural(count(action.kvGroups), 'KV group')} per block`;
+    case 'drop-experts': return `drop ${plural(count(action.experts), 'expert')} per MoE block`;
+    case 'drop-mlp-channels': return `drop ${plural(count(action.channels), 'MLP channel')} per block`;
   }
 }
 
@@ -65,12 +65,14 @@ function rowTable(view: PlanPanelView, actions: PlanActions): HTMLElement {
     : h('span', {}, label);
   const body = view.rows.map((row, i) => {
     const part = row.index === null ? `${KIND_NAMES[row.kind]} ${row.layer}` : `block ${row.layer} · ${KIND_NAMES[row.kind]} ${row.index}`;
-    const after = row.kind === 'sparsity' ? `${formatValue(row.ratio)} zeroed` : row.kind === 'mlp-channels' ? `${formatValue(row.ratio)} of its channels removed` : row.removed ? 'removed' : `block ${row.after}`;
+    const after = row.kind === 'sparsity' ? `${formatValue(row.ratio)} zeroed` : row.channels ? `${row.channels.dropped} of ${row.channels.width} channels removed` : row.removed ? 'removed' : `block ${row.after}`;
     return h('tr', { class: `row${row.removed ? ' removed' : ''}` },
       h('td', {}, part),
-      h('td', {}, after),
-      h('td', { class: 'num' }, formatValue(row.score)),
-      h('td', { class: 'num' }, row.rank === null ? '—' : `#${row.rank}`),
+      h('td', row.channels ? { title: `${formatPercent(row.ratio)} of the block's MLP width: intermediate channels ${row.channels.width} → ${row.channels.width - row.channels.dropped}` } : {}, after),
+      ...(row.channels ? channelScore(row.channels) : [
+        h('td', { class: 'num' }, formatValue(row.score)),
+        h('td', { class: 'num' }, row.rank === null ? '—' : `#${row.rank}`),
+      ]),
       h('td', { class: 'links' }, ...[
         row.links.config && row.configKey ? link(i, 'config', row.configKey, `Open config.json at "${row.configKey}"`) : null,
         row.links.tensor && row.tensor ? link(i, 'tensor', tensorLabel(row), `Open ${basename(row.tensor.file)}, which holds ${row.tensor.name}`) : null,
@@ -78,22 +80,39 @@ function rowTable(view: PlanPanelView, actions: PlanActions): HTMLElement {
       ].filter((a) => a !== null).flatMap((a, k) => (k === 0 ? [a] : [' ', a]))),
     );
   });
-  return h('table', { class: 'tensors plan-rows' },
+  return h('div', { class: 'plan-rows-scroll' }, h('table', { class: 'tensors plan-rows' },
     h('thead', {}, h('tr', {}, ...['Before', 'After', 'Score', 'Rank', 'Source'].map((label) => h('th', { scope: 'col' }, label)))),
     h('tbody', {}, ...body),
-  );
+  ));
+}
+
+/** A block's dropped MLP channels: the span of their scores and ranks (lowest–highest), one row standing for all of them. */
+function channelScore(c: NonNullable<PlanRow['channels']>): HTMLElement[] {
+  if (!c.score || !c.rank) {
+    const why = 'metric.scores does not list every dropped channel of this block';
+    return [h('td', { class: 'num', title: why }, '—'), h('td', { class: 'num', title: why }, '—')];
+  }
+  const span = (a: string, b: string) => (a === b ? a : `${a}–${b}`);
+  return [
+    h('td', { class: 'num', title: `Scores of the ${c.dropped} dropped channels, lowest–highest` }, span(formatValue(c.score[0]), formatValue(c.score[1]))),
+    h('td', { class: 'num', title: `Ranks of the ${c.dropped} dropped channels among all channels of the model, most important–least` }, span(`#${c.rank[0]}`, `#${c.rank[1]}`)),
+  ];
 }
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** A block row stands for all the block's tensors (`model.layers.1.*`); other rows name their tensor. */
+/**
+ * A block row stands for all the block's tensors (`model.layers.1.*`), an MLP-channels row for its MLP's
+ * (`model.layers.1.mlp.*`: gate/up rows and down_proj columns); other rows name their tensor.
+ */
 function tensorLabel(row: PlanRow): string {
   const name = row.tensor!.name;
-  if (row.kind !== 'layer' && row.kind !== 'sparsity') return name;
-  const at = name.split('.').indexOf(String(row.layer));
-  return at >= 0 ? `${name.split('.').slice(0, at + 1).join('.')}.*` : name;
+  const keep = row.kind === 'layer' || row.kind === 'sparsity' ? 1 : row.kind === 'mlp-channels' ? 2 : 0;
+  const parts = name.split('.');
+  const at = parts.indexOf(String(row.layer));
+  return keep > 0 && at >= 0 && at + keep < parts.length ? `${parts.slice(0, at + keep).join('.')}.*` : name;
 }
 
 function appliedSection(a: ApplyOutcome): HTMLElement {
@@ -106,7 +125,7 @@ function appliedSection(a: ApplyOutcome): HTMLElement {
   ];
   const id = a.kept ? 'plan-applied-title' : 'plan-verified-title';
   return h('section', { class: a.kept ? 'plan-applied' : 'plan-applied plan-verified', 'aria-labelledby': id },
-    h('h2', { id }, v ? 'Verified ' : 'Applied ', h('span', { class: 'muted small' }, a.kept ? `written to ${a.out}` : 'applied to a scratch folder, measured and removed')),
+    h('h2', { id }, v ? 'Verified ' : 'Applied ', h('span', { class: 'muted small' }, a.kept ? `written to ${a.out}` : a.out === '' ? 'run on the source model in memory; nothing written' : 'applied to a scratch folder, measured and removed')),
     h('dl', { class: 'arch-grid' }, ...fields.map(([label, value]) => h('div', {}, h('dt', {}, label), h('dd', {}, value)))),
     a.warnings.length > 0 ? h('ul', { class: 'warnings' }, ...a.warnings.map((w) => h('li', {}, w))) : null,
   );

@@ -1,8 +1,9 @@
 // "Apply" and "Verify" on a plan file. Both check the plan first (the preview runs the validator and the checks
 // against the checkpoint), so a malformed plan shows the validator's message and nothing is written. Apply writes a
 // new folder the user names (a free sibling `<model>-pruned` by default; an existing non-empty folder is refused)
-// and offers to reveal or analyse it; Verify applies into a scratch folder, measures perplexity before and after on
-// the sample text and removes it. The numbers go to a notification, the output channel and the plan panel.
+// and offers to reveal or analyse it; Verify measures perplexity before and after on the sample text, running the
+// plan on the source model in memory where the engine can (else applying it into a scratch folder it then removes).
+// The numbers go to a notification, the output channel and the plan panel.
 import { rmdir } from 'node:fs/promises';
 import { basename } from 'node:path';
 import * as vscode from 'vscode';

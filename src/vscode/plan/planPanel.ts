@@ -47,7 +47,7 @@ function attachPlanSession(webview: vscode.Webview, plan: vscode.Uri): vscode.Di
     const p = preview.plan;
     const view: PlanPanelView = {
       file: basename(plan.fsPath), model: preview.model, metric: p.metric.name, textFile: p.metric.text?.file ?? null, actions: p.actions, alternatives: p.alternatives,
-      predicted: p.predicted, configChanges: preview.configChanges, rows: preview.rows.map((row) => ({ ...row, links: links(row) })), notes: p.notes, verified, applied,
+      predicted: p.predicted, configChanges: describeConfigChanges(preview), rows: preview.rows.map((row) => ({ ...row, links: links(row) })), notes: p.notes, verified, applied,
     };
     post({ type: 'planView', view });
   };
@@ -100,6 +100,21 @@ function attachPlanSession(webview: vscode.Webview, plan: vscode.Uri): vscode.Di
     }),
     { dispose: () => controller?.abort() },
   );
+}
+
+/** Each changed key with its values before → after where both are numbers or strings (`intermediate_size 352 → 264`); a list or object by its key alone. */
+function describeConfigChanges(preview: PlanPreview): string[] {
+  const parse = (text: string): Record<string, unknown> => {
+    try {
+      const value: unknown = JSON.parse(text);
+      return typeof value === 'object' && value !== null ? value as Record<string, unknown> : {};
+    } catch {
+      return {};
+    }
+  };
+  const [before, after] = [parse(preview.config.before), parse(preview.config.after)];
+  const scalar = (v: unknown) => typeof v === 'number' || typeof v === 'string';
+  return preview.configChanges.map((key) => (scalar(before[key]) && scalar(after[key]) ? `${key} ${String(before[key])} → ${String(after[key])}` : key));
 }
 
 /** 0-based line of a top-level key in config.json (plans refuse nested text_config, so the key is written once). */

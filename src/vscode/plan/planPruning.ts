@@ -30,8 +30,11 @@ const KINDS: Record<PlanKind, { label: string; detail: string; unit: string }> =
   'drop-heads': { label: 'Drop attention heads (KV groups)', detail: 'Whole KV groups in every block, so GQA stays valid', unit: 'KV groups to drop per block' },
   'drop-query-heads': { label: 'Drop query heads', detail: 'Query heads within every KV group; all groups keep as many', unit: 'query heads to drop per KV group' },
   'drop-experts': { label: 'Drop MoE experts', detail: 'The lowest-scoring experts of every MoE block (weight norm, or on a text Δ NLL when dropped or routing share); router rows follow', unit: 'experts to drop per block' },
-  'drop-mlp-channels': { label: 'Shrink the MLP width', detail: 'The lowest-scoring intermediate channels of every block (Σ|W|, or LLM-Pruner group Taylor on a text): gate/up rows and down_proj columns', unit: 'MLP channels to drop per block (a count, or a fraction such as 0.25 or 25%)' },
+  'drop-mlp-channels': { label: 'Shrink the MLP width', detail: 'The lowest-scoring intermediate channels of every block (Σ|W|, or LLM-Pruner group Taylor on a text): gate/up rows and down_proj columns', unit: 'MLP channels to drop per block' },
 };
+
+/** "Drop MoE experts" → "drop MoE experts" inside a sentence (toLowerCase would also give "moe", "kv", "mlp"). */
+const lowerFirst = (label: string) => `${label[0]!.toLowerCase()}${label.slice(1)}`;
 
 /** Plan metrics: the layer metrics of the registry, and the weight-only scores of sparsity, heads and experts. */
 const METRICS: Record<string, string> = {
@@ -77,7 +80,7 @@ export async function planPruning(extensionUri: vscode.Uri, target: vscode.Uri |
   }
   const metric = args.metric ? choice.metrics.find((m) => m.name === args.metric) : await pickMetric(choice);
   if (!metric) {
-    if (args.metric) void vscode.window.showErrorMessage(`Importance Lens: ${KINDS[choice.kind].label.toLowerCase()} of ${basename(model)} is scored by ${choice.metrics.map((m) => m.name).join(', ')}, not ${args.metric}`);
+    if (args.metric) void vscode.window.showErrorMessage(`Importance Lens: ${lowerFirst(KINDS[choice.kind].label)} of ${basename(model)} is scored by ${choice.metrics.map((m) => m.name).join(', ')}, not ${args.metric}`);
     return undefined;
   }
   let textFile: string | undefined;
@@ -94,7 +97,7 @@ export async function planPruning(extensionUri: vscode.Uri, target: vscode.Uri |
   const request: { analysis: 'plan' } & PlanRequest = {
     analysis: 'plan', model, planDirectory, metric: metric.name, providers, maxTokens, ...(textFile ? { textFile } : {}), ...amountOption(choice.kind, amount),
   };
-  const outcome = await withCancellableProgress(`Plan Pruning: ${KINDS[choice.kind].label.toLowerCase()} by ${METRICS[metric.name] ?? metric.name}`, (signal, onProgress) => runAnalysis(request, { signal, onProgress }))
+  const outcome = await withCancellableProgress(`Plan Pruning: ${lowerFirst(KINDS[choice.kind].label)} by ${METRICS[metric.name] ?? metric.name}`, (signal, onProgress) => runAnalysis(request, { signal, onProgress }))
     .then((o) => o.result, reportFailure('Plan Pruning'));
   if (!outcome) return undefined;
   const written = await writeNewPlanFile(planDirectory, planStem(choice.kind, amount, metric.name), `${JSON.stringify(outcome.plan, null, 2)}\n`).catch(reportFailure('Plan Pruning'));
@@ -148,15 +151,23 @@ async function pickMetric(choice: PlanChoice): Promise<PlanChoice['metrics'][num
   const items: Item<PlanChoice['metrics'][number]>[] = choice.metrics.map((m) => ({
     label: METRICS[m.name] ?? m.name, description: m.name, detail: m.needsText ? 'Runs the model on the sample text (importanceLens.sampleTextFile)' : 'Weight-only: no text needed', value: m,
   }));
-  return (await vscode.window.showQuickPick(items, { title: `Plan Pruning: ${KINDS[choice.kind].label.toLowerCase()}, scored by`, placeHolder: 'Metric' }))?.value;
+  return (await vscode.window.showQuickPick(items, { title: `Plan Pruning: ${lowerFirst(KINDS[choice.kind].label)}, scored by`, placeHolder: 'Metric' }))?.value;
+}
+
+/** What the amount box takes; MLP channels (max = intermediate_size − 1) say the width, since they also take a fraction. */
+function amountRange(choice: PlanChoice): string {
+  if (choice.kind === 'sparsity') return `0–${choice.max}`;
+  if (choice.kind === 'drop-mlp-channels') return `1–${choice.max} of ${choice.max + 1}, or a fraction of the width such as 25%`;
+  return `1–${choice.max}`;
 }
 
 async function askAmount(choice: PlanChoice): Promise<number | undefined> {
   const kind = KINDS[choice.kind];
   const raw = await vscode.window.showInputBox({
-    title: `Plan Pruning: ${kind.label.toLowerCase()}`,
-    prompt: `${kind.unit[0]!.toUpperCase()}${kind.unit.slice(1)} (${choice.kind === 'sparsity' ? `0–${choice.max}` : `1–${choice.max}`})`,
-    value: choice.kind === 'sparsity' ? '0.5' : '1',
+    title: `Plan Pruning: ${lowerFirst(kind.label)}`,
+    prompt: `${kind.unit[0]!.toUpperCase()}${kind.unit.slice(1)} (${amountRange(choice)})`,
+    // Width cuts are sized as a share of the width; one channel (the other kinds' default) would change next to nothing.
+    value: choice.kind === 'sparsity' ? '0.5' : choice.kind === 'drop-mlp-channels' ? '25%' : '1',
     validateInput: (value) => {
       const parsed = parseAmount(choice.kind, choice.max, value);
       return typeof parsed === 'string' ? parsed : undefined;
