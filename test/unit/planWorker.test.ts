@@ -68,7 +68,7 @@ test('plan, preview, apply and verify run in the worker; the original is untouch
   assert.deepEqual(preview.rows.map((r) => [r.layer, r.removed, r.after]), [0, 1, 2, 3].map((l) => [l, l === dropped, l === dropped ? null : l - (l > dropped ? 1 : 0)]));
   assert.ok(preview.rows.every((r) => r.configKey === 'num_hidden_layers' && r.score !== null && r.tensor?.file.endsWith('model.safetensors')));
 
-  // Verify only: applied to a scratch folder that is gone afterwards.
+  // Verify only: the plan runs on the source model in memory (src/plan/virtual.ts); nothing is written.
   const verified = (await client.run({ analysis: 'apply', plan: planPath, out: null, verify: { textFile: TEXT }, providers: ['cpu'] })).result;
   assert.equal(verified.kept, false);
   assert.equal(existsSync(verified.out), false);
