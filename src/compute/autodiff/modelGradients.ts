@@ -7,8 +7,8 @@
 // before their attention graph's backward, on the whole batch at once (the MoE forward runs whole too); its weight
 // gradients (router, experts, shared expert) are handed over part by part as the runner streams the experts.
 // A pass may hold several batches (rows of different lengths, or more rows than one batch takes): it runs
-// block-major, every batch through block l before block l + 1 (and back), so each block's weights are read once per
-// direction and its weight gradients are summed over the batches before they are handed over: one block's worth.
+// block-major, every batch through block l before block l + 1 (and back), so each block's graph weights are read
+// once per direction (an MoE block's experts stream per batch's forward run) and its weight gradients are summed over the batches before they are handed over: one block's worth.
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { throwIfAborted } from '../../errors';
 import type { BlockEngine, LoadedBlock } from '../engine/blockEngine';
@@ -174,8 +174,8 @@ export class ModelGradients {
 
   /**
    * The input gradient of each batch, and with onWeightGradient every block weight's gradient summed over the
-   * batches, block-major: each block's weights are read once for the forward and once for the backward, whatever
-   * the number of batches. The forward keeps every batch's residual stream at each block boundary; the backward
+   * batches, block-major: each block's graph weights are read once for the forward and once for the backward,
+   * whatever the number of batches. The forward keeps every batch's residual stream at each block boundary; the backward
    * then runs block l (last first) for every batch (its kept input, the cotangent from block l + 1), sums the
    * weight gradients into one block's worth and hands them over, and keeps each batch's input cotangent for block
    * l − 1. So a text of many batches holds one block's weight gradients, never the model's.
