@@ -6,9 +6,12 @@
 // blocks (whose MLP runs outside the block graph) add the MoE runner's backward of the MLP (engine/moeRunner.ts)
 // before their attention graph's backward, on the whole batch at once (the MoE forward runs whole too); its weight
 // gradients (router, experts, shared expert) are handed over part by part as the runner streams the experts.
+// A pass may hold several batches (rows of different lengths, or more rows than one batch takes): it runs
+// block-major, every batch through block l before block l + 1 (and back), so each block's graph weights are read
+// once per direction (an MoE block's experts stream per batch's forward run) and its weight gradients are summed over the batches before they are handed over: one block's worth.
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { throwIfAborted } from '../../errors';
-import type { BlockEngine } from '../engine/blockEngine';
+import type { BlockEngine, LoadedBlock } from '../engine/blockEngine';
 import { activationBytesPerRow, ensureFits, freeBytes } from '../engine/memory';
 import { withWholeAttention } from '../families/ops';
 import { BLOCK_IO, HEAD_IO } from '../families/types';
@@ -16,24 +19,30 @@ import { createSession, onnxruntime, type SessionTuning } from '../session';
 import { buildBackward, gradName } from './backward';
 import { buildHeadBackward, HEAD_GRADIENT, HEAD_OBJECTIVE_IO, OBJECTIVE_COTANGENT } from './headObjective';
 
-export interface GradientRequest {
+/** One batch of a gradient pass: rows of one length. */
+export interface GradientBatch {
   /** [batch, seq, hidden] what enters block 0 (token embeddings, plus learned positions for GPT-2). */
   embeddings: Float32Array;
   batch: number;
   seq: number;
   /** [batch·seq] the token each position predicts, −1 where none: the objective is Σ log p(target) per row. */
   targets: Int32Array;
+}
+
+/** What a gradient pass does besides the input gradient: progress, abort, and the weights' gradients. */
+export interface GradientOptions {
   signal?: AbortSignal;
   onProgress?: (message: string, fraction: number) => void;
   /**
-   * Also the gradient of every block weight, handed over block by block (last block first) with the block's
-   * weights; both are valid only during the call. The block graph's weights are keyed by role. An MoE block's
-   * MLP tensors are not roles of its graph: they come first, in calls of their own keyed by the checkpoint's
-   * tensor name (the router, then each expert as the runner streams it, the shared expert and its gate); only the
-   * experts some token is routed to, unless `everyExpert`. A block's calls hand disjoint tensors and sum to it.
+   * Also the gradient of every block weight, summed over the pass's batches, handed over block by block (last
+   * block first) with the block's weights; both are valid only during the call. The block graph's weights are
+   * keyed by role. An MoE block's MLP tensors are not roles of its graph: they come first, in calls of their own
+   * keyed by the checkpoint's tensor name (the router, then each expert as the runner streams it, the shared expert
+   * and its gate); only the experts some token of the pass is routed to, unless `everyExpert`. A block's calls hand
+   * disjoint tensors and sum to it; each tensor is handed over once.
    */
   onWeightGradient?: (layer: number, gradients: Record<string, Float32Array>, weights: Record<string, Float32Array>) => void;
-  /** With onWeightGradient: also every expert no token is routed to (zero gradients), as a sum over passes needs. */
+  /** With onWeightGradient: also every expert no token is routed to (zero gradients). */
   everyExpert?: boolean;
   /**
    * With onWeightGradient: the block graphs' weight gradients only; an MoE block's MLP (router, experts, shared
@@ -42,6 +51,8 @@ export interface GradientRequest {
    */
   withoutMoeWeights?: boolean;
 }
+
+export type GradientRequest = GradientBatch & GradientOptions;
 
 export interface GradientOutput {
   /** [batch, seq, hidden] d(Σ_t log p(target_t)) / d embeddings, per row. */
@@ -93,18 +104,31 @@ export class ModelGradients {
   }
 
   /**
-   * The memory a backward pass of `rows` rows of `seq` tokens needs, by part: the engine's weights and head chunk,
-   * per row the L + 1 kept block boundaries and the gradient, and a backward block's working set (the recomputed
-   * forward and its cotangents: about three forward blocks' activations); with weight gradients, one block's more.
+   * The memory a backward pass of `rows` rows of `seq` tokens needs, by part (passNeeds of one batch).
    */
   needs(rows: number, seq: number, weightGradients = false): Record<string, number> {
+    return this.passNeeds([{ batch: rows, seq }], weightGradients);
+  }
+
+  /**
+   * The memory a backward pass over `batches` needs, by part: the engine's weights and head chunk, per row of every
+   * batch the L + 1 kept block boundaries and the cotangent, and a backward block's working set for the widest
+   * batch (the recomputed forward and its cotangents: about three forward blocks' activations); with weight
+   * gradients, one block's more (summed over the batches block by block, so one block whatever their number); on
+   * an MoE model, the MLP input, its cotangent and its result for every token of the pass (the MoE backward runs
+   * on all of them at once) and one expert's gradients.
+   */
+  passNeeds(batches: readonly { batch: number; seq: number }[], weightGradients = false): Record<string, number> {
     const { engine } = this;
-    const stream = seq * engine.spec.hidden * 4;
+    const tokens = batches.reduce((s, b) => s + b.batch * b.seq, 0);
+    const longest = Math.max(...batches.map((b) => b.seq));
+    const working = Math.max(...batches.map(({ batch, seq }) => Math.min(batch, this.backwardRowsPerRun(seq)) * BACKWARD_ACTIVATIONS * activationBytesPerRow(engine.shape, seq, true)));
     return {
-      ...engine.needs(0, seq, 0),
-      'kept block boundaries': rows * (engine.layers + 2) * stream,
-      'backward activations': Math.min(rows, this.backwardRowsPerRun(seq)) * BACKWARD_ACTIVATIONS * activationBytesPerRow(engine.shape, seq, true),
+      ...engine.needs(0, longest, 0),
+      'kept block boundaries': tokens * (engine.layers + 2) * engine.spec.hidden * 4,
+      'backward activations': working,
       ...(weightGradients ? { 'one block of weight gradients': engine.blockBytes } : {}),
+      ...(engine.moe ? { 'MoE backward rows': tokens * 3 * engine.spec.hidden * 4 } : {}),
       ...(weightGradients && engine.moe ? { 'one expert of weight gradients': engine.moe.mlpBytes } : {}),
     };
   }
@@ -127,9 +151,9 @@ export class ModelGradients {
     return rows;
   }
 
-  /** Refuses a pass that does not fit, naming the need and what is free. */
-  ensureFits(rows: number, seq: number, weightGradients = false): void {
-    ensureFits(this.engine.directory, this.needs(rows, seq, weightGradients));
+  /** Refuses a pass over `batches` that does not fit, naming the need by part, what is free and how to fix it. */
+  ensureFits(batches: readonly { batch: number; seq: number }[], weightGradients = false): void {
+    ensureFits(this.engine.directory, this.passNeeds(batches, weightGradients));
   }
 
   async release(): Promise<void> {
@@ -148,88 +172,140 @@ export class ModelGradients {
     return session;
   }
 
+  /** One batch's pass: inputGradients of that batch alone. */
   async inputGradient(request: GradientRequest): Promise<GradientOutput> {
+    const { embeddings, batch, seq, targets, ...options } = request;
+    return (await this.inputGradients([{ embeddings, batch, seq, targets }], options))[0]!;
+  }
+
+  /**
+   * The input gradient of each batch, and with onWeightGradient every block weight's gradient summed over the
+   * batches, block-major: each block's graph weights are read once for the forward and once for the backward,
+   * whatever the number of batches. The forward keeps every batch's residual stream at each block boundary; the backward
+   * then runs block l (last first) for every batch (its kept input, the cotangent from block l + 1), sums the
+   * weight gradients into one block's worth and hands them over, and keeps each batch's input cotangent for block
+   * l − 1. So a text of many batches holds one block's weight gradients, never the model's.
+   */
+  async inputGradients(batches: readonly GradientBatch[], options: GradientOptions = {}): Promise<GradientOutput[]> {
     const { engine } = this;
-    const { batch, seq, signal } = request;
-    this.ensureFits(batch, seq, request.onWeightGradient !== undefined);
+    const { signal } = options;
+    this.ensureFits(batches, options.onWeightGradient !== undefined);
     const { hidden, heads } = engine.spec;
     const layers = engine.layers;
     const total = layers * (1 + BACKWARD_COST) + 1;
-    const progress = (message: string, done: number) => request.onProgress?.(message, done / total);
+    const progress = (message: string, done: number) => options.onProgress?.(message, done / total);
     const start = Date.now();
     const seconds = () => `${((Date.now() - start) / 1000).toFixed(1)} s`;
 
-    // Forward: the residual stream at each block boundary.
-    const states: Float32Array[] = [request.embeddings];
+    // Forward: each batch's residual stream at each block boundary.
+    const states: Float32Array[][] = batches.map((b) => [b.embeddings]);
     for await (const block of engine.sweep(Array.from({ length: layers }, (_, l) => l), signal)) {
       throwIfAborted(signal);
       progress(`block ${block.layer + 1} / ${layers}, ${seconds()}`, block.layer);
-      states.push((await engine.runBlock(block, states[states.length - 1]!, batch, seq)).hidden);
+      for (const [b, { batch, seq }] of batches.entries()) states[b]!.push((await engine.runBlock(block, states[b]![block.layer]!, batch, seq)).hidden);
     }
 
-    // Head: only the rows that predict a target.
-    const rows: number[] = [];
-    request.targets.forEach((t, i) => t >= 0 && rows.push(i));
-    const final = states[layers]!;
-    const selected = new Float32Array(rows.length * hidden);
-    rows.forEach((r, k) => selected.set(final.subarray(r * hidden, (r + 1) * hidden), k * hidden));
-    const targets = Int32Array.from(rows, (r) => request.targets[r]!);
+    // Head: only the rows that predict a target. `g[b]`: batch b's cotangent at the current block boundary.
     progress(`head, ${seconds()}`, layers);
-    const headGradient = rows.length > 0 ? await this.headGradient(selected, targets, signal) : { gradient: new Float32Array(0), logProbs: new Float64Array(0) };
-    const logProbs = new Float64Array(batch);
-    rows.forEach((r, k) => (logProbs[Math.floor(r / seq)]! += headGradient.logProbs[k]!));
-    let g: Float32Array = new Float32Array(batch * seq * hidden);
-    rows.forEach((r, k) => g.set(headGradient.gradient.subarray(k * hidden, (k + 1) * hidden), r * hidden));
+    const outputs: GradientOutput[] = [];
+    const g: Float32Array[] = [];
+    for (const [b, { batch, seq, targets: wanted }] of batches.entries()) {
+      const rows: number[] = [];
+      wanted.forEach((t, i) => t >= 0 && rows.push(i));
+      const final = states[b]![layers]!;
+      const selected = new Float32Array(rows.length * hidden);
+      rows.forEach((r, k) => selected.set(final.subarray(r * hidden, (r + 1) * hidden), k * hidden));
+      const targets = Int32Array.from(rows, (r) => wanted[r]!);
+      const headGradient = rows.length > 0 ? await this.headGradient(selected, targets, signal) : { gradient: new Float32Array(0), logProbs: new Float64Array(0) };
+      const logProbs = new Float64Array(batch);
+      rows.forEach((r, k) => (logProbs[Math.floor(r / seq)]! += headGradient.logProbs[k]!));
+      const cotangent = new Float32Array(batch * seq * hidden);
+      rows.forEach((r, k) => cotangent.set(headGradient.gradient.subarray(k * hidden, (k + 1) * hidden), r * hidden));
+      g.push(cotangent);
+      outputs.push({ gradient: cotangent, logProbs });
+    }
 
-    // Blocks in reverse, each from its kept input.
+    // Blocks in reverse, each from its kept inputs.
     const { Tensor } = onnxruntime();
     const onesMask = new Float32Array(heads).fill(1);
-    const weightGradients = request.onWeightGradient;
+    const weightGradients = options.onWeightGradient;
     const fetches = [gradName(BLOCK_IO.hidden), ...(weightGradients ? engine.roles.map((r) => gradName(r.role)) : [])];
-    const per = this.backwardRowsPerRun(seq);
-    const width = seq * hidden;
     for await (const block of engine.sweep(Array.from({ length: layers }, (_, l) => layers - 1 - l), signal)) {
       throwIfAborted(signal);
       const l = block.layer;
       progress(`backward block ${l + 1} / ${layers}, ${seconds()}`, layers + 1 + (layers - 1 - l) * BACKWARD_COST);
       const variant = variantOf(engine, l);
       const session = weightGradients ? await this.weightSession(variant) : this.blocks.get(variant)!;
-      // Rows in sub-batches (each row's backward is its own): only one sub-batch's recomputed forward and
-      // cotangents are alive at a time, whatever the pass's rows; weight gradients add up over the sub-batches.
-      const next = per >= batch ? undefined : new Float32Array(batch * width);
+      const dMlpInputs = engine.moe ? await this.moeBackward(block, batches, states, g, l, options) : undefined;
+      // The block's weight gradients, summed over every batch's rows.
       let sums: Record<string, Float32Array> | undefined;
-      // The MoE half first, on the whole batch: the block's output is the attention residual plus the MLP of its
-      // normed input, so the residual's cotangent is g and the MLP input's is the MoE backward of g. The forward is
-      // re-run for that input (and the routing); the MLP's weight gradients are handed over as they come.
-      let dMlpInput: Float32Array | undefined;
-      if (engine.moe) {
-        const { mlpParts } = await engine.runBlock(block, states[l]!, batch, seq, { moe: { parts: true } });
-        const onGradient = weightGradients && !request.withoutMoeWeights && ((grads: Record<string, Float32Array>, weights: Record<string, Float32Array>) => weightGradients(l, grads, weights));
-        dMlpInput = await engine.moe.backward(l, mlpParts!.input, g, batch * seq, signal, onGradient ? { onGradient, ...(request.everyExpert ? { everyExpert: true } : {}) } : undefined);
+      for (const [b, { batch, seq }] of batches.entries()) {
+        // Rows in sub-batches (each row's backward is its own): only one sub-batch's recomputed forward and
+        // cotangents are alive at a time, whatever the pass's rows.
+        const per = this.backwardRowsPerRun(seq);
+        const width = seq * hidden;
+        const input = states[b]![l]!;
+        const next = per >= batch ? undefined : new Float32Array(batch * width);
+        for (let r = 0; r < batch; r += per) {
+          const rows = Math.min(per, batch - r);
+          const feeds: Record<string, OrtTensor> = {
+            [BLOCK_IO.hidden]: new Tensor('float32', input.subarray(r * width, (r + rows) * width), [rows, seq, hidden]),
+            [BLOCK_IO.headMask]: new Tensor('float32', onesMask, [heads]),
+            [gradName(BLOCK_IO.out)]: new Tensor('float32', g[b]!.subarray(r * width, (r + rows) * width), [rows, seq, hidden]),
+          };
+          for (const role of engine.roles) feeds[role.role] = new Tensor('float32', block.values[role.role]!, role.shape);
+          if (dMlpInputs) feeds[gradName(BLOCK_IO.mlpInput)] = new Tensor('float32', dMlpInputs[b]!.subarray(r * width, (r + rows) * width), [rows * seq, hidden]);
+          const out = await session.run(feeds, fetches);
+          const dHidden = out[gradName(BLOCK_IO.hidden)]!.data as Float32Array;
+          if (next) next.set(dHidden, r * width);
+          else g[b] = dHidden;
+          if (!weightGradients) continue;
+          const part = Object.fromEntries(engine.roles.map((role) => [role.role, out[gradName(role.role)]!.data as Float32Array]));
+          if (!sums) sums = part;
+          else for (const [role, values] of Object.entries(part)) for (let i = 0; i < values.length; i++) sums[role]![i]! += values[i]!;
+        }
+        if (next) g[b] = next;
+        states[b]![l + 1] = new Float32Array(0);
       }
-      for (let r = 0; r < batch; r += per) {
-        const rows = Math.min(per, batch - r);
-        const feeds: Record<string, OrtTensor> = {
-          [BLOCK_IO.hidden]: new Tensor('float32', states[l]!.subarray(r * width, (r + rows) * width), [rows, seq, hidden]),
-          [BLOCK_IO.headMask]: new Tensor('float32', onesMask, [heads]),
-          [gradName(BLOCK_IO.out)]: new Tensor('float32', g.subarray(r * width, (r + rows) * width), [rows, seq, hidden]),
-        };
-        for (const role of engine.roles) feeds[role.role] = new Tensor('float32', block.values[role.role]!, role.shape);
-        if (dMlpInput) feeds[gradName(BLOCK_IO.mlpInput)] = new Tensor('float32', dMlpInput.subarray(r * width, (r + rows) * width), [rows * seq, hidden]);
-        const out = await session.run(feeds, fetches);
-        const dHidden = out[gradName(BLOCK_IO.hidden)]!.data as Float32Array;
-        if (next) next.set(dHidden, r * width);
-        else g = dHidden;
-        if (!weightGradients) continue;
-        const part = Object.fromEntries(engine.roles.map((role) => [role.role, out[gradName(role.role)]!.data as Float32Array]));
-        if (!sums) sums = part;
-        else for (const [role, values] of Object.entries(part)) for (let i = 0; i < values.length; i++) sums[role]![i]! += values[i]!;
-      }
-      if (next) g = next;
       if (weightGradients) weightGradients(l, sums!, block.values);
-      states[l + 1] = new Float32Array(0);
     }
-    return { gradient: g, logProbs };
+    batches.forEach((_, b) => (outputs[b]!.gradient = g[b]!));
+    return outputs;
+  }
+
+  /**
+   * An MoE block's MLP backward, before its attention graph's: the block's output is the attention residual plus
+   * the MLP of its normed input, so the residual's cotangent is g and the MLP input's is the MoE backward of g. Each
+   * batch's forward is re-run for that input (and the routing); the MLP is per token, so the backward runs once on
+   * every batch's tokens together, streaming each expert once and handing its weight gradients (summed over the
+   * pass) over as it comes. Returns each batch's MLP-input cotangent.
+   */
+  private async moeBackward(block: LoadedBlock, batches: readonly GradientBatch[], states: Float32Array[][], g: readonly Float32Array[], l: number, options: GradientOptions): Promise<Float32Array[]> {
+    const { engine } = this;
+    const { hidden } = engine.spec;
+    const inputs: Float32Array[] = [];
+    for (const [b, { batch, seq }] of batches.entries()) inputs.push((await engine.runBlock(block, states[b]![l]!, batch, seq, { moe: { parts: true } })).mlpParts!.input);
+    const join = (parts: readonly Float32Array[]) => {
+      if (parts.length === 1) return parts[0]!;
+      const all = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        all.set(p, at);
+        at += p.length;
+      }
+      return all;
+    };
+    const tokens = batches.reduce((s, b) => s + b.batch * b.seq, 0);
+    const { onWeightGradient, everyExpert, withoutMoeWeights, signal } = options;
+    const onGradient = onWeightGradient && !withoutMoeWeights && ((grads: Record<string, Float32Array>, weights: Record<string, Float32Array>) => onWeightGradient(l, grads, weights));
+    const dx = await engine.moe!.backward(l, join(inputs), join(g), tokens, signal, onGradient ? { onGradient, ...(everyExpert ? { everyExpert: true } : {}) } : undefined);
+    const out: Float32Array[] = [];
+    let at = 0;
+    for (const { batch, seq } of batches) {
+      out.push(dx.subarray(at, at + batch * seq * hidden));
+      at += batch * seq * hidden;
+    }
+    return out;
   }
 
   /** d Σ_r log p(target_r) / d final hidden for [rows, hidden] `final`, and each row's log p. */
