@@ -2,9 +2,44 @@
 // and the fingerprint that shows a model folder was only read. One place, so a change of the plan UI (a label, a
 // tab title) is followed in one file for every plan test.
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { ROOT } from './codeServer';
+import { explorerMenu, SCREENSHOTS } from './workbench';
+
+/**
+ * A fresh workspace with a copy of the sample tiny-llama-kjv, the Psalm 23 text as the sample text (CPU only), and a
+ * stand-in for transformers' modeling_llama.py (not installed here) defining `classes`, which the plan panel links
+ * its rows to. Side-by-side diffs, though the editor group is half the window (the screenshots show both sides).
+ */
+export function planWorkspace(prefix: string, classes: readonly string[]): { workspace: string; model: string } {
+  const workspace = mkdtempSync(join(tmpdir(), prefix));
+  const model = join(workspace, 'tiny-llama-kjv');
+  cpSync(join(ROOT, 'samples', 'tiny-llama-kjv'), model, { recursive: true });
+  cpSync(join(ROOT, 'samples', 'text', 'psalms-23.txt'), join(workspace, 'text', 'psalms-23.txt'));
+  mkdirSync(join(workspace, '.vscode'));
+  writeFileSync(join(workspace, 'modeling_llama.py'), `# The class names transformers' modeling_llama.py defines.\nimport torch.nn as nn\n${classes.map((c) => `\n\nclass ${c}(nn.Module):\n    pass\n`).join('')}`);
+  writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({
+    'importanceLens.sampleTextFile': 'text/psalms-23.txt', 'importanceLens.executionProviders': ['cpu'],
+    'diffEditor.useInlineViewWhenSpaceIsLimited': false,
+  }));
+  return { workspace, model };
+}
+
+/**
+ * Right-click the sample model folder -> Plan Pruning, and wait for the kind picker: the kinds come from the
+ * analysis process (started on first use), so it appears once that answered. A screenshot `failure` on timeout.
+ */
+export async function openPlanPruning(page: Page, failure: string): Promise<void> {
+  await explorerMenu(page, 'tiny-llama-kjv', 'Plan Pruning');
+  await page.locator('.quick-input-widget', { hasText: 'Plan Pruning: tiny-llama-kjv (llama, 4 blocks)' }).waitFor({ timeout: 120_000 })
+    .catch(async (error: unknown) => {
+      await page.screenshot({ path: join(SCREENSHOTS, failure) });
+      throw error;
+    });
+}
 
 /** SHA-256 of every file of a model folder except the plans written into it: equal before and after = untouched. */
 export function modelHashes(dir: string): Record<string, string> {

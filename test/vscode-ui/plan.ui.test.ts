@@ -3,40 +3,21 @@
 // Verify and Apply from the panel and the CodeLens; the originals stay byte-identical. Leaves screenshots in
 // test-output/ui/ for a person to look at.
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ROOT } from '../harness/codeServer';
-import { applyNotice, modelHashes, pickLabel, planCodeLens, planPanelTab, planTab } from '../harness/planSteps';
-import { explorerMenu, openWorkbench, SCREENSHOTS, switchTheme } from '../harness/workbench';
+import { applyNotice, modelHashes, openPlanPruning, pickLabel, planCodeLens, planPanelTab, planTab, planWorkspace } from '../harness/planSteps';
+import { openWorkbench, SCREENSHOTS, switchTheme } from '../harness/workbench';
 
 const PLAN = 'drop-1-layers-block-influence.pruneplan.json';
 
 test('Plan Pruning from the explorer -> plan document and panel -> Preview diff -> Verify -> Apply', { timeout: 300_000 }, async (t) => {
-  const workspace = mkdtempSync(join(tmpdir(), 'il-plan-ui-'));
-  const model = join(workspace, 'tiny-llama-kjv');
-  cpSync(join(ROOT, 'samples', 'tiny-llama-kjv'), model, { recursive: true });
-  cpSync(join(ROOT, 'samples', 'text', 'psalms-23.txt'), join(workspace, 'text', 'psalms-23.txt'));
-  mkdirSync(join(workspace, '.vscode'));
-  // A stand-in for transformers' modeling_llama.py (not installed here): the panel links rows to its classes.
-  writeFileSync(join(workspace, 'modeling_llama.py'), '# The class names transformers\' modeling_llama.py defines.\nimport torch.nn as nn\n\n\nclass LlamaAttention(nn.Module):\n    pass\n\n\nclass LlamaDecoderLayer(nn.Module):\n    pass\n');
-  writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({
-    'importanceLens.sampleTextFile': 'text/psalms-23.txt', 'importanceLens.executionProviders': ['cpu'],
-    // Original and planned side by side in the screenshot, though the editor group is half the window.
-    'diffEditor.useInlineViewWhenSpaceIsLimited': false,
-  }));
+  const { workspace, model } = planWorkspace('il-plan-ui-', ['LlamaAttention', 'LlamaDecoderLayer']);
   const before = modelHashes(model);
   const page = await openWorkbench(t, workspace, { viewport: { width: 1500, height: 900 } });
 
   // Right-click the model folder: the kinds this model allows, the metric, the amount.
-  await explorerMenu(page, 'tiny-llama-kjv', 'Plan Pruning');
-  // The kinds come from the analysis process (started on first use): the picker appears once it answered.
-  await page.locator('.quick-input-widget', { hasText: 'Plan Pruning: tiny-llama-kjv (llama, 4 blocks)' }).waitFor({ timeout: 120_000 })
-    .catch(async (error: unknown) => {
-      await page.screenshot({ path: join(SCREENSHOTS, 'plan-failure.png') });
-      throw error;
-    });
+  await openPlanPruning(page, 'plan-failure.png');
   await pickLabel(page, 'Drop layers');
   await pickLabel(page, 'Block Influence');
   const amount = page.locator('.quick-input-widget input');

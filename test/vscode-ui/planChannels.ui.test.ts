@@ -6,13 +6,12 @@
 // screenshots in test-output/ui/ (wide and narrow panel, light and dark) for a person to look at.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ROOT } from '../harness/codeServer';
-import { applyNotice, modelHashes, pickDescription, pickLabel, planCodeLens, planPanelTab, planTab } from '../harness/planSteps';
-import { explorerMenu, openWorkbench, SCREENSHOTS, switchTheme } from '../harness/workbench';
+import { applyNotice, modelHashes, openPlanPruning, pickDescription, pickLabel, planCodeLens, planPanelTab, planTab, planWorkspace } from '../harness/planSteps';
+import { openWorkbench, SCREENSHOTS, switchTheme } from '../harness/workbench';
 
 const PLAN = 'drop-25pct-mlp-channels-channel-magnitude.pruneplan.json';
 /** tiny-llama-kjv: intermediate_size 352, 4 blocks; 25% of 352 = 88 channels per block. */
@@ -33,28 +32,13 @@ function cliPerplexity(model: string, text: string): number {
 }
 
 test('Plan Pruning -> Shrink the MLP width -> per-block channel rows -> Preview diff -> Verify -> Apply', { timeout: 300_000 }, async (t) => {
-  const workspace = mkdtempSync(join(tmpdir(), 'il-plan-channels-ui-'));
-  const model = join(workspace, 'tiny-llama-kjv');
+  const { workspace, model } = planWorkspace('il-plan-channels-ui-', ['LlamaMLP', 'LlamaDecoderLayer']);
   const text = join(workspace, 'text', 'psalms-23.txt');
-  cpSync(join(ROOT, 'samples', 'tiny-llama-kjv'), model, { recursive: true });
-  cpSync(join(ROOT, 'samples', 'text', 'psalms-23.txt'), text);
-  mkdirSync(join(workspace, '.vscode'));
-  // A stand-in for transformers' modeling_llama.py (not installed here): the panel links MLP rows to its *MLP class.
-  writeFileSync(join(workspace, 'modeling_llama.py'), '# The class names transformers\' modeling_llama.py defines.\nimport torch.nn as nn\n\n\nclass LlamaMLP(nn.Module):\n    pass\n\n\nclass LlamaDecoderLayer(nn.Module):\n    pass\n');
-  writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify({
-    'importanceLens.sampleTextFile': 'text/psalms-23.txt', 'importanceLens.executionProviders': ['cpu'],
-    'diffEditor.useInlineViewWhenSpaceIsLimited': false,
-  }));
   const before = modelHashes(model);
   const page = await openWorkbench(t, workspace, { viewport: { width: 1500, height: 900 } });
 
   // Right-click the model folder: the kind, the metric (weights only: no text is asked for), the amount.
-  await explorerMenu(page, 'tiny-llama-kjv', 'Plan Pruning');
-  await page.locator('.quick-input-widget', { hasText: 'Plan Pruning: tiny-llama-kjv (llama, 4 blocks)' }).waitFor({ timeout: 120_000 })
-    .catch(async (error: unknown) => {
-      await page.screenshot({ path: join(SCREENSHOTS, 'plan-channels-failure.png') });
-      throw error;
-    });
+  await openPlanPruning(page, 'plan-channels-failure.png');
   await pickLabel(page, 'Shrink the MLP width');
   const metrics = page.locator('.quick-input-widget', { hasText: 'the MLP width, scored by' });
   await metrics.locator('.label-description', { hasText: 'channel-taylor' }).waitFor({ timeout: 30_000 });
