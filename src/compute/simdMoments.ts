@@ -8,6 +8,8 @@
 // whose d⁴ overflows float32, which the masked pass gives the same way). Elements after the last whole block go
 // through the same arithmetic in JavaScript. The file's bytes are read straight into the module's memory (region 0,
 // one synchronous read at a time: momentsPass.ts says why; region 1 holds a second chunk for tests and the bench).
+// The band kernels (f32_band, bf16_band) are the same kernels sorting each element into an outlier band in the same
+// pass as well (outlierBand.ts: the outlier count without a second pass over the tensor).
 import { emptyMoments, type MomentState } from './moments';
 import type { OutlierBand } from './outlierBand';
 import { F32, I32, op, V128, v, wasm, wasmModule, type Code, type WasmFunction } from './wasmEmit';
