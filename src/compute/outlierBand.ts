@@ -90,6 +90,8 @@ export class OutlierBand {
 /** Runs of the sample (at most) and elements per run: 64 Ki elements from 256 places. */
 const SAMPLE_RUNS = 256;
 const RUN_ELEMENTS = 256;
+/** The sample's finite values, one buffer for every tensor of the thread (no 512 KiB of garbage per tensor). */
+let sampleValues: Float64Array | undefined;
 
 /**
  * A band around the limit `sigmas`·σ̂ estimated from a sample of the tensor: up to SAMPLE_RUNS runs of
@@ -111,7 +113,8 @@ export async function sampleBand(tensor: TensorInfo, handles: FileHandles, sigma
   const values = new Float32Array(runElements);
   let n = 0;
   let sum = 0;
-  const sample = new Float64Array(runs * runElements);
+  if (!sampleValues || sampleValues.length < runs * runElements) sampleValues = new Float64Array(runs * runElements);
+  const sample = sampleValues;
   for (let r = 0; r < runs; r++) {
     const unit = Math.floor((r * (units - unitsPerRun)) / (runs - 1));
     const position = tensor.byteOffset + unit * layout.bytes;
