@@ -195,3 +195,31 @@ test('one-chunk and tiny tensors are counted in the kernel\'s memory, as two pas
     }
   }
 });
+
+test('one pass equals two passes on GGML Q8_0 and I8 tensors of several chunks (sample decoded block by block)', async () => {
+  const count = 3 * 512 * 1024; // 1.5 decoded chunks
+  let seed = 51;
+  const q = new Int8Array(count);
+  for (let i = 0; i < count; i++) {
+    let sum = 0;
+    for (let k = 0; k < 4; k++) {
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      sum += seed / 4294967296;
+    }
+    q[i] = Math.round((sum - 2) * 20);
+  }
+  for (let i = 0; i < 30; i++) q[(i * 70_001) % count] = i % 2 ? 127 : -127;
+  // Q8_0: per 32 elements an F16 scale (2⁻⁷, then 2⁻⁶ on every 5th block) and 32 int8.
+  const q8 = Buffer.alloc((count / 32) * 34);
+  for (let b = 0; b < count / 32; b++) {
+    q8.writeUInt16LE(b % 5 === 0 ? 0x2400 : 0x2000, b * 34);
+    Buffer.from(q.buffer, b * 32, 32).copy(q8, b * 34 + 2);
+  }
+  for (const [dtype, bytes] of [['Q8_0', q8], ['I8', Buffer.from(q.buffer)]] as const) {
+    const file = writeTemp(dir, `t${files++}.bin`, Buffer.concat([Buffer.alloc(8), bytes]));
+    const tensor = { name: dtype, dtype, shape: [count], count, file, byteOffset: 8, byteLength: bytes.length } as TensorInfo;
+    const { outliers, banded } = await bothWays(tensor);
+    assert.equal(banded, true, `${dtype}: the band decides`);
+    assert.ok(outliers > 0, `${dtype}: outliers found`);
+  }
+});
