@@ -97,8 +97,10 @@ let sampleValues: Float64Array | undefined;
  * A band around the limit `sigmas`·σ̂ estimated from a sample of the tensor: up to SAMPLE_RUNS runs of
  * RUN_ELEMENTS, evenly spread over its bytes, never more than 1/16 of the tensor; undefined when the tensor is too
  * small for 8 runs or the sample has no spread (a constant or all-NaN sample: the second pass decides).
- * The band's half-width is 4 % of the limit plus 4 standard errors of σ̂ (√((κ − 1)/4n) relative, κ the sample's
- * kurtosis): wide enough for the sample's error on weight-like tensors, narrow enough that the kept elements are few.
+ * The band's half-width is 1 % of the limit plus 4 standard errors of σ̂, the larger of √((κ − 1)/4n) relative (κ
+ * the sample's kurtosis, independent elements) and the one the runs' mean squares give (runs of alike elements):
+ * wide enough for the sample's error, narrow enough that few elements fall in it (on heavy-tailed weights a wide
+ * band costs: each 128-element block holding a band element is walked in JavaScript).
  */
 export async function sampleBand(tensor: TensorInfo, handles: FileHandles, sigmas: number): Promise<OutlierBand | undefined> {
   const layout = layoutOf(tensor.dtype);
@@ -115,6 +117,7 @@ export async function sampleBand(tensor: TensorInfo, handles: FileHandles, sigma
   let sum = 0;
   if (!sampleValues || sampleValues.length < runs * runElements) sampleValues = new Float64Array(runs * runElements);
   const sample = sampleValues;
+  const ends = new Int32Array(runs);
   for (let r = 0; r < runs; r++) {
     const unit = Math.floor((r * (units - unitsPerRun)) / (runs - 1));
     const position = tensor.byteOffset + unit * layout.bytes;
@@ -129,20 +132,41 @@ export async function sampleBand(tensor: TensorInfo, handles: FileHandles, sigma
       sample[n++] = x;
       sum += x;
     }
+    ends[r] = n;
   }
   if (n < 2) return undefined;
   const mean = sum / n;
   let m2 = 0;
   let m4 = 0;
-  for (let i = 0; i < n; i++) {
-    const d2 = (sample[i]! - mean) ** 2;
-    m2 += d2;
-    m4 += d2 * d2;
+  // Each run's mean square about the sample's mean: how much they differ says how well the sample pins σ even when
+  // the elements of a run are alike (rows of different scales), where n alone would overstate it.
+  let runs2 = 0;
+  let runsSquared = 0;
+  let counted = 0;
+  for (let r = 0, i = 0; r < runs; r++) {
+    let run = 0;
+    const from = i;
+    for (; i < ends[r]!; i++) {
+      const d2 = (sample[i]! - mean) ** 2;
+      run += d2;
+      m4 += d2 * d2;
+    }
+    m2 += run;
+    if (i > from) {
+      const v = run / (i - from);
+      runs2 += v;
+      runsSquared += v * v;
+      counted++;
+    }
   }
   const variance = m2 / n;
-  if (!(variance > 0)) return undefined;
+  if (!(variance > 0) || counted < 2) return undefined;
   const kurtosis = m4 / n / (variance * variance);
-  const width = 0.04 + 4 * Math.sqrt(Math.max(kurtosis - 1, 2) / (4 * n));
+  // Relative standard errors of σ̂ (half those of σ̂²): as if the elements were independent, and from the runs.
+  const independent = Math.sqrt(Math.max(kurtosis - 1, 2) / (4 * n));
+  const runMean = runs2 / counted;
+  const betweenRuns = (0.5 * Math.sqrt(Math.max(runsSquared / counted - runMean * runMean, 0) / (counted - 1))) / runMean;
+  const width = 0.01 + 4 * Math.max(independent, betweenRuns);
   const limit = sigmas * Math.sqrt(variance);
   const center = Math.fround(mean);
   const low = Math.fround(limit * (1 - width));

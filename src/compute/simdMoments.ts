@@ -265,11 +265,21 @@ export class SimdMoments {
       this.bandKernels[kind](offset, blocks, s, OUT);
       band.sure += this.outI32[28]! + this.outI32[29]! + this.outI32[30]! + this.outI32[31]!;
       // The blocks the kernel listed: their band elements, found again with the kernel's float32 arithmetic.
+      // (Typed arrays here, not `values`: on heavy-tailed tensors a third of the blocks may be listed.)
       const listed = new Int32Array(this.memory.buffer, LIST, this.outI32[32]!);
-      const size = kind === 'F32' ? 4 : 2;
-      for (const at of listed) {
-        const first = (at - offset) / size;
-        for (let i = first; i < first + BLOCK; i++) band.keepIfNear(values.get(i));
+      if (kind === 'F32') {
+        const floats = new Float32Array(this.memory.buffer, offset, count);
+        for (const at of listed) for (let i = (at - offset) >> 2, end = i + BLOCK; i < end; i++) band.keepIfNear(floats[i]!);
+      } else {
+        const halves = new Uint16Array(this.memory.buffer, offset, count);
+        const word = new Uint32Array(1);
+        const float = new Float32Array(word.buffer);
+        for (const at of listed) {
+          for (let i = (at - offset) >> 1, end = i + BLOCK; i < end; i++) {
+            word[0] = halves[i]! << 16;
+            band.keepIfNear(float[0]!);
+          }
+        }
       }
     } else this.kernels[kind](offset, blocks, s, OUT);
     const o = this.out;
