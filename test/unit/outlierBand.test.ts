@@ -223,3 +223,17 @@ test('one pass equals two passes on GGML Q8_0 and I8 tensors of several chunks (
     assert.ok(outliers > 0, `${dtype}: outliers found`);
   }
 });
+
+test('one pass equals two passes on rows of different scales (the sample\'s runs alike within, unlike between)', async () => {
+  const [rows, cols] = [512, 1024];
+  const x = weights(rows * cols, 61);
+  for (let r = 0; r < rows; r++) {
+    const scale = 0.5 + ((r * 7919) % 101) / 100; // 0.5 … 1.5
+    for (let c = 0; c < cols; c++) x[r * cols + c]! *= scale;
+  }
+  for (const dtype of ['F32', 'BF16'] as const) {
+    const { outliers, banded } = await bothWays(tensorFile(x, dtype));
+    assert.equal(banded, true, `${dtype}: the band decides`);
+    assert.ok(outliers > 0);
+  }
+});
