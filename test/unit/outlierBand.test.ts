@@ -1,8 +1,8 @@
 // The outlier count in the moments pass (outlierBand.ts, the band kernels of simdMoments.ts): the band kernels give
 // the moments of the plain kernels bit for bit and sort every element as the JavaScript rule does; and `stats`' one
 // pass gives exactly the statistics of the two-pass count (itself held to numpy by stats.test.ts) on F32, BF16 and
-// F16 (decoded) tensors of several chunks, both where the band decides the count (weight-like values, NaN/±Inf,
-// elements exactly at the limit) and where it must give up and the second pass runs (outliers clustered between
+// F16, GGML Q8_0 and I8 (decoded) tensors of several chunks, both where the band decides the count (weight-like
+// values, rows of different scales, NaN/±Inf, elements exactly at the limit) and where it must give up and the second pass runs (outliers clustered between
 // the sample's runs, a constant tensor, a sparse tensor, the band's buffer overflowing), and on tensors of one chunk
 // and tiny ones, counted in the kernel's memory.
 import assert from 'node:assert/strict';
