@@ -1,4 +1,5 @@
-// npm run bench (entry; forward passes in forward.bench.ts, CSV in csv.bench.ts, webview paint in paint.bench.ts, and
+// npm run bench (entry; forward passes in forward.bench.ts, CSV in csv.bench.ts, webview paint in paint.bench.ts, the
+// outlier count in the moments pass against a second pass in outlierPass.bench.ts, and
 // with `-- --real SHAPES` or BENCH_REAL the real-shape models of realShapes.bench.ts, with `-- --stats-8b` or
 // BENCH_STATS_8B=1 the 16 GB sharded checkpoint of stats8b.bench.ts): throughput of `stats` on ≥ 1 GB safetensors files (f32 and bf16) against a numpy script doing the
 // same statistics and against reading the file (cat), peak RSS, and opening a 100 000-tensor file. Every target is
@@ -18,6 +19,7 @@ import { decodeInto } from '../src/compute/decode';
 import { openCheckpoint } from '../src/formats/open';
 import { csvBench } from './csv.bench';
 import { forwardBench } from './forward.bench';
+import { outlierPassBench } from './outlierPass.bench';
 import { paintBench } from './paint.bench';
 import { stats8bBench, wants8b } from './stats8b.bench';
 import { best, timed } from './timing';
@@ -133,6 +135,8 @@ async function main(): Promise<void> {
 
   const kernels = await kernelComparison();
   printStats(rows, passRows, open, parse, kernels);
+  console.log('');
+  for (const line of await outlierPassBench()) console.log(line);
   if (wants8b()) {
     console.log('');
     for (const line of await stats8bBench()) console.log(line);

@@ -11,6 +11,7 @@ import { InputError, throwIfAborted } from '../errors';
 import type { TensorInfo } from '../formats/types';
 import type { GramElement, GramMatrix } from './gramKernel';
 import { mergeMoments, emptyMoments, type MomentState } from './moments';
+import type { OutlierBand } from './outlierBand';
 import { READ_BYTES, SimdMoments } from './simdMoments';
 import { tensorChunks, type FileHandles } from './tensorStream';
 
@@ -40,7 +41,22 @@ export function readsFor(threads: number): Reads {
 /** The main thread's way: a one-thread `stats` runs there (with a pool, only the few tensors the pool cannot take). */
 const READS = readsFor(1);
 
-interface Chunk { kind: 'F32' | 'BF16'; offset: number; count: number; start: number }
+/** A chunk of a tensor in the kernel's memory: `count` values of `kind` at byte `offset`, element `start` on. */
+export interface Chunk { kind: 'F32' | 'BF16'; offset: number; count: number; start: number }
+
+/** The one-pass outlier count's part in the pass (simdTensorStats.ts). */
+export interface OutlierWork {
+  /** Sorts every element into the band in the same kernel call as the moments (outlierBand.ts). */
+  band?: OutlierBand;
+  /** Called when the whole tensor was one chunk, still in the kernel's memory, with the tensor's moments. */
+  whole?: (chunk: Chunk, state: MomentState) => void;
+}
+
+/** The most elements of `tensor` one chunk of the pass holds: a tensor of no more is reduced in one kernel call. */
+export function chunkElements(tensor: TensorInfo, kernel: SimdMoments): number {
+  const size = (DIRECT as Record<string, number>)[tensor.dtype];
+  return size !== undefined && tensor.encoding === undefined ? READ_BYTES / size : kernel.floats().length;
+}
 
 /** The tensor's chunks as they lie in the kernel's memory (valid until the next one is asked for). */
 async function* kernelChunks(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, signal: AbortSignal | undefined, reads: Reads): AsyncGenerator<Chunk> {
@@ -117,12 +133,15 @@ async function fillAhead(fd: number, into: Buffer, length: number, position: num
  * float32, or for a BF16 tensor read as it lies (keptElement) its bit patterns when `keep` is a Uint16Array.
  * The shift of each chunk is the mean so far (see simdMoments.ts).
  */
-export async function simdTensorMoments(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, signal?: AbortSignal, keep?: GramMatrix, reads = READS): Promise<MomentState> {
+export async function simdTensorMoments(tensor: TensorInfo, handles: FileHandles, kernel: SimdMoments, signal?: AbortSignal, keep?: GramMatrix, reads = READS, outliers?: OutlierWork): Promise<MomentState> {
   let state = emptyMoments();
+  let only: Chunk | undefined;
   for await (const chunk of kernelChunks(tensor, handles, kernel, signal, reads)) {
-    state = mergeMoments(state, kernel.moments(chunk.kind, chunk.offset, chunk.count, state.n > 0 ? state.mean : undefined));
+    state = mergeMoments(state, kernel.moments(chunk.kind, chunk.offset, chunk.count, state.n > 0 ? state.mean : undefined, outliers?.band));
     if (keep) copyOut(kernel, chunk, keep);
+    only = chunk.start === 0 && chunk.count === tensor.count ? chunk : undefined;
   }
+  if (only && outliers?.whole) outliers.whole(only, state);
   return state;
 }
 

@@ -8,7 +8,10 @@
 // whose d⁴ overflows float32, which the masked pass gives the same way). Elements after the last whole block go
 // through the same arithmetic in JavaScript. The file's bytes are read straight into the module's memory (region 0,
 // one synchronous read at a time: momentsPass.ts says why; region 1 holds a second chunk for tests and the bench).
+// The band kernels (f32_band, bf16_band) are the same kernels sorting each element into an outlier band in the same
+// pass as well (outlierBand.ts: the outlier count without a second pass over the tensor).
 import { emptyMoments, type MomentState } from './moments';
+import type { OutlierBand } from './outlierBand';
 import { F32, I32, op, V128, v, wasm, wasmModule, type Code, type WasmFunction } from './wasmEmit';
 
 export const BLOCK = 128;
@@ -21,16 +24,24 @@ export const REGION_BYTES = 4 << 20;
  */
 export const READ_BYTES = 512 << 10;
 const OUT = 0;
+/** The outlier band's centre, low and high edges as float32 splats (the band kernels read them from here). */
+const BAND_IN = 256;
 const REGION0 = 1024;
 /** Two byte regions, then a float32 region for dtypes decoded in JavaScript first (F16, F64, integers, GGML). */
 const FLOAT_REGION = REGION0 + 2 * REGION_BYTES;
-const PAGES = Math.ceil((FLOAT_REGION + REGION_BYTES) / 65536);
+/** The band kernels' list of blocks holding a band element: one i32 per block of the largest call, and one more. */
+const LIST = FLOAT_REGION + REGION_BYTES;
+const LIST_ENTRIES = REGION_BYTES / 4 / BLOCK + 1;
+const PAGES = Math.ceil((LIST + 4 * LIST_ENTRIES) / 65536);
 
 // Locals of the kernel: parameters, the vectors, then two i32.
 const [PTR, BLOCKS, SHIFT, OUTP] = [0, 1, 2, 3];
 const [S, A1, A2, A3, A4, B1, B2, B3, B4, D1, D2, D3, D4, ABSMAX, ZEROS, FINITE, SAVED_ZEROS, SAVED_ABSMAX, X, D, DD, MASK, RAW, T] =
   [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27];
 const [INNER, START] = [28, 29];
+// The band kernels' locals: centre, low and high edges, the sure count, this block's band mask, two temporaries, and
+// the list's length.
+const [CV, LV, HV, SUREV, BANDV, BA, MH, NLIST] = [30, 31, 32, 33, 34, 35, 36, 37];
 const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 /** Elements each lane takes in one block. */
 const PER_LANE = BLOCK / 4;
@@ -48,13 +59,22 @@ function powers([s1, s2, s3, s4]: readonly number[]): Code[] {
 
 /**
  * The fast path's work on X (four float32 values), for a block assumed finite: zeros, |x| max, and the powers of
- * d = x − shift. A NaN or ±Inf makes the block's sums non-finite, and the block is redone by `masked`.
+ * d = x − shift. A NaN or ±Inf makes the block's sums non-finite, and the block is redone by `masked`. With `band`
+ * (outlierBand.ts), a = |x − centre| in float32 as well: lanes with a > high counted as sure outliers, lanes with
+ * low < a ≤ high marked in the block's band mask. That holds for NaN (no lane) and ±Inf (sure) alike, so the
+ * masked redo of a non-finite block does not count again.
  */
-function fast(set: readonly number[]): Code[] {
+function fast(set: readonly number[], band: boolean): Code[] {
   return [
     op.get(X), op.get(S), v.f32Sub, op.set(D),
     op.get(ZEROS), op.get(X), v.zero, v.f32Eq, v.i32Sub, op.set(ZEROS),
     op.get(ABSMAX), op.get(X), v.f32Abs, v.f32Pmax, op.set(ABSMAX),
+    band ? [
+      op.get(X), op.get(CV), v.f32Sub, v.f32Abs, op.set(BA),
+      op.get(BA), op.get(HV), v.f32Gt, op.set(MH),
+      op.get(SUREV), op.get(MH), v.i32Sub, op.set(SUREV),
+      op.get(BANDV), op.get(BA), op.get(LV), v.f32Gt, op.get(MH), v.andnot, v.or, op.set(BANDV),
+    ] : [],
     ...powers(set),
   ];
 }
@@ -92,7 +112,7 @@ function inner(iterations: number, stride: number, step: Code[]): Code[] {
  * their values before the block and the block is redone masked. Per block the float32 sums are widened into
  * float64 lanes (D1..D4), so float32 rounding stays that of 16 to 32 terms.
  */
-function kernel(name: string, bf16: boolean): WasmFunction {
+function kernel(name: string, bf16: boolean, band: boolean): WasmFunction {
   const a = [A1, A2, A3, A4];
   const b = [B1, B2, B3, B4];
   const widen = (f: number, d: number): Code => [
@@ -101,8 +121,8 @@ function kernel(name: string, bf16: boolean): WasmFunction {
   const widenBf16 = (high: boolean): Code => [op.get(RAW), high ? v.i32ExtendHighU16 : v.i32ExtendLowU16, op.i32(16), v.i32Shl, op.set(X)];
   // Eight bfloat16 per load (each the top half of a float32), or four float32.
   const fastLoop = bf16
-    ? inner(BLOCK / 8, 16, [op.get(PTR), v.load(), op.set(RAW), widenBf16(false), fast(a), widenBf16(true), fast(b)])
-    : inner(BLOCK / 8, 32, [op.get(PTR), v.load(), op.set(X), fast(a), op.get(PTR), v.load(16), op.set(X), fast(b)]);
+    ? inner(BLOCK / 8, 16, [op.get(PTR), v.load(), op.set(RAW), widenBf16(false), fast(a, band), widenBf16(true), fast(b, band)])
+    : inner(BLOCK / 8, 32, [op.get(PTR), v.load(), op.set(X), fast(a, band), op.get(PTR), v.load(16), op.set(X), fast(b, band)]);
   const slowLoop = bf16
     ? inner(BLOCK / 8, 16, [op.get(PTR), v.load(), op.set(RAW), widenBf16(false), masked(a), widenBf16(true), masked(a)])
     : inner(BLOCK / 4, 16, [op.get(PTR), v.load(), op.set(X), masked(a)]);
@@ -110,13 +130,14 @@ function kernel(name: string, bf16: boolean): WasmFunction {
   return {
     name,
     params: [I32, I32, F32, I32],
-    locals: [...new Array<number>(INNER - S).fill(V128), I32, I32],
+    locals: [...new Array<number>(INNER - S).fill(V128), I32, I32, ...new Array<number>(NLIST - CV).fill(V128), I32],
     body: [
       op.get(SHIFT), v.f32Splat, op.set(S),
+      band ? [CV, LV, HV].map((local, i) => [op.i32(BAND_IN), v.load(16 * i), op.set(local)]) : [],
       op.block, op.loop,
       op.get(BLOCKS), op.i32Eqz, op.brIf(1),
       op.get(ZEROS), op.set(SAVED_ZEROS), op.get(ABSMAX), op.set(SAVED_ABSMAX), op.get(PTR), op.set(START),
-      zeroAll([...a, ...b]),
+      zeroAll(band ? [...a, ...b, BANDV] : [...a, ...b]),
       fastLoop,
       a.map((l, i) => [op.get(l), op.get(b[i]!), v.f32Add, op.set(l)]),
       op.get(A1), op.get(A2), v.f32Add, op.get(A3), v.f32Add, op.get(A4), v.f32Add, op.set(T),
@@ -128,11 +149,17 @@ function kernel(name: string, bf16: boolean): WasmFunction {
       zeroAll(a),
       slowLoop,
       op.end,
+      // The block's start goes to the list's next entry, which counts only when the block has a band element.
+      band ? [
+        op.get(NLIST), op.i32(2), op.i32Shl, op.get(START), op.i32Store(LIST),
+        op.get(NLIST), op.get(BANDV), v.anyTrue, op.i32Add, op.set(NLIST),
+      ] : [],
       widen(A1, D1), widen(A2, D2), widen(A3, D3), widen(A4, D4),
       op.get(BLOCKS), op.i32(1), op.i32Sub, op.set(BLOCKS),
       op.br(0),
       op.end, op.end,
       [D1, D2, D3, D4, ABSMAX, ZEROS, FINITE].map((local, i) => [op.get(OUTP), op.get(local), v.store(i * 16)]),
+      band ? [op.get(OUTP), op.get(SUREV), v.store(112), op.get(OUTP), op.get(NLIST), op.i32Store(128)] : [],
     ],
   };
 }
@@ -179,7 +206,10 @@ function outlierKernel(name: string, bf16: boolean): WasmFunction {
 
 /** The module's bytes (tests check it against the JavaScript reference). */
 export function simdMomentsModule(): Uint8Array {
-  return wasmModule(PAGES, [kernel('f32', false), kernel('bf16', true), outlierKernel('f32_outliers', false), outlierKernel('bf16_outliers', true)]);
+  return wasmModule(PAGES, [
+    kernel('f32', false, false), kernel('bf16', true, false), kernel('f32_band', false, true), kernel('bf16_band', true, true),
+    outlierKernel('f32_outliers', false), outlierKernel('bf16_outliers', true),
+  ]);
 }
 
 type Kernel = (ptr: number, blocks: number, shift: number, out: number) => void;
@@ -187,8 +217,8 @@ type OutlierKernel = (ptr: number, blocks: number, mean: number, lo: number, hi:
 
 export class SimdMoments {
   readonly memory: { buffer: ArrayBuffer };
-  private readonly f32: Kernel;
-  private readonly bf16: Kernel;
+  private readonly kernels: Record<'F32' | 'BF16', Kernel>;
+  private readonly bandKernels: Record<'F32' | 'BF16', Kernel>;
   private readonly outliers: Record<'F32' | 'BF16', OutlierKernel>;
   private readonly out: Float64Array;
   private readonly out32: Float32Array;
@@ -196,15 +226,18 @@ export class SimdMoments {
 
   constructor() {
     const instance = new wasm.Instance(new wasm.Module(simdMomentsModule()));
-    const exports = instance.exports as { memory: { buffer: ArrayBuffer }; f32: Kernel; bf16: Kernel; f32_outliers: OutlierKernel; bf16_outliers: OutlierKernel };
+    const exports = instance.exports as Record<'f32' | 'bf16' | 'f32_band' | 'bf16_band', Kernel> & { memory: { buffer: ArrayBuffer }; f32_outliers: OutlierKernel; bf16_outliers: OutlierKernel };
     this.memory = exports.memory;
-    this.f32 = exports.f32;
-    this.bf16 = exports.bf16;
+    this.kernels = { F32: exports.f32, BF16: exports.bf16 };
+    this.bandKernels = { F32: exports.f32_band, BF16: exports.bf16_band };
     this.outliers = { F32: exports.f32_outliers, BF16: exports.bf16_outliers };
     this.out = new Float64Array(this.memory.buffer, OUT, 8);
-    this.out32 = new Float32Array(this.memory.buffer, OUT, 28);
-    this.outI32 = new Int32Array(this.memory.buffer, OUT, 28);
+    this.out32 = new Float32Array(this.memory.buffer, OUT, 33);
+    this.outI32 = new Int32Array(this.memory.buffer, OUT, 33);
+    this.bandIn = new Float32Array(this.memory.buffer, BAND_IN, 12);
   }
+
+  private readonly bandIn: Float32Array;
 
   /** Where read `i` (0 or 1) puts its bytes. */
   region(i: number): Buffer {
@@ -218,13 +251,37 @@ export class SimdMoments {
 
   /**
    * Moments of `count` F32 or BF16 values at byte `offset` of the memory (16-aligned), about `shift` (the
-   * running mean; undefined: the mean of the first finite values).
+   * running mean; undefined: the mean of the first finite values). With `band`, the values are also sorted into
+   * it (sure outliers counted, band elements kept) in the same pass; the moments are the same either way.
    */
-  moments(kind: 'F32' | 'BF16', offset: number, count: number, shift?: number): MomentState {
+  moments(kind: 'F32' | 'BF16', offset: number, count: number, shift?: number, band?: OutlierBand): MomentState {
     const values = kind === 'F32' ? f32View(this.memory.buffer, offset, count) : bf16View(this.memory.buffer, offset, count);
     const s = Math.fround(shift !== undefined && Number.isFinite(shift) ? shift : firstMean(values, count));
     const blocks = Math.floor(count / BLOCK);
-    (kind === 'F32' ? this.f32 : this.bf16)(offset, blocks, s, OUT);
+    if (band) {
+      this.bandIn.fill(band.center, 0, 4);
+      this.bandIn.fill(band.low, 4, 8);
+      this.bandIn.fill(band.high, 8, 12);
+      this.bandKernels[kind](offset, blocks, s, OUT);
+      band.sure += this.outI32[28]! + this.outI32[29]! + this.outI32[30]! + this.outI32[31]!;
+      // The blocks the kernel listed: their band elements, found again with the kernel's float32 arithmetic.
+      // (Typed arrays here, not `values`: on heavy-tailed tensors a third of the blocks may be listed.)
+      const listed = new Int32Array(this.memory.buffer, LIST, this.outI32[32]!);
+      if (kind === 'F32') {
+        const floats = new Float32Array(this.memory.buffer, offset, count);
+        for (const at of listed) for (let i = (at - offset) >> 2, end = i + BLOCK; i < end; i++) band.keepIfNear(floats[i]!);
+      } else {
+        const halves = new Uint16Array(this.memory.buffer, offset, count);
+        const word = new Uint32Array(1);
+        const float = new Float32Array(word.buffer);
+        for (const at of listed) {
+          for (let i = (at - offset) >> 1, end = i + BLOCK; i < end; i++) {
+            word[0] = halves[i]! << 16;
+            band.keepIfNear(float[0]!);
+          }
+        }
+      }
+    } else this.kernels[kind](offset, blocks, s, OUT);
     const o = this.out;
     let sd = o[0]! + o[1]!;
     let s2 = o[2]! + o[3]!;
@@ -235,6 +292,7 @@ export class SimdMoments {
     let finite = this.outI32[24]! + this.outI32[25]! + this.outI32[26]! + this.outI32[27]!;
     for (let i = blocks * BLOCK; i < count; i++) {
       const x = values.get(i);
+      band?.sort(x);
       const d = x - s;
       if (d - d !== 0) continue;
       finite++;

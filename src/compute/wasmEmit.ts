@@ -38,6 +38,8 @@ export const op = {
   get: (i: number) => [0x20, ...uleb(i)], set: (i: number) => [0x21, ...uleb(i)],
   i32: (n: number) => [0x41, ...sleb(n)], i32Add: [0x6a], i32Sub: [0x6b], i32Mul: [0x6c], i32Shl: [0x74], i32Eqz: [0x45], i32LtU: [0x49],
   f32Add: [0x92],
+  /** i32.store (align 4) at the address on the stack + `offset`. */
+  i32Store: (offset = 0) => [0x36, 2, ...uleb(offset)],
 };
 
 /** SIMD opcodes (0xfd prefix) used by the kernels. */
@@ -51,7 +53,7 @@ export const v = {
   shuffle: (lanes: number[]) => simd(0x0d, ...lanes),
   f32Splat: simd(0x13), f32Lane: (lane: number) => simd(0x1f, lane),
   f32Eq: simd(0x41), f32Gt: simd(0x44),
-  and: simd(0x4e),
+  and: simd(0x4e), andnot: simd(0x4f), or: simd(0x50), anyTrue: simd(0x53),
   f64PromoteLow: simd(0x5f),
   i32ExtendLowU16: simd(0xa9), i32ExtendHighU16: simd(0xaa),
   i32AllTrue: simd(0xa3), i32Shl: simd(0xab), i32Add: simd(0xae), i32Sub: simd(0xb1),
