@@ -4,7 +4,7 @@
 // 1 GiB F32 and BF16 files of stats.bench.ts and a heavy-tailed F32 file (Laplace, kurtosis ≈ 6, as weights with
 // fat tails are), each tensor's outcome (band decided, or second pass) counted. Best of BENCH_RUNS (3) each, the
 // ways taken in turn; the counts of the two ways are checked equal. Nothing here is asserted in `npm test`.
-import { closeSync, existsSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finishMoments } from '../src/compute/moments';
@@ -15,6 +15,7 @@ import { OUTLIER_SIGMAS, simdTensorStats, type OutlierCounting } from '../src/co
 import type { SimdKernels } from '../src/compute/statsKernels';
 import { FileHandles } from '../src/compute/tensorStream';
 import { openCheckpoint } from '../src/formats/open';
+import { safetensorsHeader } from '../test/fixtures/safetensorsWriter';
 
 const DIR = process.env.BENCH_DIR ?? join(tmpdir(), 'importance-lens-bench');
 
@@ -25,13 +26,9 @@ function writeHeavyTailed(path: string): void {
   const bytes = rows * cols * 4;
   const header: Record<string, unknown> = {};
   for (let i = 0; i < tensors; i++) header[`model.layers.${i}.mlp.down_proj.weight`] = { dtype: 'F32', shape: [rows, cols], data_offsets: [i * bytes, (i + 1) * bytes] };
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const fd = openSync(path, 'w');
-  const length = Buffer.alloc(8);
-  length.writeBigUInt64LE(BigInt(json.length));
-  writeSync(fd, length);
-  writeSync(fd, json);
+  // Written beside and renamed when complete: an interrupted run leaves no truncated file for the next to reuse.
+  const fd = openSync(`${path}.partial`, 'w');
+  writeSync(fd, safetensorsHeader(header));
   const values = new Float32Array(rows * cols);
   let state = 777;
   for (let t = 0; t < tensors; t++) {
@@ -43,6 +40,7 @@ function writeHeavyTailed(path: string): void {
     writeSync(fd, new Uint8Array(values.buffer));
   }
   closeSync(fd);
+  renameSync(`${path}.partial`, path);
 }
 
 export async function outlierPassBench(): Promise<string[]> {

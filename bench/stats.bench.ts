@@ -17,6 +17,7 @@ import { SimdMoments } from '../src/compute/simdMoments';
 import { CHUNK_ELEMENTS, FileHandles } from '../src/compute/tensorStream';
 import { decodeInto } from '../src/compute/decode';
 import { openCheckpoint } from '../src/formats/open';
+import { safetensorsHeader } from '../test/fixtures/safetensorsWriter';
 import { csvBench } from './csv.bench';
 import { forwardBench } from './forward.bench';
 import { outlierPassBench } from './outlierPass.bench';
@@ -36,13 +37,8 @@ function writeCheckpoint(path: string, dtype: 'F32' | 'BF16', tensors: number): 
   const bytes = SIDE * SIDE * elementBytes;
   const header: Record<string, unknown> = {};
   for (let i = 0; i < tensors; i++) header[`model.layers.${i}.mlp.up_proj.weight`] = { dtype, shape: [SIDE, SIDE], data_offsets: [i * bytes, (i + 1) * bytes] };
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
   const fd = openSync(`${path}.partial`, 'w');
-  const length = Buffer.alloc(8);
-  length.writeBigUInt64LE(BigInt(json.length));
-  writeSync(fd, length);
-  writeSync(fd, json);
+  writeSync(fd, safetensorsHeader(header));
   const values = new Float32Array(SIDE * SIDE);
   let state = 12345;
   for (let i = 0; i < tensors; i++) {

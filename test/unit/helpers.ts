@@ -1,5 +1,6 @@
 // Shared test plumbing: temp directories that clean up after themselves, paths to the built bundles, and the gate
 // of the reference checks that run Debian's python3 (skipped where a module is missing, failed under CI).
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -136,4 +137,19 @@ export async function processGone(pid: number, what: string, timeoutMs = 10_000)
     if (Date.now() > deadline) throw new Error(`${what}: process ${pid} is still there ${timeoutMs} ms later`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/**
+ * Row `b` of an input-gradient pass (ModelGradients) against torch: its log p within 1e-4 relative of
+ * `reference.objective`, its input gradient within 1e-4 relative of `reference.gradient`. Returns the row's gradient.
+ */
+export function assertGradientRow(
+  out: { logProbs: ArrayLike<number>; gradient: Float32Array }, b: number, seq: number, hidden: number,
+  reference: { objective: number; gradient: ArrayLike<number> }, name: string,
+): Float32Array {
+  assert.ok(Math.abs(out.logProbs[b]! - reference.objective) < 1e-4 * Math.abs(reference.objective), `${name}: log p ${out.logProbs[b]} vs torch ${reference.objective}`);
+  const mine = out.gradient.subarray(b * seq * hidden, (b + 1) * seq * hidden);
+  const error = relativeError(mine, reference.gradient);
+  assert.ok(error <= 1e-4, `${name} row ${b}: gradient relative error ${error}`);
+  return mine;
 }

@@ -11,7 +11,7 @@
 // once per direction (an MoE block's experts stream per batch's forward run) and its weight gradients are summed over the batches before they are handed over: one block's worth.
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import { throwIfAborted } from '../../errors';
-import type { BlockEngine, LoadedBlock } from '../engine/blockEngine';
+import { concat, type BlockEngine, type LoadedBlock } from '../engine/blockEngine';
 import { activationBytesPerRow, ensureFits, freeBytes } from '../engine/memory';
 import { withWholeAttention } from '../families/ops';
 import { BLOCK_IO, HEAD_IO } from '../families/types';
@@ -285,16 +285,8 @@ export class ModelGradients {
     const { hidden } = engine.spec;
     const inputs: Float32Array[] = [];
     for (const [b, { batch, seq }] of batches.entries()) inputs.push((await engine.runBlock(block, states[b]![l]!, batch, seq, { moe: { parts: true } })).mlpParts!.input);
-    const join = (parts: readonly Float32Array[]) => {
-      if (parts.length === 1) return parts[0]!;
-      const all = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-      let at = 0;
-      for (const p of parts) {
-        all.set(p, at);
-        at += p.length;
-      }
-      return all;
-    };
+    // One batch as it is; several as one array of all their tokens (the expert MLP is per token).
+    const join = (parts: readonly Float32Array[]) => (parts.length === 1 ? parts[0]! : concat(parts));
     const tokens = batches.reduce((s, b) => s + b.batch * b.seq, 0);
     const { onWeightGradient, everyExpert, withoutMoeWeights, signal } = options;
     const onGradient = onWeightGradient && !withoutMoeWeights && ((grads: Record<string, Float32Array>, weights: Record<string, Float32Array>) => onWeightGradient(l, grads, weights));

@@ -383,7 +383,8 @@ export class BlockEngine {
   }
 }
 
-function concat(parts: readonly Float32Array[]): Float32Array {
+/** The parts one after another in a new array (several batches' rows as one). */
+export function concat(parts: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
   let at = 0;
   for (const p of parts) {
