@@ -115,7 +115,7 @@ test('without MoE weight gradients (head-taylor\'s request) only the block graph
     const model = await LanguageModel.open(join(MODELS, name), ['cpu']);
     try {
       const reference = golden.models[name]!;
-      // Two windows in two batches too: the last batch's everyExpert must not bring the MLP back.
+      // Two windows in two batches too: the multi-batch pass must not bring the MLP back.
       for (const text of [windows(reference.ids), windows(reference.ids, reference.ids.slice(0, 7))]) {
         const all = new Map<string, Float32Array>();
         await drain(lossGradients(model, text, 'test', (layer, sums) => {

@@ -38,12 +38,10 @@ export interface GradientOptions {
    * block first) with the block's weights; both are valid only during the call. The block graph's weights are
    * keyed by role. An MoE block's MLP tensors are not roles of its graph: they come first, in calls of their own
    * keyed by the checkpoint's tensor name (the router, then each expert as the runner streams it, the shared expert
-   * and its gate); only the experts some token of the pass is routed to, unless `everyExpert`. A block's calls hand
+   * and its gate); only the experts some token of the pass is routed to. A block's calls hand
    * disjoint tensors and sum to it; each tensor is handed over once.
    */
   onWeightGradient?: (layer: number, gradients: Record<string, Float32Array>, weights: Record<string, Float32Array>) => void;
-  /** With onWeightGradient: also every expert no token is routed to (zero gradients). */
-  everyExpert?: boolean;
   /**
    * With onWeightGradient: the block graphs' weight gradients only; an MoE block's MLP (router, experts, shared
    * expert) gives just its input cotangent (a caller scoring attention: head-taylor), which skips the MLP's weight
@@ -288,9 +286,9 @@ export class ModelGradients {
     // One batch as it is; several as one array of all their tokens (the expert MLP is per token).
     const join = (parts: readonly Float32Array[]) => (parts.length === 1 ? parts[0]! : concat(parts));
     const tokens = batches.reduce((s, b) => s + b.batch * b.seq, 0);
-    const { onWeightGradient, everyExpert, withoutMoeWeights, signal } = options;
+    const { onWeightGradient, withoutMoeWeights, signal } = options;
     const onGradient = onWeightGradient && !withoutMoeWeights && ((grads: Record<string, Float32Array>, weights: Record<string, Float32Array>) => onWeightGradient(l, grads, weights));
-    const dx = await engine.moe!.backward(l, join(inputs), join(g), tokens, signal, onGradient ? { onGradient, ...(everyExpert ? { everyExpert: true } : {}) } : undefined);
+    const dx = await engine.moe!.backward(l, join(inputs), join(g), tokens, signal, onGradient ? { onGradient } : undefined);
     const out: Float32Array[] = [];
     let at = 0;
     for (const { batch, seq } of batches) {

@@ -64,12 +64,11 @@ type Sparse = Extract<Resolved, { kind: 'sparse' }>;
 
 /**
  * What backward() does with the MLP's weight gradients: `onGradient` receives each part's gradients and its
- * weights, keyed by the checkpoint's tensor names (valid only during the call); `everyExpert` also hands the
- * experts no row is routed to (zero gradients), which a sum over several passes needs.
+ * weights, keyed by the checkpoint's tensor names (valid only during the call); only the experts some row is routed
+ * to (a pass over several batches runs the MoE backward once on all their tokens, so none is left out of a sum).
  */
 export interface MlpWeightGradients {
   onGradient: (gradients: Record<string, Float32Array>, weights: Record<string, Float32Array>) => void;
-  everyExpert?: boolean;
 }
 
 type Weights = { tensors: [Float32Array, Float32Array, Float32Array]; scratch: Scratch };
@@ -283,7 +282,7 @@ export class MoeRunner {
       job.slots!.push(slot);
     }
     const dWeights = new Float32Array(rows * topK);
-    const routed = weightGradients?.everyExpert ? jobs : jobs.filter((j) => j.rows!.length > 0);
+    const routed = jobs.filter((j) => j.rows!.length > 0);
     await this.backwardJobs([...routed, ...(block.shared ? [{ mlp: block.shared.mlp, gate: block.shared.gate, into: dx }] : [])], x, gy, rows, signal, dWeights, weightGradients);
     const dLogits = routeBackward(logits, routing, block.normTopK, dWeights);
     for (let r = 0; r < rows; r++) {
